@@ -1,0 +1,74 @@
+// The job record: one run of an entry on a target. Stored as .slurmray/jobs/<id>.json locally
+// (written atomically), mirrored by job.json in the remote job dir.
+
+export type TargetKind = "slurm" | "server" | "local";
+
+export const FINAL_STATES = [
+  "COMPLETED",
+  "FAILED",
+  "CANCELLED",
+  "TIMEOUT",
+  "OUT_OF_MEMORY",
+  "NODE_FAIL",
+  "PREEMPTED",
+] as const;
+export const ACTIVE_STATES = ["SUBMITTING", "PENDING", "RUNNING"] as const;
+export type JobState = (typeof FINAL_STATES)[number] | (typeof ACTIVE_STATES)[number];
+
+export function isFinal(state: JobState): boolean {
+  return (FINAL_STATES as readonly string[]).includes(state);
+}
+
+export interface Resources {
+  nodes: number;
+  cpus: number;
+  /** GB */
+  mem: number;
+  gpus: number;
+  /** minutes */
+  time: number;
+  partition: string | null;
+}
+
+export interface JobSpec {
+  /** As given: path/to/file.py:fn, pkg.mod:fn, or path/to/script.py */
+  entry: string;
+  /** Keyword arguments for the function. */
+  args: Record<string, unknown>;
+  /** argv for script mode (after --). */
+  scriptArgs: string[];
+  /** Extra environment variables for the job. */
+  env: Record<string, string>;
+  ray: boolean;
+  resources: Resources;
+}
+
+export interface JobRecord {
+  id: string;
+  target: string;
+  kind: TargetKind;
+  project: string;
+  spec: JobSpec;
+  state: JobState;
+  /** Scheduler handle: Slurm job id, or the process group id for local jobs. */
+  schedulerId: string | null;
+  /** The job dir on the target (absolute). */
+  remoteDir: string;
+  /** The code dir the job runs from (absolute, on the target). */
+  codeDir: string;
+  /** The python interpreter the job runs with (absolute, on the target). */
+  python: string;
+  createdAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  /** Free-form reason from the scheduler (PENDING reason, failure reason). */
+  reason: string | null;
+  exitCode: number | null;
+}
+
+/** What the runner writes into error.json. */
+export interface RemoteError {
+  type: string;
+  message: string;
+  traceback: string;
+}
