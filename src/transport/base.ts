@@ -1,0 +1,52 @@
+// The part every transport shares: argv quoting, script/stream on top of one "start a command line"
+// primitive, the command counter, and stopping what is still running on close().
+import { quoteArgv } from "../util/shell.js";
+import { type RunningCommand, runCommand, streamCommand } from "./running.js";
+import type { ExecOptions, ExecResult, Forward, StreamHandle, Transport, TransportKind } from "./types.js";
+
+export abstract class CommandTransport implements Transport {
+  abstract readonly kind: TransportKind;
+  abstract readonly description: string;
+  #count = 0;
+  readonly #running = new Set<RunningCommand>();
+
+  get commandCount(): number {
+    return this.#count;
+  }
+
+  /** Starts one command line (already quoted) on the target. */
+  protected abstract startCommand(command: string): Promise<RunningCommand>;
+
+  abstract connect(): Promise<void>;
+  abstract forward(remoteHost: string, remotePort: number): Promise<Forward>;
+
+  readonly #start = async (command: string): Promise<RunningCommand> => {
+    this.#count++;
+    const running = await this.startCommand(command);
+    this.#running.add(running);
+    running.finished.then(
+      () => this.#running.delete(running),
+      () => this.#running.delete(running),
+    );
+    return running;
+  };
+
+  exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult> {
+    return runCommand(this.#start, quoteArgv(argv), options);
+  }
+
+  script(script: string, args: readonly string[] = [], options?: Omit<ExecOptions, "stdin">): Promise<ExecResult> {
+    return runCommand(this.#start, quoteArgv(["sh", "-s", "--", ...args]), { ...options, stdin: script });
+  }
+
+  stream(argv: readonly string[], options?: Omit<ExecOptions, "stdout">): StreamHandle {
+    return streamCommand(this.#start, quoteArgv(argv), options);
+  }
+
+  /** Stops commands still running; subclasses release their connection after calling this. */
+  async close(): Promise<void> {
+    const running = [...this.#running];
+    for (const r of running) r.kill();
+    await Promise.allSettled(running.map((r) => r.finished));
+  }
+}

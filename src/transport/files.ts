@@ -1,0 +1,77 @@
+// Moving files over any Transport: many files as ONE tar stream each way (one round trip, not one per file),
+// and reading one remote file.
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { Writable } from "node:stream";
+import { RemoteCommandError, SlurmrayError } from "../util/errors.js";
+import type { Transport } from "./types.js";
+
+/** Local tar, fed NUL-separated relative paths (so names with newlines survive). */
+function localTar(args: string[]) {
+  const child = spawn("tar", args, { stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
+  const done = new Promise<void>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) =>
+      code === 0 ? resolve() : reject(new SlurmrayError(`local tar failed (exit ${code}): ${stderr.trim()}`, 1)),
+    );
+  });
+  return { child, done };
+}
+
+function nulList(relPaths: readonly string[]): string {
+  return relPaths.map((p) => `${p}\0`).join("");
+}
+
+/** Uploads localRoot/relPath for each relPath into remoteDir (created if missing). Returns the tar bytes sent. */
+export async function uploadFiles(
+  transport: Transport,
+  localRoot: string,
+  relPaths: readonly string[],
+  remoteDir: string,
+): Promise<{ bytes: number }> {
+  const tar = localTar(["-c", "-f", "-", "--null", "-C", localRoot, "-T", "-"]);
+  tar.child.stdin.end(nulList(relPaths));
+  let bytes = 0;
+  tar.child.stdout.on("data", (c: Buffer) => (bytes += c.length));
+  const command = ["sh", "-c", 'mkdir -p -- "$1" && exec tar -x -f - -C "$1"', "sh", remoteDir];
+  const [result] = await Promise.all([transport.exec(command, { stdin: tar.child.stdout }), tar.done]);
+  if (result.code !== 0) throw new RemoteCommandError("Uploading files", command.join(" "), result.code, result.stderr);
+  return { bytes };
+}
+
+/** Downloads remoteDir/relPath for each relPath into localDir (created if missing). */
+export async function downloadFiles(
+  transport: Transport,
+  remoteDir: string,
+  relPaths: readonly string[],
+  localDir: string,
+): Promise<void> {
+  mkdirSync(localDir, { recursive: true });
+  const tar = localTar(["-x", "-f", "-", "-C", localDir]);
+  const command = ["tar", "-c", "-f", "-", "--null", "-C", remoteDir, "-T", "-"];
+  const [result] = await Promise.all([
+    transport.exec(command, { stdin: nulList(relPaths), stdout: tar.child.stdin }),
+    tar.done,
+  ]);
+  if (result.code !== 0) throw new RemoteCommandError("Downloading files", command.join(" "), result.code, result.stderr);
+}
+
+const MISSING = 44;
+
+/** The bytes of a remote file, or null when it does not exist. */
+export async function readRemoteFile(transport: Transport, path: string): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk);
+      callback();
+    },
+  });
+  const command = ["sh", "-c", `[ -e "$1" ] || exit ${MISSING}; exec cat -- "$1"`, "sh", path];
+  const result = await transport.exec(command, { stdout: sink });
+  if (result.code === MISSING) return null;
+  if (result.code !== 0) throw new RemoteCommandError(`Reading ${path}`, command.join(" "), result.code, result.stderr);
+  return Buffer.concat(chunks);
+}

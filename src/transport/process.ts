@@ -1,0 +1,52 @@
+// A RunningCommand backed by a local child process (the local transport, and ssh mux clients).
+import { spawn } from "node:child_process";
+import { constants } from "node:os";
+import type { RunningCommand } from "./running.js";
+
+export interface SpawnOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Turns an exit into an error (e.g. ssh's 255 = connection lost); null keeps the exit code. */
+  failure?: (code: number, stderr: string) => Error | null;
+}
+
+/** Exit code as a shell reports it: a signal N becomes 128 + N. */
+function exitCode(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  return 128 + (signal ? constants.signals[signal] : 0);
+}
+
+export function spawnCommand(file: string, args: readonly string[], options: SpawnOptions = {}): RunningCommand {
+  // Its own process group, so kill() stops the whole command, not just the shell that started it.
+  const child = spawn(file, args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ["pipe", "pipe", "pipe"],
+    detached: true,
+  });
+  let stderr = "";
+  if (options.failure) child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+  const finished = new Promise<number>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      const exit = exitCode(code, signal);
+      const error = options.failure?.(exit, stderr);
+      if (error) reject(error);
+      else resolve(exit);
+    });
+  });
+  return {
+    stdin: child.stdin,
+    stdout: child.stdout,
+    stderr: child.stderr,
+    finished,
+    kill: () => {
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        // The group is already gone.
+      }
+    },
+  };
+}

@@ -1,0 +1,99 @@
+// One started command, whatever carries it (a local process, an ssh mux client, an ssh2 channel),
+// and the exec/stream plumbing written once on top of it.
+import { createInterface } from "node:readline";
+import { PassThrough, Readable, type Writable } from "node:stream";
+import { ConnectionError } from "../util/errors.js";
+import type { ExecOptions, ExecResult, StreamHandle } from "./types.js";
+
+export interface RunningCommand {
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** The exit code, once all output has been read. Rejects with a ConnectionError when the connection is lost. */
+  readonly finished: Promise<number>;
+  /** Stops the command (its `finished` then settles). */
+  kill(): void;
+}
+
+export type CommandStarter = (command: string) => Promise<RunningCommand>;
+
+function feedStdin(stdin: Writable, input: ExecOptions["stdin"]): void {
+  // The command may exit without reading all its input: that is its business, not an error here.
+  stdin.on("error", () => {});
+  if (input instanceof Readable) input.pipe(stdin);
+  else stdin.end(input ?? "");
+}
+
+function collect(stream: Readable): () => string {
+  const chunks: Buffer[] = [];
+  stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+  return () => Buffer.concat(chunks).toString("utf8");
+}
+
+/** Runs one command to completion, honouring stdin/stdout/signal/timeoutMs of ExecOptions. */
+export async function runCommand(
+  start: CommandStarter,
+  command: string,
+  options: ExecOptions = {},
+  onStarted?: (running: RunningCommand) => void,
+): Promise<ExecResult> {
+  const { signal, timeoutMs } = options;
+  signal?.throwIfAborted();
+  const running = await start(command);
+  onStarted?.(running);
+  feedStdin(running.stdin, options.stdin);
+  const stdout = options.stdout ? null : collect(running.stdout);
+  if (options.stdout) running.stdout.pipe(options.stdout);
+  const stderr = collect(running.stderr);
+
+  let timedOut = false;
+  const onAbort = () => running.kill();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          running.kill();
+        }, timeoutMs);
+  try {
+    const code = await running.finished;
+    signal?.throwIfAborted();
+    if (timedOut) {
+      throw new ConnectionError(`The remote command did not finish within ${timeoutMs} ms: ${command}`);
+    }
+    return { code, stdout: stdout ? stdout() : "", stderr: stderr() };
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Runs one command and yields its stdout line by line; the iteration throws if the command's connection fails. */
+export function streamCommand(
+  start: CommandStarter,
+  command: string,
+  options: Omit<ExecOptions, "stdout"> = {},
+): StreamHandle {
+  const out = new PassThrough();
+  let running: RunningCommand | undefined;
+  let killed = false;
+  const done = runCommand(start, command, { ...options, stdout: out }, (r) => {
+    running = r;
+    if (killed) r.kill();
+  });
+  // A failure must end the line iteration too, not leave it waiting for output that never comes.
+  done.catch(() => {}).finally(() => out.end());
+  async function* lines(): AsyncGenerator<string> {
+    for await (const line of createInterface({ input: out, crlfDelay: Number.POSITIVE_INFINITY })) yield line;
+    await done;
+  }
+  return {
+    lines: lines(),
+    done,
+    kill() {
+      killed = true;
+      running?.kill();
+    },
+  };
+}

@@ -1,0 +1,164 @@
+// The behaviour every transport must have, written once and run against each (local, openssh, ssh2).
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { get } from "node:http";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { downloadFiles, readRemoteFile, uploadFiles } from "../../../src/transport/files.js";
+import type { Transport } from "../../../src/transport/types.js";
+import { awkwardArgs, randomArgvs } from "../../unit/transport/argv.js";
+
+const PRINT_ARGV = ["python3", "-c", "import sys,json;print(json.dumps(sys.argv[1:]))"];
+
+function httpGet(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get({ host: "127.0.0.1", port, path: "/hello.txt", timeout: 5000 }, (res) => {
+      let body = "";
+      res.on("data", (c) => (body += c));
+      res.on("end", () => resolve(body));
+    }).on("error", reject);
+  });
+}
+
+function sha256Tree(root: string, relPaths: readonly string[]): string {
+  const hash = createHash("sha256");
+  for (const rel of relPaths) hash.update(rel).update("\0").update(readFileSync(join(root, rel))).update("\0");
+  return hash.digest("hex");
+}
+
+/**
+ * Registers the shared suite. `open` returns a connected transport, or undefined when the suite must skip
+ * (no test bed outside CI); `remoteTmp` is an absolute scratch directory on the target.
+ */
+export function transportSuite(name: string, open: () => Promise<Transport | undefined>): void {
+  describe(`${name} transport`, () => {
+    let transport: Transport | undefined;
+    let remoteTmp = "";
+    const local = mkdtempSync(join(tmpdir(), "sr-tr-"));
+
+    before(async () => {
+      transport = await open();
+      if (!transport) return;
+      const made = await transport.exec(["mktemp", "-d", "/tmp/sr-remote-XXXXXX"]);
+      remoteTmp = made.stdout.trim();
+    });
+    after(async () => {
+      if (transport && remoteTmp) await transport.exec(["rm", "-rf", remoteTmp]);
+      await transport?.close();
+      rmSync(local, { recursive: true, force: true });
+    });
+
+    test("exec returns exit code, stdout and stderr", async (t) => {
+      if (!transport) return t.skip("transport unavailable");
+      const before = transport.commandCount;
+      const result = await transport.exec(["sh", "-c", "echo out; echo err >&2; exit 7"]);
+      assert.deepEqual(result, { code: 7, stdout: "out\n", stderr: "err\n" });
+      assert.equal(transport.commandCount, before + 1);
+    });
+
+    test("script runs on sh -s with positional arguments", async (t) => {
+      if (!transport) return t.skip("transport unavailable");
+      const result = await transport.script('printf "%s|" "$@"; echo "$#"', ["a b", "$x", ""]);
+      assert.equal(result.stdout, "a b|$x||3\n");
+    });
+
+    test("awkward arguments arrive byte-identical", async (t) => {
+      if (!transport) return t.skip("transport unavailable");
+      const argv = awkwardArgs();
+      const result = await transport.exec([...PRINT_ARGV, ...argv]);
+      assert.deepEqual(JSON.parse(result.stdout), argv);
+    });
+
+    test("property: 60 random argv arrays arrive byte-identical", async (t) => {
+      if (!transport) return t.skip("transport unavailable");
+      const seed = Date.now() % 100000;
+      for (const argv of randomArgvs(seed, 60)) {
+        const result = await transport.exec([...PRINT_ARGV, ...argv]);
+        assert.deepEqual(JSON.parse(result.stdout), argv, `seed ${seed}: ${JSON.stringify(argv)}`);
+      }
+    });
+
+    test("stdin is delivered and a timeout fails with ConnectionError", async (t) => {
+      if (!transport) return t.skip("transport unavailable");
+      const echoed = await transport.exec(["cat"], { stdin: "line1\nline2" });
+      assert.equal(echoed.stdout, "line1\nline2");
+      await assert.rejects(transport.exec(["sleep", "30"], { timeoutMs: 300 }), { name: "ConnectionError" });
+    });
+
+    test("stream yields stdout lines as they come", async (t) => {
+      if (!transport) return t.skip("transport unavailable");
+      const handle = transport.stream(["sh", "-c", "for i in 1 2 3; do echo line$i; sleep 0.1; done; exit 4"]);
+      const lines: string[] = [];
+      for await (const line of handle.lines) lines.push(line);
+      assert.deepEqual(lines, ["line1", "line2", "line3"]);
+      assert.equal((await handle.done).code, 4);
+    });
+
+    test("a killed stream ends", async (t) => {
+      if (!transport) return t.skip("transport unavailable");
+      const handle = transport.stream(["sh", "-c", "echo first; exec sleep 30"]);
+      const started = Date.now();
+      for await (const line of handle.lines) {
+        assert.equal(line, "first");
+        handle.kill();
+      }
+      await handle.done.catch(() => {});
+      assert.ok(Date.now() - started < 5000, "kill took too long");
+    });
+
+    test("1,000 files upload and download byte-identical", async (t) => {
+      if (!transport) return t.skip("transport unavailable");
+      const src = join(local, "src");
+      const relPaths = Array.from({ length: 1000 }, (_, i) => `d${i % 10}/sub ${i % 3}/f'${i}$.bin`);
+      relPaths.push("top level.txt", "ünï cödé.txt");
+      for (const [i, rel] of relPaths.entries()) {
+        mkdirSync(dirname(join(src, rel)), { recursive: true });
+        writeFileSync(join(src, rel), createHash("sha256").update(String(i)).digest().subarray(0, 1 + (i % 32)));
+      }
+      const remote = `${remoteTmp}/up loaded`;
+      await uploadFiles(transport, src, relPaths, remote);
+      const count = await transport.exec(["sh", "-c", 'find "$1" -type f | wc -l', "sh", remote]);
+      assert.equal(count.stdout.trim(), String(relPaths.length));
+      const back = join(local, "back");
+      await downloadFiles(transport, remote, relPaths, back);
+      assert.equal(sha256Tree(back, relPaths), sha256Tree(src, relPaths));
+    });
+
+    test("readRemoteFile returns the bytes, or null when missing", async (t) => {
+      if (!transport) return t.skip("transport unavailable");
+      const bytes = Buffer.from([0, 1, 2, 255, 10, 13]);
+      await transport.exec(["sh", "-c", 'cat > "$1"', "sh", `${remoteTmp}/bin`], { stdin: bytes });
+      assert.deepEqual(await readRemoteFile(transport, `${remoteTmp}/bin`), bytes);
+      assert.equal(await readRemoteFile(transport, `${remoteTmp}/missing`), null);
+    });
+
+    test("forward reaches an HTTP server on the target", async (t) => {
+      if (!transport) return t.skip("transport unavailable");
+      const dir = `${remoteTmp}/www`;
+      const server = `import http.server,functools,socketserver,sys
+h=functools.partial(http.server.SimpleHTTPRequestHandler,directory=sys.argv[1])
+s=socketserver.TCPServer(("127.0.0.1",0),h)
+print(s.server_address[1],flush=True)
+s.serve_forever()`;
+      await transport.exec(["sh", "-c", 'mkdir -p "$1" && echo hello-forward > "$1/hello.txt"', "sh", dir]);
+      const started = await transport.exec([
+        "sh",
+        "-c",
+        'python3 -c "$1" "$2" > "$2/port" 2>/dev/null & echo $!; for i in 1 2 3 4 5 6 7 8 9 10; do [ -s "$2/port" ] && break; sleep 0.2; done; cat "$2/port"',
+        "sh",
+        server,
+        dir,
+      ]);
+      const [pid, port] = started.stdout.trim().split("\n");
+      try {
+        const forward = await transport.forward("127.0.0.1", Number(port));
+        assert.equal((await httpGet(forward.localPort)).trim(), "hello-forward");
+        await forward.close();
+      } finally {
+        await transport.exec(["kill", pid]);
+      }
+    });
+  });
+}
