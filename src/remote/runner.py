@@ -1,0 +1,323 @@
+"""slurmray job runner: runs one entry of the researcher's project and records its outcome.
+
+Usage: python3 runner.py JOB_DIR   (standard library only, Python 3.8+)
+
+The caller starts it with stdout and stderr redirected to JOB_DIR/job.log, e.g.
+    python3 -u runner.py "$JOB_DIR" >>"$JOB_DIR/job.log" 2>&1
+The runner makes its own output unbuffered and UTF-8, so `-u` is not required.
+
+JOB_DIR/job.json (a JSON object; unknown keys are ignored):
+    entry        "path/to/file.py:fn" | "pkg.mod:fn" | "path/to/script.py" (script mode)
+    args         object, passed as keyword arguments to fn            (default {})
+    script_args  list of strings, sys.argv[1:] of a script             (default [])
+    env          object of strings, set in os.environ before import    (default {})
+    code_dir     absolute path: first on sys.path and the working directory
+    ray          null, or {"address": "host:port"}: ray.init(address=...) before calling fn;
+                 RAY_ADDRESS is also set, so a script's own ray.init() joins the same cluster
+    result_repr_limit  optional, characters of repr kept for a non-JSON result (default 2000)
+
+Files written into JOB_DIR, each atomically (temp file + rename):
+    status.json  {"state": "RUNNING", "pid", "started_at"} at start, then
+                 {"state": "COMPLETED" | "FAILED" | "CANCELLED", "exit_code", "ended_at", ...} at the end
+    result.json  {"value": ...} when the value is JSON, else {"pickle": "result.pkl", "repr", "type"}
+                 with result.pkl written first; a script's result is null
+    error.json   {"type", "message", "traceback"} on failure
+Exit codes: 0 success; 1 failure (or a script's own sys.exit code); 2 job.json missing or invalid;
+128 + signal number when cancelled (SIGTERM: 143, SIGINT: 130).
+"""
+import os
+import sys
+
+# Non-ASCII args, env values and file names must work under any locale (LANG=C on a compute node
+# with UTF-8 mode turned off): restart once in UTF-8 mode when Python did not pick UTF-8 itself.
+if __name__ == "__main__" and not sys.flags.utf8_mode and sys.getfilesystemencoding() != "utf-8":
+    os.execv(sys.executable, [sys.executable, "-X", "utf8"] + sys.argv)
+
+# Python puts this file's directory first on sys.path. It also holds queue.py (the server
+# scheduler), which would shadow the standard library's `queue` for the user's code and Ray.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+
+# The other imports come after that fix on purpose.
+import datetime
+import importlib
+import importlib.util
+import io
+import json
+import pickle
+import runpy
+import signal
+import traceback
+
+DEFAULT_REPR_LIMIT = 2000
+PICKLE_PROTOCOL = 4  # readable by every Python 3.8+, whichever side unpickles
+_MAIN_PID = os.getpid()
+
+
+class InvalidJob(Exception):
+    """job.json is missing, unreadable or malformed: a slurmray problem, exit code 2."""
+
+
+class EntryError(Exception):
+    """The entry cannot be found or called: a mistake in the entry, not inside the user's code."""
+
+
+class ResultError(Exception):
+    """The function returned a value that can be neither JSON-encoded nor pickled."""
+
+
+class Cancelled(BaseException):
+    """Raised in the runner by SIGTERM/SIGINT. A BaseException, so `except Exception` in the
+    user's code does not swallow the cancellation."""
+
+    def __init__(self, signum):
+        super().__init__("the job was cancelled (%s)" % signal.Signals(signum).name)
+        self.exit_code = 128 + signum
+
+
+def now():
+    """UTC time in the format of JavaScript's Date.toISOString()."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
+    return stamp.replace("+00:00", "Z")
+
+
+def write_atomic(path, data):
+    # Readers (the backends, possibly over NFS) see either no file or the whole file.
+    tmp = "%s.tmp-%d" % (path, os.getpid())
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def write_json(path, obj):
+    write_atomic(path, json.dumps(obj, ensure_ascii=False).encode("utf-8"))
+
+
+def unbuffered_utf8_stdio():
+    """Every write reaches job.log at once (like `python -u`), as UTF-8 whatever the locale."""
+    os.environ["PYTHONUNBUFFERED"] = "1"  # for the user's child processes
+    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        old = getattr(sys, name)
+        if old is not None:
+            old.flush()  # the original stays referenced by sys.__stdout__/__stderr__, so fd stays open
+        raw = io.FileIO(fd, "w", closefd=False)
+        stream = io.TextIOWrapper(raw, encoding="utf-8", errors="backslashreplace",
+                                  line_buffering=True, write_through=True)
+        setattr(sys, name, stream)
+
+
+def type_name(cls):
+    """`ValueError`, `set`, `mymodule.MyClass`: builtins and the runner's own types unprefixed."""
+    if cls.__module__ in ("builtins", "__main__"):
+        return cls.__qualname__
+    return "%s.%s" % (cls.__module__, cls.__qualname__)
+
+
+def read_job(job_dir):
+    """Loads job.json, checks its fields and fills defaults. Raises InvalidJob."""
+    path = os.path.join(job_dir, "job.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            job = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise InvalidJob("cannot read %s: %s" % (path, exc)) from None
+    if not isinstance(job, dict):
+        raise InvalidJob("%s must hold a JSON object" % path)
+    job.setdefault("args", {})
+    job.setdefault("script_args", [])
+    job.setdefault("env", {})
+    job.setdefault("ray", None)
+    job.setdefault("result_repr_limit", DEFAULT_REPR_LIMIT)
+    checks = [
+        ("entry", isinstance(job.get("entry"), str) and job["entry"] != "", "a non-empty string"),
+        ("args", isinstance(job["args"], dict), "an object"),
+        ("script_args", isinstance(job["script_args"], list)
+         and all(isinstance(a, str) for a in job["script_args"]), "a list of strings"),
+        ("env", isinstance(job["env"], dict)
+         and all(isinstance(v, str) for v in job["env"].values()), "an object of strings"),
+        ("code_dir", isinstance(job.get("code_dir"), str) and os.path.isabs(job["code_dir"]),
+         "an absolute path"),
+        ("ray", job["ray"] is None or (isinstance(job["ray"], dict)
+                                       and isinstance(job["ray"].get("address"), str)),
+         'null or {"address": "host:port"}'),
+        ("result_repr_limit", type(job["result_repr_limit"]) is int and job["result_repr_limit"] > 0,
+         "a positive integer"),
+    ]
+    for key, ok, expected in checks:
+        if not ok:
+            raise InvalidJob("job.json: %r must be %s, got %r" % (key, expected, job.get(key)))
+    if not os.path.isdir(job["code_dir"]):
+        raise InvalidJob("job.json: code_dir %s is not a directory" % job["code_dir"])
+    return job
+
+
+def load_function(entry, code_dir):
+    """Resolves `path/to/file.py:fn` or `pkg.mod:fn` (fn may be dotted: `mod:Class.method`)."""
+    target, _, attr = entry.rpartition(":")
+    if target.endswith(".py") or "/" in target:
+        path = os.path.join(code_dir, target)
+        if not os.path.isfile(path):
+            raise EntryError("entry file %s not found (looked for %s)" % (target, path))
+        # The file's own directory goes on sys.path so `import sibling` works as under `python file.py`.
+        sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+        stem = os.path.splitext(os.path.basename(path))[0]
+        # Registered under its stem so siblings importing it share one module and pickle finds
+        # its classes; a private name when the stem is taken (json.py) or no identifier (my-job.py).
+        name = stem if stem.isidentifier() and stem not in sys.modules else "__slurmray_entry__"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    else:
+        try:
+            module = importlib.import_module(target)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not (target + ".").startswith(exc.name + "."):
+                raise  # a module the entry itself imports is missing: the user's error, keep it
+            raise EntryError("module %s not found in %s or the environment" % (target, code_dir)) from None
+    fn = module
+    for part in attr.split("."):
+        if not hasattr(fn, part):
+            public = sorted(n for n, v in vars(module).items()
+                            if callable(v) and not n.startswith("_") and not isinstance(v, type(sys)))
+            raise EntryError("%s has no attribute %r (callables found: %s)"
+                             % (target, attr, ", ".join(public) or "none"))
+        fn = getattr(fn, part)
+    if not callable(fn):
+        raise EntryError("%s:%s is a %s, not a function" % (target, attr, type_name(type(fn))))
+    return fn
+
+
+def run_entry(job):
+    """Imports and calls the entry; returns its value (None for a script)."""
+    code_dir, entry = job["code_dir"], job["entry"]
+    is_script = ":" not in entry
+    if is_script and not entry.endswith(".py"):
+        raise EntryError("entry %r must be path/to/file.py:function, package.module:function "
+                         "or path/to/script.py" % entry)
+    if is_script and job["args"]:
+        raise InvalidJob("job.json: 'args' are for functions; a script takes 'script_args'")
+    if not is_script and job["script_args"]:
+        raise InvalidJob("job.json: 'script_args' are for scripts; a function takes 'args'")
+    os.environ.update(job["env"])
+    os.chdir(code_dir)
+    sys.path.insert(0, code_dir)
+    if job["ray"] is not None:
+        os.environ["RAY_ADDRESS"] = job["ray"]["address"]
+    if is_script:
+        path = os.path.join(code_dir, entry)
+        if not os.path.isfile(path):
+            raise EntryError("script %s not found (looked for %s)" % (entry, path))
+        sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+        sys.argv = [path] + job["script_args"]
+        runpy.run_path(path, run_name="__main__")
+        return None
+    fn = load_function(entry, code_dir)
+    sys.argv = [entry]
+    if job["ray"] is not None:
+        import ray  # only when asked: Ray is heavy and may not be installed
+        ray.init(address=job["ray"]["address"])
+    return fn(**job["args"])
+
+
+def store_result(job_dir, value, limit):
+    """result.json holding the value, or result.pkl + result.json describing it."""
+    try:
+        text = json.dumps({"value": value}, allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        pass  # sets, custom objects, NaN, cycles: keep the exact value in a pickle instead
+    else:
+        write_atomic(os.path.join(job_dir, "result.json"), text.encode("utf-8"))
+        return
+    try:
+        data = pickle.dumps(value, protocol=PICKLE_PROTOCOL)
+    except Exception as exc:
+        raise ResultError("the function returned a %s, which neither JSON nor pickle can hold: %s"
+                          % (type_name(type(value)), exc)) from None
+    try:
+        text = repr(value)
+    except Exception as exc:
+        text = "<%s whose repr failed: %s>" % (type_name(type(value)), exc)
+    write_atomic(os.path.join(job_dir, "result.pkl"), data)
+    write_json(os.path.join(job_dir, "result.json"),
+               {"pickle": "result.pkl", "repr": text[:limit], "type": type_name(type(value))})
+
+
+def _is_plumbing(filename):
+    return (filename == run_entry.__code__.co_filename or filename == runpy.__file__
+            or filename.startswith("<frozen importlib"))
+
+
+def describe_failure(exc):
+    """(error.json content, exit code). The traceback starts at the user's first frame."""
+    code = 1
+    message = str(exc)
+    if isinstance(exc, InvalidJob):
+        code = 2
+    elif isinstance(exc, Cancelled):
+        code = exc.exit_code
+    elif isinstance(exc, SystemExit):
+        code = exc.code if type(exc.code) is int and 0 < exc.code < 256 else 1
+        message = "exited with code %d" % code if type(exc.code) is int else str(exc.code)
+    tb = exc.__traceback__
+    while tb is not None and _is_plumbing(tb.tb_frame.f_code.co_filename):
+        tb = tb.tb_next
+    text = "".join(traceback.format_exception(type(exc), exc, tb))
+    kind = "Cancelled" if isinstance(exc, Cancelled) else type_name(type(exc))
+    return {"type": kind, "message": message, "traceback": text}, code
+
+
+def _on_signal(signum, frame):
+    if os.getpid() != _MAIN_PID:  # a fork made by the user's code: die as if no handler were set
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    raise Cancelled(signum)
+
+
+def _ignore_signals():
+    # Past this point the outcome is decided; only recording it remains.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, signal.SIG_IGN)
+
+
+def main(argv):
+    if len(argv) != 2:
+        sys.stderr.write("usage: python3 runner.py JOB_DIR\n")
+        return 2
+    unbuffered_utf8_stdio()
+    job_dir = os.path.abspath(argv[1])
+    status_path = os.path.join(job_dir, "status.json")
+    status = {"state": "RUNNING", "pid": os.getpid(), "started_at": now()}
+    try:
+        write_json(status_path, status)
+    except OSError as exc:
+        sys.stderr.write("slurmray runner: cannot write to job dir %s: %s\n" % (job_dir, exc))
+        return 2
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _on_signal)
+    try:
+        job = read_job(job_dir)
+        try:
+            value = run_entry(job)
+        except SystemExit as exc:
+            if exc.code not in (None, 0):
+                raise
+            value = None  # sys.exit(0) is a success
+        _ignore_signals()
+        store_result(job_dir, value, job["result_repr_limit"])
+        code, state = 0, "COMPLETED"
+    except BaseException as exc:  # everything, including Cancelled and SystemExit, is recorded
+        _ignore_signals()
+        error, code = describe_failure(exc)
+        sys.stderr.write(error["traceback"])
+        write_json(os.path.join(job_dir, "error.json"), error)
+        state = "CANCELLED" if isinstance(exc, Cancelled) else "FAILED"
+    status.update(state=state, exit_code=code, ended_at=now())
+    write_json(status_path, status)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
