@@ -1,0 +1,90 @@
+// The local target: runs the runner with the project interpreter on this machine, in its own process
+// group so that cancel (and Ctrl-C) can stop the job and everything it started.
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { runnerSpec } from "../../jobs/spec.js";
+import type { JobRecord, JobState } from "../../jobs/types.js";
+import { remoteFile } from "../../remote/index.js";
+import type { Transport } from "../../transport/types.js";
+import { writeJsonAtomic } from "../../util/fs.js";
+import { type Backend, type JobStatus, jobPaths } from "../types.js";
+import { processGroupAlive, signalGroup } from "./process-group.js";
+
+interface RunnerStatus {
+  state?: string;
+  exit_code?: number;
+  started_at?: string;
+  ended_at?: string;
+}
+
+function readRunnerStatus(dir: string): RunnerStatus | null {
+  const path = `${dir}/status.json`;
+  if (!existsSync(path)) return null;
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as RunnerStatus;
+  } catch {
+    return null;
+  }
+}
+
+/** The grace period between SIGTERM and SIGKILL when cancelling. */
+const CANCEL_GRACE_MS = 5000;
+
+export class LocalBackend implements Backend {
+  readonly kind = "local" as const;
+  constructor(readonly transport: Transport) {}
+
+  async submit(job: JobRecord): Promise<string> {
+    const paths = jobPaths(job.remoteDir);
+    writeJsonAtomic(paths.spec, runnerSpec(job, job.spec.ray ? { address: "local" } : null));
+    const log = openSync(paths.log, "a", 0o600);
+    try {
+      const child = spawn(job.python, ["-u", remoteFile("runner.py"), job.remoteDir], {
+        cwd: job.codeDir,
+        detached: true,
+        stdio: ["ignore", log, log],
+        env: { ...process.env, ...job.spec.env, PYTHONUNBUFFERED: "1", PYTHONIOENCODING: "utf-8" },
+      });
+      const pid = await new Promise<number>((resolve, reject) => {
+        child.once("spawn", () => resolve(child.pid!));
+        child.once("error", reject);
+      });
+      child.unref();
+      return String(pid);
+    } finally {
+      closeSync(log);
+    }
+  }
+
+  async poll(jobs: readonly JobRecord[]): Promise<Map<string, JobStatus>> {
+    const statuses = new Map<string, JobStatus>();
+    for (const job of jobs) statuses.set(job.id, this.statusOf(job));
+    return statuses;
+  }
+
+  private statusOf(job: JobRecord): JobStatus {
+    const runner = readRunnerStatus(job.remoteDir);
+    const alive = job.schedulerId !== null && processGroupAlive(Number(job.schedulerId));
+    const base = { reason: null, exitCode: runner?.exit_code ?? null, startedAt: runner?.started_at ?? job.startedAt, endedAt: runner?.ended_at ?? null, nodes: null };
+    if (job.state === "CANCELLED") return { ...base, state: "CANCELLED" };
+    const finished = runner?.state === "COMPLETED" || runner?.state === "FAILED";
+    // The runner writes its final status just before exiting: wait for the group to be gone too,
+    // so a finished job never leaves a process behind.
+    if (finished && !alive) return { ...base, state: runner.state as JobState };
+    if (alive) return { ...base, state: "RUNNING" };
+    return { ...base, state: "FAILED", reason: "the job's process ended without writing a result (was it killed?)" };
+  }
+
+  async cancel(job: JobRecord): Promise<void> {
+    if (job.schedulerId === null) return;
+    const pgid = Number(job.schedulerId);
+    signalGroup(pgid, "SIGTERM");
+    const deadline = Date.now() + CANCEL_GRACE_MS;
+    while (processGroupAlive(pgid) && Date.now() < deadline) await sleep(50);
+    if (processGroupAlive(pgid)) {
+      signalGroup(pgid, "SIGKILL");
+      while (processGroupAlive(pgid)) await sleep(50);
+    }
+  }
+}

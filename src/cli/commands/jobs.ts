@@ -1,0 +1,122 @@
+// Commands on existing jobs: status, logs, result, cancel, attach, jobs.
+import { Command } from "@commander-js/extra-typings";
+import { setTimeout as sleep } from "node:timers/promises";
+import { loadConfig } from "../../config/load.js";
+import { cancelJob, readJobLog, readJobOutcome, refreshJobs } from "../../jobs/control.js";
+import { formatRemoteError, resultForDisplay } from "../../jobs/outcome.js";
+import { findJob, listJobs } from "../../jobs/registry.js";
+import { finishJob, openTarget } from "../../jobs/run.js";
+import { isFinal, type JobRecord } from "../../jobs/types.js";
+import { EXIT, InputError } from "../../util/errors.js";
+import { targetName } from "../flags.js";
+import { interruptSignal } from "../interrupt.js";
+import { colorState, info, JOB_HEADERS, jobRow, printJson, table } from "../output.js";
+
+async function currentJob(id: string | undefined): Promise<{ config: ReturnType<typeof loadConfig>; job: JobRecord }> {
+  const config = loadConfig(process.cwd());
+  const job = findJob(config.root, id);
+  await refreshJobs(config, [job]);
+  return { config, job };
+}
+
+function printTable(jobs: JobRecord[]): void {
+  process.stdout.write(`${table(JOB_HEADERS, jobs.map(jobRow), (column, cell) => (column === 2 ? colorState(cell) : cell))}\n`);
+}
+
+/** Prints a final job's result (stdout) or its error (stderr, exit 1). */
+async function printOutcome(job: JobRecord, json: boolean): Promise<void> {
+  const outcome = await readJobOutcome(job);
+  const failed = job.state !== "COMPLETED";
+  if (json) printJson({ job_id: job.id, state: job.state, result: resultForDisplay(outcome.result), error: outcome.error });
+  else if (!failed) printJson(resultForDisplay(outcome.result));
+  if (failed) {
+    if (!json) process.stderr.write(outcome.error ? `${formatRemoteError(outcome.error)}\n` : "");
+    info(`job ${job.id} ended ${job.state}${job.reason ? `: ${job.reason}` : ""}`);
+    process.exitCode = EXIT.jobFailed;
+  }
+}
+
+export function jobCommands() {
+  const status = new Command("status")
+    .description("show a job's state (default: the newest job)")
+    .argument("[job]", "job id or a unique prefix")
+    .option("--json", "print one JSON object")
+    .action(async (id, options) => {
+      const { job } = await currentJob(id);
+      if (options.json) printJson(job);
+      else printTable([job]);
+    });
+
+  const logs = new Command("logs")
+    .description("print a job's log")
+    .argument("<job>", "job id or a unique prefix")
+    .option("-f, --follow", "keep printing new output until the job ends")
+    .action(async (id, options) => {
+      const { config, job } = await currentJob(id);
+      let { text, offset } = readJobLog(job);
+      process.stdout.write(text);
+      const signal = options.follow ? interruptSignal() : undefined;
+      while (options.follow && !isFinal(job.state) && !signal?.aborted) {
+        await sleep(200);
+        await refreshJobs(config, [job]);
+        ({ text, offset } = readJobLog(job, offset));
+        process.stdout.write(text);
+      }
+    });
+
+  const result = new Command("result")
+    .description("print a finished job's result (its error and exit code 1 if it failed)")
+    .argument("<job>", "job id or a unique prefix")
+    .option("--json", "print one JSON object")
+    .action(async (id, options) => {
+      const { job } = await currentJob(id);
+      if (!isFinal(job.state)) {
+        throw new InputError(`job ${job.id} is still ${job.state}; wait for it with: slurmray attach ${job.id}`);
+      }
+      await printOutcome(job, options.json ?? false);
+    });
+
+  const cancel = new Command("cancel")
+    .description("cancel a job")
+    .argument("<job>", "job id or a unique prefix")
+    .action(async (id) => {
+      const { config, job } = await currentJob(id);
+      const before = job.state;
+      await cancelJob(config, job);
+      info(isFinal(before) ? `job ${job.id} had already ended ${before}` : `job ${job.id} cancelled`);
+    });
+
+  const attach = new Command("attach")
+    .description("follow a job's log until it ends, then print its result")
+    .argument("<job>", "job id or a unique prefix")
+    .option("--json", "print one JSON object")
+    .action(async (id, options) => {
+      const { config, job } = await currentJob(id);
+      if (!isFinal(job.state)) {
+        await finishJob(openTarget(config, job.target), job, { onLog: (text) => process.stderr.write(text), signal: interruptSignal() });
+      } else {
+        process.stderr.write(readJobLog(job).text);
+      }
+      await printOutcome(job, options.json ?? false);
+    });
+
+  const jobs = new Command("jobs")
+    .description("list this project's jobs")
+    .option("--target <name>", "only jobs of this target", targetName)
+    .option("--watch", "refresh every 2 seconds until all jobs have ended")
+    .option("--json", "print one JSON object")
+    .action(async (options) => {
+      const config = loadConfig(process.cwd());
+      const signal = options.watch ? interruptSignal() : undefined;
+      for (;;) {
+        const selected = listJobs(config.root).filter((job) => !options.target || job.target === options.target);
+        await refreshJobs(config, selected);
+        if (options.json) printJson({ jobs: selected });
+        else printTable(selected);
+        if (!options.watch || signal?.aborted || selected.every((job) => isFinal(job.state))) break;
+        await sleep(2000);
+      }
+    });
+
+  return [status, logs, result, cancel, attach, jobs];
+}

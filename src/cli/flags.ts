@@ -1,0 +1,62 @@
+// Flag value parsers. A bad value is an InputError naming the flag and what is allowed (exit code 2).
+import { readFileSync } from "node:fs";
+import { InputError } from "../util/errors.js";
+
+export function wholeNumber(flag: string, min: number, max: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+      throw new InputError(`${flag}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    }
+    return Number(value);
+  };
+}
+
+export function positiveNumber(flag: string, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+(\.\d+)?$/.test(value) || n <= 0 || n > max) {
+      throw new InputError(`${flag}: expected a number of GB above 0 and at most ${max}, got ${JSON.stringify(value)}`);
+    }
+    return n;
+  };
+}
+
+export function partitionName(value: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(value)) {
+    throw new InputError(`--partition: expected a partition name (letters, digits, '.', '_', '-'), got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+export function targetName(value: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(value)) {
+    throw new InputError(`--target: expected a target name from slurmray.toml, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** --args JSON / --args-file FILE: must be a JSON object, passed as keyword arguments. */
+export function parseArgs(json: string | undefined, file: string | undefined): Record<string, unknown> {
+  if (json !== undefined && file !== undefined) throw new InputError("--args and --args-file: give one or the other, not both");
+  let text = json;
+  let source = "--args";
+  if (file !== undefined) {
+    source = `--args-file ${file}`;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (error) {
+      throw new InputError(`${source}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    }
+  }
+  if (text === undefined) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`${source}: not valid JSON (${(error as Error).message}); example: --args '{"n": 20}'`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new InputError(`${source}: expected a JSON object of keyword arguments such as '{"n": 20}', got ${Array.isArray(value) ? "a list" : JSON.stringify(value)}`);
+  }
+  return value as Record<string, unknown>;
+}

@@ -1,0 +1,51 @@
+// Output rules of the CLI contract: human text goes to stderr whenever --json is on; with --json exactly
+// one JSON object goes to stdout.
+import pc from "picocolors";
+import type { JobRecord } from "../jobs/types.js";
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function info(message: string): void {
+  process.stderr.write(`${pc.dim("slurmray")} ${message}\n`);
+}
+
+export function warn(message: string): void {
+  process.stderr.write(`${pc.yellow("warning")} ${message}\n`);
+}
+
+export function elapsed(job: JobRecord, now = Date.now()): string {
+  const start = Date.parse(job.startedAt ?? job.createdAt);
+  const end = job.endedAt ? Date.parse(job.endedAt) : now;
+  const seconds = Math.max(0, Math.round((end - start) / 1000));
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return h > 0 ? `${h}h${String(m).padStart(2, "0")}m` : m > 0 ? `${m}m${String(s).padStart(2, "0")}s` : `${s}s`;
+}
+
+const STATE_COLOR: Record<string, (s: string) => string> = {
+  COMPLETED: pc.green,
+  RUNNING: pc.cyan,
+  PENDING: pc.yellow,
+  SUBMITTING: pc.yellow,
+};
+
+export function colorState(state: string): string {
+  return (STATE_COLOR[state] ?? pc.red)(state);
+}
+
+/** A plain aligned table. Colour codes are added after padding so alignment holds. */
+export function table(headers: string[], rows: string[][], color: (column: number, cell: string) => string = (_c, s) => s): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[], paint: boolean) =>
+    cells.map((cell, i) => (paint ? color(i, cell) : cell) + " ".repeat(widths[i]! - cell.length)).join("  ").trimEnd();
+  return [pc.bold(line(headers, false)), ...rows.map((r) => line(r, true))].join("\n");
+}
+
+export function jobRow(job: JobRecord): string[] {
+  return [job.id, job.target, job.state, elapsed(job), job.spec.entry];
+}
+
+export const JOB_HEADERS = ["JOB", "TARGET", "STATE", "ELAPSED", "ENTRY"];

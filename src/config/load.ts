@@ -1,0 +1,81 @@
+// Loads the configuration: slurmray.toml (validated), .env at the project root, SLURMRAY_* variables.
+// Flags are applied later by resolveTarget/resolveResources, so every layer can be tested alone.
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { parseEnv } from "node:util";
+import { parse as parseToml, TomlError } from "smol-toml";
+import { ConfigError } from "../util/errors.js";
+import { formatIssues } from "./errors.js";
+import { type ConfigFile, configFileSchema, type ProjectConfig, type TargetConfig } from "./schema.js";
+
+export const CONFIG_FILE = "slurmray.toml";
+
+export interface LoadedConfig {
+  /** The project root: the folder holding slurmray.toml, else the git root, else the working directory. */
+  root: string;
+  /** Path of slurmray.toml, or null when running on the embedded defaults. */
+  file: string | null;
+  projectName: string;
+  project: ProjectConfig;
+  targets: Record<string, TargetConfig>;
+  defaultTarget: string;
+  /** process environment overlaid on .env (the process wins). */
+  env: Record<string, string | undefined>;
+}
+
+function findUp(start: string, name: string): string | null {
+  let dir = resolve(start);
+  for (;;) {
+    if (existsSync(join(dir, name))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) return null;
+    dir = parent;
+  }
+}
+
+export function findProjectRoot(cwd: string): string {
+  return findUp(cwd, CONFIG_FILE) ?? findUp(cwd, ".git") ?? resolve(cwd);
+}
+
+export function parseConfigText(text: string, file: string): ConfigFile {
+  let raw: unknown;
+  try {
+    raw = parseToml(text);
+  } catch (error) {
+    const where = error instanceof TomlError ? ` at line ${error.line}, column ${error.column}` : "";
+    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    throw new ConfigError("", `${file}: not valid TOML${where}: ${reason}`);
+  }
+  const result = configFileSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = formatIssues(result.error.issues, raw);
+    throw new ConfigError("", `${file}: ${lines.length === 1 ? lines[0] : `\n  ${lines.join("\n  ")}`}`);
+  }
+  return result.data;
+}
+
+function readDotEnv(root: string): Record<string, string> {
+  const path = join(root, ".env");
+  if (!existsSync(path) || !statSync(path).isFile()) return {};
+  return parseEnv(readFileSync(path, "utf8")) as Record<string, string>;
+}
+
+export function loadConfig(cwd: string = process.cwd(), processEnv: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const root = findProjectRoot(cwd);
+  const path = join(root, CONFIG_FILE);
+  const file = existsSync(path) ? path : null;
+  const config = file ? parseConfigText(readFileSync(file, "utf8"), CONFIG_FILE) : {};
+  const env = { ...readDotEnv(root), ...processEnv };
+  const project = config.project ?? {};
+  const targets = config.targets ?? {};
+  const defaultTarget = project.default_target ?? "local";
+  if (defaultTarget !== "local" && !(defaultTarget in targets)) {
+    throw new ConfigError("project.default_target", `no target named ${JSON.stringify(defaultTarget)}; ${describeTargets(targets)}`);
+  }
+  return { root, file, projectName: project.name ?? basename(root), project, targets, defaultTarget, env };
+}
+
+export function describeTargets(targets: Record<string, TargetConfig>): string {
+  const names = ["local", ...Object.keys(targets).filter((n) => n !== "local")];
+  return `defined targets: ${names.join(", ")} (add others under [targets.NAME] in ${CONFIG_FILE})`;
+}

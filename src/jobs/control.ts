@@ -1,0 +1,52 @@
+// Operations on existing jobs from their local records: refresh status (batched per target), cancel, read logs
+// and results. These work from another shell or after a restart, because the record is on disk.
+import { readFileSync } from "node:fs";
+import { jobPaths } from "../backends/types.js";
+import type { LoadedConfig } from "../config/load.js";
+import { readLogFrom } from "./local-watch.js";
+import { type Outcome, readOutcome } from "./outcome.js";
+import { saveJob } from "./registry.js";
+import { openTarget } from "./run.js";
+import { isFinal, type JobRecord } from "./types.js";
+
+/** Brings the records of active jobs up to date: one backend poll per target. */
+export async function refreshJobs(config: LoadedConfig, jobs: JobRecord[]): Promise<JobRecord[]> {
+  const active = jobs.filter((job) => !isFinal(job.state));
+  const byTarget = new Map<string, JobRecord[]>();
+  for (const job of active) byTarget.set(job.target, [...(byTarget.get(job.target) ?? []), job]);
+  for (const [target, group] of byTarget) {
+    const { backend } = openTarget(config, target);
+    const statuses = await backend.poll(group);
+    for (const job of group) {
+      const status = statuses.get(job.id);
+      if (!status || status.state === job.state) continue;
+      Object.assign(job, { state: status.state, exitCode: status.exitCode, reason: status.reason });
+      if (isFinal(status.state)) job.endedAt = status.endedAt ?? new Date().toISOString();
+      saveJob(config.root, job);
+    }
+  }
+  return jobs;
+}
+
+export async function cancelJob(config: LoadedConfig, job: JobRecord): Promise<JobRecord> {
+  if (isFinal(job.state)) return job;
+  const { backend } = openTarget(config, job.target);
+  await backend.cancel(job);
+  Object.assign(job, { state: "CANCELLED", endedAt: new Date().toISOString(), reason: "cancelled by the user" });
+  saveJob(config.root, job);
+  return job;
+}
+
+export function readJobLog(job: JobRecord, fromOffset = 0): { text: string; offset: number } {
+  return readLogFrom(jobPaths(job.remoteDir).log, fromOffset);
+}
+
+export function readJobOutcome(job: JobRecord): Promise<Outcome> {
+  return readOutcome(job.remoteDir, async (path) => {
+    try {
+      return readFileSync(path, "utf8");
+    } catch {
+      return null;
+    }
+  });
+}
