@@ -63,8 +63,8 @@ function tokenize(marker: string): Token[] {
     const rest = marker.slice(at);
     const rule = TOKEN_RULES.find(([, pattern]) => pattern.test(rest));
     if (!rule) {
-      const what = rest[0] === "'" || rest[0] === '"' ? "an unterminated string" : `"${rest[0]}"`;
-      throw new RequirementError(`invalid marker ${JSON.stringify(marker)}: unexpected ${what} at position ${at + 1}`);
+      const what = rest[0] === "'" || rest[0] === '"' ? "unterminated string" : `unexpected "${rest[0]}"`;
+      throw new RequirementError(`invalid marker ${JSON.stringify(marker)}: ${what} at position ${at + 1}`);
     }
     const text = rule[1].exec(rest)![0];
     if (rule[0] !== "space") tokens.push({ kind: rule[0], text, at });
@@ -103,22 +103,22 @@ class MarkerParser {
     return token;
   }
 
-  private or(): MarkerNode {
-    let node = this.and();
-    while (this.peekWord("or")) {
+  /** A left-associative chain of `operand` joined by the keyword `kind` ("and" binds tighter than "or"). */
+  private chain(kind: "and" | "or", operand: () => MarkerNode): MarkerNode {
+    let node = operand();
+    while (this.peekWord(kind)) {
       this.index++;
-      node = { kind: "or", left: node, right: this.and() };
+      node = { kind, left: node, right: operand() };
     }
     return node;
   }
 
+  private or(): MarkerNode {
+    return this.chain("or", () => this.and());
+  }
+
   private and(): MarkerNode {
-    let node = this.atom();
-    while (this.peekWord("and")) {
-      this.index++;
-      node = { kind: "and", left: node, right: this.atom() };
-    }
-    return node;
+    return this.chain("and", () => this.atom());
   }
 
   private atom(): MarkerNode {
