@@ -1,0 +1,122 @@
+// The loopback Slurm + OpenSSH test bed started by `bash scripts/test-cluster.sh up`.
+// Integration tests call requireTestbed(t): outside CI a missing bed skips the test with one line saying how
+// to start it; in CI (CI=true) it fails the test, so a broken bed can never pass as "all skipped".
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { TestContext } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const SCRIPT = fileURLToPath(new URL("../../scripts/test-cluster.sh", import.meta.url));
+const START_HINT = "bash scripts/test-cluster.sh up";
+
+export interface TestBed {
+  /** State directory of the bed (logs in dir/log). */
+  dir: string;
+  host: string;
+  /** The test sshd's port. */
+  port: number;
+  /** Main test user (key and password login). */
+  user: string;
+  /** Private key of `user`. */
+  key: string;
+  /** Second test user (key login only). */
+  user2: string;
+  key2: string;
+  /** `user`'s login password: a test-bed secret. */
+  password: string;
+  /** known_hosts holding the test sshd's key as [host]:port. */
+  knownHosts: string;
+  /** ssh_config with `Host srtb` (user) and `Host srtb2` (user2). */
+  sshConfig: string;
+  /** The bed's slurm.conf (SLURM_CONF). */
+  slurmConf: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** TestBed field → the variable `test-cluster.sh env` exports for it. */
+const VARIABLES = {
+  dir: "SLURMRAY_TB_DIR",
+  host: "SLURMRAY_TB_HOST",
+  port: "SLURMRAY_TB_PORT",
+  user: "SLURMRAY_TB_USER",
+  key: "SLURMRAY_TB_KEY",
+  user2: "SLURMRAY_TB_USER2",
+  key2: "SLURMRAY_TB_KEY2",
+  password: "SLURMRAY_TB_PASSWORD",
+  knownHosts: "SLURMRAY_TB_KNOWN_HOSTS",
+  sshConfig: "SLURMRAY_TB_SSH_CONFIG",
+  slurmConf: "SLURM_CONF",
+} as const;
+
+function fromEnv(env: Env): TestBed | null {
+  const entries = Object.entries(VARIABLES).map(([field, name]) => [field, env[name]] as const);
+  if (entries.some(([, value]) => !value)) return null;
+  const fields = Object.fromEntries(entries) as Record<keyof typeof VARIABLES, string>;
+  return { ...fields, port: Number(fields.port) };
+}
+
+/** Parses the `export NAME=value` lines of `test-cluster.sh env` (values are plain words and paths). */
+function parseEnvOutput(text: string): Env {
+  const env: Env = {};
+  for (const line of text.split("\n")) {
+    const m = /^export ([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (m) env[m[1]!] = m[2]!;
+  }
+  return env;
+}
+
+/** The running bed's variables from its state dir, or null when it is absent or any daemon is down. */
+function fromStateDir(): TestBed | null {
+  const dir = process.env["SLURMRAY_TESTBED_DIR"] || "/tmp/srtb";
+  if (!existsSync(join(dir, "ports.env"))) return null;
+  try {
+    execFileSync("bash", [SCRIPT, "status"], { stdio: "ignore", timeout: 10_000 });
+    return fromEnv(parseEnvOutput(execFileSync("bash", [SCRIPT, "env"], { encoding: "utf8", timeout: 10_000 })));
+  } catch {
+    return null;
+  }
+}
+
+let cached: TestBed | null | undefined;
+
+/** The test bed from SLURMRAY_TB_* variables, else from a running bed's state dir; null when there is none. */
+export function testbed(): TestBed | null {
+  if (cached === undefined) cached = fromEnv(process.env) ?? fromStateDir();
+  return cached;
+}
+
+/** The test bed, or: in CI throws (the test fails); elsewhere skips the test and returns undefined. */
+export function requireTestbed(t: TestContext): TestBed | undefined {
+  const tb = testbed();
+  if (tb) return tb;
+  if (process.env["CI"] === "true") {
+    throw new Error(`test bed not running (CI=true, so this fails instead of skipping): ${START_HINT}`);
+  }
+  t.skip(`test bed not running: ${START_HINT}`);
+  return undefined;
+}
+
+/** Arguments for a plain `ssh` to the bed as `user` (default: tb.user), ignoring ~/.ssh/config; append the command. */
+export function sshArgs(tb: TestBed, user: string = tb.user): string[] {
+  return [
+    "-F",
+    "/dev/null",
+    "-i",
+    user === tb.user2 ? tb.key2 : tb.key,
+    "-p",
+    String(tb.port),
+    "-o",
+    `UserKnownHostsFile=${tb.knownHosts}`,
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    "IdentitiesOnly=yes",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "ConnectTimeout=10",
+    `${user}@${tb.host}`,
+  ];
+}
