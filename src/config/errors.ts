@@ -5,7 +5,7 @@ import { configFileSchema, localTargetSchema, projectSchema, resourceDefaultsSch
 type Issue = z.core.$ZodIssue;
 
 function keyPath(path: readonly PropertyKey[]): string {
-  return path.map(String).join(".");
+  return path.map((part, i) => (typeof part === "number" ? `[${part}]` : `${i > 0 ? "." : ""}${String(part)}`)).join("");
 }
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
@@ -52,6 +52,7 @@ function describe(issue: Issue, input: unknown): string {
       return `unknown key${issue.keys.length > 1 ? "s" : ""} ${names}; valid keys: ${valid.join(", ")}`;
     }
     case "invalid_type":
+      if (got === "nothing") return `is required (${issue.expected === "string" ? "a string" : `a ${issue.expected}`})`;
       return `expected ${issue.expected === "object" ? "a table" : issue.expected === "array" ? "a list" : `a ${issue.expected}`}, got ${got}`;
     case "too_small":
       return issue.origin === "string" || issue.origin === "array"
@@ -69,7 +70,7 @@ function describe(issue: Issue, input: unknown): string {
       }
       return `${issue.message}, got ${got}`;
     case "invalid_key":
-      return `invalid name ${got}: letters, digits, '.', '_' or '-', starting with a letter or digit`;
+      return "must be made of letters, digits, '.', '_' or '-', starting with a letter or digit";
     default:
       return `${issue.message}, got ${got}`;
   }
@@ -79,6 +80,7 @@ function describe(issue: Issue, input: unknown): string {
 export function formatIssues(issues: readonly Issue[], input: unknown): string[] {
   return issues.map((issue) => {
     const key = keyPath(issue.path);
-    return `${key || "(top level)"}: ${describe(issue, input)}`;
+    const where = issue.code === "invalid_key" ? `name ${JSON.stringify(String(issue.path.at(-1)))} in ${keyPath(issue.path.slice(0, -1))}` : key;
+    return `${where || "(top level)"}: ${describe(issue, input)}`;
   });
 }

@@ -80,14 +80,18 @@ function localJob(config: LoadedConfig, target: ResolvedTarget, spec: JobSpec, i
 }
 
 /** Waits for a submitted job, records its final state, and reads its result. Shared by run and attach. */
-export async function finishJob(session: TargetSession, job: JobRecord, request: Pick<RunRequest, "onLog" | "signal">, fromOffset = 0) {
+/** `cancelOnInterrupt`: Ctrl-C during `run` cancels the job; during `attach` it only stops watching. */
+export async function finishJob(session: TargetSession, job: JobRecord, request: Pick<RunRequest, "onLog" | "signal">, cancelOnInterrupt: boolean) {
   const { config, backend } = session;
   try {
-    const status = await watchLocal(backend, job, { onLog: request.onLog, signal: request.signal, fromOffset });
+    const status = await watchLocal(backend, job, { onLog: request.onLog, signal: request.signal });
     Object.assign(job, { state: status.state, exitCode: status.exitCode, endedAt: status.endedAt ?? new Date().toISOString(), reason: status.reason });
     saveJob(config.root, job);
     return { status, outcome: await readOutcome(job.remoteDir, readLocal) };
   } catch (error) {
+    if (request.signal?.aborted && !cancelOnInterrupt) {
+      throw new InterruptedError(`Stopped watching; job ${job.id} goes on (slurmray attach ${job.id})`);
+    }
     if (request.signal?.aborted) {
       await backend.cancel(job);
       Object.assign(job, { state: "CANCELLED", endedAt: new Date().toISOString(), reason: "interrupted (Ctrl-C)" });
@@ -147,7 +151,7 @@ export async function runJob(request: RunRequest): Promise<RunReport> {
     report.timings.total = Math.round(performance.now() - started) / 1000;
     return report;
   }
-  const { outcome } = await timed(timings, "run", () => finishJob(session, job, request));
+  const { outcome } = await timed(timings, "run", () => finishJob(session, job, request, true));
   report.state = job.state;
   report.result = resultForDisplay(outcome.result);
   report.error = outcome.error;

@@ -69,9 +69,12 @@ export class LocalBackend implements Backend {
     const base = { reason: null, exitCode: runner?.exit_code ?? null, startedAt: runner?.started_at ?? job.startedAt, endedAt: runner?.ended_at ?? null, nodes: null };
     if (job.state === "CANCELLED") return { ...base, state: "CANCELLED" };
     const finished = runner?.state === "COMPLETED" || runner?.state === "FAILED";
-    // The runner writes its final status just before exiting: wait for the group to be gone too,
-    // so a finished job never leaves a process behind.
-    if (finished && !alive) return { ...base, state: runner.state as JobState };
+    if (finished) {
+      // Like Slurm at the end of a job: whatever the function started and left running is stopped,
+      // so a finished job never leaves a process behind.
+      if (alive) signalGroup(Number(job.schedulerId), "SIGKILL");
+      return { ...base, state: runner.state as JobState };
+    }
     if (alive) return { ...base, state: "RUNNING" };
     return { ...base, state: "FAILED", reason: "the job's process ended without writing a result (was it killed?)" };
   }

@@ -93,7 +93,7 @@ export function jobCommands() {
     .action(async (id, options) => {
       const { config, job } = await currentJob(id);
       if (!isFinal(job.state)) {
-        await finishJob(openTarget(config, job.target), job, { onLog: (text) => process.stderr.write(text), signal: interruptSignal() });
+        await finishJob(openTarget(config, job.target), job, { onLog: (text) => process.stderr.write(text), signal: interruptSignal() }, false);
       } else {
         process.stderr.write(readJobLog(job).text);
       }
