@@ -42,7 +42,8 @@ const created: string[] = [];
 
 /** A temp job dir with job.json; `job` is written as is (a string is written raw). */
 export function makeJobDir(job: Record<string, unknown> | string): JobDir {
-  const dir = mkdtempSync(join(tmpdir(), "srrunner-"));
+  // A non-ASCII dir name: paths must survive any locale too.
+  const dir = mkdtempSync(join(tmpdir(), "srrunner-ü-"));
   created.push(dir);
   writeFileSync(join(dir, "job.json"), typeof job === "string" ? job : JSON.stringify(job));
   return {
@@ -58,8 +59,8 @@ export function startRunner(job: Record<string, unknown> | string, options: RunO
   const log = openSync(join(jobDir.dir, "job.log"), "a");
   const child = spawn("python3", [options.runner ?? runnerPath, jobDir.dir], {
     stdio: ["ignore", log, log],
-    // No __pycache__ written into the fixtures of the repository.
-    env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1", ...options.env },
+    // No __pycache__ written into the fixtures of the repository; unbuffered output is the runner's job.
+    env: { ...process.env, PYTHONUNBUFFERED: undefined, PYTHONDONTWRITEBYTECODE: "1", ...options.env },
   });
   closeSync(log);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
