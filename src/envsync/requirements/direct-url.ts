@@ -77,7 +77,8 @@ function installedReference(installed: string | Pep610DirectUrl): { ref: DirectR
   if (typeof installed === "string") return { ref: parseDirectReference(installed), commit: null };
   const vcs = installed.vcs_info;
   const ref = parseDirectReference(vcs ? `${vcs.vcs}+${installed.url}` : installed.url);
-  ref.ref = vcs?.requested_revision ?? vcs?.commit_id ?? null;
+  // The ref asked for at install time ("main", "v1.2", or none); the commit it resolved to is matched apart.
+  ref.ref = vcs?.requested_revision ?? null;
   ref.subdirectory = installed.subdirectory ?? null;
   return { ref, commit: vcs?.commit_id ?? null };
 }

@@ -247,20 +247,27 @@ class RequirementsFileReader {
   addEditable(target: string, context: LineContext): void {
     const [location, extras] = splitExtras(target, context.source);
     const reference = parseDirectReference(location);
-    let name = reference.egg;
-    if (reference.vcs === null && isUrl(location) && !location.startsWith("file:")) {
+    if (reference.vcs !== null) {
+      if (reference.egg === null) {
+        throw new RequirementError(`-e ${location}: add "#egg=name" so the project name is known`, context.source);
+      }
+      this.addEditableAs(reference.egg, extras, location, context);
+      return;
+    }
+    if (isUrl(location) && !location.startsWith("file:")) {
       throw new RequirementError(`-e needs a local directory or a VCS URL (git+…, hg+…, svn+…, bzr+…), got "${target}"`, context.source);
     }
-    if (reference.vcs !== null && name === null) {
-      throw new RequirementError(`-e ${location}: add "#egg=name" so the project name is known`, context.source);
-    }
-    // A local directory without "#egg=" is named after the directory; its real name lives in its own
-    // metadata, which only its build can tell.
-    name ??= basename(reference.url.replace(/^file:(\/\/)?/, ""));
+    // A local directory, made absolute against the including file's folder (so "-e ." names that folder).
+    // Without "#egg=" it is named after the directory: its real name lives in its own metadata.
+    const directory = resolve(dirname(context.file), reference.url.replace(/^file:(\/\/)?/, ""));
+    this.addEditableAs(reference.egg ?? basename(directory), extras, directory, context);
+  }
+
+  private addEditableAs(name: string, extras: string[], url: string, context: LineContext): void {
     if (!isValidName(name)) {
-      throw new RequirementError(`-e ${location}: cannot tell the project name; add "#egg=name"`, context.source);
+      throw new RequirementError(`-e ${url}: cannot tell the project name; add "#egg=name"`, context.source);
     }
-    this.add({ name, extras, specifier: "", marker: null, url: location, source: context.source, editable: true }, context);
+    this.add({ name, extras, specifier: "", marker: null, url, source: context.source, editable: true }, context);
   }
 }
 
