@@ -98,13 +98,11 @@ export function requireTestbed(t: TestContext): TestBed | undefined {
   return undefined;
 }
 
-/** Arguments for a plain `ssh` to the bed as `user` (default: tb.user), ignoring ~/.ssh/config; append the command. */
-export function sshArgs(tb: TestBed, user: string = tb.user): string[] {
+/** `ssh` options every connection to the bed needs: no ~/.ssh/config, the bed's port and known_hosts. */
+export function sshBaseArgs(tb: TestBed): string[] {
   return [
     "-F",
     "/dev/null",
-    "-i",
-    user === tb.user2 ? tb.key2 : tb.key,
     "-p",
     String(tb.port),
     "-o",
@@ -112,11 +110,12 @@ export function sshArgs(tb: TestBed, user: string = tb.user): string[] {
     "-o",
     "StrictHostKeyChecking=yes",
     "-o",
-    "IdentitiesOnly=yes",
-    "-o",
-    "BatchMode=yes",
-    "-o",
     "ConnectTimeout=10",
-    `${user}@${tb.host}`,
   ];
+}
+
+/** Arguments for a plain key-login `ssh` to the bed as `user` (default: tb.user); append the command. */
+export function sshArgs(tb: TestBed, user: string = tb.user): string[] {
+  const key = user === tb.user2 ? tb.key2 : tb.key;
+  return [...sshBaseArgs(tb), "-i", key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", `${user}@${tb.host}`];
 }

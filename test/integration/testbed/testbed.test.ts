@@ -7,7 +7,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { requireTestbed, sshArgs, type TestBed } from "../../helpers/testbed.js";
+import { requireTestbed, sshArgs, sshBaseArgs, type TestBed } from "../../helpers/testbed.js";
 
 interface Run {
   code: number | null;
@@ -98,14 +98,7 @@ writeFileSync(ASKPASS, '#!/bin/sh\nprintf "%s\\n" "$SRTB_TEST_PASSWORD"\n', { mo
 
 function passwordLogin(tb: TestBed, password: string, whileRunning?: () => void): Promise<Run> {
   const argv = [
-    "-F",
-    "/dev/null",
-    "-p",
-    String(tb.port),
-    "-o",
-    `UserKnownHostsFile=${tb.knownHosts}`,
-    "-o",
-    "StrictHostKeyChecking=yes",
+    ...sshBaseArgs(tb),
     "-o",
     "PubkeyAuthentication=no",
     "-o",
