@@ -218,6 +218,7 @@ def run_entry(job):
     if job["ray"] is not None:
         import ray  # only when asked: Ray is heavy and may not be installed
         ray.init(address=job["ray"]["address"])
+        _set_signal_handlers(_on_signal)  # ray.init may install its own SIGTERM handler (sys.exit(1))
     return fn(**job["args"])
 
 
@@ -245,8 +246,9 @@ def store_result(job_dir, value, limit):
 
 
 def _is_plumbing(filename):
-    return (filename == run_entry.__code__.co_filename or filename == runpy.__file__
-            or filename.startswith("<frozen importlib"))
+    """Frames of the runner, importlib and runpy (a file, or "<frozen runpy>" since 3.11)."""
+    return (filename in (run_entry.__code__.co_filename, runpy.__file__)
+            or filename.startswith(("<frozen importlib", "<frozen runpy")))
 
 
 def describe_failure(exc):
@@ -264,8 +266,7 @@ def describe_failure(exc):
     while tb is not None and _is_plumbing(tb.tb_frame.f_code.co_filename):
         tb = tb.tb_next
     text = "".join(traceback.format_exception(type(exc), exc, tb))
-    kind = "Cancelled" if isinstance(exc, Cancelled) else type_name(type(exc))
-    return {"type": kind, "message": message, "traceback": text}, code
+    return {"type": type_name(type(exc)), "message": message, "traceback": text}, code
 
 
 def _on_signal(signum, frame):
@@ -276,10 +277,9 @@ def _on_signal(signum, frame):
     raise Cancelled(signum)
 
 
-def _ignore_signals():
-    # Past this point the outcome is decided; only recording it remains.
+def _set_signal_handlers(handler):
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, signal.SIG_IGN)
+        signal.signal(signum, handler)
 
 
 def main(argv):
@@ -295,8 +295,7 @@ def main(argv):
     except OSError as exc:
         sys.stderr.write("slurmray runner: cannot write to job dir %s: %s\n" % (job_dir, exc))
         return 2
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, _on_signal)
+    _set_signal_handlers(_on_signal)
     try:
         job = read_job(job_dir)
         try:
@@ -305,11 +304,11 @@ def main(argv):
             if exc.code not in (None, 0):
                 raise
             value = None  # sys.exit(0) is a success
-        _ignore_signals()
+        _set_signal_handlers(signal.SIG_IGN)  # the outcome is decided; only recording it remains
         store_result(job_dir, value, job["result_repr_limit"])
         code, state = 0, "COMPLETED"
     except BaseException as exc:  # everything, including Cancelled and SystemExit, is recorded
-        _ignore_signals()
+        _set_signal_handlers(signal.SIG_IGN)
         error, code = describe_failure(exc)
         sys.stderr.write(error["traceback"])
         write_json(os.path.join(job_dir, "error.json"), error)

@@ -53,6 +53,7 @@ describe("runner script mode", () => {
     const error = run.json("error.json");
     assert.deepEqual([error.type, error.message], ["SystemExit", "exited with code 3"]);
     assert.match(String(error.traceback), /script\.py", line \d+, in <module>/);
+    assert.doesNotMatch(String(error.traceback), /runpy|runner\.py/);
     assert.deepEqual([run.json("status.json").state, run.json("status.json").exit_code], ["FAILED", 3]);
   });
 
@@ -164,6 +165,15 @@ describe("runner Python environment", () => {
     assert.deepEqual(run.json("result.json"), {
       value: { imported: true, calls: ["10.0.0.7:6379"], RAY_ADDRESS: "10.0.0.7:6379" },
     });
+  });
+
+  test("a job with Ray is still recorded as Cancelled on SIGTERM", async () => {
+    const ray = { address: "10.0.0.7:6379" };
+    const started = startRunner(job("funcs.py:nap", { args: { seconds: 30 }, ray }), { env: { PYTHONPATH: fakeRayDir } });
+    await waitFor(() => started.log().includes("napping"), 10_000, "the function to start sleeping");
+    started.child.kill("SIGTERM");
+    assert.equal((await started.exited).code, 143);
+    assert.equal(started.json("error.json").type, "Cancelled");
   });
 
   test("queue.py next to runner.py does not shadow the standard library's queue", async () => {
