@@ -123,7 +123,11 @@ ensure_user() {
   home=$(getent passwd "$user" | cut -d: -f6)
   [[ -f $D/keys/$user ]] || ssh-keygen -q -t ed25519 -N '' -C "$user@slurmray-testbed" -f "$D/keys/$user"
   install -d -m 0700 -o "$user" -g "$user" "$home/.ssh"
-  install -m 0600 -o "$user" -g "$user" "$D/keys/$user.pub" "$home/.ssh/authorized_keys"
+  # Added, not replaced: a second bed (another SLURMRAY_TESTBED_DIR) shares these users.
+  local auth=$home/.ssh/authorized_keys
+  grep -qxF "$(cat "$D/keys/$user.pub")" "$auth" 2>/dev/null || cat "$D/keys/$user.pub" >>"$auth"
+  chown "$user:$user" "$auth"
+  chmod 0600 "$auth"
 }
 
 prepare_dirs() {
@@ -151,10 +155,12 @@ ensure_secrets() {
 # Reuses the recorded ports when they are all free (so a restart keeps the same env), else picks new ones.
 choose_ports() {
   local names=(SSH_PORT CTLD_PORT DBD_PORT DB_PORT NODE1_PORT NODE2_PORT NODE3_PORT)
-  if [[ -f $D/ports.env ]] && "$PY" - $(cut -d= -f2 "$D/ports.env") <<'EOF'; then return 0; fi
+  # SO_REUSEADDR as the daemons use it: a port in TIME_WAIT after a restart counts as free.
+  if [[ -f $D/ports.env ]] && "$PY" - $(cut -d= -f2 "$D/ports.env") 2>/dev/null <<'EOF'; then return 0; fi
 import socket, sys
 for port in map(int, sys.argv[1:]):
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("0.0.0.0", port))
 EOF
   "$PY" - "${names[@]}" >"$D/ports.env" <<'EOF'
@@ -163,6 +169,7 @@ import random, socket, sys
 held, names = [], sys.argv[1:]
 for port in random.sample(range(20000, 32000), 200):
     s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         s.bind(("0.0.0.0", port))
     except OSError:
@@ -341,6 +348,8 @@ ssh_login_works() {
     "$USER1@127.0.0.1" true
 }
 
+script_sha() { sha256sum <"${BASH_SOURCE[0]}" | cut -d' ' -f1; }
+
 all_running() {
   local d
   for d in "${DAEMONS[@]}"; do is_running "$d" || return 1; done
@@ -352,7 +361,8 @@ cmd_up() {
   mkdir -p "$D" && chmod 0755 "$D"
   exec 9>"$D/.lock"
   flock -w 180 9 || die "another test-cluster.sh is holding $D/.lock"
-  if all_running && [[ -f $D/ports.env ]]; then
+  # A bed started by another version of this script is restarted: its config may differ.
+  if all_running && [[ -f $D/ports.env && $(cat "$D/script.sha" 2>/dev/null) == "$(script_sha)" ]]; then
     say "already up"
     return 0
   fi
@@ -384,6 +394,7 @@ cmd_up() {
   for n in "${NODES[@]}"; do is_running "slurmd-$n" || fail "slurmd-$n" "exited at start"; done
   wait_for 30 slurmctld "nodes n1..n3 idle (sinfo)" nodes_idle
   wait_for 15 sshd "key login of $USER1" ssh_login_works
+  script_sha >"$D/script.sha"
   say "up in $((SECONDS - t0))s (state in $D; env: bash scripts/test-cluster.sh env)"
 }
 
