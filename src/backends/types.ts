@@ -20,6 +20,8 @@ export interface JobPaths {
   resultJson: string;
   resultPkl: string;
   error: string;
+  /** Written by the runner at start and end: {state, pid, exit_code, started_at, ended_at}. */
+  status: string;
 }
 
 export interface Backend {
@@ -42,5 +44,6 @@ export function jobPaths(dir: string): JobPaths {
     resultJson: `${dir}/result.json`,
     resultPkl: `${dir}/result.pkl`,
     error: `${dir}/error.json`,
+    status: `${dir}/status.json`,
   };
 }

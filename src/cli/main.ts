@@ -3,6 +3,7 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import pc from "picocolors";
 import { EXIT, SlurmrayError } from "../util/errors.js";
+import { doctorCommand } from "./commands/doctor.js";
 import { initCommand } from "./commands/init.js";
 import { jobCommands } from "./commands/jobs.js";
 import { runCommand } from "./commands/run.js";
@@ -13,7 +14,7 @@ function program() {
     .version("0.1.0")
     .showHelpAfterError()
     .exitOverride();
-  for (const command of [runCommand(), ...jobCommands(), initCommand()]) {
+  for (const command of [runCommand(), ...jobCommands(), doctorCommand(), initCommand()]) {
     root.addCommand(command.exitOverride());
   }
   return root;

@@ -20,6 +20,8 @@ const sshTargetKeys = {
   port: z.number().int().min(1).max(65535).optional(),
   user: z.string().regex(/^[a-z_][a-z0-9_.-]*\$?$/i, "a valid login name").optional(),
   identity_file: z.string().min(1).optional(),
+  ssh_config: z.string().min(1).optional(),
+  known_hosts: z.string().min(1).optional(),
   base_dir: z.string().min(1).optional(),
   transport: z.enum(["openssh", "ssh2"]).optional(),
   python: pythonVersion.optional(),

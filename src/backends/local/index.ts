@@ -18,8 +18,10 @@ interface RunnerStatus {
   ended_at?: string;
 }
 
+const RUNNER_FINAL_STATES: readonly string[] = ["COMPLETED", "FAILED", "CANCELLED"];
+
 function readRunnerStatus(dir: string): RunnerStatus | null {
-  const path = `${dir}/status.json`;
+  const path = jobPaths(dir).status;
   if (!existsSync(path)) return null;
   try {
     return JSON.parse(readFileSync(path, "utf8")) as RunnerStatus;
@@ -68,8 +70,7 @@ export class LocalBackend implements Backend {
     const alive = job.schedulerId !== null && processGroupAlive(Number(job.schedulerId));
     const base = { reason: null, exitCode: runner?.exit_code ?? null, startedAt: runner?.started_at ?? job.startedAt, endedAt: runner?.ended_at ?? null, nodes: null };
     if (job.state === "CANCELLED") return { ...base, state: "CANCELLED" };
-    const finished = runner?.state === "COMPLETED" || runner?.state === "FAILED";
-    if (finished) {
+    if (runner?.state && RUNNER_FINAL_STATES.includes(runner.state)) {
       // Like Slurm at the end of a job: whatever the function started and left running is stopped,
       // so a finished job never leaves a process behind.
       if (alive) signalGroup(Number(job.schedulerId), "SIGKILL");

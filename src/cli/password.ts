@@ -1,0 +1,16 @@
+// Where a password or MFA answer comes from: SLURMRAY_PASSWORD (environment or .env), else a prompt on
+// the terminal (drawn on stderr, so --json output stays clean). It is held in memory only, never written.
+import { isCancel, password } from "@clack/prompts";
+import type { PasswordProvider } from "../transport/askpass.js";
+import { ConnectionError } from "../util/errors.js";
+
+export function passwordProvider(env: Record<string, string | undefined>): PasswordProvider | undefined {
+  const fromEnv = env["SLURMRAY_PASSWORD"];
+  if (fromEnv) return async () => fromEnv;
+  if (!process.stdin.isTTY) return undefined;
+  return async (prompt) => {
+    const answer = await password({ message: prompt || "Password:", output: process.stderr });
+    if (isCancel(answer)) throw new ConnectionError("authentication cancelled at the password prompt");
+    return answer;
+  };
+}

@@ -1,0 +1,39 @@
+// The remote layout (DESIGN.md, "Remote layout"), from the target's base_dir and the remote home.
+import type { TargetConfig } from "../config/schema.js";
+import { ConfigError } from "../util/errors.js";
+
+export const DEFAULT_BASE_DIR = "~/.slurmray";
+
+export function remoteBaseDir(target: TargetConfig): string {
+  return target.base_dir ?? DEFAULT_BASE_DIR;
+}
+
+/** Expands a leading ~ with the remote home; base_dir must end up absolute. */
+export function absoluteBaseDir(baseDir: string, home: string): string {
+  const expanded = baseDir === "~" ? home : baseDir.startsWith("~/") ? `${home}/${baseDir.slice(2)}` : baseDir;
+  if (!expanded.startsWith("/")) {
+    throw new ConfigError("base_dir", `must be an absolute path or start with ~/, got ${JSON.stringify(baseDir)}`);
+  }
+  return expanded.replace(/\/+$/, "");
+}
+
+export interface RemoteLayout {
+  base: string;
+  envDir: string;
+  projectDir: string;
+  codeDir: string;
+  jobsDir: string;
+  runtimeDir: string;
+}
+
+export function remoteLayout(base: string, project: string, python: string, runtimeHash: string): RemoteLayout {
+  const projectDir = `${base}/projects/${project}`;
+  return {
+    base,
+    envDir: `${base}/envs/${project}-py${python}`,
+    projectDir,
+    codeDir: `${projectDir}/code`,
+    jobsDir: `${projectDir}/jobs`,
+    runtimeDir: `${base}/runtime/${runtimeHash}`,
+  };
+}

@@ -1,0 +1,21 @@
+# slurmray doctor's probe: prints facts about the target as key=value lines, in one remote command.
+# $1: base dir (absolute, or starting with ~/), $2: the project's Python major.minor.
+base=$1; want=$2
+case $base in "~/"*) base="$HOME/${base#"~/"}";; "~") base=$HOME;; esac
+echo "home=$HOME"
+pythons=""
+for v in 3.8 3.9 3.10 3.11 3.12 3.13 3.14; do command -v "python$v" >/dev/null 2>&1 && pythons="$pythons $v"; done
+echo "pythons=$pythons"
+echo "python_wanted=$(command -v "python$want" 2>/dev/null)"
+echo "uv=$(command -v uv 2>/dev/null)"
+for c in sbatch squeue sacct scancel sinfo; do
+  if command -v "$c" >/dev/null 2>&1; then echo "slurm_$c=yes"; else echo "slurm_$c=no"; fi
+done
+if command -v sinfo >/dev/null 2>&1; then echo "partitions=$(sinfo -h -o '%P' 2>/dev/null | tr '\n' ' ')"; fi
+if mkdir -p "$base" 2>/dev/null && chmod 700 "$base" && t="$base/.doctor.$$" && : > "$t" 2>/dev/null; then
+  rm -f "$t"; echo "base_writable=yes"
+else
+  echo "base_writable=no"
+fi
+echo "base=$base"
+echo "free_kb=$(df -Pk "$base" 2>/dev/null | awk 'NR==2 {print $4}')"
