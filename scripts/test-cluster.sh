@@ -27,13 +27,23 @@ say() { echo "test-cluster: $*" >&2; }
 
 pidfile() { echo "$D/pids/$1.pid"; }
 
-# Running = the recorded PID exists and is not a zombie (PID 1 here reaps orphans only every ~2 s).
+# The program name a daemon's process has (slurmd-n1 -> slurmd).
+program() {
+  case $1 in
+    mariadb) echo mariadbd ;;
+    *) echo "${1%%-*}" ;;
+  esac
+}
+
+# Running = the recorded PID is that daemon's program (not a reused PID) and not a zombie (PID 1 here
+# reaps orphans only every ~2 s, and a zombie still answers kill -0).
 is_running() {
   local pid state
   pid=$(cat "$(pidfile "$1")" 2>/dev/null) || return 1
   [[ $pid =~ ^[0-9]+$ ]] || return 1
+  [[ $(cat "/proc/$pid/comm" 2>/dev/null) == "$(program "$1")" ]] || return 1
   state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
-  [[ -n $state && $state != Z && $state != X ]]
+  [[ $state != Z && $state != X ]]
 }
 
 show_logs() {
@@ -46,7 +56,7 @@ show_logs() {
 
 fail() { # daemon-name message
   show_logs "$1"
-  die "$1: $2"
+  die "$1: $2 (logs in $D/log; stop what started with: bash scripts/test-cluster.sh down)"
 }
 
 # Starts a daemon in foreground mode in its own session, detached, and records its PID.
