@@ -40,15 +40,15 @@ export class Job {
   }
 
   /** The job's output so far. */
-  logs(): string {
-    return readJobLog(this.record).text;
+  async logs(): Promise<string> {
+    return (await readJobLog(loadConfig(this.cwd), this.record)).text;
   }
 
   /** Waits for the job to end; resolves with its result, or rejects with a JobFailedError carrying the Python traceback. */
   async result(options: { onLog?: (text: string) => void; signal?: AbortSignal } = {}): Promise<unknown> {
     const config = loadConfig(this.cwd);
     if (!isFinal(this.record.state)) await finishJob(openTarget(config, this.record.target), this.record, options, false);
-    const outcome = await readJobOutcome(this.record);
+    const outcome = await readJobOutcome(config, this.record);
     if (this.record.state !== "COMPLETED") {
       const detail = outcome.error ? formatRemoteError(outcome.error) : (this.record.reason ?? "no error recorded");
       throw new JobFailedError(`job ${this.id} ended ${this.record.state}:\n${detail}`);

@@ -1,9 +1,7 @@
 // Operations on existing jobs from their local records: refresh status (batched per target), cancel, read logs
 // and results. These work from another shell or after a restart, because the record is on disk.
-import { readFileSync } from "node:fs";
 import { jobPaths } from "../backends/types.js";
 import type { LoadedConfig } from "../config/load.js";
-import { readLogFrom } from "./local-watch.js";
 import { type Outcome, readOutcome } from "./outcome.js";
 import { saveJob } from "./registry.js";
 import { openTarget } from "./run.js";
@@ -37,16 +35,11 @@ export async function cancelJob(config: LoadedConfig, job: JobRecord): Promise<J
   return job;
 }
 
-export function readJobLog(job: JobRecord, fromOffset = 0): { text: string; offset: number } {
-  return readLogFrom(jobPaths(job.remoteDir).log, fromOffset);
+export function readJobLog(config: LoadedConfig, job: JobRecord, fromOffset = 0): Promise<{ text: string; offset: number }> {
+  return openTarget(config, job.target).files.readFrom(jobPaths(job.remoteDir).log, fromOffset);
 }
 
-export function readJobOutcome(job: JobRecord): Promise<Outcome> {
-  return readOutcome(job.remoteDir, async (path) => {
-    try {
-      return readFileSync(path, "utf8");
-    } catch {
-      return null;
-    }
-  });
+export function readJobOutcome(config: LoadedConfig, job: JobRecord): Promise<Outcome> {
+  const { files } = openTarget(config, job.target);
+  return readOutcome(job.remoteDir, (path) => files.read(path));
 }

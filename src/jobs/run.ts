@@ -1,6 +1,6 @@
 // The job lifecycle: plan → code sync → env sync → submit → watch → fetch.
 // This module is the one place that sequences those steps; each step lives in its own layer.
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { LocalBackend } from "../backends/local/index.js";
 import type { Backend } from "../backends/types.js";
@@ -10,6 +10,7 @@ import { type ResolvedTarget, type ResourceFlags, resolveResources, resolveTarge
 import { LocalTransport } from "../transport/local.js";
 import { InputError, InterruptedError } from "../util/errors.js";
 import { parseEntry, runnerEntry } from "./entry.js";
+import { type JobFiles, localFiles } from "./files.js";
 import { watchLocal } from "./local-watch.js";
 import { readOutcome, resultForDisplay } from "./outcome.js";
 import { jobsDir, newJobId, saveJob } from "./registry.js";
@@ -38,6 +39,7 @@ export interface TargetSession {
   config: LoadedConfig;
   target: ResolvedTarget;
   backend: Backend;
+  files: JobFiles;
 }
 
 /** Opens the backend for a target. Remote kinds connect lazily, on first use. */
@@ -46,15 +48,7 @@ export function openTarget(config: LoadedConfig, name?: string): TargetSession {
   if (target.config.kind !== "local") {
     throw new InputError(`target ${JSON.stringify(target.name)} is of kind "${target.config.kind}", which this version cannot run yet; use --target local`);
   }
-  return { config, target, backend: new LocalBackend(new LocalTransport()) };
-}
-
-function readLocal(path: string): Promise<string | null> {
-  try {
-    return Promise.resolve(readFileSync(path, "utf8"));
-  } catch {
-    return Promise.resolve(null);
-  }
+  return { config, target, backend: new LocalBackend(new LocalTransport()), files: localFiles };
 }
 
 /** Builds the job record for a local run: the job dir sits under .slurmray/jobs, the code runs in place. */
@@ -87,7 +81,7 @@ export async function finishJob(session: TargetSession, job: JobRecord, request:
     const status = await watchLocal(backend, job, { onLog: request.onLog, signal: request.signal });
     Object.assign(job, { state: status.state, exitCode: status.exitCode, endedAt: status.endedAt ?? new Date().toISOString(), reason: status.reason });
     saveJob(config.root, job);
-    return { status, outcome: await readOutcome(job.remoteDir, readLocal) };
+    return { status, outcome: await readOutcome(job.remoteDir, (path) => session.files.read(path)) };
   } catch (error) {
     if (request.signal?.aborted && !cancelOnInterrupt) {
       throw new InterruptedError(`Stopped watching; job ${job.id} goes on (slurmray attach ${job.id})`);

@@ -1,7 +1,7 @@
 // Commands on existing jobs: status, logs, result, cancel, attach, jobs.
 import { Command } from "@commander-js/extra-typings";
 import { setTimeout as sleep } from "node:timers/promises";
-import { loadConfig } from "../../config/load.js";
+import { type LoadedConfig, loadConfig } from "../../config/load.js";
 import { cancelJob, readJobLog, readJobOutcome, refreshJobs } from "../../jobs/control.js";
 import { formatRemoteError, resultForDisplay } from "../../jobs/outcome.js";
 import { findJob, listJobs } from "../../jobs/registry.js";
@@ -12,7 +12,7 @@ import { targetName } from "../flags.js";
 import { interruptSignal } from "../interrupt.js";
 import { colorState, info, JOB_HEADERS, jobRow, printJson, table } from "../output.js";
 
-async function currentJob(id: string | undefined): Promise<{ config: ReturnType<typeof loadConfig>; job: JobRecord }> {
+async function currentJob(id: string | undefined): Promise<{ config: LoadedConfig; job: JobRecord }> {
   const config = loadConfig(process.cwd());
   const job = findJob(config.root, id);
   await refreshJobs(config, [job]);
@@ -24,8 +24,8 @@ function printTable(jobs: JobRecord[]): void {
 }
 
 /** Prints a final job's result (stdout) or its error (stderr, exit 1). */
-async function printOutcome(job: JobRecord, json: boolean): Promise<void> {
-  const outcome = await readJobOutcome(job);
+async function printOutcome(config: LoadedConfig, job: JobRecord, json: boolean): Promise<void> {
+  const outcome = await readJobOutcome(config, job);
   const failed = job.state !== "COMPLETED";
   if (json) printJson({ job_id: job.id, state: job.state, result: resultForDisplay(outcome.result), error: outcome.error });
   else if (!failed) printJson(resultForDisplay(outcome.result));
@@ -53,13 +53,13 @@ export function jobCommands() {
     .option("-f, --follow", "keep printing new output until the job ends")
     .action(async (id, options) => {
       const { config, job } = await currentJob(id);
-      let { text, offset } = readJobLog(job);
+      let { text, offset } = await readJobLog(config, job);
       process.stdout.write(text);
       const signal = options.follow ? interruptSignal() : undefined;
       while (options.follow && !isFinal(job.state) && !signal?.aborted) {
         await sleep(200);
         await refreshJobs(config, [job]);
-        ({ text, offset } = readJobLog(job, offset));
+        ({ text, offset } = await readJobLog(config, job, offset));
         process.stdout.write(text);
       }
     });
@@ -69,11 +69,11 @@ export function jobCommands() {
     .argument("<job>", "job id or a unique prefix")
     .option("--json", "print one JSON object")
     .action(async (id, options) => {
-      const { job } = await currentJob(id);
+      const { config, job } = await currentJob(id);
       if (!isFinal(job.state)) {
         throw new InputError(`job ${job.id} is still ${job.state}; wait for it with: slurmray attach ${job.id}`);
       }
-      await printOutcome(job, options.json ?? false);
+      await printOutcome(config, job, options.json ?? false);
     });
 
   const cancel = new Command("cancel")
@@ -95,9 +95,9 @@ export function jobCommands() {
       if (!isFinal(job.state)) {
         await finishJob(openTarget(config, job.target), job, { onLog: (text) => process.stderr.write(text), signal: interruptSignal() }, false);
       } else {
-        process.stderr.write(readJobLog(job).text);
+        process.stderr.write((await readJobLog(config, job)).text);
       }
-      await printOutcome(job, options.json ?? false);
+      await printOutcome(config, job, options.json ?? false);
     });
 
   const jobs = new Command("jobs")

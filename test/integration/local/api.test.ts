@@ -32,6 +32,6 @@ describe("Cluster and Job on the local target", () => {
     assert.equal(await job.result(), 25);
     const again = cluster.job(job.id);
     assert.equal(await again.status(), "COMPLETED");
-    assert.match(again.logs(), /squaring 5/);
+    assert.match(await again.logs(), /squaring 5/);
   });
 });

@@ -1,0 +1,88 @@
+// Reading a job's files (log, result, error) wherever the job dir is: on this machine for the local
+// target, over the transport for remote ones. `status`, `logs`, `result` use this, so they work the same
+// on every target.
+import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs";
+import { Writable } from "node:stream";
+import { readRemoteFile } from "../transport/files.js";
+import type { Transport } from "../transport/types.js";
+
+export interface JobFiles {
+  /** A file's text, or null when it does not exist. */
+  read(path: string): Promise<string | null>;
+  /** The log from a byte offset: the complete UTF-8 text and the offset after it. */
+  readFrom(path: string, offset: number): Promise<{ text: string; offset: number }>;
+  /** A file's bytes, or null (for result.pkl). */
+  readBytes(path: string): Promise<Buffer | null>;
+}
+
+/** Reads the log from `offset`, returns the new text and the new offset. Partial UTF-8 sequences wait for the next read. */
+export function readLogFrom(path: string, offset: number): { text: string; offset: number } {
+  if (!existsSync(path)) return { text: "", offset };
+  const fd = openSync(path, "r");
+  try {
+    const chunks: Buffer[] = [];
+    const buffer = Buffer.alloc(1 << 16);
+    let position = offset;
+    for (;;) {
+      const n = readSync(fd, buffer, 0, buffer.length, position);
+      if (n === 0) break;
+      chunks.push(Buffer.from(buffer.subarray(0, n)));
+      position += n;
+    }
+    const bytes = Buffer.concat(chunks);
+    const complete = completeUtf8Length(bytes);
+    return { text: bytes.subarray(0, complete).toString("utf8"), offset: offset + complete };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export const localFiles: JobFiles = {
+  async read(path) {
+    return existsSync(path) ? readFileSync(path, "utf8") : null;
+  },
+  async readFrom(path, offset) {
+    return readLogFrom(path, offset);
+  },
+  async readBytes(path) {
+    return existsSync(path) ? readFileSync(path) : null;
+  },
+};
+
+/** Length of the longest prefix that does not end inside a multi-byte UTF-8 sequence. */
+export function completeUtf8Length(bytes: Buffer): number {
+  for (let back = 1; back <= Math.min(3, bytes.length); back++) {
+    const byte = bytes[bytes.length - back]!;
+    if ((byte & 0xc0) === 0x80) continue;
+    if (byte >= 0xc0) {
+      const need = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : 2;
+      return need > back ? bytes.length - back : bytes.length;
+    }
+    return bytes.length;
+  }
+  return bytes.length;
+}
+
+export function remoteFiles(transport: Transport): JobFiles {
+  return {
+    async read(path) {
+      return (await readRemoteFile(transport, path))?.toString("utf8") ?? null;
+    },
+    async readFrom(path, offset) {
+      const chunks: Buffer[] = [];
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          chunks.push(chunk);
+          callback();
+        },
+      });
+      await transport.exec(["sh", "-c", '[ -e "$1" ] && exec tail -c +"$2" -- "$1"; exit 0', "sh", path, String(offset + 1)], { stdout: sink });
+      const bytes = Buffer.concat(chunks);
+      const complete = completeUtf8Length(bytes);
+      return { text: bytes.subarray(0, complete).toString("utf8"), offset: offset + complete };
+    },
+    readBytes(path) {
+      return readRemoteFile(transport, path);
+    },
+  };
+}
