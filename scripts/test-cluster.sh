@@ -166,7 +166,9 @@ ensure_secrets() {
 choose_ports() {
   local names=(SSH_PORT CTLD_PORT DBD_PORT DB_PORT NODE1_PORT NODE2_PORT NODE3_PORT)
   # SO_REUSEADDR as the daemons use it: a port in TIME_WAIT after a restart counts as free.
-  if [[ -f $D/ports.env ]] && "$PY" - $(cut -d= -f2 "$D/ports.env") 2>/dev/null <<'EOF'; then return 0; fi
+  local recorded=()
+  [[ -f $D/ports.env ]] && mapfile -t recorded < <(cut -d= -f2 "$D/ports.env")
+  if ((${#recorded[@]})) && "$PY" - "${recorded[@]}" 2>/dev/null <<'EOF'; then return 0; fi
 import socket, sys
 for port in map(int, sys.argv[1:]):
     with socket.socket() as s:
@@ -308,13 +310,11 @@ EOF
 # ---------------------------------------------------------------- daemons
 
 start_munge() {
-  is_running munged && return 0
   start munged munged -F --key-file="$D/munge/munge.key" --socket="$D/munge/munge.sock" \
     --pid-file="$D/run/munged.pid" --log-file="$D/log/munged.log" --seed-file="$D/munge/munge.seed"
 }
 
 start_mariadb() {
-  is_running mariadb && return 0
   if [[ ! -d $D/mysql/data/mysql ]]; then
     mariadb-install-db --no-defaults --user=mysql --datadir="$D/mysql/data" --skip-test-db \
       --auth-root-authentication-method=socket >"$D/log/mariadb-install.out" 2>&1 ||
@@ -346,7 +346,7 @@ register_accounting() {
   touch "$D/mysql/data/.slurm-accounts"
 }
 
-nodes_idle() {
+nodes_up() {
   local states
   states=$(sinfo -h -N -p debug -o '%N %t' | sort -u)
   [[ $(grep -cE '^n[1-3] (idle|mix|alloc)$' <<<"$states") -eq 3 ]]
@@ -360,13 +360,18 @@ ssh_login_works() {
 
 script_sha() { sha256sum <"${BASH_SOURCE[0]}" | cut -d' ' -f1; }
 
+stop_all() {
+  local i
+  for ((i = ${#DAEMONS[@]} - 1; i >= 0; i--)); do stop "${DAEMONS[i]}"; done
+}
+
 all_running() {
   local d
   for d in "${DAEMONS[@]}"; do is_running "$d" || return 1; done
 }
 
 cmd_up() {
-  local t0=$SECONDS i
+  local t0=$SECONDS
   [[ $EUID -eq 0 ]] || die "must run as root (it installs packages, creates users and starts daemons)"
   mkdir -p "$D" && chmod 0755 "$D"
   exec 9>"$D/.lock"
@@ -379,9 +384,9 @@ cmd_up() {
   install_packages
   prepare_dirs
   # A partly running bed is restarted whole: its daemons would not match freshly written config.
-  local d
-  for ((i = ${#DAEMONS[@]} - 1; i >= 0; i--)); do stop "${DAEMONS[i]}"; done
-  for d in "$USER1" "$USER2"; do ensure_user "$d"; done
+  stop_all
+  ensure_user "$USER1"
+  ensure_user "$USER2"
   ensure_secrets
   choose_ports
   write_configs
@@ -402,7 +407,7 @@ cmd_up() {
   start sshd /usr/sbin/sshd -D -f "$D/ssh/sshd_config" -E "$D/log/sshd.log"
   wait_for 20 slurmctld "slurmctld port $CTLD_PORT" port_open "$CTLD_PORT"
   for n in "${NODES[@]}"; do is_running "slurmd-$n" || fail "slurmd-$n" "exited at start"; done
-  wait_for 30 slurmctld "nodes n1..n3 idle (sinfo)" nodes_idle
+  wait_for 30 slurmctld "nodes n1..n3 up (sinfo)" nodes_up
   wait_for 15 sshd "key login of $USER1" ssh_login_works
   script_sha >"$D/script.sha"
   say "up in $((SECONDS - t0))s (state in $D; env: bash scripts/test-cluster.sh env)"
@@ -412,8 +417,7 @@ cmd_down() {
   [[ -d $D/pids ]] || return 0
   exec 9>"$D/.lock"
   flock -w 180 9 || die "another test-cluster.sh is holding $D/.lock"
-  local i
-  for ((i = ${#DAEMONS[@]} - 1; i >= 0; i--)); do stop "${DAEMONS[i]}"; done
+  stop_all
   say "down"
 }
 
