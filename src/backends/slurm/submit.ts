@@ -1,0 +1,44 @@
+// Submission in one remote command: create the job dir (0700), write job.json and sbatch.sh, clear the
+// outcome files of an earlier attempt (a retry reuses the dir; job.log is appended to), `sbatch --parsable`.
+// The snippet can be batched with other layers' work; its output is the slurm-submit section.
+import { runnerSpec } from "../../jobs/spec.js";
+import type { JobRecord } from "../../jobs/types.js";
+import { RemoteCommandError } from "../../util/errors.js";
+import { quote } from "../../util/shell.js";
+import { jobPaths } from "../types.js";
+import { sectionLines, wrapSection } from "./sections.js";
+
+export const SUBMIT_SECTION = "slurm-submit";
+
+/** POSIX sh that writes the job dir and submits it; prints `sbatch-exit|<code>` and sbatch's output. */
+export function submitSnippet(job: JobRecord, sbatchScript: string): string {
+  const paths = jobPaths(job.remoteDir);
+  const dir = quote(paths.dir);
+  const spec = `${JSON.stringify(runnerSpec(job))}\n`;
+  return wrapSection(
+    SUBMIT_SECTION,
+    [
+      "(",
+      "  umask 077",
+      `  mkdir -p ${dir} && chmod 700 ${dir} || exit 1`,
+      `  rm -rf ${[paths.resultJson, paths.resultPkl, paths.error, `${paths.dir}/status.json`, `${paths.dir}/ray`].map(quote).join(" ")}`,
+      `  printf '%s' ${quote(spec)} > ${quote(paths.spec)} || exit 1`,
+      `  printf '%s' ${quote(sbatchScript)} > ${quote(`${paths.dir}/sbatch.sh`)} || exit 1`,
+      `  cd ${dir} && sbatch --parsable sbatch.sh 2>&1`,
+      ")",
+      'echo "sbatch-exit|$?"',
+    ].join("\n"),
+  );
+}
+
+/** The Slurm job id from the slurm-submit section: "123" or "123;cluster" → "123". */
+export function parseSubmitOutput(stdout: string): string {
+  const lines = sectionLines(stdout, SUBMIT_SECTION) ?? [];
+  const exit = lines.find((l) => l.startsWith("sbatch-exit|"));
+  const output = lines.filter((l) => !l.startsWith("sbatch-exit|"));
+  const id = output.map((l) => /^(\d+)(?:;\S+)?$/.exec(l.trim())?.[1]).find((m) => m !== undefined);
+  if (exit === "sbatch-exit|0" && id) return id;
+  const code = exit ? Number(exit.split("|")[1]) : 1;
+  const text = (exit ? output : [stdout]).join("\n");
+  throw new RemoteCommandError("Submitting the job with sbatch", "sbatch --parsable sbatch.sh", code, text);
+}

@@ -1,0 +1,259 @@
+"""slurmray Ray bootstrap inside a Slurm job: one Ray node per allocated node, and a readiness check.
+
+Standard library only, Python 3.8+. Started by the job's sbatch.sh with the job env's python:
+    ray_cluster.py node  JOB_DIR INDEX [HEAD_ADDRESS]  run one Ray node (INDEX 0 = head) until SIGTERM
+    ray_cluster.py head  JOB_DIR                        wait for the head, print its address
+    ray_cluster.py ready JOB_DIR NODES                  wait until NODES nodes are alive, then set
+                                                        job.json's "ray" to {"address": ...}
+
+Why it looks like this (see the project's notes on running several Ray nodes on one host):
+- every node gets its own short --temp-dir (unix socket paths are limited to 107 bytes) and its own ports,
+  chosen from the Slurm job id and the node index and checked free, because nodes of several jobs (and,
+  on test beds, all nodes of one job) may share a host: Ray's fixed default ports would collide;
+- `ray start --block` keeps every Ray process a child of this wrapper, so Slurm tracks them and a SIGTERM
+  here stops exactly this node's Ray processes (never `ray stop`, which kills by name, machine-wide);
+- RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=0 (set by sbatch.sh) makes that stop take seconds, not 30 s.
+
+Files in JOB_DIR/ray/: head.json {"address"}, node-INDEX.log (Ray's output), node-INDEX.exit (written
+when a node's Ray ended without being asked to, so `head`/`ready` fail at once instead of timing out).
+Environment: SLURM_JOB_ID, SLURM_CPUS_PER_TASK, SLURMRAY_RAY_GPUS (per node),
+SLURMRAY_RAY_OBJECT_STORE_MB (object store size per node), SLURMRAY_RAY_START_TIMEOUT (seconds, default 180),
+SLURMRAY_RAY_DASHBOARD=1 (start the dashboard on the head; needs ray[default]).
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+# Ports: blocks of BLOCK ports in [LOW, LOW + BLOCKS * BLOCK), below Linux's ephemeral range (32768+)
+# so that outgoing connections do not take them between the check and Ray's bind.
+LOW, BLOCK, BLOCKS = 20000, 200, 63
+SINGLE_PORTS = (
+    "port",  # the GCS (head only)
+    "ray-client-server-port",
+    "dashboard-port",
+    "dashboard-agent-grpc-port",
+    "dashboard-agent-listen-port",
+    "node-manager-port",
+    "object-manager-port",
+    "metrics-export-port",
+    "runtime-env-agent-port",
+)
+WORKER_PORTS_FROM = 10  # offset in the block: worker ports are [block + 10, block + BLOCK)
+STOP_GRACE_S = 10
+POLL_S = 0.5
+
+
+def say(message):
+    sys.stderr.write("slurmray: %s\n" % message)
+    sys.stderr.flush()
+
+
+def fail(message):
+    say(message)
+    sys.exit(1)
+
+
+def ray_dir(job_dir):
+    return os.path.join(job_dir, "ray")
+
+
+def write_json_atomic(path, value):
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        json.dump(value, f)
+    os.replace(tmp, path)
+
+
+def port_free(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("", port))
+        except OSError:
+            return False
+    return True
+
+
+def choose_ports(job_id, index):
+    """The first block, in a job-and-node-dependent order, whose ports are all free."""
+    first = (job_id * 5 + index) % BLOCKS
+    for step in range(BLOCKS):
+        start = LOW + ((first + step * 16) % BLOCKS) * BLOCK  # 16 and 63 are coprime: every block is tried
+        if all(port_free(p) for p in range(start, start + BLOCK)):
+            ports = {name: start + i for i, name in enumerate(SINGLE_PORTS)}
+            ports["min-worker-port"] = start + WORKER_PORTS_FROM
+            ports["max-worker-port"] = start + BLOCK - 1
+            return ports
+    fail("no free block of %d ports in %d-%d for Ray on this node" % (BLOCK, LOW, LOW + BLOCKS * BLOCK))
+
+
+def ray_command(index, head_address, ports, temp_dir):
+    ray = os.path.join(os.path.dirname(sys.executable), "ray")
+    if not os.path.exists(ray):
+        ray = shutil.which("ray") or fail("the job's environment has no `ray` command: is ray installed in it?")
+    cmd = [ray, "start", "--block", "--disable-usage-stats", "--temp-dir", temp_dir]
+    cmd += ["--num-cpus", os.environ.get("SLURM_CPUS_PER_TASK", "1")]
+    gpus = os.environ.get("SLURMRAY_RAY_GPUS", "0")
+    if gpus != "0":
+        cmd += ["--num-gpus", gpus]
+    store_mb = os.environ.get("SLURMRAY_RAY_OBJECT_STORE_MB")
+    if store_mb:
+        cmd += ["--object-store-memory", str(int(store_mb) * 1024 * 1024)]
+    head_only = ("port", "ray-client-server-port", "dashboard-port")
+    for name, port in ports.items():
+        if index == 0 or name not in head_only:
+            cmd += ["--" + name, str(port)]
+    if index == 0:
+        dashboard = os.environ.get("SLURMRAY_RAY_DASHBOARD") == "1"
+        cmd += ["--head", "--include-dashboard", "true" if dashboard else "false"]
+    else:
+        cmd += ["--address", head_address]
+    return cmd
+
+
+def local_node_ip(log_path, proc):
+    """The IP Ray chose for this node, read from `ray start`'s output ("Local node IP: ...")."""
+    pattern = re.compile(r"Local node IP: ([0-9A-Fa-f.:]+)")
+    while proc.poll() is None:
+        with open(log_path, errors="replace") as f:
+            match = pattern.search(f.read())
+        if match:
+            return match.group(1)
+        time.sleep(POLL_S)
+    return None
+
+
+def wait_port_open(host, port, proc):
+    while proc.poll() is None:
+        try:
+            socket.create_connection((host, port), timeout=2).close()
+            return True
+        except OSError:
+            time.sleep(POLL_S)
+    return False
+
+
+def run_node(job_dir, index, head_address):
+    job_id = int(os.environ["SLURM_JOB_ID"])
+    node_name = os.environ.get("SLURMD_NODENAME", socket.gethostname())
+    os.makedirs(ray_dir(job_dir), mode=0o700, exist_ok=True)
+    log_path = os.path.join(ray_dir(job_dir), "node-%d.log" % index)
+    temp_dir = tempfile.mkdtemp(prefix="sr%d-%d-" % (job_id, index), dir="/tmp")
+    ports = choose_ports(job_id, index)
+    stopping = []
+
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            ray_command(index, head_address, ports, temp_dir),
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def stop(signum, _frame):
+        stopping.append(signum)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        if index == 0:
+            ip = local_node_ip(log_path, proc)
+            if ip and wait_port_open(ip, ports["port"], proc):
+                write_json_atomic(os.path.join(ray_dir(job_dir), "head.json"), {"address": "%s:%d" % (ip, ports["port"])})
+        while True:
+            try:
+                code = proc.wait(timeout=STOP_GRACE_S if stopping else None)
+                break
+            except subprocess.TimeoutExpired:
+                say("Ray node %d on %s did not stop within %d s: killing it" % (index, node_name, STOP_GRACE_S))
+                os.killpg(proc.pid, signal.SIGKILL)
+        if not stopping:
+            write_json_atomic(os.path.join(ray_dir(job_dir), "node-%d.exit" % index), {"code": code, "node": node_name})
+            say("Ray node %d on %s ended (exit code %s); its output is in %s:\n%s" % (index, node_name, code, log_path, tail(log_path)))
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever a failed start left behind (gcs_server, raylet, ...)
+        except (ProcessLookupError, PermissionError):
+            pass
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    sys.exit(0 if stopping else 1)
+
+
+def tail(path, lines=20):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def start_timeout():
+    return float(os.environ.get("SLURMRAY_RAY_START_TIMEOUT", "180"))
+
+
+def check_nodes_running(job_dir):
+    for name in sorted(os.listdir(ray_dir(job_dir))):
+        if name.endswith(".exit"):
+            with open(os.path.join(ray_dir(job_dir), name)) as f:
+                ended = json.load(f)
+            fail("Ray could not start: node %s (%s) ended; see %s" % (name[5:-5], ended.get("node"), ray_dir(job_dir)))
+
+
+def wait_head(job_dir):
+    path = os.path.join(ray_dir(job_dir), "head.json")
+    deadline = time.monotonic() + start_timeout()
+    while not os.path.exists(path):
+        if os.path.isdir(ray_dir(job_dir)):
+            check_nodes_running(job_dir)
+        if time.monotonic() > deadline:
+            fail("the Ray head did not start within %d s; see %s/node-0.log" % (start_timeout(), ray_dir(job_dir)))
+        time.sleep(POLL_S)
+    with open(path) as f:
+        print(json.load(f)["address"])
+
+
+def wait_ready(job_dir, nodes):
+    with open(os.path.join(ray_dir(job_dir), "head.json")) as f:
+        address = json.load(f)["address"]
+    started = time.monotonic()
+    import ray  # only here: `node` and `head` must not pay for importing Ray
+
+    ray.init(address=address, logging_level="ERROR", log_to_driver=False)
+    try:
+        while True:
+            alive = sum(1 for n in ray.nodes() if n.get("Alive"))
+            if alive >= nodes:
+                break
+            check_nodes_running(job_dir)
+            if time.monotonic() - started > start_timeout():
+                fail("only %d of %d Ray nodes joined within %d s; see %s" % (alive, nodes, start_timeout(), ray_dir(job_dir)))
+            time.sleep(POLL_S)
+    finally:
+        ray.shutdown()
+    spec_path = os.path.join(job_dir, "job.json")
+    with open(spec_path) as f:
+        spec = json.load(f)
+    spec["ray"] = {"address": address}
+    write_json_atomic(spec_path, spec)
+    say("Ray cluster ready: %d node%s at %s (%.1f s)" % (nodes, "" if nodes == 1 else "s", address, time.monotonic() - started))
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[1] == "node":
+        run_node(argv[2], int(argv[3]), argv[4] if len(argv) > 4 else None)
+    elif len(argv) == 3 and argv[1] == "head":
+        wait_head(argv[2])
+    elif len(argv) == 4 and argv[1] == "ready":
+        wait_ready(argv[2], int(argv[3]))
+    else:
+        fail("usage: ray_cluster.py node JOB_DIR INDEX [HEAD_ADDRESS] | head JOB_DIR | ready JOB_DIR NODES")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
