@@ -156,7 +156,9 @@ export function snapshotHash(pythonVersion: string, requirements: readonly strin
 export async function takeSnapshot(options: SnapshotOptions): Promise<Snapshot> {
   const probe = await probeLocalEnvironment(options.python, options.projectRoot, options.cacheDir);
   const file = options.requirementsFile ? resolve(options.projectRoot, options.requirementsFile) : null;
-  const selection = file ? fromFile(file, options.projectRoot) : fromInstalled(probe, options.mode, options.projectRoot);
+  const selection: Selection & { indexOptions?: IndexOptions } = file
+    ? fromFile(file, options.projectRoot)
+    : fromInstalled(probe, options.mode, options.projectRoot);
   const excluded = new Set(options.exclude.map(normalizeName));
   const kept = selection.requirements.filter((requirement) => !excluded.has(requirement.name));
   const all = [...kept, ...runnerNeeds(options.extra, kept, probe)];
@@ -171,8 +173,6 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<Snapshot> 
     pythonVersion,
     editablesOutside: [...new Set(selection.editablesOutside)].sort(),
     source,
-    ...("indexOptions" in selection && Object.keys(selection.indexOptions).length > 0
-      ? { indexOptions: selection.indexOptions }
-      : {}),
+    ...(selection.indexOptions && Object.keys(selection.indexOptions).length > 0 ? { indexOptions: selection.indexOptions } : {}),
   };
 }

@@ -1,0 +1,135 @@
+// The apply script: ONE remote sh script that, under a lock on <env>/.lock, re-reads the stamp (another
+// sync may just have finished), creates the env when missing, removes the stamp, installs only the plan
+// (uv when present, else pip), writes the new stamp atomically, and prints the env's state for the cache.
+import type { ExecResult } from "../transport/types.js";
+import { quote, quoteArgv } from "../util/shell.js";
+import { EnvSyncError } from "./errors.js";
+import { installFailure } from "./install-errors.js";
+import { parseRequirement } from "./requirements/requirement.js";
+import { ENV_SECTION, fullStateSnippet, parseEnvProbe, type RemoteEnvProbe, userUvPath } from "./remote-state.js";
+import { wrapSection } from "./sections.js";
+import type { IndexOptions } from "./snapshot.js";
+import { STAMP_FILE, type Stamp, stampLine } from "./stamp.js";
+
+/** How to create the env when it is missing: with this interpreter, or first `uv python install <version>`. */
+export interface CreateWith {
+  /** The interpreter (path, or "python3.11" to be found on PATH / by uv). */
+  python: string;
+  /** Provision the interpreter with `uv python install` first (allow_python_install). */
+  installPython: boolean;
+}
+
+export interface ApplyInput {
+  envDir: string;
+  stamp: Stamp;
+  /** uv's remote path, or null to use pip (unless installUv). */
+  uv: string | null;
+  installUv: boolean;
+  /** Empty the env first (--force-reinstall, or a broken env). */
+  recreate: boolean;
+  create: CreateWith;
+  uninstall: string[];
+  install: string[];
+  indexOptions: IndexOptions;
+}
+
+export interface ApplyOutcome {
+  /** Another sync had already brought the env to this snapshot: nothing was done. */
+  already: boolean;
+  created: boolean;
+  /** The env's state after the script, for the local cache. */
+  state: RemoteEnvProbe;
+}
+
+const STEP = (name: string): string => `@@slurmray:apply:${name}@@`;
+const step = (name: string): string => `echo '${STEP(name)}'`;
+const failAt = (name: string): string => `{ ${step(`fail:${name}`)}; exit 1; }`;
+
+function indexArgs({ indexUrl, extraIndexUrls = [], findLinks = [] }: IndexOptions): string[] {
+  return [
+    ...(indexUrl ? ["--index-url", indexUrl] : []),
+    ...extraIndexUrls.flatMap((url) => ["--extra-index-url", url]),
+    ...findLinks.flatMap((url) => ["--find-links", url]),
+  ];
+}
+
+// Each installer line is a shell command using $sr_uv / $sr_env; its stdout goes to stderr so that the
+// script's stdout holds only markers and the env section.
+function installerCommand(verb: "install" | "uninstall", names: readonly string[], options: IndexOptions): string {
+  const args = quoteArgv(verb === "install" ? [...indexArgs(options), ...names] : names);
+  const pip = `"$sr_env/bin/python" -m pip ${verb} --disable-pip-version-check --no-input ${verb === "uninstall" ? "-y " : ""}${args}`;
+  return `if [ -n "$sr_uv" ]; then "$sr_uv" pip ${verb} --python "$sr_env/bin/python" ${args}; else ${pip}; fi 1>&2`;
+}
+
+function createCommands(create: CreateWith): string {
+  const python = quote(create.python);
+  const provision = create.installPython ? `"$sr_uv" python install ${python} 1>&2 || ${failAt("python")}\n    ` : "";
+  const downloads = create.installPython ? "" : " --no-python-downloads";
+  return `${provision}if [ -n "$sr_uv" ]; then
+      "$sr_uv" venv --allow-existing${downloads} --python ${python} "$sr_env" 1>&2
+    else
+      ${python} -m venv "$sr_env" 1>&2
+    fi || ${failAt("create")}
+    ${step("created")}`;
+}
+
+function installUvCommands(envDir: string): string {
+  const uv = userUvPath(envDir);
+  const venv = uv.replace(/\/bin\/uv$/, "");
+  return `if [ -z "$sr_uv" ]; then
+  (umask 077 && mkdir -p ${quote(venv)}) && python3 -m venv ${quote(venv)} 1>&2 && ${quote(`${venv}/bin/python`)} -m pip install --disable-pip-version-check -q uv 1>&2 || ${failAt("uv")}
+  sr_uv=${quote(uv)}
+fi`;
+}
+
+/** The script (run with `sh -s`). Exits 0 with the "done" or "already" marker, or 1 with "fail:<step>". */
+export function applyScript(input: ApplyInput): string {
+  const stamp = `"$sr_env/${STAMP_FILE}"`;
+  const lines = [
+    `sr_env=${quote(input.envDir)}`,
+    `sr_uv=${quote(input.uv ?? "")}`,
+    input.installUv ? installUvCommands(input.envDir) : "",
+    `(umask 077 && mkdir -p "$sr_env") || ${failAt("mkdir")}`,
+    `exec 9>>"$sr_env/.lock" || ${failAt("lock")}`,
+    // flock(1) when present; else Python's fcntl on the inherited descriptor (the lock stays with the shell's).
+    `if command -v flock >/dev/null 2>&1; then flock 9; else python3 -c 'import fcntl; fcntl.flock(9, fcntl.LOCK_EX)'; fi || ${failAt("lock")}`,
+    `if [ -x "$sr_env/bin/python" ] && grep -q -F ${quote(`"hash":"${input.stamp.hash}"`)} ${stamp} 2>/dev/null; then`,
+    `  ${step("already")}`,
+    "else",
+    `  rm -f ${stamp} || ${failAt("stamp")}`,
+    // Everything but the lock file goes: the lock is held on it.
+    `  ${input.recreate ? "" : '[ -e "$sr_env/bin/python" ] && [ ! -x "$sr_env/bin/python" ] && '}find "$sr_env" -mindepth 1 -maxdepth 1 ! -name .lock -exec rm -rf {} +`,
+    `  if [ ! -x "$sr_env/bin/python" ]; then\n    ${createCommands(input.create)}\n  fi`,
+    input.uninstall.length > 0 ? `  ${installerCommand("uninstall", input.uninstall, {})} || ${failAt("uninstall")}` : "",
+    input.install.length > 0 ? `  ${installerCommand("install", input.install, input.indexOptions)} || ${failAt("install")}` : "",
+    `  printf '%s\\n' ${quote(stampLine(input.stamp))} > "$sr_env/.stamp.$$" && mv -f "$sr_env/.stamp.$$" ${stamp} || ${failAt("stamp")}`,
+    `  ${step("done")}`,
+    "fi",
+    wrapSection(ENV_SECTION, fullStateSnippet()),
+  ];
+  return `${lines.filter(Boolean).join("\n")}\n`;
+}
+
+/** Reads the script's result; throws an EnvSyncError saying what failed and how to fix it. */
+export function parseApplyOutput(result: ExecResult, input: ApplyInput): ApplyOutcome {
+  const failed = /@@slurmray:apply:fail:([a-z]+)@@/.exec(result.stdout)?.[1];
+  const finished = result.stdout.includes(STEP("done")) || result.stdout.includes(STEP("already"));
+  if (failed === "install" || failed === "uninstall") {
+    const names = input.install.map((line) => parseRequirement(line).name);
+    throw installFailure(result.stderr, [...names, ...input.uninstall], input.envDir);
+  }
+  if (failed || !finished || result.code !== 0) {
+    const what = failed ? `step "${failed}"` : `exit code ${result.code}`;
+    const detail = result.stderr.trim().split("\n").slice(-15).join("\n");
+    throw new EnvSyncError(
+      failed === "python" ? "python" : "other",
+      `Preparing the remote env ${input.envDir} failed (${what}); the env will be repaired on the next run.\n${detail}`,
+      result.stderr,
+    );
+  }
+  return {
+    already: result.stdout.includes(STEP("already")),
+    created: result.stdout.includes(STEP("created")),
+    state: parseEnvProbe(result.stdout),
+  };
+}

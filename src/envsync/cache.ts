@@ -1,0 +1,39 @@
+// The local cache of a remote env's state, per target and env: .slurmray/cache/<targetKey>/env-<name>.json.
+// It is trusted only while the remote stamp still has the id it was taken under (see remote-state.ts),
+// so a venv changed behind slurmray's back is noticed.
+import { readFileSync, rmSync } from "node:fs";
+import { basename, join } from "node:path";
+import { writeJsonAtomic } from "../util/fs.js";
+import type { ProbedEnvironment } from "./distributions.js";
+
+export interface EnvCacheEntry {
+  /** The id of the remote stamp this state was read under. */
+  stampId: string;
+  state: ProbedEnvironment;
+}
+
+export interface EnvCacheKey {
+  cacheDir: string;
+  targetKey: string;
+  /** The remote env dir; its last component names the cache file. */
+  envDir: string;
+}
+
+export function envCachePath({ cacheDir, targetKey, envDir }: EnvCacheKey): string {
+  const safe = (text: string): string => text.replace(/[^A-Za-z0-9._-]/g, "_");
+  return join(cacheDir, safe(targetKey), `env-${safe(basename(envDir))}.json`);
+}
+
+export function readEnvCache(key: EnvCacheKey): EnvCacheEntry | null {
+  try {
+    const entry = JSON.parse(readFileSync(envCachePath(key), "utf8")) as EnvCacheEntry;
+    return typeof entry.stampId === "string" && entry.state ? entry : null;
+  } catch {
+    return null;
+  }
+}
+
+export function writeEnvCache(key: EnvCacheKey, entry: EnvCacheEntry | null): void {
+  if (entry) writeJsonAtomic(envCachePath(key), entry);
+  else rmSync(envCachePath(key), { force: true });
+}

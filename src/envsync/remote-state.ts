@@ -1,0 +1,137 @@
+// The remote env's state in ONE remote command (DESIGN.md, "The environment engine", step 2). The probe is a
+// POSIX sh snippet printing the "env" section, so the job pipeline can batch it with other layers' probes.
+// It is adaptive: when the env's stamp matches the snapshot hash (the fast path) or the id of the stamp
+// the local cache was taken under, it prints only the stamp, and no Python starts; otherwise it runs
+// envprobe.py in the env, or, when there is no working env, lists the Pythons found remotely.
+import { readFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { remoteFile } from "../remote/index.js";
+import type { Transport } from "../transport/types.js";
+import { RemoteCommandError } from "../util/errors.js";
+import { quote } from "../util/shell.js";
+import type { ProbedEnvironment } from "./distributions.js";
+import { sectionLines, wrapSection } from "./sections.js";
+import { parseStamp, STAMP_FILE, type Stamp } from "./stamp.js";
+
+export const ENV_SECTION = "env";
+
+export interface RemotePython {
+  /** Full version, "3.11.2". */
+  version: string;
+  path: string;
+}
+
+/** What the probe found. `uv` is the path of uv on the remote, or null. */
+export type RemoteEnvProbe =
+  | { kind: "stamp"; uv: string | null; stamp: Stamp }
+  | { kind: "state"; uv: string | null; state: ProbedEnvironment; stamp: Stamp | null }
+  | { kind: "missing"; uv: string | null; broken: boolean; pythons: RemotePython[] };
+
+export interface EnvProbeOptions {
+  /** Absolute remote path of the env. */
+  envDir: string;
+  /** Print only the stamp when it records this snapshot hash. */
+  matchHash?: string;
+  /** Print only the stamp when it has this id (the local cache's). */
+  matchStampId?: string;
+}
+
+const PROBE_SOURCE = readFileSync(remoteFile("envprobe.py"), "utf8");
+const HEX = /^[0-9a-f]+$/;
+
+/** Where slurmray installs uv per user when allowed: <base_dir>/tools/uv (base_dir = the envs folder's parent). */
+export function userUvPath(envDir: string): string {
+  return `${dirname(dirname(envDir))}/tools/uv/bin/uv`;
+}
+
+/** Sets $sr_uv to uv's path (PATH, the usual per-user spots, slurmray's own) or "". */
+export function findUvSnippet(envDir: string): string {
+  const spots = ['"$HOME/.local/bin/uv"', '"$HOME/.cargo/bin/uv"', quote(userUvPath(envDir))].join(" ");
+  return [
+    "sr_uv=$(command -v uv 2>/dev/null) || sr_uv=",
+    `for sr_c in ${spots}; do [ -z "$sr_uv" ] && [ -x "$sr_c" ] && sr_uv=$sr_c; done`,
+  ].join("\n");
+}
+
+// python3 and python3.N on PATH with their versions, and the Pythons uv manages (a missing env only).
+const LIST_PYTHONS = `sr_ifs=$IFS; IFS=:
+for sr_d in $PATH; do
+  IFS=$sr_ifs
+  for sr_p in "$sr_d"/python3 "$sr_d"/python3.[0-9] "$sr_d"/python3.[0-9][0-9]; do
+    [ -x "$sr_p" ] && [ ! -d "$sr_p" ] || continue
+    sr_v=$("$sr_p" -c 'import platform; print(platform.python_version())' 2>/dev/null) && printf 'python %s %s\\n' "$sr_v" "$sr_p"
+  done
+done
+IFS=$sr_ifs
+[ -n "$sr_uv" ] && "$sr_uv" python list --only-installed 2>/dev/null | sed 's/^/uvpython /'`;
+
+/** The full-state part: envprobe.py in the env, or the list of remote Pythons. Expects $sr_env, $sr_uv. */
+export function fullStateSnippet(): string {
+  return `if [ -x "$sr_env/bin/python" ] && sr_out=$("$sr_env/bin/python" -I - "$sr_env" 2>/dev/null <<'SLURMRAY_ENVPROBE'
+${PROBE_SOURCE}
+SLURMRAY_ENVPROBE
+); then
+  printf 'state %s\\n' "$sr_out"
+else
+  if [ -e "$sr_env/bin/python" ]; then echo broken; else echo missing; fi
+  ${LIST_PYTHONS.replaceAll("\n", "\n  ")}
+fi`;
+}
+
+/** The sh snippet printing the "env" section (see the module comment). */
+export function envProbeSnippet({ envDir, matchHash, matchStampId }: EnvProbeOptions): string {
+  const patterns = [
+    ...(matchHash && HEX.test(matchHash) ? [`"hash":"${matchHash}"`] : []),
+    ...(matchStampId && HEX.test(matchStampId) ? [`"id":"${matchStampId}"`] : []),
+  ];
+  const grep = patterns.map((pattern) => `-e ${quote(pattern)}`).join(" ");
+  const body = [
+    `sr_env=${quote(envDir)}`,
+    findUvSnippet(envDir),
+    'echo "uv $sr_uv"',
+    patterns.length > 0
+      ? `if [ -x "$sr_env/bin/python" ] && grep -q -F ${grep} "$sr_env/${STAMP_FILE}" 2>/dev/null; then
+  printf 'stamp %s\\n' "$(cat "$sr_env/${STAMP_FILE}")"
+else
+${fullStateSnippet()}
+fi`
+      : fullStateSnippet(),
+  ].join("\n");
+  return wrapSection(ENV_SECTION, body);
+}
+
+function parsePythons(lines: readonly string[]): RemotePython[] {
+  const found = new Map<string, RemotePython>();
+  for (const line of lines) {
+    const plain = /^python (\d+\.\d+\.\S+) (.+)$/.exec(line);
+    // uv: "cpython-3.11.2-linux-x86_64-gnu    /usr/bin/python3 -> python3.11"
+    const uv = /^uvpython [a-z]+-(\d+\.\d+\.\d+)\S*\s+(\/\S+)/.exec(line);
+    const match = plain ?? uv;
+    if (match && !found.has(match[2]!)) found.set(match[2]!, { version: match[1]!, path: match[2]! });
+  }
+  return [...found.values()];
+}
+
+/** Parses the "env" section out of a command's output. Throws when the section is absent or garbled. */
+export function parseEnvProbe(output: string): RemoteEnvProbe {
+  const lines = sectionLines(output, ENV_SECTION);
+  if (!lines) throw new Error(`the remote env probe printed no "${ENV_SECTION}" section:\n${output.slice(-2000)}`);
+  const uv = lines.find((line) => line.startsWith("uv "))?.slice(3).trim() || null;
+  const stampLine = lines.find((line) => line.startsWith("stamp "));
+  const stamp = stampLine ? parseStamp(stampLine.slice(6)) : null;
+  if (stamp) return { kind: "stamp", uv, stamp };
+  const stateLine = lines.find((line) => line.startsWith("state "));
+  if (stateLine) {
+    const state = JSON.parse(stateLine.slice(6)) as ProbedEnvironment;
+    return { kind: "state", uv, state, stamp: parseStamp(state.stamp ?? null) };
+  }
+  return { kind: "missing", uv, broken: lines.includes("broken"), pythons: parsePythons(lines) };
+}
+
+/** Runs the probe alone over a transport (one remote command). */
+export async function probeRemoteEnv(transport: Transport, options: EnvProbeOptions): Promise<RemoteEnvProbe> {
+  const snippet = envProbeSnippet(options);
+  const result = await transport.script(snippet);
+  if (result.code !== 0) throw new RemoteCommandError("Reading the remote env", "sh -s (env probe)", result.code, result.stderr);
+  return parseEnvProbe(result.stdout);
+}

@@ -1,0 +1,191 @@
+// Keeping a remote env in step with a snapshot (DESIGN.md, "The environment engine", steps 2–5):
+// probe (or use the batched probe), fast path when the stamp matches, else plan against the remote state
+// (from the local cache while the stamp id matches) and run ONE apply script.
+import type { Transport } from "../transport/types.js";
+import { InputError } from "../util/errors.js";
+import { type ApplyInput, applyScript, type CreateWith, parseApplyOutput } from "./apply.js";
+import { type EnvCacheKey, readEnvCache, writeEnvCache } from "./cache.js";
+import { majorMinor, type ProbedEnvironment, topLevelNames } from "./distributions.js";
+import { installArgs, type Plan, type PlanEntry, planEnvironment, reinstallNames, uninstallArgs } from "./plan.js";
+import { envProbeSnippet, parseEnvProbe, probeRemoteEnv, type RemoteEnvProbe, type RemotePython } from "./remote-state.js";
+import { parseRequirement } from "./requirements/requirement.js";
+import type { IndexOptions, Snapshot } from "./snapshot.js";
+import { newStamp, type Stamp } from "./stamp.js";
+
+export interface EnvTarget extends EnvCacheKey {
+  /** Absolute remote path: <base>/envs/<project>-py<major.minor>. */
+  envDir: string;
+  snapshot: Snapshot;
+}
+
+export interface SyncOptions extends EnvTarget {
+  strictVersions: boolean;
+  exact: boolean;
+  forceReinstall: boolean;
+  allowPythonInstall: boolean;
+  installUv: boolean;
+  indexOptions?: IndexOptions;
+  /** The output of a batched command that included envProbeFor(...) (the "env" section). */
+  probe?: string;
+  signal?: AbortSignal;
+}
+
+export interface EnvReport {
+  created: boolean;
+  /** The env existed, whole (stamped), before this sync. */
+  reused: boolean;
+  installed: string[];
+  changed: { name: string; from: string | null; to: string | null }[];
+  removed: string[];
+  unchanged: number;
+  seconds: number;
+  remote_commands: number;
+  /** null on the fast path (nothing was planned). */
+  plan: Plan | null;
+}
+
+export interface EnvDiff {
+  /** The env does not exist on the target yet. */
+  missing: boolean;
+  plan: Plan;
+}
+
+/** The probe snippet to batch into the job's first remote command; pass its output back as `probe`. */
+export function envProbeFor(target: EnvTarget): string {
+  const cached = readEnvCache(target);
+  return envProbeSnippet({ envDir: target.envDir, matchHash: target.snapshot.hash, matchStampId: cached?.stampId });
+}
+
+interface RemoteView {
+  /** The env's distributions and markers, or null when there is no working env. */
+  state: ProbedEnvironment | null;
+  stamp: Stamp | null;
+  uv: string | null;
+  pythons: RemotePython[];
+}
+
+/** The remote state behind a probe, completed from the local cache when the probe printed only the stamp. */
+async function remoteView(transport: Transport, target: EnvTarget, probe: RemoteEnvProbe): Promise<RemoteView> {
+  if (probe.kind === "missing") return { state: null, stamp: null, uv: probe.uv, pythons: probe.pythons };
+  if (probe.kind === "state") return { state: probe.state, stamp: probe.stamp, uv: probe.uv, pythons: [] };
+  const cached = readEnvCache(target);
+  if (cached && cached.stampId === probe.stamp.id) {
+    return { state: cached.state, stamp: probe.stamp, uv: probe.uv, pythons: [] };
+  }
+  // Only the stamp came back (it matched the snapshot hash) but the state is needed: ask for it in full.
+  return remoteView(transport, target, await probeRemoteEnv(transport, { envDir: target.envDir }));
+}
+
+function pythonList(pythons: readonly RemotePython[]): string {
+  if (pythons.length === 0) return "none found";
+  return pythons.map((python) => `${python.version} (${python.path})`).join(", ");
+}
+
+/** How to create the env, or an InputError when the remote has no Python of the snapshot's major.minor. */
+function createWith(view: RemoteView, options: SyncOptions): CreateWith {
+  const wanted = options.snapshot.pythonVersion;
+  if (view.state) return { python: `python${wanted}`, installPython: false };
+  const found = view.pythons.find((python) => majorMinor(python.version) === wanted);
+  if (found) return { python: found.path, installPython: false };
+  if (options.allowPythonInstall && (view.uv || options.installUv)) return { python: wanted, installPython: true };
+  const fix = options.allowPythonInstall
+    ? "installing it needs uv: install uv on the target or set install_uv = true"
+    : `load or install Python ${wanted} there, set project.python to one of these, or set allow_python_install = true for the target to let slurmray install it with uv`;
+  throw new InputError(
+    `The target has no Python ${wanted} (the project's Python) to create the env ${options.envDir}. ` +
+      `Pythons found on the target: ${pythonList(view.pythons)}. To fix: ${fix}.`,
+  );
+}
+
+function planFor(view: RemoteView, options: SyncOptions, state: ProbedEnvironment): Plan {
+  return planEnvironment({
+    wanted: options.snapshot.requirements,
+    installed: view.state ? state.distributions.map((d) => ({ name: d.name, version: d.version, directUrl: d.direct_url })) : [],
+    environment: state.markers,
+    options: {
+      strictVersions: options.strictVersions,
+      exact: options.exact,
+      removable: view.state ? topLevelNames(state.distributions, state.markers) : [],
+    },
+  });
+}
+
+function report(plan: Plan | null, fields: Pick<EnvReport, "created" | "reused">, started: number, commands: number): EnvReport {
+  const entries = plan?.entries ?? [];
+  const named = (action: PlanEntry["action"]): PlanEntry[] => entries.filter((entry) => entry.action === action);
+  return {
+    ...fields,
+    installed: named("install").map((entry) => entry.name),
+    changed: entries
+      .filter((entry) => entry.action === "upgrade" || entry.action === "downgrade")
+      .map(({ name, from, to }) => ({ name, from, to })),
+    removed: named("remove").map((entry) => entry.name),
+    unchanged: named("keep").length,
+    seconds: (performance.now() - started) / 1000,
+    remote_commands: commands,
+    plan,
+  };
+}
+
+/** Brings the remote env in step with the snapshot; see the module comment. */
+export async function syncEnv(transport: Transport, options: SyncOptions): Promise<EnvReport> {
+  const started = performance.now();
+  const commandsBefore = transport.commandCount;
+  const commands = (): number => transport.commandCount - commandsBefore;
+  const { snapshot, forceReinstall } = options;
+  const probe = options.probe
+    ? parseEnvProbe(options.probe)
+    : await probeRemoteEnv(transport, {
+        envDir: options.envDir,
+        ...(forceReinstall ? {} : { matchHash: snapshot.hash, matchStampId: readEnvCache(options)?.stampId }),
+      });
+  const stampBefore = probe.kind === "missing" ? null : probe.stamp;
+  if (!forceReinstall && stampBefore?.hash === snapshot.hash) {
+    return { ...report(null, { created: false, reused: true }, started, commands()), unchanged: snapshot.requirements.length };
+  }
+
+  const view = await remoteView(transport, options, probe);
+  const stale = view.state !== null && majorMinor(view.state.python) !== snapshot.pythonVersion;
+  const recreate = forceReinstall || stale;
+  const fresh = recreate || view.state === null;
+  // A fresh env is planned by the installer itself: requirements go with their markers, which it evaluates.
+  const plan = fresh ? null : planFor(view, options, view.state!);
+  const input: ApplyInput = {
+    envDir: options.envDir,
+    stamp: newStamp(snapshot),
+    uv: view.uv,
+    installUv: options.installUv && !view.uv,
+    recreate,
+    create: createWith(view, options),
+    uninstall: plan ? [...uninstallArgs(plan), ...reinstallNames(plan)] : [],
+    install: plan ? installArgs(plan) : snapshot.requirements,
+    indexOptions: { ...snapshot.indexOptions, ...options.indexOptions },
+  };
+  const result = await transport.script(applyScript(input), [], options.signal ? { signal: options.signal } : {});
+  const outcome = parseApplyOutput(result, input);
+  const after = outcome.state.kind === "state" ? outcome.state : null;
+  writeEnvCache(options, after?.stamp ? { stampId: after.stamp.id, state: after.state } : null);
+  if (outcome.already) return report(null, { created: false, reused: true }, started, commands());
+  const done = plan ?? (after ? planFor({ ...view, state: null }, options, after.state) : null);
+  return report(done, { created: outcome.created, reused: !outcome.created && stampBefore !== null }, started, commands());
+}
+
+/** The plan with its reasons, changing nothing (for `slurmray env diff`). */
+export async function diffEnv(
+  transport: Transport,
+  options: Omit<SyncOptions, "forceReinstall" | "probe" | "signal" | "installUv" | "allowPythonInstall">,
+): Promise<EnvDiff> {
+  const probe = await probeRemoteEnv(transport, { envDir: options.envDir, matchStampId: readEnvCache(options)?.stampId });
+  const view = await remoteView(transport, options, probe);
+  const sameVersion = view.state !== null && majorMinor(view.state.python) === options.snapshot.pythonVersion;
+  if (view.state && sameVersion) {
+    const plan = planFor(view, { ...options, forceReinstall: false, allowPythonInstall: false, installUv: false }, view.state);
+    return { missing: false, plan };
+  }
+  const reason = view.state ? `the env has Python ${view.state.python}; it will be rebuilt` : "the env does not exist yet";
+  const entries: PlanEntry[] = options.snapshot.requirements.map((line) => {
+    const requirement = parseRequirement(line);
+    return { name: requirement.name, action: "install", from: null, to: requirement.url ?? (requirement.specifier || null), requirement: line, reason };
+  });
+  return { missing: view.state === null, plan: { entries } };
+}
