@@ -1,0 +1,92 @@
+// gitignore semantics over per-directory rule files (.gitignore, .slurmrayignore), exactly as git applies
+// them: a path is decided by the deepest rule file whose patterns match it (its last matching pattern wins),
+// and nothing under an excluded directory can be re-included.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import ignore, { type Ignore } from "ignore";
+import { decodeName, encodeName } from "./names.js";
+
+interface RuleMatcher {
+  test(path: string, mode: string): { ignored: boolean; unignored: boolean };
+}
+
+/**
+ * The `ignore` package's single-path matcher. Its public test() also applies the file's own rules to every
+ * parent directory, which is wrong across files: root `build/` plus sub/.gitignore `!build/` keeps
+ * sub/build/x in git, but the public test() of the root file reports it ignored via its parent. So each
+ * file is asked about the path alone, and parents are decided here, over all files, top-down.
+ */
+function matcherOf(ig: Ignore): RuleMatcher {
+  const rules = (ig as unknown as { _rules?: RuleMatcher })._rules;
+  if (typeof rules?.test !== "function") {
+    throw new Error("The installed `ignore` package has no single-path rule test; codesync needs ignore 7.x");
+  }
+  return rules;
+}
+
+const MODE_IGNORE = "regex";
+
+function parentDirs(relPath: string): string[] {
+  const dirs = [""];
+  for (let i = relPath.indexOf("/"); i >= 0; i = relPath.indexOf("/", i + 1)) dirs.push(relPath.slice(0, i));
+  return dirs;
+}
+
+/** One layer of rule files with one name, found in any directory under root. */
+export class IgnoreLayer {
+  readonly #root: string;
+  readonly #fileName: string;
+  readonly #rules = new Map<string, RuleMatcher | null>();
+  readonly #dirVerdicts = new Map<string, boolean>();
+
+  constructor(root: string, fileName: string) {
+    this.#root = root;
+    this.#fileName = fileName;
+  }
+
+  /** The matcher of dir/<fileName>, or null when dir has none. */
+  #rulesIn(dir: string): RuleMatcher | null {
+    let rules = this.#rules.get(dir);
+    if (rules === undefined) {
+      let text: string | null = null;
+      try {
+        text = decodeName(readFileSync(encodeName(join(this.#root, dir, this.#fileName))));
+      } catch {
+        text = null;
+      }
+      rules = text === null ? null : matcherOf(ignore({ ignoreCase: false }).add(text));
+      this.#rules.set(dir, rules);
+    }
+    return rules;
+  }
+
+  /** Whether the rules exclude relPath itself (its parents assumed not excluded). */
+  excludesItself(relPath: string, isDir: boolean): boolean {
+    const dirs = parentDirs(relPath);
+    const tested = isDir ? `${relPath}/` : relPath;
+    for (let k = dirs.length - 1; k >= 0; k--) {
+      const dir = dirs[k]!;
+      const rules = this.#rulesIn(dir);
+      if (!rules) continue;
+      const verdict = rules.test(dir ? tested.slice(dir.length + 1) : tested, MODE_IGNORE);
+      if (verdict.ignored) return true;
+      if (verdict.unignored) return false;
+    }
+    return false;
+  }
+
+  /** Whether relPath or any directory above it is excluded. */
+  excludes(relPath: string, isDir: boolean): boolean {
+    const dirs = parentDirs(relPath);
+    for (let k = 1; k < dirs.length; k++) {
+      const dir = dirs[k]!;
+      let verdict = this.#dirVerdicts.get(dir);
+      if (verdict === undefined) {
+        verdict = this.excludesItself(dir, true);
+        this.#dirVerdicts.set(dir, verdict);
+      }
+      if (verdict) return true;
+    }
+    return this.excludesItself(relPath, isDir);
+  }
+}
