@@ -1,0 +1,142 @@
+// A hermetic PEP 503 package index for the env tests: small pure-Python wheels generated with Python's
+// zipfile (METADATA, WHEEL, RECORD as installers check them), served by `python3 -m http.server` on
+// loopback. Built and started once per test process; stopped by PID.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface WheelSpec {
+  name: string;
+  version: string;
+  requires?: string[];
+  extras?: string[];
+  /** Platform tag; "any" unless the wheel is for another platform. */
+  platform?: string;
+}
+
+export interface WheelIndex {
+  /** The PEP 503 root: http://127.0.0.1:PORT/simple/ */
+  url: string;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+/** pkg01..pkg30: the "one changed among 30" set. */
+export const MANY = Array.from({ length: 30 }, (_, i) => `pkg${String(i + 1).padStart(2, "0")}`);
+
+export const WHEELS: WheelSpec[] = [
+  { name: "alpha", version: "1.0" },
+  { name: "alpha", version: "1.1" },
+  { name: "alpha", version: "2.0" },
+  { name: "beta", version: "1.0", extras: ["fast"], requires: ['gamma; extra == "fast"'] },
+  { name: "gamma", version: "1.0" },
+  { name: "delta", version: "1.0", requires: ["epsilon>=1.0", 'winonly; sys_platform == "win32"'] },
+  { name: "epsilon", version: "1.0" },
+  { name: "epsilon", version: "1.1" },
+  { name: "winonly", version: "1.0" },
+  { name: "maconly", version: "1.0", platform: "macosx_11_0_arm64" },
+  ...MANY.flatMap((name) => [
+    { name, version: "1.0" },
+    { name, version: "1.1" },
+  ]),
+];
+
+const BUILD = String.raw`
+import base64, hashlib, html, json, os, sys, zipfile
+root, specs = sys.argv[1], json.loads(sys.argv[2])
+files = os.path.join(root, "files"); os.makedirs(files)
+links = {}
+for spec in specs:
+    name, version, tag = spec["name"], spec["version"], spec.get("platform") or "any"
+    stem = "%s-%s" % (name, version)
+    wheel = "%s-py3-none-%s.whl" % (stem, tag)
+    info = stem + ".dist-info"
+    meta = ["Metadata-Version: 2.1", "Name: " + name, "Version: " + version]
+    meta += ["Provides-Extra: " + e for e in spec.get("extras", [])]
+    meta += ["Requires-Dist: " + r for r in spec.get("requires", [])]
+    content = {
+        name + "/__init__.py": "__version__ = %r\n" % version,
+        info + "/METADATA": "\n".join(meta) + "\n",
+        info + "/WHEEL": "Wheel-Version: 1.0\nGenerator: slurmray-tests\nRoot-Is-Purelib: true\nTag: py3-none-%s\n" % tag,
+    }
+    record = []
+    for path, text in content.items():
+        data = text.encode()
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append("%s,sha256=%s,%d" % (path, digest, len(data)))
+    record.append(info + "/RECORD,,")
+    content[info + "/RECORD"] = "\n".join(record) + "\n"
+    path = os.path.join(files, wheel)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member, text in content.items():
+            archive.writestr(member, text)
+    sha = hashlib.sha256(open(path, "rb").read()).hexdigest()
+    links.setdefault(name, []).append('<a href="../../files/%s#sha256=%s">%s</a><br>' % (wheel, sha, html.escape(wheel)))
+simple = os.path.join(root, "simple"); os.makedirs(simple)
+with open(os.path.join(simple, "index.html"), "w") as out:
+    out.write("<html><body>%s</body></html>\n" % "".join('<a href="%s/">%s</a><br>' % (n, n) for n in sorted(links)))
+for name, items in links.items():
+    os.makedirs(os.path.join(simple, name))
+    with open(os.path.join(simple, name, "index.html"), "w") as out:
+        out.write("<html><body>%s</body></html>\n" % "".join(items))
+`;
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+async function waitUntilServing(url: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the wheel index server exited (code ${child.exitCode})`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the wheel index at ${url} did not come up within 10 s`);
+}
+
+async function start(): Promise<WheelIndex> {
+  const dir = mkdtempSync(join(tmpdir(), "sr-wheels-"));
+  execFileSync("python3", ["-c", BUILD, dir, JSON.stringify(WHEELS)], { timeout: 60_000 });
+  const port = await freePort();
+  const child = spawn("python3", ["-m", "http.server", "--bind", "127.0.0.1", "--directory", dir, String(port)], {
+    stdio: "ignore",
+  });
+  const url = `http://127.0.0.1:${port}/simple/`;
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitUntilServing(url, child);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url, dir, stop };
+}
+
+let running: Promise<WheelIndex> | null = null;
+
+/** The index for this test process (built and started on first use). Call stop() in an `after` hook. */
+export function wheelIndex(): Promise<WheelIndex> {
+  running ??= start();
+  return running;
+}
