@@ -20,6 +20,7 @@ Environment: SLURM_JOB_ID, SLURM_CPUS_PER_TASK, SLURMRAY_RAY_GPUS (per node),
 SLURMRAY_RAY_OBJECT_STORE_MB (object store size per node), SLURMRAY_RAY_START_TIMEOUT (seconds, default 180),
 SLURMRAY_RAY_DASHBOARD=1 (start the dashboard on the head; needs ray[default]).
 """
+import importlib.util
 import json
 import os
 import re
@@ -106,8 +107,10 @@ def ray_command(index, head_address, ports, temp_dir):
     if store_mb:
         cmd += ["--object-store-memory", str(int(store_mb) * 1024 * 1024)]
     head_only = ("port", "ray-client-server-port", "dashboard-port")
+    # Ray refuses a client server port without ray[client] (grpc), and then starts no client server at all.
+    unused = () if importlib.util.find_spec("grpc") else ("ray-client-server-port",)
     for name, port in ports.items():
-        if index == 0 or name not in head_only:
+        if (index == 0 or name not in head_only) and name not in unused:
             cmd += ["--" + name, str(port)]
     if index == 0:
         dashboard = os.environ.get("SLURMRAY_RAY_DASHBOARD") == "1"

@@ -141,7 +141,7 @@ export function parseJobsOutput(stdout: string): ListedJobs {
       slurmState,
       elapsedSeconds: parseDuration(elapsed),
       nodes: expandHostlist(nodes),
-      gpus: known?.gpus ?? (Number(/gpu(?::[^:,]+)?:(\d+)/.exec(gres)?.[1]) || 0),
+      gpus: Math.max(known?.gpus ?? 0, Number(/gpu(?::[^:,]+)?:(\d+)/.exec(gres)?.[1]) || 0),
     });
   }
   return { jobs: [...jobs.values()].sort((a, b) => Number(b.schedulerId) - Number(a.schedulerId)), sacctError };

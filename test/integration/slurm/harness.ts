@@ -1,0 +1,118 @@
+// Slurm integration tests on the test bed: an OpenSSH transport as the bed's user, a scratch base dir in
+// the user's home (shared by the login "node" and n1..n3), the runtime files shipped there, a small project.
+import { mkdtempSync, readFileSync } from "node:fs";
+import { SlurmBackend } from "../../../src/backends/slurm/index.js";
+import type { JobRecord, JobSpec } from "../../../src/jobs/types.js";
+import { remoteFile } from "../../../src/remote/index.js";
+import { OpenSshTransport } from "../../../src/transport/openssh.js";
+import { quote } from "../../../src/util/shell.js";
+import type { TestBed } from "../../helpers/testbed.js";
+
+export const PROJECT_FILES: Record<string, string> = {
+  "funcs.py": `import os
+import time
+
+
+def add(a, b):
+    return a + b
+
+
+def boom():
+    raise ValueError("boom from the job")
+
+
+def sleepy(seconds):
+    time.sleep(seconds)
+    return "woke"
+
+
+def count(n, delay):
+    for i in range(n):
+        print("line %d" % i, flush=True)
+        time.sleep(delay)
+    return n
+
+
+def ray_nodes(tasks):
+    import ray
+
+    @ray.remote(num_cpus=1)
+    def where():
+        time.sleep(0.3)
+        return os.environ.get("SLURMD_NODENAME")
+
+    return sorted(set(ray.get([where.options(scheduling_strategy="SPREAD").remote() for _ in range(tasks)])))
+`,
+};
+
+export interface SlurmBed {
+  transport: OpenSshTransport;
+  backend: SlurmBackend;
+  /** Scratch base dir on the bed (absolute). */
+  base: string;
+  codeDir: string;
+  runtimeDir: string;
+  job(name: string, spec?: Partial<JobSpec>, python?: string): JobRecord;
+  /** Removes the scratch dir and closes the connection. */
+  dispose(): Promise<void>;
+}
+
+function writeFiles(dir: string, files: Record<string, string>): string {
+  return Object.entries(files)
+    .map(([name, text]) => `printf '%s' ${quote(text)} > ${quote(`${dir}/${name}`)}`)
+    .join("\n");
+}
+
+/** Connects to the bed and prepares a scratch base dir with the runtime files and the test project. */
+export async function slurmBed(tb: TestBed): Promise<SlurmBed> {
+  const transport = new OpenSshTransport({ host: "srtb", sshConfigFile: tb.sshConfig, controlDir: mkdtempSync("/tmp/srs-") });
+  await transport.connect();
+  const home = (await transport.exec(["sh", "-c", 'echo "$HOME"'])).stdout.trim();
+  const base = `${home}/.srit/${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+  const runtimeDir = `${base}/runtime`;
+  const codeDir = `${base}/code`;
+  const runtime = Object.fromEntries(["runner.py", "ray_cluster.py"].map((name) => [name, readFileSync(remoteFile(name), "utf8")]));
+  const setup = await transport.script(
+    [`mkdir -p ${quote(runtimeDir)} ${quote(codeDir)} ${quote(`${base}/jobs`)}`, writeFiles(runtimeDir, runtime), writeFiles(codeDir, PROJECT_FILES)].join("\n"),
+  );
+  if (setup.code !== 0) throw new Error(`preparing ${base} failed: ${setup.stderr}`);
+  const backend = new SlurmBackend(transport, { target: { partition: "debug" }, runtimeDir });
+  let count = 0;
+  return {
+    transport,
+    backend,
+    base,
+    codeDir,
+    runtimeDir,
+    job(name, spec = {}, python = "/usr/bin/python3") {
+      const id = `20261124-000000-${(count++).toString(16).padStart(6, "0")}`;
+      return {
+        id,
+        target: "tb",
+        kind: "slurm",
+        project: name,
+        spec: { entry: "funcs.py:add", args: {}, scriptArgs: [], env: {}, ray: false, resources: { nodes: 1, cpus: 1, mem: 0.25, gpus: 0, time: 5, partition: null }, ...spec },
+        state: "SUBMITTING",
+        schedulerId: null,
+        remoteDir: `${base}/jobs/${id}`,
+        codeDir,
+        python,
+        createdAt: new Date().toISOString(),
+        startedAt: null,
+        endedAt: null,
+        reason: null,
+        exitCode: null,
+      };
+    },
+    async dispose() {
+      await transport.exec(["rm", "-rf", base]).catch(() => {});
+      await transport.shutdown();
+    },
+  };
+}
+
+/** Submits and returns the record with its Slurm id, as the job pipeline would keep it. */
+export async function submitted(bed: SlurmBed, job: JobRecord): Promise<JobRecord> {
+  const schedulerId = await bed.backend.submit(job);
+  return { ...job, schedulerId, state: "PENDING" };
+}

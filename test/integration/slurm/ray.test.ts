@@ -1,0 +1,63 @@
+// Ray across three Slurm nodes: the one test that installs real Ray from the package index, once, into a
+// cached venv in the bed user's home (reused by later runs).
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import { watchUntilDone } from "../../../src/backends/slurm/watch.js";
+import { requireTestbed } from "../../helpers/testbed.js";
+import { type SlurmBed, slurmBed, submitted } from "./harness.js";
+
+const RAY_VENV = "$HOME/.cache/slurmray-test-ray-venv";
+
+/** The venv's python, installing Ray into it first when the cache is empty (about 280 MB, once). */
+async function rayPython(bed: SlurmBed): Promise<string> {
+  const install = await bed.transport.script(
+    [
+      "set -e",
+      `d=${RAY_VENV}`,
+      'if [ ! -f "$d/.complete" ]; then',
+      '  rm -rf "$d"; mkdir -p "$(dirname "$d")"',
+      '  uv venv -q --python /usr/bin/python3 "$d"',
+      '  SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt VIRTUAL_ENV="$d" uv pip install -q "ray==2.*"',
+      '  touch "$d/.complete"',
+      "fi",
+      'echo "$d/bin/python"',
+    ].join("\n"),
+    [],
+    { timeoutMs: 900_000 },
+  );
+  assert.equal(install.code, 0, `installing Ray: ${install.stderr}`);
+  return install.stdout.trim();
+}
+
+let bed: SlurmBed | undefined;
+after(async () => bed?.dispose());
+
+test("a 3-node job starts Ray on every node; its tasks see n1, n2 and n3; Ray is gone afterwards", { timeout: 1_000_000 }, async (t) => {
+  const tb = requireTestbed(t);
+  if (!tb) return;
+  bed = await slurmBed(tb);
+  const python = await rayPython(bed);
+  const spec = {
+    entry: "funcs.py:ray_nodes",
+    args: { tasks: 6 },
+    ray: true,
+    env: { SLURMRAY_RAY_OBJECT_STORE_MB: "80" },
+    resources: { nodes: 3, cpus: 1, mem: 1, gpus: 0, time: 10, partition: null },
+  };
+  const job = await submitted(bed, bed.job("ray", spec, python));
+  const log: string[] = [];
+  const outcome = await watchUntilDone(bed.transport, job, { onLine: (l) => log.push(l) });
+  assert.equal(outcome.status.state, "COMPLETED", `${JSON.stringify(outcome)}\n${log.join("\n")}`);
+  assert.deepEqual(outcome.resultJson, { value: ["n1", "n2", "n3"] });
+  assert.ok(log.some((l) => /Ray cluster ready: 3 nodes/.test(l)), log.join("\n"));
+
+  // Nothing of this job's Ray is left: no process of the job, no per-node temp dir.
+  const left = await bed.transport.script(
+    `for i in $(seq 1 30); do squeue -h -j ${job.schedulerId} -t R,CG -o %i | grep -q . || break; sleep 1; done
+squeue -h -j ${job.schedulerId} -t R,CG -o %T
+ps -eo args | grep -F "${job.remoteDir}" | grep -v grep
+ls -d /tmp/sr${job.schedulerId}-* 2>/dev/null
+true`,
+  );
+  assert.equal(left.stdout.trim(), "", `left behind:\n${left.stdout}`);
+});

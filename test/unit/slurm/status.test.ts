@@ -1,0 +1,128 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { parseJobsOutput } from "../../../src/backends/slurm/jobs-list.js";
+import { ABSENT_GRACE_MS, parseStatusLines, parseStatusOutput, resolveStatus, statusSnippet } from "../../../src/backends/slurm/status.js";
+import { parseSubmitOutput } from "../../../src/backends/slurm/submit.js";
+import { finalStatus } from "../../../src/backends/slurm/watch.js";
+import { RemoteCommandError } from "../../../src/util/errors.js";
+import { slurmJob } from "./job.js";
+
+const job = (id: string, state = "RUNNING" as const) => slurmJob({ schedulerId: id, state });
+
+test("squeue rows: running with nodes, pending with reason and queue position", () => {
+  const probe = parseStatusLines(["squeue-exit|0", "q|11|RUNNING|None|1:02|n[1-2]|debug", "q|12|PENDING|Priority|0:00||debug", "pos|12|3"]);
+  assert.deepEqual(resolveStatus(job("11"), probe, 0), { state: "RUNNING", reason: null, exitCode: null, startedAt: null, endedAt: null, nodes: ["n1", "n2"] });
+  const pending = resolveStatus(job("12"), probe, 0);
+  assert.equal(pending.state, "PENDING");
+  assert.equal(pending.reason, "Priority; position 3 in partition debug");
+});
+
+test("a job that left the queue takes sacct's final state and exit code", () => {
+  const probe = parseStatusLines(["squeue-exit|0", "sacct-exit|0", "a|13|OUT_OF_MEMORY|0:9|2026-11-24T10:00:00|2026-11-24T10:05:00|n3"]);
+  const status = resolveStatus(job("13"), probe, 0);
+  assert.equal(status.state, "OUT_OF_MEMORY");
+  assert.equal(status.exitCode, 137);
+  assert.equal(status.endedAt, "2026-11-24T10:05:00");
+  assert.deepEqual(status.nodes, ["n3"]);
+});
+
+test("sacct's lag: a job known to neither keeps its last state, then its job dir decides", () => {
+  const probe = parseStatusLines(["squeue-exit|1", "slurm_load_jobs error: Invalid job id specified", "sacct-exit|0"]);
+  assert.equal(resolveStatus(job("14"), probe, 1000).state, "RUNNING");
+  const gone = resolveStatus(job("14"), probe, ABSENT_GRACE_MS);
+  assert.equal(gone.state, "FAILED");
+  assert.match(gone.reason ?? "", /no longer knows job 14/);
+  const withRunner = parseStatusLines(["squeue-exit|1", "Invalid job id specified", "sacct-exit|0", 'f|14|{"state": "COMPLETED", "exit_code": 0, "ended_at": "2026-11-24T10:00:00.000Z"}']);
+  assert.deepEqual(
+    { ...resolveStatus(job("14"), withRunner, 0) },
+    { state: "COMPLETED", reason: null, exitCode: 0, startedAt: null, endedAt: "2026-11-24T10:00:00.000Z", nodes: null },
+  );
+});
+
+test("no accounting: sacct's error is kept and the runner's status.json decides", () => {
+  const probe = parseStatusLines([
+    "squeue-exit|0",
+    "sacct-exit|1",
+    "a|sacct: error: Slurm accounting storage is disabled",
+    'f|15|{"state": "FAILED", "exit_code": 1}',
+  ]);
+  assert.equal(probe.sacct, null);
+  assert.match(probe.sacctError ?? "", /accounting storage is disabled/);
+  assert.equal(resolveStatus(job("15"), probe, 0).state, "FAILED");
+  assert.match(resolveStatus(job("16"), probe, ABSENT_GRACE_MS).reason ?? "", /no job accounting/);
+});
+
+test("a squeue failure is an error, never 'the jobs are gone'", () => {
+  assert.throws(() => parseStatusLines(["squeue-exit|1", "slurm_load_jobs error: Unable to contact slurm controller"]), RemoteCommandError);
+  assert.throws(() => parseStatusOutput("no section here"), RemoteCommandError);
+});
+
+test("the status snippet runs against fake squeue/sacct and asks sacct only about jobs that left the queue", () => {
+  const dir = mkdtempSync("/tmp/sr-status-");
+  const bin = join(dir, "bin");
+  mkdirSync(bin);
+  const fake = (name: string, body: string) => {
+    writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
+    chmodSync(join(bin, name), 0o755);
+  };
+  fake("squeue", `case "$*" in *"-t PD"*) printf '30\\n21\\n' ;; *) echo "q|20|RUNNING|None|0:05|n1|debug"; echo "q|21|PENDING|Resources|0:00||debug" ;; esac`);
+  fake("sacct", `echo "$*" > ${dir}/sacct-args; echo "22|COMPLETED|0:0|2026-11-24T10:00:00|2026-11-24T10:00:01|n2"`);
+  mkdirSync(join(dir, "job22"));
+  writeFileSync(join(dir, "job22", "status.json"), '{"state": "COMPLETED", "exit_code": 0}');
+  const snippet = statusSnippet([
+    { schedulerId: "20", dir: join(dir, "job20") },
+    { schedulerId: "21", dir: join(dir, "job21") },
+    { schedulerId: "22", dir: join(dir, "job22") },
+  ]);
+  const run = spawnSync("sh", ["-c", snippet], { env: { ...process.env, PATH: `${bin}:/usr/bin:/bin` }, encoding: "utf8" });
+  const probe = parseStatusOutput(run.stdout);
+  assert.equal(probe.squeue.get("20")?.slurmState, "RUNNING");
+  assert.equal(probe.positions.get("21"), 2);
+  assert.equal(probe.sacct?.get("22")?.slurmState, "COMPLETED");
+  assert.equal(probe.runner.get("22")?.state, "COMPLETED");
+  assert.match(spawnSync("cat", [join(dir, "sacct-args")], { encoding: "utf8" }).stdout, /-j 22 /);
+});
+
+test("sbatch --parsable output: id, id;cluster, and refusals", () => {
+  const section = (...lines: string[]) => ["@@slurmray:slurm-submit:begin@@", ...lines, "@@slurmray:slurm-submit:end@@"].join("\n");
+  assert.equal(parseSubmitOutput(section("4242", "sbatch-exit|0")), "4242");
+  assert.equal(parseSubmitOutput(section("4243;cluster2", "sbatch-exit|0")), "4243");
+  assert.throws(
+    () => parseSubmitOutput(section("sbatch: error: Batch job submission failed: Invalid partition name specified", "sbatch-exit|1")),
+    (e: unknown) => e instanceof RemoteCommandError && /Invalid partition name/.test(e.message),
+  );
+});
+
+test("the watch's final section: runner's word, Slurm's word, or neither", () => {
+  const j = job("30");
+  assert.equal(finalStatus(j, { runner: { state: "COMPLETED", exit_code: 0 }, slurm: null, sacct_error: null }).state, "COMPLETED");
+  const timeout = finalStatus(j, { runner: null, slurm: { state: "TIMEOUT", exit_code: "0:15", start: null, end: null, nodes: "n2" }, sacct_error: null });
+  assert.deepEqual([timeout.state, timeout.exitCode, timeout.nodes], ["TIMEOUT", 143, ["n2"]]);
+  assert.equal(finalStatus(j, { runner: null, slurm: null, sacct_error: "disabled" }).state, "FAILED");
+});
+
+test("jobs list: slurmray jobs only, efficiency and peak memory from sacct, squeue's state for queued jobs", () => {
+  const out = [
+    "@@slurmray:slurm-jobs:begin@@",
+    "q|41|slurmray-demo-20261124-000000-000001|RUNNING|1:00|n[1-2]|gres:gpu:2",
+    "q|42|other-job|RUNNING|1:00|n3|N/A",
+    "sacct-exit|0",
+    "a|40|slurmray-demo-20261124-000000-000000|COMPLETED|00:01:40|n1|billing=2,cpu=2,gres/gpu=1,mem=1G,node=1|2|00:01:40|",
+    "a|40.batch|batch|COMPLETED|00:01:40|n1|cpu=2,mem=1G,node=1|2|00:01:40|2048K",
+    "a|40.0|python|COMPLETED|00:01:30|n1|cpu=2,mem=1G,node=1|2|00:01:00|4096K",
+    "a|41|slurmray-demo-20261124-000000-000001|PENDING|00:00:00|None assigned|billing=2,cpu=2,node=2|2|00:00:00|",
+    "@@slurmray:slurm-jobs:end@@",
+  ].join("\n");
+  const { jobs, sacctError } = parseJobsOutput(out);
+  assert.equal(sacctError, null);
+  assert.deepEqual(
+    jobs.map((j) => [j.schedulerId, j.state, j.elapsedSeconds, j.nodes, j.gpus, j.cpuEfficiency, j.maxRssBytes]),
+    [
+      ["41", "RUNNING", 60, ["n1", "n2"], 2, null, null],
+      ["40", "COMPLETED", 100, ["n1"], 1, 0.5, 4096 * 1024],
+    ],
+  );
+});
