@@ -1,7 +1,8 @@
 """slurmray Ray bootstrap inside a Slurm job: one Ray node per allocated node, and a readiness check.
 
 Standard library only, Python 3.8+. Started by the job's sbatch.sh with the job env's python:
-    ray_cluster.py node  JOB_DIR INDEX [HEAD_ADDRESS]  run one Ray node (INDEX 0 = head) until SIGTERM
+    ray_cluster.py node  JOB_DIR INDEX [HEAD_ADDRESS]  run one Ray node (INDEX 0 = head) until its stdin
+                                                        closes (or SIGTERM)
     ray_cluster.py head  JOB_DIR                        wait for the head, print its address
     ray_cluster.py ready JOB_DIR NODES                  wait until NODES nodes are alive, then set
                                                         job.json's "ray" to {"address": ...}
@@ -10,8 +11,10 @@ Why it looks like this (see the project's notes on running several Ray nodes on 
 - every node gets its own short --temp-dir (unix socket paths are limited to 107 bytes) and its own ports,
   chosen from the Slurm job id and the node index and checked free, because nodes of several jobs (and,
   on test beds, all nodes of one job) may share a host: Ray's fixed default ports would collide;
-- `ray start --block` keeps every Ray process a child of this wrapper, so Slurm tracks them and a SIGTERM
-  here stops exactly this node's Ray processes (never `ray stop`, which kills by name, machine-wide);
+- `ray start --block` keeps every Ray process a child of this wrapper, so Slurm tracks them, and stopping
+  it stops exactly this node's Ray processes (never `ray stop`, which kills by name, machine-wide). The
+  stop request is the end of stdin (sbatch.sh closes a FIFO that srun forwards), so only `ray start` gets
+  the SIGTERM and stops its processes in order;
 - RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=0 (set by sbatch.sh) makes that stop take seconds, not 30 s.
 
 Files in JOB_DIR/ray/: head.json {"address"}, node-INDEX.log (Ray's output), node-INDEX.exit (written
@@ -30,6 +33,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 # Ports: blocks of BLOCK ports in [LOW, LOW + BLOCKS * BLOCK), below Linux's ephemeral range (32768+)
@@ -157,13 +161,14 @@ def run_node(job_dir, index, head_address):
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
-    def stop(signum, _frame):
-        stopping.append(signum)
+    def stop(*_):
+        stopping.append(True)
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    threading.Thread(target=lambda: (sys.stdin.buffer.read(), stop()), daemon=True).start()
     try:
         if index == 0:
             ip = local_node_ip(log_path, proc)

@@ -128,28 +128,30 @@ function modulesAndSetup(target: SlurmTargetOptions): string[] {
 const RUN_PLAIN = ['exec "$python" -u "$runtime_dir/runner.py" "$job_dir"'];
 
 // Ray: head here (the batch step runs on the first node), a worker on every other node through one
-// srun step each. SIGTERM to the recorded PIDs stops exactly this job's Ray (srun forwards it).
+// srun step each. Every Ray node runs until its stdin closes: a FIFO held open here on fd 3 and closed
+// by stop_ray, so each node stops its own Ray in order (signalling the srun steps instead would reach
+// every Ray process at once and let Slurm's KillWait SIGKILL them midway).
 const RUN_WITH_RAY = `export RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=0
 ray_cluster="$runtime_dir/ray_cluster.py"
-ray_pids=""
+ray_stop=$(mktemp -d /tmp/sr-stop.XXXXXX) || exit 1
+mkfifo "$ray_stop/fifo" && exec 3<>"$ray_stop/fifo" || exit 1
 stop_ray() {
   trap - EXIT
-  [ -z "$ray_pids" ] || kill -TERM $ray_pids 2>/dev/null
+  exec 3>&-
   wait
+  rm -rf "$ray_stop"
 }
 trap stop_ray EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
 mapfile -t nodes < <(scontrol show hostnames "$SLURM_JOB_NODELIST")
-"$python" "$ray_cluster" node "$job_dir" 0 &
-ray_pids=$!
+"$python" "$ray_cluster" node "$job_dir" 0 <"$ray_stop/fifo" 3>&- &
 head_address=$("$python" "$ray_cluster" head "$job_dir") || exit 1
 for ((i = 1; i < \${#nodes[@]}; i++)); do
-  srun --nodes=1 --ntasks=1 -w "\${nodes[i]}" --overlap "$python" "$ray_cluster" node "$job_dir" "$i" "$head_address" &
-  ray_pids="$ray_pids $!"
+  srun --nodes=1 --ntasks=1 -w "\${nodes[i]}" --overlap "$python" "$ray_cluster" node "$job_dir" "$i" "$head_address" <"$ray_stop/fifo" 3>&- &
 done
 "$python" "$ray_cluster" ready "$job_dir" "\${#nodes[@]}" || exit 1
-"$python" -u "$runtime_dir/runner.py" "$job_dir" &
+"$python" -u "$runtime_dir/runner.py" "$job_dir" 3>&- &
 wait $!
 status=$?
 stop_ray

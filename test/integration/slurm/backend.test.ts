@@ -4,6 +4,7 @@ import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { listJobs } from "../../../src/backends/slurm/jobs-list.js";
 import { followLog, watchUntilDone } from "../../../src/backends/slurm/watch.js";
+import type { JobStatus } from "../../../src/backends/types.js";
 import type { JobRecord } from "../../../src/jobs/types.js";
 import { requireTestbed, testbed } from "../../helpers/testbed.js";
 import { type SlurmBed, slurmBed, submitted } from "./harness.js";
@@ -62,7 +63,7 @@ describe("slurm backend on the test bed", { timeout: 240_000 }, () => {
     if (!b) return;
     const jobs: JobRecord[] = [];
     for (const name of ["p1", "p2", "p3"]) jobs.push(await submitted(b, b.job(name, { entry: "funcs.py:sleepy", args: { seconds: 120 } })));
-    let statuses = new Map();
+    let statuses = new Map<string, JobStatus>();
     for (let i = 0; i < 30; i++) {
       const commandsBefore = b.transport.commandCount;
       statuses = await b.backend.poll(jobs);
