@@ -30,7 +30,7 @@ function allFiles(root: string, rel = ""): string[] {
 /** What `git check-ignore` says is NOT ignored, among all files of the tree. */
 function gitKept(root: string): string[] {
   const files = allFiles(root);
-  let out = Buffer.alloc(0);
+  let out: Buffer = Buffer.alloc(0);
   try {
     out = execFileSync("git", ["-C", root, "check-ignore", "--no-index", "-z", "--stdin"], {
       input: Buffer.concat(files.map((f) => Buffer.concat([encodeName(f), Buffer.from([0])]))),

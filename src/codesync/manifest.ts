@@ -1,0 +1,77 @@
+// The manifest: what the code dir holds, one entry per file or symlink. Local hashes are cached by
+// (size, mtime, inode) so that an unchanged file is never read again.
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { writeJsonAtomic } from "../util/fs.js";
+import { encodeName } from "./names.js";
+import type { Selection } from "./select.js";
+
+export interface ManifestEntry {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  /** sha256 of the content; for a symlink, of its target. */
+  sha256: string;
+  mode: number;
+  /** Set for a symlink: its target. */
+  link?: string;
+}
+
+export type Manifest = ManifestEntry[];
+
+export function sha256(data: string | Buffer): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/** The manifest's own hash: what the remote stamp holds. */
+export function manifestHash(manifest: Manifest): string {
+  return sha256(JSON.stringify(manifest.map((e) => [e.path, e.sha256, e.mode, e.link ?? null])));
+}
+
+/** Whether remote's entry already matches local's (same content, mode and kind). */
+export function sameEntry(a: ManifestEntry, b: ManifestEntry | undefined): boolean {
+  return b !== undefined && a.sha256 === b.sha256 && a.mode === b.mode && a.link === b.link;
+}
+
+type CachedHash = [size: number, mtimeMs: number, ino: number, sha256: string];
+const HASH_CACHE = "codesync-hashes.json";
+// A file modified again within the clock's granularity after being hashed would keep its (size, mtime):
+// like git's "racily clean" check, hashes of files this recent are not cached.
+const RACY_MS = 2000;
+
+function readHashCache(file: string): Record<string, CachedHash> {
+  try {
+    const parsed = JSON.parse(readFileSync(file, "utf8")) as { version?: number; files?: Record<string, CachedHash> };
+    return parsed.version === 1 && parsed.files ? parsed.files : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The local manifest of a selection, reading only files whose (size, mtime, inode) changed. */
+export function localManifest(root: string, selection: Selection, cacheDir: string): Manifest {
+  const cacheFile = join(cacheDir, HASH_CACHE);
+  const cache = readHashCache(cacheFile);
+  const next: Record<string, CachedHash> = {};
+  let changed = false;
+  const now = Date.now();
+  const entries: Manifest = selection.files.map((f) => {
+    const hit = cache[f.path];
+    let hash: string;
+    if (hit && hit[0] === f.size && hit[1] === f.mtimeMs && hit[2] === f.ino) {
+      hash = hit[3];
+    } else {
+      hash = sha256(readFileSync(encodeName(join(root, f.path))));
+      changed = true;
+    }
+    if (now - f.mtimeMs > RACY_MS) next[f.path] = [f.size, f.mtimeMs, f.ino, hash];
+    else changed = true;
+    return { path: f.path, size: f.size, mtimeMs: f.mtimeMs, sha256: hash, mode: f.mode };
+  });
+  for (const l of selection.symlinks) {
+    entries.push({ path: l.path, size: 0, mtimeMs: 0, sha256: sha256(l.target), mode: 0o777, link: l.target });
+  }
+  if (changed || Object.keys(cache).length !== Object.keys(next).length) writeJsonAtomic(cacheFile, { version: 1, files: next });
+  return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
