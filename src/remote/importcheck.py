@@ -1,0 +1,125 @@
+"""Import check, run locally by the project interpreter (standard library only, Python 3.8+).
+
+Usage: python importcheck.py ROOT ENTRY_FILE  < NUL-separated selected paths (relative to ROOT)
+
+Follows the imports of ENTRY_FILE transitively through the project's own modules. A module that exists
+under ROOT but is not in the selection would be missing on the target: it is reported with the importing
+file and line. importlib.import_module / __import__ calls cannot be followed: they are listed as such.
+Prints one JSON object: {"warnings": [{"kind": "missing"|"dynamic", "file", "line", "module"}]}.
+"""
+
+import ast
+import json
+import os
+import sys
+
+
+def candidates(base, dotted):
+    """Files that would provide module `dotted` when `base` is on sys.path."""
+    path = os.path.join(base, *dotted.split("."))
+    return [path + ".py", os.path.join(path, "__init__.py")]
+
+
+class Checker:
+    def __init__(self, root, entry, selected):
+        self.root = root
+        self.selected = selected
+        # What the runner puts on sys.path: the code dir, and (script mode) the entry's folder.
+        self.bases = [root]
+        entry_dir = os.path.dirname(os.path.join(root, entry))
+        if entry_dir != root:
+            self.bases.append(entry_dir)
+        self.warnings = []
+        self.seen = set()
+
+    def rel(self, path):
+        return os.path.relpath(path, self.root).replace(os.sep, "/")
+
+    def local_file(self, dotted, bases):
+        """(relative path of the module's file, or None) for a module found under the project."""
+        for base in bases:
+            for path in candidates(base, dotted):
+                if os.path.isfile(path):
+                    return self.rel(path)
+        return None
+
+    def require(self, dotted, bases, importer, line):
+        """Checks every package on the way to `dotted`, then the module itself; follows selected ones."""
+        parts = dotted.split(".")
+        for i in range(1, len(parts) + 1):
+            name = ".".join(parts[:i])
+            found = self.local_file(name, bases)
+            if found is None:
+                continue
+            if found not in self.selected:
+                module = self.absolute_name(found)
+                self.warnings.append({"kind": "missing", "file": importer, "line": line, "module": module, "path": found})
+                return
+            self.visit(found)
+
+    @staticmethod
+    def absolute_name(found):
+        """pkg/sub/mod.py or pkg/sub/mod/__init__.py -> pkg.sub.mod (how a relative import resolves)."""
+        stem = found[: -len("/__init__.py")] if found.endswith("/__init__.py") else found[: -len(".py")]
+        return stem.replace("/", ".")
+
+    def relative_bases(self, importer, level):
+        folder = os.path.dirname(os.path.join(self.root, importer))
+        for _ in range(level - 1):
+            folder = os.path.dirname(folder)
+        return [folder]
+
+    def visit(self, rel):
+        if rel in self.seen:
+            return
+        self.seen.add(rel)
+        try:
+            with open(os.path.join(self.root, rel), "rb") as f:
+                tree = ast.parse(f.read(), filename=rel)
+        except (OSError, SyntaxError, ValueError):
+            return
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    self.require(alias.name, self.bases, rel, node.lineno)
+            elif isinstance(node, ast.ImportFrom):
+                bases = self.relative_bases(rel, node.level) if node.level else self.bases
+                module = node.module or ""
+                if module:
+                    self.require(module, bases, rel, node.lineno)
+                for alias in node.names:
+                    # `from pkg import name`: name may be a submodule.
+                    sub = module + "." + alias.name if module else alias.name
+                    if alias.name != "*" and self.local_file(sub, bases) is not None:
+                        self.require(sub, bases, rel, node.lineno)
+            elif isinstance(node, ast.Call) and self.is_dynamic_import(node.func):
+                self.warnings.append(
+                    {"kind": "dynamic", "file": rel, "line": node.lineno, "module": self.describe(node)}
+                )
+
+    @staticmethod
+    def is_dynamic_import(func):
+        if isinstance(func, ast.Name):
+            return func.id in ("__import__", "import_module")
+        return isinstance(func, ast.Attribute) and func.attr == "import_module"
+
+    @staticmethod
+    def describe(call):
+        if not call.args:
+            return "?"
+        arg = call.args[0]
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            return arg.value
+        return ast.unparse(arg) if hasattr(ast, "unparse") else "?"
+
+
+def main():
+    root, entry = os.path.abspath(sys.argv[1]), sys.argv[2]
+    selected = {os.fsdecode(p) for p in sys.stdin.buffer.read().split(b"\0") if p}
+    checker = Checker(root, entry, selected)
+    checker.visit(entry)
+    json.dump({"warnings": checker.warnings}, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
