@@ -1,0 +1,75 @@
+// Retention: remove remote job dirs untouched for longer than retention_days, in one remote command.
+// Active jobs are never touched: those the caller names, and any dir with a file modified recently
+// (a job still writing its log, or one started from another machine that we do not know about).
+import type { Transport } from "../transport/types.js";
+import { RemoteCommandError } from "../util/errors.js";
+import { quote, quoteArgv } from "../util/shell.js";
+
+export interface RetentionOptions {
+  /** Absolute remote path of the jobs dir (<base_dir>/projects/<project>/jobs). */
+  jobsDir: string;
+  olderThanDays: number;
+  activeJobIds: readonly string[];
+}
+
+export interface RetentionResult {
+  removed: string[];
+  bytesFreed: number;
+}
+
+const SECTION = "retention";
+
+// $1 jobs dir, $2 age in minutes, then the active job ids. Prints "<KiB>\t<id>" per removed dir.
+const CLEAN = `dir=$1; mins=$2; shift 2
+cd -- "$dir" 2>/dev/null || exit 0
+find . -mindepth 1 -maxdepth 1 -type d -mmin +"$mins" | while IFS= read -r p; do
+  id=\${p#./}
+  for a; do [ "$a" = "$id" ] && continue 2; done
+  [ -z "$(find "$id" -mmin -"$mins" -print 2>/dev/null | head -n 1)" ] || continue
+  kb=$(du -sk -- "$id" | cut -f1)
+  rm -rf -- "$id" && printf '%s\\t%s\\n' "$kb" "$id"
+done
+`;
+
+function cleanArgv(options: RetentionOptions): string[] {
+  if (!(options.olderThanDays >= 0)) throw new RangeError("olderThanDays must be a non-negative number");
+  const minutes = String(Math.round(options.olderThanDays * 24 * 60));
+  return ["sh", "-c", CLEAN, "sh", options.jobsDir, minutes, ...options.activeJobIds];
+}
+
+/**
+ * POSIX sh that cleans and prints what it removed between the `retention` markers, for batching into
+ * another remote command. With background, it detaches and prints nothing: the opportunistic form for
+ * `run`, which must not wait for it.
+ */
+export function retentionSnippet(options: RetentionOptions, background = false): string {
+  const command = quoteArgv(cleanArgv(options));
+  if (background) return `(${command}) </dev/null >/dev/null 2>&1 &`;
+  return `echo ${quote(`@@slurmray:${SECTION}:begin@@`)}; ${command}; echo ${quote(`@@slurmray:${SECTION}:end@@`)}`;
+}
+
+/** What a retention section reports, or undefined when the output holds none. */
+export function parseRetention(output: string): RetentionResult | undefined {
+  const lines = output.split("\n");
+  const begin = lines.indexOf(`@@slurmray:${SECTION}:begin@@`);
+  const end = lines.indexOf(`@@slurmray:${SECTION}:end@@`, begin + 1);
+  if (begin < 0 || end < 0) return undefined;
+  const result: RetentionResult = { removed: [], bytesFreed: 0 };
+  for (const line of lines.slice(begin + 1, end)) {
+    const m = /^(\d+)\t(.+)$/.exec(line);
+    if (!m) continue;
+    result.bytesFreed += Number(m[1]) * 1024;
+    result.removed.push(m[2]!);
+  }
+  return result;
+}
+
+/** Removes old job dirs now (`slurmray clean`), in one remote command. */
+export async function cleanJobDirs(transport: Transport, options: RetentionOptions): Promise<RetentionResult> {
+  const result = await transport.script(retentionSnippet(options));
+  const parsed = parseRetention(result.stdout);
+  if (result.code !== 0 || !parsed) {
+    throw new RemoteCommandError(`Cleaning old job dirs in ${options.jobsDir}`, "sh -s", result.code, result.stderr);
+  }
+  return parsed;
+}
