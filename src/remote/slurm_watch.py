@@ -11,7 +11,8 @@ Prints, line by line (every line is either a log line or a control line):
     @@slurmray:final:<json>@@          last line: {"runner": status.json or null, "slurm": {"state",
                                        "exit_code", "start", "end", "nodes"} or null, "sacct_error",
                                        and with --outcome "result" (result.json) and "error" (error.json)}
-The job has ended when the runner's status.json says so, or when Slurm no longer lists it as active.
+The job has ended when the runner's status.json says it completed or failed, or when Slurm no longer
+lists it as active (a runner that says CANCELLED only saw a signal: Slurm tells which).
 """
 import json
 import os
@@ -24,7 +25,7 @@ ENDED = {
     "COMPLETED", "FAILED", "SPECIAL_EXIT", "CANCELLED", "REVOKED", "TIMEOUT", "DEADLINE",
     "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "PREEMPTED",
 }
-RUNNER_FINAL = {"COMPLETED", "FAILED", "CANCELLED"}
+RUNNER_FINAL = {"COMPLETED", "FAILED"}
 SQUEUE_EVERY_S = 3.0  # squeue is an RPC to slurmctld: asked rarely; status.json is read often
 POSITION_EVERY_S = 15.0
 SACCT_LAG_S = 10.0  # sacct learns of a job's end a few seconds after squeue
@@ -138,9 +139,13 @@ def watch(job_dir, job_id, offset, outcome):
             next_heartbeat = time.monotonic() + HEARTBEAT_S
             control("offset", log.offset)
         runner = read_json(status_path)
-        if runner and runner.get("state") in RUNNER_FINAL:
+        runner_state = runner and runner.get("state")
+        if runner_state in RUNNER_FINAL:
             break
         now = time.monotonic()
+        if runner_state == "CANCELLED":
+            # The runner only saw a signal: Slurm says whether it was scancel, the time limit, a preemption...
+            next_squeue = min(next_squeue, now)
         if now >= next_squeue:
             next_squeue = now + SQUEUE_EVERY_S
             queued = squeue_state(job_id)

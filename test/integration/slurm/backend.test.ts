@@ -65,7 +65,7 @@ describe("slurm backend on the test bed", { timeout: 240_000 }, () => {
     for (const name of ["p1", "p2", "p3"]) jobs.push(await submitted(b, b.job(name, { entry: "funcs.py:sleepy", args: { seconds: 120 } })));
     let statuses = new Map<string, JobStatus>();
     for (let i = 0; i < 30; i++) {
-      const commandsBefore = b.transport.commandCount;
+      const commandsBefore: number = b.transport.commandCount;
       statuses = await b.backend.poll(jobs);
       assert.equal(b.transport.commandCount - commandsBefore, 1);
       if ([...statuses.values()].every((s) => s.state === "RUNNING")) break;
