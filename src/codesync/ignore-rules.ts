@@ -1,7 +1,7 @@
 // gitignore semantics over per-directory rule files (.gitignore, .slurmrayignore), exactly as git applies
 // them: a path is decided by the deepest rule file whose patterns match it (its last matching pattern wins),
 // and nothing under an excluded directory can be re-included.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import ignore, { type Ignore } from "ignore";
 import { decodeName, encodeName } from "./names.js";
@@ -48,13 +48,9 @@ export class IgnoreLayer {
   #rulesIn(dir: string): RuleMatcher | null {
     let rules = this.#rules.get(dir);
     if (rules === undefined) {
-      let text: string | null = null;
-      try {
-        text = decodeName(readFileSync(encodeName(join(this.#root, dir, this.#fileName))));
-      } catch {
-        text = null;
-      }
-      rules = text === null ? null : matcherOf(ignore({ ignoreCase: false }).add(text));
+      const file = encodeName(join(this.#root, dir, this.#fileName));
+      // existsSync first: most directories have no rule file, and a thrown ENOENT per directory is slow.
+      rules = existsSync(file) ? matcherOf(ignore({ ignoreCase: false }).add(decodeName(readFileSync(file)))) : null;
       this.#rules.set(dir, rules);
     }
     return rules;

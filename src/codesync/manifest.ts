@@ -36,9 +36,10 @@ export function sameEntry(a: ManifestEntry, b: ManifestEntry | undefined): boole
 
 type CachedHash = [size: number, mtimeMs: number, ino: number, sha256: string];
 const HASH_CACHE = "codesync-hashes.json";
-// A file modified again within the clock's granularity after being hashed would keep its (size, mtime):
-// like git's "racily clean" check, hashes of files this recent are not cached.
-const RACY_MS = 2000;
+// A file modified again within the file system clock's tick after being hashed would keep its (size,
+// mtime): like git's "racily clean" check, hashes of files modified this recently are not cached.
+// Linux and macOS stamp mtimes from a clock with a tick of a few milliseconds; 100 ms is ample.
+const RACY_MS = 100;
 
 function readHashCache(file: string): Record<string, CachedHash> {
   try {

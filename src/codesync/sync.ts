@@ -1,7 +1,6 @@
 // syncCode: make the remote code dir hold exactly the selected project files, sending only what changed,
 // in at most two remote commands (the stamp probe, unless the caller batched it, and one apply command).
 import { readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { readRemoteFile } from "../transport/files.js";
@@ -73,14 +72,8 @@ async function remoteManifest(transport: Transport, options: SyncOptions, stamp:
   return parsed && manifestHash(parsed) === stamp ? parsed : null;
 }
 
-/** The tar stream of a sync; fills `sent` with the entries as actually read (content hashed as sent). */
-async function* syncTar(
-  root: string,
-  changed: ManifestEntry[],
-  deleted: string[],
-  full: boolean,
-  manifest: Manifest,
-): AsyncGenerator<Buffer> {
+/** The tar blocks of a sync. Reading a changed file also re-hashes it: the manifest records what was sent. */
+function* syncTar(root: string, changed: ManifestEntry[], deleted: string[], full: boolean, manifest: Manifest): Generator<Buffer> {
   const now = Date.now();
   for (const entry of changed) {
     const path = `${TREE}/${entry.path}`;
@@ -88,8 +81,7 @@ async function* syncTar(
       yield* tarEntry({ type: "symlink", path, target: entry.link, mtimeMs: entry.mtimeMs });
       continue;
     }
-    const data = await readFile(encodeName(join(root, entry.path)));
-    // The file may have changed since it was hashed: the manifest records what was really sent.
+    const data = readFileSync(encodeName(join(root, entry.path)));
     entry.sha256 = sha256(data);
     entry.size = data.length;
     yield* tarEntry({ type: "file", path, mode: entry.mode, mtimeMs: entry.mtimeMs, data });
@@ -103,14 +95,38 @@ async function* syncTar(
   yield tarEnd();
 }
 
+const CHUNK = 256 * 1024;
+
+/** Joins small blocks into large chunks: one pipe write per 256 KiB, not three per file. */
+function* batched(blocks: Iterable<Buffer>, count: (n: number) => void): Generator<Buffer> {
+  let pending: Buffer[] = [];
+  let size = 0;
+  for (const block of blocks) {
+    pending.push(block);
+    size += block.length;
+    if (size >= CHUNK) {
+      count(size);
+      yield Buffer.concat(pending, size);
+      pending = [];
+      size = 0;
+    }
+  }
+  count(size);
+  yield Buffer.concat(pending, size);
+}
+
 export async function syncCode(transport: Transport, options: SyncOptions): Promise<SyncResult> {
   const started = performance.now();
   const commandsBefore = transport.commandCount;
+  // The probe's round trip overlaps the local selection and hashing.
+  const stampProbe =
+    options.remoteStamp !== undefined ? Promise.resolve(options.remoteStamp) : probeCodeStamp(transport, options.codeDir);
+  stampProbe.catch(() => {}); // awaited below; a local failure first must not leave it unhandled
   const selection = await selectFiles({ root: options.root, files: options.files, exclude: options.exclude });
   const local = localManifest(options.root, selection, options.cacheDir);
   const warnings = [...selection.warnings, ...sizeWarnings(selection.files, options.limits)];
 
-  const stamp = options.remoteStamp !== undefined ? options.remoteStamp : await probeCodeStamp(transport, options.codeDir);
+  const stamp = await stampProbe;
   const remote = await remoteManifest(transport, options, stamp);
   const remoteByPath = new Map((remote ?? []).map((e) => [e.path, e]));
   const changed = local.filter((e) => !sameEntry(e, remoteByPath.get(e.path)));
@@ -132,13 +148,8 @@ export async function syncCode(transport: Transport, options: SyncOptions): Prom
   if (remote !== null && changed.length === 0 && deleted.length === 0) return finish({});
 
   let bytes = 0;
-  async function* counted(chunks: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
-    for await (const chunk of chunks) {
-      bytes += chunk.length;
-      yield chunk;
-    }
-  }
-  const tar = Readable.from(counted(syncTar(options.root, changed, deleted, remote === null, local)));
+  const blocks = syncTar(options.root, changed, deleted, remote === null, local);
+  const tar = Readable.from(batched(blocks, (n) => (bytes += n)), { objectMode: false });
   const result = await transport.exec(applyCommand(options.codeDir), { stdin: tar });
   if (result.code !== 0) {
     throw new RemoteCommandError(`Syncing code to ${options.codeDir} on ${transport.description}`, "sh -c <apply>", result.code, result.stderr);
