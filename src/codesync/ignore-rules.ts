@@ -39,18 +39,22 @@ export class IgnoreLayer {
   readonly #rules = new Map<string, RuleMatcher | null>();
   readonly #dirVerdicts = new Map<string, boolean>();
 
-  constructor(root: string, fileName: string) {
+  readonly #has: (relDir: string, name: string) => boolean;
+
+  /** has: whether a directory holds a file of that name (a walk may answer it from its own listings). */
+  constructor(root: string, fileName: string, has = (relDir: string, name: string) => existsSync(encodeName(join(root, relDir, name)))) {
     this.#root = root;
     this.#fileName = fileName;
+    this.#has = has;
   }
 
   /** The matcher of dir/<fileName>, or null when dir has none. */
   #rulesIn(dir: string): RuleMatcher | null {
     let rules = this.#rules.get(dir);
     if (rules === undefined) {
+      // Asked first: most directories have no rule file, and a thrown ENOENT per directory is slow.
       const file = encodeName(join(this.#root, dir, this.#fileName));
-      // existsSync first: most directories have no rule file, and a thrown ENOENT per directory is slow.
-      rules = existsSync(file) ? matcherOf(ignore({ ignoreCase: false }).add(decodeName(readFileSync(file)))) : null;
+      rules = this.#has(dir, this.#fileName) ? matcherOf(ignore({ ignoreCase: false }).add(decodeName(readFileSync(file)))) : null;
       this.#rules.set(dir, rules);
     }
     return rules;

@@ -3,7 +3,7 @@
 // __pycache__, .slurmray or node_modules. Paths are relative, POSIX, decoded losslessly (names.ts).
 import { execFileSync } from "node:child_process";
 import { existsSync, lstatSync, readdirSync, readlinkSync } from "node:fs";
-import { join, posix } from "node:path";
+import { dirname, join, posix, resolve } from "node:path";
 import ignore from "ignore";
 import { glob } from "tinyglobby";
 import { IgnoreLayer } from "./ignore-rules.js";
@@ -51,16 +51,36 @@ export function projectRoot(dir: string): string {
   }
 }
 
+const MARKERS = new Set([".gitignore", ".slurmrayignore", "pyvenv.cfg"]);
+
+/**
+ * Which directories hold a rule file or a venv marker: from the walk's own directory listings when there
+ * was a walk (no extra system call per directory), else asked of the disk.
+ */
+class MarkerIndex {
+  readonly #listed = new Map<string, Set<string>>();
+  constructor(readonly root: string) {}
+
+  record(relDir: string, names: Set<string>): void {
+    this.#listed.set(relDir, names);
+  }
+
+  readonly has = (relDir: string, name: string): boolean => {
+    const listed = this.#listed.get(relDir);
+    return listed ? listed.has(name) : existsSync(encodeName(join(this.root, relDir, name)));
+  };
+}
+
 /** Decides the never-shipped directories, remembering which directories are virtualenvs. */
 class NeverRules {
   readonly #venvs = new Map<string, boolean>();
-  constructor(readonly root: string) {}
+  constructor(readonly markers: MarkerIndex) {}
 
   isNeverDir(relDir: string): boolean {
     if (NEVER_DIRS.has(posix.basename(relDir))) return true;
     let venv = this.#venvs.get(relDir);
     if (venv === undefined) {
-      venv = existsSync(encodeName(join(this.root, relDir, "pyvenv.cfg")));
+      venv = this.markers.has(relDir, "pyvenv.cfg");
       this.#venvs.set(relDir, venv);
     }
     return venv;
@@ -72,6 +92,14 @@ class NeverRules {
       if (this.isNeverDir(relPath.slice(0, i))) return true;
     }
     return false;
+  }
+}
+
+/** Whether root or a folder above it has .git: only then is starting git worth its cost. */
+function insideGit(root: string): boolean {
+  for (let dir = resolve(root); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, ".git"))) return true;
+    if (dirname(dir) === dir) return false;
   }
 }
 
@@ -99,19 +127,22 @@ function gitCandidates(root: string, warnings: string[]): string[] | null {
 
 /** The walk git would do, for a directory that is not a git work tree: .gitignore files, top-down. */
 function walkCandidates(root: string, never: NeverRules): string[] {
-  const gitignore = new IgnoreLayer(root, ".gitignore");
+  const { markers } = never;
+  const gitignore = new IgnoreLayer(root, ".gitignore", markers.has);
   const found: string[] = [];
   const walk = (relDir: string) => {
     const entries = readdirSync(encodeName(join(root, relDir)), { withFileTypes: true, encoding: "buffer" });
-    for (const entry of entries) {
-      const name = decodeName(entry.name);
-      const rel = relDir ? `${relDir}/${name}` : name;
+    const names = entries.map((entry) => decodeName(entry.name));
+    markers.record(relDir, new Set(names.filter((n) => MARKERS.has(n))));
+    if (relDir && never.isNeverDir(relDir)) return;
+    entries.forEach((entry, i) => {
+      const rel = relDir ? `${relDir}/${names[i]}` : names[i]!;
       if (entry.isDirectory()) {
-        if (!never.isNeverDir(rel) && !gitignore.excludesItself(rel, true)) walk(rel);
+        if (!NEVER_DIRS.has(names[i]!) && !gitignore.excludesItself(rel, true)) walk(rel);
       } else if (!gitignore.excludesItself(rel, false)) {
         found.push(rel);
       }
-    }
+    });
   };
   walk("");
   return found;
@@ -143,9 +174,10 @@ function linkStaysInside(relPath: string, target: string): boolean {
 export async function selectFiles(options: SelectOptions): Promise<Selection> {
   const { root } = options;
   const warnings: string[] = [];
-  const never = new NeverRules(root);
-  const base = gitCandidates(root, warnings) ?? walkCandidates(root, never);
-  const slurmrayignore = new IgnoreLayer(root, ".slurmrayignore");
+  const markers = new MarkerIndex(root);
+  const never = new NeverRules(markers);
+  const base = (insideGit(root) && gitCandidates(root, warnings)) || walkCandidates(root, never);
+  const slurmrayignore = new IgnoreLayer(root, ".slurmrayignore", markers.has);
   const kept = base.filter((p) => !slurmrayignore.excludes(p, false));
   const extras = await extraCandidates(root, options.files ?? [], warnings);
   const exclude = ignore({ ignoreCase: false }).add([...(options.exclude ?? [])]);

@@ -125,13 +125,6 @@ export async function syncCode(transport: Transport, options: SyncOptions): Prom
   const selection = await selectFiles({ root: options.root, files: options.files, exclude: options.exclude });
   const local = localManifest(options.root, selection, options.cacheDir);
   const warnings = [...selection.warnings, ...sizeWarnings(selection.files, options.limits)];
-
-  const stamp = await stampProbe;
-  const remote = await remoteManifest(transport, options, stamp);
-  const remoteByPath = new Map((remote ?? []).map((e) => [e.path, e]));
-  const changed = local.filter((e) => !sameEntry(e, remoteByPath.get(e.path)));
-  const localPaths = new Set(local.map((e) => e.path));
-  const deleted = (remote ?? []).map((e) => e.path).filter((p) => !localPaths.has(p));
   const finish = (fields: Partial<SyncResult>): SyncResult => ({
     files_uploaded: 0,
     bytes_uploaded: 0,
@@ -141,6 +134,17 @@ export async function syncCode(transport: Transport, options: SyncOptions): Prom
     seconds: (performance.now() - started) / 1000,
     remote_commands: transport.commandCount - commandsBefore,
   });
+
+  const stamp = await stampProbe;
+  if (stamp !== null && manifestHash(local) === stamp) {
+    // The code dir already holds exactly this manifest: no need to even read the cached remote one.
+    return finish(options.dryRun ? { dryRunList: [] } : {});
+  }
+  const remote = await remoteManifest(transport, options, stamp);
+  const remoteByPath = new Map((remote ?? []).map((e) => [e.path, e]));
+  const changed = local.filter((e) => !sameEntry(e, remoteByPath.get(e.path)));
+  const localPaths = new Set(local.map((e) => e.path));
+  const deleted = (remote ?? []).map((e) => e.path).filter((p) => !localPaths.has(p));
 
   if (options.dryRun) {
     return finish({ dryRunList: [...changed.map((e) => e.path), ...deleted.map((p) => `delete ${p}`)] });

@@ -112,8 +112,13 @@ export function codesyncSuite(
       assert.deepEqual([batched.files_uploaded, batched.remote_commands], [0, 0]);
 
       rmSync(join(s.cacheDir, "t"), { recursive: true });
+      const unchanged = await syncCode(s.transport, s.options);
+      assert.deepEqual([unchanged.files_uploaded, unchanged.remote_commands], [0, 1]);
+      writeFileSync(join(s.root, "a.py"), "a2");
       const rebuilt = await syncCode(s.transport, s.options);
-      assert.deepEqual([rebuilt.files_uploaded, rebuilt.remote_commands], [0, 2]);
+      // probe, read the remote manifest (its hash checked against the stamp), apply: only a.py is sent
+      assert.deepEqual([rebuilt.files_uploaded, rebuilt.remote_commands], [1, 3]);
+      assert.equal(await remoteFile(s.transport, `${s.options.codeDir}/a.py`), "a2");
     });
 
     test("names with spaces, quotes, newlines and non-UTF-8 bytes round-trip", async (t) => {
