@@ -8,7 +8,8 @@ import type { ResourceFlags } from "../config/target.js";
 import { cancelJob, readJobLog, readJobOutcome, refreshJobs } from "../jobs/control.js";
 import { formatRemoteError, resultForDisplay } from "../jobs/outcome.js";
 import { findJob, listJobs } from "../jobs/registry.js";
-import { finishJob, openTarget, runJob } from "../jobs/run.js";
+import { finishJob, runJob } from "../jobs/run.js";
+import { openTarget } from "../jobs/session.js";
 import { isFinal, type JobRecord, type JobState } from "../jobs/types.js";
 import { JobFailedError } from "../util/errors.js";
 
@@ -47,7 +48,7 @@ export class Job {
   /** Waits for the job to end; resolves with its result, or rejects with a JobFailedError carrying the Python traceback. */
   async result(options: { onLog?: (text: string) => void; signal?: AbortSignal } = {}): Promise<unknown> {
     const config = loadConfig(this.cwd);
-    if (!isFinal(this.record.state)) await finishJob(openTarget(config, this.record.target), this.record, options, false);
+    if (!isFinal(this.record.state)) await finishJob(await openTarget(config, this.record.target), this.record, options, false);
     const outcome = await readJobOutcome(config, this.record);
     if (this.record.state !== "COMPLETED") {
       const detail = outcome.error ? formatRemoteError(outcome.error) : (this.record.reason ?? "no error recorded");

@@ -4,7 +4,7 @@ import { jobPaths } from "../backends/types.js";
 import type { LoadedConfig } from "../config/load.js";
 import { type Outcome, readOutcome } from "./outcome.js";
 import { saveJob } from "./registry.js";
-import { openTarget } from "./run.js";
+import { openTarget } from "./session.js";
 import { isFinal, type JobRecord } from "./types.js";
 
 /** Brings the records of active jobs up to date: one backend poll per target. */
@@ -13,7 +13,7 @@ export async function refreshJobs(config: LoadedConfig, jobs: JobRecord[]): Prom
   const byTarget = new Map<string, JobRecord[]>();
   for (const job of active) byTarget.set(job.target, [...(byTarget.get(job.target) ?? []), job]);
   for (const [target, group] of byTarget) {
-    const { backend } = openTarget(config, target);
+    const { backend } = await openTarget(config, target);
     const statuses = await backend.poll(group);
     for (const job of group) {
       const status = statuses.get(job.id);
@@ -28,18 +28,18 @@ export async function refreshJobs(config: LoadedConfig, jobs: JobRecord[]): Prom
 
 export async function cancelJob(config: LoadedConfig, job: JobRecord): Promise<JobRecord> {
   if (isFinal(job.state)) return job;
-  const { backend } = openTarget(config, job.target);
+  const { backend } = await openTarget(config, job.target);
   await backend.cancel(job);
   Object.assign(job, { state: "CANCELLED", endedAt: new Date().toISOString(), reason: "cancelled by the user" });
   saveJob(config.root, job);
   return job;
 }
 
-export function readJobLog(config: LoadedConfig, job: JobRecord, fromOffset = 0): Promise<{ text: string; offset: number }> {
-  return openTarget(config, job.target).files.readFrom(jobPaths(job.remoteDir).log, fromOffset);
+export async function readJobLog(config: LoadedConfig, job: JobRecord, fromOffset = 0): Promise<{ text: string; offset: number }> {
+  return (await openTarget(config, job.target)).files.readFrom(jobPaths(job.remoteDir).log, fromOffset);
 }
 
-export function readJobOutcome(config: LoadedConfig, job: JobRecord): Promise<Outcome> {
-  const { files } = openTarget(config, job.target);
+export async function readJobOutcome(config: LoadedConfig, job: JobRecord): Promise<Outcome> {
+  const { files } = await openTarget(config, job.target);
   return readOutcome(job.remoteDir, (path) => files.read(path));
 }

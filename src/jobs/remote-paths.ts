@@ -19,21 +19,24 @@ export function absoluteBaseDir(baseDir: string, home: string): string {
 
 export interface RemoteLayout {
   base: string;
-  envDir: string;
   projectDir: string;
   codeDir: string;
   jobsDir: string;
   runtimeDir: string;
 }
 
-export function remoteLayout(base: string, project: string, python: string, runtimeHash: string): RemoteLayout {
+export function remoteLayout(base: string, project: string, runtimeHash: string): RemoteLayout {
   const projectDir = `${base}/projects/${project}`;
   return {
     base,
-    envDir: `${base}/envs/${project}-py${python}`,
     projectDir,
     codeDir: `${projectDir}/code`,
     jobsDir: `${projectDir}/jobs`,
     runtimeDir: `${base}/runtime/${runtimeHash}`,
   };
+}
+
+/** The env of one project and one Python major.minor. */
+export function envDirFor(layout: RemoteLayout, project: string, python: string): string {
+  return `${layout.base}/envs/${project}-py${python}`;
 }

@@ -51,6 +51,6 @@ export async function timed<T>(timings: Timings, key: keyof Timings, step: () =>
   try {
     return await step();
   } finally {
-    timings[key] += Math.round(performance.now() - start) / 1000;
+    timings[key] = Math.round(timings[key] * 1000 + performance.now() - start) / 1000;
   }
 }

@@ -2,19 +2,18 @@
 // This module is the one place that sequences those steps; each step lives in its own layer.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { LocalBackend } from "../backends/local/index.js";
-import type { Backend } from "../backends/types.js";
 import { projectInterpreter } from "../config/interpreter.js";
 import { type LoadedConfig, loadConfig } from "../config/load.js";
-import { type ResolvedTarget, type ResourceFlags, resolveResources, resolveTarget } from "../config/target.js";
-import { LocalTransport } from "../transport/local.js";
+import { type ResourceFlags, resolveResources } from "../config/target.js";
+import { writeFileAtomic } from "../util/fs.js";
 import { InputError, InterruptedError } from "../util/errors.js";
+import type { ConnectOptions } from "./connect.js";
 import { parseEntry, runnerEntry } from "./entry.js";
-import { type JobFiles, localFiles } from "./files.js";
-import { watchLocal } from "./local-watch.js";
-import { readOutcome, resultForDisplay } from "./outcome.js";
+import { type Outcome, resultForDisplay } from "./outcome.js";
 import { jobsDir, newJobId, saveJob } from "./registry.js";
+import { prepareRemote } from "./remote-run.js";
 import { emptyTimings, type RunReport, timed } from "./report.js";
+import { openTarget, type TargetSession, type WatchRequest } from "./session.js";
 import type { JobRecord, JobSpec } from "./types.js";
 
 export interface RunRequest {
@@ -28,6 +27,7 @@ export interface RunRequest {
   env?: Record<string, string>;
   detach: boolean;
   dryRun: boolean;
+  connect?: ConnectOptions;
   signal?: AbortSignal;
   /** Job output as it arrives. */
   onLog?: (text: string) => void;
@@ -35,35 +35,20 @@ export interface RunRequest {
   onProgress?: (message: string) => void;
 }
 
-export interface TargetSession {
-  config: LoadedConfig;
-  target: ResolvedTarget;
-  backend: Backend;
-  files: JobFiles;
-}
-
-/** Opens the backend for a target. Remote kinds connect lazily, on first use. */
-export function openTarget(config: LoadedConfig, name?: string): TargetSession {
-  const target = resolveTarget(config, name);
-  if (target.config.kind !== "local") {
-    throw new InputError(`target ${JSON.stringify(target.name)} is of kind "${target.config.kind}", which this version cannot run yet; use --target local`);
-  }
-  return { config, target, backend: new LocalBackend(new LocalTransport()), files: localFiles };
-}
-
-/** Builds the job record for a local run: the job dir sits under .slurmray/jobs, the code runs in place. */
-function localJob(config: LoadedConfig, target: ResolvedTarget, spec: JobSpec, id: string): JobRecord {
-  const dir = join(jobsDir(config.root), id);
+/** The job record before submission. Local jobs run in place; remote ones in the layout's job dir. */
+function newJob(session: TargetSession, spec: JobSpec): JobRecord {
+  const { config, target, layout } = session;
+  const id = newJobId();
   return {
     id,
     target: target.name,
-    kind: "local",
+    kind: target.config.kind,
     project: config.projectName,
     spec,
     state: "SUBMITTING",
     schedulerId: null,
-    remoteDir: dir,
-    codeDir: config.root,
+    remoteDir: layout ? `${layout.jobsDir}/${id}` : join(jobsDir(config.root), id),
+    codeDir: layout ? layout.codeDir : config.root,
     python: projectInterpreter(config.root, config.env, config.project.interpreter),
     createdAt: new Date().toISOString(),
     startedAt: null,
@@ -73,20 +58,58 @@ function localJob(config: LoadedConfig, target: ResolvedTarget, spec: JobSpec, i
   };
 }
 
-/** Waits for a submitted job, records its final state, and reads its result. Shared by run and attach. */
-/** `cancelOnInterrupt`: Ctrl-C during `run` cancels the job; during `attach` it only stops watching. */
-export async function finishJob(session: TargetSession, job: JobRecord, request: Pick<RunRequest, "onLog" | "signal">, cancelOnInterrupt: boolean) {
+/** A pickled result stays on the target until asked for: bring it next to the local record. */
+async function fetchPickle(session: TargetSession, job: JobRecord, outcome: Outcome): Promise<void> {
+  if (!session.layout || !outcome.result || !("pickle" in outcome.result)) return;
+  const bytes = await session.files.readBytes(`${job.remoteDir}/result.pkl`);
+  if (!bytes) return;
+  const local = join(jobsDir(session.config.root), job.id, "result.pkl");
+  writeFileAtomic(local, bytes);
+  outcome.result.pickle = local;
+}
+
+function describeQueue(state: string, reason: string, position: number | null): string {
+  return `${state}${reason && reason !== "None" ? ` (${reason})` : ""}${position !== null ? `, position ${position} in the queue` : ""}`;
+}
+
+/**
+ * Waits for a submitted job, records its final state, and reads its result. Shared by run, attach and the API.
+ * `cancelOnInterrupt`: Ctrl-C during `run` cancels the job; during `attach` it only stops watching.
+ */
+export async function finishJob(
+  session: TargetSession,
+  job: JobRecord,
+  request: Pick<RunRequest, "onLog" | "onProgress" | "signal">,
+  cancelOnInterrupt: boolean,
+): Promise<{ outcome: Outcome; queueSeconds: number }> {
   const { config, backend } = session;
+  const submitted = performance.now();
+  let queueSeconds = 0;
+  const watch: WatchRequest = {
+    onLog: request.onLog,
+    signal: request.signal,
+    onQueue: (update) => {
+      request.onProgress?.(`job ${job.id}: ${describeQueue(update.state, update.reason, update.position)}`);
+      if (update.state === "RUNNING" && job.state !== "RUNNING") {
+        queueSeconds = Math.round(performance.now() - submitted) / 1000;
+        Object.assign(job, { state: "RUNNING", startedAt: new Date().toISOString() });
+        saveJob(config.root, job);
+      }
+    },
+    onReconnect: (attempt, delayMs) => request.onProgress?.(`connection lost; reconnecting in ${Math.round(delayMs / 1000)} s (attempt ${attempt}); the job is unaffected`),
+  };
   try {
-    const status = await watchLocal(backend, job, { onLog: request.onLog, signal: request.signal });
+    const { status, outcome } = await session.watch(job, watch);
     Object.assign(job, { state: status.state, exitCode: status.exitCode, endedAt: status.endedAt ?? new Date().toISOString(), reason: status.reason });
     saveJob(config.root, job);
-    return { status, outcome: await readOutcome(job.remoteDir, (path) => session.files.read(path)) };
+    await fetchPickle(session, job, outcome);
+    return { outcome, queueSeconds };
   } catch (error) {
     if (request.signal?.aborted && !cancelOnInterrupt) {
       throw new InterruptedError(`Stopped watching; job ${job.id} goes on (slurmray attach ${job.id})`);
     }
     if (request.signal?.aborted) {
+      request.onProgress?.(`cancelling job ${job.id}…`);
       await backend.cancel(job);
       Object.assign(job, { state: "CANCELLED", endedAt: new Date().toISOString(), reason: "interrupted (Ctrl-C)" });
       saveJob(config.root, job);
@@ -96,11 +119,7 @@ export async function finishJob(session: TargetSession, job: JobRecord, request:
   }
 }
 
-export async function runJob(request: RunRequest): Promise<RunReport> {
-  const started = performance.now();
-  const timings = emptyTimings();
-  const config = loadConfig(request.cwd);
-  const session = openTarget(config, request.target);
+function checkEntryForm(request: RunRequest, config: LoadedConfig): string {
   const entry = parseEntry(request.entry, request.cwd, config.root);
   if (entry.kind === "script" && Object.keys(request.args).length > 0) {
     throw new InputError(`--args: ${request.entry} is a script; pass its arguments after -- instead`);
@@ -108,49 +127,66 @@ export async function runJob(request: RunRequest): Promise<RunReport> {
   if (entry.kind !== "script" && request.scriptArgs.length > 0) {
     throw new InputError(`arguments after -- are for scripts; ${request.entry} is a function: use --args '{"name": value}'`);
   }
+  return runnerEntry(entry);
+}
+
+export async function runJob(request: RunRequest): Promise<RunReport & { dry_run?: string[] }> {
+  const started = performance.now();
+  const timings = emptyTimings();
+  const config = loadConfig(request.cwd);
+  const session = await openTarget(config, request.target, request.connect);
   const resources = resolveResources(session.target.config, request.resources);
   const spec: JobSpec = {
-    entry: runnerEntry(entry),
+    entry: checkEntryForm(request, config),
     args: request.args,
     scriptArgs: request.scriptArgs,
     env: request.env ?? {},
     ray: request.ray ?? config.project.ray ?? resources.nodes > 1,
     resources,
   };
-  const job = localJob(config, session.target, spec, newJobId());
-  const report: RunReport = {
+  const job = newJob(session, spec);
+  // Every Slurm parameter is validated before anything is sent.
+  if ("render" in session.backend) (session.backend as { render(job: JobRecord): string }).render(job);
+  const report: RunReport & { dry_run?: string[] } = {
     job_id: job.id,
     target: session.target.name,
     state: "PLANNED",
     result: null,
     error: null,
-    env: { created: false, reused: true, installed: [], changed: [], unchanged: null, seconds: 0 },
+    env: session.layout ? null : { created: false, reused: true, installed: [], changed: [], unchanged: null, seconds: 0 },
     code: null,
     timings,
     remote_commands: 0,
     warnings: [],
   };
-  if (request.dryRun) {
+  const finish = () => {
+    report.remote_commands = session.layout ? session.transport.commandCount : 0;
     report.timings.total = Math.round(performance.now() - started) / 1000;
     return report;
+  };
+  if (session.layout) {
+    const prepared = await prepareRemote(session, job, report, request.dryRun, request.signal);
+    job.python = prepared.python;
+    if (prepared.dryRunList) report.dry_run = prepared.dryRunList;
   }
-  mkdirSync(job.remoteDir, { recursive: true, mode: 0o700 });
+  if (request.dryRun) return finish();
+
+  if (!session.layout) mkdirSync(job.remoteDir, { recursive: true, mode: 0o700 });
   saveJob(config.root, job);
   job.schedulerId = await timed(timings, "submit", () => session.backend.submit(job));
-  Object.assign(job, { state: "RUNNING", startedAt: new Date().toISOString() });
+  Object.assign(job, { state: session.layout ? "PENDING" : "RUNNING", startedAt: session.layout ? null : new Date().toISOString() });
   saveJob(config.root, job);
-  request.onProgress?.(`job ${job.id} started on ${session.target.name}`);
+  request.onProgress?.(`job ${job.id} submitted to ${session.target.name}${session.layout ? ` (Slurm job ${job.schedulerId})` : ""}`);
   if (request.detach) {
     report.state = job.state;
-    report.timings.total = Math.round(performance.now() - started) / 1000;
-    return report;
+    return finish();
   }
-  const { outcome } = await timed(timings, "run", () => finishJob(session, job, request, true));
+  const runStart = performance.now();
+  const { outcome, queueSeconds } = await finishJob(session, job, request, true);
+  timings.queue_wait = queueSeconds;
+  timings.run = Math.round(performance.now() - runStart) / 1000 - queueSeconds;
   report.state = job.state;
   report.result = resultForDisplay(outcome.result);
   report.error = outcome.error;
-  report.remote_commands = session.backend.transport.commandCount;
-  report.timings.total = Math.round(performance.now() - started) / 1000;
-  return report;
+  return finish();
 }
-

@@ -5,7 +5,8 @@ import { type LoadedConfig, loadConfig } from "../../config/load.js";
 import { cancelJob, readJobLog, readJobOutcome, refreshJobs } from "../../jobs/control.js";
 import { formatRemoteError, resultForDisplay } from "../../jobs/outcome.js";
 import { findJob, listJobs } from "../../jobs/registry.js";
-import { finishJob, openTarget } from "../../jobs/run.js";
+import { finishJob } from "../../jobs/run.js";
+import { openTarget } from "../../jobs/session.js";
 import { isFinal, type JobRecord } from "../../jobs/types.js";
 import { EXIT, InputError } from "../../util/errors.js";
 import { targetName } from "../flags.js";
@@ -93,7 +94,7 @@ export function jobCommands() {
     .action(async (id, options) => {
       const { config, job } = await currentJob(id);
       if (!isFinal(job.state)) {
-        await finishJob(openTarget(config, job.target), job, { onLog: (text) => process.stderr.write(text), signal: interruptSignal() }, false);
+        await finishJob(await openTarget(config, job.target), job, { onLog: (text) => process.stderr.write(text), signal: interruptSignal() }, false);
       } else {
         process.stderr.write((await readJobLog(config, job)).text);
       }

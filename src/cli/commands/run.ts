@@ -6,6 +6,17 @@ import { EXIT, InterruptedError } from "../../util/errors.js";
 import { parseArgs, partitionName, positiveNumber, targetName, wholeNumber } from "../flags.js";
 import { info, printJson, warn } from "../output.js";
 import { interruptSignal } from "../interrupt.js";
+import { passwordProvider } from "../password.js";
+import { loadConfig } from "../../config/load.js";
+import type { RunReport } from "../../jobs/report.js";
+
+function printDryRun(entry: string, report: RunReport & { dry_run?: string[] }): void {
+  info(`dry run: ${entry} would run on ${report.target}; nothing was sent or changed`);
+  if (report.dry_run) {
+    info(report.dry_run.length ? `code that would be sent (${report.dry_run.length}):` : "code: the target is up to date, nothing would be sent");
+    for (const line of report.dry_run) process.stderr.write(`  ${line}\n`);
+  }
+}
 
 export function runCommand() {
   return new Command("run")
@@ -25,9 +36,11 @@ export function runCommand() {
     .option("--no-ray", "do not start Ray")
     .option("--detach", "print the job id and return at once")
     .option("--dry-run", "check everything and show what would run, without running it")
+    .option("--accept-new-host-key", "record the host key of a host seen for the first time (like ssh's accept-new)")
     .option("--json", "print one JSON object on stdout; human text goes to stderr")
     .action(async (entry, scriptArgs, options) => {
       const signal = interruptSignal();
+      const config = loadConfig(process.cwd());
       const report = await runJob({
         cwd: process.cwd(),
         entry,
@@ -38,6 +51,7 @@ export function runCommand() {
         ray: options.ray,
         detach: options.detach ?? false,
         dryRun: options.dryRun ?? false,
+        connect: { acceptNewHostKey: options.acceptNewHostKey, password: passwordProvider(config.env) },
         signal,
         onLog: (text) => process.stderr.write(text),
         onProgress: info,
@@ -49,7 +63,7 @@ export function runCommand() {
       const failed = report.state !== "COMPLETED" && report.state !== "PLANNED" && !options.detach;
       if (options.json) printJson(report);
       else if (options.detach) process.stdout.write(`${report.job_id}\n`);
-      else if (options.dryRun) info(`dry run: would run ${entry} on ${report.target} as job ${report.job_id}`);
+      else if (options.dryRun) printDryRun(entry, report);
       else if (!failed) printJson(report.result);
       if (failed) {
         process.stderr.write(report.error ? `${formatRemoteError(report.error)}\n` : "");
