@@ -1,4 +1,4 @@
-// The apply script: ONE remote sh script that, under a lock on <env>/.lock, re-reads the stamp (another
+// The apply script: ONE remote sh script that, under a lock on <env>/.slurmray.lock, re-reads the stamp (another
 // sync may just have finished), creates the env when missing, removes the stamp, installs only the plan
 // (uv when present, else pip), writes the new stamp atomically, and prints the env's state for the cache.
 import type { ExecResult } from "../transport/types.js";
@@ -41,6 +41,8 @@ export interface ApplyOutcome {
   state: RemoteEnvProbe;
 }
 
+// Not ".lock": uv locks <venv>/.lock itself while installing, and would wait on ours forever.
+const LOCK_FILE = ".slurmray.lock";
 const STEP = (name: string): string => `@@slurmray:apply:${name}@@`;
 const step = (name: string): string => `echo '${STEP(name)}'`;
 const failAt = (name: string): string => `{ ${step(`fail:${name}`)}; exit 1; }`;
@@ -90,15 +92,16 @@ export function applyScript(input: ApplyInput): string {
     `sr_uv=${quote(input.uv ?? "")}`,
     input.installUv ? installUvCommands(input.envDir) : "",
     `(umask 077 && mkdir -p "$sr_env") || ${failAt("mkdir")}`,
-    `exec 9>>"$sr_env/.lock" || ${failAt("lock")}`,
+    `exec 9>>"$sr_env/${LOCK_FILE}" || ${failAt("lock")}`,
     // flock(1) when present; else Python's fcntl on the inherited descriptor (the lock stays with the shell's).
     `if command -v flock >/dev/null 2>&1; then flock 9; else python3 -c 'import fcntl; fcntl.flock(9, fcntl.LOCK_EX)'; fi || ${failAt("lock")}`,
-    `if [ -x "$sr_env/bin/python" ] && grep -q -F ${quote(`"hash":"${input.stamp.hash}"`)} ${stamp} 2>/dev/null; then`,
+    // A rebuild asked for is done even when the env already satisfies the snapshot.
+    `if ${input.recreate ? "false" : "true"} && [ -x "$sr_env/bin/python" ] && grep -q -F ${quote(`"hash":"${input.stamp.hash}"`)} ${stamp} 2>/dev/null; then`,
     `  ${step("already")}`,
     "else",
     `  rm -f ${stamp} || ${failAt("stamp")}`,
     // Everything but the lock file goes: the lock is held on it.
-    `  ${input.recreate ? "" : '[ -e "$sr_env/bin/python" ] && [ ! -x "$sr_env/bin/python" ] && '}find "$sr_env" -mindepth 1 -maxdepth 1 ! -name .lock -exec rm -rf {} +`,
+    `  ${input.recreate ? "" : '[ -e "$sr_env/bin/python" ] && [ ! -x "$sr_env/bin/python" ] && '}find "$sr_env" -mindepth 1 -maxdepth 1 ! -name ${LOCK_FILE} -exec rm -rf {} +`,
     `  if [ ! -x "$sr_env/bin/python" ]; then\n    ${createCommands(input.create)}\n  fi`,
     input.uninstall.length > 0 ? `  ${installerCommand("uninstall", input.uninstall, {})} || ${failAt("uninstall")}` : "",
     input.install.length > 0 ? `  ${installerCommand("install", input.install, input.indexOptions)} || ${failAt("install")}` : "",
