@@ -4,7 +4,8 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { projectInterpreter } from "../config/interpreter.js";
 import { type LoadedConfig, loadConfig } from "../config/load.js";
-import { type ResourceFlags, resolveResources } from "../config/target.js";
+import { type ResourceFlags, resolveResources, resolveTarget } from "../config/target.js";
+import { renderSbatch } from "../backends/slurm/index.js";
 import { writeFileAtomic } from "../util/fs.js";
 import { InputError, InterruptedError } from "../util/errors.js";
 import type { ConnectOptions } from "./connect.js";
@@ -13,7 +14,7 @@ import { type Outcome, resultForDisplay } from "./outcome.js";
 import { jobsDir, newJobId, saveJob } from "./registry.js";
 import { prepareRemote } from "./remote-run.js";
 import { emptyTimings, type RunReport, timed } from "./report.js";
-import { openTarget, type TargetSession, type WatchRequest } from "./session.js";
+import { openTarget, slurmOptions, type TargetSession, type WatchRequest } from "./session.js";
 import type { JobRecord, JobSpec } from "./types.js";
 
 export interface RunRequest {
@@ -134,8 +135,8 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
   const started = performance.now();
   const timings = emptyTimings();
   const config = loadConfig(request.cwd);
-  const session = await openTarget(config, request.target, request.connect);
-  const resources = resolveResources(session.target.config, request.resources);
+  const target = resolveTarget(config, request.target);
+  const resources = resolveResources(target.config, request.resources);
   const spec: JobSpec = {
     entry: checkEntryForm(request, config),
     args: request.args,
@@ -144,9 +145,13 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
     ray: request.ray ?? config.project.ray ?? resources.nodes > 1,
     resources,
   };
+  // Every Slurm parameter is validated before anything is sent (the script is rendered with placeholder paths).
+  if (target.config.kind === "slurm") {
+    const placeholder = { id: "0", kind: "slurm", project: config.projectName, spec, remoteDir: "/validate/job", codeDir: "/validate/code", python: "/validate/python" };
+    renderSbatch({ job: placeholder as JobRecord, target: slurmOptions(target.config), runtimeDir: "/validate/runtime", python: "/validate/python" });
+  }
+  const session = await openTarget(config, target.name, request.connect);
   const job = newJob(session, spec);
-  // Every Slurm parameter is validated before anything is sent.
-  if ("render" in session.backend) (session.backend as { render(job: JobRecord): string }).render(job);
   const report: RunReport & { dry_run?: string[] } = {
     job_id: job.id,
     target: session.target.name,

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LocalBackend } from "../backends/local/index.js";
-import { type QueueUpdate, SlurmBackend, watchUntilDone } from "../backends/slurm/index.js";
+import { type QueueUpdate, SlurmBackend, type SlurmTargetOptions, watchUntilDone } from "../backends/slurm/index.js";
 import type { Backend, JobStatus } from "../backends/types.js";
 import type { LoadedConfig } from "../config/load.js";
 import type { SlurmTargetConfig } from "../config/schema.js";
@@ -84,12 +84,12 @@ function localSession(config: LoadedConfig, target: ResolvedTarget, transport: T
   };
 }
 
+export function slurmOptions(t: SlurmTargetConfig): SlurmTargetOptions {
+  return { partition: t.partition, account: t.account, qos: t.qos, constraint: t.constraint, modules: t.modules, extraSbatch: t.sbatch, setup: t.setup, defaults: t.defaults };
+}
+
 function slurmSession(config: LoadedConfig, target: ResolvedTarget & { config: SlurmTargetConfig }, transport: Transport, layout: RemoteLayout): TargetSession {
-  const t = target.config;
-  const backend = new SlurmBackend(transport, {
-    target: { partition: t.partition, account: t.account, qos: t.qos, constraint: t.constraint, modules: t.modules, extraSbatch: t.sbatch, setup: t.setup, defaults: t.defaults },
-    runtimeDir: layout.runtimeDir,
-  });
+  const backend = new SlurmBackend(transport, { target: slurmOptions(target.config), runtimeDir: layout.runtimeDir });
   return {
     config,
     target,

@@ -1,0 +1,183 @@
+// `slurmray run` and the job commands on the real Slurm test bed, through the CLI as a user runs them.
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { before, describe, it } from "node:test";
+import type { JobRecord } from "../../../src/jobs/types.js";
+import { runCli, startCli, tempProject } from "../../helpers/cli.js";
+import { sshArgs, type TestBed, testbed } from "../../helpers/testbed.js";
+import { testbedToml } from "../../helpers/testbed-project.js";
+
+const FILES = {
+  "work.py": `
+import os, time
+from helpers import shout
+
+def hello(name="world"):
+    print("hello from", os.environ.get("SLURMD_NODENAME"), flush=True)
+    return {"greeting": shout(name), "node": os.environ.get("SLURMD_NODENAME")}
+
+def fail():
+    raise RuntimeError("remote failure on purpose")
+
+def slow(seconds=120):
+    print("started", flush=True)
+    time.sleep(seconds)
+    return "done"
+`,
+  "helpers.py": "def shout(name):\n    return f'hello {name}!'\n",
+};
+
+/** A project with its own empty virtualenv, so the remote env needs no package index. */
+function project(tb: TestBed, extra = ""): string {
+  const cwd = tempProject({ ...FILES, "slurmray.toml": testbedToml(tb, { extra }) });
+  execFileSync("python3", ["-m", "venv", "--without-pip", join(cwd, ".venv")]);
+  return cwd;
+}
+
+function remote(tb: TestBed, command: string): string {
+  return spawnSync("ssh", [...sshArgs(tb), command], { encoding: "utf8" }).stdout;
+}
+
+function records(cwd: string): JobRecord[] {
+  const dir = join(cwd, ".slurmray", "jobs");
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((n) => n.endsWith(".json"))
+    .map((n) => JSON.parse(readFileSync(join(dir, n), "utf8")) as JobRecord);
+}
+
+async function runJson(cwd: string, args: string[]) {
+  const r = await runCli(["run", ...args, "--json"], { cwd, timeoutMs: 120_000 });
+  return { ...r, report: r.stdout ? JSON.parse(r.stdout) : null };
+}
+
+describe("slurmray on the Slurm test bed", () => {
+  let tb: TestBed | null = null;
+  before(() => {
+    tb = testbed();
+    if (!tb && process.env["CI"] === "true") throw new Error("test bed not running: bash scripts/test-cluster.sh up");
+  });
+  const bed = (t: { skip(msg: string): void }): TestBed | null => {
+    if (!tb) t.skip("test bed not running: bash scripts/test-cluster.sh up");
+    return tb;
+  };
+
+  it("runs a function on the cluster; a warm run sends no code, installs nothing and costs at most 4 remote commands", async (t) => {
+    const b = bed(t);
+    if (!b) return;
+    const cwd = project(b);
+    const first = await runJson(cwd, ["work.py:hello", "--args", '{"name": "slurm"}']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.deepEqual(first.report.result, { greeting: "hello slurm!", node: "n1" });
+    assert.equal(first.report.state, "COMPLETED");
+    assert.equal(first.report.env.created, true);
+    assert.ok(first.report.code.files_uploaded >= 3, JSON.stringify(first.report.code));
+    assert.match(first.stderr, /hello from n1/);
+
+    const warm = await runJson(cwd, ["work.py:hello", "--args", '{"name": "again"}']);
+    assert.equal(warm.code, 0, warm.stderr);
+    assert.equal(warm.report.result.greeting, "hello again!");
+    assert.equal(warm.report.env.reused, true);
+    assert.deepEqual(warm.report.env.installed, []);
+    assert.equal(warm.report.code.files_uploaded, 0);
+    assert.ok(warm.report.remote_commands <= 4, `remote_commands ${warm.report.remote_commands}`);
+
+    writeFileSync(join(cwd, "helpers.py"), "def shout(name):\n    return f'HELLO {name.upper()}!'\n");
+    const changed = await runJson(cwd, ["work.py:hello", "--args", '{"name": "edit"}']);
+    assert.equal(changed.report.code.files_uploaded, 1);
+    assert.equal(changed.report.result.greeting, "HELLO EDIT!");
+  });
+
+  it("shows the remote traceback of a failing function and exits 1", async (t) => {
+    const b = bed(t);
+    if (!b) return;
+    const cwd = project(b);
+    const r = await runCli(["run", "work.py:fail"], { cwd, timeoutMs: 120_000 });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /RuntimeError: remote failure on purpose/);
+    assert.match(r.stderr, /work\.py", line 10, in fail/);
+    assert.equal(records(cwd)[0]?.state, "FAILED");
+  });
+
+  it("detach, then status, logs, attach and result from other invocations", async (t) => {
+    const b = bed(t);
+    if (!b) return;
+    const cwd = project(b);
+    const d = await runCli(["run", "work.py:hello", "--detach"], { cwd, timeoutMs: 120_000 });
+    assert.equal(d.code, 0, d.stderr);
+    const id = d.stdout.trim();
+    const a = await runCli(["attach", id], { cwd, timeoutMs: 120_000 });
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(JSON.parse(a.stdout).greeting, "hello world!");
+    const s = await runCli(["status", id, "--json"], { cwd });
+    assert.equal(JSON.parse(s.stdout).state, "COMPLETED");
+    const logs = await runCli(["logs", id], { cwd });
+    assert.match(logs.stdout, /hello from n1/);
+    const result = await runCli(["result", id, "--json"], { cwd });
+    assert.equal(JSON.parse(result.stdout).result.node, "n1");
+  });
+
+  it("Ctrl-C during run cancels the Slurm job (nothing left in squeue) and exits 130", async (t) => {
+    const b = bed(t);
+    if (!b) return;
+    const cwd = project(b);
+    const { child, done } = startCli(["run", "work.py:slow"], { cwd, timeoutMs: 120_000 });
+    let stderr = "";
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    for (let i = 0; i < 300 && !stderr.includes("started"); i++) await sleep(100);
+    assert.match(stderr, /started/);
+    const job = records(cwd)[0]!;
+    assert.match(remote(b, `squeue -h -j ${job.schedulerId} -o %T`), /RUNNING/);
+    child.kill("SIGINT");
+    const r = await done;
+    assert.equal(r.code, 130, r.stderr);
+    assert.equal(remote(b, `squeue -h -j ${job.schedulerId} -t PD,R,CG -o %T`).trim(), "");
+    assert.equal(records(cwd)[0]!.state, "CANCELLED");
+  });
+
+  it("cancel stops a detached job on the cluster", async (t) => {
+    const b = bed(t);
+    if (!b) return;
+    const cwd = project(b);
+    const id = (await runCli(["run", "work.py:slow", "--detach"], { cwd, timeoutMs: 120_000 })).stdout.trim();
+    const job = records(cwd).find((j) => j.id === id)!;
+    const c = await runCli(["cancel", id], { cwd, timeoutMs: 90_000 });
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(remote(b, `squeue -h -j ${job.schedulerId} -t PD,R,CG -o %T`).trim(), "");
+    assert.equal(JSON.parse((await runCli(["status", id, "--json"], { cwd })).stdout).state, "CANCELLED");
+  });
+
+  it("two concurrent jobs of one project each get their own result", async (t) => {
+    const b = bed(t);
+    if (!b) return;
+    const cwd = project(b);
+    const [one, two] = await Promise.all([runJson(cwd, ["work.py:hello", "--args", '{"name": "one"}']), runJson(cwd, ["work.py:hello", "--args", '{"name": "two"}'])]);
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal(two.code, 0, two.stderr);
+    assert.deepEqual([one.report.result.greeting, two.report.result.greeting], ["hello one!", "hello two!"]);
+  });
+
+  it("--dry-run lists the code that would be sent and changes nothing remotely", async (t) => {
+    const b = bed(t);
+    if (!b) return;
+    const cwd = project(b);
+    const r = await runJson(cwd, ["work.py:hello", "--dry-run"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual([...r.report.dry_run].sort(), ["helpers.py", "slurmray.toml", "work.py"]);
+    assert.equal(remote(b, `test -e .slurmray/projects/${basename(cwd)} && echo exists || echo absent`).trim(), "absent");
+    assert.deepEqual(records(cwd), []);
+  });
+
+  it("refuses a bad sbatch option with exit 2 before anything is sent", async (t) => {
+    const b = bed(t);
+    if (!b) return;
+    const cwd = project(b, 'sbatch = ["exclusive"]\n');
+    const r = await runCli(["run", "work.py:hello"], { cwd });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /sbatch option "exclusive": each entry must be one option such as "--exclusive"/);
+    assert.equal(remote(b, `test -e .slurmray/projects/${basename(cwd)} && echo exists || echo absent`).trim(), "absent");
+  });
+});
