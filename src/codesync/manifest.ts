@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeJsonAtomic } from "../util/fs.js";
+import { writeFileAtomic } from "../util/fs.js";
 import { encodeName } from "./names.js";
 import type { Selection } from "./select.js";
 
@@ -22,6 +22,11 @@ export type Manifest = ManifestEntry[];
 
 export function sha256(data: string | Buffer): string {
   return createHash("sha256").update(data).digest("hex");
+}
+
+/** The one order of manifest entries (the hash depends on it). */
+export function byPath(a: ManifestEntry, b: ManifestEntry): number {
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
 
 /** The manifest's own hash: what the remote stamp holds. */
@@ -73,6 +78,6 @@ export function localManifest(root: string, selection: Selection, cacheDir: stri
   for (const l of selection.symlinks) {
     entries.push({ path: l.path, size: 0, mtimeMs: 0, sha256: sha256(l.target), mode: 0o777, link: l.target });
   }
-  if (changed || Object.keys(cache).length !== Object.keys(next).length) writeJsonAtomic(cacheFile, { version: 1, files: next });
-  return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  if (changed || Object.keys(cache).length !== Object.keys(next).length) writeFileAtomic(cacheFile, JSON.stringify({ version: 1, files: next }));
+  return entries.sort(byPath);
 }

@@ -7,7 +7,8 @@ import { quote } from "../util/shell.js";
 /** Layout of slurmray's own files inside the code dir (never shipped from a project: .slurmray is excluded). */
 export const META_DIR = ".slurmray";
 export const STAMP_FILE = `${META_DIR}/stamp`;
-export const MANIFEST_FILE = `${META_DIR}/manifest.json`;
+/** The manifest journal (journal.ts). */
+export const MANIFEST_FILE = `${META_DIR}/manifest.jsonl`;
 /** Inside the uploaded tar: the project's files under TREE, sync metadata under SYNC. */
 export const TREE = "tree";
 export const SYNC = "sync";
@@ -47,15 +48,17 @@ export async function probeCodeStamp(transport: Transport, codeDir: string): Pro
 // Directories that do not exist yet move as a whole, so a first sync is a few renames, not one per file.
 // The alternative, a fresh `code.<hash>` tree per sync behind a swapped symlink, would copy or hardlink
 // the whole project on every sync (costing what the one-file case must not) and needs its own cleanup.
-// The stamp is removed first and written last: an interrupted sync leaves no stamp, so the next one
-// resends everything (SYNC/full) and removes what is not in its manifest.
+// The stamp is emptied first and written last: an interrupted sync leaves no valid stamp, so the next one
+// resends everything (SYNC/full) and removes what is not in its manifest. Shell builtins stand in for
+// commands where they can (each fork costs milliseconds on a busy login node).
 const APPLY = `set -eu
 code=$1
 umask 077
-mkdir -p -- "$code/${META_DIR}"
+[ -d "$code/${META_DIR}" ] || mkdir -p -- "$code/${META_DIR}"
 cd -- "$code"
-rm -f -- ${STAMP_FILE}
-stage=$(mktemp -d "${META_DIR}/stage.XXXXXX")
+: > ${STAMP_FILE}
+stage=${META_DIR}/stage.$$
+mkdir -- "$stage"
 trap 'rm -rf -- "$code/$stage"' EXIT
 tar -x -p -f - -C "$stage"
 if [ -e "$stage/${SYNC}/full" ]; then
@@ -79,8 +82,13 @@ merge() {
   done
 }
 if [ -d "$stage/${TREE}" ]; then merge "$stage/${TREE}" .; fi
-mv -f -- "$stage/${SYNC}/manifest.json" ${MANIFEST_FILE}
-mv -f -- "$stage/${SYNC}/stamp" ${STAMP_FILE}
+if [ -e "$stage/${SYNC}/manifest-full" ]; then
+  mv -f -- "$stage/${SYNC}/manifest-full" ${MANIFEST_FILE}
+else
+  cat -- "$stage/${SYNC}/manifest-delta" >> ${MANIFEST_FILE}
+fi
+read -r stamp < "$stage/${SYNC}/stamp" || :
+printf '%s' "$stamp" > ${STAMP_FILE}
 `;
 
 /** argv of the apply command; its stdin is the tar stream. */

@@ -6,9 +6,10 @@ import { Readable } from "node:stream";
 import { readRemoteFile } from "../transport/files.js";
 import type { Transport } from "../transport/types.js";
 import { RemoteCommandError } from "../util/errors.js";
-import { writeJsonAtomic } from "../util/fs.js";
-import { sizeWarnings, type SizeLimits } from "./limits.js";
-import { type Manifest, type ManifestEntry, localManifest, manifestHash, sameEntry, sha256 } from "./manifest.js";
+import { writeFileAtomic } from "../util/fs.js";
+import { deltaLine, fullLine, replayJournal } from "./journal.js";
+import { type SizeLimits, sizeWarnings } from "./limits.js";
+import { localManifest, type Manifest, type ManifestEntry, manifestHash, sameEntry, sha256 } from "./manifest.js";
 import { encodeName } from "./names.js";
 import { applyCommand, MANIFEST_FILE, probeCodeStamp, SYNC, TREE } from "./remote.js";
 import { selectFiles } from "./select.js";
@@ -41,41 +42,53 @@ export interface SyncResult {
   remote_commands: number;
 }
 
-function cachedManifestFile(options: SyncOptions): string {
+/** What the code dir holds, and the size of its manifest journal (full line, and in all). */
+interface RemoteState {
+  entries: Manifest;
+  baseBytes: number;
+  journalBytes: number;
+}
+
+function stateFile(options: SyncOptions): string {
   return join(options.cacheDir, options.targetKey, "code-manifest.json");
 }
 
-function parseManifest(text: string | Buffer): Manifest | null {
+function readCachedState(options: SyncOptions): RemoteState | null {
   try {
-    const parsed = JSON.parse(text.toString()) as { entries?: Manifest };
-    return Array.isArray(parsed.entries) ? parsed.entries : null;
+    const state = JSON.parse(readFileSync(stateFile(options), "utf8")) as RemoteState;
+    return Array.isArray(state.entries) ? state : null;
   } catch {
     return null;
   }
 }
 
 /**
- * What the code dir holds: the cached manifest when the stamp vouches for it, else the remote copy when
- * its hash matches the stamp, else null (no trustworthy state: resend everything).
+ * What the code dir holds: the cached state when the stamp vouches for it, else the remote journal when
+ * its manifest's hash matches the stamp, else null (no trustworthy state: resend everything).
  */
-async function remoteManifest(transport: Transport, options: SyncOptions, stamp: string | null): Promise<Manifest | null> {
+async function remoteState(transport: Transport, options: SyncOptions, stamp: string | null): Promise<RemoteState | null> {
   if (stamp === null) return null;
-  let cached: Manifest | null = null;
-  try {
-    cached = parseManifest(readFileSync(cachedManifestFile(options)));
-  } catch {
-    cached = null;
-  }
-  if (cached && manifestHash(cached) === stamp) return cached;
-  const remote = await readRemoteFile(transport, `${options.codeDir}/${MANIFEST_FILE}`);
-  const parsed = remote && parseManifest(remote);
-  return parsed && manifestHash(parsed) === stamp ? parsed : null;
+  const cached = readCachedState(options);
+  if (cached && manifestHash(cached.entries) === stamp) return cached;
+  const journal = (await readRemoteFile(transport, `${options.codeDir}/${MANIFEST_FILE}`))?.toString("utf8") ?? "";
+  const entries = replayJournal(journal);
+  if (!entries || manifestHash(entries) !== stamp) return null;
+  return { entries, baseBytes: Buffer.byteLength(journal.slice(0, journal.indexOf("\n") + 1)), journalBytes: Buffer.byteLength(journal) };
+}
+
+interface Plan {
+  changed: ManifestEntry[];
+  deleted: string[];
+  /** Resend everything and clear the code dir of anything else (no trustworthy remote state). */
+  full: boolean;
+  /** Rewrite the journal as one full line (else append a delta line). */
+  compact: boolean;
 }
 
 /** The tar blocks of a sync. Reading a changed file also re-hashes it: the manifest records what was sent. */
-function* syncTar(root: string, changed: ManifestEntry[], deleted: string[], full: boolean, manifest: Manifest): Generator<Buffer> {
+function* syncTar(root: string, plan: Plan, manifest: Manifest, journal: { line: string }): Generator<Buffer> {
   const now = Date.now();
-  for (const entry of changed) {
+  for (const entry of plan.changed) {
     const path = `${TREE}/${entry.path}`;
     if (entry.link !== undefined) {
       yield* tarEntry({ type: "symlink", path, target: entry.link, mtimeMs: entry.mtimeMs });
@@ -88,9 +101,10 @@ function* syncTar(root: string, changed: ManifestEntry[], deleted: string[], ful
   }
   const meta = (name: string, data: string | Buffer) =>
     tarEntry({ type: "file", path: `${SYNC}/${name}`, mode: 0o600, mtimeMs: now, data: Buffer.from(data) });
-  if (full) yield* meta("full", "");
-  yield* meta("delete", Buffer.concat(deleted.map((p) => Buffer.concat([encodeName(p), Buffer.from([0])]))));
-  yield* meta("manifest.json", JSON.stringify({ entries: manifest }));
+  if (plan.full) yield* meta("full", "");
+  yield* meta("delete", Buffer.concat(plan.deleted.map((p) => Buffer.concat([encodeName(p), Buffer.from([0])]))));
+  journal.line = plan.compact ? fullLine(manifest) : deltaLine(plan.changed, plan.deleted);
+  yield* meta(plan.compact ? "manifest-full" : "manifest-delta", journal.line);
   yield* meta("stamp", manifestHash(manifest));
   yield tarEnd();
 }
@@ -115,6 +129,16 @@ function* batched(blocks: Iterable<Buffer>, count: (n: number) => void): Generat
   yield Buffer.concat(pending, size);
 }
 
+function planSync(local: Manifest, remote: RemoteState | null): Plan {
+  const remoteByPath = new Map((remote?.entries ?? []).map((e) => [e.path, e]));
+  const changed = local.filter((e) => !sameEntry(e, remoteByPath.get(e.path)));
+  const localPaths = new Set(local.map((e) => e.path));
+  const deleted = (remote?.entries ?? []).map((e) => e.path).filter((p) => !localPaths.has(p));
+  // The journal stays under about twice a full manifest; an estimate of the delta's size is enough here.
+  const compact = !remote || remote.journalBytes + (changed.length + deleted.length) * 200 > 2 * remote.baseBytes;
+  return { changed, deleted, full: !remote, compact };
+}
+
 export async function syncCode(transport: Transport, options: SyncOptions): Promise<SyncResult> {
   const started = performance.now();
   const commandsBefore = transport.commandCount;
@@ -137,27 +161,30 @@ export async function syncCode(transport: Transport, options: SyncOptions): Prom
 
   const stamp = await stampProbe;
   if (stamp !== null && manifestHash(local) === stamp) {
-    // The code dir already holds exactly this manifest: no need to even read the cached remote one.
+    // The code dir already holds exactly this manifest: no need to even read the cached state.
     return finish(options.dryRun ? { dryRunList: [] } : {});
   }
-  const remote = await remoteManifest(transport, options, stamp);
-  const remoteByPath = new Map((remote ?? []).map((e) => [e.path, e]));
-  const changed = local.filter((e) => !sameEntry(e, remoteByPath.get(e.path)));
-  const localPaths = new Set(local.map((e) => e.path));
-  const deleted = (remote ?? []).map((e) => e.path).filter((p) => !localPaths.has(p));
-
+  const remote = await remoteState(transport, options, stamp);
+  const plan = planSync(local, remote);
   if (options.dryRun) {
-    return finish({ dryRunList: [...changed.map((e) => e.path), ...deleted.map((p) => `delete ${p}`)] });
+    return finish({ dryRunList: [...plan.changed.map((e) => e.path), ...plan.deleted.map((p) => `delete ${p}`)] });
   }
-  if (remote !== null && changed.length === 0 && deleted.length === 0) return finish({});
 
   let bytes = 0;
-  const blocks = syncTar(options.root, changed, deleted, remote === null, local);
-  const tar = Readable.from(batched(blocks, (n) => (bytes += n)), { objectMode: false });
+  const journal = { line: "" };
+  const tar = Readable.from(
+    batched(syncTar(options.root, plan, local, journal), (n) => (bytes += n)),
+    { objectMode: false },
+  );
   const result = await transport.exec(applyCommand(options.codeDir), { stdin: tar });
   if (result.code !== 0) {
-    throw new RemoteCommandError(`Syncing code to ${options.codeDir} on ${transport.description}`, "sh -c <apply>", result.code, result.stderr);
+    const what = `Syncing code to ${options.codeDir} on ${transport.description}`;
+    throw new RemoteCommandError(what, "sh -c <apply>", result.code, result.stderr);
   }
-  writeJsonAtomic(cachedManifestFile(options), { entries: local });
-  return finish({ files_uploaded: changed.length, bytes_uploaded: bytes, files_deleted: deleted.length });
+  const lineBytes = Buffer.byteLength(journal.line);
+  const state: RemoteState = plan.compact
+    ? { entries: local, baseBytes: lineBytes, journalBytes: lineBytes }
+    : { entries: local, baseBytes: remote!.baseBytes, journalBytes: remote!.journalBytes + lineBytes };
+  writeFileAtomic(stateFile(options), JSON.stringify(state));
+  return finish({ files_uploaded: plan.changed.length, bytes_uploaded: bytes, files_deleted: plan.deleted.length });
 }

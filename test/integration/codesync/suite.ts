@@ -102,9 +102,12 @@ export function codesyncSuite(
     });
 
     test("a batched probe's stamp saves the probe; a lost local cache is rebuilt from the remote manifest", async (t) => {
-      const s = await setup(t, { "a.py": "a", "b.py": "b" });
+      const s = await setup(t, { "a.py": "a", "b.py": "b", "c.py": "c" });
       if (!s) return;
       await syncCode(s.transport, s.options);
+      writeFileSync(join(s.root, "b.py"), "b2");
+      unlinkSync(join(s.root, "c.py"));
+      await syncCode(s.transport, s.options); // appends a delta line to the remote manifest journal
       const probe = await s.transport.script(codeProbeSnippet(s.options.codeDir));
       const remoteStamp = parseCodeProbe(probe.stdout);
       assert.match(String(remoteStamp), /^[0-9a-f]{64}$/);
@@ -116,7 +119,7 @@ export function codesyncSuite(
       assert.deepEqual([unchanged.files_uploaded, unchanged.remote_commands], [0, 1]);
       writeFileSync(join(s.root, "a.py"), "a2");
       const rebuilt = await syncCode(s.transport, s.options);
-      // probe, read the remote manifest (its hash checked against the stamp), apply: only a.py is sent
+      // probe, read and replay the remote journal (its hash checked against the stamp), apply: only a.py is sent
       assert.deepEqual([rebuilt.files_uploaded, rebuilt.remote_commands], [1, 3]);
       assert.equal(await remoteFile(s.transport, `${s.options.codeDir}/a.py`), "a2");
     });
