@@ -31,7 +31,10 @@ function intercept(inner: Transport, rewrite: (script: string) => string): Trans
       }
       if (property === "exec") {
         // Commands run as given; `rewrite` only sees them.
-        return (argv: readonly string[], options?: ExecOptions) => (rewrite(argv.join(" ")), target.exec(argv, options));
+        return (argv: readonly string[], options?: ExecOptions) => {
+          rewrite(argv.join(" "));
+          return target.exec(argv, options);
+        };
       }
       const value = Reflect.get(target, property, target);
       return typeof value === "function" ? value.bind(target) : value;
@@ -42,7 +45,11 @@ function intercept(inner: Transport, rewrite: (script: string) => string): Trans
 /** Records every command sent, so a test can assert that no package command ran. */
 function recording(inner: Transport): { transport: Transport; sent: string[] } {
   const sent: string[] = [];
-  return { transport: intercept(inner, (script) => (sent.push(script), script)), sent };
+  const record = (script: string): string => {
+    sent.push(script);
+    return script;
+  };
+  return { transport: intercept(inner, record), sent };
 }
 
 /** A remote without uv: every script runs with PATH=/usr/bin:/bin (uv lives in /usr/local/bin). */
