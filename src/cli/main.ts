@@ -4,6 +4,7 @@ import { Command, CommanderError } from "@commander-js/extra-typings";
 import pc from "picocolors";
 import { EXIT, SlurmrayError } from "../util/errors.js";
 import { doctorCommand } from "./commands/doctor.js";
+import { envCommand } from "./commands/env.js";
 import { initCommand } from "./commands/init.js";
 import { jobCommands } from "./commands/jobs.js";
 import { runCommand } from "./commands/run.js";
@@ -14,7 +15,7 @@ function program() {
     .version("0.1.0")
     .showHelpAfterError()
     .exitOverride();
-  for (const command of [runCommand(), ...jobCommands(), doctorCommand(), initCommand()]) {
+  for (const command of [runCommand(), ...jobCommands(), envCommand(), doctorCommand(), initCommand()]) {
     root.addCommand(command.exitOverride());
   }
   return root;

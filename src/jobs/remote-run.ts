@@ -4,8 +4,8 @@ import { dirname } from "node:path";
 import { syncCode } from "../codesync/sync.js";
 import { codeProbeSnippet, parseCodeProbe } from "../codesync/remote.js";
 import { retentionSnippet } from "../codesync/retention.js";
-import { envProbeFor, type EnvReport, syncEnv } from "../envsync/sync.js";
-import { takeSnapshot } from "../envsync/snapshot.js";
+import { envProbeFor, type EnvReport, type EnvTarget, syncEnv } from "../envsync/sync.js";
+import { type Snapshot, takeSnapshot } from "../envsync/snapshot.js";
 import { remoteFile } from "../remote/index.js";
 import { uploadFiles } from "../transport/files.js";
 import { RemoteCommandError } from "../util/errors.js";
@@ -33,6 +33,41 @@ export function envReportJson(env: EnvReport): RunReport["env"] {
   return { created: env.created, reused: env.reused, installed: env.installed, changed: env.changed, unchanged: env.unchanged, seconds: env.seconds };
 }
 
+/** The snapshot of the project interpreter that the remote env must satisfy. */
+export function localSnapshot(session: TargetSession, ray: boolean): Promise<Snapshot> {
+  const { config } = session;
+  return takeSnapshot({
+    python: projectInterpreter(config.root, config.env, config.project.interpreter),
+    projectRoot: config.root,
+    mode: config.project.snapshot ?? "top-level",
+    requirementsFile: config.project.requirements,
+    exclude: config.project.exclude ?? [],
+    extra: ray ? ["ray"] : [],
+    cacheDir: cacheDir(config),
+  });
+}
+
+export function editableWarnings(snapshot: Snapshot): string[] {
+  return snapshot.editablesOutside.map(
+    (name) => `${name} is an editable install outside the project: it is not shipped; install it on the target or move it into the project`,
+  );
+}
+
+export function envTargetFor(session: TargetSession, snapshot: Snapshot): EnvTarget {
+  const { config, target, layout } = session;
+  return { cacheDir: cacheDir(config), targetKey: target.name, envDir: envDirFor(layout!, config.projectName, snapshot.pythonVersion), snapshot };
+}
+
+/** The target's env options from its config. */
+export function envOptions(session: TargetSession): { strictVersions: boolean; allowPythonInstall: boolean; installUv: boolean } {
+  const t = session.target.config.kind === "local" ? null : session.target.config;
+  return {
+    strictVersions: session.config.project.strict_versions ?? true,
+    allowPythonInstall: t?.allow_python_install ?? false,
+    installUv: t?.install_uv ?? false,
+  };
+}
+
 export interface PreparedRemote {
   /** The env's python on the target. */
   python: string;
@@ -46,21 +81,9 @@ export async function prepareRemote(session: TargetSession, job: JobRecord, repo
   const layout = session.layout!;
   const timings = report.timings;
   await timed(timings, "connect", () => transport.connect());
-  const snapshot = await timed(timings, "env_sync", () =>
-    takeSnapshot({
-      python: projectInterpreter(config.root, config.env, config.project.interpreter),
-      projectRoot: config.root,
-      mode: config.project.snapshot ?? "top-level",
-      requirementsFile: config.project.requirements,
-      exclude: config.project.exclude ?? [],
-      extra: job.spec.ray ? ["ray"] : [],
-      cacheDir: cacheDir(config),
-    }),
-  );
-  for (const name of snapshot.editablesOutside) {
-    report.warnings.push(`${name} is an editable install outside the project: it is not shipped; install it on the target or move it into the project`);
-  }
-  const envTarget = { cacheDir: cacheDir(config), targetKey: target.name, envDir: envDirFor(layout, config.projectName, snapshot.pythonVersion), snapshot };
+  const snapshot = await timed(timings, "env_sync", () => localSnapshot(session, job.spec.ray));
+  report.warnings.push(...editableWarnings(snapshot));
+  const envTarget = envTargetFor(session, snapshot);
   const probe = await timed(timings, "code_sync", () =>
     transport.script([codeProbeSnippet(layout.codeDir), envProbeFor(envTarget), runtimeProbe(layout.runtimeDir)].join("\n")),
   );
@@ -87,16 +110,12 @@ export async function prepareRemote(session: TargetSession, job: JobRecord, repo
   const python = `${envTarget.envDir}/bin/python`;
   if (dryRun) return { python, dryRunList: code.dryRunList ?? [] };
 
-  const t = target.config.kind === "slurm" ? target.config : null;
   const env = await timed(timings, "env_sync", () =>
     syncEnv(transport, {
       ...envTarget,
-      strictVersions: config.project.strict_versions ?? true,
+      ...envOptions(session),
       exact: false,
       forceReinstall: false,
-      allowPythonInstall: t?.allow_python_install ?? false,
-      installUv: t?.install_uv ?? false,
-      indexOptions: snapshot.indexOptions,
       probe: probe.stdout,
       signal,
     }),
