@@ -3,6 +3,7 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import pc from "picocolors";
 import { EXIT, SlurmrayError } from "../util/errors.js";
+import { cleanCommand } from "./commands/clean.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { envCommand } from "./commands/env.js";
 import { initCommand } from "./commands/init.js";
@@ -15,7 +16,7 @@ function program() {
     .version("0.1.0")
     .showHelpAfterError()
     .exitOverride();
-  for (const command of [runCommand(), ...jobCommands(), envCommand(), doctorCommand(), initCommand()]) {
+  for (const command of [runCommand(), ...jobCommands(), envCommand(), doctorCommand(), cleanCommand(), initCommand()]) {
     root.addCommand(command.exitOverride());
   }
   return root;

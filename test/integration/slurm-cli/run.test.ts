@@ -180,4 +180,20 @@ describe("slurmray on the Slurm test bed", () => {
     assert.match(r.stderr, /sbatch option "exclusive": each entry must be one option such as "--exclusive"/);
     assert.equal(remote(b, `test -e .slurmray/projects/${basename(cwd)} && echo exists || echo absent`).trim(), "absent");
   });
+
+  it("clean removes old job folders on the cluster and reports the space freed", async (t) => {
+    const b = bed(t);
+    if (!b) return;
+    const cwd = project(b);
+    const first = await runJson(cwd, ["work.py:hello"]);
+    const second = await runJson(cwd, ["work.py:hello"]);
+    const dir = `.slurmray/projects/${basename(cwd)}/jobs/${first.report.job_id}`;
+    remote(b, `find ${dir} -exec touch -d "10 days ago" {} +`);
+    const r = await runCli(["clean", "--older-than", "7", "--json"], { cwd });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).removed, [first.report.job_id]);
+    assert.ok(JSON.parse(r.stdout).bytes_freed > 0);
+    assert.equal(remote(b, `test -e ${dir} && echo exists || echo absent`).trim(), "absent");
+    assert.match(remote(b, `ls .slurmray/projects/${basename(cwd)}/jobs`), new RegExp(second.report.job_id));
+  });
 });

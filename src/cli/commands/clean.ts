@@ -1,0 +1,26 @@
+// slurmray clean [--target X] [--older-than DAYS]: remove old job folders and report the space freed.
+import { Command } from "@commander-js/extra-typings";
+import { loadConfig } from "../../config/load.js";
+import { cleanTarget } from "../../jobs/clean.js";
+import { targetName, wholeNumber } from "../flags.js";
+import { info, printJson } from "../output.js";
+import { passwordProvider } from "../password.js";
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export function cleanCommand() {
+  return new Command("clean")
+    .description("remove job folders older than retention_days (default 7) from a target; running jobs are kept")
+    .option("--target <name>", "target from slurmray.toml", targetName)
+    .option("--older-than <days>", "age in days instead of retention_days", wholeNumber("--older-than", 0, 3650))
+    .option("--accept-new-host-key", "record the host key of a host seen for the first time")
+    .option("--json", "print one JSON object")
+    .action(async (options) => {
+      const config = loadConfig(process.cwd());
+      const r = await cleanTarget(config, options.target, options.olderThan, { acceptNewHostKey: options.acceptNewHostKey, password: passwordProvider(config.env) });
+      if (options.json) return printJson({ target: r.target, removed: r.removed, bytes_freed: r.bytesFreed });
+      info(`${r.target}: removed ${r.removed.length} job folder(s), freed ${megabytes(r.bytesFreed)}`);
+    });
+}
