@@ -40,6 +40,8 @@ export interface SyncResult {
   /** With dryRun: the paths that would be sent, then "delete <path>" for each removal. */
   dryRunList?: string[];
   remote_commands: number;
+  /** The selected paths (relative to root), for the import check. */
+  selected: string[];
 }
 
 /** What the code dir holds, and the size of its manifest journal (full line, and in all). */
@@ -157,6 +159,7 @@ export async function syncCode(transport: Transport, options: SyncOptions): Prom
     ...fields,
     seconds: (performance.now() - started) / 1000,
     remote_commands: transport.commandCount - commandsBefore,
+    selected: selection.files.map((file) => file.path),
   });
 
   const stamp = await stampProbe;

@@ -1,5 +1,6 @@
 // Operations on existing jobs from their local records: refresh status (batched per target), cancel, read logs
 // and results. These work from another shell or after a restart, because the record is on disk.
+import { type ListedJob, listJobs as listClusterJobs } from "../backends/slurm/index.js";
 import { jobPaths } from "../backends/types.js";
 import type { LoadedConfig } from "../config/load.js";
 import { type Outcome, readOutcome } from "./outcome.js";
@@ -42,4 +43,16 @@ export async function readJobLog(config: LoadedConfig, job: JobRecord, fromOffse
 export async function readJobOutcome(config: LoadedConfig, job: JobRecord): Promise<Outcome> {
   const { files } = await openTarget(config, job.target);
   return readOutcome(job.remoteDir, (path) => files.read(path));
+}
+
+/**
+ * What the cluster knows of this project's jobs on a Slurm target (nodes, GPUs, and once finished CPU
+ * efficiency and peak memory from sacct), keyed by slurmray job id. One remote command.
+ */
+export async function clusterDetails(config: LoadedConfig, target: string): Promise<Map<string, ListedJob> | null> {
+  const session = await openTarget(config, target);
+  if (session.target.config.kind !== "slurm") return null;
+  const prefix = `slurmray-${config.projectName}-`;
+  const { jobs } = await listClusterJobs(session.transport);
+  return new Map(jobs.filter((job) => job.name.startsWith(prefix)).map((job) => [job.name.slice(prefix.length), job]));
 }

@@ -1,6 +1,7 @@
 // The remote half of `run` (slurm targets): one batched probe, then code sync, env sync and the runtime
 // files only where something changed. A warm run (nothing changed) costs: probe, submit, watch.
 import { dirname } from "node:path";
+import { checkImports, formatImportWarning } from "../codesync/imports.js";
 import { syncCode } from "../codesync/sync.js";
 import { codeProbeSnippet, parseCodeProbe } from "../codesync/remote.js";
 import { retentionSnippet } from "../codesync/retention.js";
@@ -68,6 +69,22 @@ export function envOptions(session: TargetSession): { strictVersions: boolean; a
   };
 }
 
+/** The file the entry starts from, relative to the project root, when it is a project file. */
+function entryFile(root: string, entry: string): string | null {
+  const target = entry.includes(":") ? entry.slice(0, entry.lastIndexOf(":")) : entry;
+  const file = target.endsWith(".py") ? target : `${target.replaceAll(".", "/")}.py`;
+  return existsSync(join(root, file)) ? file : null;
+}
+
+/** Project modules the entry imports that are not shipped: the job would fail remotely on them. */
+function importWarnings(session: TargetSession, job: JobRecord, selected: string[]): string[] {
+  const { config } = session;
+  const file = entryFile(config.root, job.spec.entry);
+  if (!file) return [];
+  const python = projectInterpreter(config.root, config.env, config.project.interpreter);
+  return checkImports({ python, root: config.root, entryFile: file, selected }).map(formatImportWarning);
+}
+
 export interface PreparedRemote {
   /** The env's python on the target. */
   python: string;
@@ -106,7 +123,7 @@ export async function prepareRemote(session: TargetSession, job: JobRecord, repo
     }),
   );
   report.code = { files_uploaded: code.files_uploaded, bytes_uploaded: code.bytes_uploaded, seconds: code.seconds };
-  report.warnings.push(...code.warnings);
+  report.warnings.push(...code.warnings, ...importWarnings(session, job, code.selected));
   const python = `${envTarget.envDir}/bin/python`;
   if (dryRun) return { python, dryRunList: code.dryRunList ?? [] };
 

@@ -2,7 +2,8 @@
 import { Command } from "@commander-js/extra-typings";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type LoadedConfig, loadConfig } from "../../config/load.js";
-import { cancelJob, readJobLog, readJobOutcome, refreshJobs } from "../../jobs/control.js";
+import { cancelJob, clusterDetails, readJobLog, readJobOutcome, refreshJobs } from "../../jobs/control.js";
+import type { ListedJob } from "../../backends/slurm/index.js";
 import { formatRemoteError, resultForDisplay } from "../../jobs/outcome.js";
 import { findJob, listJobs } from "../../jobs/registry.js";
 import { finishJob } from "../../jobs/run.js";
@@ -22,6 +23,24 @@ async function currentJob(id: string | undefined): Promise<{ config: LoadedConfi
 
 function printTable(jobs: JobRecord[]): void {
   process.stdout.write(`${table(JOB_HEADERS, jobs.map(jobRow), (column, cell) => (column === 2 ? colorState(cell) : cell))}\n`);
+}
+
+function percent(value: number | null): string {
+  return value === null ? "-" : `${Math.round(value * 100)}%`;
+}
+
+function mebibytes(bytes: number | null): string {
+  return bytes === null ? "-" : `${Math.round(bytes / 1024 / 1024)} MiB`;
+}
+
+/** The job table with what the cluster reports: nodes, GPUs, CPU efficiency and peak memory. */
+function printClusterTable(jobs: JobRecord[], details: Map<string, ListedJob>): void {
+  const rows = jobs.map((job) => {
+    const d = details.get(job.id);
+    return [...jobRow(job), d?.nodes.join(",") || "-", String(d?.gpus ?? "-"), percent(d?.cpuEfficiency ?? null), mebibytes(d?.maxRssBytes ?? null)];
+  });
+  const headers = [...JOB_HEADERS, "NODES", "GPUS", "CPU EFF", "PEAK MEM"];
+  process.stdout.write(`${table(headers, rows, (column, cell) => (column === 2 ? colorState(cell) : cell))}\n`);
 }
 
 /** Prints a final job's result (stdout) or its error (stderr, exit 1). */
@@ -112,7 +131,9 @@ export function jobCommands() {
       for (;;) {
         const selected = listJobs(config.root).filter((job) => !options.target || job.target === options.target);
         await refreshJobs(config, selected);
-        if (options.json) printJson({ jobs: selected });
+        const details = options.target ? await clusterDetails(config, options.target) : null;
+        if (options.json) printJson({ jobs: selected.map((job) => (details ? { ...job, cluster: details.get(job.id) ?? null } : job)) });
+        else if (details) printClusterTable(selected, details);
         else printTable(selected);
         if (!options.watch || signal?.aborted || selected.every((job) => isFinal(job.state))) break;
         await sleep(2000);

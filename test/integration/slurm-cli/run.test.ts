@@ -196,4 +196,17 @@ describe("slurmray on the Slurm test bed", () => {
     assert.equal(remote(b, `test -e ${dir} && echo exists || echo absent`).trim(), "absent");
     assert.match(remote(b, `ls .slurmray/projects/${basename(cwd)}/jobs`), new RegExp(second.report.job_id));
   });
+
+  it("warns before running when the entry imports a project module that is not shipped", async (t) => {
+    const b = bed(t);
+    if (!b) return;
+    const cwd = project(b);
+    writeFileSync(join(cwd, ".slurmrayignore"), "local_only.py\n");
+    writeFileSync(join(cwd, "local_only.py"), "VALUE = 1\n");
+    writeFileSync(join(cwd, "uses.py"), "import local_only\n\ndef f():\n    return local_only.VALUE\n");
+    const r = await runJson(cwd, ["uses.py:f"]);
+    assert.equal(r.code, 1);
+    assert.ok(r.report.warnings.some((w: string) => /^uses\.py:1: imports local_only, but local_only\.py is not shipped/.test(w)), JSON.stringify(r.report.warnings));
+    assert.equal(r.report.error.type, "ModuleNotFoundError");
+  });
 });
