@@ -1,13 +1,13 @@
 // The apply script: ONE remote sh script that, under a lock on <env>/.slurmray.lock, re-reads the stamp (another
 // sync may just have finished), creates the env when missing, removes the stamp, installs only the plan
-// (uv when present, else pip), writes the new stamp atomically, and prints the env's state for the cache.
+// (uv when present, else pip), writes the new stamp atomically, and lists the env's distributions for the cache.
 import type { ExecResult } from "../transport/types.js";
 import { quote, quoteArgv } from "../util/shell.js";
 import { EnvSyncError } from "./errors.js";
 import { installFailure } from "./install-errors.js";
 import { parseRequirement } from "./requirements/requirement.js";
-import { ENV_SECTION, fullStateSnippet, parseEnvProbe, type RemoteEnvProbe, userUvPath } from "./remote-state.js";
-import { wrapSection } from "./sections.js";
+import { DIST_INFO_SNIPPET, DIST_SECTION, parseDistInfo, userUvPath } from "./remote-state.js";
+import { sectionLines, wrapSection } from "./sections.js";
 import type { IndexOptions } from "./snapshot.js";
 import { STAMP_FILE, type Stamp, stampLine } from "./stamp.js";
 
@@ -37,8 +37,8 @@ export interface ApplyOutcome {
   /** Another sync had already brought the env to this snapshot: nothing was done. */
   already: boolean;
   created: boolean;
-  /** The env's state after the script, for the local cache. */
-  state: RemoteEnvProbe;
+  /** The env's distributions after the script (from its dist-info folders), for the local cache. */
+  distributions: ReturnType<typeof parseDistInfo>;
 }
 
 // Not ".lock": uv locks <venv>/.lock itself while installing, and would wait on ours forever.
@@ -108,7 +108,7 @@ export function applyScript(input: ApplyInput): string {
     `  printf '%s\\n' ${quote(stampLine(input.stamp))} > "$sr_env/.stamp.$$" && mv -f "$sr_env/.stamp.$$" ${stamp} || ${failAt("stamp")}`,
     `  ${step("done")}`,
     "fi",
-    wrapSection(ENV_SECTION, fullStateSnippet()),
+    wrapSection(DIST_SECTION, DIST_INFO_SNIPPET),
   ];
   return `${lines.filter(Boolean).join("\n")}\n`;
 }
@@ -133,6 +133,6 @@ export function parseApplyOutput(result: ExecResult, input: ApplyInput): ApplyOu
   return {
     already: result.stdout.includes(STEP("already")),
     created: result.stdout.includes(STEP("created")),
-    state: parseEnvProbe(result.stdout),
+    distributions: parseDistInfo(sectionLines(result.stdout, DIST_SECTION) ?? []),
   };
 }

@@ -10,10 +10,13 @@ import type { Transport } from "../transport/types.js";
 import { RemoteCommandError } from "../util/errors.js";
 import { quote } from "../util/shell.js";
 import type { ProbedEnvironment } from "./distributions.js";
+import type { Pep610DirectUrl } from "./requirements/direct-url.js";
 import { sectionLines, wrapSection } from "./sections.js";
 import { parseStamp, STAMP_FILE, type Stamp } from "./stamp.js";
 
 export const ENV_SECTION = "env";
+/** The section the apply script prints DIST_INFO_SNIPPET into. */
+export const DIST_SECTION = "envdists";
 
 export interface RemotePython {
   /** Full version, "3.11.2". */
@@ -30,6 +33,8 @@ export type RemoteEnvProbe =
 export interface EnvProbeOptions {
   /** Absolute remote path of the env. */
   envDir: string;
+  /** The Python major.minor the env needs: when the env is missing, look for it first. */
+  python?: string;
   /** Print only the stamp when it records this snapshot hash. */
   matchHash?: string;
   /** Print only the stamp when it has this id (the local cache's). */
@@ -59,14 +64,25 @@ for sr_d in $PATH; do
   IFS=$sr_ifs
   for sr_p in "$sr_d"/python3 "$sr_d"/python3.[0-9] "$sr_d"/python3.[0-9][0-9]; do
     [ -x "$sr_p" ] && [ ! -d "$sr_p" ] || continue
-    sr_v=$("$sr_p" -c 'import platform; print(platform.python_version())' 2>/dev/null) && printf 'python %s %s\\n' "$sr_v" "$sr_p"
+    sr_v=$("$sr_p" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null) && printf 'python %s %s\\n' "$sr_v" "$sr_p"
   done
 done
 IFS=$sr_ifs
 [ -n "$sr_uv" ] && "$sr_uv" python list --only-installed 2>/dev/null | sed 's/^/uvpython /'`;
 
+/**
+ * With a wanted major.minor: its pythonX.Y on PATH when there is one (the usual case: no Python starts; the
+ * reported micro version is then a placeholder), else every Python found.
+ */
+function listPythons(wanted: string | undefined): string {
+  if (!wanted || !/^\d+\.\d+$/.test(wanted)) return LIST_PYTHONS;
+  return `if sr_p=$(command -v python${wanted}); then printf 'python ${wanted}.0 %s\\n' "$sr_p"; else
+${LIST_PYTHONS}
+fi`;
+}
+
 /** The full-state part: envprobe.py in the env, or the list of remote Pythons. Expects $sr_env, $sr_uv. */
-export function fullStateSnippet(): string {
+function fullStateSnippet(wantedPython: string | undefined): string {
   return `if [ -x "$sr_env/bin/python" ] && sr_out=$("$sr_env/bin/python" -I - "$sr_env" 2>/dev/null <<'SLURMRAY_ENVPROBE'
 ${PROBE_SOURCE}
 SLURMRAY_ENVPROBE
@@ -74,12 +90,41 @@ SLURMRAY_ENVPROBE
   printf 'state %s\\n' "$sr_out"
 else
   if [ -e "$sr_env/bin/python" ]; then echo broken; else echo missing; fi
-  ${LIST_PYTHONS.replaceAll("\n", "\n  ")}
+  ${listPythons(wantedPython).replaceAll("\n", "\n  ")}
 fi`;
 }
 
+/**
+ * The env's distributions without starting Python: its *.dist-info folders ("name-version") and their
+ * direct_url.json, printed after an install so the local cache follows the env for the price of a glob.
+ */
+export const DIST_INFO_SNIPPET = `for sr_d in "$sr_env"/lib/python*/site-packages/*.dist-info; do
+  [ -d "$sr_d" ] || continue
+  printf 'dist %s\\n' "\${sr_d##*/}"
+  [ -f "$sr_d/direct_url.json" ] && printf 'direct %s %s\\n' "\${sr_d##*/}" "$(tr -d '\\n' < "$sr_d/direct_url.json")"
+done
+:`;
+
+/** Parses the lines of DIST_INFO_SNIPPET: name (as the folder spells it), version, direct_url. */
+export function parseDistInfo(lines: readonly string[]): { name: string; version: string; direct_url: Pep610DirectUrl | null }[] {
+  const direct = new Map<string, Pep610DirectUrl>();
+  for (const line of lines) {
+    const match = /^direct (\S+) (.+)$/.exec(line);
+    if (!match) continue;
+    try {
+      direct.set(match[1]!, JSON.parse(match[2]!) as Pep610DirectUrl);
+    } catch {
+      // A malformed direct_url.json only loses the URL comparison for that one distribution.
+    }
+  }
+  return lines.flatMap((line) => {
+    const match = /^dist (([^-]+)-(.+)\.dist-info)$/.exec(line);
+    return match ? [{ name: match[2]!, version: match[3]!, direct_url: direct.get(match[1]!) ?? null }] : [];
+  });
+}
+
 /** The sh snippet printing the "env" section (see the module comment). */
-export function envProbeSnippet({ envDir, matchHash, matchStampId }: EnvProbeOptions): string {
+export function envProbeSnippet({ envDir, python, matchHash, matchStampId }: EnvProbeOptions): string {
   const patterns = [
     ...(matchHash && HEX.test(matchHash) ? [`"hash":"${matchHash}"`] : []),
     ...(matchStampId && HEX.test(matchStampId) ? [`"id":"${matchStampId}"`] : []),
@@ -93,9 +138,9 @@ export function envProbeSnippet({ envDir, matchHash, matchStampId }: EnvProbeOpt
       ? `if [ -x "$sr_env/bin/python" ] && grep -q -F ${grep} "$sr_env/${STAMP_FILE}" 2>/dev/null; then
   printf 'stamp %s\\n' "$(cat "$sr_env/${STAMP_FILE}")"
 else
-${fullStateSnippet()}
+${fullStateSnippet(python)}
 fi`
-      : fullStateSnippet(),
+      : fullStateSnippet(python),
   ].join("\n");
   return wrapSection(ENV_SECTION, body);
 }

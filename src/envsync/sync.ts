@@ -8,6 +8,7 @@ import { type EnvCacheKey, readEnvCache, writeEnvCache } from "./cache.js";
 import { majorMinor, type ProbedEnvironment, topLevelNames } from "./distributions.js";
 import { installArgs, type Plan, type PlanEntry, planEnvironment, reinstallNames, uninstallArgs } from "./plan.js";
 import { envProbeSnippet, parseEnvProbe, probeRemoteEnv, type RemoteEnvProbe, type RemotePython } from "./remote-state.js";
+import { normalizeName } from "./requirements/names.js";
 import { parseRequirement } from "./requirements/requirement.js";
 import type { IndexOptions, Snapshot } from "./snapshot.js";
 import { newStamp, type Stamp } from "./stamp.js";
@@ -53,7 +54,12 @@ export interface EnvDiff {
 /** The probe snippet to batch into the job's first remote command; pass its output back as `probe`. */
 export function envProbeFor(target: EnvTarget): string {
   const cached = readEnvCache(target);
-  return envProbeSnippet({ envDir: target.envDir, matchHash: target.snapshot.hash, matchStampId: cached?.stampId });
+  return envProbeSnippet({
+    envDir: target.envDir,
+    python: target.snapshot.pythonVersion,
+    matchHash: target.snapshot.hash,
+    matchStampId: cached?.stampId,
+  });
 }
 
 interface RemoteView {
@@ -133,11 +139,14 @@ export async function syncEnv(transport: Transport, options: SyncOptions): Promi
   const commandsBefore = transport.commandCount;
   const commands = (): number => transport.commandCount - commandsBefore;
   const { snapshot, forceReinstall } = options;
+  // --exact needs every distribution's requirements, which only a full probe reads (the cache may lack them).
   const probe = options.probe
     ? parseEnvProbe(options.probe)
     : await probeRemoteEnv(transport, {
         envDir: options.envDir,
-        ...(forceReinstall ? {} : { matchHash: snapshot.hash, matchStampId: readEnvCache(options)?.stampId }),
+        python: snapshot.pythonVersion,
+        ...(forceReinstall ? {} : { matchHash: snapshot.hash }),
+        ...(forceReinstall || options.exact ? {} : { matchStampId: readEnvCache(options)?.stampId }),
       });
   const stampBefore = probe.kind === "missing" ? null : probe.stamp;
   if (!forceReinstall && stampBefore?.hash === snapshot.hash) {
@@ -163,11 +172,31 @@ export async function syncEnv(transport: Transport, options: SyncOptions): Promi
   };
   const result = await transport.script(applyScript(input), [], options.signal ? { signal: options.signal } : {});
   const outcome = parseApplyOutput(result, input);
-  const after = outcome.state.kind === "state" ? outcome.state : null;
-  writeEnvCache(options, after?.stamp ? { stampId: after.stamp.id, state: after.state } : null);
-  if (outcome.already) return report(null, { created: false, reused: true }, started, commands());
-  const done = plan ?? (after ? planFor({ ...view, state: null }, options, after.state) : null);
+  if (outcome.already) {
+    writeEnvCache(options, null); // The other sync's stamp id is not known here.
+    return report(null, { created: false, reused: true }, started, commands());
+  }
+  // The state after: the same interpreter (markers), the listed distributions; a fresh env is probed in full
+  // the next time it needs planning.
+  const known = new Map(view.state?.distributions.map((d) => [`${normalizeName(d.name)} ${d.version}`, d.requires]));
+  const distributions = outcome.distributions.map((d) => ({ ...d, requires: known.get(`${normalizeName(d.name)} ${d.version}`) ?? [] }));
+  writeEnvCache(options, plan && view.state ? { stampId: input.stamp.id, state: { ...view.state, distributions } } : null);
+  const done = plan ?? freshPlan(snapshot, distributions);
   return report(done, { created: outcome.created, reused: !outcome.created && stampBefore !== null }, started, commands());
+}
+
+/** What a fresh env got: each requirement installed, or skipped by the installer for its marker. */
+function freshPlan(snapshot: Snapshot, distributions: readonly { name: string; version: string }[]): Plan {
+  const installed = new Map(distributions.map((d) => [normalizeName(d.name), d.version]));
+  const entries = snapshot.requirements.map((line): PlanEntry => {
+    const requirement = parseRequirement(line);
+    const version = installed.get(normalizeName(requirement.name));
+    const to = requirement.url ?? (requirement.specifier || null);
+    return version === undefined
+      ? { name: requirement.name, action: "skip-marker", from: null, to: null, requirement: line, reason: `marker ${requirement.marker} is false on the remote` }
+      : { name: requirement.name, action: "install", from: null, to, requirement: line, reason: `installed ${version} into the new env` };
+  });
+  return { entries };
 }
 
 /** The plan with its reasons, changing nothing (for `slurmray env diff`). */
@@ -175,7 +204,10 @@ export async function diffEnv(
   transport: Transport,
   options: Omit<SyncOptions, "forceReinstall" | "probe" | "signal" | "installUv" | "allowPythonInstall">,
 ): Promise<EnvDiff> {
-  const probe = await probeRemoteEnv(transport, { envDir: options.envDir, matchStampId: readEnvCache(options)?.stampId });
+  const probe = await probeRemoteEnv(transport, {
+    envDir: options.envDir,
+    ...(options.exact ? {} : { matchStampId: readEnvCache(options)?.stampId }),
+  });
   const view = await remoteView(transport, options, probe);
   const sameVersion = view.state !== null && majorMinor(view.state.python) === options.snapshot.pythonVersion;
   if (view.state && sameVersion) {
