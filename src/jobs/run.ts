@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { projectInterpreter } from "../config/interpreter.js";
 import { type LoadedConfig, loadConfig } from "../config/load.js";
 import { type ResourceFlags, resolveResources, resolveTarget } from "../config/target.js";
-import { renderSbatch } from "../backends/slurm/index.js";
+import { renderSbatch, retryDecision } from "../backends/slurm/index.js";
 import { writeFileAtomic } from "../util/fs.js";
 import { InputError, InterruptedError } from "../util/errors.js";
 import type { ConnectOptions } from "./connect.js";
@@ -82,11 +82,13 @@ export async function finishJob(
   job: JobRecord,
   request: Pick<RunRequest, "onLog" | "onProgress" | "signal">,
   cancelOnInterrupt: boolean,
-): Promise<{ outcome: Outcome; queueSeconds: number }> {
+  fromOffset = 0,
+): Promise<{ outcome: Outcome; queueSeconds: number; logOffset: number }> {
   const { config, backend } = session;
   const submitted = performance.now();
   let queueSeconds = 0;
   const watch: WatchRequest = {
+    fromOffset,
     onLog: request.onLog,
     signal: request.signal,
     onQueue: (update) => {
@@ -100,11 +102,11 @@ export async function finishJob(
     onReconnect: (attempt, delayMs) => request.onProgress?.(`connection lost; reconnecting in ${Math.round(delayMs / 1000)} s (attempt ${attempt}); the job is unaffected`),
   };
   try {
-    const { status, outcome } = await session.watch(job, watch);
+    const { status, outcome, logOffset } = await session.watch(job, watch);
     Object.assign(job, { state: status.state, exitCode: status.exitCode, endedAt: status.endedAt ?? new Date().toISOString(), reason: status.reason });
     saveJob(config.root, job);
     await fetchPickle(session, job, outcome);
-    return { outcome, queueSeconds };
+    return { outcome, queueSeconds, logOffset };
   } catch (error) {
     if (request.signal?.aborted && !cancelOnInterrupt) {
       throw new InterruptedError(`Stopped watching; job ${job.id} goes on (slurmray attach ${job.id})`);
@@ -187,7 +189,19 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
     return finish();
   }
   const runStart = performance.now();
-  const { outcome, queueSeconds } = await finishJob(session, job, request, true);
+  const maxRetries = target.config.kind === "slurm" ? (target.config.max_retries ?? 0) : 0;
+  let { outcome, queueSeconds, logOffset } = await finishJob(session, job, request, true);
+  // A job ended by the cluster (a node failed, it was preempted) goes back in, up to max_retries.
+  for (let attempt = 1; ; attempt++) {
+    const decision = retryDecision(job.state, attempt, maxRetries);
+    if (decision.message) request.onProgress?.(decision.message);
+    if (!decision.retry) break;
+    report.warnings.push(decision.message!);
+    job.schedulerId = await timed(timings, "submit", () => session.backend.submit(job));
+    Object.assign(job, { state: "PENDING", endedAt: null, reason: null, exitCode: null });
+    saveJob(config.root, job);
+    ({ outcome, queueSeconds, logOffset } = await finishJob(session, job, request, true, logOffset));
+  }
   timings.queue_wait = queueSeconds;
   timings.run = Math.round(performance.now() - runStart) / 1000 - queueSeconds;
   report.state = job.state;

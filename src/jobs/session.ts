@@ -34,6 +34,8 @@ export interface WatchRequest {
 export interface WatchResult {
   status: JobStatus;
   outcome: Outcome;
+  /** Where the log was read up to (a retried job appends to the same log). */
+  logOffset: number;
 }
 
 export interface TargetSession {
@@ -79,7 +81,7 @@ function localSession(config: LoadedConfig, target: ResolvedTarget, transport: T
     layout: null,
     async watch(job, request) {
       const status = await watchLocal(backend, job, request);
-      return { status, outcome: await readOutcome(job.remoteDir, (path) => localFiles.read(path)) };
+      return { status, outcome: await readOutcome(job.remoteDir, (path) => localFiles.read(path)), logOffset: 0 };
     },
   };
 }
@@ -105,7 +107,7 @@ function slurmSession(config: LoadedConfig, target: ResolvedTarget & { config: S
         onQueue: request.onQueue,
         reconnect: { onReconnect: (attempt, delayMs) => request.onReconnect?.(attempt, delayMs) },
       });
-      return { status: watched.status, outcome: { result: watched.resultJson as Outcome["result"], error: watched.errorJson } };
+      return { status: watched.status, outcome: { result: watched.resultJson as Outcome["result"], error: watched.errorJson }, logOffset: watched.logOffset };
     },
   };
 }

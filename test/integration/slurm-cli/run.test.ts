@@ -209,4 +209,32 @@ describe("slurmray on the Slurm test bed", () => {
     assert.ok(r.report.warnings.some((w: string) => /^uses\.py:1: imports local_only, but local_only\.py is not shipped/.test(w)), JSON.stringify(r.report.warnings));
     assert.equal(r.report.error.type, "ModuleNotFoundError");
   });
+
+  it("a job ended by a node failure is submitted again, up to max_retries", async (t) => {
+    const b = bed(t);
+    if (!b) return;
+    const cwd = project(b, 'sbatch = ["--no-requeue"]\nmax_retries = 1\n');
+    const { child, done } = startCli(["run", "work.py:slow", "--args", '{"seconds": 3}', "--json"], { cwd, timeoutMs: 180_000 });
+    let stderr = "";
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    for (let i = 0; i < 300 && !stderr.includes("started"); i++) await sleep(100);
+    const first = records(cwd)[0]!;
+    const node = remote(b, `squeue -h -j ${first.schedulerId} -o %N`).trim();
+    const scontrol = (state: string) =>
+      execFileSync("scontrol", ["update", `NodeName=${node}`, `State=${state}`, ...(state === "DOWN" ? ["Reason=slurmray-retry-test"] : [])], {
+        env: { ...process.env, SLURM_CONF: b.slurmConf },
+      });
+    try {
+      scontrol("DOWN");
+      const r = await done;
+      assert.equal(r.code, 0, r.stderr);
+      const report = JSON.parse(r.stdout);
+      assert.equal(report.result, "done");
+      assert.match(report.warnings.join("\n"), /a node failed; submitting it again \(retry 1 of 1\)/);
+      assert.notEqual(records(cwd)[0]!.schedulerId, first.schedulerId);
+    } finally {
+      // The bed's ReturnToService=2 may already have brought the node back, which makes RESUME an error.
+      if (/down/i.test(remote(b, `sinfo -h -n ${node} -o %T`))) scontrol("RESUME");
+    }
+  });
 });
