@@ -2,7 +2,7 @@
 // and reading one remote file.
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import { Writable } from "node:stream";
+import { Transform, Writable } from "node:stream";
 import { RemoteCommandError, SlurmrayError } from "../util/errors.js";
 import type { Transport } from "./types.js";
 
@@ -34,9 +34,17 @@ export async function uploadFiles(
   const tar = localTar(["-c", "-f", "-", "--null", "-C", localRoot, "-T", "-"]);
   tar.child.stdin.end(nulList(relPaths));
   let bytes = 0;
-  tar.child.stdout.on("data", (c: Buffer) => (bytes += c.length));
+  // Counted in a Transform, not with a 'data' listener: that would start the flow before exec is ready for it.
+  const counted = tar.child.stdout.pipe(
+    new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        bytes += chunk.length;
+        callback(null, chunk);
+      },
+    }),
+  );
   const command = ["sh", "-c", 'mkdir -p -- "$1" && exec tar -x -f - -C "$1"', "sh", remoteDir];
-  const [result] = await Promise.all([transport.exec(command, { stdin: tar.child.stdout }), tar.done]);
+  const [result] = await Promise.all([transport.exec(command, { stdin: counted }), tar.done]);
   if (result.code !== 0) throw new RemoteCommandError("Uploading files", command.join(" "), result.code, result.stderr);
   return { bytes };
 }

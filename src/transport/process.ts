@@ -7,7 +7,9 @@ export interface SpawnOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   /** Turns an exit into an error (e.g. ssh's 255 = connection lost); null keeps the exit code. */
-  failure?: (code: number, stderr: string) => Error | null;
+  failure?: (code: number, stderr: string) => Promise<Error | null>;
+  /** Signal kill() sends to the process group (default SIGTERM). */
+  killSignal?: NodeJS.Signals;
 }
 
 /** Exit code as a shell reports it: a signal N becomes 128 + N. */
@@ -26,11 +28,18 @@ export function spawnCommand(file: string, args: readonly string[], options: Spa
   });
   let stderr = "";
   if (options.failure) child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+  let killed = false;
   const finished = new Promise<number>((resolve, reject) => {
     child.on("error", reject);
-    child.on("close", (code, signal) => {
+    // A killed ssh mux client's stdio fds live on in its master: stop reading rather than wait for them.
+    child.on("exit", () => {
+      if (!killed) return;
+      child.stdout.destroy();
+      child.stderr.destroy();
+    });
+    child.on("close", async (code, signal) => {
       const exit = exitCode(code, signal);
-      const error = options.failure?.(exit, stderr);
+      const error = await options.failure?.(exit, stderr);
       if (error) reject(error);
       else resolve(exit);
     });
@@ -42,8 +51,9 @@ export function spawnCommand(file: string, args: readonly string[], options: Spa
     finished,
     kill: () => {
       if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      killed = true;
       try {
-        process.kill(-child.pid, "SIGTERM");
+        process.kill(-child.pid, options.killSignal ?? "SIGTERM");
       } catch {
         // The group is already gone.
       }

@@ -1,4 +1,4 @@
 import { LocalTransport } from "../../../src/transport/local.js";
 import { transportSuite } from "./suite.js";
 
-transportSuite("local", async () => new LocalTransport());
+transportSuite("local", async () => new LocalTransport(), false);

@@ -6,8 +6,11 @@ import { get } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import type { TestContext } from "node:test";
 import { downloadFiles, readRemoteFile, uploadFiles } from "../../../src/transport/files.js";
+import { OpenSshTransport } from "../../../src/transport/openssh.js";
 import type { Transport } from "../../../src/transport/types.js";
+import { requireTestbed, type TestBed, testbed } from "../../helpers/testbed.js";
 import { awkwardArgs, randomArgvs } from "../../unit/transport/argv.js";
 
 const PRINT_ARGV = ["python3", "-c", "import sys,json;print(json.dumps(sys.argv[1:]))"];
@@ -29,29 +32,34 @@ function sha256Tree(root: string, relPaths: readonly string[]): string {
 }
 
 /**
- * Registers the shared suite. `open` returns a connected transport, or undefined when the suite must skip
- * (no test bed outside CI); `remoteTmp` is an absolute scratch directory on the target.
+ * Registers the shared suite. `open` returns a transport for the test bed (null when the transport needs
+ * no bed, e.g. local). Without a needed bed each test skips, or fails in CI.
  */
-export function transportSuite(name: string, open: () => Promise<Transport | undefined>): void {
+export function transportSuite(name: string, open: (bed: TestBed | null) => Promise<Transport>, needsBed: boolean): void {
   describe(`${name} transport`, () => {
-    let transport: Transport | undefined;
+    let opened: Transport | undefined;
     let remoteTmp = "";
     const local = mkdtempSync(join(tmpdir(), "sr-tr-"));
+    const usable = (t: TestContext): Transport | undefined => (needsBed && !requireTestbed(t) ? undefined : opened);
 
     before(async () => {
-      transport = await open();
-      if (!transport) return;
+      if (needsBed && !testbed()) return;
+      const transport = await open(testbed());
+      await transport.connect();
+      opened = transport;
       const made = await transport.exec(["mktemp", "-d", "/tmp/sr-remote-XXXXXX"]);
       remoteTmp = made.stdout.trim();
     });
     after(async () => {
-      if (transport && remoteTmp) await transport.exec(["rm", "-rf", remoteTmp]);
-      await transport?.close();
+      if (opened && remoteTmp) await opened.exec(["rm", "-rf", remoteTmp]);
+      if (opened instanceof OpenSshTransport) await opened.shutdown();
+      else await opened?.close();
       rmSync(local, { recursive: true, force: true });
     });
 
     test("exec returns exit code, stdout and stderr", async (t) => {
-      if (!transport) return t.skip("transport unavailable");
+      const transport = usable(t);
+      if (!transport) return;
       const before = transport.commandCount;
       const result = await transport.exec(["sh", "-c", "echo out; echo err >&2; exit 7"]);
       assert.deepEqual(result, { code: 7, stdout: "out\n", stderr: "err\n" });
@@ -59,20 +67,23 @@ export function transportSuite(name: string, open: () => Promise<Transport | und
     });
 
     test("script runs on sh -s with positional arguments", async (t) => {
-      if (!transport) return t.skip("transport unavailable");
+      const transport = usable(t);
+      if (!transport) return;
       const result = await transport.script('printf "%s|" "$@"; echo "$#"', ["a b", "$x", ""]);
       assert.equal(result.stdout, "a b|$x||3\n");
     });
 
     test("awkward arguments arrive byte-identical", async (t) => {
-      if (!transport) return t.skip("transport unavailable");
+      const transport = usable(t);
+      if (!transport) return;
       const argv = awkwardArgs();
       const result = await transport.exec([...PRINT_ARGV, ...argv]);
       assert.deepEqual(JSON.parse(result.stdout), argv);
     });
 
     test("property: 60 random argv arrays arrive byte-identical", async (t) => {
-      if (!transport) return t.skip("transport unavailable");
+      const transport = usable(t);
+      if (!transport) return;
       const seed = Date.now() % 100000;
       for (const argv of randomArgvs(seed, 60)) {
         const result = await transport.exec([...PRINT_ARGV, ...argv]);
@@ -81,14 +92,16 @@ export function transportSuite(name: string, open: () => Promise<Transport | und
     });
 
     test("stdin is delivered and a timeout fails with ConnectionError", async (t) => {
-      if (!transport) return t.skip("transport unavailable");
+      const transport = usable(t);
+      if (!transport) return;
       const echoed = await transport.exec(["cat"], { stdin: "line1\nline2" });
       assert.equal(echoed.stdout, "line1\nline2");
       await assert.rejects(transport.exec(["sleep", "30"], { timeoutMs: 300 }), { name: "ConnectionError" });
     });
 
     test("stream yields stdout lines as they come", async (t) => {
-      if (!transport) return t.skip("transport unavailable");
+      const transport = usable(t);
+      if (!transport) return;
       const handle = transport.stream(["sh", "-c", "for i in 1 2 3; do echo line$i; sleep 0.1; done; exit 4"]);
       const lines: string[] = [];
       for await (const line of handle.lines) lines.push(line);
@@ -97,7 +110,8 @@ export function transportSuite(name: string, open: () => Promise<Transport | und
     });
 
     test("a killed stream ends", async (t) => {
-      if (!transport) return t.skip("transport unavailable");
+      const transport = usable(t);
+      if (!transport) return;
       const handle = transport.stream(["sh", "-c", "echo first; exec sleep 30"]);
       const started = Date.now();
       for await (const line of handle.lines) {
@@ -109,7 +123,8 @@ export function transportSuite(name: string, open: () => Promise<Transport | und
     });
 
     test("1,000 files upload and download byte-identical", async (t) => {
-      if (!transport) return t.skip("transport unavailable");
+      const transport = usable(t);
+      if (!transport) return;
       const src = join(local, "src");
       const relPaths = Array.from({ length: 1000 }, (_, i) => `d${i % 10}/sub ${i % 3}/f'${i}$.bin`);
       relPaths.push("top level.txt", "ünï cödé.txt");
@@ -127,7 +142,8 @@ export function transportSuite(name: string, open: () => Promise<Transport | und
     });
 
     test("readRemoteFile returns the bytes, or null when missing", async (t) => {
-      if (!transport) return t.skip("transport unavailable");
+      const transport = usable(t);
+      if (!transport) return;
       const bytes = Buffer.from([0, 1, 2, 255, 10, 13]);
       await transport.exec(["sh", "-c", 'cat > "$1"', "sh", `${remoteTmp}/bin`], { stdin: bytes });
       assert.deepEqual(await readRemoteFile(transport, `${remoteTmp}/bin`), bytes);
@@ -135,7 +151,8 @@ export function transportSuite(name: string, open: () => Promise<Transport | und
     });
 
     test("forward reaches an HTTP server on the target", async (t) => {
-      if (!transport) return t.skip("transport unavailable");
+      const transport = usable(t);
+      if (!transport) return;
       const dir = `${remoteTmp}/www`;
       const server = `import http.server,functools,socketserver,sys
 h=functools.partial(http.server.SimpleHTTPRequestHandler,directory=sys.argv[1])

@@ -1,0 +1,265 @@
+// The default transport: the system `ssh` with one ControlMaster per target. The master authenticates once
+// (a password or MFA prompt is answered once), stays up for ControlPersist seconds so the next CLI
+// invocation reuses it, and every command is a cheap mux client of it. ~/.ssh/config (aliases,
+// ProxyJump, IdentityFile, certificates) is honoured because ssh itself reads it.
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { homedir, userInfo } from "node:os";
+import { join } from "node:path";
+import { InputError } from "../util/errors.js";
+import { startAskpass } from "./askpass.js";
+import { CommandTransport } from "./base.js";
+import {
+  authenticationFailed,
+  changedHostKey,
+  connectionFailed,
+  connectionLost,
+  unknownHostKey,
+} from "./messages.js";
+import { CONNECT_TIMEOUT, describeTarget, KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL, type SshTransportOptions } from "./options.js";
+import { spawnCommand } from "./process.js";
+import type { RunningCommand } from "./running.js";
+import type { Forward } from "./types.js";
+
+export interface OpenSshOptions extends SshTransportOptions {
+  /** Where control sockets live (default ~/.slurmray/cm, or /tmp/slurmray-<uid>/cm if that path is too long). */
+  controlDir?: string;
+  /** Seconds the master stays up after the last use (ControlPersist, default 600). */
+  persist?: number;
+}
+
+/** What `ssh -G` resolved for the target. */
+interface Resolved {
+  user: string;
+  hostname: string;
+  port: number;
+  userKnownHostsFiles: string[];
+  proxyJump: string;
+}
+
+// Unix socket paths are limited to ~104 bytes, and ssh appends 17 characters while creating the socket.
+const MAX_SOCKET_PATH = 90;
+
+interface SshRun {
+  code: number;
+  stderr: string;
+}
+
+/** Runs ssh (or ssh-keyscan…) to completion; for short control operations, not remote commands. */
+function runLocal(file: string, args: readonly string[], env?: NodeJS.ProcessEnv, input?: string): Promise<SshRun & { stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { env: env ? { ...process.env, ...env } : undefined, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
+    child.stdin.on("error", () => {});
+    child.stdin.end(input ?? "");
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? 255, stdout, stderr }));
+  });
+}
+
+function quoteConfigValue(value: string): string {
+  return /\s/.test(value) ? `"${value}"` : value;
+}
+
+export function freeLocalPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+export class OpenSshTransport extends CommandTransport {
+  readonly kind = "openssh" as const;
+  readonly #options: OpenSshOptions;
+  #resolved: Resolved | undefined;
+  #socket = "";
+  #connected = false;
+
+  constructor(options: OpenSshOptions) {
+    super();
+    if (!options.host || options.host.startsWith("-")) throw new InputError(`Invalid SSH host: "${options.host}"`);
+    this.#options = options;
+  }
+
+  get description(): string {
+    const r = this.#resolved;
+    if (r) return describeTarget(r.user, r.hostname, r.port);
+    const o = this.#options;
+    return `${o.user ? `${o.user}@` : ""}${o.host}${o.port ? `:${o.port}` : ""}`;
+  }
+
+  /** The control socket of this target's master (valid after connect()). */
+  get controlSocket(): string {
+    return this.#socket;
+  }
+
+  /** Options given to every ssh invocation, before the host. */
+  #baseArgs(resolved?: Resolved): string[] {
+    const o = this.#options;
+    const args = ["-T", "-o", "LogLevel=ERROR"];
+    if (o.sshConfigFile) args.push("-F", o.sshConfigFile);
+    if (o.port) args.push("-p", String(o.port));
+    if (o.user) args.push("-l", o.user);
+    if (o.identityFile) args.push("-i", o.identityFile);
+    args.push("-o", `StrictHostKeyChecking=${o.acceptNewHostKey ? "accept-new" : "yes"}`);
+    if (o.knownHostsFile && resolved) {
+      // First in the list, so that accept-new records the key there.
+      const files = [o.knownHostsFile, ...resolved.userKnownHostsFiles].map(quoteConfigValue).join(" ");
+      args.push("-o", `UserKnownHostsFile=${files}`);
+    }
+    args.push(
+      "-o",
+      `ServerAliveInterval=${o.keepaliveInterval ?? KEEPALIVE_INTERVAL}`,
+      "-o",
+      `ServerAliveCountMax=${o.keepaliveCountMax ?? KEEPALIVE_COUNT_MAX}`,
+      "-o",
+      `ConnectTimeout=${o.connectTimeout ?? CONNECT_TIMEOUT}`,
+    );
+    return args;
+  }
+
+  /** Arguments for a mux client / control command: never prompts, never becomes a master. */
+  #clientArgs(): string[] {
+    return [...this.#baseArgs(this.#resolved), "-o", "BatchMode=yes", "-o", "ControlMaster=no", "-S", this.#socket];
+  }
+
+  async #resolve(): Promise<Resolved> {
+    const run = await runLocal("ssh", ["-G", ...this.#baseArgs(), "--", this.#options.host]);
+    if (run.code !== 0) throw connectionFailed(this.description, `ssh -G failed: ${run.stderr}`);
+    const values = new Map<string, string>();
+    for (const line of run.stdout.split("\n")) {
+      const space = line.indexOf(" ");
+      if (space > 0 && !values.has(line.slice(0, space))) values.set(line.slice(0, space), line.slice(space + 1));
+    }
+    return {
+      user: values.get("user") ?? userInfo().username,
+      hostname: values.get("hostname") ?? this.#options.host,
+      port: Number(values.get("port") ?? 22),
+      userKnownHostsFiles: (values.get("userknownhostsfile") ?? "").split(" ").filter(Boolean),
+      proxyJump: values.get("proxyjump") ?? "",
+    };
+  }
+
+  #socketPath(r: Resolved): string {
+    const o = this.#options;
+    const key = [r.user, r.hostname, r.port, r.proxyJump, o.identityFile ?? "", o.sshConfigFile ?? ""].join("\n");
+    const name = createHash("sha256").update(key).digest("hex").slice(0, 12);
+    let dir = o.controlDir ?? join(homedir(), ".slurmray", "cm");
+    if (!o.controlDir && join(dir, name).length > MAX_SOCKET_PATH) dir = `/tmp/slurmray-${userInfo().uid}/cm`;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return join(dir, name);
+  }
+
+  async #control(operation: string, ...extra: string[]): Promise<SshRun & { stdout: string }> {
+    return runLocal("ssh", [...this.#clientArgs(), "-O", operation, ...extra, "--", this.#options.host]);
+  }
+
+  /** The master's PID, or null when no master is running. */
+  async masterPid(): Promise<number | null> {
+    const check = await this.#control("check");
+    const match = /pid=(\d+)/.exec(check.stderr);
+    return check.code === 0 && match ? Number(match[1]) : null;
+  }
+
+  async connect(): Promise<void> {
+    if (this.#connected) return;
+    this.#resolved = await this.#resolve();
+    this.#socket = this.#socketPath(this.#resolved);
+    if ((await this.masterPid()) === null) await this.#startMaster();
+    this.#connected = true;
+  }
+
+  async #startMaster(): Promise<void> {
+    const o = this.#options;
+    const askpass = o.password ? await startAskpass(this.#socket.slice(0, this.#socket.lastIndexOf("/")), o.password) : undefined;
+    const batch = !o.interactive && !o.password ? ["-o", "BatchMode=yes"] : [];
+    // -f: ssh forks into the background once authenticated, so its exit tells us authentication is done.
+    const args = [
+      ...this.#baseArgs(this.#resolved),
+      ...batch,
+      "-M",
+      "-N",
+      "-f",
+      "-S",
+      this.#socket,
+      "-o",
+      `ControlPersist=${o.persist ?? 600}`,
+      "--",
+      o.host,
+    ];
+    try {
+      const run = await runLocal("ssh", args, askpass?.env);
+      if (run.code !== 0) throw await this.#connectError(run.stderr);
+    } finally {
+      await askpass?.close();
+    }
+  }
+
+  async #connectError(stderr: string) {
+    const r = this.#resolved!;
+    const target = r.port === 22 ? r.hostname : `[${r.hostname}]:${r.port}`;
+    if (stderr.includes("REMOTE HOST IDENTIFICATION HAS CHANGED")) {
+      return changedHostKey(target, /(SHA256:[A-Za-z0-9+/=]+)/.exec(stderr)?.[1]);
+    }
+    if (/host key is known for|Host key verification failed/.test(stderr)) {
+      return unknownHostKey(target, r.proxyJump === "none" || !r.proxyJump ? await this.#fingerprints(r) : []);
+    }
+    if (stderr.includes("Permission denied")) {
+      return authenticationFailed(r.user, this.description, /Permission denied \(([^)]*)\)/.exec(stderr)?.[1]);
+    }
+    return connectionFailed(this.description, stderr);
+  }
+
+  /** Fingerprints of the keys the host presents (best effort, for the unknown-host message). */
+  async #fingerprints(r: Resolved): Promise<string[]> {
+    try {
+      const scan = await runLocal("ssh-keyscan", ["-T", "5", "-p", String(r.port), r.hostname]);
+      if (!scan.stdout.trim()) return [];
+      const listed = await runLocal("ssh-keygen", ["-l", "-f", "-"], undefined, scan.stdout);
+      return listed.stdout.trim().split("\n").filter(Boolean);
+    } catch {
+      return [];
+    }
+  }
+
+  protected async startCommand(command: string): Promise<RunningCommand> {
+    await this.connect();
+    return spawnCommand("ssh", [...this.#clientArgs(), "--", this.#options.host, command], {
+      // ssh exits 255 both when the remote command does and when the connection is lost: ask the master.
+      failure: async (code) => (code === 255 && (await this.masterPid()) === null ? connectionLost(this.description) : null),
+      // A mux client ignores SIGTERM while it waits on the master. Killing it closes the channel; the remote
+      // command then ends at its next write (SIGPIPE): the mux protocol cannot deliver a signal to it.
+      killSignal: "SIGKILL",
+    });
+  }
+
+  async forward(remoteHost: string, remotePort: number): Promise<Forward> {
+    await this.connect();
+    const localPort = await freeLocalPort();
+    const spec = `127.0.0.1:${localPort}:${remoteHost}:${remotePort}`;
+    const opened = await this.#control("forward", "-L", spec);
+    if (opened.code !== 0) throw connectionFailed(this.description, `port forward ${spec} failed: ${opened.stderr}`);
+    return {
+      localPort,
+      close: async () => {
+        await this.#control("cancel", "-L", spec);
+      },
+    };
+  }
+
+  /** Stops the master now (close() leaves it running for ControlPersist). */
+  async shutdown(): Promise<void> {
+    await this.close();
+    if (this.#socket) await this.#control("exit");
+    this.#connected = false;
+  }
+}
