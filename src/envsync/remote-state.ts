@@ -58,25 +58,29 @@ export function findUvSnippet(envDir: string): string {
   ].join("\n");
 }
 
+const VERSION_OF = `-c 'import sys; print("%d.%d.%d" % sys.version_info[:3])'`;
+
 // python3 and python3.N on PATH with their versions, and the Pythons uv manages (a missing env only).
 const LIST_PYTHONS = `sr_ifs=$IFS; IFS=:
 for sr_d in $PATH; do
   IFS=$sr_ifs
   for sr_p in "$sr_d"/python3 "$sr_d"/python3.[0-9] "$sr_d"/python3.[0-9][0-9]; do
     [ -x "$sr_p" ] && [ ! -d "$sr_p" ] || continue
-    sr_v=$("$sr_p" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null) && printf 'python %s %s\\n' "$sr_v" "$sr_p"
+    sr_v=$("$sr_p" ${VERSION_OF} 2>/dev/null) && printf 'python %s %s\\n' "$sr_v" "$sr_p"
   done
 done
 IFS=$sr_ifs
 [ -n "$sr_uv" ] && "$sr_uv" python list --only-installed 2>/dev/null | sed 's/^/uvpython /'`;
 
 /**
- * With a wanted major.minor: its pythonX.Y on PATH when there is one (the usual case: no Python starts; the
- * reported micro version is then a placeholder), else every Python found.
+ * With a wanted major.minor: its pythonX.Y on PATH when that runs (the usual case: one Python start),
+ * else every Python found. (A pyenv shim may exist for a version that is not installed.)
  */
 function listPythons(wanted: string | undefined): string {
   if (!wanted || !/^\d+\.\d+$/.test(wanted)) return LIST_PYTHONS;
-  return `if sr_p=$(command -v python${wanted}); then printf 'python ${wanted}.0 %s\\n' "$sr_p"; else
+  return `if sr_p=$(command -v python${wanted}) && sr_v=$("$sr_p" ${VERSION_OF} 2>/dev/null); then
+  printf 'python %s %s\\n' "$sr_v" "$sr_p"
+else
 ${LIST_PYTHONS}
 fi`;
 }

@@ -3,9 +3,9 @@
 // loopback. Built and started once per test process; stopped by PID.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freeLocalPort } from "../../src/transport/openssh.js";
 
 export interface WheelSpec {
   name: string;
@@ -83,17 +83,6 @@ for name, items in links.items():
         out.write("<html><body>%s</body></html>\n" % "".join(items))
 `;
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
-
 async function waitUntilServing(url: string, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
@@ -111,7 +100,7 @@ async function waitUntilServing(url: string, child: ChildProcess): Promise<void>
 async function start(): Promise<WheelIndex> {
   const dir = mkdtempSync(join(tmpdir(), "sr-wheels-"));
   execFileSync("python3", ["-c", BUILD, dir, JSON.stringify(WHEELS)], { timeout: 60_000 });
-  const port = await freePort();
+  const port = await freeLocalPort();
   const child = spawn("python3", ["-m", "http.server", "--bind", "127.0.0.1", "--directory", dir, String(port)], {
     stdio: "ignore",
   });
