@@ -1,10 +1,9 @@
 // Benchmark: N small remote commands over one multiplexed OpenSshTransport versus a fresh `ssh` per
 // command, both measured in this run against the test bed's sshd. Run: npx tsx bench/transport/run.ts [N]
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
 import { performance } from "node:perf_hooks";
-import { OpenSshTransport } from "../../src/transport/openssh.js";
 import { sshArgs, testbed } from "../../test/helpers/testbed.js";
+import { bedOptions, dispose, makeSsh } from "../../test/integration/transport/fixtures.js";
 
 const N = Number(process.argv[2] ?? 30);
 
@@ -25,15 +24,7 @@ async function timed(what: () => Promise<unknown>): Promise<number> {
 async function main(): Promise<void> {
   const bed = testbed();
   if (!bed) throw new Error("test bed not running: bash scripts/test-cluster.sh up");
-  const transport = new OpenSshTransport({
-    host: bed.host,
-    port: bed.port,
-    user: bed.user,
-    identityFile: bed.key,
-    knownHostsFile: bed.knownHosts,
-    sshConfigFile: "/dev/null",
-    controlDir: mkdtempSync("/tmp/srb-"),
-  });
+  const transport = makeSsh("openssh", bedOptions(bed));
   try {
     const connect = await timed(() => transport.connect());
     const multiplexed = await timed(async () => {
@@ -48,7 +39,7 @@ async function main(): Promise<void> {
     console.log(`  multiplexed (ControlMaster): ${ms(multiplexed)}  + ${connect.toFixed(0)} ms to start the master`);
     console.log(`  ratio: ${(fresh / multiplexed).toFixed(1)}× (${(fresh / (multiplexed + connect)).toFixed(1)}× counting the master's start)`);
   } finally {
-    await transport.shutdown();
+    await dispose(transport);
   }
 }
 
