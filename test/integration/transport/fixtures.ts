@@ -55,8 +55,17 @@ export function strangerKey(dir: string): string {
   return join(dir, "stranger");
 }
 
-/** A TCP proxy to the bed's sshd whose connections can be cut, to simulate the network going away. */
-export async function startProxy(bed: TestBed): Promise<{ port: number; cut(): void; close(): Promise<void> }> {
+export interface Proxy {
+  port: number;
+  /** Closes every connection (the peer sees the network go away at once). */
+  cut(): void;
+  /** Stops passing bytes but keeps connections open (a silent network death: only keepalives notice). */
+  freeze(): void;
+  close(): Promise<void>;
+}
+
+/** A TCP proxy to the bed's sshd whose connections can be cut or frozen. */
+export async function startProxy(bed: TestBed): Promise<Proxy> {
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = createConnection(bed.port, bed.host);
@@ -73,12 +82,18 @@ export async function startProxy(bed: TestBed): Promise<{ port: number; cut(): v
   const cut = () => {
     for (const s of sockets) s.destroy();
   };
+  const freeze = () => {
+    for (const s of sockets) {
+      s.unpipe();
+      s.pause();
+    }
+  };
   const close = () =>
     new Promise<void>((resolve) => {
       cut();
       server.close(() => resolve());
     });
-  return { port, cut, close };
+  return { port, cut, freeze, close };
 }
 
 /** PIDs of this process's children running `comm` (e.g. "ssh"). */
