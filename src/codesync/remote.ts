@@ -2,6 +2,7 @@
 // command that applies a sync (tar on stdin: changed files, deletion list, new manifest and stamp).
 import type { Transport } from "../transport/types.js";
 import { RemoteCommandError } from "../util/errors.js";
+import { sectionLines, wrapSection } from "../util/sections.js";
 import { quote } from "../util/shell.js";
 
 /** Layout of slurmray's own files inside the code dir (never shipped from a project: .slurmray is excluded). */
@@ -14,21 +15,17 @@ export const TREE = "tree";
 export const SYNC = "sync";
 
 const SECTION = "code";
-const BEGIN = `@@slurmray:${SECTION}:begin@@`;
-const END = `@@slurmray:${SECTION}:end@@`;
 
-/** POSIX sh that prints the code dir's stamp (nothing when there is none) between the `code` markers. */
+/** POSIX sh that prints the code dir's stamp (nothing when there is none) in the `code` section. */
 export function codeProbeSnippet(codeDir: string): string {
-  return `echo '${BEGIN}'; cat -- ${quote(`${codeDir}/${STAMP_FILE}`)} 2>/dev/null; echo; echo '${END}'`;
+  return wrapSection(SECTION, `cat -- ${quote(`${codeDir}/${STAMP_FILE}`)} 2>/dev/null; echo`);
 }
 
 /** The stamp from a probe's output: a hash, null when the code dir has none, undefined when the section is missing. */
 export function parseCodeProbe(output: string): string | null | undefined {
-  const lines = output.split("\n");
-  const begin = lines.indexOf(BEGIN);
-  const end = lines.indexOf(END, begin + 1);
-  if (begin < 0 || end < 0) return undefined;
-  const stamp = lines.slice(begin + 1, end).join("").trim();
+  const lines = sectionLines(output, SECTION);
+  if (lines === null) return undefined;
+  const stamp = lines.join("").trim();
   return /^[0-9a-f]{64}$/.test(stamp) ? stamp : null;
 }
 

@@ -3,7 +3,8 @@
 // (a job still writing its log, or one started from another machine that we do not know about).
 import type { Transport } from "../transport/types.js";
 import { RemoteCommandError } from "../util/errors.js";
-import { quote, quoteArgv } from "../util/shell.js";
+import { sectionLines, wrapSection } from "../util/sections.js";
+import { quoteArgv } from "../util/shell.js";
 
 export interface RetentionOptions {
   /** Absolute remote path of the jobs dir (<base_dir>/projects/<project>/jobs). */
@@ -45,17 +46,15 @@ function cleanArgv(options: RetentionOptions): string[] {
 export function retentionSnippet(options: RetentionOptions, background = false): string {
   const command = quoteArgv(cleanArgv(options));
   if (background) return `(${command}) </dev/null >/dev/null 2>&1 &`;
-  return `echo ${quote(`@@slurmray:${SECTION}:begin@@`)}; ${command}; echo ${quote(`@@slurmray:${SECTION}:end@@`)}`;
+  return wrapSection(SECTION, command);
 }
 
 /** What a retention section reports, or undefined when the output holds none. */
 export function parseRetention(output: string): RetentionResult | undefined {
-  const lines = output.split("\n");
-  const begin = lines.indexOf(`@@slurmray:${SECTION}:begin@@`);
-  const end = lines.indexOf(`@@slurmray:${SECTION}:end@@`, begin + 1);
-  if (begin < 0 || end < 0) return undefined;
+  const lines = sectionLines(output, SECTION);
+  if (lines === null) return undefined;
   const result: RetentionResult = { removed: [], bytesFreed: 0 };
-  for (const line of lines.slice(begin + 1, end)) {
+  for (const line of lines) {
     const m = /^(\d+)\t(.+)$/.exec(line);
     if (!m) continue;
     result.bytesFreed += Number(m[1]) * 1024;

@@ -7,7 +7,7 @@ import { EnvSyncError } from "./errors.js";
 import { installFailure } from "./install-errors.js";
 import { parseRequirement } from "./requirements/requirement.js";
 import { DIST_INFO_SNIPPET, DIST_SECTION, parseDistInfo, userUvPath } from "./remote-state.js";
-import { sectionLines, wrapSection } from "./sections.js";
+import { sectionLines, wrapSection } from "../util/sections.js";
 import type { IndexOptions } from "./snapshot.js";
 import { STAMP_FILE, type Stamp, stampLine } from "./stamp.js";
 

@@ -11,7 +11,7 @@ import { RemoteCommandError } from "../util/errors.js";
 import { quote } from "../util/shell.js";
 import type { ProbedEnvironment } from "./distributions.js";
 import type { Pep610DirectUrl } from "./requirements/direct-url.js";
-import { sectionLines, wrapSection } from "./sections.js";
+import { sectionLines, wrapSection } from "../util/sections.js";
 import { parseStamp, STAMP_FILE, type Stamp } from "./stamp.js";
 
 export const ENV_SECTION = "env";

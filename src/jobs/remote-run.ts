@@ -1,33 +1,33 @@
 // The remote half of `run` (slurm targets): one batched probe, then code sync, env sync and the runtime
 // files only where something changed. A warm run (nothing changed) costs: probe, submit, watch.
-import { dirname } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { checkImports, formatImportWarning } from "../codesync/imports.js";
-import { syncCode } from "../codesync/sync.js";
 import { codeProbeSnippet, parseCodeProbe } from "../codesync/remote.js";
 import { retentionSnippet } from "../codesync/retention.js";
-import { envProbeFor, type EnvReport, type EnvTarget, syncEnv } from "../envsync/sync.js";
+import { syncCode } from "../codesync/sync.js";
+import { projectInterpreter } from "../config/interpreter.js";
 import { type Snapshot, takeSnapshot } from "../envsync/snapshot.js";
+import { envProbeFor, type EnvReport, type EnvTarget, syncEnv } from "../envsync/sync.js";
 import { remoteFile } from "../remote/index.js";
 import { uploadFiles } from "../transport/files.js";
 import { RemoteCommandError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
+import { sectionLines, wrapSection } from "../util/sections.js";
 import { quote } from "../util/shell.js";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import type { RunReport } from "./report.js";
-import { timed } from "./report.js";
 import { envDirFor } from "./remote-paths.js";
+import { type RunReport, timed } from "./report.js";
 import { cacheDir, RUNTIME_FILES, type TargetSession } from "./session.js";
 import type { JobRecord } from "./types.js";
-import { projectInterpreter } from "../config/interpreter.js";
 
-const RUNTIME_SECTION = "@@slurmray:runtime:";
+const RUNTIME_SECTION = "runtime";
 /** Retention runs at most this often per target (it is one extra remote command). */
 const RETENTION_EVERY_MS = 24 * 3600 * 1000;
 
+/** Prints "present" or "missing" in the runtime section: whether runner.py and friends are on the target. */
 function runtimeProbe(runtimeDir: string): string {
   const files = RUNTIME_FILES.map((f) => `[ -f ${quote(`${runtimeDir}/${f}`)} ]`).join(" && ");
-  return `if ${files}; then echo '${RUNTIME_SECTION}present@@'; else echo '${RUNTIME_SECTION}missing@@'; fi`;
+  return wrapSection(RUNTIME_SECTION, `if ${files}; then echo present; else echo missing; fi`);
 }
 
 export function envReportJson(env: EnvReport): RunReport["env"] {
@@ -139,7 +139,7 @@ export async function prepareRemote(session: TargetSession, job: JobRecord, repo
   );
   report.env = envReportJson(env);
 
-  if (probe.stdout.includes(`${RUNTIME_SECTION}missing@@`)) {
+  if (sectionLines(probe.stdout, RUNTIME_SECTION)?.[0] !== "present") {
     await timed(timings, "code_sync", () => uploadFiles(transport, dirname(remoteFile("runner.py")), RUNTIME_FILES, layout.runtimeDir));
   }
   await cleanOldJobs(session, job);

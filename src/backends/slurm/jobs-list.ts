@@ -5,7 +5,7 @@ import type { Transport } from "../../transport/types.js";
 import { RemoteCommandError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
 import { expandHostlist, parseDuration, parseMemory, parseTres } from "./format.js";
-import { sectionLines, wrapSection } from "./sections.js";
+import { sectionLines, wrapSection } from "../../util/sections.js";
 import { mapSlurmState } from "./states.js";
 
 export const JOBS_SECTION = "slurm-jobs";

@@ -7,7 +7,7 @@ import { RemoteCommandError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
 import type { JobStatus } from "../types.js";
 import { expandHostlist } from "./format.js";
-import { sectionLines, wrapSection } from "./sections.js";
+import { sectionLines, wrapSection } from "../../util/sections.js";
 import { ENDED_SLURM_STATES, mapSlurmState, parseExitCode } from "./states.js";
 
 export const STATUS_SECTION = "slurm-status";

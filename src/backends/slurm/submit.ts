@@ -6,7 +6,7 @@ import type { JobRecord } from "../../jobs/types.js";
 import { RemoteCommandError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
 import { jobPaths } from "../types.js";
-import { sectionLines, wrapSection } from "./sections.js";
+import { sectionLines, wrapSection } from "../../util/sections.js";
 
 export const SUBMIT_SECTION = "slurm-submit";
 

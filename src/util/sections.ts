@@ -1,5 +1,5 @@
 // Marked sections of a remote command's output, so that several probes can share one remote command
-// (HELPERS: "@@slurmray:<name>:begin@@" … "@@slurmray:<name>:end@@").
+// ("@@slurmray:<name>:begin@@" … "@@slurmray:<name>:end@@"). Every layer's probe uses these.
 
 export function beginMarker(name: string): string {
   return `@@slurmray:${name}:begin@@`;
