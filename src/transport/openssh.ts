@@ -4,7 +4,7 @@
 // ProxyJump, IdentityFile, certificates) is honoured because ssh itself reads it.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
@@ -82,7 +82,7 @@ export class OpenSshTransport extends CommandTransport {
   readonly #options: OpenSshOptions;
   #resolved: Resolved | undefined;
   #socket = "";
-  #connected = false;
+  #connecting: Promise<void> | undefined;
 
   constructor(options: OpenSshOptions) {
     super();
@@ -170,12 +170,28 @@ export class OpenSshTransport extends CommandTransport {
     return check.code === 0 && match ? Number(match[1]) : null;
   }
 
-  async connect(): Promise<void> {
-    if (this.#connected) return;
+  connect(): Promise<void> {
+    this.#connecting ??= this.#open().catch((error) => {
+      this.#connecting = undefined;
+      throw error;
+    });
+    return this.#connecting;
+  }
+
+  async #open(): Promise<void> {
     this.#resolved = await this.#resolve();
     this.#socket = this.#socketPath(this.#resolved);
-    if ((await this.masterPid()) === null) await this.#startMaster();
-    this.#connected = true;
+    if ((await this.masterPid()) !== null) return;
+    // A socket left by a dead master would make the new one run without multiplexing.
+    rmSync(this.#socket, { force: true });
+    await this.#startMaster();
+  }
+
+  /** ssh exits 255 both when the remote command does and when the connection is lost: ask the master. */
+  async #lostConnection(code: number): Promise<Error | null> {
+    if (code !== 255 || (await this.masterPid()) !== null) return null;
+    this.#connecting = undefined; // the next command starts a new master
+    return connectionLost(this.description);
   }
 
   async #startMaster(): Promise<void> {
@@ -234,8 +250,7 @@ export class OpenSshTransport extends CommandTransport {
   protected async startCommand(command: string): Promise<RunningCommand> {
     await this.connect();
     return spawnCommand("ssh", [...this.#clientArgs(), "--", this.#options.host, command], {
-      // ssh exits 255 both when the remote command does and when the connection is lost: ask the master.
-      failure: async (code) => (code === 255 && (await this.masterPid()) === null ? connectionLost(this.description) : null),
+      failure: (code) => this.#lostConnection(code),
       // A mux client ignores SIGTERM while it waits on the master. Killing it closes the channel; the remote
       // command then ends at its next write (SIGPIPE): the mux protocol cannot deliver a signal to it.
       killSignal: "SIGKILL",
@@ -260,6 +275,6 @@ export class OpenSshTransport extends CommandTransport {
   async shutdown(): Promise<void> {
     await this.close();
     if (this.#socket) await this.#control("exit");
-    this.#connected = false;
+    this.#connecting = undefined;
   }
 }

@@ -200,7 +200,7 @@ describe("openssh: ControlMaster", () => {
     assert.equal(await second.masterPid(), null);
   });
 
-  test("the master killed mid-stream → ConnectionError within seconds, no leaked ssh process", async (t) => {
+  test("the master killed mid-stream → ConnectionError within seconds, no leaked ssh process; the next command reconnects", async (t) => {
     const bed = requireTestbed(t);
     if (!bed) return;
     const transport = new OpenSshTransport({ sshConfigFile: "/dev/null", controlDir: scratch(), ...bedOptions(bed) });
@@ -214,6 +214,9 @@ describe("openssh: ControlMaster", () => {
     await sleep(200);
     assert.deepEqual(childrenNamed("ssh"), []);
     assert.equal(alive(master), false);
+    assert.equal((await transport.exec(["echo", "again"])).stdout, "again\n");
+    const restarted = await transport.masterPid();
+    assert.ok(restarted && restarted !== master);
     await transport.shutdown();
   });
 });

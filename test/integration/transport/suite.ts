@@ -99,6 +99,16 @@ export function transportSuite(name: string, open: (bed: TestBed | null) => Prom
       await assert.rejects(transport.exec(["sleep", "30"], { timeoutMs: 300 }), { name: "ConnectionError" });
     });
 
+    test("an aborted signal stops the command and rejects", async (t) => {
+      const transport = usable(t);
+      if (!transport) return;
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(new Error("stopped by the test")), 200);
+      const started = Date.now();
+      await assert.rejects(transport.exec(["sleep", "30"], { signal: controller.signal }), /stopped by the test/);
+      assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+    });
+
     test("stream yields stdout lines as they come", async (t) => {
       const transport = usable(t);
       if (!transport) return;
