@@ -27,7 +27,7 @@ const BAD: [toml: string, message: string][] = [
   ["[targets.c]\nkind = \"slurm\"\nhost = \"a b\"","slurmray.toml: targets.c.host: must be a hostname or ~/.ssh/config alias without spaces or shell characters, got \"a b\""],
   ["[targets.c]\nkind = \"slurm\"\nhost = \"h\"\nport = 70000","slurmray.toml: targets.c.port: must be at most 65535, got 70000"],
   ["[targets.c]\nkind = \"slurm\"\nhost = \"h\"\nport = \"22\"","slurmray.toml: targets.c.port: expected a number, got \"22\""],
-  ["[targets.c]\nkind = \"slurm\"\nhost = \"h\"\nprt = 22","slurmray.toml: targets.c: unknown key \"prt\"; valid keys: kind, host, port, user, identity_file, base_dir, transport, python, allow_python_install, install_uv, defaults, partition, account, qos, constraint, modules, sbatch, setup, max_retries"],
+  ["[targets.c]\nkind = \"slurm\"\nhost = \"h\"\nprt = 22","slurmray.toml: targets.c: unknown key \"prt\"; valid keys: kind, host, port, user, identity_file, ssh_config, known_hosts, base_dir, transport, python, allow_python_install, install_uv, defaults, partition, account, qos, constraint, modules, sbatch, setup, max_retries"],
   ["[targets.c]\nkind = \"slurm\"\nhost = \"h\"\npartition = \"cpu;rm\"","slurmray.toml: targets.c.partition: must be letters, digits, '.', '_' or '-', starting with a letter or digit, got \"cpu;rm\""],
   ["[targets.c]\nkind = \"slurm\"\nhost = \"h\"\ndefaults = { cpus = 0 }","slurmray.toml: targets.c.defaults.cpus: must be at least 1, got 0"],
   ["[targets.c]\nkind = \"slurm\"\nhost = \"h\"\ndefaults = { memory = 4 }","slurmray.toml: targets.c.defaults: unknown key \"memory\"; valid keys: nodes, cpus, mem, gpus, time"],
