@@ -1,6 +1,6 @@
 // Building SSH transports against the test bed, hermetically: no ~/.ssh/config, a private control dir.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { OpenSshTransport } from "../../../src/transport/openssh.js";
@@ -11,9 +11,16 @@ import type { TestBed } from "../../helpers/testbed.js";
 export type SshKind = "openssh" | "ssh2";
 export const SSH_KINDS: SshKind[] = ["openssh", "ssh2"];
 
-/** A short private scratch dir (control sockets need short paths). */
+const scratchDirs: string[] = [];
+process.on("exit", () => {
+  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A short private scratch dir (control sockets need short paths), removed when the process exits. */
 export function scratch(): string {
-  return mkdtempSync("/tmp/srt-");
+  const dir = mkdtempSync("/tmp/srt-");
+  scratchDirs.push(dir);
+  return dir;
 }
 
 export function makeSsh(kind: SshKind, options: SshTransportOptions): OpenSshTransport | Ssh2Transport {
