@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { homedir, userInfo } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { InputError } from "../util/errors.js";
 import { startAskpass } from "./askpass.js";
 import { CommandTransport } from "./base.js";
@@ -42,22 +42,32 @@ interface Resolved {
 // Unix socket paths are limited to ~104 bytes, and ssh appends 17 characters while creating the socket.
 const MAX_SOCKET_PATH = 90;
 
-interface SshRun {
+interface LocalRun {
   code: number;
+  stdout: string;
   stderr: string;
 }
 
+interface LocalRunOptions {
+  env?: NodeJS.ProcessEnv;
+  input?: string;
+  /** Settle as soon as the process exits 0, without waiting for its stdio to close (see #startMaster). */
+  doneOnSuccessfulExit?: boolean;
+}
+
 /** Runs ssh (or ssh-keyscan…) to completion; for short control operations, not remote commands. */
-function runLocal(file: string, args: readonly string[], env?: NodeJS.ProcessEnv, input?: string): Promise<SshRun & { stdout: string }> {
+function runLocal(file: string, args: readonly string[], options: LocalRunOptions = {}): Promise<LocalRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: env ? { ...process.env, ...env } : undefined, stdio: ["pipe", "pipe", "pipe"] });
+    const env = options.env ? { ...process.env, ...options.env } : undefined;
+    const child = spawn(file, args, { env, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
     child.stdin.on("error", () => {});
-    child.stdin.end(input ?? "");
+    child.stdin.end(options.input ?? "");
     child.on("error", reject);
+    if (options.doneOnSuccessfulExit) child.on("exit", (code) => code === 0 && resolve({ code, stdout, stderr }));
     child.on("close", (code) => resolve({ code: code ?? 255, stdout, stderr }));
   });
 }
@@ -66,6 +76,7 @@ function quoteConfigValue(value: string): string {
   return /\s/.test(value) ? `"${value}"` : value;
 }
 
+/** A local TCP port that is free right now (for forwards). */
 export function freeLocalPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -159,7 +170,7 @@ export class OpenSshTransport extends CommandTransport {
     return join(dir, name);
   }
 
-  async #control(operation: string, ...extra: string[]): Promise<SshRun & { stdout: string }> {
+  async #control(operation: string, ...extra: string[]): Promise<LocalRun> {
     return runLocal("ssh", [...this.#clientArgs(), "-O", operation, ...extra, "--", this.#options.host]);
   }
 
@@ -196,7 +207,7 @@ export class OpenSshTransport extends CommandTransport {
 
   async #startMaster(): Promise<void> {
     const o = this.#options;
-    const askpass = o.password ? await startAskpass(this.#socket.slice(0, this.#socket.lastIndexOf("/")), o.password) : undefined;
+    const askpass = o.password ? await startAskpass(dirname(this.#socket), o.password) : undefined;
     const batch = !o.interactive && !o.password ? ["-o", "BatchMode=yes"] : [];
     // -f: ssh forks into the background once authenticated, so its exit tells us authentication is done.
     const args = [
@@ -213,7 +224,8 @@ export class OpenSshTransport extends CommandTransport {
       o.host,
     ];
     try {
-      const run = await runLocal("ssh", args, askpass?.env);
+      // Older OpenSSH keeps the forked master's stderr open: success is its exit, not the pipe closing.
+      const run = await runLocal("ssh", args, { env: askpass?.env, doneOnSuccessfulExit: true });
       if (run.code !== 0) throw await this.#connectError(run.stderr);
     } finally {
       await askpass?.close();
@@ -240,7 +252,7 @@ export class OpenSshTransport extends CommandTransport {
     try {
       const scan = await runLocal("ssh-keyscan", ["-T", "5", "-p", String(r.port), r.hostname]);
       if (!scan.stdout.trim()) return [];
-      const listed = await runLocal("ssh-keygen", ["-l", "-f", "-"], undefined, scan.stdout);
+      const listed = await runLocal("ssh-keygen", ["-l", "-f", "-"], { input: scan.stdout });
       return listed.stdout.trim().split("\n").filter(Boolean);
     } catch {
       return [];
