@@ -9,7 +9,7 @@ import { cancelJob, readJobLog, readJobOutcome, refreshJobs } from "../jobs/cont
 import { formatRemoteError, resultForDisplay } from "../jobs/outcome.js";
 import { findJob, listJobs } from "../jobs/registry.js";
 import { finishJob, runJob } from "../jobs/run.js";
-import { openTarget } from "../jobs/session.js";
+import { closeSessions, openTarget } from "../jobs/session.js";
 import { isFinal, type JobRecord, type JobState } from "../jobs/types.js";
 import { JobFailedError } from "../util/errors.js";
 
@@ -102,6 +102,11 @@ export class Cluster {
 
   job(id: string): Job {
     return new Job(this.cwd, findJob(loadConfig(this.cwd).root, id));
+  }
+
+  /** Closes the connections this process opened (call when done, so the process can exit). */
+  close(): Promise<void> {
+    return closeSessions();
   }
 
   jobs(): Job[] {

@@ -2,6 +2,7 @@
 // The slurmray command line. Parsing and printing only: the work is done by the jobs layer.
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import pc from "picocolors";
+import { closeSessions } from "../jobs/session.js";
 import { EXIT, SlurmrayError } from "../util/errors.js";
 import { cleanCommand } from "./commands/clean.js";
 import { doctorCommand } from "./commands/doctor.js";
@@ -42,6 +43,8 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${JSON.stringify({ error: { type: error instanceof Error ? error.name : "Error", message }, exit_code: code })}\n`);
     }
     return code;
+  } finally {
+    await closeSessions();
   }
 }
 

@@ -112,6 +112,19 @@ function slurmSession(config: LoadedConfig, target: ResolvedTarget & { config: S
   };
 }
 
+/** Every transport a session opened in this process, so that one call closes them all at exit. */
+const opened = new Set<Transport>();
+
+/**
+ * Closes the connections this process opened (an OpenSSH master stays up for its ControlPersist time, so the
+ * next command reuses it; an ssh2 connection would otherwise keep the process alive).
+ */
+export async function closeSessions(): Promise<void> {
+  const transports = [...opened];
+  opened.clear();
+  await Promise.allSettled(transports.map((transport) => transport.close()));
+}
+
 /**
  * Opens a session on a target. Remote targets cost no remote command here when the remote home is
  * cached; the connection itself is made by the first command (or an explicit transport.connect()).
@@ -119,6 +132,7 @@ function slurmSession(config: LoadedConfig, target: ResolvedTarget & { config: S
 export async function openTarget(config: LoadedConfig, name?: string, connect: ConnectOptions = {}): Promise<TargetSession> {
   const target = resolveTarget(config, name);
   const transport = transportFor(config, target.config, connect);
+  opened.add(transport);
   if (target.config.kind === "local") return localSession(config, target, transport);
   if (target.config.kind === "server") {
     throw new InputError(`target ${JSON.stringify(target.name)} is of kind "server", which this version cannot run yet; use a slurm or the local target`);

@@ -213,7 +213,8 @@ describe("slurmray on the Slurm test bed", () => {
   it("a job ended by a node failure is submitted again, up to max_retries", async (t) => {
     const b = bed(t);
     if (!b) return;
-    const cwd = project(b, 'sbatch = ["--no-requeue"]\nmax_retries = 1\n');
+    // --exclusive: no other test's job shares the node this test sets DOWN.
+    const cwd = project(b, 'sbatch = ["--no-requeue", "--exclusive"]\nmax_retries = 1\n');
     const { child, done } = startCli(["run", "work.py:slow", "--args", '{"seconds": 3}', "--json"], { cwd, timeoutMs: 180_000 });
     let stderr = "";
     child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -236,5 +237,26 @@ describe("slurmray on the Slurm test bed", () => {
       // The bed's ReturnToService=2 may already have brought the node back, which makes RESUME an error.
       if (/down/i.test(remote(b, `sinfo -h -n ${node} -o %T`))) scontrol("RESUME");
     }
+  });
+
+  it("runs the same job over the ssh2 transport, and with a password from SLURMRAY_PASSWORD", async (t) => {
+    const b = bed(t);
+    if (!b) return;
+    const ssh2 = project(b, 'transport = "ssh2"\n');
+    const viaSsh2 = await runJson(ssh2, ["work.py:hello", "--args", '{"name": "ssh2"}']);
+    assert.equal(viaSsh2.code, 0, viaSsh2.stderr);
+    assert.equal(viaSsh2.report.result.greeting, "hello ssh2!");
+
+    const withPassword = project(b);
+    const toml = readFileSync(join(withPassword, "slurmray.toml"), "utf8").replace(/^identity_file = .*$/m, "");
+    writeFileSync(join(withPassword, "slurmray.toml"), toml);
+    // No key may be offered: an empty agent socket and no default identity for this user's ~/.ssh.
+    const viaPassword = await runCli(["run", "work.py:hello", "--args", '{"name": "pw"}', "--json"], {
+      cwd: withPassword,
+      env: { SLURMRAY_PASSWORD: b.password, SSH_AUTH_SOCK: "" },
+      timeoutMs: 120_000,
+    });
+    assert.equal(viaPassword.code, 0, viaPassword.stderr);
+    assert.equal(JSON.parse(viaPassword.stdout).result.greeting, "hello pw!");
   });
 });
