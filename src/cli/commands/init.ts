@@ -31,7 +31,7 @@ kind = "local"
 # modules = ["python/3.11"]
 # defaults = { cpus = 4, mem = 16, time = 60 }
 
-# A shared server without a scheduler.
+# A shared server without a scheduler (the "server" kind is not available in this version yet).
 # [targets.gpu-box]
 # kind = "server"
 # host = "gpu-box.example"
