@@ -4,10 +4,9 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { syncCode } from "../../src/codesync/sync.js";
-import { OpenSshTransport } from "../../src/transport/openssh.js";
-import { testbed } from "../../test/helpers/testbed.js";
+import { bedTransport, testbed } from "../../test/helpers/testbed.js";
 import { makeTree } from "../../test/unit/codesync/tree.js";
 
 const FILES = 5000;
@@ -22,16 +21,7 @@ if (!bed) {
 const files: Record<string, string> = {};
 for (let i = 0; i < FILES; i++) files[`pkg${i % 50}/sub${i % 7}/m${i}.py`] = `# module ${i}\nVALUE = ${i}\n${"x = 1\n".repeat(i % 40)}`;
 const root = makeTree(files, "sr-bench-");
-const controlDir = mkdtempSync("/tmp/srb-");
-const transport = new OpenSshTransport({
-  host: bed.host,
-  port: bed.port,
-  user: bed.user,
-  identityFile: bed.key,
-  knownHostsFile: bed.knownHosts,
-  sshConfigFile: "/dev/null",
-  controlDir,
-});
+const transport = bedTransport(bed, "/tmp/srb-");
 await transport.connect();
 const remoteTmp = (await transport.exec(["mktemp", "-d", "/tmp/sr-bench-XXXXXX"])).stdout.trim();
 
@@ -83,4 +73,4 @@ console.log(`files uploaded for one change: ${oneFileUploads}`);
 await transport.exec(["rm", "-rf", remoteTmp]);
 await transport.shutdown();
 rmSync(root, { recursive: true, force: true });
-rmSync(controlDir, { recursive: true, force: true });
+rmSync(dirname(transport.controlSocket), { recursive: true, force: true });

@@ -2,10 +2,11 @@
 // Integration tests call requireTestbed(t): outside CI a missing bed skips the test with one line saying how
 // to start it; in CI (CI=true) it fails the test, so a broken bed can never pass as "all skipped".
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
+import { OpenSshTransport } from "../../src/transport/openssh.js";
 
 const SCRIPT = fileURLToPath(new URL("../../scripts/test-cluster.sh", import.meta.url));
 const START_HINT = "bash scripts/test-cluster.sh up";
@@ -118,4 +119,9 @@ export function sshBaseArgs(tb: TestBed): string[] {
 export function sshArgs(tb: TestBed, user: string = tb.user): string[] {
   const key = user === tb.user2 ? tb.key2 : tb.key;
   return [...sshBaseArgs(tb), "-i", key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", `${user}@${tb.host}`];
+}
+
+/** An OpenSshTransport logged in to the bed as its main user (the `srtb` alias), with its own control dir. */
+export function bedTransport(tb: TestBed, controlDirPrefix = "/tmp/srtbc-"): OpenSshTransport {
+  return new OpenSshTransport({ host: "srtb", sshConfigFile: tb.sshConfig, controlDir: mkdtempSync(controlDirPrefix) });
 }

@@ -2,18 +2,11 @@
 // the list of valid ones and their defaults; a bad value names the key and what is allowed. Values end
 // up in #SBATCH lines, which sbatch parses itself (no shell), so each is held to a strict character set.
 import { BUILTIN_RESOURCES } from "../../config/target.js";
+import type { Resources } from "../../jobs/types.js";
 import { InputError } from "../../util/errors.js";
 
-export interface SlurmParams {
-  nodes: number;
-  cpus: number;
-  /** GB per node */
-  mem: number;
-  /** per node */
-  gpus: number;
-  /** minutes */
-  time: number;
-  partition: string | null;
+/** A job's resources (nodes, cpus, mem GB per node, gpus per node, time minutes, partition) and Slurm's own. */
+export interface SlurmParams extends Resources {
   account: string | null;
   qos: string | null;
   constraint: string | null;

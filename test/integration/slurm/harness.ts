@@ -1,12 +1,12 @@
 // Slurm integration tests on the test bed: an OpenSSH transport as the bed's user, a scratch base dir in
 // the user's home (shared by the login "node" and n1..n3), the runtime files shipped there, a small project.
-import { mkdtempSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { SlurmBackend } from "../../../src/backends/slurm/index.js";
 import type { JobRecord, JobSpec } from "../../../src/jobs/types.js";
 import { remoteFile } from "../../../src/remote/index.js";
-import { OpenSshTransport } from "../../../src/transport/openssh.js";
+import type { OpenSshTransport } from "../../../src/transport/openssh.js";
 import { quote } from "../../../src/util/shell.js";
-import type { TestBed } from "../../helpers/testbed.js";
+import { bedTransport, type TestBed } from "../../helpers/testbed.js";
 
 export const PROJECT_FILES: Record<string, string> = {
   "funcs.py": `import os
@@ -65,7 +65,7 @@ function writeFiles(dir: string, files: Record<string, string>): string {
 
 /** Connects to the bed and prepares a scratch base dir with the runtime files and the test project. */
 export async function slurmBed(tb: TestBed): Promise<SlurmBed> {
-  const transport = new OpenSshTransport({ host: "srtb", sshConfigFile: tb.sshConfig, controlDir: mkdtempSync("/tmp/srs-") });
+  const transport = bedTransport(tb, "/tmp/srs-");
   await transport.connect();
   const home = (await transport.exec(["sh", "-c", 'echo "$HOME"'])).stdout.trim();
   const base = `${home}/.srit/${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
