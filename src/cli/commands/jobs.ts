@@ -73,15 +73,12 @@ export function jobCommands() {
     .option("-f, --follow", "keep printing new output until the job ends")
     .action(async (id, options) => {
       const { config, job } = await currentJob(id);
-      let { text, offset } = await readJobLog(config, job);
+      const { text, offset } = await readJobLog(config, job);
       process.stdout.write(text);
-      const signal = options.follow ? interruptSignal() : undefined;
-      while (options.follow && !isFinal(job.state) && !signal?.aborted) {
-        await sleep(200);
-        await refreshJobs(config, [job]);
-        ({ text, offset } = await readJobLog(config, job, offset));
-        process.stdout.write(text);
-      }
+      if (!options.follow || isFinal(job.state)) return;
+      // Following is one streaming watch from where the read stopped (one remote command on Slurm).
+      const write = (more: string) => process.stdout.write(more);
+      await finishJob(await openTarget(config, job.target), job, { onLog: write, signal: interruptSignal() }, false, offset);
     });
 
   const result = new Command("result")

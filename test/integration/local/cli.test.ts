@@ -137,6 +137,15 @@ describe("slurmray CLI on the local target", () => {
     assert.equal(processGroupAlive(Number(job.schedulerId)), false);
   });
 
+  it("logs -f follows a running job until it ends", async () => {
+    const cwd = tempProject(PROJECT);
+    const id = (await runCli(["run", "work.py:sleepy", "--args", '{"seconds": 2}', "--detach"], { cwd })).stdout.trim();
+    const r = await runCli(["logs", id, "-f"], { cwd });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /sleeping/);
+    assert.equal(JSON.parse((await runCli(["status", id, "--json"], { cwd })).stdout).state, "COMPLETED");
+  });
+
   it("cancel stops a detached job and its whole process group", async () => {
     const cwd = tempProject(PROJECT);
     const d = await runCli(["run", "work.py:sleepy", "--detach"], { cwd });

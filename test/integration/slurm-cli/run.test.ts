@@ -102,7 +102,7 @@ describe("slurmray on the Slurm test bed", () => {
     assert.equal(records(cwd)[0]?.state, "FAILED");
   });
 
-  it("detach, then status, logs, attach and result from other invocations", async (t) => {
+  it("detach, then status, logs, logs -f, attach and result from other invocations", async (t) => {
     const b = bed(t);
     if (!b) return;
     const cwd = project(b);
@@ -118,6 +118,12 @@ describe("slurmray on the Slurm test bed", () => {
     assert.match(logs.stdout, /hello from n1/);
     const result = await runCli(["result", id, "--json"], { cwd });
     assert.equal(JSON.parse(result.stdout).result.node, "n1");
+
+    const slow = (await runCli(["run", "work.py:slow", "--args", '{"seconds": 3}', "--detach"], { cwd, timeoutMs: 120_000 })).stdout.trim();
+    const followed = await runCli(["logs", slow, "-f"], { cwd, timeoutMs: 120_000 });
+    assert.equal(followed.code, 0, followed.stderr);
+    assert.equal(followed.stdout.match(/started/g)?.length, 1);
+    assert.equal(JSON.parse((await runCli(["status", slow, "--json"], { cwd })).stdout).state, "COMPLETED");
   });
 
   it("Ctrl-C during run cancels the Slurm job (nothing left in squeue) and exits 130", async (t) => {
