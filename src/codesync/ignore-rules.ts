@@ -38,6 +38,8 @@ export class IgnoreLayer {
   readonly #fileName: string;
   readonly #rules = new Map<string, RuleMatcher | null>();
   readonly #dirVerdicts = new Map<string, boolean>();
+  /** The content of every rule file consulted, by relative path: what a cached selection depends on. */
+  readonly filesRead = new Map<string, Buffer>();
 
   readonly #has: (relDir: string, name: string) => boolean;
 
@@ -53,8 +55,13 @@ export class IgnoreLayer {
     let rules = this.#rules.get(dir);
     if (rules === undefined) {
       // Asked first: most directories have no rule file, and a thrown ENOENT per directory is slow.
-      const file = encodeName(join(this.#root, dir, this.#fileName));
-      rules = this.#has(dir, this.#fileName) ? matcherOf(ignore({ ignoreCase: false }).add(decodeName(readFileSync(file)))) : null;
+      rules = null;
+      if (this.#has(dir, this.#fileName)) {
+        const relPath = dir ? `${dir}/${this.#fileName}` : this.#fileName;
+        const content = readFileSync(encodeName(join(this.#root, relPath)));
+        this.filesRead.set(relPath, content);
+        rules = matcherOf(ignore({ ignoreCase: false }).add(decodeName(content)));
+      }
       this.#rules.set(dir, rules);
     }
     return rules;

@@ -44,7 +44,7 @@ const HASH_CACHE = "codesync-hashes.json";
 // A file modified again within the file system clock's tick after being hashed would keep its (size,
 // mtime): like git's "racily clean" check, hashes of files modified this recently are not cached.
 // Linux and macOS stamp mtimes from a clock with a tick of a few milliseconds; 100 ms is ample.
-const RACY_MS = 100;
+export const RACY_MS = 100;
 
 function readHashCache(file: string): Record<string, CachedHash> {
   try {

@@ -4,10 +4,11 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, lstatSync, readdirSync, readlinkSync } from "node:fs";
 import { dirname, join, posix, resolve } from "node:path";
-import ignore from "ignore";
+import ignore, { type Ignore } from "ignore";
 import { glob } from "tinyglobby";
 import { IgnoreLayer } from "./ignore-rules.js";
 import { decodeName, displayName, encodeName } from "./names.js";
+import { type DirStamp, dirStamp, SelectionCache } from "./select-cache.js";
 
 export interface SelectedFile {
   path: string;
@@ -29,6 +30,8 @@ export interface Selection {
   /** Links pointing outside the project (or absolute): not shipped. */
   skippedLinks: SelectedLink[];
   warnings: string[];
+  /** Whether the walk's result came from the selection cache (select-cache.ts). */
+  reused: boolean;
 }
 
 export interface SelectOptions {
@@ -37,6 +40,8 @@ export interface SelectOptions {
   files?: readonly string[];
   /** gitignore-style patterns removed from the selection. */
   exclude?: readonly string[];
+  /** The local cache dir: given, a walk's result is reused while the tree's listings and rules hold. */
+  cacheDir?: string;
 }
 
 const NEVER_DIRS = new Set([".git", "__pycache__", ".slurmray", "node_modules"]);
@@ -125,12 +130,19 @@ function gitCandidates(root: string, warnings: string[]): string[] | null {
   return [...paths];
 }
 
+interface Walk {
+  files: string[];
+  /** Every directory listed, stamped before its listing. */
+  dirs: DirStamp[];
+  gitignore: IgnoreLayer;
+}
+
 /** The walk git would do, for a directory that is not a git work tree: .gitignore files, top-down. */
-function walkCandidates(root: string, never: NeverRules): string[] {
+function walkTree(root: string, never: NeverRules): Walk {
   const { markers } = never;
-  const gitignore = new IgnoreLayer(root, ".gitignore", markers.has);
-  const found: string[] = [];
-  const walk = (relDir: string) => {
+  const walk: Walk = { files: [], dirs: [], gitignore: new IgnoreLayer(root, ".gitignore", markers.has) };
+  const visit = (relDir: string) => {
+    walk.dirs.push(dirStamp(root, relDir));
     const entries = readdirSync(encodeName(join(root, relDir)), { withFileTypes: true, encoding: "buffer" });
     const names = entries.map((entry) => decodeName(entry.name));
     markers.record(relDir, new Set(names.filter((n) => MARKERS.has(n))));
@@ -138,14 +150,14 @@ function walkCandidates(root: string, never: NeverRules): string[] {
     entries.forEach((entry, i) => {
       const rel = relDir ? `${relDir}/${names[i]}` : names[i]!;
       if (entry.isDirectory()) {
-        if (!NEVER_DIRS.has(names[i]!) && !gitignore.excludesItself(rel, true)) walk(rel);
-      } else if (!gitignore.excludesItself(rel, false)) {
-        found.push(rel);
+        if (!NEVER_DIRS.has(names[i]!) && !walk.gitignore.excludesItself(rel, true)) visit(rel);
+      } else if (!walk.gitignore.excludesItself(rel, false)) {
+        walk.files.push(rel);
       }
     });
   };
-  walk("");
-  return found;
+  visit("");
+  return walk;
 }
 
 /** Paths matched by config `files` (globs, or paths of files or directories), relative to root. */
@@ -171,21 +183,50 @@ function linkStaysInside(relPath: string, target: string): boolean {
   return resolved !== ".." && !resolved.startsWith("../");
 }
 
+/** The rules every candidate path passes: .slurmrayignore (not for config `files`), never-shipped dirs, `exclude`. */
+class Filters {
+  readonly slurmrayignore: IgnoreLayer;
+  readonly #exclude: Ignore | null;
+
+  constructor(
+    root: string,
+    readonly never: NeverRules,
+    exclude: readonly string[],
+  ) {
+    this.slurmrayignore = new IgnoreLayer(root, ".slurmrayignore", never.markers.has);
+    this.#exclude = exclude.length ? ignore({ ignoreCase: false }).add([...exclude]) : null;
+  }
+
+  readonly shipped = (path: string): boolean =>
+    !NEVER_DIRS.has(posix.basename(path)) && !this.never.excludes(path) && !this.#exclude?.ignores(path);
+
+  readonly kept = (path: string): boolean => !this.slurmrayignore.excludes(path, false) && this.shipped(path);
+}
+
+/** The kept paths of a tree outside git: walked, or from the cache while the tree's listings and rules hold. */
+function walkedPaths(options: SelectOptions, filters: Filters, exclude: readonly string[]): { paths: string[]; reused: boolean } {
+  const cache = options.cacheDir === undefined ? null : new SelectionCache(options.cacheDir, options.root, exclude);
+  const cached = cache?.read();
+  if (cached) return { paths: cached, reused: true };
+  const started = Date.now();
+  const walk = walkTree(options.root, filters.never);
+  const paths = walk.files.filter(filters.kept);
+  cache?.write(paths, walk.dirs, new Map([...walk.gitignore.filesRead, ...filters.slurmrayignore.filesRead]), started);
+  return { paths, reused: false };
+}
+
 export async function selectFiles(options: SelectOptions): Promise<Selection> {
   const { root } = options;
+  const exclude = options.exclude ?? [];
   const warnings: string[] = [];
-  const markers = new MarkerIndex(root);
-  const never = new NeverRules(markers);
-  const base = (insideGit(root) && gitCandidates(root, warnings)) || walkCandidates(root, never);
-  const slurmrayignore = new IgnoreLayer(root, ".slurmrayignore", markers.has);
-  const kept = base.filter((p) => !slurmrayignore.excludes(p, false));
-  const extras = await extraCandidates(root, options.files ?? [], warnings);
-  const exclude = ignore({ ignoreCase: false }).add([...(options.exclude ?? [])]);
+  const filters = new Filters(root, new NeverRules(new MarkerIndex(root)), exclude);
+  const tracked = insideGit(root) ? gitCandidates(root, warnings) : null;
+  const { paths: kept, reused } = tracked ? { paths: tracked.filter(filters.kept), reused: false } : walkedPaths(options, filters, exclude);
+  const extras = (await extraCandidates(root, options.files ?? [], warnings)).filter(filters.shipped);
 
-  const selection: Selection = { files: [], symlinks: [], skippedLinks: [], warnings };
+  const selection: Selection = { files: [], symlinks: [], skippedLinks: [], warnings, reused };
   const paths = [...new Set([...kept, ...extras])].sort();
   for (const path of paths) {
-    if (NEVER_DIRS.has(posix.basename(path)) || never.excludes(path) || exclude.ignores(path)) continue;
     const full = encodeName(join(root, path));
     let stat: ReturnType<typeof lstatSync>;
     try {

@@ -148,7 +148,7 @@ export async function syncCode(transport: Transport, options: SyncOptions): Prom
   const stampProbe =
     options.remoteStamp !== undefined ? Promise.resolve(options.remoteStamp) : probeCodeStamp(transport, options.codeDir);
   stampProbe.catch(() => {}); // awaited below; a local failure first must not leave it unhandled
-  const selection = await selectFiles({ root: options.root, files: options.files, exclude: options.exclude });
+  const selection = await selectFiles({ root: options.root, files: options.files, exclude: options.exclude, cacheDir: options.cacheDir });
   const local = localManifest(options.root, selection, options.cacheDir);
   const warnings = [...selection.warnings, ...sizeWarnings(selection.files, options.limits)];
   const finish = (fields: Partial<SyncResult>): SyncResult => ({

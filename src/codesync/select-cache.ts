@@ -1,0 +1,82 @@
+// The selection cache: outside git, choosing files means walking every directory and matching every
+// entry against the ignore rules, which costs far more than the rest of a no-change sync. The result
+// depends only on the walked directories' listings and on the rule files consulted, so it is reused while
+// each walked directory keeps its (mtime, inode) (adding, removing or renaming an entry changes its
+// directory's mtime) and each rule file its content. A file edited in place changes neither, and needs
+// not: it stays selected, and its new size and mtime are read afresh on every sync.
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { writeFileAtomic } from "../util/fs.js";
+import { RACY_MS, sha256 } from "./manifest.js";
+import { encodeName } from "./names.js";
+
+/** A walked directory, as it was when listed. */
+export type DirStamp = [relDir: string, mtimeMs: number, ino: number];
+/** A consulted rule file (.gitignore, .slurmrayignore) and the sha256 of the content that was applied. */
+type RuleStamp = [relPath: string, sha256: string];
+
+interface CacheFile {
+  version: 1;
+  /** What else the selection depends on: the root and the config's `exclude`. */
+  key: string;
+  dirs: DirStamp[];
+  rules: RuleStamp[];
+  paths: string[];
+}
+
+const CACHE_FILE = "codesync-selection.json";
+
+/** The stamp of a directory, taken before listing it (a change after the stamp then shows as a miss). */
+export function dirStamp(root: string, relDir: string): DirStamp {
+  const stat = statSync(encodeName(join(root, relDir)));
+  return [relDir, stat.mtimeMs, stat.ino];
+}
+
+function unchanged(root: string, cached: CacheFile): boolean {
+  try {
+    for (const [relDir, mtimeMs, ino] of cached.dirs) {
+      const [, nowMtime, nowIno] = dirStamp(root, relDir);
+      if (nowMtime !== mtimeMs || nowIno !== ino) return false;
+    }
+    return cached.rules.every(([relPath, hash]) => sha256(readFileSync(encodeName(join(root, relPath)))) === hash);
+  } catch {
+    return false; // a directory or rule file is gone
+  }
+}
+
+export class SelectionCache {
+  readonly #file: string;
+  readonly #key: string;
+
+  constructor(
+    cacheDir: string,
+    readonly root: string,
+    exclude: readonly string[],
+  ) {
+    this.#file = join(cacheDir, CACHE_FILE);
+    this.#key = sha256(JSON.stringify([root, exclude]));
+  }
+
+  /** The cached paths, when nothing they depend on changed; else null. */
+  read(): string[] | null {
+    let cached: CacheFile;
+    try {
+      cached = JSON.parse(readFileSync(this.#file, "utf8")) as CacheFile;
+    } catch {
+      return null;
+    }
+    if (cached.version !== 1 || cached.key !== this.#key) return null;
+    return unchanged(this.root, cached) ? cached.paths : null;
+  }
+
+  /**
+   * Saves a walk's result. Not when a directory was modified within the clock's tick of the walk (as
+   * for file hashes, manifest.ts): a second change in the same tick would keep its mtime.
+   */
+  write(paths: string[], dirs: DirStamp[], rulesRead: ReadonlyMap<string, Buffer>, walkStartedMs: number): void {
+    if (dirs.some(([, mtimeMs]) => mtimeMs > walkStartedMs - RACY_MS)) return;
+    const rules: RuleStamp[] = [...rulesRead].map(([relPath, content]) => [relPath, sha256(content)]);
+    const cached: CacheFile = { version: 1, key: this.#key, dirs, rules, paths };
+    writeFileAtomic(this.#file, JSON.stringify(cached));
+  }
+}
