@@ -1,0 +1,150 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, renameSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { localManifest } from "../../../src/codesync/manifest.js";
+import { type SelectOptions, selectFiles } from "../../../src/codesync/select.js";
+import { gitInit, makeTree } from "./tree.js";
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** Sets every directory's and file's mtime a minute back, so that the walk is not racily recent. */
+function age(path: string): void {
+  const past = new Date(Date.now() - 60_000);
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    const full = join(path, entry.name);
+    if (entry.isDirectory()) age(full);
+    else utimesSync(full, past, past);
+  }
+  utimesSync(path, past, past);
+}
+
+/** A project tree (aged) and a cache dir, with its first selection done (and cached). */
+async function project(files: Record<string, string>, extra: Partial<SelectOptions> = {}) {
+  const root = makeTree({ ".gitignore": "*.log\n", "a/b/c.py": "C = 1\n", "a/d.py": "D = 1\n", "top.py": "", ...files });
+  const cacheDir = mkdtempSync(join(tmpdir(), "sr-cs-cache-"));
+  dirs.push(root, cacheDir);
+  age(root);
+  const select = (more: Partial<SelectOptions> = {}) => selectFiles({ root, cacheDir, ...extra, ...more });
+  const first = await select();
+  assert.equal(first.reused, false);
+  return { root, cacheDir, select, first: first.files.map((f) => f.path) };
+}
+
+describe("selection cache", () => {
+  test("is reused while nothing in the tree changed, with the same selection", async () => {
+    const p = await project({ "x.log": "" });
+    const again = await p.select();
+    assert.equal(again.reused, true);
+    assert.deepEqual(
+      again.files.map((f) => f.path),
+      p.first,
+    );
+    assert.deepEqual(p.first, [".gitignore", "a/b/c.py", "a/d.py", "top.py"]);
+  });
+
+  test("a new file in a nested directory invalidates it", async () => {
+    const p = await project({});
+    writeFileSync(join(p.root, "a/b/new.py"), "");
+    const next = await p.select();
+    assert.equal(next.reused, false);
+    assert.deepEqual(
+      next.files.map((f) => f.path),
+      [".gitignore", "a/b/c.py", "a/b/new.py", "a/d.py", "top.py"],
+    );
+  });
+
+  test("a deleted file invalidates it", async () => {
+    const p = await project({});
+    unlinkSync(join(p.root, "a/b/c.py"));
+    const next = await p.select();
+    assert.equal(next.reused, false);
+    assert.deepEqual(
+      next.files.map((f) => f.path),
+      [".gitignore", "a/d.py", "top.py"],
+    );
+  });
+
+  test("a renamed file invalidates it", async () => {
+    const p = await project({});
+    renameSync(join(p.root, "a/b/c.py"), join(p.root, "a/b/e.py"));
+    const next = await p.select();
+    assert.equal(next.reused, false);
+    assert.deepEqual(
+      next.files.map((f) => f.path),
+      [".gitignore", "a/b/e.py", "a/d.py", "top.py"],
+    );
+  });
+
+  test("an edited .gitignore invalidates it", async () => {
+    const p = await project({});
+    writeFileSync(join(p.root, ".gitignore"), "*.log\nd.py\n");
+    const next = await p.select();
+    assert.equal(next.reused, false);
+    assert.deepEqual(
+      next.files.map((f) => f.path),
+      [".gitignore", "a/b/c.py", "top.py"],
+    );
+  });
+
+  test("an edited nested .slurmrayignore invalidates it", async () => {
+    const p = await project({ "a/.slurmrayignore": "nothing\n" });
+    writeFileSync(join(p.root, "a/.slurmrayignore"), "b/\n");
+    const next = await p.select();
+    assert.equal(next.reused, false);
+    assert.deepEqual(
+      next.files.map((f) => f.path),
+      [".gitignore", "a/.slurmrayignore", "a/d.py", "top.py"],
+    );
+  });
+
+  test("a changed `exclude` invalidates it", async () => {
+    const p = await project({}, { exclude: ["top.py"] });
+    assert.deepEqual(p.first, [".gitignore", "a/b/c.py", "a/d.py"]);
+    const next = await p.select({ exclude: ["a/d.py"] });
+    assert.equal(next.reused, false);
+    assert.deepEqual(
+      next.files.map((f) => f.path),
+      [".gitignore", "a/b/c.py", "top.py"],
+    );
+  });
+
+  test("an in-place edit keeps it, and the manifest shows exactly that file changed", async () => {
+    const p = await project({});
+    const before = localManifest(p.root, await p.select(), p.cacheDir);
+    writeFileSync(join(p.root, "a/b/c.py"), "C = 2\n"); // same size, same directory listing
+    const selection = await p.select();
+    assert.equal(selection.reused, true);
+    const edited = localManifest(p.root, selection, p.cacheDir);
+    const changed = edited.filter((e, i) => e.sha256 !== before[i]!.sha256).map((e) => e.path);
+    assert.deepEqual(changed, ["a/b/c.py"]);
+  });
+
+  test("is not written when a directory changed within the clock's tick of the walk", async () => {
+    const p = await project({});
+    writeFileSync(join(p.root, "a/new.py"), ""); // a/ is now racily recent
+    assert.equal((await p.select()).reused, false);
+    const again = await p.select();
+    assert.equal(again.reused, false);
+    assert.ok(again.files.some((f) => f.path === "a/new.py"));
+  });
+
+  test("is not used for a git work tree (git's own index decides)", async () => {
+    const root = makeTree({ "a.py": "" });
+    const cacheDir = mkdtempSync(join(tmpdir(), "sr-cs-cache-"));
+    dirs.push(root, cacheDir);
+    gitInit(root);
+    age(root);
+    const first = await selectFiles({ root, cacheDir });
+    const second = await selectFiles({ root, cacheDir });
+    assert.deepEqual([first.reused, second.reused], [false, false]);
+    assert.deepEqual(
+      second.files.map((f) => f.path),
+      ["a.py"],
+    );
+  });
+});
