@@ -65,3 +65,8 @@ export function displayName(name: string): string {
     .slice(1, -1)
     .replace(/\\udc([89a-f][0-9a-f])/g, "\\x$1");
 }
+
+/** A name as node:fs takes it: the string itself unless it holds an escaped byte (a Buffer costs more). */
+export function nativeName(name: string): string | Buffer {
+  return ESCAPED.test(name) ? encodeName(name) : name;
+}

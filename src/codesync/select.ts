@@ -7,7 +7,7 @@ import { dirname, join, posix, resolve } from "node:path";
 import ignore, { type Ignore } from "ignore";
 import { glob } from "tinyglobby";
 import { IgnoreLayer } from "./ignore-rules.js";
-import { decodeName, displayName, encodeName } from "./names.js";
+import { decodeName, displayName, encodeName, nativeName } from "./names.js";
 import { type DirStamp, dirStamp, SelectionCache } from "./select-cache.js";
 
 export interface SelectedFile {
@@ -227,7 +227,7 @@ export async function selectFiles(options: SelectOptions): Promise<Selection> {
   const selection: Selection = { files: [], symlinks: [], skippedLinks: [], warnings, reused };
   const paths = [...new Set([...kept, ...extras])].sort();
   for (const path of paths) {
-    const full = encodeName(join(root, path));
+    const full = nativeName(`${root}/${path}`);
     let stat: ReturnType<typeof lstatSync>;
     try {
       stat = lstatSync(full);

@@ -148,6 +148,9 @@ export async function syncCode(transport: Transport, options: SyncOptions): Prom
   const stampProbe =
     options.remoteStamp !== undefined ? Promise.resolve(options.remoteStamp) : probeCodeStamp(transport, options.codeDir);
   stampProbe.catch(() => {}); // awaited below; a local failure first must not leave it unhandled
+  // The probe's command starts a few promise steps later, and the local work below blocks the event loop:
+  // one turn of the loop first lets it start, so that the remote side runs meanwhile.
+  await new Promise<void>((resolve) => setImmediate(resolve));
   const selection = await selectFiles({ root: options.root, files: options.files, exclude: options.exclude, cacheDir: options.cacheDir });
   const local = localManifest(options.root, selection, options.cacheDir);
   const warnings = [...selection.warnings, ...sizeWarnings(selection.files, options.limits)];
