@@ -43,8 +43,14 @@ type CachedHash = [size: number, mtimeMs: number, ino: number, sha256: string];
 const HASH_CACHE = "codesync-hashes.json";
 // A file modified again within the file system clock's tick after being hashed would keep its (size,
 // mtime): like git's "racily clean" check, hashes of files modified this recently are not cached.
-// Linux and macOS stamp mtimes from a clock with a tick of a few milliseconds; 100 ms is ample.
-export const RACY_MS = 100;
+// Linux and macOS stamp mtimes from a clock with a tick of a few milliseconds; 100 ms is ample. File
+// systems that keep whole seconds only (ext3, HFS+, some NFS) have a tick of a second.
+const RACY_MS = 100;
+
+/** Whether something stamped mtimeMs could still change, as seen at nowMs, without its mtime changing. */
+export function racilyRecent(mtimeMs: number, nowMs: number): boolean {
+  return nowMs - mtimeMs <= (mtimeMs % 1000 === 0 ? 1000 : RACY_MS);
+}
 
 function readHashCache(file: string): Record<string, CachedHash> {
   try {
@@ -71,7 +77,7 @@ export function localManifest(root: string, selection: Selection, cacheDir: stri
       hash = sha256(readFileSync(encodeName(join(root, f.path))));
       changed = true;
     }
-    if (now - f.mtimeMs > RACY_MS) next[f.path] = [f.size, f.mtimeMs, f.ino, hash];
+    if (!racilyRecent(f.mtimeMs, now)) next[f.path] = [f.size, f.mtimeMs, f.ino, hash];
     else changed = true;
     return { path: f.path, size: f.size, mtimeMs: f.mtimeMs, sha256: hash, mode: f.mode };
   });

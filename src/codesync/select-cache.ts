@@ -7,7 +7,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/fs.js";
-import { RACY_MS, sha256 } from "./manifest.js";
+import { racilyRecent, sha256 } from "./manifest.js";
 import { encodeName } from "./names.js";
 
 /** A walked directory, as it was when listed. */
@@ -74,7 +74,7 @@ export class SelectionCache {
    * for file hashes, manifest.ts): a second change in the same tick would keep its mtime.
    */
   write(paths: string[], dirs: DirStamp[], rulesRead: ReadonlyMap<string, Buffer>, walkStartedMs: number): void {
-    if (dirs.some(([, mtimeMs]) => mtimeMs > walkStartedMs - RACY_MS)) return;
+    if (dirs.some(([, mtimeMs]) => racilyRecent(mtimeMs, walkStartedMs))) return;
     const rules: RuleStamp[] = [...rulesRead].map(([relPath, content]) => [relPath, sha256(content)]);
     const cached: CacheFile = { version: 1, key: this.#key, dirs, rules, paths };
     writeFileAtomic(this.#file, JSON.stringify(cached));

@@ -133,6 +133,17 @@ describe("selection cache", () => {
     assert.ok(again.files.some((f) => f.path === "a/new.py"));
   });
 
+  test("is not written when a directory's whole-second mtime is within the last second (a coarse clock)", async () => {
+    const p = await project({});
+    // Between 300 and 800 ms past a second: recent for a one-second tick, not for a fine clock's.
+    while (Date.now() % 1000 < 300 || Date.now() % 1000 > 800) await new Promise((r) => setTimeout(r, 20));
+    const second = new Date(Math.floor(Date.now() / 1000) * 1000);
+    writeFileSync(join(p.root, "a/new.py"), "");
+    utimesSync(join(p.root, "a"), second, second);
+    assert.equal((await p.select()).reused, false);
+    assert.equal((await p.select()).reused, false);
+  });
+
   test("is not used for a git work tree (git's own index decides)", async () => {
     const root = makeTree({ "a.py": "" });
     const cacheDir = mkdtempSync(join(tmpdir(), "sr-cs-cache-"));
