@@ -4,7 +4,6 @@ import { execFile } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
-import { projectInterpreter } from "../config/interpreter.js";
 import { remoteFile } from "../remote/index.js";
 import { InputError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
@@ -21,11 +20,6 @@ interface ProbeCache {
   /** path → mtimeMs of the interpreter and of every sys.path directory, at the time of the probe. */
   stats: Record<string, number>;
   probe: ProbedEnvironment;
-}
-
-/** The project interpreter: `configured`, else $VIRTUAL_ENV/bin/python, else ./.venv/bin/python, else python3. */
-export function resolveProjectPython({ cwd, configured }: { cwd: string; configured?: string }): string {
-  return projectInterpreter(cwd, process.env, configured);
 }
 
 /** A bare command name ("python3") as the absolute path PATH gives it, so it can be stat'ed. */

@@ -15,7 +15,7 @@ import { formatRequirement, parseRequirement, type Requirement } from "./require
 export type SnapshotMode = "top-level" | "full";
 
 export interface SnapshotOptions {
-  /** The project interpreter (see resolveProjectPython). */
+  /** The project interpreter (config/interpreter.ts: projectInterpreter). */
   python: string;
   projectRoot: string;
   mode: SnapshotMode;

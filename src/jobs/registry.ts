@@ -32,8 +32,6 @@ export function listJobs(root: string): JobRecord[] {
     .map((name) => JSON.parse(readFileSync(join(dir, name), "utf8")) as JobRecord);
 }
 
-const ID = /^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$/;
-
 /** Finds a job by id, by a unique prefix of it, or "last" / no id for the newest. */
 export function findJob(root: string, idOrPrefix?: string): JobRecord {
   const jobs = listJobs(root);
@@ -49,8 +47,4 @@ export function findJob(root: string, idOrPrefix?: string): JobRecord {
   if (matches.length === 1) return matches[0]!;
   if (matches.length === 0) throw new InputError(`no job ${JSON.stringify(idOrPrefix)} in ${jobsDir(root)} (see: slurmray jobs)`);
   throw new InputError(`job ${JSON.stringify(idOrPrefix)} is ambiguous: ${matches.map((j) => j.id).join(", ")}`);
-}
-
-export function isJobId(value: string): boolean {
-  return ID.test(value);
 }

@@ -30,7 +30,7 @@ function runtimeProbe(runtimeDir: string): string {
   return wrapSection(RUNTIME_SECTION, `if ${files}; then echo present; else echo missing; fi`);
 }
 
-export function envReportJson(env: EnvReport): RunReport["env"] {
+function envReportJson(env: EnvReport): RunReport["env"] {
   return { created: env.created, reused: env.reused, installed: env.installed, changed: env.changed, unchanged: env.unchanged, seconds: env.seconds };
 }
 
