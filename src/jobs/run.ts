@@ -13,7 +13,7 @@ import { parseEntry, runnerEntry } from "./entry.js";
 import { type Outcome, resultForDisplay } from "./outcome.js";
 import { jobsDir, newJobId, saveJob } from "./registry.js";
 import { prepareRemote } from "./remote-run.js";
-import { emptyTimings, type RunReport, timed } from "./report.js";
+import { emptyTimings, type RunReport, type Timings, timed } from "./report.js";
 import { openTarget, slurmOptions, type TargetSession, type WatchRequest } from "./session.js";
 import type { JobRecord, JobSpec } from "./types.js";
 
@@ -122,6 +122,18 @@ export async function finishJob(
   }
 }
 
+/** Submits and records the job; a refused submission is recorded FAILED with the reason, never left half-done. */
+async function submit(session: TargetSession, job: JobRecord, timings: Timings): Promise<string> {
+  saveJob(session.config.root, job);
+  try {
+    return await timed(timings, "submit", () => session.backend.submit(job));
+  } catch (error) {
+    Object.assign(job, { state: "FAILED", endedAt: new Date().toISOString(), reason: `submission failed: ${error instanceof Error ? error.message : String(error)}` });
+    saveJob(session.config.root, job);
+    throw error;
+  }
+}
+
 function checkEntryForm(request: RunRequest, config: LoadedConfig): string {
   const entry = parseEntry(request.entry, request.cwd, config.root);
   if (entry.kind === "script" && Object.keys(request.args).length > 0) {
@@ -177,10 +189,10 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
     if (prepared.dryRunList) report.dry_run = prepared.dryRunList;
   }
   if (request.dryRun) return finish();
+  if (request.signal?.aborted) throw new InterruptedError("Interrupted before the job was submitted; nothing is running");
 
   if (!session.layout) mkdirSync(job.remoteDir, { recursive: true, mode: 0o700 });
-  saveJob(config.root, job);
-  job.schedulerId = await timed(timings, "submit", () => session.backend.submit(job));
+  job.schedulerId = await submit(session, job, timings);
   Object.assign(job, { state: session.layout ? "PENDING" : "RUNNING", startedAt: session.layout ? null : new Date().toISOString() });
   saveJob(config.root, job);
   request.onProgress?.(`job ${job.id} submitted to ${session.target.name}${session.layout ? ` (Slurm job ${job.schedulerId})` : ""}`);
@@ -197,7 +209,7 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
     if (decision.message) request.onProgress?.(decision.message);
     if (!decision.retry) break;
     report.warnings.push(decision.message!);
-    job.schedulerId = await timed(timings, "submit", () => session.backend.submit(job));
+    job.schedulerId = await submit(session, job, timings);
     Object.assign(job, { state: "PENDING", endedAt: null, reason: null, exitCode: null });
     saveJob(config.root, job);
     ({ outcome, queueSeconds, logOffset } = await finishJob(session, job, request, true, logOffset));

@@ -265,4 +265,17 @@ describe("slurmray on the Slurm test bed", () => {
     assert.equal(viaPassword.code, 0, viaPassword.stderr);
     assert.equal(JSON.parse(viaPassword.stdout).result.greeting, "hello pw!");
   });
+
+  it("a submission Slurm refuses is reported and recorded FAILED, not left half-done", async (t) => {
+    const b = bed(t);
+    if (!b) return;
+    const cwd = project(b);
+    const r = await runCli(["run", "work.py:hello", "--partition", "nosuch"], { cwd, timeoutMs: 120_000 });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /invalid partition/i);
+    const [job] = records(cwd);
+    assert.equal(job?.state, "FAILED");
+    assert.match(job?.reason ?? "", /^submission failed: /);
+    assert.equal(JSON.parse((await runCli(["status", job!.id, "--json"], { cwd })).stdout).state, "FAILED");
+  });
 });
