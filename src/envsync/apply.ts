@@ -6,7 +6,18 @@ import { quote, quoteArgv } from "../util/shell.js";
 import { EnvSyncError } from "./errors.js";
 import { installFailure } from "./install-errors.js";
 import { parseRequirement } from "./requirements/requirement.js";
-import { DIST_INFO_SNIPPET, DIST_SECTION, parseDistInfo, userUvPath } from "./remote-state.js";
+import {
+  DIST_INFO_SNIPPET,
+  DIST_SECTION,
+  envSection,
+  envVariables,
+  fullStateSnippet,
+  listPythons,
+  PRINT_STAMP,
+  parseDistInfo,
+  stampMatches,
+  userUvPath,
+} from "./remote-state.js";
 import { sectionLines, wrapSection } from "../util/sections.js";
 import type { IndexOptions } from "./snapshot.js";
 import { STAMP_FILE, type Stamp, stampLine } from "./stamp.js";
@@ -63,15 +74,15 @@ function installerCommand(verb: "install" | "uninstall", names: readonly string[
   return `if [ -n "$sr_uv" ]; then "$sr_uv" pip ${verb} --python "$sr_env/bin/python" ${args}; else ${pip}; fi 1>&2`;
 }
 
-function createCommands(create: CreateWith): string {
-  const python = quote(create.python);
-  const provision = create.installPython ? `"$sr_uv" python install ${python} 1>&2 || ${failAt("python")}\n    ` : "";
-  const downloads = create.installPython ? "" : " --no-python-downloads";
+// Creates the env with the interpreter `python` (a shell word), or runs `onFail` (also when `check` fails).
+function createCommands(python: string, installPython: boolean, onFail: string, check = ""): string {
+  const provision = installPython ? `"$sr_uv" python install ${python} 1>&2 || ${failAt("python")}\n    ` : "";
+  const downloads = installPython ? "" : " --no-python-downloads";
   return `${provision}if [ -n "$sr_uv" ]; then
       "$sr_uv" venv --allow-existing${downloads} --python ${python} "$sr_env" 1>&2
     else
       ${python} -m venv "$sr_env" 1>&2
-    fi || ${failAt("create")}
+    fi${check && ` && ${check}`} || ${onFail}
     ${step("created")}`;
 }
 
@@ -84,12 +95,15 @@ function installUvCommands(envDir: string): string {
 fi`;
 }
 
-/** The script (run with `sh -s`). Exits 0 with the "done" or "already" marker, or 1 with "fail:<step>". */
-export function applyScript(input: ApplyInput): string {
+// Everything in the env but the lock file (the lock is held on it).
+const EMPTY_ENV = `find "$sr_env" -mindepth 1 -maxdepth 1 ! -name ${LOCK_FILE} -exec rm -rf {} +`;
+
+type ApplySteps = Omit<ApplyInput, "uv" | "create">;
+
+// The locked part, expecting $sr_env and $sr_uv; `create` makes the env when it has no interpreter.
+function applySteps(input: ApplySteps, create: string): string[] {
   const stamp = `"$sr_env/${STAMP_FILE}"`;
-  const lines = [
-    `sr_env=${quote(input.envDir)}`,
-    `sr_uv=${quote(input.uv ?? "")}`,
+  return [
     input.installUv ? installUvCommands(input.envDir) : "",
     `(umask 077 && mkdir -p "$sr_env") || ${failAt("mkdir")}`,
     `exec 9>>"$sr_env/${LOCK_FILE}" || ${failAt("lock")}`,
@@ -100,9 +114,8 @@ export function applyScript(input: ApplyInput): string {
     `  ${step("already")}`,
     "else",
     `  rm -f ${stamp} || ${failAt("stamp")}`,
-    // Everything but the lock file goes: the lock is held on it.
-    `  ${input.recreate ? "" : '[ -e "$sr_env/bin/python" ] && [ ! -x "$sr_env/bin/python" ] && '}find "$sr_env" -mindepth 1 -maxdepth 1 ! -name ${LOCK_FILE} -exec rm -rf {} +`,
-    `  if [ ! -x "$sr_env/bin/python" ]; then\n    ${createCommands(input.create)}\n  fi`,
+    `  ${input.recreate ? "" : '[ -e "$sr_env/bin/python" ] && [ ! -x "$sr_env/bin/python" ] && '}${EMPTY_ENV}`,
+    `  if [ ! -x "$sr_env/bin/python" ]; then\n    ${create}\n  fi`,
     input.uninstall.length > 0 ? `  ${installerCommand("uninstall", input.uninstall, {})} || ${failAt("uninstall")}` : "",
     input.install.length > 0 ? `  ${installerCommand("install", input.install, input.indexOptions)} || ${failAt("install")}` : "",
     `  printf '%s\\n' ${quote(stampLine(input.stamp))} > "$sr_env/.stamp.$$" && mv -f "$sr_env/.stamp.$$" ${stamp} || ${failAt("stamp")}`,
@@ -110,11 +123,47 @@ export function applyScript(input: ApplyInput): string {
     "fi",
     wrapSection(DIST_SECTION, DIST_INFO_SNIPPET),
   ];
-  return `${lines.filter(Boolean).join("\n")}\n`;
+}
+
+const script = (lines: readonly string[]): string => `${lines.filter(Boolean).join("\n")}\n`;
+
+/** The script (run with `sh -s`). Exits 0 with the "done" or "already" marker, or 1 with "fail:<step>". */
+export function applyScript(input: ApplyInput): string {
+  const create = createCommands(quote(input.create.python), input.create.installPython, failAt("create"));
+  return script([`sr_env=${quote(input.envDir)}`, `sr_uv=${quote(input.uv ?? "")}`, ...applySteps(input, create)]);
+}
+
+export type FirstContactInput = Omit<ApplySteps, "recreate" | "uninstall"> & {
+  /** The snapshot's Python major.minor. */
+  python: string;
+};
+
+/**
+ * The first sync of an env this machine knows nothing about, in ONE command: the probe, and in the same
+ * script, when the env is missing and python<major.minor> is on PATH, the apply script creating it with that
+ * Python and installing the whole snapshot (the installer resolves it). Otherwise — the env exists, is
+ * broken, or no such Python is there, or it made an env of another version — it prints the probe's "env"
+ * section (see parseEnvProbe), so that the caller plans and applies as after any probe.
+ */
+export function firstContactScript(input: FirstContactInput): string {
+  // A failed creation leaves no half-made env behind, and the printed state says so.
+  const fallBack = `{\n${EMPTY_ENV}\n${envSection(`echo missing\n${listPythons(input.python)}`)}exit 0\n}`;
+  const made = `[ -d "$sr_env"/${quote(`lib/python${input.python}`)} ]`;
+  const matches = stampMatches({ matchHash: input.stamp.hash });
+  return script([
+    envVariables(input.envDir),
+    `if ${matches ?? "false"}; then`,
+    envSection(PRINT_STAMP),
+    `elif [ ! -e "$sr_env/bin/python" ] && sr_py=$(command -v ${quote(`python${input.python}`)}) && [ -x "$sr_py" ]; then`,
+    ...applySteps({ ...input, recreate: false, uninstall: [] }, createCommands('"$sr_py"', false, fallBack, made)),
+    "else",
+    envSection(fullStateSnippet(input.python)),
+    "fi",
+  ]);
 }
 
 /** Reads the script's result; throws an EnvSyncError saying what failed and how to fix it. */
-export function parseApplyOutput(result: ExecResult, input: ApplyInput): ApplyOutcome {
+export function parseApplyOutput(result: ExecResult, input: Pick<ApplyInput, "envDir" | "install" | "uninstall">): ApplyOutcome {
   const failed = /@@slurmray:apply:fail:([a-z]+)@@/.exec(result.stdout)?.[1];
   const finished = result.stdout.includes(STEP("done")) || result.stdout.includes(STEP("already"));
   if (failed === "install" || failed === "uninstall") {

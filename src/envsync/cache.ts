@@ -9,7 +9,8 @@ import type { ProbedEnvironment } from "./distributions.js";
 export interface EnvCacheEntry {
   /** The id of the remote stamp this state was read under. */
   stampId: string;
-  state: ProbedEnvironment;
+  /** null: this machine made the env (so it is known) but has not read its state since. */
+  state: ProbedEnvironment | null;
 }
 
 export interface EnvCacheKey {
@@ -27,7 +28,7 @@ export function envCachePath({ cacheDir, targetKey, envDir }: EnvCacheKey): stri
 export function readEnvCache(key: EnvCacheKey): EnvCacheEntry | null {
   try {
     const entry = JSON.parse(readFileSync(envCachePath(key), "utf8")) as EnvCacheEntry;
-    return typeof entry.stampId === "string" && entry.state ? entry : null;
+    return typeof entry.stampId === "string" && entry.state !== undefined ? entry : null;
   } catch {
     return null;
   }

@@ -76,7 +76,7 @@ IFS=$sr_ifs
  * With a wanted major.minor: its pythonX.Y on PATH when that runs (the usual case: one Python start),
  * else every Python found. (A pyenv shim may exist for a version that is not installed.)
  */
-function listPythons(wanted: string | undefined): string {
+export function listPythons(wanted: string | undefined): string {
   if (!wanted || !/^\d+\.\d+$/.test(wanted)) return LIST_PYTHONS;
   return `if sr_p=$(command -v python${wanted}) && sr_v=$("$sr_p" ${VERSION_OF} 2>/dev/null); then
   printf 'python %s %s\\n' "$sr_v" "$sr_p"
@@ -86,7 +86,7 @@ fi`;
 }
 
 /** The full-state part: envprobe.py in the env, or the list of remote Pythons. Expects $sr_env, $sr_uv. */
-function fullStateSnippet(wantedPython: string | undefined): string {
+export function fullStateSnippet(wantedPython: string | undefined): string {
   return `if [ -x "$sr_env/bin/python" ] && sr_out=$("$sr_env/bin/python" -I - "$sr_env" 2>/dev/null <<'SLURMRAY_ENVPROBE'
 ${PROBE_SOURCE}
 SLURMRAY_ENVPROBE
@@ -127,26 +127,34 @@ export function parseDistInfo(lines: readonly string[]): { name: string; version
   });
 }
 
-/** The sh snippet printing the "env" section (see the module comment). */
-export function envProbeSnippet({ envDir, python, matchHash, matchStampId }: EnvProbeOptions): string {
+/** Sets $sr_env and $sr_uv, for envSection and the scripts built on it. */
+export function envVariables(envDir: string): string {
+  return `sr_env=${quote(envDir)}\n${findUvSnippet(envDir)}`;
+}
+
+/** The "env" section: uv's path, then what `body` prints. Expects $sr_env, $sr_uv. */
+export function envSection(body: string): string {
+  return wrapSection(ENV_SECTION, `echo "uv $sr_uv"\n${body}`);
+}
+
+/** The sh condition "the env runs and its stamp records one of these", or null when no value is valid hex. */
+export function stampMatches({ matchHash, matchStampId }: Pick<EnvProbeOptions, "matchHash" | "matchStampId">): string | null {
   const patterns = [
     ...(matchHash && HEX.test(matchHash) ? [`"hash":"${matchHash}"`] : []),
     ...(matchStampId && HEX.test(matchStampId) ? [`"id":"${matchStampId}"`] : []),
   ];
+  if (patterns.length === 0) return null;
   const grep = patterns.map((pattern) => `-e ${quote(pattern)}`).join(" ");
-  const body = [
-    `sr_env=${quote(envDir)}`,
-    findUvSnippet(envDir),
-    'echo "uv $sr_uv"',
-    patterns.length > 0
-      ? `if [ -x "$sr_env/bin/python" ] && grep -q -F ${grep} "$sr_env/${STAMP_FILE}" 2>/dev/null; then
-  printf 'stamp %s\\n' "$(cat "$sr_env/${STAMP_FILE}")"
-else
-${fullStateSnippet(python)}
-fi`
-      : fullStateSnippet(python),
-  ].join("\n");
-  return wrapSection(ENV_SECTION, body);
+  return `[ -x "$sr_env/bin/python" ] && grep -q -F ${grep} "$sr_env/${STAMP_FILE}" 2>/dev/null`;
+}
+
+export const PRINT_STAMP = `printf 'stamp %s\\n' "$(cat "$sr_env/${STAMP_FILE}")"`;
+
+/** The sh snippet printing the "env" section (see the module comment). */
+export function envProbeSnippet(options: EnvProbeOptions): string {
+  const full = fullStateSnippet(options.python);
+  const matches = stampMatches(options);
+  return `${envVariables(options.envDir)}\n${envSection(matches ? `if ${matches}; then\n${PRINT_STAMP}\nelse\n${full}\nfi` : full)}`;
 }
 
 function parsePythons(lines: readonly string[]): RemotePython[] {

@@ -1,13 +1,15 @@
 // Keeping a remote env in step with a snapshot (DESIGN.md, "The environment engine", steps 2–5):
 // probe (or use the batched probe), fast path when the stamp matches, else plan against the remote state
-// (from the local cache while the stamp id matches) and run ONE apply script.
-import type { Transport } from "../transport/types.js";
+// (from the local cache while the stamp id matches) and run ONE apply script. On first contact (no batched
+// probe, nothing cached) the probe and the creation of a missing env go in one command.
+import type { ExecResult, Transport } from "../transport/types.js";
+import { sectionLines } from "../util/sections.js";
 import { InputError } from "../util/errors.js";
-import { type ApplyInput, applyScript, type CreateWith, parseApplyOutput } from "./apply.js";
+import { type ApplyInput, applyScript, type CreateWith, type FirstContactInput, firstContactScript, parseApplyOutput } from "./apply.js";
 import { type EnvCacheKey, readEnvCache, writeEnvCache } from "./cache.js";
 import { majorMinor, type ProbedEnvironment, topLevelNames } from "./distributions.js";
 import { installArgs, type Plan, type PlanEntry, planEnvironment, reinstallNames, uninstallArgs } from "./plan.js";
-import { envProbeSnippet, parseEnvProbe, probeRemoteEnv, type RemoteEnvProbe, type RemotePython } from "./remote-state.js";
+import { ENV_SECTION, envProbeSnippet, parseEnvProbe, probeRemoteEnv, type RemoteEnvProbe, type RemotePython } from "./remote-state.js";
 import { normalizeName } from "./requirements/names.js";
 import { parseRequirement } from "./requirements/requirement.js";
 import type { IndexOptions, Snapshot } from "./snapshot.js";
@@ -51,14 +53,19 @@ export interface EnvDiff {
   plan: Plan;
 }
 
+/** The stamp id the cached state was read under, when a state is cached. */
+function cachedStampId(key: EnvCacheKey): string | undefined {
+  const cached = readEnvCache(key);
+  return cached?.state ? cached.stampId : undefined;
+}
+
 /** The probe snippet to batch into the job's first remote command; pass its output back as `probe`. */
 export function envProbeFor(target: EnvTarget): string {
-  const cached = readEnvCache(target);
   return envProbeSnippet({
     envDir: target.envDir,
     python: target.snapshot.pythonVersion,
     matchHash: target.snapshot.hash,
-    matchStampId: cached?.stampId,
+    matchStampId: cachedStampId(target),
   });
 }
 
@@ -75,7 +82,7 @@ async function remoteView(transport: Transport, target: EnvTarget, probe: Remote
   if (probe.kind === "missing") return { state: null, stamp: null, uv: probe.uv, pythons: probe.pythons };
   if (probe.kind === "state") return { state: probe.state, stamp: probe.stamp, uv: probe.uv, pythons: [] };
   const cached = readEnvCache(target);
-  if (cached && cached.stampId === probe.stamp.id) {
+  if (cached?.state && cached.stampId === probe.stamp.id) {
     return { state: cached.state, stamp: probe.stamp, uv: probe.uv, pythons: [] };
   }
   // Only the stamp came back (it matched the snapshot hash) but the state is needed: ask for it in full.
@@ -133,21 +140,57 @@ function report(plan: Plan | null, fields: Pick<EnvReport, "created" | "reused">
   };
 }
 
+const MAJOR_MINOR = /^\d+\.\d+$/;
+
+/** What the env was before an apply script, for reading its result. */
+interface Before {
+  state: ProbedEnvironment | null;
+  stamp: Stamp | null;
+  plan: Plan | null;
+}
+
 /** Brings the remote env in step with the snapshot; see the module comment. */
 export async function syncEnv(transport: Transport, options: SyncOptions): Promise<EnvReport> {
   const started = performance.now();
   const commandsBefore = transport.commandCount;
   const commands = (): number => transport.commandCount - commandsBefore;
   const { snapshot, forceReinstall } = options;
-  // --exact needs every distribution's requirements, which only a full probe reads (the cache may lack them).
-  const probe = options.probe
-    ? parseEnvProbe(options.probe)
-    : await probeRemoteEnv(transport, {
-        envDir: options.envDir,
-        python: snapshot.pythonVersion,
-        ...(forceReinstall ? {} : { matchHash: snapshot.hash }),
-        ...(forceReinstall || options.exact ? {} : { matchStampId: readEnvCache(options)?.stampId }),
-      });
+  const run = (script: string): Promise<ExecResult> => transport.script(script, [], options.signal ? { signal: options.signal } : {});
+  const applied = (result: ExecResult, input: ApplyInput | FirstContactInput, before: Before): EnvReport => {
+    const outcome = parseApplyOutput(result, { uninstall: [], ...input });
+    if (outcome.already) {
+      writeEnvCache(options, null); // The other sync's stamp id is not known here.
+      return report(null, { created: false, reused: true }, started, commands());
+    }
+    // The state after: the same interpreter (markers), the listed distributions; a fresh env is probed in full
+    // the next time it needs planning (its entry only says it is known).
+    const known = new Map(before.state?.distributions.map((d) => [`${normalizeName(d.name)} ${d.version}`, d.requires]));
+    const distributions = outcome.distributions.map((d) => ({ ...d, requires: known.get(`${normalizeName(d.name)} ${d.version}`) ?? [] }));
+    const { plan, state } = before;
+    writeEnvCache(options, { stampId: input.stamp.id, state: plan && state ? { ...state, distributions } : null });
+    const done = plan ?? freshPlan(snapshot, distributions);
+    return report(done, { created: outcome.created, reused: !outcome.created && before.stamp !== null }, started, commands());
+  };
+
+  let probe: RemoteEnvProbe;
+  if (options.probe) {
+    probe = parseEnvProbe(options.probe);
+  } else if (!forceReinstall && MAJOR_MINOR.test(snapshot.pythonVersion) && !readEnvCache(options)) {
+    // First contact (nothing known about the env here): the probe and, when the env is missing, its creation
+    // in one command.
+    const input: FirstContactInput = { ...applyParts(options), python: snapshot.pythonVersion };
+    const result = await run(firstContactScript(input));
+    if (!sectionLines(result.stdout, ENV_SECTION)) return applied(result, input, { state: null, stamp: null, plan: null });
+    probe = parseEnvProbe(result.stdout);
+  } else {
+    // --exact needs every distribution's requirements, which only a full probe reads (the cache may lack them).
+    probe = await probeRemoteEnv(transport, {
+      envDir: options.envDir,
+      python: snapshot.pythonVersion,
+      ...(forceReinstall ? {} : { matchHash: snapshot.hash }),
+      ...(forceReinstall || options.exact ? {} : { matchStampId: cachedStampId(options) }),
+    });
+  }
   const stampBefore = probe.kind === "missing" ? null : probe.stamp;
   if (!forceReinstall && stampBefore?.hash === snapshot.hash) {
     return { ...report(null, { created: false, reused: true }, started, commands()), unchanged: snapshot.requirements.length };
@@ -160,29 +203,27 @@ export async function syncEnv(transport: Transport, options: SyncOptions): Promi
   // A fresh env is planned by the installer itself: requirements go with their markers, which it evaluates.
   const plan = fresh ? null : planFor(view, options, view.state!);
   const input: ApplyInput = {
-    envDir: options.envDir,
-    stamp: newStamp(snapshot),
+    ...applyParts(options),
     uv: view.uv,
     installUv: options.installUv && !view.uv,
     recreate,
     create: createWith(view, options),
     uninstall: plan ? [...uninstallArgs(plan), ...reinstallNames(plan)] : [],
     install: plan ? installArgs(plan) : snapshot.requirements,
+  };
+  return applied(await run(applyScript(input)), input, { state: view.state, stamp: stampBefore, plan });
+}
+
+/** What every apply script gets: a new stamp, the whole snapshot to install, the index options. */
+function applyParts(options: SyncOptions): Omit<FirstContactInput, "python"> {
+  const { snapshot } = options;
+  return {
+    envDir: options.envDir,
+    stamp: newStamp(snapshot),
+    installUv: options.installUv,
+    install: snapshot.requirements,
     indexOptions: { ...snapshot.indexOptions, ...options.indexOptions },
   };
-  const result = await transport.script(applyScript(input), [], options.signal ? { signal: options.signal } : {});
-  const outcome = parseApplyOutput(result, input);
-  if (outcome.already) {
-    writeEnvCache(options, null); // The other sync's stamp id is not known here.
-    return report(null, { created: false, reused: true }, started, commands());
-  }
-  // The state after: the same interpreter (markers), the listed distributions; a fresh env is probed in full
-  // the next time it needs planning.
-  const known = new Map(view.state?.distributions.map((d) => [`${normalizeName(d.name)} ${d.version}`, d.requires]));
-  const distributions = outcome.distributions.map((d) => ({ ...d, requires: known.get(`${normalizeName(d.name)} ${d.version}`) ?? [] }));
-  writeEnvCache(options, plan && view.state ? { stampId: input.stamp.id, state: { ...view.state, distributions } } : null);
-  const done = plan ?? freshPlan(snapshot, distributions);
-  return report(done, { created: outcome.created, reused: !outcome.created && stampBefore !== null }, started, commands());
 }
 
 /** What a fresh env got: each requirement installed, or skipped by the installer for its marker. */
@@ -206,7 +247,7 @@ export async function diffEnv(
 ): Promise<EnvDiff> {
   const probe = await probeRemoteEnv(transport, {
     envDir: options.envDir,
-    ...(options.exact ? {} : { matchStampId: readEnvCache(options)?.stampId }),
+    ...(options.exact ? {} : { matchStampId: cachedStampId(options) }),
   });
   const view = await remoteView(transport, options, probe);
   const sameVersion = view.state !== null && majorMinor(view.state.python) === options.snapshot.pythonVersion;
