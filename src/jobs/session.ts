@@ -112,33 +112,51 @@ function slurmSession(config: LoadedConfig, target: ResolvedTarget & { config: S
   };
 }
 
-/** Every transport a session opened in this process, so that one call closes them all at exit. */
-const opened = new Set<Transport>();
+/**
+ * The sessions opened in this process, one per project and target: a command that refreshes, reads and
+ * watches a job reuses one connection (and one remote-home lookup) instead of opening one per step.
+ */
+const sessions = new Map<string, Promise<TargetSession>>();
 
 /**
  * Closes the connections this process opened (an OpenSSH master stays up for its ControlPersist time, so the
  * next command reuses it; an ssh2 connection would otherwise keep the process alive).
  */
 export async function closeSessions(): Promise<void> {
-  const transports = [...opened];
-  opened.clear();
-  await Promise.allSettled(transports.map((transport) => transport.close()));
+  const opened = await Promise.allSettled([...sessions.values()]);
+  sessions.clear();
+  await Promise.allSettled(opened.flatMap((s) => (s.status === "fulfilled" ? [s.value.transport.close()] : [])));
 }
 
-/**
- * Opens a session on a target. Remote targets cost no remote command here when the remote home is
- * cached; the connection itself is made by the first command (or an explicit transport.connect()).
- */
-export async function openTarget(config: LoadedConfig, name?: string, connect: ConnectOptions = {}): Promise<TargetSession> {
-  const target = resolveTarget(config, name);
-  const transport = transportFor(config, target.config, connect);
-  opened.add(transport);
-  if (target.config.kind === "local") return localSession(config, target, transport);
+async function createSession(config: LoadedConfig, target: ResolvedTarget, connect: ConnectOptions): Promise<TargetSession> {
   if (target.config.kind === "server") {
     throw new InputError(`target ${JSON.stringify(target.name)} is of kind "server", which this version cannot run yet; use a slurm or the local target`);
   }
-  const home = await remoteHome(config, target, transport);
-  const base = absoluteBaseDir(remoteBaseDir(target.config), home);
-  const layout = remoteLayout(base, config.projectName, runtimeHash(RUNTIME_FILES));
-  return slurmSession(config, target as ResolvedTarget & { config: SlurmTargetConfig }, transport, layout);
+  const transport = transportFor(config, target.config, connect);
+  if (target.config.kind === "local") return localSession(config, target, transport);
+  try {
+    const home = await remoteHome(config, target, transport);
+    const base = absoluteBaseDir(remoteBaseDir(target.config), home);
+    const layout = remoteLayout(base, config.projectName, runtimeHash(RUNTIME_FILES));
+    return slurmSession(config, target as ResolvedTarget & { config: SlurmTargetConfig }, transport, layout);
+  } catch (error) {
+    await transport.close();
+    throw error;
+  }
+}
+
+/**
+ * Opens (or reuses) the session on a target. Remote targets cost no remote command here when the remote
+ * home is cached; the connection itself is made by the first command (or an explicit transport.connect()).
+ */
+export function openTarget(config: LoadedConfig, name?: string, connect: ConnectOptions = {}): Promise<TargetSession> {
+  const target = resolveTarget(config, name);
+  const key = `${config.root}\0${target.name}`;
+  let session = sessions.get(key);
+  if (!session) {
+    session = createSession(config, target, connect);
+    sessions.set(key, session);
+    session.catch(() => sessions.delete(key));
+  }
+  return session;
 }
