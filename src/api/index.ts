@@ -6,15 +6,15 @@
 import { loadConfig } from "../config/load.js";
 import type { ResourceFlags } from "../config/target.js";
 import { cancelJob, readJobLog, readJobOutcome, refreshJobs } from "../jobs/control.js";
-import { formatRemoteError, resultForDisplay } from "../jobs/outcome.js";
+import { formatRemoteError, resultForDisplay } from "../model/outcome.js";
 import { findJob, listJobs } from "../jobs/registry.js";
 import { finishJob, runJob } from "../jobs/run.js";
 import { closeSessions, openTarget } from "../jobs/session.js";
-import { isFinal, type JobRecord, type JobState } from "../jobs/types.js";
+import { isFinal, type JobRecord, type JobState } from "../model/job.js";
 import { JobFailedError } from "../util/errors.js";
 
 export * from "../util/errors.js";
-export type { JobRecord, JobState } from "../jobs/types.js";
+export type { JobRecord, JobState } from "../model/job.js";
 export type { RunReport } from "../jobs/report.js";
 
 export interface SubmitOptions {

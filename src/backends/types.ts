@@ -1,7 +1,13 @@
-// The Backend interface: one implementation per target kind (slurm/, server/, local/).
+// The backend seam: everything that differs between target kinds (slurm/, server/, local/) sits behind this
+// one interface, in the manner of submitit's executors. jobs/ sequences the lifecycle over it and never names
+// a kind; adding a kind is its own folder plus one line in ./registry.ts.
 // Polling is batched: one call covers many jobs, so watching N jobs costs one remote command per poll.
+import type { TargetConfig } from "../config/schema.js";
+import type { JobRecord, JobState, TargetKind } from "../model/job.js";
+import type { ListedJobs } from "../model/listed-job.js";
+import type { Outcome } from "../model/outcome.js";
 import type { Transport } from "../transport/types.js";
-import type { JobRecord, JobState, TargetKind } from "../jobs/types.js";
+import type { JobFiles } from "./job-files.js";
 
 export interface JobStatus {
   state: JobState;
@@ -24,18 +30,69 @@ export interface JobPaths {
   status: string;
 }
 
+/** While a job waits: the scheduler's state, its reason and the job's place in the queue. */
+export interface QueueUpdate {
+  state: string;
+  reason: string;
+  position: number | null;
+}
+
+export interface WatchRequest {
+  onLog?: (text: string) => void;
+  onQueue?: (update: QueueUpdate) => void;
+  onReconnect?: (attempt: number, delayMs: number) => void;
+  signal?: AbortSignal;
+  /** Byte offset in job.log to start from (0, or where an earlier watch stopped). */
+  fromOffset?: number;
+}
+
+export interface WatchResult {
+  status: JobStatus;
+  outcome: Outcome;
+  /** Where the log was read up to (a retried job appends to the same log). */
+  logOffset: number;
+}
+
+export interface RetryDecision {
+  retry: boolean;
+  /** For the user: why it is (or is not) submitted again. null when the state is not retryable. */
+  message: string | null;
+}
+
+/** What a backend is made from: the target, its transport, and where the runtime files live on it. */
+export interface BackendContext {
+  targetName: string;
+  target: TargetConfig;
+  transport: Transport;
+  /** Absolute dir on the target holding runner.py and friends; null on the local target. */
+  runtimeDir: string | null;
+}
+
 export interface Backend {
   readonly kind: TargetKind;
   readonly transport: Transport;
+  /** Reads job files (log, result, error) where the job dirs are. */
+  readonly files: JobFiles;
   /** Starts the job whose job dir (job.json, code, env) is ready. Returns the scheduler handle. */
   submit(job: JobRecord): Promise<string>;
   /** Status of many jobs in one remote command. Jobs the scheduler no longer knows map to their last known state. */
   poll(jobs: readonly JobRecord[]): Promise<Map<string, JobStatus>>;
+  /** Follows a job to its end: its log as it arrives, queue updates while it waits, then its status and outcome. */
+  watch(job: JobRecord, request: WatchRequest): Promise<WatchResult>;
   /** Cancels the job and resolves once it is gone. */
   cancel(job: JobRecord): Promise<void>;
+  /** The scheduler's view of this project's jobs (nodes, GPUs, efficiency); `records` are the local ones. */
+  list(project: string, records: readonly JobRecord[]): Promise<ListedJobs>;
+  /**
+   * Scheduler handles of the user's jobs that are pending or running now, in one command. Retention and env
+   * removal keep whatever these jobs use.
+   */
+  activeJobs(jobs: readonly JobRecord[]): Promise<Set<string>>;
+  /** Whether a job that ended in `state` after `attempt` submissions (1 = the first) goes back in. */
+  retry(state: JobState, attempt: number): RetryDecision;
 }
 
-/** Where the runner puts its files inside a job dir (DESIGN.md, "Remote layout"). */
+/** Where the runner puts its files inside a job dir (docs/architecture.md, "Job protocol"). */
 export function jobPaths(dir: string): JobPaths {
   return {
     dir,
@@ -46,4 +103,9 @@ export function jobPaths(dir: string): JobPaths {
     error: `${dir}/error.json`,
     status: `${dir}/status.json`,
   };
+}
+
+/** No retries: for kinds whose jobs cannot be ended by the infrastructure. */
+export function neverRetry(): RetryDecision {
+  return { retry: false, message: null };
 }

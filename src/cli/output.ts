@@ -1,7 +1,7 @@
 // Output rules of the CLI contract: human text goes to stderr whenever --json is on; with --json exactly
 // one JSON object goes to stdout.
 import pc from "picocolors";
-import type { JobRecord } from "../jobs/types.js";
+import type { JobRecord } from "../model/job.js";
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);

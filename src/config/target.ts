@@ -1,6 +1,6 @@
 // Picks the target (flag > SLURMRAY_TARGET > project.default_target > the embedded local target)
 // and resolves the job's resources (flags > target defaults > built-in defaults).
-import type { Resources } from "../jobs/types.js";
+import type { Resources } from "../model/job.js";
 import { ConfigError, InputError } from "../util/errors.js";
 import { describeTargets, type LoadedConfig } from "./load.js";
 import type { TargetConfig } from "./schema.js";

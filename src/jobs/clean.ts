@@ -7,7 +7,7 @@ import type { LoadedConfig } from "../config/load.js";
 import type { ConnectOptions } from "./connect.js";
 import { jobsDir, listJobs } from "./registry.js";
 import { openTarget } from "./session.js";
-import { isFinal } from "./types.js";
+import { isFinal } from "../model/job.js";
 
 export async function cleanTarget(config: LoadedConfig, name: string | undefined, olderThanDays: number | undefined, connect: ConnectOptions = {}): Promise<RetentionResult & { target: string }> {
   const session = await openTarget(config, name, connect);

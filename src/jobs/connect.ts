@@ -19,7 +19,8 @@ function expandHome(path: string, root: string): string {
 }
 
 export function transportFor(config: LoadedConfig, target: TargetConfig, options: ConnectOptions = {}): Transport {
-  if (target.kind === "local") return createTransport({ kind: "local" });
+  // A target without a host is this machine.
+  if (!("host" in target)) return createTransport({ kind: "local" });
   return createTransport({
     kind: "ssh",
     implementation: target.transport ?? "auto",

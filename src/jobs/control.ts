@@ -1,12 +1,12 @@
 // Operations on existing jobs from their local records: refresh status (batched per target), cancel, read logs
 // and results. These work from another shell or after a restart, because the record is on disk.
-import { type ListedJob, listJobs as listClusterJobs } from "../backends/slurm/index.js";
 import { jobPaths } from "../backends/types.js";
 import type { LoadedConfig } from "../config/load.js";
-import { type Outcome, readOutcome } from "./outcome.js";
+import { type Outcome, readOutcome } from "../model/outcome.js";
 import { saveJob } from "./registry.js";
 import { openTarget } from "./session.js";
-import { isFinal, type JobRecord } from "./types.js";
+import { isFinal, type JobRecord } from "../model/job.js";
+import type { ListedJob } from "../model/listed-job.js";
 
 /** Brings the records of active jobs up to date: one backend poll per target. */
 export async function refreshJobs(config: LoadedConfig, jobs: JobRecord[]): Promise<JobRecord[]> {
@@ -46,13 +46,11 @@ export async function readJobOutcome(config: LoadedConfig, job: JobRecord): Prom
 }
 
 /**
- * What the cluster knows of this project's jobs on a Slurm target (nodes, GPUs, and once finished CPU
- * efficiency and peak memory from sacct), keyed by slurmray job id. One remote command.
+ * What the target's scheduler knows of this project's jobs (nodes, GPUs, and once finished CPU efficiency and
+ * peak memory where it keeps accounting), keyed by slurmray job id. One remote command.
  */
-export async function clusterDetails(config: LoadedConfig, target: string): Promise<Map<string, ListedJob> | null> {
-  const session = await openTarget(config, target);
-  if (session.target.config.kind !== "slurm") return null;
-  const prefix = `slurmray-${config.projectName}-`;
-  const { jobs } = await listClusterJobs(session.transport);
-  return new Map(jobs.filter((job) => job.name.startsWith(prefix)).map((job) => [job.name.slice(prefix.length), job]));
+export async function clusterDetails(config: LoadedConfig, target: string, records: readonly JobRecord[]): Promise<Map<string, ListedJob>> {
+  const { backend } = await openTarget(config, target);
+  const { jobs } = await backend.list(config.projectName, records);
+  return new Map(jobs.map((job) => [job.jobId, job]));
 }

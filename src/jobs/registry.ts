@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
-import type { JobRecord } from "./types.js";
+import type { JobRecord } from "../model/job.js";
 
 export const STATE_DIR = ".slurmray";
 

@@ -18,7 +18,7 @@ import { quote } from "../util/shell.js";
 import { envDirFor } from "./remote-paths.js";
 import { type RunReport, timed } from "./report.js";
 import { cacheDir, RUNTIME_FILES, type TargetSession } from "./session.js";
-import type { JobRecord } from "./types.js";
+import type { JobRecord } from "../model/job.js";
 
 const RUNTIME_SECTION = "runtime";
 /** Retention runs at most this often per target (it is one extra remote command). */
@@ -61,7 +61,7 @@ export function envTargetFor(session: TargetSession, snapshot: Snapshot): EnvTar
 
 /** The target's env options from its config. */
 export function envOptions(session: TargetSession): { strictVersions: boolean; allowPythonInstall: boolean; installUv: boolean } {
-  const t = session.target.config.kind === "local" ? null : session.target.config;
+  const t = "host" in session.target.config ? session.target.config : null;
   return {
     strictVersions: session.config.project.strict_versions ?? true,
     allowPythonInstall: t?.allow_python_install ?? false,

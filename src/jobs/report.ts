@@ -1,6 +1,6 @@
 // The `run --json` report (DESIGN.md, "CLI contract"). Fields a target does not fill are null or zero,
 // never invented.
-import type { RemoteError } from "./types.js";
+import type { RemoteError } from "../model/job.js";
 
 export interface EnvReportJson {
   created: boolean;

@@ -5,17 +5,16 @@ import { join } from "node:path";
 import { projectInterpreter } from "../config/interpreter.js";
 import { type LoadedConfig, loadConfig } from "../config/load.js";
 import { type ResourceFlags, resolveResources, resolveTarget } from "../config/target.js";
-import { renderSbatch, retryDecision } from "../backends/slurm/index.js";
 import { writeFileAtomic } from "../util/fs.js";
 import { InputError, InterruptedError } from "../util/errors.js";
 import type { ConnectOptions } from "./connect.js";
 import { parseEntry, runnerEntry } from "./entry.js";
-import { type Outcome, resultForDisplay } from "./outcome.js";
+import { type Outcome, resultForDisplay } from "../model/outcome.js";
 import { jobsDir, newJobId, saveJob } from "./registry.js";
 import { prepareRemote } from "./remote-run.js";
 import { emptyTimings, type RunReport, type Timings, timed } from "./report.js";
-import { openTarget, slurmOptions, type TargetSession, type WatchRequest } from "./session.js";
-import type { JobRecord, JobSpec } from "./types.js";
+import { checkJob, openTarget, type TargetSession, type WatchRequest } from "./session.js";
+import type { JobRecord, JobSpec } from "../model/job.js";
 
 export interface RunRequest {
   cwd: string;
@@ -159,11 +158,7 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
     ray: request.ray ?? config.project.ray ?? resources.nodes > 1,
     resources,
   };
-  // Every Slurm parameter is validated before anything is sent (the script is rendered with placeholder paths).
-  if (target.config.kind === "slurm") {
-    const placeholder = { id: "0", kind: "slurm", project: config.projectName, spec, remoteDir: "/validate/job", codeDir: "/validate/code", python: "/validate/python" };
-    renderSbatch({ job: placeholder as JobRecord, target: slurmOptions(target.config), runtimeDir: "/validate/runtime", python: "/validate/python" });
-  }
+  checkJob(target, spec);
   const session = await openTarget(config, target.name, request.connect);
   const job = newJob(session, spec);
   const report: RunReport & { dry_run?: string[] } = {
@@ -201,11 +196,10 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
     return finish();
   }
   const runStart = performance.now();
-  const maxRetries = target.config.kind === "slurm" ? (target.config.max_retries ?? 0) : 0;
   let { outcome, queueSeconds, logOffset } = await finishJob(session, job, request, true);
   // A job ended by the cluster (a node failed, it was preempted) goes back in, up to max_retries.
   for (let attempt = 1; ; attempt++) {
-    const decision = retryDecision(job.state, attempt, maxRetries);
+    const decision = session.backend.retry(job.state, attempt);
     if (decision.message) request.onProgress?.(decision.message);
     if (!decision.retry) break;
     report.warnings.push(decision.message!);

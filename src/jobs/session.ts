@@ -2,41 +2,24 @@
 // there. Every command on existing jobs (status, logs, attach, cancel) and `run` go through one.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { LocalBackend } from "../backends/local/index.js";
-import { type QueueUpdate, SlurmBackend, type SlurmTargetOptions, watchUntilDone } from "../backends/slurm/index.js";
-import type { Backend, JobStatus } from "../backends/types.js";
+import type { JobFiles } from "../backends/job-files.js";
+import { type KindInfo, kindInfo } from "../backends/registry.js";
+import type { Backend, WatchRequest, WatchResult } from "../backends/types.js";
 import type { LoadedConfig } from "../config/load.js";
-import type { SlurmTargetConfig } from "../config/schema.js";
 import { type ResolvedTarget, resolveTarget } from "../config/target.js";
+import type { JobRecord, JobSpec } from "../model/job.js";
 import { runtimeHash } from "../remote/index.js";
 import type { Transport } from "../transport/types.js";
 import { InputError, RemoteCommandError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
 import { type ConnectOptions, transportFor } from "./connect.js";
-import { type JobFiles, localFiles, remoteFiles } from "./files.js";
-import { watchLocal } from "./local-watch.js";
-import { type Outcome, readOutcome } from "./outcome.js";
 import { STATE_DIR } from "./registry.js";
 import { absoluteBaseDir, remoteBaseDir, remoteLayout, type RemoteLayout } from "./remote-paths.js";
-import type { JobRecord } from "./types.js";
+
+export type { WatchRequest, WatchResult } from "../backends/types.js";
 
 /** The files shipped into <base_dir>/runtime/<hash>/ on remote targets. */
 export const RUNTIME_FILES = ["runner.py", "ray_cluster.py"] as const;
-
-export interface WatchRequest {
-  onLog?: (text: string) => void;
-  onQueue?: (update: QueueUpdate) => void;
-  onReconnect?: (attempt: number, delayMs: number) => void;
-  signal?: AbortSignal;
-  fromOffset?: number;
-}
-
-export interface WatchResult {
-  status: JobStatus;
-  outcome: Outcome;
-  /** Where the log was read up to (a retried job appends to the same log). */
-  logOffset: number;
-}
 
 export interface TargetSession {
   config: LoadedConfig;
@@ -70,46 +53,23 @@ async function remoteHome(config: LoadedConfig, target: ResolvedTarget, transpor
   return result.stdout;
 }
 
-function localSession(config: LoadedConfig, target: ResolvedTarget, transport: Transport): TargetSession {
-  const backend = new LocalBackend(transport);
-  return {
-    config,
-    target,
-    transport,
-    backend,
-    files: localFiles,
-    layout: null,
-    async watch(job, request) {
-      const status = await watchLocal(backend, job, request);
-      return { status, outcome: await readOutcome(job.remoteDir, (path) => localFiles.read(path)), logOffset: 0 };
-    },
-  };
+function newSession(config: LoadedConfig, target: ResolvedTarget, transport: Transport, layout: RemoteLayout | null): TargetSession {
+  const info = kindInfo(target.config.kind)!;
+  const backend = info.create({ targetName: target.name, target: target.config, transport, runtimeDir: layout?.runtimeDir ?? null });
+  return { config, target, transport, backend, files: backend.files, layout, watch: (job, request) => backend.watch(job, request) };
 }
 
-export function slurmOptions(t: SlurmTargetConfig): SlurmTargetOptions {
-  return { partition: t.partition, account: t.account, qos: t.qos, constraint: t.constraint, modules: t.modules, extraSbatch: t.sbatch, setup: t.setup, defaults: t.defaults };
+/** Refuses a job the target could never run, before any connection (exit 2). */
+export function checkJob(target: ResolvedTarget, spec: JobSpec): void {
+  requireKind(target).check(target.config, spec);
 }
 
-function slurmSession(config: LoadedConfig, target: ResolvedTarget & { config: SlurmTargetConfig }, transport: Transport, layout: RemoteLayout): TargetSession {
-  const backend = new SlurmBackend(transport, { target: slurmOptions(target.config), runtimeDir: layout.runtimeDir });
-  return {
-    config,
-    target,
-    transport,
-    backend,
-    files: remoteFiles(transport),
-    layout,
-    async watch(job, request) {
-      const watched = await watchUntilDone(transport, job, {
-        fromOffset: request.fromOffset,
-        signal: request.signal,
-        onLine: (line) => request.onLog?.(`${line}\n`),
-        onQueue: request.onQueue,
-        reconnect: { onReconnect: (attempt, delayMs) => request.onReconnect?.(attempt, delayMs) },
-      });
-      return { status: watched.status, outcome: { result: watched.resultJson as Outcome["result"], error: watched.errorJson }, logOffset: watched.logOffset };
-    },
-  };
+function requireKind(target: ResolvedTarget): KindInfo {
+  const info = kindInfo(target.config.kind);
+  if (!info) {
+    throw new InputError(`target ${JSON.stringify(target.name)} is of kind "${target.config.kind}", which this version cannot run yet; use a slurm or the local target`);
+  }
+  return info;
 }
 
 /**
@@ -129,16 +89,13 @@ export async function closeSessions(): Promise<void> {
 }
 
 async function createSession(config: LoadedConfig, target: ResolvedTarget, connect: ConnectOptions): Promise<TargetSession> {
-  if (target.config.kind === "server") {
-    throw new InputError(`target ${JSON.stringify(target.name)} is of kind "server", which this version cannot run yet; use a slurm or the local target`);
-  }
+  const info = requireKind(target);
   const transport = transportFor(config, target.config, connect);
-  if (target.config.kind === "local") return localSession(config, target, transport);
+  if (!info.remote) return newSession(config, target, transport, null);
   try {
     const home = await remoteHome(config, target, transport);
     const base = absoluteBaseDir(remoteBaseDir(target.config), home);
-    const layout = remoteLayout(base, config.projectName, runtimeHash(RUNTIME_FILES));
-    return slurmSession(config, target as ResolvedTarget & { config: SlurmTargetConfig }, transport, layout);
+    return newSession(config, target, transport, remoteLayout(base, config.projectName, runtimeHash(RUNTIME_FILES)));
   } catch (error) {
     await transport.close();
     throw error;

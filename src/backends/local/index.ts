@@ -3,13 +3,19 @@
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { runnerSpec } from "../../jobs/spec.js";
-import type { JobRecord, JobState } from "../../jobs/types.js";
+import type { TargetConfig } from "../../config/schema.js";
+import { isFinal, type JobRecord, type JobSpec, type JobState } from "../../model/job.js";
+import type { ListedJobs } from "../../model/listed-job.js";
+import { readOutcome } from "../../model/outcome.js";
+import { runnerSpec } from "../../model/runner-spec.js";
 import { remoteFile } from "../../remote/index.js";
 import type { Transport } from "../../transport/types.js";
+import { InputError } from "../../util/errors.js";
 import { writeJsonAtomic } from "../../util/fs.js";
-import { type Backend, type JobStatus, jobPaths } from "../types.js";
+import { localFiles } from "../job-files.js";
+import { type Backend, type BackendContext, type JobStatus, jobPaths, neverRetry, type WatchRequest, type WatchResult } from "../types.js";
 import { processGroupAlive, signalGroup } from "./process-group.js";
+import { watchLocal } from "./watch.js";
 
 interface RunnerStatus {
   state?: string;
@@ -35,6 +41,8 @@ const CANCEL_GRACE_MS = 5000;
 
 export class LocalBackend implements Backend {
   readonly kind = "local" as const;
+  readonly files = localFiles;
+  readonly retry = neverRetry;
   constructor(readonly transport: Transport) {}
 
   async submit(job: JobRecord): Promise<string> {
@@ -65,6 +73,30 @@ export class LocalBackend implements Backend {
     return statuses;
   }
 
+  async watch(job: JobRecord, request: WatchRequest): Promise<WatchResult> {
+    const status = await watchLocal(this, job, request);
+    return { status, outcome: await readOutcome(job.remoteDir, (path) => localFiles.read(path)), logOffset: 0 };
+  }
+
+  /** Local jobs are this machine's processes: the records say what ran, the process table what still runs. */
+  async list(_project: string, records: readonly JobRecord[]): Promise<ListedJobs> {
+    const statuses = await this.poll(records);
+    const jobs = records.flatMap((job) => {
+      const status = statuses.get(job.id)!;
+      if (job.schedulerId === null) return [];
+      const started = status.startedAt ? Date.parse(status.startedAt) : Number.NaN;
+      const ended = status.endedAt ? Date.parse(status.endedAt) : Date.now();
+      const elapsedSeconds = Number.isNaN(started) ? null : Math.max(0, Math.round((ended - started) / 1000));
+      return [{ schedulerId: job.schedulerId, jobId: job.id, state: status.state, schedulerState: status.state, elapsedSeconds, nodes: ["localhost"], gpus: 0, cpuEfficiency: null, maxRssBytes: null }];
+    });
+    return { jobs, sacctError: null };
+  }
+
+  async activeJobs(jobs: readonly JobRecord[]): Promise<Set<string>> {
+    const statuses = await this.poll(jobs.filter((job) => !isFinal(job.state)));
+    return new Set(jobs.filter((job) => job.schedulerId !== null && statuses.get(job.id)?.state === "RUNNING").map((job) => job.schedulerId!));
+  }
+
   private statusOf(job: JobRecord): JobStatus {
     const runner = readRunnerStatus(job.remoteDir);
     const alive = job.schedulerId !== null && processGroupAlive(Number(job.schedulerId));
@@ -91,4 +123,16 @@ export class LocalBackend implements Backend {
       while (processGroupAlive(pgid)) await sleep(50);
     }
   }
+}
+
+/** The local target is this one machine. */
+export function checkLocalJob(_target: TargetConfig, spec: JobSpec): void {
+  if (spec.resources.nodes > 1) {
+    throw new InputError(`--nodes ${spec.resources.nodes}: the local target is this one machine; use a slurm target for several nodes`);
+  }
+}
+
+/** The backend of the local target (registered in ../registry.ts). */
+export function createLocalBackend(context: BackendContext): LocalBackend {
+  return new LocalBackend(context.transport);
 }

@@ -1,15 +1,24 @@
-// The Slurm target's Backend: submit, poll and cancel each in ONE remote command. The snippets behind
-// them are exported too, so the job pipeline can batch them with other layers' work.
-import type { JobRecord } from "../../jobs/types.js";
+// The Slurm target's Backend: submit, poll, cancel, list and the active-jobs check each in ONE remote command.
+// The snippets behind them are exported too, so the job pipeline can batch them with other layers' work.
+import type { SlurmTargetConfig, TargetConfig } from "../../config/schema.js";
+import type { JobRecord, JobSpec, JobState } from "../../model/job.js";
+import type { ListedJobs } from "../../model/listed-job.js";
 import type { Transport } from "../../transport/types.js";
-import type { Backend, JobStatus } from "../types.js";
+import { RemoteCommandError } from "../../util/errors.js";
+import { type JobFiles, remoteFiles } from "../job-files.js";
+import type { Backend, BackendContext, JobStatus, RetryDecision, WatchRequest, WatchResult } from "../types.js";
 import { cancelScript, checkCancelResult } from "./cancel.js";
+import { listJobs } from "./jobs-list.js";
 import { type RenderInput, renderSbatch, type SlurmTargetOptions } from "./render.js";
+import { retryDecision } from "./retry.js";
 import { parseStatusOutput, resolveStatus, type StatusProbe, statusSnippet } from "./status.js";
 import { parseSubmitOutput, submitSnippet } from "./submit.js";
+import { watchUntilDone } from "./watch.js";
 
 export interface SlurmBackendOptions {
   target: SlurmTargetOptions;
+  /** Times a job ended by the cluster (NODE_FAIL, PREEMPTED) is submitted again. */
+  maxRetries?: number;
   /** Absolute dir on the target holding runner.py and ray_cluster.py. */
   runtimeDir: string;
   /** How long cancel waits for the job to be gone (seconds). */
@@ -21,15 +30,26 @@ function seenBySlurm(id: string, probe: StatusProbe): boolean {
   return probe.squeue.has(id) || probe.sacct?.has(id) === true;
 }
 
+/** The sbatch-related options of a slurm target's config. */
+export function slurmOptions(t: SlurmTargetConfig): SlurmTargetOptions {
+  return { partition: t.partition, account: t.account, qos: t.qos, constraint: t.constraint, modules: t.modules, extraSbatch: t.sbatch, setup: t.setup, defaults: t.defaults };
+}
+
+/** The Slurm job name carries the project and the slurmray id, so `list` finds a project's jobs. */
+const JOB_NAME_PREFIX = "slurmray-";
+
 export class SlurmBackend implements Backend {
   readonly kind = "slurm" as const;
+  readonly files: JobFiles;
   /** When each job was first missing from both squeue and sacct (ms since epoch). */
   readonly #absentSince = new Map<string, number>();
 
   constructor(
     readonly transport: Transport,
     readonly options: SlurmBackendOptions,
-  ) {}
+  ) {
+    this.files = remoteFiles(transport);
+  }
 
   /** The sbatch script of a job (pure; throws InputError for a bad parameter). */
   render(job: JobRecord): string {
@@ -66,14 +86,59 @@ export class SlurmBackend implements Backend {
     return statuses;
   }
 
+  async watch(job: JobRecord, request: WatchRequest): Promise<WatchResult> {
+    const watched = await watchUntilDone(this.transport, job, {
+      fromOffset: request.fromOffset,
+      signal: request.signal,
+      onLine: (line) => request.onLog?.(`${line}\n`),
+      onQueue: request.onQueue,
+      reconnect: { onReconnect: (attempt, delayMs) => request.onReconnect?.(attempt, delayMs) },
+    });
+    return { status: watched.status, outcome: { result: watched.resultJson as WatchResult["outcome"]["result"], error: watched.errorJson }, logOffset: watched.logOffset };
+  }
+
   async cancel(job: JobRecord): Promise<void> {
     if (job.schedulerId === null) return;
     const { code, stderr } = await this.transport.script(cancelScript(job.schedulerId, this.options.cancelWaitSeconds));
     checkCancelResult(job.schedulerId, code, stderr);
   }
+
+  async list(project: string, _records: readonly JobRecord[]): Promise<ListedJobs> {
+    const prefix = `${JOB_NAME_PREFIX}${project}-`;
+    const { jobs, sacctError } = await listJobs(this.transport);
+    return {
+      sacctError,
+      jobs: jobs
+        .filter((job) => job.name.startsWith(prefix))
+        .map(({ name, slurmState, ...rest }) => ({ ...rest, jobId: name.slice(prefix.length), schedulerState: slurmState })),
+    };
+  }
+
+  /** One squeue for the login user's jobs: every id Slurm still holds (pending, running, completing). */
+  async activeJobs(): Promise<Set<string>> {
+    const { code, stdout, stderr } = await this.transport.exec(["sh", "-c", 'squeue -h -u "$(id -un)" -o %i']);
+    if (code !== 0) throw new RemoteCommandError("Asking Slurm which jobs are active", "squeue -h -u $(id -un) -o %i", code, stderr);
+    return new Set(stdout.split("\n").map((line) => line.trim()).filter((line) => /^\d+(_\d+)?$/.test(line)));
+  }
+
+  retry(state: JobState, attempt: number): RetryDecision {
+    return retryDecision(state, attempt, this.options.maxRetries ?? 0);
+  }
 }
 
-export { listJobs, type ListedJob, type ListedJobs } from "./jobs-list.js";
+/** Every Slurm parameter is validated by rendering the script with placeholder paths. */
+export function checkSlurmJob(target: TargetConfig, spec: JobSpec): void {
+  const placeholder = { id: "0", kind: "slurm", project: "check", spec, remoteDir: "/check/job", codeDir: "/check/code", python: "/check/python" } as JobRecord;
+  renderSbatch({ job: placeholder, target: slurmOptions(target as SlurmTargetConfig), runtimeDir: "/check/runtime", python: "/check/python" });
+}
+
+/** The backend of a slurm target (registered in ../registry.ts). */
+export function createSlurmBackend(context: BackendContext): SlurmBackend {
+  const target = context.target as SlurmTargetConfig;
+  return new SlurmBackend(context.transport, { target: slurmOptions(target), maxRetries: target.max_retries, runtimeDir: context.runtimeDir! });
+}
+
+export { listJobs } from "./jobs-list.js";
 export { validateSlurmParams, type SlurmParams } from "./params.js";
 export { renderSbatch, type SlurmTargetOptions } from "./render.js";
 export { retryDecision, RETRYABLE_STATES } from "./retry.js";

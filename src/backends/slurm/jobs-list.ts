@@ -1,6 +1,6 @@
 // `slurmray jobs --target X`: the user's slurmray jobs (job name slurmray-<project>-<id>) from squeue and,
 // for finished ones, sacct with CPU efficiency and peak memory. One remote command.
-import type { JobState } from "../../jobs/types.js";
+import type { ListedJob as GenericListedJob } from "../../model/listed-job.js";
 import type { Transport } from "../../transport/types.js";
 import { RemoteCommandError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
@@ -11,24 +11,11 @@ import { mapSlurmState } from "./states.js";
 export const JOBS_SECTION = "slurm-jobs";
 const NAME_PREFIX = "slurmray-";
 
-export interface ListedJob {
-  schedulerId: string;
-  /** The Slurm job name: slurmray-<project>-<slurmray job id>. */
-  name: string;
-  state: JobState;
-  slurmState: string;
-  elapsedSeconds: number | null;
-  nodes: string[];
-  gpus: number;
-  /** TotalCPU / (Elapsed × AllocCPUS), 0–1; finished jobs with accounting only. */
-  cpuEfficiency: number | null;
-  /** Largest MaxRSS of the job's steps, in bytes; finished jobs with accounting only. */
-  maxRssBytes: number | null;
-}
+/** A listed job with Slurm's own job name (slurmray-<project>-<slurmray job id>) and state word. */
+export type ListedJob = Omit<GenericListedJob, "jobId" | "schedulerState"> & { name: string; slurmState: string };
 
 export interface ListedJobs {
   jobs: ListedJob[];
-  /** Why finished jobs are missing (no accounting), or null. */
   sacctError: string | null;
 }
 

@@ -2,7 +2,7 @@
 // the list of valid ones and their defaults; a bad value names the key and what is allowed. Values end
 // up in #SBATCH lines, which sbatch parses itself (no shell), so each is held to a strict character set.
 import { BUILTIN_RESOURCES } from "../../config/target.js";
-import type { Resources } from "../../jobs/types.js";
+import type { Resources } from "../../model/job.js";
 import { InputError } from "../../util/errors.js";
 
 /** A job's resources (nodes, cpus, mem GB per node, gpus per node, time minutes, partition) and Slurm's own. */

@@ -3,7 +3,7 @@
 // With Ray on, the script starts one Ray node per allocated node through ray_cluster.py (shipped in the
 // runtime dir next to runner.py), waits until all are alive, runs the runner, then stops only its own
 // Ray processes. The runner's exit code becomes the job's.
-import type { JobRecord, Resources } from "../../jobs/types.js";
+import type { JobRecord, Resources } from "../../model/job.js";
 import { InputError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
 import { jobPaths } from "../types.js";

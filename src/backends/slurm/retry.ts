@@ -1,14 +1,9 @@
 // Retries: a job that ended because of the cluster (a node failed, or it was preempted) rather than
 // because of its own code is submitted again, up to the target's max_retries (default 0).
-import type { JobState } from "../../jobs/types.js";
+import type { JobState } from "../../model/job.js";
+import type { RetryDecision } from "../types.js";
 
 export const RETRYABLE_STATES: readonly JobState[] = ["NODE_FAIL", "PREEMPTED"];
-
-export interface RetryDecision {
-  retry: boolean;
-  /** For the user: why it is (or is not) submitted again. null when the state is not retryable. */
-  message: string | null;
-}
 
 /** Whether a job that ended in `state` after `attempt` submissions (1 = the first) is submitted again. */
 export function retryDecision(state: JobState, attempt: number, maxRetries: number): RetryDecision {

@@ -1,6 +1,6 @@
 // Slurm job states (squeue %T, sacct State) → slurmray's JobState. Slurm has about 25 states; a job
 // only needs to know whether it waits, runs, or how it ended.
-import type { JobState } from "../../jobs/types.js";
+import type { JobState } from "../../model/job.js";
 
 export interface MappedState {
   state: JobState;

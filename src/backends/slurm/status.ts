@@ -2,7 +2,7 @@
 // that left the queue (or ended in it), sacct and the runner's status.json in the job dir. sacct lags
 // squeue by a few seconds and some clusters have no accounting, so a job that neither knows is not taken
 // as ended until it has been missing for a while (see resolveStatus).
-import type { JobRecord, JobState } from "../../jobs/types.js";
+import type { JobRecord, JobState } from "../../model/job.js";
 import { RemoteCommandError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
 import type { JobStatus } from "../types.js";

@@ -1,8 +1,8 @@
 // Submission in one remote command: create the job dir (0700), write job.json and sbatch.sh, clear the
 // outcome files of an earlier attempt (a retry reuses the dir; job.log is appended to), `sbatch --parsable`.
 // The snippet can be batched with other layers' work; its output is the slurm-submit section.
-import { runnerSpec } from "../../jobs/spec.js";
-import type { JobRecord } from "../../jobs/types.js";
+import { runnerSpec } from "../../model/runner-spec.js";
+import type { JobRecord } from "../../model/job.js";
 import { RemoteCommandError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
 import { jobPaths } from "../types.js";

@@ -4,11 +4,11 @@
 // cut by a lost connection resumes from that offset with no line lost or repeated.
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { JobRecord, RemoteError } from "../../jobs/types.js";
+import type { JobRecord, RemoteError } from "../../model/job.js";
 import { remoteFile } from "../../remote/index.js";
 import type { Transport } from "../../transport/types.js";
 import { ConnectionError, InputError, RemoteCommandError } from "../../util/errors.js";
-import type { JobStatus } from "../types.js";
+import type { JobStatus, QueueUpdate } from "../types.js";
 import { expandHostlist } from "./format.js";
 import { parseExitCode } from "./states.js";
 import { type RunnerStatus, resolveStatus, type SacctRow, type StatusProbe } from "./status.js";
@@ -16,11 +16,7 @@ import { type RunnerStatus, resolveStatus, type SacctRow, type StatusProbe } fro
 const WATCH_SOURCE = readFileSync(remoteFile("slurm_watch.py"), "utf8");
 const CONTROL = /^@@slurmray:(offset|queue|final):(.*)@@$/;
 
-export interface QueueUpdate {
-  state: string;
-  reason: string;
-  position: number | null;
-}
+export type { QueueUpdate };
 
 /** What slurm_watch.py prints last. */
 export interface FinalSection {

@@ -3,12 +3,12 @@ import { Command } from "@commander-js/extra-typings";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type LoadedConfig, loadConfig } from "../../config/load.js";
 import { cancelJob, clusterDetails, readJobLog, readJobOutcome, refreshJobs } from "../../jobs/control.js";
-import type { ListedJob } from "../../backends/slurm/index.js";
-import { formatRemoteError, resultForDisplay } from "../../jobs/outcome.js";
+import type { ListedJob } from "../../model/listed-job.js";
+import { formatRemoteError, resultForDisplay } from "../../model/outcome.js";
 import { findJob, listJobs } from "../../jobs/registry.js";
 import { finishJob } from "../../jobs/run.js";
 import { openTarget } from "../../jobs/session.js";
-import { isFinal, type JobRecord } from "../../jobs/types.js";
+import { isFinal, type JobRecord } from "../../model/job.js";
 import { EXIT, InputError } from "../../util/errors.js";
 import { targetName } from "../flags.js";
 import { interruptSignal } from "../interrupt.js";
@@ -128,7 +128,7 @@ export function jobCommands() {
       for (;;) {
         const selected = listJobs(config.root).filter((job) => !options.target || job.target === options.target);
         await refreshJobs(config, selected);
-        const details = options.target ? await clusterDetails(config, options.target) : null;
+        const details = options.target ? await clusterDetails(config, options.target, selected) : null;
         if (options.json) printJson({ jobs: selected.map((job) => (details ? { ...job, cluster: details.get(job.id) ?? null } : job)) });
         else if (details) printClusterTable(selected, details);
         else printTable(selected);

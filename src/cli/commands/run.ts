@@ -1,7 +1,7 @@
 // slurmray run ENTRY: the main command. Logs stream to stderr, the result goes to stdout.
 import { Command } from "@commander-js/extra-typings";
 import { runJob } from "../../jobs/run.js";
-import { formatRemoteError } from "../../jobs/outcome.js";
+import { formatRemoteError } from "../../model/outcome.js";
 import { EXIT, InterruptedError } from "../../util/errors.js";
 import { parseArgs, partitionName, positiveNumber, targetName, wholeNumber } from "../flags.js";
 import { info, printJson, warn } from "../output.js";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
 import { processGroupAlive } from "../../../src/backends/local/process-group.js";
-import type { JobRecord } from "../../../src/jobs/types.js";
+import type { JobRecord } from "../../../src/model/job.js";
 import { runCli, startCli, tempProject } from "../../helpers/cli.js";
 
 const PROJECT = {

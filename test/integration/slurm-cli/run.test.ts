@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { before, describe, it } from "node:test";
-import type { JobRecord } from "../../../src/jobs/types.js";
+import type { JobRecord } from "../../../src/model/job.js";
 import { runCli, startCli, tempProject } from "../../helpers/cli.js";
 import { sshArgs, type TestBed, testbed } from "../../helpers/testbed.js";
 import { testbedToml } from "../../helpers/testbed-project.js";

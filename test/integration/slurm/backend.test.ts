@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { listJobs } from "../../../src/backends/slurm/jobs-list.js";
 import { followLog, watchUntilDone } from "../../../src/backends/slurm/watch.js";
 import type { JobStatus } from "../../../src/backends/types.js";
-import type { JobRecord } from "../../../src/jobs/types.js";
+import type { JobRecord } from "../../../src/model/job.js";
 import { requireTestbed, testbed } from "../../helpers/testbed.js";
 import { type SlurmBed, slurmBed, submitted } from "./harness.js";
 

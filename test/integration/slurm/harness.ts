@@ -2,7 +2,7 @@
 // the user's home (shared by the login "node" and n1..n3), the runtime files shipped there, a small project.
 import { readFileSync } from "node:fs";
 import { SlurmBackend } from "../../../src/backends/slurm/index.js";
-import type { JobRecord, JobSpec } from "../../../src/jobs/types.js";
+import type { JobRecord, JobSpec } from "../../../src/model/job.js";
 import { remoteFile } from "../../../src/remote/index.js";
 import type { OpenSshTransport } from "../../../src/transport/openssh.js";
 import { quote } from "../../../src/util/shell.js";

@@ -1,5 +1,5 @@
 // A JobRecord for Slurm tests, with overrides.
-import type { JobRecord, JobSpec } from "../../../src/jobs/types.js";
+import type { JobRecord, JobSpec } from "../../../src/model/job.js";
 
 export function slurmJob(overrides: Partial<JobRecord> = {}, spec: Partial<JobSpec> = {}): JobRecord {
   return {

@@ -1,5 +1,5 @@
 // job.json, the runner's input (DESIGN.md, "Job protocol"). One function builds it for every backend.
-import type { JobRecord } from "./types.js";
+import type { JobRecord } from "./job.js";
 
 export interface RunnerSpec {
   id: string;

@@ -1,10 +1,9 @@
 // Watches a job whose files are on this machine: streams new log bytes and polls the backend until the
 // job reaches a final state.
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Backend, JobStatus } from "../backends/types.js";
-import { jobPaths } from "../backends/types.js";
-import { readLogFrom } from "./files.js";
-import { isFinal, type JobRecord } from "./types.js";
+import { isFinal, type JobRecord } from "../../model/job.js";
+import { readLogFrom } from "../job-files.js";
+import { type Backend, type JobStatus, jobPaths } from "../types.js";
 
 const POLL_MS = 150;
 

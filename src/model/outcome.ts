@@ -1,5 +1,5 @@
 // Reads what the runner left in a job dir (result.json / error.json) into one outcome, whatever the target.
-import type { RemoteError } from "./types.js";
+import type { RemoteError } from "./job.js";
 
 export interface PickledResult {
   pickle: string;

@@ -1,0 +1,27 @@
+// The one place that knows which kinds exist. Adding a kind: its folder, and one line here.
+import type { TargetConfig } from "../config/schema.js";
+import type { JobSpec, TargetKind } from "../model/job.js";
+import { checkLocalJob, createLocalBackend } from "./local/index.js";
+import { checkSlurmJob, createSlurmBackend } from "./slurm/index.js";
+import type { Backend, BackendContext } from "./types.js";
+
+export interface KindInfo {
+  /** Whether jobs run elsewhere, reached through SSH (code, env and runtime files are shipped there). */
+  remote: boolean;
+  create(context: BackendContext): Backend;
+  /**
+   * Refuses, before anything is sent, a job this target could never run (a bad scheduler parameter, more
+   * nodes than one machine has). Throws InputError (exit 2). Pure: no remote command.
+   */
+  check(target: TargetConfig, spec: JobSpec): void;
+}
+
+const KINDS: Partial<Record<TargetKind, KindInfo>> = {
+  local: { remote: false, create: createLocalBackend, check: checkLocalJob },
+  slurm: { remote: true, create: createSlurmBackend, check: checkSlurmJob },
+};
+
+/** The kind's entry, or null when this version cannot run it. */
+export function kindInfo(kind: TargetKind): KindInfo | null {
+  return KINDS[kind] ?? null;
+}
