@@ -42,6 +42,23 @@ export function checkImports(options: CheckImportsOptions): ImportWarning[] {
   return (JSON.parse(run.stdout) as { warnings: ImportWarning[] }).warnings;
 }
 
+export interface FunctionStatus {
+  /** "star": not bound by name, but a star import might bind it. */
+  function: "defined" | "missing" | "star" | "unparsable";
+  /** For "missing": the public names the file binds; for "unparsable": the syntax error. */
+  detail: string;
+}
+
+/** Whether `name` is bound at the top level of `file` (relative to root), read by AST without running it. */
+export function functionStatus(python: string, root: string, file: string, name: string): FunctionStatus {
+  const run = spawnSync(python, [remoteFile("importcheck.py"), "--function", name, root, file], { encoding: "utf8", timeout: 60_000 });
+  if (run.error || run.status !== 0) {
+    const why = run.error?.message ?? run.stderr.trim().split("\n").slice(-3).join("\n");
+    throw new InputError(`The entry check could not run with ${python}: ${why}`);
+  }
+  return JSON.parse(run.stdout) as FunctionStatus;
+}
+
 /** One line per warning, for the CLI. */
 export function formatImportWarning(w: ImportWarning): string {
   const where = `${displayName(w.file)}:${w.line}`;

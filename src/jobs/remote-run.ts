@@ -15,6 +15,7 @@ import { RemoteCommandError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
 import { sectionLines, wrapSection } from "../util/sections.js";
 import { quote } from "../util/shell.js";
+import { entrySourceFile } from "./entry-check.js";
 import { envDirFor } from "./remote-paths.js";
 import { type RunReport, timed } from "./report.js";
 import { cacheDir, RUNTIME_FILES, type TargetSession } from "./session.js";
@@ -69,17 +70,10 @@ export function envOptions(session: TargetSession): { strictVersions: boolean; a
   };
 }
 
-/** The file the entry starts from, relative to the project root, when it is a project file. */
-function entryFile(root: string, entry: string): string | null {
-  const target = entry.includes(":") ? entry.slice(0, entry.lastIndexOf(":")) : entry;
-  const file = target.endsWith(".py") ? target : `${target.replaceAll(".", "/")}.py`;
-  return existsSync(join(root, file)) ? file : null;
-}
-
 /** Project modules the entry imports that are not shipped: the job would fail remotely on them. */
 function importWarnings(session: TargetSession, job: JobRecord, selected: string[]): string[] {
   const { config } = session;
-  const file = entryFile(config.root, job.spec.entry);
+  const file = entrySourceFile(config.root, job.spec.entry);
   if (!file) return [];
   const python = projectInterpreter(config.root, config.env, config.project.interpreter);
   return checkImports({ python, root: config.root, entryFile: file, selected }).map(formatImportWarning);
@@ -92,14 +86,21 @@ export interface PreparedRemote {
   dryRunList: string[] | null;
 }
 
-/** Ships code, env and runtime for a job. Fills report.code, report.env, timings and warnings. */
-export async function prepareRemote(session: TargetSession, job: JobRecord, report: RunReport, dryRun: boolean, signal?: AbortSignal): Promise<PreparedRemote> {
+/** Ships code, env and runtime for a job. Fills report.code, report.env and timings; warnings go to `warn` as they arise. */
+export async function prepareRemote(
+  session: TargetSession,
+  job: JobRecord,
+  report: RunReport,
+  warn: (warning: string) => void,
+  dryRun: boolean,
+  signal?: AbortSignal,
+): Promise<PreparedRemote> {
   const { config, transport, target } = session;
   const layout = session.layout!;
   const timings = report.timings;
   await timed(timings, "connect", () => transport.connect());
   const snapshot = await timed(timings, "env_sync", () => localSnapshot(session, job.spec.ray));
-  report.warnings.push(...editableWarnings(snapshot));
+  editableWarnings(snapshot).forEach(warn);
   const envTarget = envTargetFor(session, snapshot);
   const probe = await timed(timings, "code_sync", () =>
     transport.script([codeProbeSnippet(layout.codeDir), envProbeFor(envTarget), runtimeProbe(layout.runtimeDir)].join("\n")),
@@ -123,7 +124,7 @@ export async function prepareRemote(session: TargetSession, job: JobRecord, repo
     }),
   );
   report.code = { files_uploaded: code.files_uploaded, bytes_uploaded: code.bytes_uploaded, seconds: code.seconds };
-  report.warnings.push(...code.warnings, ...importWarnings(session, job, code.selected));
+  [...code.warnings, ...importWarnings(session, job, code.selected)].forEach(warn);
   const python = `${envTarget.envDir}/bin/python`;
   if (dryRun) return { python, dryRunList: code.dryRunList ?? [] };
 

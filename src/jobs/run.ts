@@ -9,6 +9,7 @@ import { writeFileAtomic } from "../util/fs.js";
 import { InputError, InterruptedError } from "../util/errors.js";
 import type { ConnectOptions } from "./connect.js";
 import { parseEntry, runnerEntry } from "./entry.js";
+import { checkEntryFunction } from "./entry-check.js";
 import { type Outcome, resultForDisplay } from "../model/outcome.js";
 import { jobsDir, newJobId, saveJob } from "./registry.js";
 import { prepareRemote } from "./remote-run.js";
@@ -33,6 +34,8 @@ export interface RunRequest {
   onLog?: (text: string) => void;
   /** Progress messages for the human (stderr). */
   onProgress?: (message: string) => void;
+  /** Warnings, as soon as they arise (they are also in the report). */
+  onWarning?: (message: string) => void;
 }
 
 /** The job record before submission. Local jobs run in place; remote ones in the layout's job dir. */
@@ -159,6 +162,7 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
     resources,
   };
   checkJob(target, spec);
+  const entryWarning = checkEntryFunction(projectInterpreter(config.root, config.env, config.project.interpreter), config.root, spec.entry);
   const session = await openTarget(config, target.name, request.connect);
   const job = newJob(session, spec);
   const report: RunReport & { dry_run?: string[] } = {
@@ -173,13 +177,18 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
     remote_commands: 0,
     warnings: [],
   };
+  const warn = (warning: string) => {
+    report.warnings.push(warning);
+    request.onWarning?.(warning);
+  };
+  if (entryWarning) warn(entryWarning);
   const finish = () => {
     report.remote_commands = session.layout ? session.transport.commandCount : 0;
     report.timings.total = Math.round(performance.now() - started) / 1000;
     return report;
   };
   if (session.layout) {
-    const prepared = await prepareRemote(session, job, report, request.dryRun, request.signal);
+    const prepared = await prepareRemote(session, job, report, warn, request.dryRun, request.signal);
     job.python = prepared.python;
     if (prepared.dryRunList) report.dry_run = prepared.dryRunList;
   }

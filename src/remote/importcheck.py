@@ -1,11 +1,16 @@
 """Import check, run locally by the project interpreter (standard library only, Python 3.8+).
 
 Usage: python importcheck.py ROOT ENTRY_FILE  < NUL-separated selected paths (relative to ROOT)
+       python importcheck.py --function NAME ROOT ENTRY_FILE
 
 Follows the imports of ENTRY_FILE transitively through the project's own modules. A module that exists
 under ROOT but is not in the selection would be missing on the target: it is reported with the importing
 file and line. importlib.import_module / __import__ calls cannot be followed: they are listed as such.
 Prints one JSON object: {"warnings": [{"kind": "missing"|"dynamic", "file", "line", "module"}]}.
+
+With --function, says whether NAME is bound at the top level of ENTRY_FILE (a def, a class, an assignment
+or an import, also inside a top-level if/try/with), without running it: {"function": "defined" | "missing"
+| "star" (a star import might bind it) | "unparsable", "detail"}.
 """
 
 import ast
@@ -113,7 +118,105 @@ class Checker:
         return ast.unparse(arg) if hasattr(ast, "unparse") else "?"
 
 
+def bound_names(statements, star_names=None):
+    """Names a module body binds, and whether it has a star import `star_names` cannot resolve.
+    Descends into if/try/with/for/while. star_names(node) gives the names a star import binds, or None."""
+    names, star = set(), False
+    for node in statements:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name != "*":
+                    names.add(alias.asname or alias.name.split(".")[0])
+                    continue
+                resolved = star_names(node) if star_names else None
+                if resolved is None:
+                    star = True
+                else:
+                    names |= resolved
+        else:
+            for target in assigned_targets(node):
+                for leaf in ast.walk(target):
+                    if isinstance(leaf, ast.Name):
+                        names.add(leaf.id)
+        for block in ("body", "orelse", "finalbody", "handlers"):
+            inner = getattr(node, block, None)
+            if isinstance(inner, list) and not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                more, more_star = bound_names(inner, star_names)
+                names |= more
+                star = star or more_star
+    return names, star
+
+
+def assigned_targets(node):
+    if isinstance(node, ast.Assign):
+        return node.targets
+    if isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
+        return [node.target]
+    if isinstance(node, (ast.With, ast.AsyncWith)):
+        return [item.optional_vars for item in node.items if item.optional_vars is not None]
+    if hasattr(ast, "NamedExpr") and isinstance(node, ast.Expr) and isinstance(node.value, ast.NamedExpr):
+        return [node.value.target]
+    return []
+
+
+def module_exports(root, path, seen):
+    """The names `from <module at path> import *` binds: __all__ when it is a literal list, else the public
+    bound names. None when unknown (unparsable, a cycle, or a star import of a module outside the project)."""
+    if path in seen:
+        return None
+    seen = seen | {path}
+    try:
+        with open(path, "rb") as f:
+            tree = ast.parse(f.read(), filename=path)
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            try:
+                return set(ast.literal_eval(node.value))
+            except ValueError:
+                return None
+    names, star = bound_names(tree.body, lambda node: star_exports(root, path, node, seen))
+    return None if star else {n for n in names if not n.startswith("_")}
+
+
+def star_exports(root, importer, node, seen):
+    """The names a star import in `importer` binds when its module is a project file, else None."""
+    if node.level:
+        base = os.path.dirname(importer)
+        for _ in range(node.level - 1):
+            base = os.path.dirname(base)
+        bases = [base]
+    else:
+        bases = [root, os.path.dirname(importer)]
+    for base in bases:
+        for path in candidates(base, node.module or "__init__") if node.module else [os.path.join(base, "__init__.py")]:
+            if os.path.isfile(path):
+                return module_exports(root, path, seen)
+    return None
+
+
+def function_status(root, path, name):
+    try:
+        with open(path, "rb") as f:
+            tree = ast.parse(f.read(), filename=path)
+    except SyntaxError as error:
+        return {"function": "unparsable", "detail": "line %s: %s" % (error.lineno, error.msg)}
+    except (OSError, ValueError) as error:
+        return {"function": "unparsable", "detail": str(error)}
+    names, star = bound_names(tree.body, lambda node: star_exports(root, path, node, {path}))
+    if name in names:
+        return {"function": "defined", "detail": ""}
+    return {"function": "star" if star else "missing", "detail": ", ".join(sorted(n for n in names if not n.startswith("_")))}
+
+
 def main():
+    if sys.argv[1] == "--function":
+        name, root, entry = sys.argv[2], os.path.abspath(sys.argv[3]), sys.argv[4]
+        json.dump(function_status(root, os.path.join(root, entry), name), sys.stdout)
+        return
     root, entry = os.path.abspath(sys.argv[1]), sys.argv[2]
     selected = {os.fsdecode(p) for p in sys.stdin.buffer.read().split(b"\0") if p}
     checker = Checker(root, entry, selected)

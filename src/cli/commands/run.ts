@@ -55,11 +55,11 @@ export function runCommand() {
         signal,
         onLog: (text) => process.stderr.write(text),
         onProgress: info,
+        onWarning: warn,
       }).catch((error: unknown) => {
         if (error instanceof InterruptedError) info(error.message);
         throw error;
       });
-      for (const warning of report.warnings) warn(warning);
       const failed = report.state !== "COMPLETED" && report.state !== "PLANNED" && !options.detach;
       if (options.json) printJson(report);
       else if (options.detach) process.stdout.write(`${report.job_id}\n`);

@@ -1,0 +1,90 @@
+// The entry is checked before anything is sent: a misspelled function is exit 2 at once, no job is recorded,
+// and a name only a star import could bind is a warning, not a refusal.
+import assert from "node:assert/strict";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { runCli, tempProject } from "../../helpers/cli.js";
+
+const PROJECT = {
+  "main.py": `
+from helpers import *
+try:
+    from numpy_like_outside import *
+except ImportError:
+    pass
+import json as jsonlib
+
+def train(x=1):
+    return x * 2
+
+if True:
+    CONSTANT = 3
+
+try:
+    from fast import speedy
+except ImportError:
+    def speedy():
+        return "slow"
+
+shout = lambda text: text.upper()
+`,
+  "helpers.py": "def helped():\n    return 'helped'\n",
+  "strict.py": "from helpers import *\n\ndef own():\n    return 'own'\n",
+  "pkg/__init__.py": "def in_package():\n    return 'package'\n",
+  "broken.py": "def f(:\n",
+};
+
+function recordedJobs(root: string): string[] {
+  const dir = join(root, ".slurmray", "jobs");
+  return existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith(".json")) : [];
+}
+
+describe("entry check before submission (local target)", () => {
+  it("refuses a misspelled function with exit 2, naming what the file defines, and records no job", async () => {
+    const root = tempProject(PROJECT);
+    const run = await runCli(["run", "strict.py:onw"], { cwd: root });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /strict\.py defines no top-level "onw" \(it defines: helped, own\); check the spelling/);
+    assert.deepEqual(recordedJobs(root), []);
+  });
+
+  it("follows a star import of a project module: a name it binds runs", async () => {
+    const root = tempProject(PROJECT);
+    const run = await runCli(["run", "strict.py:helped"], { cwd: root });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout.trim(), '"helped"');
+    assert.doesNotMatch(run.stderr, /star import/);
+  });
+
+  it("accepts any top-level binding: def, lambda, assignment in if, def in except, import alias", async () => {
+    const root = tempProject(PROJECT);
+    for (const [entry, expected] of [
+      ["main.py:train", "2"],
+      ["main.py:shout", null],
+      ["main.py:speedy", '"slow"'],
+      ["pkg:in_package", '"package"'],
+    ] as const) {
+      const args = entry === "main.py:shout" ? ["--args", '{"text": "hi"}'] : [];
+      const run = await runCli(["run", entry, ...args], { cwd: root });
+      assert.equal(run.code, 0, `${entry}: ${run.stderr}`);
+      assert.equal(run.stdout.trim(), expected ?? '"HI"');
+    }
+  });
+
+  it("a name only a star import of an outside module could bind is a warning, and the job runs", async () => {
+    const root = tempProject(PROJECT);
+    const run = await runCli(["run", "main.py:not_anywhere"], { cwd: root });
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /main\.py does not define not_anywhere by name; it may come from a star import \(not checked\)/);
+    assert.equal(run.stderr.match(/star import/g)?.length, 1, "the warning is printed once");
+  });
+
+  it("an entry file with a syntax error is exit 2 with the line", async () => {
+    const root = tempProject(PROJECT);
+    const run = await runCli(["run", "broken.py:f"], { cwd: root });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /broken\.py does not parse \(line 1: .*\); fix the syntax error first/);
+    assert.deepEqual(recordedJobs(root), []);
+  });
+});
