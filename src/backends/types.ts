@@ -3,7 +3,7 @@
 // a kind; adding a kind is its own folder plus one line in ./registry.ts.
 // Polling is batched: one call covers many jobs, so watching N jobs costs one remote command per poll.
 import type { TargetConfig } from "../config/schema.js";
-import type { JobRecord, JobState, TargetKind } from "../model/job.js";
+import type { JobRecord, JobSpec, JobState, TargetKind } from "../model/job.js";
 import type { ListedJobs } from "../model/listed-job.js";
 import type { Outcome } from "../model/outcome.js";
 import type { Transport } from "../transport/types.js";
@@ -59,6 +59,18 @@ export interface RetryDecision {
   message: string | null;
 }
 
+/**
+ * What the scheduler can ever give (partitions, their nodes and limits), asked in the run's batched probe and
+ * cached briefly, so a job that would pend forever is refused at once.
+ */
+export interface LimitsCheck {
+  /** POSIX sh printing the marked section `section`. */
+  snippet: string;
+  section: string;
+  /** Throws InputError (exit 2) naming the limit, from the section's lines. */
+  check(spec: JobSpec, lines: readonly string[]): void;
+}
+
 /** What a backend is made from: the target, its transport, and where the runtime files live on it. */
 export interface BackendContext {
   targetName: string;
@@ -73,6 +85,8 @@ export interface Backend {
   readonly transport: Transport;
   /** Reads job files (log, result, error) where the job dirs are. */
   readonly files: JobFiles;
+  /** The scheduler's limits to check jobs against; null when the kind's limits are static (checked by `check`). */
+  readonly limits: LimitsCheck | null;
   /** Starts the job whose job dir (job.json, code, env) is ready. Returns the scheduler handle. */
   submit(job: JobRecord): Promise<string>;
   /** Status of many jobs in one remote command. Jobs the scheduler no longer knows map to their last known state. */

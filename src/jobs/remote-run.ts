@@ -16,6 +16,7 @@ import { writeJsonAtomic } from "../util/fs.js";
 import { sectionLines, wrapSection } from "../util/sections.js";
 import { quote } from "../util/shell.js";
 import { entrySourceFile } from "./entry-check.js";
+import { limitsStep } from "./limits-cache.js";
 import { envDirFor } from "./remote-paths.js";
 import { type RunReport, timed } from "./report.js";
 import { cacheDir, RUNTIME_FILES, type TargetSession } from "./session.js";
@@ -102,10 +103,13 @@ export async function prepareRemote(
   const snapshot = await timed(timings, "env_sync", () => localSnapshot(session, job.spec.ray));
   editableWarnings(snapshot).forEach(warn);
   const envTarget = envTargetFor(session, snapshot);
+  const limits = limitsStep(session.backend.limits, cacheDir(config), target.name);
   const probe = await timed(timings, "code_sync", () =>
-    transport.script([codeProbeSnippet(layout.codeDir), envProbeFor(envTarget), runtimeProbe(layout.runtimeDir)].join("\n")),
+    transport.script([codeProbeSnippet(layout.codeDir), envProbeFor(envTarget), runtimeProbe(layout.runtimeDir), limits.snippet].join("\n")),
   );
   if (probe.code !== 0) throw new RemoteCommandError("Reading the target's state", "sh -s (probe)", probe.code, probe.stderr);
+  // A job the partition can never run is refused here, before any code or package is sent.
+  limits.check(job.spec, probe.stdout);
 
   const code = await timed(timings, "code_sync", () =>
     syncCode(transport, {

@@ -42,6 +42,7 @@ const CANCEL_GRACE_MS = 5000;
 export class LocalBackend implements Backend {
   readonly kind = "local" as const;
   readonly files = localFiles;
+  readonly limits = null;
   readonly retry = neverRetry;
   constructor(readonly transport: Transport) {}
 

@@ -6,9 +6,10 @@ import type { ListedJobs } from "../../model/listed-job.js";
 import type { Transport } from "../../transport/types.js";
 import { RemoteCommandError } from "../../util/errors.js";
 import { type JobFiles, remoteFiles } from "../job-files.js";
-import type { Backend, BackendContext, JobStatus, RetryDecision, WatchRequest, WatchResult } from "../types.js";
+import type { Backend, BackendContext, JobStatus, LimitsCheck, RetryDecision, WatchRequest, WatchResult } from "../types.js";
 import { cancelScript, checkCancelResult } from "./cancel.js";
 import { listJobs } from "./jobs-list.js";
+import { checkLimits, LIMITS_SECTION, limitsSnippet, parseLimits } from "./limits.js";
 import { type RenderInput, renderSbatch, type SlurmTargetOptions } from "./render.js";
 import { retryDecision } from "./retry.js";
 import { parseStatusOutput, resolveStatus, type StatusProbe, statusSnippet } from "./status.js";
@@ -41,6 +42,11 @@ const JOB_NAME_PREFIX = "slurmray-";
 export class SlurmBackend implements Backend {
   readonly kind = "slurm" as const;
   readonly files: JobFiles;
+  readonly limits: LimitsCheck = {
+    snippet: limitsSnippet(),
+    section: LIMITS_SECTION,
+    check: (spec, lines) => checkLimits(spec, parseLimits(lines)),
+  };
   /** When each job was first missing from both squeue and sacct (ms since epoch). */
   readonly #absentSince = new Map<string, number>();
 
