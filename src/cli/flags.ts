@@ -60,3 +60,8 @@ export function parseArgs(json: string | undefined, file: string | undefined): R
   }
   return value as Record<string, unknown>;
 }
+
+export function poolKind(value: string): "ray" {
+  if (value !== "ray") throw new InputError(`--pool: the only pool is "ray" (Ray's multiprocessing.Pool), got ${JSON.stringify(value)}`);
+  return value;
+}

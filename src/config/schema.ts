@@ -74,6 +74,7 @@ export const projectSchema = z.strictObject({
   snapshot: z.enum(["top-level", "full"]).optional(),
   requirements: relPath.optional(),
   ray: z.boolean().optional(),
+  pool: z.enum(["ray"]).optional(),
   retention_days: z.number().int().min(0).max(3650).optional(),
   max_upload_mb: z.number().positive().optional(),
   max_file_mb: z.number().positive().optional(),

@@ -25,6 +25,8 @@ export interface RunRequest {
   target?: string;
   resources: ResourceFlags;
   ray?: boolean;
+  /** "ray": multiprocessing.Pool inside the job is Ray's (Ray is then on). */
+  pool?: "ray";
   env?: Record<string, string>;
   detach: boolean;
   dryRun: boolean;
@@ -147,6 +149,15 @@ function checkEntryForm(request: RunRequest, config: LoadedConfig): string {
   return runnerEntry(entry);
 }
 
+/** Ray is on when asked, when the job spans several nodes, or when its Pool is Ray's. */
+function wantsRay(request: RunRequest, config: LoadedConfig, nodes: number): boolean {
+  const pool = request.pool ?? config.project.pool;
+  if (pool === "ray" && (request.ray === false || (request.ray === undefined && config.project.ray === false))) {
+    throw new InputError(`pool "ray" needs Ray: drop --no-ray (or project.ray = false), or the pool`);
+  }
+  return request.ray ?? config.project.ray ?? (nodes > 1 || pool === "ray");
+}
+
 export async function runJob(request: RunRequest): Promise<RunReport & { dry_run?: string[] }> {
   const started = performance.now();
   const timings = emptyTimings();
@@ -158,7 +169,8 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
     args: request.args,
     scriptArgs: request.scriptArgs,
     env: request.env ?? {},
-    ray: request.ray ?? config.project.ray ?? resources.nodes > 1,
+    ray: wantsRay(request, config, resources.nodes),
+    pool: request.pool ?? config.project.pool ?? null,
     resources,
   };
   checkJob(target, spec);

@@ -40,6 +40,8 @@ export interface JobSpec {
   /** Extra environment variables for the job. */
   env: Record<string, string>;
   ray: boolean;
+  /** "ray": multiprocessing.Pool inside the job is Ray's, spreading over the job's nodes. */
+  pool?: "ray" | null;
   resources: Resources;
 }
 

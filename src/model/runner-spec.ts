@@ -9,6 +9,7 @@ export interface RunnerSpec {
   env: Record<string, string>;
   code_dir: string;
   ray: null | { address: string };
+  pool: "ray" | null;
 }
 
 export function runnerSpec(job: JobRecord, ray: RunnerSpec["ray"] = null): RunnerSpec {
@@ -20,5 +21,6 @@ export function runnerSpec(job: JobRecord, ray: RunnerSpec["ray"] = null): Runne
     env: job.spec.env,
     code_dir: job.codeDir,
     ray,
+    pool: job.spec.pool ?? null,
   };
 }

@@ -1,6 +1,9 @@
 """slurmray Ray bootstrap inside a Slurm job: one Ray node per allocated node, and a readiness check.
 
 Standard library only, Python 3.8+. Started by the job's sbatch.sh with the job env's python:
+    ray_cluster.py token JOB_DIR                        with Ray >= 2.52, write a fresh per-job token to
+                                                        JOB_DIR/ray/token (0600) and exit 0; with older
+                                                        Ray, warn that the ports are open and exit 3
     ray_cluster.py node  JOB_DIR INDEX [HEAD_ADDRESS]  run one Ray node (INDEX 0 = head) until its stdin
                                                         closes (or SIGTERM)
     ray_cluster.py head  JOB_DIR                        wait for the head, print its address
@@ -15,11 +18,20 @@ Why it looks like this (see the project's notes on running several Ray nodes on 
   it stops exactly this node's Ray processes (never `ray stop`, which kills by name, machine-wide). The
   stop request is the end of stdin (sbatch.sh closes a FIFO that srun forwards), so only `ray start` gets
   the SIGTERM and stops its processes in order;
-- RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=0 (set by sbatch.sh) makes that stop take seconds, not 30 s.
+- RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=0 (set by sbatch.sh) makes that stop take seconds, not 30 s;
+- readiness never depends on Ray's human output (coloured since Ray 2.60): each node is started with the
+  IP we chose (--node-ip-address), the head is ready when its GCS port accepts connections, and `ready`
+  asks Ray itself how many nodes are alive;
+- the cluster is private to the job: sbatch.sh sets RAY_AUTH_MODE=token and RAY_AUTH_TOKEN_PATH to the
+  token file `token` wrote, on every node and for the driver, so a connection without it is refused;
+- each node's resources are the allocation: --num-cpus from SLURM_CPUS_PER_TASK, --num-gpus from
+  SLURMRAY_RAY_GPUS, --memory from SLURM_MEM_PER_NODE (MB) less the object store.
 
 Files in JOB_DIR/ray/: head.json {"address"}, node-INDEX.log (Ray's output), node-INDEX.exit (written
 when a node's Ray ended without being asked to, so `head`/`ready` fail at once instead of timing out).
-Environment: SLURM_JOB_ID, SLURM_CPUS_PER_TASK, SLURMRAY_RAY_GPUS (per node),
+Failures of `head` and `ready` are also written to JOB_DIR/error.json (type RayStartError), so the job's
+outcome says why it failed.
+Environment: SLURM_JOB_ID, SLURM_CPUS_PER_TASK, SLURM_MEM_PER_NODE, SLURMRAY_RAY_GPUS (per node),
 SLURMRAY_RAY_OBJECT_STORE_MB (object store size per node), SLURMRAY_RAY_START_TIMEOUT (seconds, default 180),
 SLURMRAY_RAY_DASHBOARD=1 (start the dashboard on the head; needs ray[default]).
 """
@@ -60,8 +72,14 @@ def say(message):
     sys.stderr.flush()
 
 
-def fail(message):
+def fail(message, job_dir=None):
+    """Ends this command; with job_dir, the reason also becomes the job's error.json."""
     say(message)
+    if job_dir is not None:
+        try:
+            write_json_atomic(os.path.join(job_dir, "error.json"), {"type": "RayStartError", "message": message, "traceback": ""})
+        except OSError:
+            pass
     sys.exit(1)
 
 
@@ -98,11 +116,54 @@ def choose_ports(job_id, index):
     fail("no free block of %d ports in %d-%d for Ray on this node" % (BLOCK, LOW, LOW + BLOCKS * BLOCK))
 
 
-def ray_command(index, head_address, ports, temp_dir):
+def node_ip():
+    """This node's address as other nodes reach it: its host name's address (what cluster nodes resolve each
+    other by), else loopback. Ray itself swaps a loopback address for a routable one; its GCS listens on
+    every interface, so the head's port is reachable either way."""
+    try:
+        return socket.gethostbyname(socket.gethostname())
+    except OSError:
+        return "127.0.0.1"
+
+
+def ray_version():
+    try:
+        from importlib.metadata import version
+        return tuple(int(p) for p in re.findall(r"\d+", version("ray"))[:3])
+    except Exception:
+        return None
+
+
+def make_token(job_dir):
+    """A per-job token (0600) when Ray can use one; exit 3 (and a warning) when it cannot."""
+    found = ray_version()
+    if found is None or found < (2, 52):
+        say("warning: Ray %s has no token authentication (2.52+): this job's Ray ports accept anyone "
+            "who can reach the node" % (".".join(map(str, found)) if found else "(version unknown)"))
+        sys.exit(3)
+    import secrets
+    os.makedirs(ray_dir(job_dir), mode=0o700, exist_ok=True)
+    path = os.path.join(ray_dir(job_dir), "token")
+    fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32))
+    os.replace(path + ".tmp", path)
+
+
+def memory_bytes(store_mb):
+    """Ray's schedulable memory on this node: Slurm's grant less the object store (None: Ray's default)."""
+    granted = os.environ.get("SLURM_MEM_PER_NODE")
+    if not granted or not granted.isdigit():
+        return None
+    rest = int(granted) - int(store_mb or 0)
+    return max(rest, 64) * 1024 * 1024
+
+
+def ray_command(index, head_address, ports, temp_dir, ip):
     ray = os.path.join(os.path.dirname(sys.executable), "ray")
     if not os.path.exists(ray):
         ray = shutil.which("ray") or fail("the job's environment has no `ray` command: is ray installed in it?")
-    cmd = [ray, "start", "--block", "--disable-usage-stats", "--temp-dir", temp_dir]
+    cmd = [ray, "start", "--block", "--disable-usage-stats", "--temp-dir", temp_dir, "--node-ip-address", ip]
     cmd += ["--num-cpus", os.environ.get("SLURM_CPUS_PER_TASK", "1")]
     gpus = os.environ.get("SLURMRAY_RAY_GPUS", "0")
     if gpus != "0":
@@ -110,6 +171,9 @@ def ray_command(index, head_address, ports, temp_dir):
     store_mb = os.environ.get("SLURMRAY_RAY_OBJECT_STORE_MB")
     if store_mb:
         cmd += ["--object-store-memory", str(int(store_mb) * 1024 * 1024)]
+    memory = memory_bytes(store_mb)
+    if memory:
+        cmd += ["--memory", str(memory)]
     head_only = ("port", "ray-client-server-port", "dashboard-port")
     # Ray refuses a client server port without ray[client] (grpc), and then starts no client server at all.
     unused = () if importlib.util.find_spec("grpc") else ("ray-client-server-port",)
@@ -122,18 +186,6 @@ def ray_command(index, head_address, ports, temp_dir):
     else:
         cmd += ["--address", head_address]
     return cmd
-
-
-def local_node_ip(log_path, proc):
-    """The IP Ray chose for this node, read from `ray start`'s output ("Local node IP: ...")."""
-    pattern = re.compile(r"Local node IP: ([0-9A-Fa-f.:]+)")
-    while proc.poll() is None:
-        with open(log_path, errors="replace") as f:
-            match = pattern.search(f.read())
-        if match:
-            return match.group(1)
-        time.sleep(POLL_S)
-    return None
 
 
 def wait_port_open(host, port, proc):
@@ -153,11 +205,12 @@ def run_node(job_dir, index, head_address):
     log_path = os.path.join(ray_dir(job_dir), "node-%d.log" % index)
     temp_dir = tempfile.mkdtemp(prefix="sr%d-%d-" % (job_id, index), dir="/tmp")
     ports = choose_ports(job_id, index)
+    ip = node_ip()
     stopping = []
 
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            ray_command(index, head_address, ports, temp_dir),
+            ray_command(index, head_address, ports, temp_dir, ip),
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
@@ -171,8 +224,7 @@ def run_node(job_dir, index, head_address):
     threading.Thread(target=lambda: (sys.stdin.buffer.read(), stop()), daemon=True).start()
     try:
         if index == 0:
-            ip = local_node_ip(log_path, proc)
-            if ip and wait_port_open(ip, ports["port"], proc):
+            if wait_port_open(ip, ports["port"], proc):
                 write_json_atomic(os.path.join(ray_dir(job_dir), "head.json"), {"address": "%s:%d" % (ip, ports["port"])})
         while True:
             try:
@@ -210,7 +262,7 @@ def check_nodes_running(job_dir):
         if name.endswith(".exit"):
             with open(os.path.join(ray_dir(job_dir), name)) as f:
                 ended = json.load(f)
-            fail("Ray could not start: node %s (%s) ended; see %s" % (name[5:-5], ended.get("node"), ray_dir(job_dir)))
+            fail("Ray could not start: node %s (%s) ended; see %s" % (name[5:-5], ended.get("node"), ray_dir(job_dir)), job_dir)
 
 
 def wait_head(job_dir):
@@ -220,7 +272,7 @@ def wait_head(job_dir):
         if os.path.isdir(ray_dir(job_dir)):
             check_nodes_running(job_dir)
         if time.monotonic() > deadline:
-            fail("the Ray head did not start within %d s; see %s/node-0.log" % (start_timeout(), ray_dir(job_dir)))
+            fail("the Ray head did not start within %g s; see %s/node-0.log" % (start_timeout(), ray_dir(job_dir)), job_dir)
         time.sleep(POLL_S)
     with open(path) as f:
         print(json.load(f)["address"])
@@ -230,9 +282,12 @@ def wait_ready(job_dir, nodes):
     with open(os.path.join(ray_dir(job_dir), "head.json")) as f:
         address = json.load(f)["address"]
     started = time.monotonic()
-    import ray  # only here: `node` and `head` must not pay for importing Ray
+    try:
+        import ray  # only here: `node` and `head` must not pay for importing Ray
 
-    ray.init(address=address, logging_level="ERROR", log_to_driver=False)
+        ray.init(address=address, logging_level="ERROR", log_to_driver=False)
+    except Exception as error:  # noqa: BLE001 - any failure to reach the head is a start failure
+        fail("could not connect to the Ray head at %s: %s" % (address, error), job_dir)
     try:
         while True:
             alive = sum(1 for n in ray.nodes() if n.get("Alive"))
@@ -240,7 +295,7 @@ def wait_ready(job_dir, nodes):
                 break
             check_nodes_running(job_dir)
             if time.monotonic() - started > start_timeout():
-                fail("only %d of %d Ray nodes joined within %d s; see %s" % (alive, nodes, start_timeout(), ray_dir(job_dir)))
+                fail("only %d of %d Ray nodes joined within %g s; see %s" % (alive, nodes, start_timeout(), ray_dir(job_dir)), job_dir)
             time.sleep(POLL_S)
     finally:
         ray.shutdown()
@@ -253,14 +308,16 @@ def wait_ready(job_dir, nodes):
 
 
 def main(argv):
-    if len(argv) >= 3 and argv[1] == "node":
+    if len(argv) == 3 and argv[1] == "token":
+        make_token(argv[2])
+    elif len(argv) >= 3 and argv[1] == "node":
         run_node(argv[2], int(argv[3]), argv[4] if len(argv) > 4 else None)
     elif len(argv) == 3 and argv[1] == "head":
         wait_head(argv[2])
     elif len(argv) == 4 and argv[1] == "ready":
         wait_ready(argv[2], int(argv[3]))
     else:
-        fail("usage: ray_cluster.py node JOB_DIR INDEX [HEAD_ADDRESS] | head JOB_DIR | ready JOB_DIR NODES")
+        fail("usage: ray_cluster.py token JOB_DIR | node JOB_DIR INDEX [HEAD_ADDRESS] | head JOB_DIR | ready JOB_DIR NODES")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,11 @@ JOB_DIR/job.json (a JSON object; unknown keys are ignored):
     script_args  list of strings, sys.argv[1:] of a script             (default [])
     env          object of strings, set in os.environ before import    (default {})
     code_dir     absolute path: first on sys.path and the working directory
-    ray          null, or {"address": "host:port"}: ray.init(address=...) before calling fn;
-                 RAY_ADDRESS is also set, so a script's own ray.init() joins the same cluster
+    ray          null, or {"address": "host:port"}: RAY_ADDRESS is set, so the code's own ray.init(),
+                 ray.init(address="auto") or first Ray call joins the job's cluster (the runner does
+                 not connect itself: a second ray.init() in the code would then fail)
+    pool         null, or "ray": multiprocessing.Pool is Ray's ray.util.multiprocessing.Pool, so an
+                 unchanged Pool(...).map spreads over every node of the job
     result_repr_limit  optional, characters of repr kept for a non-JSON result (default 2000)
 
 Files written into JOB_DIR, each atomically (temp file + rename):
@@ -128,6 +131,7 @@ def read_job(job_dir):
     job.setdefault("script_args", [])
     job.setdefault("env", {})
     job.setdefault("ray", None)
+    job.setdefault("pool", None)
     job.setdefault("result_repr_limit", DEFAULT_REPR_LIMIT)
     checks = [
         ("entry", isinstance(job.get("entry"), str) and job["entry"] != "", "a non-empty string"),
@@ -141,6 +145,7 @@ def read_job(job_dir):
         ("ray", job["ray"] is None or (isinstance(job["ray"], dict)
                                        and isinstance(job["ray"].get("address"), str)),
          'null or {"address": "host:port"}'),
+        ("pool", job["pool"] in (None, "ray"), 'null or "ray"'),
         ("result_repr_limit", type(job["result_repr_limit"]) is int and job["result_repr_limit"] > 0,
          "a positive integer"),
     ]
@@ -205,6 +210,8 @@ def run_entry(job):
     sys.path.insert(0, code_dir)
     if job["ray"] is not None:
         os.environ["RAY_ADDRESS"] = job["ray"]["address"]
+    if job["pool"] == "ray":
+        use_ray_pool()
     if is_script:
         path = os.path.join(code_dir, entry)
         if not os.path.isfile(path):
@@ -215,11 +222,26 @@ def run_entry(job):
         return None
     fn = load_function(entry, code_dir)
     sys.argv = [entry]
-    if job["ray"] is not None:
-        import ray  # only when asked: Ray is heavy and may not be installed
-        ray.init(address=job["ray"]["address"])
-        _set_signal_handlers(_on_signal)  # ray.init may install its own SIGTERM handler (sys.exit(1))
     return fn(**job["args"])
+
+
+def use_ray_pool():
+    """multiprocessing.Pool (and multiprocessing.pool.Pool) become Ray's Pool before the code is imported,
+    so `from multiprocessing import Pool` in the code picks it up too. Ray's own pool workers ask for no
+    CPU, so Ray may put them all on one node; these take one CPU each and are spread over the nodes."""
+    import multiprocessing
+    import multiprocessing.pool
+
+    from ray.util.multiprocessing import Pool as RayPool  # only when asked: Ray is heavy
+
+    class Pool(RayPool):
+        def __init__(self, processes=None, *args, ray_remote_args=None, **kwargs):
+            spread = {"num_cpus": 1, "scheduling_strategy": "SPREAD"}
+            spread.update(ray_remote_args or {})
+            super().__init__(processes, *args, ray_remote_args=spread, **kwargs)
+
+    multiprocessing.Pool = Pool
+    multiprocessing.pool.Pool = Pool
 
 
 def store_result(job_dir, value, limit):

@@ -133,6 +133,10 @@ const RUN_PLAIN = ['exec "$python" -u "$runtime_dir/runner.py" "$job_dir"'];
 // every Ray process at once and let Slurm's KillWait SIGKILL them midway).
 const RUN_WITH_RAY = `export RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=0
 ray_cluster="$runtime_dir/ray_cluster.py"
+# The job's Ray is private: a per-job token every node and the driver use (Ray 2.52+; older Ray is warned about).
+if "$python" "$ray_cluster" token "$job_dir"; then
+  export RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH="$job_dir/ray/token"
+fi
 ray_stop=$(mktemp -d /tmp/sr-stop.XXXXXX) || exit 1
 mkfifo "$ray_stop/fifo" && exec 3<>"$ray_stop/fifo" || exit 1
 stop_ray() {

@@ -3,7 +3,7 @@ import { Command } from "@commander-js/extra-typings";
 import { runJob } from "../../jobs/run.js";
 import { formatRemoteError } from "../../model/outcome.js";
 import { EXIT, InterruptedError } from "../../util/errors.js";
-import { parseArgs, partitionName, positiveNumber, targetName, wholeNumber } from "../flags.js";
+import { parseArgs, partitionName, poolKind, positiveNumber, targetName, wholeNumber } from "../flags.js";
 import { info, printJson, warn } from "../output.js";
 import { interruptSignal } from "../interrupt.js";
 import { passwordProvider } from "../password.js";
@@ -34,6 +34,7 @@ export function runCommand() {
     .option("--partition <name>", "Slurm partition", partitionName)
     .option("--ray", "start Ray across the allocated nodes (default when --nodes > 1)")
     .option("--no-ray", "do not start Ray")
+    .option("--pool <kind>", 'multiprocessing.Pool inside the job: "ray" spreads it over the job\'s nodes', poolKind)
     .option("--detach", "print the job id and return at once")
     .option("--dry-run", "check everything and show what would run, without running it")
     .option("--accept-new-host-key", "record the host key of a host seen for the first time (like ssh's accept-new)")
@@ -49,6 +50,7 @@ export function runCommand() {
         target: options.target,
         resources: { nodes: options.nodes, cpus: options.cpus, mem: options.mem, gpus: options.gpus, time: options.time, partition: options.partition },
         ray: options.ray,
+        pool: options.pool,
         detach: options.detach ?? false,
         dryRun: options.dryRun ?? false,
         connect: { acceptNewHostKey: options.acceptNewHostKey, password: passwordProvider(config.env) },

@@ -42,6 +42,57 @@ def ray_nodes(tasks):
         return os.environ.get("SLURMD_NODENAME")
 
     return sorted(set(ray.get([where.options(scheduling_strategy="SPREAD").remote() for _ in range(tasks)])))
+
+
+def pool_where(_):
+    time.sleep(0.5)
+    return os.environ.get("SLURMD_NODENAME")
+
+
+def connects_without(address, env_changes):
+    """Whether a fresh driver reaches the job's Ray at address with these environment changes."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
+    env.update(env_changes)
+    probe = "import ray; ray.init(address=%r, logging_level='ERROR'); print(len(ray.nodes()))" % address
+    try:
+        done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=45)
+    except subprocess.TimeoutExpired:
+        return {"connected": False, "why": "timed out"}
+    return {"connected": done.returncode == 0, "why": done.stderr.strip().splitlines()[-1:] }
+
+
+def ray_as_researchers_write_it(tasks):
+    import stat
+    from multiprocessing import Pool  # Ray's Pool under pool = "ray"
+
+    import ray
+
+    ray.init(address="auto")
+
+    @ray.remote(num_cpus=1)
+    def where():
+        time.sleep(0.3)
+        return os.environ.get("SLURMD_NODENAME")
+
+    nodes = sorted(set(ray.get([where.options(scheduling_strategy="SPREAD").remote() for _ in range(tasks)])))
+    resources = ray.cluster_resources()
+    pool_nodes = sorted(set(Pool().map(pool_where, range(4 * tasks))))
+    address = os.environ["RAY_ADDRESS"]
+    token = os.environ.get("RAY_AUTH_TOKEN_PATH")
+    return {
+        "nodes": nodes,
+        "pool_nodes": pool_nodes,
+        "cpus": resources.get("CPU"),
+        "memory": resources.get("memory"),
+        "auth_mode": os.environ.get("RAY_AUTH_MODE"),
+        "token_mode": oct(stat.S_IMODE(os.stat(token).st_mode)) if token else None,
+        "without_token": connects_without(address, {}),
+        "wrong_token": connects_without(address, {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": "0" * 64}),
+        "with_token": connects_without(address, {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": token or ""}),
+    }
 `,
 };
 

@@ -32,15 +32,16 @@ async function rayPython(bed: SlurmBed): Promise<string> {
 let bed: SlurmBed | undefined;
 after(async () => bed?.dispose());
 
-test("a 3-node job starts Ray on every node; its tasks see n1, n2 and n3; Ray is gone afterwards", { timeout: 1_000_000 }, async (t) => {
+test("a 3-node job: ray.init(address=\"auto\") joins it, tasks and Ray's Pool reach n1..n3, resources match the allocation, the token keeps others out, nothing is left", { timeout: 1_000_000 }, async (t) => {
   const tb = requireTestbed(t);
   if (!tb) return;
   bed = await slurmBed(tb);
   const python = await rayPython(bed);
   const spec = {
-    entry: "funcs.py:ray_nodes",
+    entry: "funcs.py:ray_as_researchers_write_it",
     args: { tasks: 6 },
     ray: true,
+    pool: "ray" as const,
     env: { SLURMRAY_RAY_OBJECT_STORE_MB: "80" },
     resources: { nodes: 3, cpus: 1, mem: 1, gpus: 0, time: 10, partition: null },
   };
@@ -48,7 +49,18 @@ test("a 3-node job starts Ray on every node; its tasks see n1, n2 and n3; Ray is
   const log: string[] = [];
   const outcome = await watchUntilDone(bed.transport, job, { onLine: (l) => log.push(l) });
   assert.equal(outcome.status.state, "COMPLETED", `${JSON.stringify(outcome)}\n${log.join("\n")}`);
-  assert.deepEqual(outcome.resultJson, { value: ["n1", "n2", "n3"] });
+  const value = (outcome.resultJson as { value: Record<string, unknown> }).value;
+  assert.deepEqual(value["nodes"], ["n1", "n2", "n3"], JSON.stringify(value));
+  assert.deepEqual(value["pool_nodes"], ["n1", "n2", "n3"], JSON.stringify(value));
+  // The allocation: 3 nodes × 1 CPU, and 1 GB per node less the 80 MB object store.
+  assert.equal(value["cpus"], 3);
+  const expectedMemory = 3 * (1024 - 80) * 1024 * 1024;
+  assert.ok(Math.abs(Number(value["memory"]) - expectedMemory) / expectedMemory < 0.01, `memory ${value["memory"]} vs ${expectedMemory}`);
+  assert.equal(value["auth_mode"], "token");
+  assert.equal(value["token_mode"], "0o600");
+  assert.deepEqual((value["with_token"] as { connected: boolean }).connected, true, JSON.stringify(value["with_token"]));
+  assert.equal((value["without_token"] as { connected: boolean }).connected, false, JSON.stringify(value["without_token"]));
+  assert.equal((value["wrong_token"] as { connected: boolean }).connected, false, JSON.stringify(value["wrong_token"]));
   assert.ok(log.some((l) => /Ray cluster ready: 3 nodes/.test(l)), log.join("\n"));
 
   // Nothing of this job's Ray is left: no process of the job, no per-node temp dir.

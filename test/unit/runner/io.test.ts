@@ -158,13 +158,27 @@ describe("runner Python environment", () => {
     assert.deepEqual(run.json("result.json"), { value: { imported: false, calls: null, RAY_ADDRESS: null } });
   });
 
-  test("with ray.address the runner calls ray.init(address=...) and sets RAY_ADDRESS", async () => {
+  test("with ray.address the runner sets RAY_ADDRESS and leaves connecting to the code", async () => {
     const ray = { address: "10.0.0.7:6379" };
     const run = await runRunner(job("funcs.py:ray_state", { ray }), { env: { PYTHONPATH: fakeRayDir } });
     assert.equal(run.code, 0, run.log());
-    assert.deepEqual(run.json("result.json"), {
-      value: { imported: true, calls: ["10.0.0.7:6379"], RAY_ADDRESS: "10.0.0.7:6379" },
-    });
+    assert.deepEqual(run.json("result.json"), { value: { imported: false, calls: null, RAY_ADDRESS: "10.0.0.7:6379" } });
+  });
+
+  test('the code\'s own ray.init(address="auto") joins the job\'s cluster, with no "init twice" error', async () => {
+    const ray = { address: "10.0.0.7:6379" };
+    const run = await runRunner(job("funcs.py:ray_init_auto", { ray }), { env: { PYTHONPATH: fakeRayDir } });
+    assert.equal(run.code, 0, run.log());
+    assert.deepEqual(run.json("result.json"), { value: { imported: true, calls: ["10.0.0.7:6379"], RAY_ADDRESS: "10.0.0.7:6379" } });
+  });
+
+  test('pool "ray": an unchanged `from multiprocessing import Pool` gets Ray\'s Pool', async () => {
+    const ray = { address: "10.0.0.7:6379" };
+    const run = await runRunner(job("funcs.py:pool_squares", { ray, pool: "ray", args: { n: 4 } }), { env: { PYTHONPATH: fakeRayDir } });
+    assert.equal(run.code, 0, run.log());
+    assert.deepEqual(run.json("result.json"), { value: { ray: true, remote_args: { num_cpus: 1, scheduling_strategy: "SPREAD" }, squares: [0, 1, 4, 9] } });
+    const plain = await runRunner(job("funcs.py:pool_squares", { args: { n: 2 } }), { env: { PYTHONPATH: fakeRayDir } });
+    assert.deepEqual(plain.json("result.json"), { value: { ray: false, remote_args: null, squares: [0, 1] } });
   });
 
   test("a job with Ray is still recorded as Cancelled on SIGTERM", async () => {
