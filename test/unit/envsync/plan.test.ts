@@ -101,6 +101,26 @@ const CASES: Case[] = [
     ],
   },
   {
+    title: "strict: +cpu on the remote against a local +cu121 (and the other way round) changes",
+    wanted: ["torch==2.4.0+cu121", "vision==0.19.0+cpu"],
+    installed: [dist("torch", "2.4.0+cpu"), dist("vision", "0.19.0+cu121")],
+    options: STRICT,
+    expected: [
+      ["torch", "upgrade", "2.4.0+cpu", "2.4.0+cu121", "torch==2.4.0+cu121", "local 2.4.0+cu121, remote 2.4.0+cpu"],
+      ["vision", "downgrade", "0.19.0+cu121", "0.19.0+cpu", "vision==0.19.0+cpu", "local 0.19.0+cpu, remote 0.19.0+cu121"],
+    ],
+  },
+  {
+    title: "non-strict: +cpu does not satisfy ==…+cu121 (PEP 440), so it changes too",
+    wanted: ["torch==2.4.0+cu121", "vision==0.19.0+cpu"],
+    installed: [dist("torch", "2.4.0+cpu"), dist("vision", "0.19.0+cu121")],
+    options: LOOSE,
+    expected: [
+      ["torch", "upgrade", "2.4.0+cpu", "2.4.0+cu121", "torch==2.4.0+cu121", "remote 2.4.0+cpu does not satisfy ==2.4.0+cu121"],
+      ["vision", "downgrade", "0.19.0+cu121", "0.19.0+cpu", "vision==0.19.0+cpu", "remote 0.19.0+cu121 does not satisfy ==0.19.0+cpu"],
+    ],
+  },
+  {
     title: "specifier sets: kept when satisfied, else moved towards the failed bound",
     wanted: ["a>=1.0,<2", "b>=1.0,<2", "c>=1.0,<2", "d~=1.4.2", "e~=1.4.2", "f==1.7.*", "g!=1.5", "h"],
     installed: [
@@ -294,6 +314,16 @@ describe("planEnvironment", () => {
     assert.deepEqual(installArgs(plan), ["new==1.0", "torch==2.1.0", "up==2.0"]);
     assert.deepEqual(reinstallNames(plan), ["torch"]);
     assert.deepEqual(uninstallArgs(plan), ["gone"]);
+  });
+
+  test("a label change the installer sees by itself is not forced; a pin met by a labelled version is", () => {
+    const plan = planEnvironment({
+      wanted: ["torch==2.4.0+cu121", "numpy==1.26.4"],
+      installed: [dist("torch", "2.4.0+cpu"), dist("numpy", "1.26.4+mkl")],
+      environment: REMOTE,
+      options: STRICT,
+    });
+    assert.deepEqual(reinstallNames(plan), ["numpy"]);
   });
 
   test("nothing to do gives an empty change list", () => {
