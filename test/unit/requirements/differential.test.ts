@@ -71,7 +71,7 @@ interface Truth {
 }
 
 // packaging's answers: orderings[i][j] for VERSIONS, checks[v][s], markers[e][m].
-const REFERENCE = String.raw`
+const REFERENCE = `
 import json, sys
 import packaging
 from packaging.markers import Marker
@@ -111,26 +111,26 @@ test(`PEP 440 / PEP 508 agree with packaging ${REQUIRED_MAJOR}.x: ${VERSIONS.len
   }
   const differences: string[] = [];
   let orderings = 0;
-  VERSIONS.forEach((a, i) =>
-    VERSIONS.forEach((b, j) => {
-      if (j <= i) return;
+  for (let i = 0; i < VERSIONS.length; i++) {
+    for (let j = i + 1; j < VERSIONS.length; j++) {
       orderings++;
+      const [a, b, truthOrder] = [VERSIONS[i]!, VERSIONS[j]!, truth.orderings[i]![j]];
       const ours = compareVersions(a, b);
-      if (ours !== truth.orderings[i]![j]) differences.push(`compare(${a}, ${b}): ours ${ours}, packaging ${truth.orderings[i]![j]}`);
-    }),
-  );
-  VERSIONS.forEach((version, v) =>
-    SPECIFIERS.forEach((specifier, s) => {
+      if (ours !== truthOrder) differences.push(`compare(${a}, ${b}): ours ${ours}, packaging ${truthOrder}`);
+    }
+  }
+  for (const [v, version] of VERSIONS.entries()) {
+    for (const [s, specifier] of SPECIFIERS.entries()) {
       const ours = satisfies(version, specifier);
       if (ours !== truth.checks[v]![s]) differences.push(`${version} in "${specifier}": ours ${ours}, packaging ${truth.checks[v]![s]}`);
-    }),
-  );
-  ENVIRONMENTS.forEach((env, e) =>
-    MARKERS.forEach((marker, m) => {
+    }
+  }
+  for (const [e, env] of ENVIRONMENTS.entries()) {
+    for (const [m, marker] of MARKERS.entries()) {
       const ours = evaluateMarker(marker, { ...env, extra: "foo-bar" });
       if (ours !== truth.markers[e]![m]) differences.push(`marker ${marker} on ${env["sys_platform"]}: ours ${ours}, packaging ${truth.markers[e]![m]}`);
-    }),
-  );
+    }
+  }
   assert.equal(orderings, (VERSIONS.length * (VERSIONS.length - 1)) / 2);
   assert.deepEqual(differences, [], `packaging ${truth.version} disagrees ${differences.length} time(s)`);
 });
