@@ -244,7 +244,7 @@ export async function syncEnv(transport: Transport, options: SyncOptions): Promi
     install: plan ? installArgs(plan) : snapshot.requirements,
     constraints: (planned?.parity ?? parityFor(snapshot, null)).constraints,
   };
-  const skipped = planned ? [...planned.parity.skipped] : null;
+  const skipped = planned?.parity.skipped ?? null;
   return applied(await run(applyScript(input)), input, { state: view.state, stamp: stampBefore, plan, skipped });
 }
 

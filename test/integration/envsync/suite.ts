@@ -1,6 +1,7 @@
 // The env engine's behaviour, written once and run over each transport (local, and the real sshd), against
 // the hermetic wheel index. Each test uses its own env dir under one remote scratch folder.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -9,7 +10,7 @@ import { after, before, describe, type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { EnvSyncError } from "../../../src/envsync/errors.js";
 import { probeRemoteEnv } from "../../../src/envsync/remote-state.js";
-import { type Snapshot, snapshotHash } from "../../../src/envsync/snapshot.js";
+import { type Snapshot, snapshotHash, takeSnapshot } from "../../../src/envsync/snapshot.js";
 import { diffEnv, envProbeFor, type SyncOptions, syncEnv } from "../../../src/envsync/sync.js";
 import { OpenSshTransport } from "../../../src/transport/openssh.js";
 import type { ExecOptions, Transport } from "../../../src/transport/types.js";
@@ -313,6 +314,21 @@ export function envSyncSuite(name: string, open: (bed: TestBed | null) => Promis
       assert.deepEqual(report.skipped, []);
       const again = await syncEnv(tr, opts);
       assert.deepEqual([again.reused, again.plan, again.remote_commands], [true, null, 1]);
+    });
+
+    test("parity from a real local venv (alpha 1.0 under beta 2.0): the snapshot pins alpha as a constraint, the remote gets 1.0", async (t) => {
+      const tr = usable(t);
+      if (!tr) return;
+      freshEnv();
+      const local = join(cacheDir, `venv${counter}`);
+      const uv = (args: string[]): void => void execFileSync("uv", args, { stdio: "pipe", timeout: 120_000 });
+      uv(["venv", "--quiet", "--no-python-downloads", "--python", "3.11", local]);
+      uv(["pip", "install", "--quiet", "--python", `${local}/bin/python`, "--index-url", index.url, "beta==2.0", "alpha==1.0"]);
+      const snapshot = await takeSnapshot({ python: `${local}/bin/python`, projectRoot: local, exclude: [], extra: [], cacheDir: join(local, "cache") });
+      assert.deepEqual([snapshot.requirements, snapshot.constraints], [["beta==2.0"], ["alpha==1.0"]]);
+      const opts = options(snapshot);
+      await syncEnv(tr, opts);
+      assert.equal(await remoteVersion(tr, opts.envDir, "alpha"), "1.0", "the index has 1.1 and 2.0");
     });
 
     test("parity with pip (no uv on the remote): the constraints apply too, in a new env and a planned change", async (t) => {
