@@ -134,7 +134,7 @@ function applySteps(input: ApplySteps, create: string): string[] {
     input.install.length > 0 ? writeConstraints(input.constraints) : "",
     input.install.length > 0 ? `  ${installerCommand("install", input.install, input.indexOptions, input.constraints.length > 0)} || ${failAt("install")}` : "",
     // The stamp's JSON with the env's checksum as its last field, taken after the install.
-    `  printf '%s,"site":"%s"}\\n' ${quote(stampLine(input.stamp).slice(0, -1))} "$(${SITE_SUM})" > "$sr_env/.stamp.$$" && mv -f "$sr_env/.stamp.$$" ${stamp} || ${failAt("stamp")}`,
+    `  printf '%s,"site":"%s"}\\n' ${quote(stampLine(input.stamp).slice(0, -1))} "${SITE_SUM}" > "$sr_env/.stamp.$$" && mv -f "$sr_env/.stamp.$$" ${stamp} || ${failAt("stamp")}`,
     `  ${step("done")}`,
     "fi",
     wrapSection(DIST_SECTION, DIST_INFO_SNIPPET),

@@ -90,7 +90,7 @@ function skipReason(name: string, dependencies: Record<string, string[]>, env: R
 
 function pinOf(line: string): { name: string; version: string } {
   const requirement = parseRequirement(line);
-  return { name: requirement.name, version: requirement.specifier.replace(/^==/, "") };
+  return { name: requirement.name, version: requirement.specifier.replace(/^===?/, "") };
 }
 
 /**

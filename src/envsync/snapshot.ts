@@ -11,6 +11,7 @@ import { parseDirectReference, requirementUrlFromPep610 } from "./requirements/d
 import { parseRequirementsFile } from "./requirements/file.js";
 import { normalizeName } from "./requirements/names.js";
 import { formatRequirement, parseRequirement, type Requirement } from "./requirements/requirement.js";
+import { isValidVersion } from "./requirements/versions.js";
 
 /** The former `snapshot` setting: both values now mean parity (see parity.ts); accepted with a note. */
 export type SnapshotMode = "top-level" | "full";
@@ -113,7 +114,8 @@ function classify(dist: ProbedDistribution, projectRoot: string, project: string
   const pinned = { name, extras: [], specifier: "", marker: null, url: null };
   // A VCS pin or a remote archive is reproduced by its URL; a local file can only be matched by version.
   if (direct && path === null) return { ...pinned, url: requirementUrlFromPep610(direct) };
-  return { ...pinned, specifier: `==${dist.version}` };
+  // A legacy version that is not PEP 440 ("2004d") can only be pinned by string.
+  return { ...pinned, specifier: `${isValidVersion(dist.version) ? "==" : "==="}${dist.version}` };
 }
 
 // The project and editables do not travel as packages, so what they require counts as top-level.

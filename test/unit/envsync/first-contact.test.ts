@@ -33,7 +33,7 @@ function run(envDir: string): string {
 
 /** The stamp as the apply script writes it: with the checksum of the env's distribution folders. */
 function writeStamp(envDir: string): typeof STAMP & { site: string } {
-  const site = execFileSync("sh", ["-c", `sr_env=$1; ${SITE_SUM}`, "sh", envDir], { encoding: "utf8" }).trim();
+  const site = execFileSync("sh", ["-c", `sr_env=$1; echo "${SITE_SUM}"`, "sh", envDir], { encoding: "utf8" }).trim();
   writeFileSync(join(envDir, ".slurmray-env.json"), `${stampLine({ ...STAMP, site })}\n`);
   return { ...STAMP, site };
 }

@@ -152,3 +152,9 @@ test("an invalid requirements file line is an input error naming file:line", asy
   writeFileSync(join(project, "bad.txt"), "alpha==1.0\nbeta===\n");
   await assert.rejects(takeSnapshot(base(python, { requirementsFile: "bad.txt" })), /bad\.txt:2: /);
 });
+
+test("a legacy version that is not PEP 440 is pinned by string (===)", async () => {
+  const { python } = fakePython([dist("app", "1.0", ["legacy"]), dist("legacy", "2004d")]);
+  const snapshot = await takeSnapshot(base(python));
+  assert.deepEqual([snapshot.requirements, snapshot.constraints], [["app==1.0"], ["legacy===2004d"]]);
+});
