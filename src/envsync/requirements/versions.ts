@@ -28,11 +28,14 @@ export function specifierClauses(specifier: string): string[] {
   return trimmed === "" ? [] : trimmed.split(",").map((clause) => clause.replace(/\s+/g, ""));
 }
 
+// "==1.0.*" takes a release only: "==1.0a1.*" is invalid (the library accepts it, PEP 440 does not).
+const validWildcard = (clause: string): boolean => !clause.endsWith(".*") || /^(==|!=)v?(\d+!)?\d+(\.\d+)*\.\*$/i.test(clause);
+
 /** A specifier set in canonical form (clauses joined by ","), or a RequirementError naming the bad clause. */
 export function normalizeSpecifier(specifier: string): string {
   const clauses = specifierClauses(specifier);
   for (const clause of clauses) {
-    if (clause === "" || !validRange(clause)) {
+    if (clause === "" || !validRange(clause) || !validWildcard(clause)) {
       const shown = clause === "" ? specifier.trim() : clause;
       throw new RequirementError(
         `"${shown}" is not a valid version specifier (write for example ">=1.0", "==2.1.*" or ">=1,<2")`,

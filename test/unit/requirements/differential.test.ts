@@ -6,6 +6,16 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { test } from "node:test";
 import { compareVersions, evaluateMarker, satisfies } from "../../../src/envsync/requirements/index.js";
+import { normalizeSpecifier } from "../../../src/envsync/requirements/versions.js";
+
+function isValidSpecifier(specifier: string): boolean {
+  try {
+    normalizeSpecifier(specifier);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const PYTHON = "python3";
 const REQUIRED_MAJOR = "26";
@@ -24,6 +34,12 @@ const SPECIFIERS = [
   ...["==1!1.*", "==2.*", ">1.0", ">=1.0", "<1.0", "<=1.0", ">1.0.post1", "<1.0.dev1", "<1!2.0", ">1!1.0"],
   ...["~=1.0", "~=1.0.0", "~=1.0a1", "~=1.0.post1", ">1.0a1", "<1.0rc1", ">=1.0.dev0", "<1.0.post1", ">1.0.dev0"],
   ...[">=1.0,<2.0", ">=1!1.0,<1!2.0", "!=1.0.post1,>=1.0"],
+];
+
+// Valid and invalid spellings: both sides must accept and reject the same ones.
+const SPELLINGS = [
+  ...["==1.0.*", "!=1.0.*", "<=1.0.*", "==1.0a1.*", "==1.0+local", ">=1.0+local", "~=1", "~=1.0", "~=1.0.*", "==1!2.0"],
+  ...["=== anything-goes", "== 1.0", ">= 1.0 , < 2", "=>1.0", "==1.0.dev1.*", ">1.0.post", "<1_0", "==v1.0", "~=1.0+cpu", ""],
 ];
 
 const ENVIRONMENTS: Record<string, string>[] = [
@@ -67,6 +83,7 @@ interface Truth {
   version: string;
   orderings: number[][];
   checks: boolean[][];
+  spellings: boolean[];
   markers: boolean[][];
 }
 
@@ -75,23 +92,30 @@ const REFERENCE = `
 import json, sys
 import packaging
 from packaging.markers import Marker
-from packaging.specifiers import SpecifierSet
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 data = json.load(sys.stdin)
 versions = [Version(v) for v in data["versions"]]
 def cmp(a, b):
     return (a > b) - (a < b)
+def valid(spec):
+    try:
+        SpecifierSet(spec)
+        return True
+    except InvalidSpecifier:
+        return False
 out = {
     "version": packaging.__version__,
     "orderings": [[cmp(a, b) for b in versions] for a in versions],
     "checks": [[SpecifierSet(s).contains(v, prereleases=True) for s in data["specifiers"]] for v in data["versions"]],
+    "spellings": [valid(s) for s in data["spellings"]],
     "markers": [[Marker(m).evaluate(dict(env, extra="foo-bar")) for m in data["markers"]] for env in data["environments"]],
 }
 json.dump(out, sys.stdout)
 `;
 
 function reference(): Truth | string {
-  const input = JSON.stringify({ versions: VERSIONS, specifiers: SPECIFIERS, markers: MARKERS, environments: ENVIRONMENTS });
+  const input = JSON.stringify({ versions: VERSIONS, specifiers: SPECIFIERS, spellings: SPELLINGS, markers: MARKERS, environments: ENVIRONMENTS });
   try {
     return JSON.parse(execFileSync(PYTHON, ["-c", REFERENCE], { input, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] })) as Truth;
   } catch (error) {
@@ -124,6 +148,10 @@ test(`PEP 440 / PEP 508 agree with packaging ${REQUIRED_MAJOR}.x: ${VERSIONS.len
       const ours = satisfies(version, specifier);
       if (ours !== truth.checks[v]![s]) differences.push(`${version} in "${specifier}": ours ${ours}, packaging ${truth.checks[v]![s]}`);
     }
+  }
+  for (const [i, spelling] of SPELLINGS.entries()) {
+    const ours = isValidSpecifier(spelling);
+    if (ours !== truth.spellings[i]) differences.push(`specifier "${spelling}" valid: ours ${ours}, packaging ${truth.spellings[i]}`);
   }
   for (const [e, env] of ENVIRONMENTS.entries()) {
     for (const [m, marker] of MARKERS.entries()) {
