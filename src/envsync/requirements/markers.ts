@@ -7,7 +7,7 @@
 //   value   := variable | 'string' | "string"
 import { RequirementError } from "./errors.js";
 import { normalizeName } from "./names.js";
-import { normalizeSpecifier, satisfies } from "./versions.js";
+import { isValidSpecifier, satisfies } from "./versions.js";
 
 /** The marker variables of PEP 508, as a remote interpreter reports them (see the remote-state probe). */
 export const MARKER_VARIABLES = [
@@ -194,15 +194,6 @@ const STRING_COMPARISONS: Partial<Record<Operator, (a: string, b: string) => boo
 
 // The variables whose comparisons follow PEP 440 (as in packaging); the others compare as strings.
 const VERSION_VARIABLES = new Set(["implementation_version", "platform_release", "python_full_version", "python_version"]);
-
-function isValidSpecifier(specifier: string): boolean {
-  try {
-    normalizeSpecifier(specifier);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 // PEP 508: a version variable compared with a valid specifier ("python_version == '3.*'") follows PEP 440,
 // and a value that is no version then matches nothing; everything else compares as strings.

@@ -106,6 +106,15 @@ function clauseContains(version: string, clause: string): boolean {
   }
 }
 
+export function isValidSpecifier(specifier: string): boolean {
+  try {
+    normalizeSpecifier(specifier);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Whether a version is in a PEP 440 specifier set. Pre-releases are allowed: this checks versions that are
  * already installed, not candidates to pick. A version that is not PEP 440 can only match "===" clauses.

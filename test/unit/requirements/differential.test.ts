@@ -6,16 +6,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { test } from "node:test";
 import { compareVersions, evaluateMarker, satisfies } from "../../../src/envsync/requirements/index.js";
-import { normalizeSpecifier } from "../../../src/envsync/requirements/versions.js";
-
-function isValidSpecifier(specifier: string): boolean {
-  try {
-    normalizeSpecifier(specifier);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { isValidSpecifier } from "../../../src/envsync/requirements/versions.js";
 
 const PYTHON = "python3";
 const REQUIRED_MAJOR = "26";
