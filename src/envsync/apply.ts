@@ -15,6 +15,7 @@ import {
   listPythons,
   PRINT_STAMP,
   parseDistInfo,
+  SITE_SUM,
   stampMatches,
   userUvPath,
 } from "./remote-state.js";
@@ -38,9 +39,13 @@ export interface ApplyInput {
   installUv: boolean;
   /** Empty the env first (--force-reinstall, or a broken env). */
   recreate: boolean;
+  /** Act even when the stamp records this snapshot already (--exact acts whatever the stamp says). */
+  ignoreStamp?: boolean;
   create: CreateWith;
   uninstall: string[];
   install: string[];
+  /** Parity: "name==version" lines the installer applies as constraints (`-c`); see parity.ts. */
+  constraints: string[];
   indexOptions: IndexOptions;
 }
 
@@ -66,10 +71,18 @@ function indexArgs({ indexUrl, extraIndexUrls = [], findLinks = [] }: IndexOptio
   ];
 }
 
+// Written under the lock just before the install; uv and pip both read `-c FILE`.
+const CONSTRAINTS_FILE = '"$sr_env/.slurmray-constraints.txt"';
+
+function writeConstraints(constraints: readonly string[]): string {
+  return constraints.length > 0 ? `  printf '%s\\n' ${quoteArgv(constraints)} > ${CONSTRAINTS_FILE} || ${failAt("install")}` : "";
+}
+
 // Each installer line is a shell command using $sr_uv / $sr_env; its stdout goes to stderr so that the
 // script's stdout holds only markers and the env section.
-function installerCommand(verb: "install" | "uninstall", names: readonly string[], options: IndexOptions): string {
-  const args = quoteArgv(verb === "install" ? [...indexArgs(options), ...names] : names);
+function installerCommand(verb: "install" | "uninstall", names: readonly string[], options: IndexOptions, constrained = false): string {
+  const quoted = quoteArgv(verb === "install" ? [...indexArgs(options), ...names] : names);
+  const args = constrained ? `${quoted} -c ${CONSTRAINTS_FILE}` : quoted;
   const pip = `"$sr_env/bin/python" -m pip ${verb} --disable-pip-version-check --no-input ${verb === "uninstall" ? "-y " : ""}${args}`;
   return `if [ -n "$sr_uv" ]; then "$sr_uv" pip ${verb} --python "$sr_env/bin/python" ${args}; else ${pip}; fi 1>&2`;
 }
@@ -110,15 +123,18 @@ function applySteps(input: ApplySteps, create: string): string[] {
     // flock(1) when present; else Python's fcntl on the inherited descriptor (the lock stays with the shell's).
     `if command -v flock >/dev/null 2>&1; then flock 9; else python3 -c 'import fcntl; fcntl.flock(9, fcntl.LOCK_EX)'; fi || ${failAt("lock")}`,
     // A rebuild asked for is done even when the env already satisfies the snapshot.
-    `if ${input.recreate ? "false" : "true"} && [ -x "$sr_env/bin/python" ] && grep -q -F ${quote(`"hash":"${input.stamp.hash}"`)} ${stamp} 2>/dev/null; then`,
+    // The stamp vouches for the env only while its distributions are as it records (SITE_SUM).
+    `if ${input.recreate || input.ignoreStamp ? "false" : "true"} && ${stampMatches({ matchHash: input.stamp.hash })}; then`,
     `  ${step("already")}`,
     "else",
     `  rm -f ${stamp} || ${failAt("stamp")}`,
     `  ${input.recreate ? "" : '[ -e "$sr_env/bin/python" ] && [ ! -x "$sr_env/bin/python" ] && '}${EMPTY_ENV}`,
     `  if [ ! -x "$sr_env/bin/python" ]; then\n    ${create}\n  fi`,
     input.uninstall.length > 0 ? `  ${installerCommand("uninstall", input.uninstall, {})} || ${failAt("uninstall")}` : "",
-    input.install.length > 0 ? `  ${installerCommand("install", input.install, input.indexOptions)} || ${failAt("install")}` : "",
-    `  printf '%s\\n' ${quote(stampLine(input.stamp))} > "$sr_env/.stamp.$$" && mv -f "$sr_env/.stamp.$$" ${stamp} || ${failAt("stamp")}`,
+    input.install.length > 0 ? writeConstraints(input.constraints) : "",
+    input.install.length > 0 ? `  ${installerCommand("install", input.install, input.indexOptions, input.constraints.length > 0)} || ${failAt("install")}` : "",
+    // The stamp's JSON with the env's checksum as its last field, taken after the install.
+    `  printf '%s,"site":"%s"}\\n' ${quote(stampLine(input.stamp).slice(0, -1))} "${SITE_SUM}" > "$sr_env/.stamp.$$" && mv -f "$sr_env/.stamp.$$" ${stamp} || ${failAt("stamp")}`,
     `  ${step("done")}`,
     "fi",
     wrapSection(DIST_SECTION, DIST_INFO_SNIPPET),

@@ -5,12 +5,15 @@ import { readFileSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { writeJsonAtomic } from "../util/fs.js";
 import type { ProbedEnvironment } from "./distributions.js";
+import type { SkippedDistribution } from "./parity.js";
 
 export interface EnvCacheEntry {
   /** The id of the remote stamp this state was read under. */
   stampId: string;
   /** null: this machine made the env (so it is known) but has not read its state since. */
   state: ProbedEnvironment | null;
+  /** The local distributions that env cannot hold, as the sync that stamped it found them. */
+  skipped?: SkippedDistribution[];
 }
 
 export interface EnvCacheKey {

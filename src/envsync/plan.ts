@@ -2,12 +2,17 @@
 // requirements, the remote's installed distributions and the remote's marker environment.
 import { type Pep610DirectUrl, sameDirectReference } from "./requirements/direct-url.js";
 import { RequirementError } from "./requirements/errors.js";
-import { evaluateMarker, markerVariables } from "./requirements/markers.js";
+import { markerValues } from "./parity.js";
+import { evaluateMarker } from "./requirements/markers.js";
 import { normalizeName } from "./requirements/names.js";
 import { formatRequirement, parseRequirement, type Requirement } from "./requirements/requirement.js";
 import { compareVersions, isValidVersion, satisfies, specifierClauses } from "./requirements/versions.js";
 
-export type PlanAction = "install" | "upgrade" | "downgrade" | "keep" | "remove" | "skip-marker";
+/**
+ * "extra": on the remote, not in the snapshot, and nothing wanted needs it (--exact removes it);
+ * "extra-needed": on the remote, not in the snapshot, but a wanted distribution needs it there (kept).
+ */
+export type PlanAction = "install" | "upgrade" | "downgrade" | "keep" | "remove" | "skip-marker" | "extra" | "extra-needed";
 
 export interface PlanEntry {
   name: string;
@@ -36,15 +41,18 @@ export interface InstalledDistribution {
   version: string;
   /** Where it was installed from when not from an index: its direct_url.json (PEP 610) or that URL. */
   directUrl?: string | Pep610DirectUrl | null;
+  /** Its Requires-Dist lines: which distributions it needs, for --exact. */
+  requires?: string[];
 }
 
 export interface PlanOptions {
   /** true: a "==version" pin must match exactly, local label included; false: satisfying it is enough. */
   strictVersions: boolean;
-  /** Remove installed distributions that are not wanted, among `removable` only. */
+  /**
+   * Remove installed distributions that are neither wanted nor needed by a wanted one (through the remote's
+   * Requires-Dist lines, with the remote's markers and the extras asked for). Without it they are listed.
+   */
   exact: boolean;
-  /** The names the caller allows removing: the remote's top-level distributions (nothing else needs them). */
-  removable?: readonly string[];
 }
 
 export interface PlanInput {
@@ -138,15 +146,67 @@ function merge(a: Requirement, b: Requirement): Requirement {
 }
 
 function skipEntry(wanted: Requirement, installed: InstalledDistribution | undefined, env: Record<string, string>): PlanEntry {
-  const values = markerVariables(wanted.marker!).map((name) => `${name} = ${JSON.stringify(env[name] ?? "")}`);
   return {
     name: wanted.name,
     action: "skip-marker",
     from: installed?.version ?? null,
     to: null,
     requirement: formatRequirement(wanted),
-    reason: `marker ${wanted.marker} is false on the remote (${values.join(", ")})`,
+    reason: `marker ${wanted.marker} is false on the remote (${markerValues([wanted.marker!], env)})`,
   };
+}
+
+/** Whether a Requires-Dist line applies on the remote to a distribution asked for with `extras`. */
+function lineApplies(requirement: Requirement, extras: ReadonlySet<string>, env: Record<string, string>): boolean {
+  if (requirement.marker === null) return true;
+  return [...extras, ""].some((extra) => evaluateMarker(requirement.marker!, { ...env, extra }));
+}
+
+/** The installed distributions that `active` needs on the remote, themselves included (and the tooling). */
+function neededOnRemote(active: ReadonlyMap<string, Requirement>, have: ReadonlyMap<string, InstalledDistribution>, env: Record<string, string>): Set<string> {
+  const needed = new Set<string>(PROTECTED);
+  const seen = new Set<string>();
+  const stack: [string, Set<string>][] = [...active].map(([name, requirement]) => [name, new Set(requirement.extras.map(normalizeName))]);
+  while (stack.length > 0) {
+    const [name, extras] = stack.pop()!;
+    const key = `${name}[${[...extras].sort().join(",")}]`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    needed.add(name);
+    for (const line of have.get(name)?.requires ?? []) {
+      let requirement: Requirement;
+      try {
+        requirement = parseRequirement(line);
+      } catch {
+        continue; // Malformed metadata in someone else's package: its dependency is not followed.
+      }
+      if (lineApplies(requirement, extras, env)) stack.push([normalizeName(requirement.name), new Set(requirement.extras.map(normalizeName))]);
+    }
+  }
+  return needed;
+}
+
+/** The remote's distributions beyond the snapshot: removed under --exact unless needed, else listed. */
+function beyondSnapshot(
+  active: ReadonlyMap<string, Requirement>,
+  have: ReadonlyMap<string, InstalledDistribution>,
+  env: Record<string, string>,
+  exact: boolean,
+): PlanEntry[] {
+  const needed = neededOnRemote(active, have, env);
+  const entries: PlanEntry[] = [];
+  for (const [key, dist] of have) {
+    if (active.has(key) || PROTECTED.has(key)) continue;
+    const base = { name: dist.name, from: dist.version, to: null, requirement: dist.name };
+    if (needed.has(key)) {
+      entries.push({ ...base, action: "extra-needed", reason: "beyond the snapshot, but a wanted package needs it on the remote (--exact keeps it)" });
+    } else if (exact) {
+      entries.push({ ...base, action: "remove", reason: "beyond the snapshot, and nothing wanted needs it (--exact)" });
+    } else {
+      entries.push({ ...base, action: "extra", reason: "beyond the snapshot, and nothing wanted needs it: --exact would remove it" });
+    }
+  }
+  return entries;
 }
 
 /** Plans the changes that make the remote env satisfy `wanted`. Entries are sorted by normalised name. */
@@ -170,20 +230,7 @@ export function planEnvironment({ wanted, installed, environment, options }: Pla
   for (const [key, requirement] of skipped) {
     if (!active.has(key)) entries.push(skipEntry(requirement, have.get(key), environment));
   }
-  if (options.exact) {
-    for (const key of new Set((options.removable ?? []).map(normalizeName))) {
-      const dist = have.get(key);
-      if (!dist || active.has(key) || PROTECTED.has(key)) continue;
-      entries.push({
-        name: dist.name,
-        action: "remove",
-        from: dist.version,
-        to: null,
-        requirement: dist.name,
-        reason: "installed on the remote but not wanted (--exact)",
-      });
-    }
-  }
+  entries.push(...beyondSnapshot(active, have, environment, options.exact));
   const sortKey = (entry: PlanEntry): string => normalizeName(entry.name);
   return { entries: entries.sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0)) };
 }

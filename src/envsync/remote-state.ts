@@ -137,7 +137,19 @@ export function envSection(body: string): string {
   return wrapSection(ENV_SECTION, `echo "uv $sr_uv"\n${body}`);
 }
 
-/** The sh condition "the env runs and its stamp records one of these", or null when no value is valid hex. */
+/**
+ * A checksum of the names of the env's distribution folders ("alpha-1.0.dist-info"), which change whenever a
+ * distribution is added, removed or changes version, by slurmray or behind its back (`pip install` in the
+ * env). The stamp records it; a stamp whose checksum no longer matches does not vouch for the env.
+ * A glob and cksum, no Python start. This is a command substitution (use it inside double quotes); the glob
+ * runs in the C locale so that its order does not follow the login's LANG (which ssh may forward).
+ */
+export const SITE_SUM = `$( (LC_ALL=C; export LC_ALL; printf '%s\\n' "$sr_env"/lib/python*/site-packages/*.dist-info "$sr_env"/lib/python*/site-packages/*.egg-info) | cksum)`;
+
+/**
+ * The sh condition "the env runs, its stamp records one of these, and its distributions are as the stamp
+ * records", or null when no value is valid hex.
+ */
 export function stampMatches({ matchHash, matchStampId }: Pick<EnvProbeOptions, "matchHash" | "matchStampId">): string | null {
   const patterns = [
     ...(matchHash && HEX.test(matchHash) ? [`"hash":"${matchHash}"`] : []),
@@ -145,7 +157,8 @@ export function stampMatches({ matchHash, matchStampId }: Pick<EnvProbeOptions, 
   ];
   if (patterns.length === 0) return null;
   const grep = patterns.map((pattern) => `-e ${quote(pattern)}`).join(" ");
-  return `[ -x "$sr_env/bin/python" ] && grep -q -F ${grep} "$sr_env/${STAMP_FILE}" 2>/dev/null`;
+  const stamp = `"$sr_env/${STAMP_FILE}"`;
+  return `[ -x "$sr_env/bin/python" ] && grep -q -F ${grep} ${stamp} 2>/dev/null && grep -q -F "\\"site\\":\\"${SITE_SUM}\\"" ${stamp}`;
 }
 
 export const PRINT_STAMP = `printf 'stamp %s\\n' "$(cat "$sr_env/${STAMP_FILE}")"`;

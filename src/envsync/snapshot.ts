@@ -11,14 +11,17 @@ import { parseDirectReference, requirementUrlFromPep610 } from "./requirements/d
 import { parseRequirementsFile } from "./requirements/file.js";
 import { normalizeName } from "./requirements/names.js";
 import { formatRequirement, parseRequirement, type Requirement } from "./requirements/requirement.js";
+import { isValidVersion } from "./requirements/versions.js";
 
+/** The former `snapshot` setting: both values now mean parity (see parity.ts); accepted with a note. */
 export type SnapshotMode = "top-level" | "full";
 
 export interface SnapshotOptions {
   /** The project interpreter (config/interpreter.ts: projectInterpreter). */
   python: string;
   projectRoot: string;
-  mode: SnapshotMode;
+  /** The `snapshot` key of slurmray.toml when set: only a note now. */
+  mode?: SnapshotMode;
   /** A requirements or lock file (relative to projectRoot): used instead of the installed distributions. */
   requirementsFile?: string;
   /** Names left out. */
@@ -27,6 +30,11 @@ export interface SnapshotOptions {
   extra: string[];
   /** Local cache folder (.slurmray/cache). */
   cacheDir: string;
+  /**
+   * strict_versions (default true). False: only the requirements count, no constraints, so the remote may
+   * hold other versions of what they need (and the snapshot hash says so).
+   */
+  strictVersions?: boolean;
 }
 
 export interface IndexOptions {
@@ -36,15 +44,24 @@ export interface IndexOptions {
 }
 
 export interface Snapshot {
-  /** PEP 508 lines, names normalised, sorted by name. */
+  /** PEP 508 lines, names normalised, sorted by name: the top-level distributions, or a requirements file's. */
   requirements: string[];
-  /** Identifies the requirements and the Python major.minor: what the remote stamp records. */
+  /**
+   * Parity: "name==version" for every other local distribution (not from a requirements file), sorted;
+   * the installer's constraints where they apply remotely (see parity.ts).
+   */
+  constraints?: string[];
+  /** The local dependency graph, normalised name -> Requires-Dist lines: which constraints apply remotely. */
+  dependencies?: Record<string, string[]>;
+  /** Things the user should know about how the snapshot was taken (a setting that changed meaning). */
+  notes?: string[];
+  /** Identifies the requirements, constraints and the Python major.minor: what the remote stamp records. */
   hash: string;
   /** The project interpreter's major.minor, "3.11". */
   pythonVersion: string;
   /** Editable installs whose source is outside the project: they cannot be installed remotely. */
   editablesOutside: string[];
-  /** "requirements file <path>", "top-level distributions of <python>" or "all distributions of <python>". */
+  /** "requirements file <path>" or "distributions of <python>". */
   source: string;
   /** Index options a requirements file gave (--index-url, --extra-index-url, --find-links). */
   indexOptions?: IndexOptions;
@@ -81,6 +98,8 @@ function projectName(projectRoot: string): string | null {
 
 interface Selection {
   requirements: Requirement[];
+  /** Pins of the distributions that are not top-level (installed distributions only). */
+  constraints: Requirement[];
   editablesOutside: string[];
 }
 
@@ -95,26 +114,35 @@ function classify(dist: ProbedDistribution, projectRoot: string, project: string
   const pinned = { name, extras: [], specifier: "", marker: null, url: null };
   // A VCS pin or a remote archive is reproduced by its URL; a local file can only be matched by version.
   if (direct && path === null) return { ...pinned, url: requirementUrlFromPep610(direct) };
-  return { ...pinned, specifier: `==${dist.version}` };
+  // A legacy version that is not PEP 440 ("2004d") can only be pinned by string.
+  return { ...pinned, specifier: `${isValidVersion(dist.version) ? "==" : "==="}${dist.version}` };
 }
 
-function fromInstalled(probe: ProbedEnvironment, mode: SnapshotMode, projectRoot: string): Selection {
-  const wanted = mode === "full" ? null : new Set(topLevelNames(probe.distributions, probe.markers));
+// The project and editables do not travel as packages, so what they require counts as top-level.
+function fromInstalled(probe: ProbedEnvironment, projectRoot: string): Selection {
   const project = projectName(projectRoot);
-  const selection: Selection = { requirements: [], editablesOutside: [] };
+  const selection: Selection = { requirements: [], constraints: [], editablesOutside: [] };
+  const packages = new Map<string, Requirement>();
   for (const dist of probe.distributions) {
     const name = normalizeName(dist.name);
-    if (TOOLING.has(name) || (wanted && !wanted.has(name))) continue;
+    if (TOOLING.has(name)) continue;
     const kind = classify(dist, projectRoot, project);
     if (kind === "editable-outside") selection.editablesOutside.push(name);
-    else if (kind !== "project") selection.requirements.push(kind);
+    else if (kind !== "project") packages.set(name, kind);
+  }
+  const shipped = probe.distributions.filter((dist) => packages.has(normalizeName(dist.name)));
+  const topLevel = new Set(topLevelNames(shipped, probe.markers));
+  for (const [name, requirement] of packages) {
+    if (topLevel.has(name)) selection.requirements.push(requirement);
+    // A constraint must be a plain version pin; a dependency from a URL is left to its dependant.
+    else if (requirement.url === null) selection.constraints.push(requirement);
   }
   return selection;
 }
 
 function fromFile(file: string, projectRoot: string): Selection & { indexOptions: IndexOptions } {
   const parsed = parseRequirementsFile(file);
-  const selection: Selection = { requirements: [], editablesOutside: [] };
+  const selection: Selection = { requirements: [], constraints: [], editablesOutside: [] };
   for (const requirement of parsed.requirements) {
     const local = requirement.editable && parseDirectReference(requirement.url ?? "").vcs === null;
     if (!local) selection.requirements.push({ ...requirement, name: normalizeName(requirement.name) });
@@ -145,34 +173,47 @@ function runnerNeeds(extra: readonly string[], wanted: readonly Requirement[], p
   return added;
 }
 
-export function snapshotHash(pythonVersion: string, requirements: readonly string[]): string {
-  return createHash("sha256")
-    .update(JSON.stringify({ python: pythonVersion, requirements }))
-    .digest("hex")
-    .slice(0, 32);
+export function snapshotHash(pythonVersion: string, requirements: readonly string[], constraints: readonly string[] = []): string {
+  // Without constraints the hash is what it was before parity, so existing stamps stay valid for files.
+  const identity = constraints.length > 0 ? { python: pythonVersion, requirements, constraints } : { python: pythonVersion, requirements };
+  return createHash("sha256").update(JSON.stringify(identity)).digest("hex").slice(0, 32);
+}
+
+const sortedLines = (requirements: readonly Requirement[]): string[] =>
+  [...new Set(requirements.map((requirement) => formatRequirement(requirement)))].sort();
+
+function modeNote(mode: SnapshotMode | undefined, file: string | null): string[] {
+  if (mode === undefined) return [];
+  const what = file ? "the requirements file is used as it is" : "the remote env holds the local version of every distribution";
+  return [`project.snapshot = "${mode}" no longer changes anything: ${what}; remove the setting`];
 }
 
 /** Computes the snapshot. No Python starts when the interpreter's site-packages are as last time. */
 export async function takeSnapshot(options: SnapshotOptions): Promise<Snapshot> {
   const probe = await probeLocalEnvironment(options.python, options.projectRoot, options.cacheDir);
   const file = options.requirementsFile ? resolve(options.projectRoot, options.requirementsFile) : null;
-  const selection: Selection & { indexOptions?: IndexOptions } = file
-    ? fromFile(file, options.projectRoot)
-    : fromInstalled(probe, options.mode, options.projectRoot);
+  const selection: Selection & { indexOptions?: IndexOptions } = file ? fromFile(file, options.projectRoot) : fromInstalled(probe, options.projectRoot);
   const excluded = new Set(options.exclude.map(normalizeName));
   const kept = selection.requirements.filter((requirement) => !excluded.has(requirement.name));
-  const all = [...kept, ...runnerNeeds(options.extra, kept, probe)];
-  const requirements = [...new Set(all.map((requirement) => formatRequirement(requirement)))].sort();
+  const requirements = sortedLines([...kept, ...runnerNeeds(options.extra, kept, probe)]);
+  const wanted = new Set(requirements.map((line) => parseRequirement(line).name));
+  const strict = options.strictVersions ?? true;
+  const constraints = strict ? sortedLines(selection.constraints.filter(({ name }) => !excluded.has(name) && !wanted.has(name))) : [];
   const pythonVersion = majorMinor(probe.python);
-  const source = file
-    ? `requirements file ${file}`
-    : `${options.mode === "full" ? "all" : "top-level"} distributions of ${probe.executable}`;
+  const notes = modeNote(options.mode, file);
   return {
     requirements,
-    hash: snapshotHash(pythonVersion, requirements),
+    ...(constraints.length > 0 ? { constraints, dependencies: dependencyGraph(probe) } : {}),
+    ...(notes.length > 0 ? { notes } : {}),
+    hash: snapshotHash(pythonVersion, requirements, constraints),
     pythonVersion,
     editablesOutside: [...new Set(selection.editablesOutside)].sort(),
-    source,
+    source: file ? `requirements file ${file}` : `distributions of ${probe.executable}`,
     ...(selection.indexOptions && Object.keys(selection.indexOptions).length > 0 ? { indexOptions: selection.indexOptions } : {}),
   };
+}
+
+/** Normalised name -> Requires-Dist lines, for every local distribution. */
+function dependencyGraph(probe: ProbedEnvironment): Record<string, string[]> {
+  return Object.fromEntries(probe.distributions.map((dist) => [normalizeName(dist.name), dist.requires]));
 }

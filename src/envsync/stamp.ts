@@ -16,6 +16,8 @@ export interface Stamp {
   python: string;
   time: string;
   requirements: string[];
+  /** The env's distribution folders' checksum (remote-state.ts: SITE_SUM), added by the apply script. */
+  site?: string;
 }
 
 export function newStamp(snapshot: Snapshot): Stamp {

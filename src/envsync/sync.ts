@@ -7,7 +7,8 @@ import { sectionLines } from "../util/sections.js";
 import { InputError } from "../util/errors.js";
 import { type ApplyInput, applyScript, type CreateWith, type FirstContactInput, firstContactScript, parseApplyOutput } from "./apply.js";
 import { type EnvCacheKey, readEnvCache, writeEnvCache } from "./cache.js";
-import { majorMinor, type ProbedEnvironment, topLevelNames } from "./distributions.js";
+import { majorMinor, type ProbedEnvironment } from "./distributions.js";
+import { type Parity, parityFor, type SkippedDistribution, skippedAfterInstall } from "./parity.js";
 import { installArgs, type Plan, type PlanEntry, planEnvironment, reinstallNames, uninstallArgs } from "./plan.js";
 import { ENV_SECTION, envProbeSnippet, parseEnvProbe, probeRemoteEnv, type RemoteEnvProbe, type RemotePython } from "./remote-state.js";
 import { normalizeName } from "./requirements/names.js";
@@ -40,6 +41,8 @@ export interface EnvReport {
   installed: string[];
   changed: { name: string; from: string | null; to: string | null }[];
   removed: string[];
+  /** Local distributions the remote env cannot hold (a marker false there), with why; see parity.ts. */
+  skipped: SkippedDistribution[];
   unchanged: number;
   seconds: number;
   remote_commands: number;
@@ -51,6 +54,8 @@ export interface EnvDiff {
   /** The env does not exist on the target yet. */
   missing: boolean;
   plan: Plan;
+  /** As EnvReport.skipped; empty while the env is missing (the remote's interpreter is not known yet). */
+  skipped: SkippedDistribution[];
 }
 
 /** The stamp id the cached state was read under, when a state is cached. */
@@ -110,29 +115,44 @@ function createWith(view: RemoteView, options: SyncOptions): CreateWith {
   );
 }
 
-function planFor(view: RemoteView, options: SyncOptions, state: ProbedEnvironment): Plan {
-  return planEnvironment({
-    wanted: options.snapshot.requirements,
-    installed: view.state ? state.distributions.map((d) => ({ name: d.name, version: d.version, directUrl: d.direct_url })) : [],
-    environment: state.markers,
-    options: {
-      strictVersions: options.strictVersions,
-      exact: options.exact,
-      removable: view.state ? topLevelNames(state.distributions, state.markers) : [],
-    },
-  });
+interface Planned {
+  plan: Plan;
+  parity: Parity;
 }
 
-function report(plan: Plan | null, fields: Pick<EnvReport, "created" | "reused">, started: number, commands: number): EnvReport {
+/** The plan against the env's state: the requirements, and the local versions of what they need there. */
+function planFor(options: Pick<SyncOptions, "snapshot" | "strictVersions" | "exact">, state: ProbedEnvironment): Planned {
+  const parity = parityFor(options.snapshot, state.markers);
+  const plan = planEnvironment({
+    wanted: [...options.snapshot.requirements, ...parity.constraints],
+    installed: state.distributions.map((d) => ({ name: d.name, version: d.version, directUrl: d.direct_url, requires: d.requires })),
+    environment: state.markers,
+    options: { strictVersions: options.strictVersions, exact: options.exact },
+  });
+  return { plan, parity };
+}
+
+/** The requirements a plan left out for their markers, as skipped distributions. */
+function skippedByMarker(plan: Plan): SkippedDistribution[] {
+  return plan.entries
+    .filter((entry) => entry.action === "skip-marker")
+    .map((entry) => ({ name: entry.name, version: parseRequirement(entry.requirement).specifier.replace(/^==/, "") || null, reason: entry.reason }));
+}
+
+type ReportFields = Pick<EnvReport, "created" | "reused" | "skipped">;
+
+function report(plan: Plan | null, fields: ReportFields, started: number, commands: number): EnvReport {
   const entries = plan?.entries ?? [];
   const named = (action: PlanEntry["action"]): PlanEntry[] => entries.filter((entry) => entry.action === action);
   return {
-    ...fields,
+    created: fields.created,
+    reused: fields.reused,
     installed: named("install").map((entry) => entry.name),
     changed: entries
       .filter((entry) => entry.action === "upgrade" || entry.action === "downgrade")
       .map(({ name, from, to }) => ({ name, from, to })),
     removed: named("remove").map((entry) => entry.name),
+    skipped: fields.skipped,
     unchanged: named("keep").length,
     seconds: (performance.now() - started) / 1000,
     remote_commands: commands,
@@ -147,6 +167,8 @@ interface Before {
   state: ProbedEnvironment | null;
   stamp: Stamp | null;
   plan: Plan | null;
+  /** What parity found before the install (null: a new env, known only after it). */
+  skipped: SkippedDistribution[] | null;
 }
 
 /** Brings the remote env in step with the snapshot; see the module comment. */
@@ -160,61 +182,73 @@ export async function syncEnv(transport: Transport, options: SyncOptions): Promi
     const outcome = parseApplyOutput(result, { uninstall: [], ...input });
     if (outcome.already) {
       writeEnvCache(options, null); // The other sync's stamp id is not known here.
-      return report(null, { created: false, reused: true }, started, commands());
+      return report(null, { created: false, reused: true, skipped: [] }, started, commands());
     }
     // The state after: the same interpreter (markers), the listed distributions; a fresh env is probed in full
     // the next time it needs planning (its entry only says it is known).
     const known = new Map(before.state?.distributions.map((d) => [`${normalizeName(d.name)} ${d.version}`, d.requires]));
     const distributions = outcome.distributions.map((d) => ({ ...d, requires: known.get(`${normalizeName(d.name)} ${d.version}`) ?? [] }));
     const { plan, state } = before;
-    writeEnvCache(options, { stampId: input.stamp.id, state: plan && state ? { ...state, distributions } : null });
     const done = plan ?? freshPlan(snapshot, distributions);
-    return report(done, { created: outcome.created, reused: !outcome.created && before.stamp !== null }, started, commands());
+    const skipped = [...skippedByMarker(done), ...(before.skipped ?? skippedAfterInstall(snapshot, distributions.map((d) => d.name)))];
+    writeEnvCache(options, { stampId: input.stamp.id, state: plan && state ? { ...state, distributions } : null, skipped });
+    return report(done, { created: outcome.created, reused: !outcome.created && before.stamp !== null, skipped }, started, commands());
   };
 
   let probe: RemoteEnvProbe;
   if (options.probe) {
     probe = parseEnvProbe(options.probe);
-  } else if (!forceReinstall && MAJOR_MINOR.test(snapshot.pythonVersion) && !readEnvCache(options)) {
+  } else if (!forceReinstall && !options.exact && MAJOR_MINOR.test(snapshot.pythonVersion) && !readEnvCache(options)) {
     // First contact (nothing known about the env here): the probe and, when the env is missing, its creation
     // in one command.
     const input: FirstContactInput = { ...applyParts(options), python: snapshot.pythonVersion };
     const result = await run(firstContactScript(input));
-    if (!sectionLines(result.stdout, ENV_SECTION)) return applied(result, input, { state: null, stamp: null, plan: null });
+    if (!sectionLines(result.stdout, ENV_SECTION)) return applied(result, input, { state: null, stamp: null, plan: null, skipped: null });
     probe = parseEnvProbe(result.stdout);
   } else {
-    // --exact needs every distribution's requirements, which only a full probe reads (the cache may lack them).
+    // --exact acts whatever the stamp says, and needs every distribution's requirements, which only a full
+    // probe reads (the cache may lack them).
+    const trustStamp = !forceReinstall && !options.exact;
     probe = await probeRemoteEnv(transport, {
       envDir: options.envDir,
       python: snapshot.pythonVersion,
-      ...(forceReinstall ? {} : { matchHash: snapshot.hash }),
-      ...(forceReinstall || options.exact ? {} : { matchStampId: cachedStampId(options) }),
+      ...(trustStamp ? { matchHash: snapshot.hash, matchStampId: cachedStampId(options) } : {}),
     });
   }
   const stampBefore = probe.kind === "missing" ? null : probe.stamp;
-  if (!forceReinstall && stampBefore?.hash === snapshot.hash) {
-    return { ...report(null, { created: false, reused: true }, started, commands()), unchanged: snapshot.requirements.length };
+  // Only a probe that printed the stamp alone vouches for the env: with a full state, its distributions
+  // changed since the stamp was written (SITE_SUM), and the plan is made from what is really there.
+  if (!forceReinstall && !options.exact && probe.kind === "stamp" && probe.stamp.hash === snapshot.hash) {
+    const cached = readEnvCache(options);
+    const skipped = cached?.stampId === probe.stamp.id ? (cached.skipped ?? []) : [];
+    const unchanged = snapshot.requirements.length + (snapshot.constraints?.length ?? 0) - skipped.length;
+    return { ...report(null, { created: false, reused: true, skipped }, started, commands()), unchanged };
   }
 
   const view = await remoteView(transport, options, probe);
   const stale = view.state !== null && majorMinor(view.state.python) !== snapshot.pythonVersion;
   const recreate = forceReinstall || stale;
   const fresh = recreate || view.state === null;
-  // A fresh env is planned by the installer itself: requirements go with their markers, which it evaluates.
-  const plan = fresh ? null : planFor(view, options, view.state!);
+  // A fresh env is planned by the installer itself: requirements go with their markers, which it evaluates,
+  // and every constraint, which it applies to what it installs.
+  const planned = fresh ? null : planFor(options, view.state!);
+  const plan = planned?.plan ?? null;
   const input: ApplyInput = {
     ...applyParts(options),
     uv: view.uv,
     installUv: options.installUv && !view.uv,
     recreate,
+    ignoreStamp: options.exact,
     create: createWith(view, options),
     uninstall: plan ? [...uninstallArgs(plan), ...reinstallNames(plan)] : [],
     install: plan ? installArgs(plan) : snapshot.requirements,
+    constraints: (planned?.parity ?? parityFor(snapshot, null)).constraints,
   };
-  return applied(await run(applyScript(input)), input, { state: view.state, stamp: stampBefore, plan });
+  const skipped = planned?.parity.skipped ?? null;
+  return applied(await run(applyScript(input)), input, { state: view.state, stamp: stampBefore, plan, skipped });
 }
 
-/** What every apply script gets: a new stamp, the whole snapshot to install, the index options. */
+/** What every apply script gets: a new stamp, the whole snapshot to install with its constraints, the index options. */
 function applyParts(options: SyncOptions): Omit<FirstContactInput, "python"> {
   const { snapshot } = options;
   return {
@@ -222,6 +256,7 @@ function applyParts(options: SyncOptions): Omit<FirstContactInput, "python"> {
     stamp: newStamp(snapshot),
     installUv: options.installUv,
     install: snapshot.requirements,
+    constraints: parityFor(snapshot, null).constraints,
     indexOptions: { ...snapshot.indexOptions, ...options.indexOptions },
   };
 }
@@ -240,25 +275,25 @@ function freshPlan(snapshot: Snapshot, distributions: readonly { name: string; v
   return { entries };
 }
 
-/** The plan with its reasons, changing nothing (for `slurmray env diff`). */
+/**
+ * The plan with its reasons, changing nothing (for `slurmray env diff`): from a full probe, so that what the
+ * remote holds beyond the snapshot, and what needs it there, is read from the env itself.
+ */
 export async function diffEnv(
   transport: Transport,
   options: Omit<SyncOptions, "forceReinstall" | "probe" | "signal" | "installUv" | "allowPythonInstall">,
 ): Promise<EnvDiff> {
-  const probe = await probeRemoteEnv(transport, {
-    envDir: options.envDir,
-    ...(options.exact ? {} : { matchStampId: cachedStampId(options) }),
-  });
+  const probe = await probeRemoteEnv(transport, { envDir: options.envDir });
   const view = await remoteView(transport, options, probe);
   const sameVersion = view.state !== null && majorMinor(view.state.python) === options.snapshot.pythonVersion;
   if (view.state && sameVersion) {
-    const plan = planFor(view, { ...options, forceReinstall: false, allowPythonInstall: false, installUv: false }, view.state);
-    return { missing: false, plan };
+    const { plan, parity } = planFor(options, view.state);
+    return { missing: false, plan, skipped: [...skippedByMarker(plan), ...parity.skipped] };
   }
   const reason = view.state ? `the env has Python ${view.state.python}; it will be rebuilt` : "the env does not exist yet";
   const entries: PlanEntry[] = options.snapshot.requirements.map((line) => {
     const requirement = parseRequirement(line);
     return { name: requirement.name, action: "install", from: null, to: requirement.url ?? (requirement.specifier || null), requirement: line, reason };
   });
-  return { missing: view.state === null, plan: { entries } };
+  return { missing: view.state === null, plan: { entries }, skipped: [] };
 }

@@ -3,7 +3,7 @@ import { diffEnv, type EnvDiff, type EnvReport, syncEnv } from "../envsync/sync.
 import type { LoadedConfig } from "../config/load.js";
 import { InputError } from "../util/errors.js";
 import type { ConnectOptions } from "./connect.js";
-import { editableWarnings, envOptions, envTargetFor, localSnapshot } from "./remote-run.js";
+import { envOptions, snapshotWarnings, envTargetFor, localSnapshot } from "./remote-run.js";
 import { openTarget, type TargetSession } from "./session.js";
 
 export interface EnvCommandResult<T> {
@@ -27,7 +27,7 @@ export async function envDiff(config: LoadedConfig, name: string | undefined, co
   const snapshot = await localSnapshot(session, config.project.ray ?? false);
   const target = envTargetFor(session, snapshot);
   const result = await diffEnv(session.transport, { ...target, ...envOptions(session), exact: false });
-  return { target: session.target.name, env_dir: target.envDir, warnings: editableWarnings(snapshot), result };
+  return { target: session.target.name, env_dir: target.envDir, warnings: snapshotWarnings(snapshot), result };
 }
 
 export async function envSync(
@@ -40,5 +40,5 @@ export async function envSync(
   const snapshot = await localSnapshot(session, config.project.ray ?? false);
   const target = envTargetFor(session, snapshot);
   const result = await syncEnv(session.transport, { ...target, ...envOptions(session), ...options });
-  return { target: session.target.name, env_dir: target.envDir, warnings: editableWarnings(snapshot), result };
+  return { target: session.target.name, env_dir: target.envDir, warnings: snapshotWarnings(snapshot), result };
 }

@@ -33,7 +33,8 @@ function runtimeProbe(runtimeDir: string): string {
 }
 
 function envReportJson(env: EnvReport): RunReport["env"] {
-  return { created: env.created, reused: env.reused, installed: env.installed, changed: env.changed, unchanged: env.unchanged, seconds: env.seconds };
+  const { created, reused, installed, changed, skipped, unchanged, seconds } = env;
+  return { created, reused, installed, changed, skipped, unchanged, seconds };
 }
 
 /** The snapshot of the project interpreter that the remote env must satisfy. */
@@ -42,7 +43,8 @@ export function localSnapshot(session: TargetSession, ray: boolean): Promise<Sna
   return takeSnapshot({
     python: projectInterpreter(config.root, config.env, config.project.interpreter),
     projectRoot: config.root,
-    mode: config.project.snapshot ?? "top-level",
+    mode: config.project.snapshot,
+    strictVersions: config.project.strict_versions ?? true,
     requirementsFile: config.project.requirements,
     exclude: config.project.exclude ?? [],
     extra: ray ? ["ray"] : [],
@@ -50,10 +52,12 @@ export function localSnapshot(session: TargetSession, ray: boolean): Promise<Sna
   });
 }
 
-export function editableWarnings(snapshot: Snapshot): string[] {
-  return snapshot.editablesOutside.map(
+/** What the user should know about the snapshot: notes on settings, editables that are not shipped. */
+export function snapshotWarnings(snapshot: Snapshot): string[] {
+  const editables = snapshot.editablesOutside.map(
     (name) => `${name} is an editable install outside the project: it is not shipped; install it on the target or move it into the project`,
   );
+  return [...(snapshot.notes ?? []), ...editables];
 }
 
 export function envTargetFor(session: TargetSession, snapshot: Snapshot): EnvTarget {
@@ -101,7 +105,7 @@ export async function prepareRemote(
   const timings = report.timings;
   await timed(timings, "connect", () => transport.connect());
   const snapshot = await timed(timings, "env_sync", () => localSnapshot(session, job.spec.ray));
-  editableWarnings(snapshot).forEach(warn);
+  snapshotWarnings(snapshot).forEach(warn);
   const envTarget = envTargetFor(session, snapshot);
   const limits = limitsStep(session.backend.limits, cacheDir(config), target.name);
   const probe = await timed(timings, "code_sync", () =>

@@ -7,6 +7,8 @@ export interface EnvReportJson {
   reused: boolean;
   installed: string[];
   changed: { name: string; from: string | null; to: string | null }[];
+  /** Local distributions the remote env cannot hold, with why (never a silent difference); remote targets. */
+  skipped?: { name: string; version: string | null; reason: string }[];
   unchanged: number | null;
   seconds: number;
 }

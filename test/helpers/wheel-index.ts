@@ -31,6 +31,8 @@ export const WHEELS: WheelSpec[] = [
   { name: "alpha", version: "1.1" },
   { name: "alpha", version: "2.0" },
   { name: "beta", version: "1.0", extras: ["fast"], requires: ['gamma; extra == "fast"'] },
+  // Parity: beta 2.0 accepts any alpha >= 1.0, so without constraints the newest (2.0) would be chosen.
+  { name: "beta", version: "2.0", requires: ["alpha>=1.0"] },
   { name: "gamma", version: "1.0" },
   { name: "delta", version: "1.0", requires: ["epsilon>=1.0", 'winonly; sys_platform == "win32"'] },
   { name: "epsilon", version: "1.0" },

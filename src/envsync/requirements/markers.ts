@@ -7,7 +7,7 @@
 //   value   := variable | 'string' | "string"
 import { RequirementError } from "./errors.js";
 import { normalizeName } from "./names.js";
-import { isValidVersion, normalizeSpecifier, satisfies } from "./versions.js";
+import { isValidSpecifier, satisfies } from "./versions.js";
 
 /** The marker variables of PEP 508, as a remote interpreter reports them (see the remote-state probe). */
 export const MARKER_VARIABLES = [
@@ -178,37 +178,33 @@ export function markerVariables(marker: string): string[] {
   return [...names];
 }
 
+// What packaging (PyPA's reference) does with strings: no ordering between them, so "<=" and ">=" mean equal.
 const STRING_COMPARISONS: Partial<Record<Operator, (a: string, b: string) => boolean>> = {
-  "<": (a, b) => a < b,
-  "<=": (a, b) => a <= b,
+  "<": () => false,
+  "<=": (a, b) => a === b,
   "==": (a, b) => a === b,
   "!=": (a, b) => a !== b,
-  ">=": (a, b) => a >= b,
-  ">": (a, b) => a > b,
+  ">=": (a, b) => a === b,
+  ">": () => false,
+  // packaging raises here; equality is kept so that odd third-party metadata does not stop a snapshot.
   "===": (a, b) => a === b,
   in: (a, b) => b.includes(a),
   "not in": (a, b) => !b.includes(a),
 };
 
-function isValidSpecifier(specifier: string): boolean {
-  try {
-    normalizeSpecifier(specifier);
-    return true;
-  } catch {
-    return false;
-  }
-}
+// The variables whose comparisons follow PEP 440 (as in packaging); the others compare as strings.
+const VERSION_VARIABLES = new Set(["implementation_version", "platform_release", "python_full_version", "python_version"]);
 
-// PEP 508: version operators follow PEP 440 when the left side is a version and "op right" is a valid
-// specifier (so python_version == "3.*" works); otherwise they fall back to Python's string comparison.
-function compareValues(left: string, op: Operator, right: string, marker: string): boolean {
-  if (op !== "in" && op !== "not in" && op !== "===" && isValidVersion(left) && isValidSpecifier(op + right)) {
+// PEP 508: a version variable compared with a valid specifier ("python_version == '3.*'") follows PEP 440,
+// and a value that is no version then matches nothing; everything else compares as strings.
+function compareValues(variable: string | null, left: string, op: Operator, right: string, marker: string): boolean {
+  if (variable !== null && VERSION_VARIABLES.has(variable) && op !== "in" && op !== "not in" && op !== "===" && isValidSpecifier(op + right)) {
     return satisfies(left, op + right);
   }
   const compare = STRING_COMPARISONS[op];
   if (!compare) {
     throw new RequirementError(
-      `invalid marker ${JSON.stringify(marker)}: "${op}" needs PEP 440 versions on both sides, got "${left}" and "${right}"`,
+      `invalid marker ${JSON.stringify(marker)}: "${op}" compares PEP 440 versions of ${[...VERSION_VARIABLES].join(", ")}; got "${left}" and "${right}"`,
     );
   }
   return compare(left, right);
@@ -240,12 +236,13 @@ function evaluateNode(node: MarkerNode, env: Record<string, string>, marker: str
     return evaluateNode(node.right, env, marker);
   }
   const sides: Value[] = [node.left, node.right];
-  const isExtra = sides.some((side) => side.kind === "variable" && side.name === "extra");
+  const variable = sides.flatMap((side) => (side.kind === "variable" ? [side.name] : []))[0] ?? null;
+  const isExtra = variable === "extra";
   const [left, right] = sides.map((side) => {
     const text = resolve(side, env, marker);
     return isExtra ? normalizeExtra(text) : text;
   });
-  return compareValues(left!, node.op, right!, marker);
+  return compareValues(variable, left!, node.op, right!, marker);
 }
 
 /**

@@ -1,6 +1,7 @@
 // The env engine's behaviour, written once and run over each transport (local, and the real sshd), against
 // the hermetic wheel index. Each test uses its own env dir under one remote scratch folder.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -9,8 +10,8 @@ import { after, before, describe, type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { EnvSyncError } from "../../../src/envsync/errors.js";
 import { probeRemoteEnv } from "../../../src/envsync/remote-state.js";
-import { type Snapshot, snapshotHash } from "../../../src/envsync/snapshot.js";
-import { envProbeFor, type SyncOptions, syncEnv } from "../../../src/envsync/sync.js";
+import { type Snapshot, snapshotHash, takeSnapshot } from "../../../src/envsync/snapshot.js";
+import { diffEnv, envProbeFor, type SyncOptions, syncEnv } from "../../../src/envsync/sync.js";
 import { OpenSshTransport } from "../../../src/transport/openssh.js";
 import type { ExecOptions, Transport } from "../../../src/transport/types.js";
 import { InputError } from "../../../src/util/errors.js";
@@ -21,6 +22,26 @@ export function snapshotOf(requirements: string[], pythonVersion = "3.11"): Snap
   const sorted = [...requirements].sort();
   return { requirements: sorted, hash: snapshotHash(pythonVersion, sorted), pythonVersion, editablesOutside: [], source: "test" };
 }
+
+/** A snapshot as taken from an installed env: top-level requirements, the rest as constraints, the graph. */
+function paritySnapshot(requirements: string[], constraints: string[], dependencies: Record<string, string[]>): Snapshot {
+  const plain = snapshotOf(requirements);
+  return { ...plain, constraints, dependencies, hash: snapshotHash(plain.pythonVersion, plain.requirements, constraints) };
+}
+
+// Local: alpha 1.0 under beta 2.0 (which accepts alpha >= 1.0; the index also has alpha 1.1 and 2.0).
+const DRIFT = paritySnapshot(["beta==2.0"], ["alpha==1.0"], { beta: ["alpha>=1.0"], alpha: [] });
+// Taken where delta needs winonly (Windows): winonly cannot exist on the Linux remote.
+const PLATFORM = paritySnapshot(["delta==1.0"], ["epsilon==1.0", "winonly==1.0"], {
+  delta: ["epsilon>=1.0", 'winonly; sys_platform == "win32"'],
+  epsilon: [],
+  winonly: [],
+});
+const WINONLY_SKIPPED = {
+  name: "winonly",
+  version: "1.0",
+  reason: 'not needed on the remote: delta requires it only when sys_platform == "win32" (there sys_platform = "linux")',
+};
 
 /** A transport that hands every command to `inner`, after `rewrite` saw it (and changed it, for scripts). */
 function intercept(inner: Transport, rewrite: (script: string) => string): Transport {
@@ -279,6 +300,151 @@ export function envSyncSuite(name: string, open: (bed: TestBed | null) => Promis
       assert.equal(await remoteVersion(tr, opts.envDir, "pip") !== "absent", true, "made by python -m venv");
       const changed = await syncEnv(pipOnly, { ...opts, snapshot: snapshotOf(["alpha==2.0", "delta==1.0"]) });
       assert.deepEqual(changed.changed, [{ name: "alpha", from: "1.1", to: "2.0" }]);
+    });
+
+    test("parity: a new env gets the local alpha 1.0 under beta, not the newest", async (t) => {
+      const tr = usable(t);
+      if (!tr) return;
+      freshEnv();
+      const opts = options(DRIFT);
+      const report = await syncEnv(tr, opts);
+      assert.equal(report.created, true);
+      assert.equal(await remoteVersion(tr, opts.envDir, "beta"), "2.0");
+      assert.equal(await remoteVersion(tr, opts.envDir, "alpha"), "1.0");
+      assert.deepEqual(report.skipped, []);
+      const again = await syncEnv(tr, opts);
+      assert.deepEqual([again.reused, again.plan, again.remote_commands], [true, null, 1]);
+    });
+
+    test("parity from a real local venv (alpha 1.0 under beta 2.0): the snapshot pins alpha as a constraint, the remote gets 1.0", async (t) => {
+      const tr = usable(t);
+      if (!tr) return;
+      freshEnv();
+      const local = join(cacheDir, `venv${counter}`);
+      const uv = (args: string[]): void => void execFileSync("uv", args, { stdio: "pipe", timeout: 120_000 });
+      uv(["venv", "--quiet", "--no-python-downloads", "--python", "3.11", local]);
+      uv(["pip", "install", "--quiet", "--python", `${local}/bin/python`, "--index-url", index.url, "beta==2.0", "alpha==1.0"]);
+      const snapshot = await takeSnapshot({ python: `${local}/bin/python`, projectRoot: local, exclude: [], extra: [], cacheDir: join(local, "cache") });
+      assert.deepEqual([snapshot.requirements, snapshot.constraints], [["beta==2.0"], ["alpha==1.0"]]);
+      const opts = options(snapshot);
+      await syncEnv(tr, opts);
+      assert.equal(await remoteVersion(tr, opts.envDir, "alpha"), "1.0", "the index has 1.1 and 2.0");
+    });
+
+    test("parity with pip (no uv on the remote): the constraints apply too, in a new env and a planned change", async (t) => {
+      const tr = usable(t);
+      if (!tr) return;
+      freshEnv();
+      const pipOnly = withoutUv(tr);
+      const opts = options(DRIFT);
+      await syncEnv(pipOnly, { ...opts, snapshot: snapshotOf(["alpha==1.0"]) });
+      const planned = await syncEnv(pipOnly, opts);
+      assert.deepEqual(planned.installed, ["beta"]);
+      assert.equal(await remoteVersion(tr, opts.envDir, "alpha"), "1.0");
+      freshEnv();
+      const fresh = options(PLATFORM);
+      const created = await syncEnv(pipOnly, fresh);
+      assert.deepEqual([created.created, created.skipped.map((s) => s.name)], [true, ["winonly"]]);
+      assert.equal(await remoteVersion(tr, fresh.envDir, "epsilon"), "1.0");
+    });
+
+    test("parity: an env that drifted to alpha 2.0 is brought back to 1.0; strict_versions = false leaves it", async (t) => {
+      const tr = usable(t);
+      if (!tr) return;
+      freshEnv();
+      // strict_versions = false: the snapshot has no constraints (snapshot.ts).
+      const loose = await syncEnv(tr, options(snapshotOf(DRIFT.requirements), { strictVersions: false }));
+      assert.equal(loose.created, true);
+      const opts = options(DRIFT);
+      assert.equal(await remoteVersion(tr, opts.envDir, "alpha"), "2.0", "no constraints when not strict");
+      const report = await syncEnv(tr, opts);
+      assert.deepEqual(report.changed, [{ name: "alpha", from: "2.0", to: "1.0" }]);
+      assert.equal(await remoteVersion(tr, opts.envDir, "alpha"), "1.0");
+    });
+
+    test("parity: a dependency whose marker is false remotely is skipped and reported, in a new env and an existing one", async (t) => {
+      const tr = usable(t);
+      if (!tr) return;
+      freshEnv();
+      const opts = options(PLATFORM);
+      const created = await syncEnv(tr, opts);
+      assert.equal(created.created, true);
+      assert.equal(await remoteVersion(tr, opts.envDir, "epsilon"), "1.0", "the local epsilon, not the newest 1.1");
+      assert.equal(await remoteVersion(tr, opts.envDir, "winonly"), "absent");
+      assert.deepEqual(created.skipped.map((s) => s.name), ["winonly"]);
+      assert.match(created.skipped[0]!.reason, /delta requires it only when sys_platform == "win32"/);
+      const warm = await syncEnv(tr, opts);
+      assert.deepEqual([warm.reused, warm.remote_commands, warm.skipped.map((s) => s.name)], [true, 1, ["winonly"]]);
+
+      freshEnv();
+      const existing = options(PLATFORM);
+      await syncEnv(tr, { ...existing, snapshot: snapshotOf(["alpha==1.0"]) });
+      const planned = await syncEnv(tr, existing);
+      assert.deepEqual(planned.installed, ["delta", "epsilon"]);
+      assert.deepEqual(planned.skipped, [WINONLY_SKIPPED]);
+      assert.equal(await remoteVersion(tr, existing.envDir, "epsilon"), "1.0");
+      const diff = await diffEnv(tr, { ...existing, exact: false });
+      assert.deepEqual(diff.skipped, [WINONLY_SKIPPED]);
+    });
+
+    test("an env changed behind the stamp (uv pip install in it) is noticed by the next probe, batched or not", async (t) => {
+      const tr = usable(t);
+      if (!tr) return;
+      freshEnv();
+      const opts = options(snapshotOf(["alpha==1.0", "delta==1.0"]));
+      await syncEnv(tr, opts);
+      const behind = async (pin: string): Promise<void> => {
+        const result = await tr.exec(["uv", "pip", "install", "--python", `${opts.envDir}/bin/python`, "--index-url", index.url, pin]);
+        assert.equal(result.code, 0, result.stderr);
+      };
+      await behind("alpha==1.1");
+      const batched = await tr.script(envProbeFor(opts));
+      const report = await syncEnv(tr, { ...opts, probe: batched.stdout });
+      assert.deepEqual(report.changed, [{ name: "alpha", from: "1.1", to: "1.0" }]);
+      assert.equal(report.remote_commands, 1, "the batched probe returned the state: only the apply script");
+      assert.equal(await remoteVersion(tr, opts.envDir, "alpha"), "1.0");
+
+      // A change the snapshot does not pin (delta's dependency): nothing to install, but the env is stamped anew.
+      await behind("epsilon==1.0");
+      const direct = await syncEnv(tr, opts);
+      assert.deepEqual([direct.installed, direct.changed], [[], []]);
+      assert.equal(direct.remote_commands, 2, "the probe (full state) and the apply script");
+      const warm = await syncEnv(tr, opts);
+      assert.deepEqual([warm.reused, warm.plan, warm.remote_commands], [true, null, 1]);
+    });
+
+    test("env diff lists what the remote holds beyond the snapshot; --exact removes it with the dependencies only it needed, whatever the stamp", async (t) => {
+      const tr = usable(t);
+      if (!tr) return;
+      freshEnv();
+      const opts = options(snapshotOf(["alpha==1.0", "delta==1.0"]));
+      await syncEnv(tr, opts);
+      const smaller = { ...opts, snapshot: snapshotOf(["alpha==1.0"]) };
+      const kept = await syncEnv(tr, smaller);
+      assert.deepEqual(kept.removed, []);
+      const diff = await diffEnv(tr, { ...smaller, exact: false });
+      const beyond = diff.plan.entries.filter((e) => e.action.startsWith("extra")).map((e) => [e.name, e.action]);
+      assert.deepEqual(beyond, [
+        ["delta", "extra"],
+        ["epsilon", "extra"],
+      ]);
+      const needed = await diffEnv(tr, { ...opts, snapshot: snapshotOf(["delta==1.0"]), exact: false });
+      assert.deepEqual(
+        needed.plan.entries.filter((e) => e.action.startsWith("extra")).map((e) => [e.name, e.action]),
+        [
+          ["alpha", "extra"],
+          ["epsilon", "extra-needed"],
+        ],
+      );
+
+      // The stamp records `smaller` already: --exact acts anyway.
+      const exact = await syncEnv(tr, { ...smaller, exact: true });
+      assert.deepEqual(exact.removed, ["delta", "epsilon"]);
+      assert.equal(await remoteVersion(tr, opts.envDir, "delta"), "absent");
+      assert.equal(await remoteVersion(tr, opts.envDir, "epsilon"), "absent");
+      assert.equal(await remoteVersion(tr, opts.envDir, "alpha"), "1.0");
+      const after = await diffEnv(tr, { ...smaller, exact: false });
+      assert.deepEqual(after.plan.entries.map((e) => [e.name, e.action]), [["alpha", "keep"]]);
     });
 
     test("--force-reinstall rebuilds the env from scratch", async (t) => {

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { firstContactScript } from "../../../src/envsync/apply.js";
-import { parseEnvProbe } from "../../../src/envsync/remote-state.js";
+import { parseEnvProbe, SITE_SUM } from "../../../src/envsync/remote-state.js";
 import { stampLine } from "../../../src/envsync/stamp.js";
 
 const STAMP = { version: 1 as const, hash: "ab12", id: "ff00", python: "3.11", time: "2025-01-01T00:00:00Z", requirements: ["alpha==1.0"] };
@@ -27,18 +27,39 @@ echo 3.12.1
 chmodSync(join(bin, "python3.11"), 0o755);
 
 function run(envDir: string): string {
-  const script = firstContactScript({ envDir, stamp: STAMP, installUv: false, install: ["alpha==1.0"], indexOptions: {}, python: "3.11" });
+  const script = firstContactScript({ envDir, stamp: STAMP, installUv: false, install: ["alpha==1.0"], constraints: [], indexOptions: {}, python: "3.11" });
   return execFileSync("sh", ["-s"], { input: script, encoding: "utf8", env: { HOME: home, PATH: `${bin}:/usr/bin:/bin` } });
+}
+
+/** The stamp as the apply script writes it: with the checksum of the env's distribution folders. */
+function writeStamp(envDir: string): typeof STAMP & { site: string } {
+  const site = execFileSync("sh", ["-c", `sr_env=$1; echo "${SITE_SUM}"`, "sh", envDir], { encoding: "utf8" }).trim();
+  writeFileSync(join(envDir, ".slurmray-env.json"), `${stampLine({ ...STAMP, site })}\n`);
+  return { ...STAMP, site };
 }
 
 test("an env stamped with the snapshot hash: the stamp only, nothing created or locked", () => {
   const envDir = join(home, "envs", "stamped-py3.11");
   mkdirSync(join(envDir, "bin"), { recursive: true });
+  mkdirSync(join(envDir, "lib", "python3.11", "site-packages", "alpha-1.0.dist-info"), { recursive: true });
   writeFileSync(join(envDir, "bin", "python"), "#!/bin/sh\n", { mode: 0o755 });
-  writeFileSync(join(envDir, ".slurmray-env.json"), `${stampLine(STAMP)}\n`);
+  const stamp = writeStamp(envDir);
   const probe = parseEnvProbe(run(envDir));
-  assert.deepEqual(probe, { kind: "stamp", uv: null, stamp: STAMP });
+  assert.deepEqual(probe, { kind: "stamp", uv: null, stamp });
   assert.equal(existsSync(join(envDir, ".slurmray.lock")), false);
+});
+
+test("a distribution changed behind the stamp (pip install in the env): the stamp no longer vouches", () => {
+  const envDir = join(home, "envs", "changed-py3.11");
+  const site = join(envDir, "lib", "python3.11", "site-packages");
+  mkdirSync(join(envDir, "bin"), { recursive: true });
+  mkdirSync(join(site, "alpha-1.0.dist-info"), { recursive: true });
+  writeFileSync(join(envDir, "bin", "python"), "#!/bin/sh\n", { mode: 0o755 });
+  writeStamp(envDir);
+  rmSync(join(site, "alpha-1.0.dist-info"), { recursive: true });
+  mkdirSync(join(site, "alpha-1.1.dist-info"));
+  // Not the stamp alone: the full-state branch runs (its fake python prints nothing, so no state follows).
+  assert.doesNotMatch(run(envDir), /^stamp /m);
 });
 
 test("a Python on PATH that makes an env of another version: no half-made env, the Pythons are listed", () => {

@@ -24,7 +24,8 @@ const dist = (name: string, version: string, requires: string[] = [], direct_url
   direct_url,
 });
 const DISTS = [
-  dist("My_Project", "0.1"),
+  dist("My_Project", "0.1", ["numpy>=1"]),
+  dist("numpy", "1.26.4"),
   dist("sub-pkg", "0.2", [], { url: pathToFileURL(join(project, "libs/sub")).href, dir_info: { editable: true } }),
   dist("libout", "2.0", [], { url: "file:///elsewhere/libout", dir_info: { editable: true } }),
   dist("Flask", "3.0", ["Werkzeug>=3", "click"]),
@@ -59,41 +60,58 @@ function fakePython(dists: object[]): { python: string; runs: () => number } {
 const base = (python: string, extra: Partial<SnapshotOptions> = {}): SnapshotOptions => ({
   python,
   projectRoot: project,
-  mode: "top-level",
   exclude: [],
   extra: [],
   cacheDir: join(root, `cache-${counter}`),
   ...extra,
 });
 
-test("top-level: pinned local versions; not the project, its in-project editables, or the env's tooling", async () => {
+test("parity: top-level distributions are requirements, every other one a constraint; not the project, its in-project editables, or the env's tooling", async () => {
   const { python } = fakePython(DISTS);
   const snapshot = await takeSnapshot(base(python, { extra: ["ray", "cloudpickle"], exclude: ["LocalWheel"] }));
   assert.deepEqual(snapshot.requirements, [
     "cloudpickle",
     "flask==3.0",
     "gitpkg @ git+https://g.example/x@abc123",
+    "numpy==1.26.4", // required by the project only, which travels as code
     "ray==2.9",
     "tool==1.0",
   ]);
+  assert.deepEqual(snapshot.constraints, ["click==8.1", "werkzeug==3.0"]);
+  assert.deepEqual(snapshot.dependencies?.["flask"], ["Werkzeug>=3", "click"]);
   assert.deepEqual(snapshot.editablesOutside, ["libout"]);
   assert.equal(snapshot.pythonVersion, "3.11");
-  assert.equal(snapshot.hash, snapshotHash("3.11", snapshot.requirements));
-  assert.match(snapshot.source, /^top-level distributions of /);
+  assert.equal(snapshot.hash, snapshotHash("3.11", snapshot.requirements, snapshot.constraints));
+  assert.equal(snapshot.notes, undefined);
+  assert.match(snapshot.source, /^distributions of /);
 });
 
-test("full: every distribution pinned; a local wheel by its version", async () => {
+test("strict_versions = false: the requirements alone, no constraints, another hash", async () => {
   const { python } = fakePython(DISTS);
-  const snapshot = await takeSnapshot(base(python, { mode: "full" }));
-  assert.deepEqual(snapshot.requirements, [
-    "click==8.1",
-    "flask==3.0",
-    "gitpkg @ git+https://g.example/x@abc123",
-    "localwheel==1.2",
-    "ray==2.9",
-    "tool==1.0",
-    "werkzeug==3.0",
-  ]);
+  const strict = await takeSnapshot(base(python));
+  const loose = await takeSnapshot(base(python, { strictVersions: false }));
+  assert.deepEqual(loose.requirements, strict.requirements);
+  assert.equal(loose.constraints, undefined);
+  assert.notEqual(loose.hash, strict.hash);
+});
+
+test("an excluded name is neither a requirement nor a constraint", async () => {
+  const { python } = fakePython(DISTS);
+  const snapshot = await takeSnapshot(base(python, { exclude: ["click", "tool"] }));
+  assert.deepEqual(snapshot.constraints, ["ray==2.9", "werkzeug==3.0"]);
+  assert.ok(!snapshot.requirements.some((line) => line.startsWith("tool")));
+});
+
+test("the former snapshot setting is accepted with a note; parity either way", async () => {
+  const { python } = fakePython(DISTS);
+  const plain = await takeSnapshot(base(python));
+  for (const mode of ["top-level", "full"] as const) {
+    const snapshot = await takeSnapshot(base(python, { mode }));
+    assert.deepEqual([snapshot.requirements, snapshot.constraints, snapshot.hash], [plain.requirements, plain.constraints, plain.hash]);
+    assert.deepEqual(snapshot.notes, [
+      `project.snapshot = "${mode}" no longer changes anything: the remote env holds the local version of every distribution; remove the setting`,
+    ]);
+  }
 });
 
 test("the hash changes with the requirements and with the Python major.minor", () => {
@@ -133,4 +151,10 @@ test("an invalid requirements file line is an input error naming file:line", asy
   const { python } = fakePython(DISTS);
   writeFileSync(join(project, "bad.txt"), "alpha==1.0\nbeta===\n");
   await assert.rejects(takeSnapshot(base(python, { requirementsFile: "bad.txt" })), /bad\.txt:2: /);
+});
+
+test("a legacy version that is not PEP 440 is pinned by string (===)", async () => {
+  const { python } = fakePython([dist("app", "1.0", ["legacy"]), dist("legacy", "2004d")]);
+  const snapshot = await takeSnapshot(base(python));
+  assert.deepEqual([snapshot.requirements, snapshot.constraints], [["app==1.0"], ["legacy===2004d"]]);
 });

@@ -45,8 +45,11 @@ describe("evaluateMarker", () => {
     ['"win" not in sys_platform', true],
     ['platform_machine in "x86_64 aarch64"', true],
     ['platform_python_implementation === "CPython"', true],
-    ['platform_release >= "6"', true],
-    ['platform_version < "#2"', true],
+    // As packaging 26: a release that is not PEP 440 meets no version comparison, and strings have no order.
+    ['platform_release >= "6"', false],
+    ['platform_release == "6.1.0-18-amd64"', true],
+    ['platform_version < "#2"', false],
+    ['platform_version >= "#1"', false],
     ['implementation_name == "pypy" or os_name == "posix"', true],
     ['os_name == "nt" or python_version < "3.0" or sys_platform == "linux"', true],
     ['os_name == "posix" and python_version < "3.0" or sys_platform == "linux"', true],
@@ -81,7 +84,7 @@ describe("evaluateMarker", () => {
     ['python_version not "3"', 'invalid marker "python_version not \\"3\\"": expected "in" after "not" at position 20'],
     ['python_version < 3.9', 'invalid marker "python_version < 3.9": unexpected "3" at position 18'],
     ['os_name == "posix" && sys_platform == "linux"', 'invalid marker "os_name == \\"posix\\" && sys_platform == \\"linux\\"": unexpected "&" at position 20'],
-    ['python_version ~= "abc"', 'invalid marker "python_version ~= \\"abc\\"": "~=" needs PEP 440 versions on both sides, got "3.11" and "abc"'],
+    ['python_version ~= "abc"', 'invalid marker "python_version ~= \\"abc\\"": "~=" compares PEP 440 versions of implementation_version, platform_release, python_full_version, python_version; got "3.11" and "abc"'],
   ];
   for (const [marker, message] of ERRORS) {
     test(`rejects ${JSON.stringify(marker)}`, () => {

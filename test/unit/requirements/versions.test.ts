@@ -104,6 +104,19 @@ describe("satisfies", () => {
     ["2004d", "===2004d", true],
     ["2004d", "==2004", false],
     ["1.0", "===1.0.0", false],
+    // PEP 440, where @renovatebot/pep440 alone gets them wrong (issue 11).
+    ["1.0+cu121", "==1.0+cpu", false],
+    ["1.0+cu121", "==1.0", true],
+    ["1.0+cu121", "!=1.0+cpu", true],
+    ["1.0+cu121", "===1.0", false],
+    ["1.0", "===1.0", true],
+    ["1!1.0", ">1.0", true],
+    ["2.0", "<1!2.0", true],
+    ["1.0.dev0", "<1.0.dev1", true],
+    ["1.0.post2", ">1.0.post1", true],
+    ["1.0+cu121", ">1.0", false],
+    ["1.0a1", "<1.0.post1", true],
+    ["1.0.post1", ">1.0a1", true],
   ];
   for (const [version, specifier, expected] of CASES) {
     test(`${version} ${expected ? "is" : "is not"} in ${JSON.stringify(specifier)}`, () => {
