@@ -1,24 +1,34 @@
 #!/usr/bin/env node
-// The slurmray command line. Parsing and printing only: the work is done by the jobs layer.
+// The slurmray command line. Parsing and printing only: the work is done by the jobs layer, which each command
+// loads when it runs (see lazy.ts), so `--version`, `status` and `jobs` start at once.
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import pc from "picocolors";
-import { closeSessions } from "../jobs/session.js";
-import { EXIT, SlurmrayError } from "../util/errors.js";
+import { EXIT, InterruptedError, SlurmrayError } from "../util/errors.js";
 import { cleanCommand } from "./commands/clean.js";
+import { completionCommands } from "./commands/completion.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { envCommand } from "./commands/env.js";
 import { initCommand } from "./commands/init.js";
 import { jobCommands } from "./commands/jobs.js";
 import { runCommand } from "./commands/run.js";
+import { closeOpenedSessions } from "./lazy.js";
+import { info, setVerbosity } from "./output.js";
+import { VERSION } from "./version.js";
 
 function program() {
   const root = new Command("slurmray")
-    .description("Run a Python function from your project on a Slurm cluster, a shared server, or this machine.")
-    .version("0.1.0")
+    .description("Run a Python function or script from your project on a Slurm cluster or on this machine, with the remote virtualenv kept in step.")
+    .version(VERSION)
+    .option("-q, --quiet", "print errors only (no progress, no notes)")
+    .option("-v, --verbose", "also print every remote command with its duration")
     .showHelpAfterError()
-    .exitOverride();
-  for (const command of [runCommand(), ...jobCommands(), envCommand(), doctorCommand(), cleanCommand(), initCommand()]) {
-    root.addCommand(command.exitOverride());
+    .exitOverride()
+    .hook("preAction", async (command) => {
+      const { quiet, verbose } = command.opts();
+      await setVerbosity(quiet ? "quiet" : verbose ? "verbose" : "normal");
+    });
+  for (const command of [runCommand(), ...jobCommands(), envCommand(), doctorCommand(), cleanCommand(), initCommand(), ...completionCommands()]) {
+    root.addCommand(command.exitOverride(), command.name() === "__complete" ? { hidden: true } : {});
   }
   return root;
 }
@@ -38,13 +48,15 @@ async function main(argv: string[]): Promise<number> {
     }
     const code = error instanceof SlurmrayError ? error.exitCode : EXIT.jobFailed;
     const message = error instanceof SlurmrayError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
-    process.stderr.write(`${pc.red("error")} ${message}\n`);
+    // An interruption is what the user asked for: said once, as a note, not as an error.
+    if (error instanceof InterruptedError) info(message);
+    else process.stderr.write(`${pc.red("error")} ${message}\n`);
     if (wantsJson(argv)) {
       process.stdout.write(`${JSON.stringify({ error: { type: error instanceof Error ? error.name : "Error", message }, exit_code: code })}\n`);
     }
     return code;
   } finally {
-    await closeSessions();
+    await closeOpenedSessions();
   }
 }
 

@@ -3,12 +3,9 @@ import { Command } from "@commander-js/extra-typings";
 import pc from "picocolors";
 import { loadConfig } from "../../config/load.js";
 import { resolveTarget } from "../../config/target.js";
-import { diagnose } from "../../doctor/checks.js";
-import { transportFor } from "../../jobs/connect.js";
-import { remoteBaseDir } from "../../jobs/remote-paths.js";
-import { localPythonVersion } from "../../jobs/python-version.js";
 import { EXIT } from "../../util/errors.js";
 import { targetName } from "../flags.js";
+import { jobsLayer } from "../lazy.js";
 import { passwordProvider } from "../password.js";
 
 export function doctorCommand() {
@@ -23,6 +20,9 @@ export function doctorCommand() {
         process.stdout.write(`${pc.green("✓")} local target: runs on this machine, nothing to check remotely\n`);
         return;
       }
+      const [{ diagnose }, { transportFor }, { remoteBaseDir }, { localPythonVersion }] = await jobsLayer(() =>
+        Promise.all([import("../../doctor/checks.js"), import("../../jobs/connect.js"), import("../../jobs/remote-paths.js"), import("../../jobs/python-version.js")]),
+      );
       const transport = transportFor(config, target.config, { acceptNewHostKey: options.acceptNewHostKey, password: passwordProvider(config.env) });
       const checks = await diagnose(target.config, transport, remoteBaseDir(target.config), await localPythonVersion(config));
       await transport.close();

@@ -2,9 +2,9 @@
 import { Command } from "@commander-js/extra-typings";
 import pc from "picocolors";
 import { loadConfig } from "../../config/load.js";
-import { envDiff, envSync } from "../../jobs/env.js";
 import { targetName } from "../flags.js";
 import { interruptSignal } from "../interrupt.js";
+import { jobsLayer } from "../lazy.js";
 import { info, printJson, table, warn } from "../output.js";
 import { passwordProvider } from "../password.js";
 
@@ -18,6 +18,7 @@ export function envCommand() {
     .option("--json", "print one JSON object")
     .action(async (options) => {
       const config = loadConfig(process.cwd());
+      const { envDiff } = await jobsLayer(() => import("../../jobs/env.js"));
       const out = await envDiff(config, options.target, { acceptNewHostKey: options.acceptNewHostKey, password: passwordProvider(config.env) });
       for (const w of out.warnings) warn(w);
       if (options.json) return printJson({ target: out.target, env_dir: out.env_dir, missing: out.result.missing, plan: out.result.plan.entries });
@@ -37,6 +38,7 @@ export function envCommand() {
     .option("--json", "print one JSON object")
     .action(async (options) => {
       const config = loadConfig(process.cwd());
+      const { envSync } = await jobsLayer(() => import("../../jobs/env.js"));
       const out = await envSync(
         config,
         options.target,
