@@ -1,37 +1,12 @@
 #!/usr/bin/env node
 // The slurmray command line. Parsing and printing only: the work is done by the jobs layer, which each command
 // loads when it runs (see lazy.ts), so `--version`, `status` and `jobs` start at once.
-import { Command, CommanderError } from "@commander-js/extra-typings";
+import { CommanderError } from "@commander-js/extra-typings";
 import pc from "picocolors";
 import { EXIT, InterruptedError, SlurmrayError } from "../util/errors.js";
-import { cleanCommand } from "./commands/clean.js";
-import { completionCommands } from "./commands/completion.js";
-import { doctorCommand } from "./commands/doctor.js";
-import { envCommand } from "./commands/env.js";
-import { initCommand } from "./commands/init.js";
-import { jobCommands } from "./commands/jobs.js";
-import { runCommand } from "./commands/run.js";
 import { closeOpenedSessions } from "./lazy.js";
-import { info, setVerbosity } from "./output.js";
-import { VERSION } from "./version.js";
-
-function program() {
-  const root = new Command("slurmray")
-    .description("Run a Python function or script from your project on a Slurm cluster or on this machine, with the remote virtualenv kept in step.")
-    .version(VERSION)
-    .option("-q, --quiet", "print errors only (no progress, no notes)")
-    .option("-v, --verbose", "also print every remote command with its duration")
-    .showHelpAfterError()
-    .exitOverride()
-    .hook("preAction", async (command) => {
-      const { quiet, verbose } = command.opts();
-      await setVerbosity(quiet ? "quiet" : verbose ? "verbose" : "normal");
-    });
-  for (const command of [runCommand(), ...jobCommands(), envCommand(), doctorCommand(), cleanCommand(), initCommand(), ...completionCommands()]) {
-    root.addCommand(command.exitOverride(), command.name() === "__complete" ? { hidden: true } : {});
-  }
-  return root;
-}
+import { info } from "./output.js";
+import { program } from "./program.js";
 
 function wantsJson(argv: readonly string[]): boolean {
   return argv.includes("--json");
