@@ -78,8 +78,12 @@ export class Progress {
       // The elapsed time on the spinner line moves even when nothing else does.
       this.#ticker = setInterval(() => this.#redraw(), 1000);
       this.#ticker.unref();
+      // A second Ctrl-C exits at once: the cursor the spinner hid must come back even then.
+      process.once("exit", this.#onExit);
     }
   }
+
+  readonly #onExit = () => this.#stopSpinner();
 
   #redraw(): void {
     if (this.#spinner) this.#spinner.text = this.#spinnerText();
@@ -120,6 +124,7 @@ export class Progress {
   }
 
   #stopSpinner(): void {
+    process.off("exit", this.#onExit);
     clearInterval(this.#ticker);
     this.#spinner?.stop();
     this.#spinner = null;

@@ -17,7 +17,7 @@ const TOML = '[project]\nname = "p"\n\n[targets.cluster]\nkind = "slurm"\nhost =
 /** The bare package names the CLI process imports, seen by a module resolve hook. */
 function packagesLoaded(args: string[], cwd: string): string[] {
   const dir = mkdtempSync(join(tmpdir(), "srhook-"));
-  writeFileSync(join(dir, "hooks.mjs"), "export async function resolve(s, c, next) { if (!s.startsWith('.') && !s.startsWith('node:') && !s.startsWith('file:') && !s.startsWith('/')) process.stderr.write(`LOADED ${s}\\n`); return next(s, c); }\n");
+  writeFileSync(join(dir, "hooks.mjs"), "export async function resolve(s, c, next) { if (!s.startsWith('.') && !s.startsWith('node:') && !s.startsWith('file:') && !s.startsWith('/')) process.stderr.write('LOADED ' + s + '\\n'); return next(s, c); }\n");
   writeFileSync(join(dir, "register.mjs"), `import { register } from "node:module"; register(${JSON.stringify(`file://${join(dir, "hooks.mjs")}`)});\n`);
   const r = spawnSync(process.execPath, ["--import", join(dir, "register.mjs"), CLI, ...args], { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
   assert.equal(r.status, 0, r.stderr);
