@@ -1,10 +1,11 @@
 // What the CLI says, on the local target, spawned as a user runs it: each message once and true, progress as
 // timestamped lines when stderr is no terminal, and nothing but the job's output and errors with --quiet.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
+import { listJobs } from "../../../src/jobs/registry.js";
 import type { JobRecord } from "../../../src/jobs/types.js";
 import { runCli, startCli, tempProject } from "../../helpers/cli.js";
 
@@ -30,17 +31,9 @@ function count(text: string, pattern: RegExp): number {
   return [...text.matchAll(new RegExp(pattern.source, "g"))].length;
 }
 
-function records(root: string): JobRecord[] {
-  const dir = join(root, ".slurmray", "jobs");
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((n) => n.endsWith(".json"))
-    .map((n) => JSON.parse(readFileSync(join(dir, n), "utf8")) as JobRecord);
-}
-
 async function started(root: string): Promise<JobRecord> {
   for (let i = 0; i < 200; i++) {
-    const job = records(root).find((j) => existsSync(join(j.remoteDir, "job.log")) && readFileSync(join(j.remoteDir, "job.log"), "utf8").includes("sleeping"));
+    const job = listJobs(root).find((j) => existsSync(join(j.remoteDir, "job.log")) && readFileSync(join(j.remoteDir, "job.log"), "utf8").includes("sleeping"));
     if (job) return job;
     await sleep(50);
   }
@@ -56,7 +49,7 @@ describe("CLI messages", () => {
     assert.equal(count(r.stderr, /ZeroDivisionError: division by zero/), 2, "the traceback's last line, then the summary");
     assert.equal(count(r.stderr, /ended FAILED/), 1, r.stderr);
     assert.match(r.stderr, /error job \S+ ended FAILED: ZeroDivisionError: division by zero\n$/);
-    const id = records(cwd)[0]!.id;
+    const id = listJobs(cwd)[0]!.id;
     // `result` did not show the log: there the traceback is printed, once.
     const res = await runCli(["result", id], { cwd });
     assert.equal(res.code, 1);
@@ -75,7 +68,7 @@ describe("CLI messages", () => {
     assert.equal(count(r.stderr, /cancelling job/), 1, r.stderr);
     assert.equal(count(r.stderr, new RegExp(`Interrupted: job ${job.id} was cancelled`)), 1, r.stderr);
     assert.doesNotMatch(r.stderr, /error/);
-    assert.equal(records(cwd)[0]!.state, "CANCELLED");
+    assert.equal(listJobs(cwd)[0]!.state, "CANCELLED");
   });
 
   it("Ctrl-C on attach only stops watching, says so once, and the job goes on", async () => {
