@@ -104,8 +104,13 @@ fi
   return `# slurmray completion for fish: slurmray completion fish > ~/.config/fish/completions/slurmray.fish
 function __slurmray_complete
     set -l words (commandline -opc)
-    slurmray __complete -- $words[2..-1] (commandline -ct) 2>/dev/null
+    set -l candidates (slurmray __complete -- $words[2..-1] (commandline -ct) 2>/dev/null)
+    if test (count $candidates) -gt 0
+        printf '%s\\n' $candidates
+    else
+        __fish_complete_path (commandline -ct)
+    end
 end
-complete -c slurmray -a '(__slurmray_complete)'
+complete -c slurmray -f -a '(__slurmray_complete)'
 `;
 }
