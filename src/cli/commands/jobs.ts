@@ -142,7 +142,7 @@ export function jobCommands() {
         else if (details) printClusterTable(selected, details);
         else printTable(selected);
         if (!options.watch || signal?.aborted || selected.every((job) => isFinal(job.state))) break;
-        await sleep(2000, undefined, { signal }).catch(() => {});
+        await sleep(2000);
       }
     });
 
