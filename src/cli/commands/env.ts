@@ -7,6 +7,7 @@ import { interruptSignal } from "../interrupt.js";
 import { jobsLayer } from "../lazy.js";
 import { info, printJson, table, warn } from "../output.js";
 import { passwordProvider } from "../password.js";
+import { progressFor } from "../progress.js";
 
 const ACTION_COLOR: Record<string, (s: string) => string> = { install: pc.green, upgrade: pc.cyan, downgrade: pc.yellow, remove: pc.red };
 
@@ -39,12 +40,14 @@ export function envCommand() {
     .action(async (options) => {
       const config = loadConfig(process.cwd());
       const { envSync } = await jobsLayer(() => import("../../jobs/env.js"));
+      const progress = await progressFor();
+      progress.start(`env sync on ${options.target ?? config.defaultTarget}`);
       const out = await envSync(
         config,
         options.target,
         { forceReinstall: options.forceReinstall ?? false, exact: options.exact ?? false, signal: interruptSignal() },
         { acceptNewHostKey: options.acceptNewHostKey, password: passwordProvider(config.env) },
-      );
+      ).finally(() => progress.stop());
       for (const w of out.warnings) warn(w);
       const r = out.result;
       if (options.json) {
