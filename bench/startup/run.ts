@@ -5,22 +5,22 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { CLI, tempProject } from "../../test/helpers/cli.js";
 
-// BENCH_CLI=path/to/main.js measures another build (e.g. the main branch's) the same way.
-const cli = process.env["BENCH_CLI"] ?? CLI;
+// BENCH_COMPARE=path/to/dist/cli/main.js also measures another build (e.g. the main branch's), interleaved.
+const other = process.env["BENCH_COMPARE"];
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 15);
 const cwd = tempProject({
   "slurmray.toml": '[project]\nname = "bench"\n\n[targets.cluster]\nkind = "slurm"\nhost = "login.example"\npartition = "cpu"\n',
   "job.py": "def f():\n    return 1\n",
 });
 // Three finished jobs in the registry, made by the CLI itself on the local target.
-for (let i = 0; i < 3; i++) execFileSync(process.execPath, [cli, "run", "job.py:f", "--target", "local"], { cwd, stdio: "ignore" });
+for (let i = 0; i < 3; i++) execFileSync(process.execPath, [CLI, "run", "job.py:f", "--target", "local"], { cwd, stdio: "ignore" });
 
-const cases: Record<string, string[]> = {
-  "node -e 0": ["-e", "0"],
-  "slurmray --version": [cli, "--version"],
-  "slurmray status": [cli, "status"],
-  "slurmray jobs": [cli, "jobs"],
-};
+const commands = (cli: string, label: string): Record<string, string[]> => ({
+  [`${label} --version`]: [cli, "--version"],
+  [`${label} status`]: [cli, "status"],
+  [`${label} jobs`]: [cli, "jobs"],
+});
+const cases: Record<string, string[]> = { "node -e 0": ["-e", "0"], ...commands(CLI, "slurmray"), ...(other ? commands(other, "compared") : {}) };
 
 const samples = new Map<string, number[]>(Object.keys(cases).map((name) => [name, []]));
 for (let round = 0; round < ROUNDS; round++) {
@@ -35,8 +35,8 @@ for (let round = 0; round < ROUNDS; round++) {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const base = median(samples.get("node -e 0")!);
-console.log(`startup, median of ${ROUNDS} runs (node ${process.version})`);
+console.log(`startup, median of ${ROUNDS} runs (node ${process.version})${other ? `; compared: ${other}` : ""}`);
 for (const [name, values] of samples) {
   const m = median(values);
-  console.log(`${name.padEnd(20)} ${m.toFixed(0).padStart(5)} ms${name === "node -e 0" ? "" : `   +${(m - base).toFixed(0)} ms over node -e 0`}`);
+  console.log(`${name.padEnd(22)} ${m.toFixed(0).padStart(5)} ms${name === "node -e 0" ? "" : `   +${(m - base).toFixed(0)} ms over node -e 0`}`);
 }
