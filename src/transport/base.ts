@@ -34,14 +34,15 @@ export abstract class CommandTransport implements Transport {
   abstract connect(): Promise<void>;
   abstract forward(remoteHost: string, remotePort: number): Promise<Forward>;
 
-  readonly #start = async (command: string): Promise<RunningCommand> => {
+  /** `shown`: how --verbose names the command (a script's text is never shown: it may carry index credentials). */
+  readonly #start = async (command: string, shown = command): Promise<RunningCommand> => {
     this.#count++;
     const started = performance.now();
     const running = await this.startCommand(command);
     this.#running.add(running);
     const ended = (code: number | null) => {
       this.#running.delete(running);
-      commandObserver?.({ command, code, ms: performance.now() - started });
+      commandObserver?.({ command: shown, code, ms: performance.now() - started });
     };
     running.finished.then(ended, () => ended(null));
     return running;
@@ -52,7 +53,9 @@ export abstract class CommandTransport implements Transport {
   }
 
   script(script: string, args: readonly string[] = [], options?: Omit<ExecOptions, "stdin">): Promise<ExecResult> {
-    return runCommand(this.#start, quoteArgv(["sh", "-s", "--", ...args]), { ...options, stdin: script });
+    const lines = script.split("\n").length;
+    const start = (command: string) => this.#start(command, `${command} (a ${lines}-line script on stdin)`);
+    return runCommand(start, quoteArgv(["sh", "-s", "--", ...args]), { ...options, stdin: script });
   }
 
   stream(argv: readonly string[], options?: Omit<ExecOptions, "stdout">): StreamHandle {
