@@ -2,6 +2,7 @@
 // the terminal (drawn on stderr, so --json output stays clean). It is held in memory only, never written.
 import type { PasswordProvider } from "../transport/askpass.js";
 import { ConnectionError } from "../util/errors.js";
+import { pauseSpinner } from "./progress.js";
 
 export function passwordProvider(env: Record<string, string | undefined>): PasswordProvider | undefined {
   const fromEnv = env["SLURMRAY_PASSWORD"];
@@ -10,6 +11,7 @@ export function passwordProvider(env: Record<string, string | undefined>): Passw
   return async (prompt) => {
     // @clack/prompts loads only when a prompt is drawn.
     const { isCancel, password } = await import("@clack/prompts");
+    pauseSpinner();
     const answer = await password({ message: prompt || "Password:", output: process.stderr });
     if (isCancel(answer)) throw new ConnectionError("authentication cancelled at the password prompt");
     return answer;

@@ -19,6 +19,14 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
+/** The spinner on screen, if any: a password prompt takes it down first (see pauseSpinner). */
+let spinning: Progress | null = null;
+
+/** Takes the spinner off the terminal before something else draws there (a password prompt). */
+export function pauseSpinner(): void {
+  spinning?.stop();
+}
+
 export class Progress {
   readonly #options: ProgressOptions;
   readonly #write: (text: string) => void;
@@ -75,6 +83,7 @@ export class Progress {
     else {
       this.#spinner = loadSpinner()({ stream: process.stderr, handleSignals: false });
       this.#spinner.start(this.#spinnerText());
+      spinning = this;
       // The elapsed time on the spinner line moves even when nothing else does.
       this.#ticker = setInterval(() => this.#redraw(), 1000);
       this.#ticker.unref();
@@ -124,6 +133,7 @@ export class Progress {
   }
 
   #stopSpinner(): void {
+    if (spinning === this) spinning = null;
     process.off("exit", this.#onExit);
     clearInterval(this.#ticker);
     this.#spinner?.stop();

@@ -7,6 +7,7 @@ import { EXIT } from "../../util/errors.js";
 import { targetName } from "../flags.js";
 import { jobsLayer } from "../lazy.js";
 import { passwordProvider } from "../password.js";
+import { progressFor } from "../progress.js";
 
 export function doctorCommand() {
   return new Command("doctor")
@@ -24,7 +25,9 @@ export function doctorCommand() {
         Promise.all([import("../../doctor/checks.js"), import("../../jobs/connect.js"), import("../../jobs/remote-paths.js"), import("../../jobs/python-version.js")]),
       );
       const transport = transportFor(config, target.config, { acceptNewHostKey: options.acceptNewHostKey, password: passwordProvider(config.env) });
-      const checks = await diagnose(target.config, transport, remoteBaseDir(target.config), await localPythonVersion(config));
+      const progress = await progressFor();
+      progress.start(`checking ${target.name} (${transport.description})`);
+      const checks = await diagnose(target.config, transport, remoteBaseDir(target.config), await localPythonVersion(config)).finally(() => progress.stop());
       await transport.close();
       for (const check of checks) {
         const mark = check.ok ? pc.green("✓") : pc.red("✗");
