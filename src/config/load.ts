@@ -13,6 +13,8 @@ import type { ConfigFile, ProjectConfig, TargetConfig } from "./schema.js";
 // of the schema's source is then kept in .slurmray/cache/config-valid, and while both are unchanged the parsed
 // TOML is used as it is (the schema has no defaults or transforms: a valid file's parse IS its validated value).
 // The schema is loaded synchronously (require of an ES module, Node >= 20.19) only when a file must be validated.
+// Not zod/mini: it loads zod/v4/core, which costs the same here. Not a bundled build: zod would still be
+// evaluated at every start, and the build would depart from DESIGN.md's plain tsc output.
 const require = createRequire(import.meta.url);
 
 export const CONFIG_FILE = "slurmray.toml";
