@@ -1,27 +1,12 @@
 #!/usr/bin/env node
-// The slurmray command line. Parsing and printing only: the work is done by the jobs layer.
-import { Command, CommanderError } from "@commander-js/extra-typings";
+// The slurmray command line. Parsing and printing only: the work is done by the jobs layer, which each command
+// loads when it runs (see lazy.ts), so `--version`, `status` and `jobs` start at once.
+import { CommanderError } from "@commander-js/extra-typings";
 import pc from "picocolors";
-import { closeSessions } from "../jobs/session.js";
-import { EXIT, SlurmrayError } from "../util/errors.js";
-import { cleanCommand } from "./commands/clean.js";
-import { doctorCommand } from "./commands/doctor.js";
-import { envCommand } from "./commands/env.js";
-import { initCommand } from "./commands/init.js";
-import { jobCommands } from "./commands/jobs.js";
-import { runCommand } from "./commands/run.js";
-
-function program() {
-  const root = new Command("slurmray")
-    .description("Run a Python function from your project on a Slurm cluster, a shared server, or this machine.")
-    .version("0.1.0")
-    .showHelpAfterError()
-    .exitOverride();
-  for (const command of [runCommand(), ...jobCommands(), envCommand(), doctorCommand(), cleanCommand(), initCommand()]) {
-    root.addCommand(command.exitOverride());
-  }
-  return root;
-}
+import { EXIT, InterruptedError, SlurmrayError } from "../util/errors.js";
+import { closeOpenedSessions } from "./lazy.js";
+import { info } from "./output.js";
+import { program } from "./program.js";
 
 function wantsJson(argv: readonly string[]): boolean {
   return argv.includes("--json");
@@ -38,13 +23,15 @@ async function main(argv: string[]): Promise<number> {
     }
     const code = error instanceof SlurmrayError ? error.exitCode : EXIT.jobFailed;
     const message = error instanceof SlurmrayError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
-    process.stderr.write(`${pc.red("error")} ${message}\n`);
+    // An interruption is what the user asked for: said once, as a note, not as an error.
+    if (error instanceof InterruptedError) info(message);
+    else process.stderr.write(`${pc.red("error")} ${message}\n`);
     if (wantsJson(argv)) {
       process.stdout.write(`${JSON.stringify({ error: { type: error instanceof Error ? error.name : "Error", message }, exit_code: code })}\n`);
     }
     return code;
   } finally {
-    await closeSessions();
+    await closeOpenedSessions();
   }
 }
 

@@ -1,18 +1,38 @@
 // Output rules of the CLI contract: human text goes to stderr whenever --json is on; with --json exactly
 // one JSON object goes to stdout.
 import pc from "picocolors";
-import type { JobRecord } from "../model/job.js";
+import type { JobRecord, RemoteError } from "../model/job.js";
+import { formatRemoteError } from "../model/outcome.js";
+
+export type Verbosity = "quiet" | "normal" | "verbose";
+
+let verbosity: Verbosity = "normal";
+
+export function currentVerbosity(): Verbosity {
+  return verbosity;
+}
+
+/** --quiet: errors only. --verbose: also every remote command, with its exit code and duration. */
+export async function setVerbosity(level: Verbosity): Promise<void> {
+  verbosity = level;
+  if (level !== "verbose") return;
+  const { observeCommands } = await import("../transport/base.js");
+  observeCommands(({ command, code, ms }) => {
+    const shown = command.length > 160 ? `${command.slice(0, 157)}...` : command;
+    process.stderr.write(pc.dim(`  $ ${shown}  [${code === null ? "connection lost" : `exit ${code}`}, ${Math.round(ms)} ms]\n`));
+  });
+}
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 export function info(message: string): void {
-  process.stderr.write(`${pc.dim("slurmray")} ${message}\n`);
+  if (verbosity !== "quiet") process.stderr.write(`${pc.dim("slurmray")} ${message}\n`);
 }
 
 export function warn(message: string): void {
-  process.stderr.write(`${pc.yellow("warning")} ${message}\n`);
+  if (verbosity !== "quiet") process.stderr.write(`${pc.yellow("warning")} ${message}\n`);
 }
 
 export function elapsed(job: JobRecord, now = Date.now()): string {
@@ -49,3 +69,13 @@ export function jobRow(job: JobRecord): string[] {
 }
 
 export const JOB_HEADERS = ["JOB", "TARGET", "STATE", "ELAPSED", "ENTRY"];
+
+/**
+ * Says once that a job did not complete. When its log was just shown, the traceback is already on screen (the
+ * runner writes it to the log): only its last line is repeated, in the summary.
+ */
+export function printFailure(job: { id: string; state: string; reason?: string | null }, error: RemoteError | null, logShown: boolean): void {
+  if (error && !logShown) process.stderr.write(`${formatRemoteError(error)}\n`);
+  const why = error ? `: ${error.type}: ${error.message}` : job.reason ? `: ${job.reason}` : "";
+  process.stderr.write(`${pc.red("error")} job ${job.id} ended ${job.state}${why}\n`);
+}

@@ -1,12 +1,21 @@
 // Loads the configuration: slurmray.toml (validated), .env at the project root, SLURMRAY_* variables.
 // Flags are applied later by resolveTarget/resolveResources, so every layer can be tested alone.
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { ConfigError } from "../util/errors.js";
-import { formatIssues } from "./errors.js";
-import { type ConfigFile, configFileSchema, type ProjectConfig, type TargetConfig } from "./schema.js";
+import type { ConfigFile, ProjectConfig, TargetConfig } from "./schema.js";
+
+// zod costs ~100 ms at start, on every command. A slurmray.toml is validated once; the digest of its text and
+// of the schema's source is then kept in .slurmray/cache/config-valid, and while both are unchanged the parsed
+// TOML is used as it is (the schema has no defaults or transforms: a valid file's parse IS its validated value).
+// The schema is loaded synchronously (require of an ES module, Node >= 20.19) only when a file must be validated.
+// Not zod/mini: it loads zod/v4/core, which costs the same here. Not a bundled build: zod would still be
+// evaluated at every start, and the build would depart from DESIGN.md's plain tsc output.
+const require = createRequire(import.meta.url);
 
 export const CONFIG_FILE = "slurmray.toml";
 
@@ -37,21 +46,46 @@ export function findProjectRoot(cwd: string): string {
   return findUp(cwd, CONFIG_FILE) ?? findUp(cwd, ".git") ?? resolve(cwd);
 }
 
-export function parseConfigText(text: string, file: string): ConfigFile {
-  let raw: unknown;
+function parseTomlText(text: string, file: string): unknown {
   try {
-    raw = parseToml(text);
+    return parseToml(text);
   } catch (error) {
     const where = error instanceof TomlError ? ` at line ${error.line}, column ${error.column}` : "";
     const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
     throw new ConfigError("", `${file}: not valid TOML${where}: ${reason}`);
   }
+}
+
+export function parseConfigText(text: string, file: string): ConfigFile {
+  const raw = parseTomlText(text, file);
+  const { configFileSchema } = require("./schema.js") as typeof import("./schema.js");
+  const { formatIssues } = require("./errors.js") as typeof import("./errors.js");
   const result = configFileSchema.safeParse(raw);
   if (!result.success) {
     const lines = formatIssues(result.error.issues, raw);
     throw new ConfigError("", `${file}: ${lines.length === 1 ? lines[0] : `\n  ${lines.join("\n  ")}`}`);
   }
   return result.data;
+}
+
+function validationDigest(text: string): string {
+  return createHash("sha256").update(readFileSync(require.resolve("./schema.js"))).update("\0").update(text).digest("hex");
+}
+
+/** The file's config: from the validation cache when this exact text passed this exact schema, else validated. */
+function readConfigFile(root: string, path: string): ConfigFile {
+  const text = readFileSync(path, "utf8");
+  const stamp = join(root, ".slurmray", "cache", "config-valid");
+  const digest = validationDigest(text);
+  if (existsSync(stamp) && readFileSync(stamp, "utf8") === digest) return parseTomlText(text, CONFIG_FILE) as ConfigFile;
+  const config = parseConfigText(text, CONFIG_FILE);
+  try {
+    mkdirSync(dirname(stamp), { recursive: true });
+    writeFileSync(stamp, digest);
+  } catch {
+    // A read-only project still works; it validates on every command.
+  }
+  return config;
 }
 
 function readDotEnv(root: string): Record<string, string> {
@@ -64,7 +98,7 @@ export function loadConfig(cwd: string = process.cwd(), processEnv: NodeJS.Proce
   const root = findProjectRoot(cwd);
   const path = join(root, CONFIG_FILE);
   const file = existsSync(path) ? path : null;
-  const config = file ? parseConfigText(readFileSync(file, "utf8"), CONFIG_FILE) : {};
+  const config = file ? readConfigFile(root, file) : {};
   const env = { ...readDotEnv(root), ...processEnv };
   const project = config.project ?? {};
   const targets = config.targets ?? {};

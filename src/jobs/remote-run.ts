@@ -18,7 +18,7 @@ import { quote } from "../util/shell.js";
 import { entrySourceFile } from "./entry-check.js";
 import { limitsStep } from "./limits-cache.js";
 import { envDirFor } from "./remote-paths.js";
-import { type RunReport, timed } from "./report.js";
+import { type RunReport, type StepObserver, timed } from "./report.js";
 import { cacheDir, RUNTIME_FILES, type TargetSession } from "./session.js";
 import type { JobRecord } from "../model/job.js";
 
@@ -99,11 +99,15 @@ export async function prepareRemote(
   warn: (warning: string) => void,
   dryRun: boolean,
   signal?: AbortSignal,
+  onStep: StepObserver = () => {},
 ): Promise<PreparedRemote> {
   const { config, transport, target } = session;
   const layout = session.layout!;
   const timings = report.timings;
+  onStep({ step: "connect", phase: "start", text: `connecting to ${transport.description}` });
   await timed(timings, "connect", () => transport.connect());
+  onStep({ step: "connect", phase: "end", text: `connected to ${transport.description}` });
+  onStep({ step: "code_sync", phase: "start", text: "code sync: comparing the project with the target" });
   const snapshot = await timed(timings, "env_sync", () => localSnapshot(session, job.spec.ray));
   snapshotWarnings(snapshot).forEach(warn);
   const envTarget = envTargetFor(session, snapshot);
@@ -132,10 +136,12 @@ export async function prepareRemote(
     }),
   );
   report.code = { files_uploaded: code.files_uploaded, bytes_uploaded: code.bytes_uploaded, seconds: code.seconds };
+  onStep({ step: "code_sync", phase: "end", text: `code sync: ${describeUpload(code.files_uploaded, code.bytes_uploaded, dryRun)}` });
   [...code.warnings, ...importWarnings(session, job, code.selected)].forEach(warn);
   const python = `${envTarget.envDir}/bin/python`;
   if (dryRun) return { python, dryRunList: code.dryRunList ?? [] };
 
+  onStep({ step: "env_sync", phase: "start", text: `env sync: ${envTarget.envDir}` });
   const env = await timed(timings, "env_sync", () =>
     syncEnv(transport, {
       ...envTarget,
@@ -147,12 +153,26 @@ export async function prepareRemote(
     }),
   );
   report.env = envReportJson(env);
+  onStep({ step: "env_sync", phase: "end", text: `env sync: ${describeEnv(env)}` });
 
   if (sectionLines(probe.stdout, RUNTIME_SECTION)?.[0] !== "present") {
     await timed(timings, "code_sync", () => uploadFiles(transport, dirname(remoteFile("runner.py")), RUNTIME_FILES, layout.runtimeDir));
   }
   await cleanOldJobs(session, job);
   return { python, dryRunList: null };
+}
+
+function describeUpload(files: number, bytes: number, dryRun: boolean): string {
+  if (files === 0) return "the target is up to date";
+  const size = bytes < 1024 * 1024 ? `${Math.ceil(bytes / 1024)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  return `${files} file(s), ${size} ${dryRun ? "would be sent" : "sent"}`;
+}
+
+function describeEnv(env: EnvReport): string {
+  const changes = env.installed.length + env.changed.length;
+  if (changes === 0 && !env.created) return "in step, nothing installed";
+  const installed = env.installed.length ? `, installed ${env.installed.length}: ${env.installed.slice(0, 5).join(", ")}${env.installed.length > 5 ? ", …" : ""}` : "";
+  return `${env.created ? "created" : "updated"}${installed}${env.changed.length ? `, ${env.changed.length} changed` : ""}`;
 }
 
 /** Opportunistic retention: at most once a day per target, in the background on the target. */

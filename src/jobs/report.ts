@@ -43,6 +43,20 @@ export interface RunReport {
   warnings: string[];
 }
 
+/**
+ * A step of a run starts, says something new, or ends, for the CLI's progress display. `text` is for the human:
+ * what is under way ("connecting to alice@login"), or what was done ("code: 3 files, 12 KB sent").
+ */
+export interface StepEvent {
+  step: Exclude<keyof Timings, "total">;
+  phase: "start" | "update" | "end";
+  text: string;
+  /** On an end: the step ended badly (the job failed); the CLI says so as an error, not as a step done. */
+  failed?: boolean;
+}
+
+export type StepObserver = (event: StepEvent) => void;
+
 export function emptyTimings(): Timings {
   return { connect: 0, code_sync: 0, env_sync: 0, submit: 0, queue_wait: 0, run: 0, fetch: 0, total: 0 };
 }

@@ -13,7 +13,7 @@ import { checkEntryFunction } from "./entry-check.js";
 import { type Outcome, resultForDisplay } from "../model/outcome.js";
 import { jobsDir, newJobId, saveJob } from "./registry.js";
 import { prepareRemote } from "./remote-run.js";
-import { emptyTimings, type RunReport, type Timings, timed } from "./report.js";
+import { emptyTimings, type RunReport, type StepObserver, type Timings, timed } from "./report.js";
 import { checkJob, openTarget, type TargetSession, type WatchRequest } from "./session.js";
 import type { JobRecord, JobSpec } from "../model/job.js";
 
@@ -34,10 +34,12 @@ export interface RunRequest {
   signal?: AbortSignal;
   /** Job output as it arrives. */
   onLog?: (text: string) => void;
-  /** Progress messages for the human (stderr). */
+  /** Messages for the human that are no step: a reconnect, a retry, a cancellation (stderr). */
   onProgress?: (message: string) => void;
   /** Warnings, as soon as they arise (they are also in the report). */
   onWarning?: (message: string) => void;
+  /** Steps as they start and end (the CLI draws its progress from these). */
+  onStep?: StepObserver;
 }
 
 /** The job record before submission. Local jobs run in place; remote ones in the layout's job dir. */
@@ -64,13 +66,15 @@ function newJob(session: TargetSession, spec: JobSpec): JobRecord {
 }
 
 /** A pickled result stays on the target until asked for: bring it next to the local record. */
-async function fetchPickle(session: TargetSession, job: JobRecord, outcome: Outcome): Promise<void> {
+async function fetchPickle(session: TargetSession, job: JobRecord, outcome: Outcome, onStep?: StepObserver): Promise<void> {
   if (!session.layout || !outcome.result || !("pickle" in outcome.result)) return;
+  onStep?.({ step: "fetch", phase: "start", text: "fetching the pickled result" });
   const bytes = await session.files.readBytes(`${job.remoteDir}/result.pkl`);
   if (!bytes) return;
   const local = join(jobsDir(session.config.root), job.id, "result.pkl");
   writeFileAtomic(local, bytes);
   outcome.result.pickle = local;
+  onStep?.({ step: "fetch", phase: "end", text: `fetched the result: ${bytes.length} bytes` });
 }
 
 function describeQueue(state: string, reason: string, position: number | null): string {
@@ -84,7 +88,7 @@ function describeQueue(state: string, reason: string, position: number | null): 
 export async function finishJob(
   session: TargetSession,
   job: JobRecord,
-  request: Pick<RunRequest, "onLog" | "onProgress" | "signal">,
+  request: Pick<RunRequest, "onLog" | "onProgress" | "onStep" | "signal">,
   cancelOnInterrupt: boolean,
   fromOffset = 0,
 ): Promise<{ outcome: Outcome; queueSeconds: number; logOffset: number }> {
@@ -96,7 +100,8 @@ export async function finishJob(
     onLog: request.onLog,
     signal: request.signal,
     onQueue: (update) => {
-      request.onProgress?.(`job ${job.id}: ${describeQueue(update.state, update.reason, update.position)}`);
+      const text = `job ${job.id}: ${update.state === "RUNNING" ? "running" : describeQueue(update.state, update.reason, update.position)}`;
+      request.onStep?.({ step: update.state === "RUNNING" ? "run" : "queue_wait", phase: "update", text });
       if (update.state === "RUNNING" && job.state !== "RUNNING") {
         queueSeconds = Math.round(performance.now() - submitted) / 1000;
         Object.assign(job, { state: "RUNNING", startedAt: new Date().toISOString() });
@@ -109,7 +114,8 @@ export async function finishJob(
     const { status, outcome, logOffset } = await session.watch(job, watch);
     Object.assign(job, { state: status.state, exitCode: status.exitCode, endedAt: status.endedAt ?? new Date().toISOString(), reason: status.reason });
     saveJob(config.root, job);
-    await fetchPickle(session, job, outcome);
+    request.onStep?.({ step: "run", phase: "end", text: `job ${job.id} ended ${job.state}`, failed: job.state !== "COMPLETED" });
+    await fetchPickle(session, job, outcome, request.onStep);
     return { outcome, queueSeconds, logOffset };
   } catch (error) {
     if (request.signal?.aborted && !cancelOnInterrupt) {
@@ -200,7 +206,7 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
     return report;
   };
   if (session.layout) {
-    const prepared = await prepareRemote(session, job, report, warn, request.dryRun, request.signal);
+    const prepared = await prepareRemote(session, job, report, warn, request.dryRun, request.signal, request.onStep);
     job.python = prepared.python;
     if (prepared.dryRunList) report.dry_run = prepared.dryRunList;
   }
@@ -208,10 +214,15 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
   if (request.signal?.aborted) throw new InterruptedError("Interrupted before the job was submitted; nothing is running");
 
   if (!session.layout) mkdirSync(job.remoteDir, { recursive: true, mode: 0o700 });
+  request.onStep?.({ step: "submit", phase: "start", text: `submitting to ${session.target.name}` });
   job.schedulerId = await submit(session, job, timings);
+  request.onStep?.(
+    session.layout
+      ? { step: "queue_wait", phase: "start", text: `job ${job.id}: submitted as Slurm job ${job.schedulerId}, waiting to start` }
+      : { step: "run", phase: "start", text: `job ${job.id}: running` },
+  );
   Object.assign(job, { state: session.layout ? "PENDING" : "RUNNING", startedAt: session.layout ? null : new Date().toISOString() });
   saveJob(config.root, job);
-  request.onProgress?.(`job ${job.id} submitted to ${session.target.name}${session.layout ? ` (Slurm job ${job.schedulerId})` : ""}`);
   if (request.detach) {
     report.state = job.state;
     return finish();

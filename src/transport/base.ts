@@ -4,6 +4,20 @@ import { quoteArgv } from "../util/shell.js";
 import { type RunningCommand, runCommand, streamCommand } from "./running.js";
 import type { ExecOptions, ExecResult, Forward, StreamHandle, Transport, TransportKind } from "./types.js";
 
+/** What `--verbose` shows of each remote command: its command line, exit code (null: lost) and duration. */
+export interface CommandEvent {
+  command: string;
+  code: number | null;
+  ms: number;
+}
+
+let commandObserver: ((event: CommandEvent) => void) | undefined;
+
+/** Reports every command any transport of this process runs, as it ends (one observer; undefined removes it). */
+export function observeCommands(observer: ((event: CommandEvent) => void) | undefined): void {
+  commandObserver = observer;
+}
+
 export abstract class CommandTransport implements Transport {
   abstract readonly kind: TransportKind;
   abstract readonly description: string;
@@ -20,14 +34,17 @@ export abstract class CommandTransport implements Transport {
   abstract connect(): Promise<void>;
   abstract forward(remoteHost: string, remotePort: number): Promise<Forward>;
 
-  readonly #start = async (command: string): Promise<RunningCommand> => {
+  /** `shown`: how --verbose names the command (a script's text is never shown: it may carry index credentials). */
+  readonly #start = async (command: string, shown = command): Promise<RunningCommand> => {
     this.#count++;
+    const started = performance.now();
     const running = await this.startCommand(command);
     this.#running.add(running);
-    running.finished.then(
-      () => this.#running.delete(running),
-      () => this.#running.delete(running),
-    );
+    const ended = (code: number | null) => {
+      this.#running.delete(running);
+      commandObserver?.({ command: shown, code, ms: performance.now() - started });
+    };
+    running.finished.then(ended, () => ended(null));
     return running;
   };
 
@@ -36,7 +53,9 @@ export abstract class CommandTransport implements Transport {
   }
 
   script(script: string, args: readonly string[] = [], options?: Omit<ExecOptions, "stdin">): Promise<ExecResult> {
-    return runCommand(this.#start, quoteArgv(["sh", "-s", "--", ...args]), { ...options, stdin: script });
+    const lines = script.split("\n").length;
+    const start = (command: string) => this.#start(command, `${command} (a ${lines}-line script on stdin)`);
+    return runCommand(start, quoteArgv(["sh", "-s", "--", ...args]), { ...options, stdin: script });
   }
 
   stream(argv: readonly string[], options?: Omit<ExecOptions, "stdout">): StreamHandle {

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { constants, homedir, userInfo } from "node:os";
 import { join } from "node:path";
-import { type AnyAuthMethod, type AuthenticationType, Client, type ClientChannel } from "ssh2";
+import type { AnyAuthMethod, AuthenticationType, Client, ClientChannel } from "ssh2";
 import { ConnectionError, type HostKeyError } from "../util/errors.js";
 import { CommandTransport } from "./base.js";
 import { appendHostKey, checkHostKey, fingerprint, hostKeyName, keyType, readKnownHosts } from "./known-hosts.js";
@@ -104,12 +104,14 @@ export class Ssh2Transport extends CommandTransport {
     return this.#connecting;
   }
 
-  #open(): Promise<void> {
+  async #open(): Promise<void> {
     const o = this.#options;
+    // ssh2 is the fallback transport: loaded only when a connection is made with it (it costs ~60 ms at start).
+    const { Client } = await import("ssh2");
     const client = new Client();
     const methods = this.#authMethods();
     let hostKeyError: HostKeyError | null = null;
-    return new Promise<void>((resolve, reject) => {
+    await new Promise<void>((resolve, reject) => {
       client.once("ready", () => {
         this.#client = client;
         client.on("close", () => {

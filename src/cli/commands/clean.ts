@@ -1,8 +1,8 @@
 // slurmray clean [--target X] [--older-than DAYS]: remove old job folders and report the space freed.
 import { Command } from "@commander-js/extra-typings";
 import { loadConfig } from "../../config/load.js";
-import { cleanTarget } from "../../jobs/clean.js";
 import { targetName, wholeNumber } from "../flags.js";
+import { jobsLayer } from "../lazy.js";
 import { info, printJson } from "../output.js";
 import { passwordProvider } from "../password.js";
 
@@ -19,6 +19,7 @@ export function cleanCommand() {
     .option("--json", "print one JSON object")
     .action(async (options) => {
       const config = loadConfig(process.cwd());
+      const { cleanTarget } = await jobsLayer(() => import("../../jobs/clean.js"));
       const r = await cleanTarget(config, options.target, options.olderThan, { acceptNewHostKey: options.acceptNewHostKey, password: passwordProvider(config.env) });
       if (options.json) return printJson({ target: r.target, removed: r.removed, bytes_freed: r.bytesFreed });
       info(`${r.target}: removed ${r.removed.length} job folder(s), freed ${megabytes(r.bytesFreed)}`);

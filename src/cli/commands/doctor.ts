@@ -3,13 +3,11 @@ import { Command } from "@commander-js/extra-typings";
 import pc from "picocolors";
 import { loadConfig } from "../../config/load.js";
 import { resolveTarget } from "../../config/target.js";
-import { diagnose } from "../../doctor/checks.js";
-import { transportFor } from "../../jobs/connect.js";
-import { remoteBaseDir } from "../../jobs/remote-paths.js";
-import { localPythonVersion } from "../../jobs/python-version.js";
 import { EXIT } from "../../util/errors.js";
 import { targetName } from "../flags.js";
+import { jobsLayer } from "../lazy.js";
 import { passwordProvider } from "../password.js";
+import { progressFor } from "../progress.js";
 
 export function doctorCommand() {
   return new Command("doctor")
@@ -23,8 +21,13 @@ export function doctorCommand() {
         process.stdout.write(`${pc.green("✓")} local target: runs on this machine, nothing to check remotely\n`);
         return;
       }
+      const [{ diagnose }, { transportFor }, { remoteBaseDir }, { localPythonVersion }] = await jobsLayer(() =>
+        Promise.all([import("../../doctor/checks.js"), import("../../jobs/connect.js"), import("../../jobs/remote-paths.js"), import("../../jobs/python-version.js")]),
+      );
       const transport = transportFor(config, target.config, { acceptNewHostKey: options.acceptNewHostKey, password: passwordProvider(config.env) });
-      const checks = await diagnose(target.config, transport, remoteBaseDir(target.config), await localPythonVersion(config));
+      const progress = await progressFor();
+      progress.start(`checking ${target.name} (${transport.description})`);
+      const checks = await diagnose(target.config, transport, remoteBaseDir(target.config), await localPythonVersion(config)).finally(() => progress.stop());
       await transport.close();
       for (const check of checks) {
         const mark = check.ok ? pc.green("✓") : pc.red("✗");

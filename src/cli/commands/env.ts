@@ -3,11 +3,12 @@ import { Command } from "@commander-js/extra-typings";
 import pc from "picocolors";
 import { loadConfig } from "../../config/load.js";
 import type { SkippedDistribution } from "../../envsync/parity.js";
-import { envDiff, envSync } from "../../jobs/env.js";
 import { targetName } from "../flags.js";
 import { interruptSignal } from "../interrupt.js";
+import { jobsLayer } from "../lazy.js";
 import { info, printJson, table, warn } from "../output.js";
 import { passwordProvider } from "../password.js";
+import { progressFor } from "../progress.js";
 
 const ACTION_COLOR: Record<string, (s: string) => string> = { install: pc.green, upgrade: pc.cyan, downgrade: pc.yellow, remove: pc.red, extra: pc.magenta };
 
@@ -26,6 +27,7 @@ export function envCommand() {
     .option("--json", "print one JSON object")
     .action(async (options) => {
       const config = loadConfig(process.cwd());
+      const { envDiff } = await jobsLayer(() => import("../../jobs/env.js"));
       const out = await envDiff(config, options.target, { acceptNewHostKey: options.acceptNewHostKey, password: passwordProvider(config.env) });
       for (const w of out.warnings) warn(w);
       const { missing, plan, skipped } = out.result;
@@ -53,12 +55,15 @@ export function envCommand() {
     .option("--json", "print one JSON object")
     .action(async (options) => {
       const config = loadConfig(process.cwd());
+      const { envSync } = await jobsLayer(() => import("../../jobs/env.js"));
+      const progress = await progressFor();
+      progress.start(`env sync on ${options.target ?? config.defaultTarget}`);
       const out = await envSync(
         config,
         options.target,
         { forceReinstall: options.forceReinstall ?? false, exact: options.exact ?? false, signal: interruptSignal() },
         { acceptNewHostKey: options.acceptNewHostKey, password: passwordProvider(config.env) },
-      );
+      ).finally(() => progress.stop());
       for (const w of out.warnings) warn(w);
       const r = out.result;
       if (options.json) {

@@ -2,17 +2,24 @@
 import { Command } from "@commander-js/extra-typings";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type LoadedConfig, loadConfig } from "../../config/load.js";
-import { cancelJob, clusterDetails, readJobLog, readJobOutcome, refreshJobs } from "../../jobs/control.js";
-import type { ListedJob } from "../../model/listed-job.js";
-import { formatRemoteError, resultForDisplay } from "../../model/outcome.js";
 import { findJob, listJobs } from "../../jobs/registry.js";
-import { finishJob } from "../../jobs/run.js";
-import { openTarget } from "../../jobs/session.js";
 import { isFinal, type JobRecord } from "../../model/job.js";
+import type { ListedJob } from "../../model/listed-job.js";
+import { resultForDisplay } from "../../model/outcome.js";
 import { EXIT, InputError } from "../../util/errors.js";
 import { targetName } from "../flags.js";
 import { interruptSignal } from "../interrupt.js";
-import { colorState, info, JOB_HEADERS, jobRow, printJson, table } from "../output.js";
+import { jobsLayer } from "../lazy.js";
+import { colorState, info, JOB_HEADERS, jobRow, printFailure, printJson, table } from "../output.js";
+
+// The registry and config are cheap; the control layer (sessions, transports) loads only when a job is still
+// active and must be asked about, or when a command reads or changes a job on its target.
+const control = () => jobsLayer(() => import("../../jobs/control.js"));
+const watching = () => jobsLayer(() => Promise.all([import("../../jobs/run.js"), import("../../jobs/session.js")]));
+
+async function refreshJobs(config: LoadedConfig, jobs: JobRecord[]): Promise<void> {
+  if (jobs.some((job) => !isFinal(job.state))) await (await control()).refreshJobs(config, jobs);
+}
 
 async function currentJob(id: string | undefined): Promise<{ config: LoadedConfig; job: JobRecord }> {
   const config = loadConfig(process.cwd());
@@ -43,15 +50,14 @@ function printClusterTable(jobs: JobRecord[], details: Map<string, ListedJob>): 
   process.stdout.write(`${table(headers, rows, (column, cell) => (column === 2 ? colorState(cell) : cell))}\n`);
 }
 
-/** Prints a final job's result (stdout) or its error (stderr, exit 1). */
-async function printOutcome(config: LoadedConfig, job: JobRecord, json: boolean): Promise<void> {
-  const outcome = await readJobOutcome(config, job);
+/** Prints a final job's result (stdout) or its error (stderr, exit 1). `logShown`: its log is on screen already. */
+async function printOutcome(config: LoadedConfig, job: JobRecord, json: boolean, logShown: boolean): Promise<void> {
+  const outcome = await (await control()).readJobOutcome(config, job);
   const failed = job.state !== "COMPLETED";
   if (json) printJson({ job_id: job.id, state: job.state, result: resultForDisplay(outcome.result), error: outcome.error });
   else if (!failed) printJson(resultForDisplay(outcome.result));
   if (failed) {
-    if (!json) process.stderr.write(outcome.error ? `${formatRemoteError(outcome.error)}\n` : "");
-    info(`job ${job.id} ended ${job.state}${job.reason ? `: ${job.reason}` : ""}`);
+    printFailure(job, outcome.error, logShown || json);
     process.exitCode = EXIT.jobFailed;
   }
 }
@@ -73,10 +79,11 @@ export function jobCommands() {
     .option("-f, --follow", "keep printing new output until the job ends")
     .action(async (id, options) => {
       const { config, job } = await currentJob(id);
-      const { text, offset } = await readJobLog(config, job);
+      const { text, offset } = await (await control()).readJobLog(config, job);
       process.stdout.write(text);
       if (!options.follow || isFinal(job.state)) return;
       // Following is one streaming watch from where the read stopped (one remote command on Slurm).
+      const [{ finishJob }, { openTarget }] = await watching();
       const write = (more: string) => process.stdout.write(more);
       await finishJob(await openTarget(config, job.target), job, { onLog: write, signal: interruptSignal() }, false, offset);
     });
@@ -90,7 +97,7 @@ export function jobCommands() {
       if (!isFinal(job.state)) {
         throw new InputError(`job ${job.id} is still ${job.state}; wait for it with: slurmray attach ${job.id}`);
       }
-      await printOutcome(config, job, options.json ?? false);
+      await printOutcome(config, job, options.json ?? false, false);
     });
 
   const cancel = new Command("cancel")
@@ -99,7 +106,7 @@ export function jobCommands() {
     .action(async (id) => {
       const { config, job } = await currentJob(id);
       const before = job.state;
-      await cancelJob(config, job);
+      await (await control()).cancelJob(config, job);
       info(isFinal(before) ? `job ${job.id} had already ended ${before}` : `job ${job.id} cancelled`);
     });
 
@@ -110,11 +117,13 @@ export function jobCommands() {
     .action(async (id, options) => {
       const { config, job } = await currentJob(id);
       if (!isFinal(job.state)) {
+        // Ctrl-C stops watching only; finishJob then says once that the job goes on.
+        const [{ finishJob }, { openTarget }] = await watching();
         await finishJob(await openTarget(config, job.target), job, { onLog: (text) => process.stderr.write(text), signal: interruptSignal() }, false);
       } else {
-        process.stderr.write((await readJobLog(config, job)).text);
+        process.stderr.write((await (await control()).readJobLog(config, job)).text);
       }
-      await printOutcome(config, job, options.json ?? false);
+      await printOutcome(config, job, options.json ?? false, true);
     });
 
   const jobs = new Command("jobs")
@@ -128,7 +137,7 @@ export function jobCommands() {
       for (;;) {
         const selected = listJobs(config.root).filter((job) => !options.target || job.target === options.target);
         await refreshJobs(config, selected);
-        const details = options.target ? await clusterDetails(config, options.target, selected) : null;
+        const details = options.target ? await (await control()).clusterDetails(config, options.target, selected) : null;
         if (options.json) printJson({ jobs: selected.map((job) => (details ? { ...job, cluster: details.get(job.id) ?? null } : job)) });
         else if (details) printClusterTable(selected, details);
         else printTable(selected);

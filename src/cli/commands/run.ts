@@ -1,14 +1,13 @@
 // slurmray run ENTRY: the main command. Logs stream to stderr, the result goes to stdout.
 import { Command } from "@commander-js/extra-typings";
-import { runJob } from "../../jobs/run.js";
-import { formatRemoteError } from "../../model/outcome.js";
-import { EXIT, InterruptedError } from "../../util/errors.js";
-import { parseArgs, partitionName, poolKind, positiveNumber, targetName, wholeNumber } from "../flags.js";
-import { info, printJson, warn } from "../output.js";
-import { interruptSignal } from "../interrupt.js";
-import { passwordProvider } from "../password.js";
-import { loadConfig } from "../../config/load.js";
 import type { RunReport } from "../../jobs/report.js";
+import { EXIT } from "../../util/errors.js";
+import { parseArgs, partitionName, poolKind, positiveNumber, targetName, wholeNumber } from "../flags.js";
+import { interruptSignal } from "../interrupt.js";
+import { jobsLayer } from "../lazy.js";
+import { info, printFailure, printJson } from "../output.js";
+import { passwordProvider } from "../password.js";
+import { progressFor } from "../progress.js";
 
 function printDryRun(entry: string, report: RunReport & { dry_run?: string[] }): void {
   info(`dry run: ${entry} would run on ${report.target}; nothing was sent or changed`);
@@ -40,8 +39,10 @@ export function runCommand() {
     .option("--accept-new-host-key", "record the host key of a host seen for the first time (like ssh's accept-new)")
     .option("--json", "print one JSON object on stdout; human text goes to stderr")
     .action(async (entry, scriptArgs, options) => {
-      const signal = interruptSignal();
+      const signal = interruptSignal("stopping: the job is cancelled if it was submitted");
+      const [{ loadConfig }, { runJob }] = await jobsLayer(() => Promise.all([import("../../config/load.js"), import("../../jobs/run.js")]));
       const config = loadConfig(process.cwd());
+      const progress = await progressFor();
       const report = await runJob({
         cwd: process.cwd(),
         entry,
@@ -55,21 +56,18 @@ export function runCommand() {
         dryRun: options.dryRun ?? false,
         connect: { acceptNewHostKey: options.acceptNewHostKey, password: passwordProvider(config.env) },
         signal,
-        onLog: (text) => process.stderr.write(text),
-        onProgress: info,
-        onWarning: warn,
-      }).catch((error: unknown) => {
-        if (error instanceof InterruptedError) info(error.message);
-        throw error;
-      });
+        onLog: (text) => progress.output(text),
+        onProgress: (message) => progress.note(message),
+        onWarning: (message) => progress.warning(message),
+        onStep: (event) => progress.step(event),
+      }).finally(() => progress.stop());
       const failed = report.state !== "COMPLETED" && report.state !== "PLANNED" && !options.detach;
       if (options.json) printJson(report);
       else if (options.detach) process.stdout.write(`${report.job_id}\n`);
       else if (options.dryRun) printDryRun(entry, report);
       else if (!failed) printJson(report.result);
       if (failed) {
-        process.stderr.write(report.error ? `${formatRemoteError(report.error)}\n` : "");
-        info(`job ${report.job_id} ended ${report.state}`);
+        printFailure({ id: report.job_id, state: report.state }, report.error, true);
         process.exitCode = EXIT.jobFailed;
       }
     });

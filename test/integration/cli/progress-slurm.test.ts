@@ -1,0 +1,58 @@
+// Progress of `run` on the Slurm test bed, without a terminal: a timestamped line for each step (connect, code
+// sync with files and bytes, env sync, queue, run), and with --verbose every remote command once, with its
+// exit code and duration.
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { runCli, tempProject } from "../../helpers/cli.js";
+import { sshArgs, type TestBed, testbed } from "../../helpers/testbed.js";
+import { testbedToml } from "../../helpers/testbed-project.js";
+
+describe("progress on the Slurm test bed", () => {
+  let tb: TestBed | null = null;
+  const baseDir = `/tmp/srcli-${randomBytes(4).toString("hex")}`;
+  before(() => {
+    tb = testbed();
+    if (!tb && process.env["CI"] === "true") throw new Error("test bed not running: bash scripts/test-cluster.sh up");
+  });
+  after(() => {
+    if (tb) spawnSync("ssh", [...sshArgs(tb), `rm -rf ${baseDir}`]);
+  });
+
+  it("shows each step, then with --verbose each remote command", async (t) => {
+    if (!tb) return t.skip("test bed not running: bash scripts/test-cluster.sh up");
+    const cwd = tempProject({ "slurmray.toml": testbedToml(tb, { baseDir }), "work.py": "def hello():\n    print('hi from the job', flush=True)\n    return 7\n" });
+    execFileSync("python3", ["-m", "venv", "--without-pip", join(cwd, ".venv")]);
+
+    const first = await runCli(["run", "work.py:hello"], { cwd, timeoutMs: 120_000 });
+    assert.equal(first.code, 0, first.stderr);
+    const steps = [
+      /^\d\d:\d\d:\d\d connecting to \S+/m,
+      /^\d\d:\d\d:\d\d connected to \S+ \(\d+\.\d s\)$/m,
+      /^\d\d:\d\d:\d\d code sync: \d+ file\(s\), \d+ KB sent \(\d+\.\d s\)$/m,
+      /^\d\d:\d\d:\d\d env sync: created/m,
+      /^\d\d:\d\d:\d\d job \S+: submitted as Slurm job \d+, waiting to start$/m,
+      /^hi from the job$/m,
+      /^\d\d:\d\d:\d\d job \S+ ended COMPLETED \(\d+\.\d s\)$/m,
+    ];
+    // (A "running" line comes when the watch sees the job RUNNING before its first output; a job this short
+    // may print first.)
+    let at = 0;
+    for (const step of steps) {
+      const found = first.stderr.slice(at).search(step);
+      assert.ok(found >= 0, `${step} after offset ${at} in:\n${first.stderr}`);
+      at += found;
+    }
+
+    const warm = await runCli(["run", "work.py:hello", "--verbose", "--json"], { cwd, timeoutMs: 120_000 });
+    assert.equal(warm.code, 0, warm.stderr);
+    const report = JSON.parse(warm.stdout);
+    assert.match(warm.stderr, /code sync: the target is up to date/);
+    assert.match(warm.stderr, /env sync: in step, nothing installed/);
+    const commands = warm.stderr.match(/^ {2}\$ .+ {2}\[exit \d+, \d+ ms\]$/gm) ?? [];
+    assert.equal(commands.length, report.remote_commands, warm.stderr);
+    assert.ok(commands.length >= 3, "probe, submit and watch at least");
+  });
+});
