@@ -1,13 +1,73 @@
 // The local job registry: .slurmray/jobs/<id>.json under the project root, one record per job,
 // written atomically. It is what lets `status`, `logs`, `attach` work from another shell or after a restart.
+// Records are checked before use: a record's scheduler id and paths go into commands and signals.
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
+import { LOCAL_HANDLE } from "../backends/local/handle.js";
+import { SLURM_JOB_ID } from "../backends/slurm/ids.js";
 import { InputError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
-import type { JobRecord } from "./types.js";
+import { readJsonChecked } from "../util/json-file.js";
+import { ACTIVE_STATES, FINAL_STATES, type JobRecord } from "./types.js";
 
 export const STATE_DIR = ".slurmray";
+
+const JOB_ID = /^\d{8}-\d{6}-[0-9a-f]{6}$/;
+const SCHEDULER_IDS = { slurm: SLURM_JOB_ID, local: LOCAL_HANDLE, server: /^[A-Za-z0-9_.-]+$/ } as const;
+
+const absolutePath = z.string().regex(/^\/[^\0]*$/, "an absolute path");
+const isoDate = z.string().nullable();
+const recordSchema = z
+  .object({
+    id: z.string().regex(JOB_ID, "a job id such as 20261124-135501-3fa2c1"),
+    target: z.string().min(1),
+    kind: z.enum(["slurm", "server", "local"]),
+    project: z.string(),
+    spec: z.object({
+      entry: z.string().min(1),
+      args: z.record(z.string(), z.unknown()),
+      scriptArgs: z.array(z.string()),
+      env: z.record(z.string(), z.string()),
+      ray: z.boolean(),
+      resources: z.object({
+        nodes: z.number(),
+        cpus: z.number(),
+        mem: z.number(),
+        gpus: z.number(),
+        time: z.number(),
+        partition: z.string().nullable(),
+      }),
+    }),
+    state: z.enum([...FINAL_STATES, ...ACTIVE_STATES]),
+    schedulerId: z.string().nullable(),
+    remoteDir: absolutePath,
+    codeDir: absolutePath,
+    python: z.string().min(1),
+    createdAt: z.string(),
+    startedAt: isoDate,
+    endedAt: isoDate,
+    reason: z.string().nullable(),
+    exitCode: z.number().nullable(),
+  })
+  .refine((r) => r.schedulerId === null || SCHEDULER_IDS[r.kind].test(r.schedulerId), {
+    path: ["schedulerId"],
+    message: "not a scheduler id of this kind of target",
+  });
+
+/** The record, or throws with what is wrong in it. The file name must be the record's own id. */
+function checkRecord(file: string): (value: unknown) => JobRecord {
+  return (value) => {
+    const parsed = recordSchema.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new Error(`${issue.path.join(".") || "record"}: ${issue.message}`);
+    }
+    if (`${parsed.data.id}.json` !== file) throw new Error(`its id ${parsed.data.id} does not match the file name`);
+    return parsed.data as JobRecord;
+  };
+}
 
 export function jobsDir(root: string): string {
   return join(root, STATE_DIR, "jobs");
@@ -23,28 +83,56 @@ export function saveJob(root: string, job: JobRecord): void {
   writeJsonAtomic(join(jobsDir(root), `${job.id}.json`), job);
 }
 
-export function listJobs(root: string): JobRecord[] {
+/** A record file that failed its check: the error to show for it. */
+export interface InvalidRecord {
+  id: string;
+  file: string;
+  error: InputError;
+}
+
+function invalidRecord(path: string, problem: string): InputError {
+  return new InputError(`the job record ${path} ${problem}. Delete it (rm ${path}) or restore it from a backup; slurmray will not act on it`);
+}
+
+/** Every record, the valid ones in id order and the invalid ones apart, each with its error. */
+export function readJobs(root: string): { jobs: JobRecord[]; invalid: InvalidRecord[] } {
   const dir = jobsDir(root);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((name) => name.endsWith(".json"))
-    .sort()
-    .map((name) => JSON.parse(readFileSync(join(dir, name), "utf8")) as JobRecord);
+  const result: { jobs: JobRecord[]; invalid: InvalidRecord[] } = { jobs: [], invalid: [] };
+  if (!existsSync(dir)) return result;
+  for (const name of readdirSync(dir).filter((n) => n.endsWith(".json")).sort()) {
+    const path = join(dir, name);
+    const read = readJsonChecked(path, checkRecord(name));
+    if ("value" in read) result.jobs.push(read.value);
+    else result.invalid.push({ id: name.slice(0, -".json".length), file: path, error: invalidRecord(path, read.problem) });
+  }
+  return result;
+}
+
+/** The valid records, in id order (invalid ones are left out: see readJobs). */
+export function listJobs(root: string): JobRecord[] {
+  return readJobs(root).jobs;
 }
 
 /** Finds a job by id, by a unique prefix of it, or "last" / no id for the newest. */
 export function findJob(root: string, idOrPrefix?: string): JobRecord {
-  const jobs = listJobs(root);
+  const { jobs, invalid } = readJobs(root);
   if (idOrPrefix === undefined || idOrPrefix === "last") {
     const last = jobs.at(-1);
-    if (!last) throw new InputError(`no slurmray jobs in ${jobsDir(root)} yet; start one with: slurmray run ENTRY`);
+    if (!last) {
+      if (invalid.length) throw invalid.at(-1)!.error;
+      throw new InputError(`no slurmray jobs in ${jobsDir(root)} yet; start one with: slurmray run ENTRY`);
+    }
     return last;
   }
   if (!/^[0-9a-f-]+$/.test(idOrPrefix)) {
     throw new InputError(`job ${JSON.stringify(idOrPrefix)}: a job id looks like 20261124-135501-3fa2c1 (see: slurmray jobs)`);
   }
-  const matches = jobs.filter((job) => job.id.startsWith(idOrPrefix));
-  if (matches.length === 1) return matches[0]!;
+  const matches = [...jobs, ...invalid].filter((job) => job.id.startsWith(idOrPrefix));
+  if (matches.length === 1) {
+    const [match] = matches;
+    if ("error" in match!) throw match.error;
+    return match!;
+  }
   if (matches.length === 0) throw new InputError(`no job ${JSON.stringify(idOrPrefix)} in ${jobsDir(root)} (see: slurmray jobs)`);
   throw new InputError(`job ${JSON.stringify(idOrPrefix)} is ambiguous: ${matches.map((j) => j.id).join(", ")}`);
 }

@@ -9,7 +9,8 @@ import { remoteFile } from "../../remote/index.js";
 import type { Transport } from "../../transport/types.js";
 import { writeJsonAtomic } from "../../util/fs.js";
 import { type Backend, type JobStatus, jobPaths } from "../types.js";
-import { processGroupAlive, signalGroup } from "./process-group.js";
+import { formatHandle, type LocalHandle, parseHandle, processStartTime } from "./handle.js";
+import { jobGroupAlive, signalJobGroup } from "./process-group.js";
 
 interface RunnerStatus {
   state?: string;
@@ -28,6 +29,11 @@ function readRunnerStatus(dir: string): RunnerStatus | null {
   } catch {
     return null;
   }
+}
+
+/** The job's process group, or null when it has none we may signal (not started, or a malformed handle). */
+function handleOf(job: JobRecord): LocalHandle | null {
+  return job.schedulerId === null ? null : parseHandle(job.schedulerId);
 }
 
 /** The grace period between SIGTERM and SIGKILL when cancelling. */
@@ -53,7 +59,8 @@ export class LocalBackend implements Backend {
         child.once("error", reject);
       });
       child.unref();
-      return String(pid);
+      // The leader's start time, read now while it surely runs: it tells the job's group from a reused pid later.
+      return formatHandle(pid, processStartTime(pid) ?? "gone");
     } finally {
       closeSync(log);
     }
@@ -67,13 +74,14 @@ export class LocalBackend implements Backend {
 
   private statusOf(job: JobRecord): JobStatus {
     const runner = readRunnerStatus(job.remoteDir);
-    const alive = job.schedulerId !== null && processGroupAlive(Number(job.schedulerId));
+    const group = handleOf(job);
+    const alive = group !== null && jobGroupAlive(group);
     const base = { reason: null, exitCode: runner?.exit_code ?? null, startedAt: runner?.started_at ?? job.startedAt, endedAt: runner?.ended_at ?? null, nodes: null };
     if (job.state === "CANCELLED") return { ...base, state: "CANCELLED" };
     if (runner?.state && RUNNER_FINAL_STATES.includes(runner.state)) {
       // Like Slurm at the end of a job: whatever the function started and left running is stopped,
       // so a finished job never leaves a process behind.
-      if (alive) signalGroup(Number(job.schedulerId), "SIGKILL");
+      if (alive) signalJobGroup(group, "SIGKILL");
       return { ...base, state: runner.state as JobState };
     }
     if (alive) return { ...base, state: "RUNNING" };
@@ -81,14 +89,14 @@ export class LocalBackend implements Backend {
   }
 
   async cancel(job: JobRecord): Promise<void> {
-    if (job.schedulerId === null) return;
-    const pgid = Number(job.schedulerId);
-    signalGroup(pgid, "SIGTERM");
+    const group = handleOf(job);
+    if (group === null) return;
+    signalJobGroup(group, "SIGTERM");
     const deadline = Date.now() + CANCEL_GRACE_MS;
-    while (processGroupAlive(pgid) && Date.now() < deadline) await sleep(50);
-    if (processGroupAlive(pgid)) {
-      signalGroup(pgid, "SIGKILL");
-      while (processGroupAlive(pgid)) await sleep(50);
+    while (jobGroupAlive(group) && Date.now() < deadline) await sleep(50);
+    if (jobGroupAlive(group)) {
+      signalJobGroup(group, "SIGKILL");
+      while (jobGroupAlive(group)) await sleep(50);
     }
   }
 }

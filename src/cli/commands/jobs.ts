@@ -5,14 +5,14 @@ import { type LoadedConfig, loadConfig } from "../../config/load.js";
 import { cancelJob, clusterDetails, readJobLog, readJobOutcome, refreshJobs } from "../../jobs/control.js";
 import type { ListedJob } from "../../backends/slurm/index.js";
 import { formatRemoteError, resultForDisplay } from "../../jobs/outcome.js";
-import { findJob, listJobs } from "../../jobs/registry.js";
+import { findJob, listJobs, readJobs } from "../../jobs/registry.js";
 import { finishJob } from "../../jobs/run.js";
 import { openTarget } from "../../jobs/session.js";
 import { isFinal, type JobRecord } from "../../jobs/types.js";
 import { EXIT, InputError } from "../../util/errors.js";
 import { targetName } from "../flags.js";
 import { interruptSignal } from "../interrupt.js";
-import { colorState, info, JOB_HEADERS, jobRow, printJson, table } from "../output.js";
+import { colorState, info, JOB_HEADERS, jobRow, printJson, table, warn } from "../output.js";
 
 async function currentJob(id: string | undefined): Promise<{ config: LoadedConfig; job: JobRecord }> {
   const config = loadConfig(process.cwd());
@@ -125,6 +125,7 @@ export function jobCommands() {
     .action(async (options) => {
       const config = loadConfig(process.cwd());
       const signal = options.watch ? interruptSignal() : undefined;
+      for (const record of readJobs(config.root).invalid) warn(`skipped: ${record.error.message}`);
       for (;;) {
         const selected = listJobs(config.root).filter((job) => !options.target || job.target === options.target);
         await refreshJobs(config, selected);
