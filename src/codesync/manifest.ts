@@ -4,6 +4,8 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/fs.js";
+import { fail, isObject, readCache } from "../util/json-file.js";
+import { isSafeName } from "../util/names.js";
 import { encodeName } from "./names.js";
 import type { Selection } from "./select.js";
 
@@ -19,6 +21,25 @@ export interface ManifestEntry {
 }
 
 export type Manifest = ManifestEntry[];
+
+/**
+ * Manifest entries read back (from the local cache or the target's journal), checked: each path a plain
+ * relative name inside the code dir, since it decides which files are deleted there.
+ */
+export function checkManifestEntries(value: unknown): Manifest {
+  if (!Array.isArray(value)) return fail("expected a list of entries");
+  for (const e of value) {
+    const valid =
+      isObject(e) &&
+      typeof e.path === "string" &&
+      isSafeName(e.path) &&
+      typeof e.sha256 === "string" &&
+      typeof e.mode === "number" &&
+      (e.link === undefined || typeof e.link === "string");
+    if (!valid) fail(`invalid entry ${JSON.stringify(e)?.slice(0, 200)}`);
+  }
+  return value as Manifest;
+}
 
 export function sha256(data: string | Buffer): string {
   return createHash("sha256").update(data).digest("hex");
@@ -52,13 +73,16 @@ export function racilyRecent(mtimeMs: number, nowMs: number): boolean {
   return nowMs - mtimeMs <= (mtimeMs % 1000 === 0 ? 1000 : RACY_MS);
 }
 
+function checkHashCache(value: unknown): Record<string, CachedHash> {
+  if (!isObject(value) || value.version !== 1 || !isObject(value.files)) return fail("expected {version: 1, files}");
+  const valid = Object.values(value.files).every(
+    (e) => Array.isArray(e) && e.length === 4 && e.slice(0, 3).every((n) => typeof n === "number") && typeof e[3] === "string",
+  );
+  return valid ? (value.files as Record<string, CachedHash>) : fail("files: expected [size, mtime, inode, sha256] entries");
+}
+
 function readHashCache(file: string): Record<string, CachedHash> {
-  try {
-    const parsed = JSON.parse(readFileSync(file, "utf8")) as { version?: number; files?: Record<string, CachedHash> };
-    return parsed.version === 1 && parsed.files ? parsed.files : {};
-  } catch {
-    return {};
-  }
+  return readCache(file, checkHashCache) ?? {};
 }
 
 /** The local manifest of a selection, reading only files whose (size, mtime, inode) changed. */

@@ -1,9 +1,10 @@
 // The local cache of a remote env's state, per target and env: .slurmray/cache/<targetKey>/env-<name>.json.
 // It is trusted only while the remote stamp still has the id it was taken under (see remote-state.ts),
 // so a venv changed behind slurmray's back is noticed.
-import { readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { writeJsonAtomic } from "../util/fs.js";
+import { fail, isObject, readCache } from "../util/json-file.js";
 import type { ProbedEnvironment } from "./distributions.js";
 
 export interface EnvCacheEntry {
@@ -25,13 +26,18 @@ export function envCachePath({ cacheDir, targetKey, envDir }: EnvCacheKey): stri
   return join(cacheDir, safe(targetKey), `env-${safe(basename(envDir))}.json`);
 }
 
+function checkEntry(value: unknown): EnvCacheEntry {
+  if (!isObject(value) || typeof value.stampId !== "string") return fail("expected {stampId, state}");
+  const { state } = value;
+  if (state === null) return { stampId: value.stampId, state: null };
+  const valid =
+    isObject(state) && typeof state.python === "string" && isObject(state.markers) && Array.isArray(state.distributions) && Array.isArray(state.path);
+  return valid ? (value as unknown as EnvCacheEntry) : fail("state: expected a probed environment");
+}
+
+/** The cached state, or null (missing, or invalid: then it is removed and the env probed afresh). */
 export function readEnvCache(key: EnvCacheKey): EnvCacheEntry | null {
-  try {
-    const entry = JSON.parse(readFileSync(envCachePath(key), "utf8")) as EnvCacheEntry;
-    return typeof entry.stampId === "string" && entry.state !== undefined ? entry : null;
-  } catch {
-    return null;
-  }
+  return readCache(envCachePath(key), checkEntry);
 }
 
 export function writeEnvCache(key: EnvCacheKey, entry: EnvCacheEntry | null): void {

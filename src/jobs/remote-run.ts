@@ -1,6 +1,6 @@
 // The remote half of `run` (slurm targets): one batched probe, then code sync, env sync and the runtime
 // files only where something changed. A warm run (nothing changed) costs: probe, submit, watch.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { checkImports, formatImportWarning } from "../codesync/imports.js";
 import { codeProbeSnippet, parseCodeProbe } from "../codesync/remote.js";
@@ -13,6 +13,7 @@ import { remoteFile } from "../remote/index.js";
 import { uploadFiles } from "../transport/files.js";
 import { RemoteCommandError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
+import { fail, isObject, readCache } from "../util/json-file.js";
 import { sectionLines, wrapSection } from "../util/sections.js";
 import { quote } from "../util/shell.js";
 import { envDirFor } from "./remote-paths.js";
@@ -150,7 +151,7 @@ export async function prepareRemote(session: TargetSession, job: JobRecord, repo
 async function cleanOldJobs(session: TargetSession, job: JobRecord): Promise<void> {
   const { config, target, transport } = session;
   const stampFile = join(cacheDir(config), target.name, "retention.json");
-  const last = existsSync(stampFile) ? (JSON.parse(readFileSync(stampFile, "utf8")) as { at: number }).at : 0;
+  const last = readCache(stampFile, (v) => (isObject(v) && typeof v.at === "number" ? v.at : fail("expected {at}"))) ?? 0;
   if (Date.now() - last < RETENTION_EVERY_MS) return;
   const snippet = retentionSnippet({ jobsDir: session.layout!.jobsDir, olderThanDays: config.project.retention_days ?? 7, activeJobIds: [job.id] }, true);
   await transport.script(snippet);

@@ -41,3 +41,8 @@ export function readCache<T>(path: string, check: Check<T>): T | null {
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
+
+/** Throws the Error a Check throws for a wrong shape (usable in an expression). */
+export function fail(message: string): never {
+  throw new Error(message);
+}

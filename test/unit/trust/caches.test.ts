@@ -1,0 +1,72 @@
+// A corrupt or tampered cache is discarded (and so rebuilt by its caller), never a raw SyntaxError, and
+// never a way to name a file outside the project.
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { replayJournal } from "../../../src/codesync/journal.js";
+import { localManifest } from "../../../src/codesync/manifest.js";
+import { SelectionCache } from "../../../src/codesync/select-cache.js";
+import { envCachePath, readEnvCache } from "../../../src/envsync/cache.js";
+import { readCache } from "../../../src/util/json-file.js";
+
+function dir(): string {
+  return mkdtempSync(join(tmpdir(), "sr-caches-"));
+}
+
+test("readCache: a file that is not JSON, or of the wrong shape, is removed and reads as missing", () => {
+  const d = dir();
+  const check = (v: unknown) => {
+    if (typeof v !== "number") throw new Error("expected a number");
+    return v;
+  };
+  for (const content of ["{ truncated", '"a string"']) {
+    const file = join(d, "c.json");
+    writeFileSync(file, content);
+    assert.equal(readCache(file, check), null);
+    assert.ok(!existsSync(file), "removed, so it is rebuilt");
+  }
+  writeFileSync(join(d, "ok.json"), "42");
+  assert.equal(readCache(join(d, "ok.json"), check), 42);
+});
+
+test("the env cache: a corrupt entry is discarded", () => {
+  const key = { cacheDir: dir(), targetKey: "tb", envDir: "/h/.slurmray/envs/p-py3.11" };
+  mkdirSync(join(key.cacheDir, "tb"), { recursive: true });
+  writeFileSync(envCachePath(key), JSON.stringify({ stampId: "x", state: "not a state" }));
+  assert.equal(readEnvCache(key), null);
+  assert.ok(!existsSync(envCachePath(key)));
+});
+
+test("the hash cache: a corrupt file is rebuilt from the files", () => {
+  const root = dir();
+  const cache = dir();
+  writeFileSync(join(root, "a.py"), "print(1)\n");
+  writeFileSync(join(cache, "codesync-hashes.json"), '{"version":1,"files":{"a.py":"garbage"}}');
+  const selection = { files: [{ path: "a.py", size: 9, mtimeMs: 0, ino: 0, mode: 0o644 }], symlinks: [], skippedLinks: [], warnings: [], reused: false };
+  const [entry] = localManifest(root, selection, cache);
+  assert.match(entry!.sha256, /^[0-9a-f]{64}$/);
+});
+
+test("the selection cache: a path leading outside the project is never returned", () => {
+  const root = dir();
+  const cacheDir = dir();
+  const cache = new SelectionCache(cacheDir, root, []);
+  cache.write(["a.py"], [], new Map(), Date.now() + 10_000);
+  const file = join(cacheDir, "codesync-selection.json");
+  const saved = JSON.parse(readFileSync(file, "utf8")) as { paths: string[] };
+  assert.deepEqual(new SelectionCache(cacheDir, root, []).read(), ["a.py"]);
+  writeFileSync(file, JSON.stringify({ ...saved, paths: ["../../etc/passwd"] }));
+  assert.equal(new SelectionCache(cacheDir, root, []).read(), null);
+});
+
+test("a manifest journal from the target naming a path outside the code dir is refused", () => {
+  const entry = (path: string) => ({ path, size: 1, mtimeMs: 0, sha256: "0".repeat(64), mode: 0o644 });
+  assert.ok(replayJournal(`${JSON.stringify({ entries: [entry("a.py")] })}\n`));
+  for (const bad of ["../victim", "/etc/passwd", "a/../../b", "a\0b"]) {
+    assert.equal(replayJournal(`${JSON.stringify({ entries: [entry(bad)] })}\n`), null, bad);
+    const delta = `${JSON.stringify({ entries: [entry("a.py")] })}\n${JSON.stringify({ changed: [], deleted: [bad] })}\n`;
+    assert.equal(replayJournal(delta), null, bad);
+  }
+});
