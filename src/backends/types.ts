@@ -33,6 +33,8 @@ export interface Backend {
   poll(jobs: readonly JobRecord[]): Promise<Map<string, JobStatus>>;
   /** Cancels the job and resolves once it is gone. */
   cancel(job: JobRecord): Promise<void>;
+  /** POSIX sh printing the ids of this project's jobs the scheduler still holds (none: the registry is the answer). */
+  liveJobsCommand?(project: string): string;
 }
 
 /** Where the runner puts its files inside a job dir (DESIGN.md, "Remote layout"). */

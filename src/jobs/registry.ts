@@ -2,7 +2,7 @@
 // written atomically. It is what lets `status`, `logs`, `attach` work from another shell or after a restart.
 // Records are checked before use: a record's scheduler id and paths go into commands and signals.
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { LOCAL_HANDLE } from "../backends/local/handle.js";
@@ -10,7 +10,7 @@ import { SLURM_JOB_ID } from "../backends/slurm/ids.js";
 import { InputError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
 import { readJsonChecked } from "../util/json-file.js";
-import { ACTIVE_STATES, FINAL_STATES, type JobRecord } from "./types.js";
+import { ACTIVE_STATES, FINAL_STATES, isFinal, type JobRecord } from "./types.js";
 
 export const STATE_DIR = ".slurmray";
 
@@ -79,6 +79,11 @@ export function newJobId(now = new Date()): string {
   return `${stamp}-${randomBytes(3).toString("hex")}`;
 }
 
+/** Removes a job's record; an id that is not a job id (from a garbled or forged reply) removes nothing. */
+export function removeJob(root: string, id: string): void {
+  if (JOB_ID.test(id)) rmSync(join(jobsDir(root), `${id}.json`), { force: true });
+}
+
 export function saveJob(root: string, job: JobRecord): void {
   writeJsonAtomic(join(jobsDir(root), `${job.id}.json`), job);
 }
@@ -106,6 +111,13 @@ export function readJobs(root: string): { jobs: JobRecord[]; invalid: InvalidRec
     else result.invalid.push({ id: name.slice(0, -".json".length), file: path, error: invalidRecord(path, read.problem) });
   }
   return result;
+}
+
+/** The ids of a target's jobs that the registry holds as not yet ended: retention keeps their dirs. */
+export function activeJobIds(root: string, target: string): string[] {
+  return listJobs(root)
+    .filter((job) => job.target === target && !isFinal(job.state))
+    .map((job) => job.id);
 }
 
 /** The valid records, in id order (invalid ones are left out: see readJobs). */

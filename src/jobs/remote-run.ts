@@ -16,6 +16,7 @@ import { writeJsonAtomic } from "../util/fs.js";
 import { fail, isObject, readCache } from "../util/json-file.js";
 import { sectionLines, wrapSection } from "../util/sections.js";
 import { quote } from "../util/shell.js";
+import { activeJobIds } from "./registry.js";
 import { envDirFor } from "./remote-paths.js";
 import { type RunReport, timed } from "./report.js";
 import { cacheDir, RUNTIME_FILES, type TargetSession } from "./session.js";
@@ -153,7 +154,15 @@ async function cleanOldJobs(session: TargetSession, job: JobRecord): Promise<voi
   const stampFile = join(cacheDir(config), target.name, "retention.json");
   const last = readCache(stampFile, (v) => (isObject(v) && typeof v.at === "number" ? v.at : fail("expected {at}"))) ?? 0;
   if (Date.now() - last < RETENTION_EVERY_MS) return;
-  const snippet = retentionSnippet({ jobsDir: session.layout!.jobsDir, olderThanDays: config.project.retention_days ?? 7, activeJobIds: [job.id] }, true);
+  const snippet = retentionSnippet(
+    {
+      jobsDir: session.layout!.jobsDir,
+      olderThanDays: config.project.retention_days ?? 7,
+      activeJobIds: [job.id, ...activeJobIds(config.root, target.name)],
+      liveJobsCommand: session.backend.liveJobsCommand?.(config.projectName),
+    },
+    true,
+  );
   await transport.script(snippet);
   writeJsonAtomic(stampFile, { at: Date.now() });
 }

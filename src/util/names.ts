@@ -17,7 +17,7 @@ export function unsafeNameReason(name: string): string | null {
   if (name === "") return "it is empty";
   if (name.includes("\0")) return "it holds a NUL byte";
   if (name.startsWith("/")) return "it is an absolute path";
-  if (name.split("/").some((part) => part === "..")) return 'it holds ".."';
+  if (name.split("/").some((part) => part === ".." || part === ".")) return 'it holds ".." or "."';
   return null;
 }
 

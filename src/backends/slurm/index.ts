@@ -4,6 +4,7 @@ import type { JobRecord } from "../../jobs/types.js";
 import type { Transport } from "../../transport/types.js";
 import type { Backend, JobStatus } from "../types.js";
 import { cancelScript, checkCancelResult } from "./cancel.js";
+import { liveJobsCommand } from "./jobs-list.js";
 import { type RenderInput, renderSbatch, type SlurmTargetOptions } from "./render.js";
 import { parseStatusOutput, resolveStatus, type StatusProbe, statusSnippet } from "./status.js";
 import { parseSubmitOutput, submitSnippet } from "./submit.js";
@@ -64,6 +65,10 @@ export class SlurmBackend implements Backend {
       statuses.set(job.id, resolveStatus(job, probe, now - (this.#absentSince.get(id) ?? now)));
     }
     return statuses;
+  }
+
+  liveJobsCommand(project: string): string {
+    return liveJobsCommand(project);
   }
 
   async cancel(job: JobRecord): Promise<void> {

@@ -149,6 +149,18 @@ export function parseJobsOutput(stdout: string): ListedJobs {
   return { jobs: [...jobs.values()].sort((a, b) => Number(b.schedulerId) - Number(a.schedulerId)), sacctError };
 }
 
+/**
+ * POSIX sh printing the slurmray job ids of this project that Slurm still holds for the user (pending,
+ * running, completing), one per line; it fails when squeue does. For retention, batched into its command.
+ */
+export function liveJobsCommand(project: string): string {
+  const prefix = quote(`${NAME_PREFIX}${project}-`);
+  return [
+    'sr_q=$(squeue -h -u "$(id -un)" -o %j) || exit 1',
+    `printf '%s\\n' "$sr_q" | awk -v p=${prefix} 'index($0, p) == 1 { print substr($0, length(p) + 1) }'`,
+  ].join("\n");
+}
+
 /** The user's slurmray jobs on a Slurm target, newest first (user: null = the login user). */
 export async function listJobs(transport: Transport, user: string | null = null, sinceDays = 7): Promise<ListedJobs> {
   const { stdout } = await transport.script(jobsSnippet(user, sinceDays));
