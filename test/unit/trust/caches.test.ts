@@ -43,7 +43,7 @@ test("the hash cache: a corrupt file is rebuilt from the files", () => {
   const root = dir();
   const cache = dir();
   writeFileSync(join(root, "a.py"), "print(1)\n");
-  writeFileSync(join(cache, "codesync-hashes.json"), '{"version":1,"files":{"a.py":"garbage"}}');
+  writeFileSync(join(cache, "codesync-hashes.json"), '{"version":2,"files":{"a.py":"garbage"}}');
   const selection = { files: [{ path: "a.py", size: 9, mtimeMs: 0, ino: 0, mode: 0o644 }], symlinks: [], skippedLinks: [], warnings: [], reused: false };
   const [entry] = localManifest(root, selection, cache);
   assert.match(entry!.sha256, /^[0-9a-f]{64}$/);
