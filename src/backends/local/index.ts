@@ -8,6 +8,7 @@ import type { JobRecord, JobState } from "../../jobs/types.js";
 import { remoteFile } from "../../remote/index.js";
 import type { Transport } from "../../transport/types.js";
 import { writeJsonAtomic } from "../../util/fs.js";
+import { withoutSecrets } from "../../util/secrets.js";
 import { type Backend, type JobStatus, jobPaths } from "../types.js";
 import { formatHandle, type LocalHandle, parseHandle, processStartTime } from "./handle.js";
 import { jobGroupAlive, signalJobGroup } from "./process-group.js";
@@ -52,7 +53,7 @@ export class LocalBackend implements Backend {
         cwd: job.codeDir,
         detached: true,
         stdio: ["ignore", log, log],
-        env: { ...process.env, ...job.spec.env, PYTHONUNBUFFERED: "1", PYTHONIOENCODING: "utf-8" },
+        env: { ...withoutSecrets(), ...job.spec.env, PYTHONUNBUFFERED: "1", PYTHONIOENCODING: "utf-8" },
       });
       const pid = await new Promise<number>((resolve, reject) => {
         child.once("spawn", () => resolve(child.pid!));
