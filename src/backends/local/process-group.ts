@@ -22,7 +22,7 @@ function livingMembersFromProc(pgid: number): number[] {
   return members;
 }
 
-function processGroupAlive(pgid: number): boolean {
+export function processGroupAlive(pgid: number): boolean {
   if (existsSync("/proc/self/stat")) return livingMembersFromProc(pgid).length > 0;
   try {
     process.kill(-pgid, 0);
