@@ -2,7 +2,7 @@
 // never run; a base of one's own in it works, and everything made there is private.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { runtimeHash } from "../../../src/remote/index.js";
@@ -54,14 +54,19 @@ test("a runtime planted by another user in a shared base_dir is refused, and nev
   assert.ok(!existsSync(pwned), "the planted runner ran");
 });
 
-test("a base of one's own inside a shared dir runs jobs, and what it makes there is private", async (t) => {
+test("a base of one's own inside a shared dir runs jobs, and what it makes there is private; corrupt caches are rebuilt", async (t) => {
   const tb = requireTestbed(t);
   if (!tb) return;
   const base = `${sharedDir()}/${tb.user}`;
   const cwd = project(tb, base);
+  const cache = join(cwd, ".slurmray", "cache", "tb");
+  mkdirSync(cache, { recursive: true });
+  for (const name of ["remote.json", "retention.json"]) writeFileSync(join(cache, name), '{"truncated');
   const r = await runCli(["run", "work.py:hello", "--json"], { cwd, timeoutMs: 180_000 });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).result, "hello");
+  assert.equal(JSON.parse(readFileSync(join(cache, "remote.json"), "utf8")).home, `/home/${tb.user}`);
+  assert.equal(typeof JSON.parse(readFileSync(join(cache, "retention.json"), "utf8")).at, "number");
   // slurmray's own dirs are 0700 (what the project's files and the venv hold inside them keeps its modes);
   // nothing at all is writable by others.
   const open = as(tb, tb.user, `find '${base}' -maxdepth 4 -type d -perm /077 ! -path '*/envs/*/*' ! -path '*/code/*'`);
