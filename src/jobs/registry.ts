@@ -130,10 +130,10 @@ export function findJob(root: string, idOrPrefix?: string): JobRecord {
   const { jobs, invalid } = readJobs(root);
   if (idOrPrefix === undefined || idOrPrefix === "last") {
     const last = jobs.at(-1);
-    if (!last) {
-      if (invalid.length) throw invalid.at(-1)!.error;
-      throw new InputError(`no slurmray jobs in ${jobsDir(root)} yet; start one with: slurmray run ENTRY`);
-    }
+    const lastInvalid = invalid.at(-1);
+    // The newest job is the one asked for: when its record is invalid, say so rather than show an older one.
+    if (lastInvalid && (!last || lastInvalid.id > last.id)) throw lastInvalid.error;
+    if (!last) throw new InputError(`no slurmray jobs in ${jobsDir(root)} yet; start one with: slurmray run ENTRY`);
     return last;
   }
   if (!/^[0-9a-f-]+$/.test(idOrPrefix)) {

@@ -55,7 +55,10 @@ test("a record whose schedulerId is a shell command is refused, naming the file 
     return true;
   });
   assert.throws(() => findJob(root, "20261124-135503"), /20261124-135503-cccccc\.json is not valid JSON\. Delete it/);
-  assert.equal(findJob(root).id, good.id, "the newest valid record is still found");
+  assert.throws(() => findJob(root), /20261124-135503-cccccc\.json is not valid JSON/, "the newest job's record is the invalid one");
+  writeFileSync(join(jobsDir(root), "20261124-135400-eeeeee.json"), "[]");
+  saveJob(root, { ...good, id: "20261124-135600-ffffff" });
+  assert.equal(findJob(root).id, "20261124-135600-ffffff");
 });
 
 test("a record renamed to another job's id is refused", () => {
@@ -92,14 +95,20 @@ function alive(pid: number): boolean {
   }
 }
 
-test("a local job's pid 1 (or 0) is never signalled", async () => {
+test("a local job's pid 1 (or 0) is never signalled", async (t) => {
+  // Recorded, not sent: kill(-1) would signal every process of this user, this test included.
+  const signalled: number[] = [];
+  t.mock.method(process, "kill", (pid: number) => {
+    signalled.push(pid);
+    return true;
+  });
   const backend = new LocalBackend(createTransport({ kind: "local" }));
-  for (const schedulerId of ["1:123", "0:123", "1"]) {
+  for (const schedulerId of ["1:123", "0:123", "1", "0"]) {
     const job = slurmJob({ kind: "local", schedulerId, state: "RUNNING", remoteDir: mkdtempSync(join(tmpdir(), "sr-local-")) });
-    await backend.cancel(job); // would kill(-1, SIGTERM): every process of this user, this test included
+    await backend.cancel(job);
     await backend.poll([job]);
   }
-  assert.ok(true, "still alive");
+  assert.deepEqual(signalled, []);
 });
 
 test("a reused pid (same pid, another start time) is never signalled; the job's own group is", async () => {
