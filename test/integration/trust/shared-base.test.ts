@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { after, test } from "node:test";
 import { runtimeHash } from "../../../src/remote/index.js";
 import { RUNTIME_FILES } from "../../../src/jobs/session.js";
@@ -52,6 +52,22 @@ test("a runtime planted by another user in a shared base_dir is refused, and nev
   assert.match(r.stderr, new RegExp(`${runtime.replaceAll("/", "\\/")} belongs to ${tb.user2}`));
   assert.match(r.stderr, /base_dir/);
   assert.ok(!existsSync(pwned), "the planted runner ran");
+});
+
+test("an env planted by another user in a shared base_dir is refused by env sync, and its python never run", async (t) => {
+  const tb = requireTestbed(t);
+  if (!tb) return;
+  const base = sharedDir();
+  const pwned = join(base, "pwned");
+  const cwd = project(tb, base);
+  const python = execFileSync(join(cwd, ".venv", "bin", "python"), ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"], { encoding: "utf8" }).trim();
+  const env = `${base}/envs/${basename(cwd)}-py${python}`;
+  const planted = `#!/bin/sh\necho planted > ${pwned}\n`;
+  as(tb, tb.user2, `umask 000 && mkdir -p '${env}/bin' && printf '${planted}' > '${env}/bin/python' && chmod 755 '${env}/bin/python'`);
+  const r = await runCli(["env", "sync"], { cwd, timeoutMs: 120_000 });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, new RegExp(`${base}/envs belongs to ${tb.user2}`));
+  assert.ok(!existsSync(pwned), "the planted python ran");
 });
 
 test("a base of one's own inside a shared dir runs jobs, and what it makes there is private; corrupt caches are rebuilt", async (t) => {
