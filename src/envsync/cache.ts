@@ -5,7 +5,7 @@ import { rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { writeJsonAtomic } from "../util/fs.js";
 import { fail, isObject, readCache } from "../util/json-file.js";
-import type { ProbedEnvironment } from "./distributions.js";
+import { isProbedEnvironment, type ProbedEnvironment } from "./distributions.js";
 
 export interface EnvCacheEntry {
   /** The id of the remote stamp this state was read under. */
@@ -29,10 +29,8 @@ export function envCachePath({ cacheDir, targetKey, envDir }: EnvCacheKey): stri
 function checkEntry(value: unknown): EnvCacheEntry {
   if (!isObject(value) || typeof value.stampId !== "string") return fail("expected {stampId, state}");
   const { state } = value;
-  if (state === null) return { stampId: value.stampId, state: null };
-  const valid =
-    isObject(state) && typeof state.python === "string" && isObject(state.markers) && Array.isArray(state.distributions) && Array.isArray(state.path);
-  return valid ? (value as unknown as EnvCacheEntry) : fail("state: expected a probed environment");
+  if (state !== null && !isProbedEnvironment(state)) return fail("state: expected a probed environment");
+  return { stampId: value.stampId, state };
 }
 
 /** The cached state, or null (missing, or invalid: then it is removed and the env probed afresh). */

@@ -9,6 +9,7 @@ import { replayJournal } from "../../../src/codesync/journal.js";
 import { localManifest } from "../../../src/codesync/manifest.js";
 import { SelectionCache } from "../../../src/codesync/select-cache.js";
 import { envCachePath, readEnvCache } from "../../../src/envsync/cache.js";
+import { probeLocalEnvironment } from "../../../src/envsync/local-probe.js";
 import { readCache } from "../../../src/util/json-file.js";
 
 function dir(): string {
@@ -37,6 +38,15 @@ test("the env cache: a corrupt entry is discarded", () => {
   writeFileSync(envCachePath(key), JSON.stringify({ stampId: "x", state: "not a state" }));
   assert.equal(readEnvCache(key), null);
   assert.ok(!existsSync(envCachePath(key)));
+});
+
+test("the local interpreter's probe cache: a corrupt one is probed afresh", async () => {
+  const cacheDir = dir();
+  const file = join(cacheDir, "local-env.json");
+  writeFileSync(file, JSON.stringify({ version: 1, python: "x", probeHash: "y", stats: 5, probe: {} }));
+  const probed = await probeLocalEnvironment("python3", cacheDir, cacheDir);
+  assert.match(probed.python, /^3\./);
+  assert.equal(JSON.parse(readFileSync(file, "utf8")).probe.python, probed.python);
 });
 
 test("the hash cache: a corrupt file is rebuilt from the files", () => {
