@@ -10,6 +10,7 @@ import { localManifest } from "../../../src/codesync/manifest.js";
 import { SelectionCache } from "../../../src/codesync/select-cache.js";
 import { envCachePath, readEnvCache } from "../../../src/envsync/cache.js";
 import { probeLocalEnvironment } from "../../../src/envsync/local-probe.js";
+import { readOutcome } from "../../../src/jobs/outcome.js";
 import { readCache } from "../../../src/util/json-file.js";
 
 function dir(): string {
@@ -79,4 +80,13 @@ test("a manifest journal from the target naming a path outside the code dir is r
     const delta = `${JSON.stringify({ entries: [entry("a.py")] })}\n${JSON.stringify({ changed: [], deleted: [bad] })}\n`;
     assert.equal(replayJournal(delta), null, bad);
   }
+});
+
+test("a truncated or foreign result.json / error.json is named, never a raw SyntaxError", async () => {
+  const files: Record<string, string> = { "/j/result.json": '{"value": [1, 2', "/j/error.json": '{"type": 1}' };
+  const read = async (path: string) => files[path] ?? null;
+  await assert.rejects(readOutcome("/j", read), /\/j\/(result|error)\.json on the target is not what the runner writes/);
+  files["/j/result.json"] = '{"value": [1, 2]}';
+  delete files["/j/error.json"];
+  assert.deepEqual(await readOutcome("/j", read), { result: { value: [1, 2] }, error: null });
 });
