@@ -5,8 +5,6 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { LOCAL_HANDLE } from "../backends/local/handle.js";
-import { SLURM_JOB_ID } from "../backends/slurm/ids.js";
 import { InputError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
 import { readJsonChecked } from "../util/json-file.js";
@@ -15,7 +13,9 @@ import { ACTIVE_STATES, FINAL_STATES, isFinal, type JobRecord } from "./types.js
 export const STATE_DIR = ".slurmray";
 
 const JOB_ID = /^\d{8}-\d{6}-[0-9a-f]{6}$/;
-const SCHEDULER_IDS = { slurm: SLURM_JOB_ID, local: LOCAL_HANDLE, server: /^[A-Za-z0-9_.-]+$/ } as const;
+// Any kind's scheduler handle (a Slurm id, a local "<pid>:<start>"): no shell or path characters. Each
+// backend checks its own format again before a handle reaches a command or a signal.
+const SCHEDULER_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 const absolutePath = z.string().regex(/^\/[^\0]*$/, "an absolute path");
 const isoDate = z.string().nullable();
@@ -41,7 +41,7 @@ const recordSchema = z
       }),
     }),
     state: z.enum([...FINAL_STATES, ...ACTIVE_STATES]),
-    schedulerId: z.string().nullable(),
+    schedulerId: z.string().regex(SCHEDULER_ID, "a scheduler id (letters, digits, '_', '.', ':', '-')").nullable(),
     remoteDir: absolutePath,
     codeDir: absolutePath,
     python: z.string().min(1),
@@ -50,10 +50,6 @@ const recordSchema = z
     endedAt: isoDate,
     reason: z.string().nullable(),
     exitCode: z.number().nullable(),
-  })
-  .refine((r) => r.schedulerId === null || SCHEDULER_IDS[r.kind].test(r.schedulerId), {
-    path: ["schedulerId"],
-    message: "not a scheduler id of this kind of target",
   });
 
 /** The record, or throws with what is wrong in it. The file name must be the record's own id. */

@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 
 /** Records written before the start time was kept hold the pid alone: valid, but never signalled. */
-export const LOCAL_HANDLE = /^(\d+)(?::([A-Za-z0-9 :]+))?$/;
+const LOCAL_HANDLE = /^(\d+)(?::([A-Za-z0-9]+))?$/;
 
 export interface LocalHandle {
   pgid: number;
@@ -24,7 +24,9 @@ export function processStartTime(pid: number): string | null {
     }
   }
   try {
-    return execFileSync("ps", ["-o", "lstart=", "-p", String(pid)], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() || null;
+    // "Mon Nov 30 15:01:48 2026" → "MonNov301501482026": a handle holds letters and digits only.
+    const start = execFileSync("ps", ["-o", "lstart=", "-p", String(pid)], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    return start.replace(/[^A-Za-z0-9]/g, "") || null;
   } catch {
     return null;
   }

@@ -7,7 +7,7 @@ export const SLURM_JOB_ID = /^\d+(_\d+)?$/;
 /** The id itself, or an InputError when it is not a Slurm job id (a tampered record). */
 export function checkSlurmJobId(id: string): string {
   if (!SLURM_JOB_ID.test(id)) {
-    throw new InputError(`${JSON.stringify(id)} is not a Slurm job id (digits, or digits_N for an array element): the job's record was changed; delete it`);
+    throw new InputError(`${JSON.stringify(id)} is not a Slurm job id (digits, or digits_N for an array element): its record in .slurmray/jobs/ was changed; delete that record`);
   }
   return id;
 }
