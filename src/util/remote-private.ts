@@ -7,20 +7,24 @@ import { quote } from "./shell.js";
 
 const SECTION = "private";
 
-// $p exists: it must be no symlink, ours, and writable by nobody else. Prints "<path>\t<why>" otherwise.
-const CHECK = `  [ -e "$p" ] || [ -L "$p" ] || continue
-  if [ -L "$p" ]; then printf '%s\\tis a symlink\\n' "$p"; continue; fi
-  if [ ! -O "$p" ]; then printf '%s\\tbelongs to %s\\n' "$p" "$(ls -ld -- "$p" | awk '{print $3}')"; continue; fi
-  case "$(ls -ld -- "$p" | cut -c6,9)" in *w*) printf '%s\\tcan be written by other users\\n' "$p" ;; esac`;
-
-// The base dir may be shared (a project space, /scratch): writable by others only when sticky (1777), so
-// that nobody can rename or remove what this user made in it.
-const CHECK_BASE = `case "$(ls -ld -- "$1/" 2>/dev/null | cut -c6,9,10)" in *w*[!tT]) printf '%s\\tcan be written by other users and is not sticky (chmod +t)\\n' "$1" ;; esac`;
+// One `find` over every path (a few forks, not a few per path: login nodes are busy). A path that exists
+// must be no symlink, ours, and writable by nobody else; the reason is worked out only for those that fail.
+// The base dir may be shared (a project space, /scratch): writable by others only when sticky (1777), so that
+// nobody can rename or remove what this user made in it. Prints "<path>\t<why>" per problem.
+const CHECK = `sr_base=$1; shift
+if [ -n "$(find "$sr_base/" -prune \\( -perm -020 -o -perm -002 \\) ! -perm -1000 -print 2>/dev/null)" ]; then
+  printf '%s\\tcan be written by other users and is not sticky (chmod +t)\\n' "$sr_base"
+fi
+find "$@" -prune \\( -type l -o ! -user "$(id -u)" -o -perm -020 -o -perm -002 \\) -print 2>/dev/null | while IFS= read -r p; do
+  if [ -L "$p" ]; then sr_why="is a symlink"
+  elif [ ! -O "$p" ]; then sr_why="belongs to $(ls -ld -- "$p" | awk '{print $3}')"
+  else sr_why="can be written by other users"; fi
+  printf '%s\\t%s\\n' "$p" "$sr_why"
+done`;
 
 /** POSIX sh checking `base` and `paths` (those that exist), for the `private` section; parse with checkPrivatePaths. */
 export function privatePathsSnippet(base: string, paths: readonly string[]): string {
-  const check = [`set -- ${quote(base)}`, CHECK_BASE, `for p in ${paths.map(quote).join(" ")}; do`, CHECK, "done"].join("\n");
-  return wrapSection(SECTION, `(\n${check}\n)`);
+  return wrapSection(SECTION, `(\nset -- ${[base, ...paths].map(quote).join(" ")}\n${CHECK}\n)`);
 }
 
 /** Throws a ConfigError naming every path that is not the user's alone (the section's lines). */
