@@ -47,9 +47,9 @@ test("a wrong password is offered once and refused with exit code 3 within a few
 test("SLURMRAY_PASSWORD is not in the ssh master's environment after authentication", async (t) => {
   const tb = requireTestbed(t);
   if (!tb) return;
+  // Set in this process's environment, as a user exporting it would, for the whole connection.
   process.env["SLURMRAY_PASSWORD"] = tb.password;
   const transport = createTransport({ kind: "ssh", implementation: "openssh", host: tb.host, port: tb.port, user: tb.user, knownHostsFile: tb.knownHosts, sshConfigFile: "/dev/null" });
-  delete process.env["SLURMRAY_PASSWORD"];
   assert.ok(transport instanceof OpenSshTransport);
   try {
     assert.equal((await transport.exec(["echo", "ok"])).stdout, "ok\n");
@@ -59,6 +59,7 @@ test("SLURMRAY_PASSWORD is not in the ssh master's environment after authenticat
     assert.ok(!environ.includes("SLURMRAY_PASSWORD"), "the variable is in the master's environment");
     assert.ok(!environ.includes(tb.password), "the password is in the master's environment");
   } finally {
+    delete process.env["SLURMRAY_PASSWORD"];
     await transport.shutdown();
   }
 });
