@@ -1,10 +1,10 @@
 // A corrupt or tampered cache is discarded (and so rebuilt by its caller), never a raw SyntaxError, and
 // never a way to name a file outside the project.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { replayJournal } from "../../../src/codesync/journal.js";
 import { localManifest } from "../../../src/codesync/manifest.js";
 import { SelectionCache } from "../../../src/codesync/select-cache.js";
@@ -13,8 +13,15 @@ import { probeLocalEnvironment } from "../../../src/envsync/local-probe.js";
 import { readOutcome } from "../../../src/jobs/outcome.js";
 import { readCache } from "../../../src/util/json-file.js";
 
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
 function dir(): string {
-  return mkdtempSync(join(tmpdir(), "sr-caches-"));
+  const d = mkdtempSync(join(tmpdir(), "sr-caches-"));
+  dirs.push(d);
+  return d;
 }
 
 test("readCache: a file that is not JSON, or of the wrong shape, is removed and reads as missing", () => {

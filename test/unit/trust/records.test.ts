@@ -2,10 +2,10 @@
 // never reaches a remote command or a signal.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { LocalBackend } from "../../../src/backends/local/index.js";
 import { formatHandle, processStartTime } from "../../../src/backends/local/handle.js";
 import { SlurmBackend } from "../../../src/backends/slurm/index.js";
@@ -17,8 +17,19 @@ import { slurmJob } from "../slurm/job.js";
 
 const HOSTILE_ID = "$(id>/tmp/x)";
 
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function scratch(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
+
 function project(): string {
-  const root = mkdtempSync(join(tmpdir(), "sr-records-"));
+  const root = scratch("sr-records-");
   mkdirSync(jobsDir(root), { recursive: true });
   return root;
 }
@@ -104,7 +115,7 @@ test("a local job's pid 1 (or 0) is never signalled", async (t) => {
   });
   const backend = new LocalBackend(createTransport({ kind: "local" }));
   for (const schedulerId of ["1:123", "0:123", "1", "0"]) {
-    const job = slurmJob({ kind: "local", schedulerId, state: "RUNNING", remoteDir: mkdtempSync(join(tmpdir(), "sr-local-")) });
+    const job = slurmJob({ kind: "local", schedulerId, state: "RUNNING", remoteDir: scratch("sr-local-") });
     await backend.cancel(job);
     await backend.poll([job]);
   }
@@ -114,7 +125,7 @@ test("a local job's pid 1 (or 0) is never signalled", async (t) => {
 test("a reused pid (same pid, another start time) is never signalled; the job's own group is", async () => {
   const backend = new LocalBackend(createTransport({ kind: "local" }));
   const pid = await groupLeader();
-  const stranger = slurmJob({ kind: "local", schedulerId: formatHandle(pid, "1"), state: "RUNNING", remoteDir: mkdtempSync(join(tmpdir(), "sr-local-")) });
+  const stranger = slurmJob({ kind: "local", schedulerId: formatHandle(pid, "1"), state: "RUNNING", remoteDir: scratch("sr-local-") });
   await backend.cancel(stranger);
   const polled = await backend.poll([stranger]);
   assert.ok(alive(pid), "the process that reused the pid is left alone");
