@@ -5,6 +5,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs
 import { Writable } from "node:stream";
 import { readRemoteFile } from "../transport/files.js";
 import type { Transport } from "../transport/types.js";
+import { RemoteCommandError } from "../util/errors.js";
 
 export interface JobFiles {
   /** A file's text, or null when it does not exist. */
@@ -63,6 +64,13 @@ export function completeUtf8Length(bytes: Buffer): number {
   return bytes.length;
 }
 
+// A log not written yet reads as empty; any other failure (another user's job: Permission denied) is an error.
+const READ_FROM = `exec 3>&1
+sr_err=$(LC_ALL=C tail -c +"$2" -- "$1" 2>&1 >&3) && exit 0
+case "$sr_err" in *"No such file or directory"*) exit 0 ;; esac
+printf '%s\\n' "$sr_err" >&2
+exit 1`;
+
 export function remoteFiles(transport: Transport): JobFiles {
   return {
     async read(path) {
@@ -76,7 +84,8 @@ export function remoteFiles(transport: Transport): JobFiles {
           callback();
         },
       });
-      await transport.exec(["sh", "-c", '[ -e "$1" ] && exec tail -c +"$2" -- "$1"; exit 0', "sh", path, String(offset + 1)], { stdout: sink });
+      const result = await transport.exec(["sh", "-c", READ_FROM, "sh", path, String(offset + 1)], { stdout: sink });
+      if (result.code !== 0) throw new RemoteCommandError(`Reading ${path}`, "tail -c +N", result.code, result.stderr);
       const bytes = Buffer.concat(chunks);
       const complete = completeUtf8Length(bytes);
       return { text: bytes.subarray(0, complete).toString("utf8"), offset: offset + complete };

@@ -98,10 +98,12 @@ export interface Backend {
   /** The scheduler's view of this project's jobs (nodes, GPUs, efficiency); `records` are the local ones. */
   list(project: string, records: readonly JobRecord[]): Promise<ListedJobs>;
   /**
-   * Scheduler handles of the user's jobs that are pending or running now, in one command. Retention and env
-   * removal keep whatever these jobs use.
+   * The one active-jobs hook: POSIX sh printing, one per line, the slurmray job ids of this project's jobs the
+   * scheduler still holds (pending or running), failing when the scheduler does not answer. Retention and env
+   * removal batch it into their own remote command and keep whatever those jobs use. null: the target is this
+   * machine, and the registry's records are the answer.
    */
-  activeJobs(jobs: readonly JobRecord[]): Promise<Set<string>>;
+  liveJobsCommand(project: string): string | null;
   /** Whether a job that ended in `state` after `attempt` submissions (1 = the first) goes back in. */
   retry(state: JobState, attempt: number): RetryDecision;
 }

@@ -1,7 +1,8 @@
 // The remote copy of the manifest, kept as a journal: one full line, then one line per sync with only
 // what changed. A one-file sync then appends a few hundred bytes instead of re-sending the manifest of the
 // whole project. The journal is only read back when the local cache cannot vouch for the stamp.
-import { byPath, type Manifest, type ManifestEntry } from "./manifest.js";
+import { isSafeName } from "../util/names.js";
+import { byPath, checkManifestEntries, type Manifest, type ManifestEntry } from "./manifest.js";
 
 type Line = { entries: Manifest } | { changed: ManifestEntry[]; deleted: string[] };
 
@@ -13,7 +14,7 @@ export function deltaLine(changed: ManifestEntry[], deleted: string[]): string {
   return `${JSON.stringify({ changed, deleted })}\n`;
 }
 
-/** The manifest a journal describes, or null when it is not a well-formed journal. */
+/** The manifest a journal describes, or null when it is not a well-formed journal (or names a path outside the code dir). */
 export function replayJournal(text: string): Manifest | null {
   const entries = new Map<string, ManifestEntry>();
   const lines = text.split("\n").filter(Boolean);
@@ -21,11 +22,11 @@ export function replayJournal(text: string): Manifest | null {
     for (const [i, raw] of lines.entries()) {
       const line = JSON.parse(raw) as Line;
       if ("entries" in line) {
-        if (i !== 0 || !Array.isArray(line.entries)) return null;
-        for (const e of line.entries) entries.set(e.path, e);
+        if (i !== 0) return null;
+        for (const e of checkManifestEntries(line.entries)) entries.set(e.path, e);
       } else {
-        if (i === 0 || !Array.isArray(line.changed) || !Array.isArray(line.deleted)) return null;
-        for (const e of line.changed) entries.set(e.path, e);
+        if (i === 0 || !Array.isArray(line.deleted) || !line.deleted.every((p) => typeof p === "string" && isSafeName(p))) return null;
+        for (const e of checkManifestEntries(line.changed)) entries.set(e.path, e);
         for (const p of line.deleted) entries.delete(p);
       }
     }

@@ -4,7 +4,9 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/fs.js";
-import { encodeName } from "./names.js";
+import { fail, isObject, readCache } from "../util/json-file.js";
+import { isSafeName } from "../util/names.js";
+import { displayName, encodeName } from "./names.js";
 import type { Selection } from "./select.js";
 
 export interface ManifestEntry {
@@ -19,6 +21,25 @@ export interface ManifestEntry {
 }
 
 export type Manifest = ManifestEntry[];
+
+/**
+ * Manifest entries read back (from the local cache or the target's journal), checked: each path a plain
+ * relative name inside the code dir, since it decides which files are deleted there.
+ */
+export function checkManifestEntries(value: unknown): Manifest {
+  if (!Array.isArray(value)) return fail("expected a list of entries");
+  for (const e of value) {
+    const valid =
+      isObject(e) &&
+      typeof e.path === "string" &&
+      isSafeName(e.path) &&
+      typeof e.sha256 === "string" &&
+      typeof e.mode === "number" &&
+      (e.link === undefined || typeof e.link === "string");
+    if (!valid) fail(`invalid entry ${JSON.stringify(e)?.slice(0, 200)}`);
+  }
+  return value as Manifest;
+}
 
 export function sha256(data: string | Buffer): string {
   return createHash("sha256").update(data).digest("hex");
@@ -41,6 +62,8 @@ export function sameEntry(a: ManifestEntry, b: ManifestEntry | undefined): boole
 
 type CachedHash = [size: number, mtimeMs: number, ino: number, sha256: string];
 const HASH_CACHE = "codesync-hashes.json";
+// 2: files are checked for SLURMRAY_PASSWORD when read, so a version 1 cache is read afresh once.
+const HASH_CACHE_VERSION = 2;
 // A file modified again within the file system clock's tick after being hashed would keep its (size,
 // mtime): like git's "racily clean" check, hashes of files modified this recently are not cached.
 // Linux and macOS stamp mtimes from a clock with a tick of a few milliseconds; 100 ms is ample. File
@@ -52,38 +75,62 @@ export function racilyRecent(mtimeMs: number, nowMs: number): boolean {
   return nowMs - mtimeMs <= (mtimeMs % 1000 === 0 ? 1000 : RACY_MS);
 }
 
-function readHashCache(file: string): Record<string, CachedHash> {
-  try {
-    const parsed = JSON.parse(readFileSync(file, "utf8")) as { version?: number; files?: Record<string, CachedHash> };
-    return parsed.version === 1 && parsed.files ? parsed.files : {};
-  } catch {
-    return {};
-  }
+function checkHashCache(value: unknown): Record<string, CachedHash> {
+  if (!isObject(value) || value.version !== HASH_CACHE_VERSION || !isObject(value.files)) return fail(`expected {version: ${HASH_CACHE_VERSION}, files}`);
+  const valid = Object.values(value.files).every(
+    (e) => Array.isArray(e) && e.length === 4 && e.slice(0, 3).every((n) => typeof n === "number") && typeof e[3] === "string",
+  );
+  return valid ? (value.files as Record<string, CachedHash>) : fail("files: expected [size, mtime, inode, sha256] entries");
 }
 
-/** The local manifest of a selection, reading only files whose (size, mtime, inode) changed. */
+function readHashCache(file: string): Record<string, CachedHash> {
+  return readCache(file, checkHashCache) ?? {};
+}
+
+const PASSWORD_NAME = Buffer.from("SLURMRAY_PASSWORD");
+const PASSWORD_ASSIGNMENT = /^[ \t]*(?:export[ \t]+)?SLURMRAY_PASSWORD[ \t]*=[ \t]*(?:"[^"\n]+"|'[^'\n]+'|[^\s"'#])/m;
+
+/** Whether file content sets SLURMRAY_PASSWORD to something (checked only in files read anyway, for hashing). */
+export function holdsPassword(data: Buffer): boolean {
+  return data.includes(PASSWORD_NAME) && PASSWORD_ASSIGNMENT.test(data.toString("utf8"));
+}
+
+/**
+ * The local manifest of a selection, reading only files whose (size, mtime, inode) changed. A file read
+ * here that assigns SLURMRAY_PASSWORD is left out (unless config `files` asks for it), with a warning in
+ * selection.warnings; its hash is never cached, so it is read, and left out, again next time.
+ */
 export function localManifest(root: string, selection: Selection, cacheDir: string): Manifest {
   const cacheFile = join(cacheDir, HASH_CACHE);
   const cache = readHashCache(cacheFile);
   const next: Record<string, CachedHash> = {};
   let changed = false;
   const now = Date.now();
-  const entries: Manifest = selection.files.map((f) => {
+  const withPassword: string[] = [];
+  const entries: Manifest = selection.files.flatMap((f) => {
     const hit = cache[f.path];
     let hash: string;
     if (hit && hit[0] === f.size && hit[1] === f.mtimeMs && hit[2] === f.ino) {
       hash = hit[3];
     } else {
-      hash = sha256(readFileSync(encodeName(join(root, f.path))));
+      const data = readFileSync(encodeName(join(root, f.path)));
       changed = true;
+      if (!selection.requested?.has(f.path) && holdsPassword(data)) {
+        withPassword.push(f.path);
+        return [];
+      }
+      hash = sha256(data);
     }
     if (!racilyRecent(f.mtimeMs, now)) next[f.path] = [f.size, f.mtimeMs, f.ino, hash];
     else changed = true;
-    return { path: f.path, size: f.size, mtimeMs: f.mtimeMs, sha256: hash, mode: f.mode };
+    return [{ path: f.path, size: f.size, mtimeMs: f.mtimeMs, sha256: hash, mode: f.mode }];
   });
+  if (withPassword.length) {
+    selection.warnings.push(`${withPassword.map(displayName).join(", ")}: not shipped, as it sets SLURMRAY_PASSWORD (list it in \`files\` to ship it anyway)`);
+  }
   for (const l of selection.symlinks) {
     entries.push({ path: l.path, size: 0, mtimeMs: 0, sha256: sha256(l.target), mode: 0o777, link: l.target });
   }
-  if (changed || Object.keys(cache).length !== Object.keys(next).length) writeFileAtomic(cacheFile, JSON.stringify({ version: 1, files: next }));
+  if (changed || Object.keys(cache).length !== Object.keys(next).length) writeFileAtomic(cacheFile, JSON.stringify({ version: HASH_CACHE_VERSION, files: next }));
   return entries.sort(byPath);
 }

@@ -1,8 +1,10 @@
 // Retention: remove remote job dirs untouched for longer than retention_days, in one remote command.
-// Active jobs are never touched: those the caller names, and any dir with a file modified recently
-// (a job still writing its log, or one started from another machine that we do not know about).
+// Live jobs are never touched: those the caller names (the local registry's), those the scheduler still
+// holds (asked in the same command; when it cannot answer, nothing is removed), and any dir with a file
+// modified recently (a job still writing its log, or one started from another machine).
 import type { Transport } from "../transport/types.js";
 import { RemoteCommandError } from "../util/errors.js";
+import { isSafeName } from "../util/names.js";
 import { sectionLines, wrapSection } from "../util/sections.js";
 import { quoteArgv } from "../util/shell.js";
 
@@ -11,6 +13,8 @@ export interface RetentionOptions {
   jobsDir: string;
   olderThanDays: number;
   activeJobIds: readonly string[];
+  /** POSIX sh printing the ids of the jobs the scheduler still holds, one per line (none: the target has no scheduler). */
+  liveJobsCommand?: string;
 }
 
 export interface RetentionResult {
@@ -20,12 +24,22 @@ export interface RetentionResult {
 
 const SECTION = "retention";
 
-// $1 jobs dir, $2 age in minutes, then the active job ids. Prints "<KiB>\t<id>" per removed dir.
-const CLEAN = `dir=$1; mins=$2; shift 2
+// $1 jobs dir, $2 age in minutes, $3 the live-jobs command, then the active job ids. Prints "<KiB>\t<id>"
+// per removed dir.
+const CLEAN = `dir=$1; mins=$2; live=$3; shift 3
 cd -- "$dir" 2>/dev/null || exit 0
+sr_live=
+if [ -n "$live" ]; then
+  sr_live=$(sh -c "$live") || { echo "could not ask the scheduler which jobs are alive: nothing was removed" >&2; exit 1; }
+fi
 find . -mindepth 1 -maxdepth 1 -type d -mmin +"$mins" | while IFS= read -r p; do
   id=\${p#./}
   for a; do [ "$a" = "$id" ] && continue 2; done
+  case "
+$sr_live
+" in *"
+$id
+"*) continue ;; esac
   [ -z "$(find "$id" -mmin -"$mins" -print 2>/dev/null | head -n 1)" ] || continue
   kb=$(du -sk -- "$id" | cut -f1)
   rm -rf -- "$id" && printf '%s\\t%s\\n' "$kb" "$id"
@@ -35,7 +49,7 @@ done
 function cleanArgv(options: RetentionOptions): string[] {
   if (!(options.olderThanDays >= 0)) throw new RangeError("olderThanDays must be a non-negative number");
   const minutes = String(Math.round(options.olderThanDays * 24 * 60));
-  return ["sh", "-c", CLEAN, "sh", options.jobsDir, minutes, ...options.activeJobIds];
+  return ["sh", "-c", CLEAN, "sh", options.jobsDir, minutes, options.liveJobsCommand ?? "", ...options.activeJobIds];
 }
 
 /**
@@ -46,17 +60,22 @@ function cleanArgv(options: RetentionOptions): string[] {
 export function retentionSnippet(options: RetentionOptions, background = false): string {
   const command = quoteArgv(cleanArgv(options));
   if (background) return `(${command}) </dev/null >/dev/null 2>&1 &`;
-  return wrapSection(SECTION, command);
+  return wrapSection(SECTION, `${command}\necho "exit|$?"`);
 }
 
-/** What a retention section reports, or undefined when the output holds none. */
-export function parseRetention(output: string): RetentionResult | undefined {
+/**
+ * What a retention section reports, or undefined when the output holds none. exitCode is the clean
+ * command's own (non-zero: the scheduler could not be asked, and nothing was removed).
+ */
+export function parseRetention(output: string): (RetentionResult & { exitCode: number }) | undefined {
   const lines = sectionLines(output, SECTION);
   if (lines === null) return undefined;
-  const result: RetentionResult = { removed: [], bytesFreed: 0 };
+  const result = { removed: [] as string[], bytesFreed: 0, exitCode: 0 };
   for (const line of lines) {
+    if (line.startsWith("exit|")) result.exitCode = Number(line.slice(5));
     const m = /^(\d+)\t(.+)$/.exec(line);
-    if (!m) continue;
+    // A name that is not one plain dir name (a forged or garbled reply) is not a job dir this command removed.
+    if (!m || m[2]!.includes("/") || !isSafeName(m[2]!)) continue;
     result.bytesFreed += Number(m[1]) * 1024;
     result.removed.push(m[2]!);
   }
@@ -67,8 +86,8 @@ export function parseRetention(output: string): RetentionResult | undefined {
 export async function cleanJobDirs(transport: Transport, options: RetentionOptions): Promise<RetentionResult> {
   const result = await transport.script(retentionSnippet(options));
   const parsed = parseRetention(result.stdout);
-  if (result.code !== 0 || !parsed) {
-    throw new RemoteCommandError(`Cleaning old job dirs in ${options.jobsDir}`, "sh -s", result.code, result.stderr);
+  if (result.code !== 0 || !parsed || parsed.exitCode !== 0) {
+    throw new RemoteCommandError(`Cleaning old job dirs in ${options.jobsDir}`, "sh -s", parsed?.exitCode || result.code, result.stderr);
   }
-  return parsed;
+  return { removed: parsed.removed, bytesFreed: parsed.bytesFreed };
 }

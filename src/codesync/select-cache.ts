@@ -7,6 +7,8 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/fs.js";
+import { fail, isObject, readCache } from "../util/json-file.js";
+import { isSafeName } from "../util/names.js";
 import { racilyRecent, sha256 } from "./manifest.js";
 import { encodeName } from "./names.js";
 
@@ -25,6 +27,21 @@ interface CacheFile {
 }
 
 const CACHE_FILE = "codesync-selection.json";
+
+/** The cache's shape; its paths are read and shipped, so each must be a plain name inside the project. */
+function checkCacheFile(value: unknown): CacheFile {
+  const valid =
+    isObject(value) &&
+    value.version === 1 &&
+    typeof value.key === "string" &&
+    Array.isArray(value.dirs) &&
+    value.dirs.every((d) => Array.isArray(d) && typeof d[0] === "string" && typeof d[1] === "number" && typeof d[2] === "number") &&
+    Array.isArray(value.rules) &&
+    value.rules.every((r) => Array.isArray(r) && typeof r[0] === "string" && isSafeName(r[0]) && typeof r[1] === "string") &&
+    Array.isArray(value.paths) &&
+    value.paths.every((p) => typeof p === "string" && isSafeName(p));
+  return valid ? (value as unknown as CacheFile) : fail("expected a selection cache");
+}
 
 /** The stamp of a directory, taken before listing it (a change after the stamp then shows as a miss). */
 export function dirStamp(root: string, relDir: string): DirStamp {
@@ -59,13 +76,8 @@ export class SelectionCache {
 
   /** The cached paths, when nothing they depend on changed; else null. */
   read(): string[] | null {
-    let cached: CacheFile;
-    try {
-      cached = JSON.parse(readFileSync(this.#file, "utf8")) as CacheFile;
-    } catch {
-      return null;
-    }
-    if (cached.version !== 1 || cached.key !== this.#key) return null;
+    const cached = readCache(this.#file, checkCacheFile);
+    if (cached?.key !== this.#key) return null;
     return unchanged(this.root, cached) ? cached.paths : null;
   }
 

@@ -32,6 +32,8 @@ export interface Selection {
   warnings: string[];
   /** Whether the walk's result came from the selection cache (select-cache.ts). */
   reused: boolean;
+  /** Paths matched by config `files`: shipped even when they look like secrets. */
+  requested?: ReadonlySet<string>;
 }
 
 export interface SelectOptions {
@@ -177,6 +179,11 @@ async function extraCandidates(root: string, patterns: readonly string[], warnin
   return matched;
 }
 
+/** .env, .env.local, .envrc…: where passwords and tokens live. Shipped only when listed in config `files`. */
+function isSecretsFile(path: string): boolean {
+  return posix.basename(path).startsWith(".env");
+}
+
 function linkStaysInside(relPath: string, target: string): boolean {
   if (posix.isAbsolute(target)) return false;
   const resolved = posix.normalize(posix.join(posix.dirname(relPath), target));
@@ -224,8 +231,14 @@ export async function selectFiles(options: SelectOptions): Promise<Selection> {
   const { paths: kept, reused } = tracked ? { paths: tracked.filter(filters.kept), reused: false } : walkedPaths(options, filters, exclude);
   const extras = (await extraCandidates(root, options.files ?? [], warnings)).filter(filters.shipped);
 
-  const selection: Selection = { files: [], symlinks: [], skippedLinks: [], warnings, reused };
-  const paths = [...new Set([...kept, ...extras])].sort();
+  const requested = new Set(extras);
+  const secrets = kept.filter((path) => isSecretsFile(path) && !requested.has(path));
+  if (secrets.length) {
+    warnings.push(`${secrets.map(displayName).join(", ")}: not shipped, as .env files may hold secrets (list one in \`files\` to ship it)`);
+  }
+  const selection: Selection = { files: [], symlinks: [], skippedLinks: [], warnings, reused, requested };
+  const skipped = new Set(secrets);
+  const paths = [...new Set([...kept.filter((path) => !skipped.has(path)), ...extras])].sort();
   for (const path of paths) {
     const full = nativeName(`${root}/${path}`);
     let stat: ReturnType<typeof lstatSync>;

@@ -7,9 +7,10 @@ import { readRemoteFile } from "../transport/files.js";
 import type { Transport } from "../transport/types.js";
 import { RemoteCommandError } from "../util/errors.js";
 import { writeFileAtomic } from "../util/fs.js";
+import { fail, isObject, readCache } from "../util/json-file.js";
 import { deltaLine, fullLine, replayJournal } from "./journal.js";
 import { type SizeLimits, sizeWarnings } from "./limits.js";
-import { localManifest, type Manifest, type ManifestEntry, manifestHash, sameEntry, sha256 } from "./manifest.js";
+import { checkManifestEntries, localManifest, type Manifest, type ManifestEntry, manifestHash, sameEntry, sha256 } from "./manifest.js";
 import { encodeName } from "./names.js";
 import { applyCommand, MANIFEST_FILE, probeCodeStamp, SYNC, TREE } from "./remote.js";
 import { selectFiles } from "./select.js";
@@ -55,13 +56,13 @@ function stateFile(options: SyncOptions): string {
   return join(options.cacheDir, options.targetKey, "code-manifest.json");
 }
 
+function checkState(value: unknown): RemoteState {
+  if (!isObject(value) || typeof value.baseBytes !== "number" || typeof value.journalBytes !== "number") return fail("expected {entries, baseBytes, journalBytes}");
+  return { entries: checkManifestEntries(value.entries), baseBytes: value.baseBytes, journalBytes: value.journalBytes };
+}
+
 function readCachedState(options: SyncOptions): RemoteState | null {
-  try {
-    const state = JSON.parse(readFileSync(stateFile(options), "utf8")) as RemoteState;
-    return Array.isArray(state.entries) ? state : null;
-  } catch {
-    return null;
-  }
+  return readCache(stateFile(options), checkState);
 }
 
 /**

@@ -75,7 +75,8 @@ export const projectSchema = z.strictObject({
   requirements: relPath.optional(),
   ray: z.boolean().optional(),
   pool: z.enum(["ray"]).optional(),
-  retention_days: z.number().int().min(0).max(3650).optional(),
+  // At least one day: 0 would remove every finished job's dir (its result and log) at the next run.
+  retention_days: z.number().int().min(1).max(3650).optional(),
   max_upload_mb: z.number().positive().optional(),
   max_file_mb: z.number().positive().optional(),
 });

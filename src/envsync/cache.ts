@@ -1,10 +1,11 @@
 // The local cache of a remote env's state, per target and env: .slurmray/cache/<targetKey>/env-<name>.json.
 // It is trusted only while the remote stamp still has the id it was taken under (see remote-state.ts),
 // so a venv changed behind slurmray's back is noticed.
-import { readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { writeJsonAtomic } from "../util/fs.js";
-import type { ProbedEnvironment } from "./distributions.js";
+import { fail, isObject, readCache } from "../util/json-file.js";
+import { isProbedEnvironment, type ProbedEnvironment } from "./distributions.js";
 import type { SkippedDistribution } from "./parity.js";
 
 export interface EnvCacheEntry {
@@ -28,13 +29,16 @@ export function envCachePath({ cacheDir, targetKey, envDir }: EnvCacheKey): stri
   return join(cacheDir, safe(targetKey), `env-${safe(basename(envDir))}.json`);
 }
 
+function checkEntry(value: unknown): EnvCacheEntry {
+  if (!isObject(value) || typeof value.stampId !== "string") return fail("expected {stampId, state}");
+  const { state } = value;
+  if (state !== null && !isProbedEnvironment(state)) return fail("state: expected a probed environment");
+  return { stampId: value.stampId, state };
+}
+
+/** The cached state, or null (missing, or invalid: then it is removed and the env probed afresh). */
 export function readEnvCache(key: EnvCacheKey): EnvCacheEntry | null {
-  try {
-    const entry = JSON.parse(readFileSync(envCachePath(key), "utf8")) as EnvCacheEntry;
-    return typeof entry.stampId === "string" && entry.state !== undefined ? entry : null;
-  } catch {
-    return null;
-  }
+  return readCache(envCachePath(key), checkEntry);
 }
 
 export function writeEnvCache(key: EnvCacheKey, entry: EnvCacheEntry | null): void {

@@ -26,6 +26,13 @@ export interface ProbedEnvironment {
   stamp?: unknown;
 }
 
+/** Whether a value read back from a cache has the shape of a ProbedEnvironment. */
+export function isProbedEnvironment(value: unknown): value is ProbedEnvironment {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.python === "string" && typeof v.markers === "object" && v.markers !== null && Array.isArray(v.distributions) && Array.isArray(v.path);
+}
+
 export function majorMinor(version: string): string {
   return version.split(".").slice(0, 2).join(".");
 }

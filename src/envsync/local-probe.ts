@@ -7,7 +7,8 @@ import { promisify } from "node:util";
 import { remoteFile } from "../remote/index.js";
 import { InputError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
-import type { ProbedEnvironment } from "./distributions.js";
+import { fail, isObject, readCache } from "../util/json-file.js";
+import { isProbedEnvironment, type ProbedEnvironment } from "./distributions.js";
 
 const PROBE = "envprobe.py";
 // Bumped when the cached shape changes, so an older cache is not misread.
@@ -44,14 +45,20 @@ function probeScriptHash(): string {
   return String(readFileSync(remoteFile(PROBE)).length) + String(mtime(remoteFile(PROBE)));
 }
 
-function readCache(file: string, python: string): ProbedEnvironment | null {
-  let cache: ProbeCache;
-  try {
-    cache = JSON.parse(readFileSync(file, "utf8")) as ProbeCache;
-  } catch {
-    return null;
-  }
-  if (cache.version !== CACHE_VERSION || cache.python !== python || cache.probeHash !== probeScriptHash()) return null;
+function checkProbeCache(value: unknown): ProbeCache {
+  const valid =
+    isObject(value) &&
+    typeof value.python === "string" &&
+    typeof value.probeHash === "string" &&
+    isObject(value.stats) &&
+    Object.values(value.stats).every((n) => typeof n === "number") &&
+    isProbedEnvironment(value.probe);
+  return valid ? (value as unknown as ProbeCache) : fail("expected a probe cache");
+}
+
+function readProbeCache(file: string, python: string): ProbedEnvironment | null {
+  const cache = readCache(file, checkProbeCache);
+  if (!cache || cache.version !== CACHE_VERSION || cache.python !== python || cache.probeHash !== probeScriptHash()) return null;
   const unchanged = Object.entries(cache.stats).every(([path, stamp]) => mtime(path) === stamp);
   return unchanged ? cache.probe : null;
 }
@@ -70,7 +77,7 @@ async function runProbe(python: string, cwd: string): Promise<ProbedEnvironment>
 export async function probeLocalEnvironment(python: string, cwd: string, cacheDir: string): Promise<ProbedEnvironment> {
   const resolved = onPath(python);
   const file = join(cacheDir, "local-env.json");
-  const cached = readCache(file, resolved);
+  const cached = readProbeCache(file, resolved);
   if (cached) return cached;
   const probe = await runProbe(resolved, cwd);
   const stats: Record<string, number> = {};

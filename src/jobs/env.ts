@@ -2,6 +2,7 @@
 import { diffEnv, type EnvDiff, type EnvReport, syncEnv } from "../envsync/sync.js";
 import type { LoadedConfig } from "../config/load.js";
 import { InputError } from "../util/errors.js";
+import { checkPrivatePaths, privatePathsSnippet } from "../util/remote-private.js";
 import type { ConnectOptions } from "./connect.js";
 import { envOptions, snapshotWarnings, envTargetFor, localSnapshot } from "./remote-run.js";
 import { openTarget, type TargetSession } from "./session.js";
@@ -22,10 +23,18 @@ async function remoteSession(config: LoadedConfig, name: string | undefined, con
   return session;
 }
 
+/** The env and the dir above it must be the user's alone before the env's python runs (a shared base_dir). */
+async function checkEnvPrivate(session: TargetSession, envDir: string): Promise<void> {
+  const { base } = session.layout!;
+  const result = await session.transport.script(privatePathsSnippet(base, [`${base}/envs`, envDir]));
+  checkPrivatePaths(result.stdout, session.transport.description);
+}
+
 export async function envDiff(config: LoadedConfig, name: string | undefined, connect: ConnectOptions = {}): Promise<EnvCommandResult<EnvDiff>> {
   const session = await remoteSession(config, name, connect);
   const snapshot = await localSnapshot(session, config.project.ray ?? false);
   const target = envTargetFor(session, snapshot);
+  await checkEnvPrivate(session, target.envDir);
   const result = await diffEnv(session.transport, { ...target, ...envOptions(session), exact: false });
   return { target: session.target.name, env_dir: target.envDir, warnings: snapshotWarnings(snapshot), result };
 }
@@ -39,6 +48,7 @@ export async function envSync(
   const session = await remoteSession(config, name, connect);
   const snapshot = await localSnapshot(session, config.project.ray ?? false);
   const target = envTargetFor(session, snapshot);
+  await checkEnvPrivate(session, target.envDir);
   const result = await syncEnv(session.transport, { ...target, ...envOptions(session), ...options });
   return { target: session.target.name, env_dir: target.envDir, warnings: snapshotWarnings(snapshot), result };
 }

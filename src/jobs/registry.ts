@@ -1,13 +1,84 @@
 // The local job registry: .slurmray/jobs/<id>.json under the project root, one record per job,
 // written atomically. It is what lets `status`, `logs`, `attach` work from another shell or after a restart.
+// Records are checked before use: a record's scheduler id and paths go into commands and signals.
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
-import type { JobRecord } from "../model/job.js";
+import { readJsonChecked } from "../util/json-file.js";
+import { ACTIVE_STATES, FINAL_STATES, isFinal, type JobRecord } from "../model/job.js";
 
 export const STATE_DIR = ".slurmray";
+
+const JOB_ID = /^\d{8}-\d{6}-[0-9a-f]{6}$/;
+// Any kind's scheduler handle (a Slurm id, a local "<pid>:<start>"): no shell or path characters. Each
+// backend checks its own format again before a handle reaches a command or a signal.
+const SCHEDULER_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+// A hand-written check rather than zod: `status` and `jobs` read every record and must start at once (zod
+// alone costs ~100 ms to load).
+type Check = (value: unknown) => string | null;
+const str: Check = (v) => (typeof v === "string" ? null : "expected a string");
+const nonEmpty: Check = (v) => (typeof v === "string" && v !== "" ? null : "expected a non-empty string");
+const num: Check = (v) => (typeof v === "number" && Number.isFinite(v) ? null : "expected a number");
+const bool: Check = (v) => (typeof v === "boolean" ? null : "expected true or false");
+const nullable = (check: Check): Check => (v) => (v === null ? null : check(v));
+const matching = (pattern: RegExp, what: string): Check => (v) => (typeof v === "string" && pattern.test(v) ? null : `expected ${what}`);
+const oneOf = (values: readonly string[]): Check => (v) => (typeof v === "string" && values.includes(v) ? null : `expected one of ${values.join(", ")}`);
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const objectOf = (check: Check): Check => (v) => (isPlainObject(v) ? (Object.values(v).map(check).find((e) => e !== null) ?? null) : "expected an object");
+const arrayOf = (check: Check): Check => (v) => (Array.isArray(v) ? (v.map(check).find((e) => e !== null) ?? null) : "expected a list");
+const absolutePath = matching(/^\/[^\0]*$/, "an absolute path");
+
+const RESOURCES: Record<string, Check> = { nodes: num, cpus: num, mem: num, gpus: num, time: num, partition: nullable(str) };
+const SPEC: Record<string, Check> = { entry: nonEmpty, args: objectOf(() => null), scriptArgs: arrayOf(str), env: objectOf(str), ray: bool };
+const RECORD: Record<string, Check> = {
+  id: matching(JOB_ID, "a job id such as 20261124-135501-3fa2c1"),
+  target: nonEmpty,
+  kind: oneOf(["slurm", "server", "local"]),
+  project: str,
+  state: oneOf([...FINAL_STATES, ...ACTIVE_STATES]),
+  schedulerId: nullable(matching(SCHEDULER_ID, "a scheduler id (letters, digits, '_', '.', ':', '-')")),
+  remoteDir: absolutePath,
+  codeDir: absolutePath,
+  python: nonEmpty,
+  createdAt: str,
+  startedAt: nullable(str),
+  endedAt: nullable(str),
+  reason: nullable(str),
+  exitCode: nullable(num),
+};
+
+/** The first problem with an object's fields, as "path: what was expected", or null. */
+function fieldsProblem(value: unknown, fields: Record<string, Check>, path: string): string | null {
+  if (!isPlainObject(value)) return `${path || "record"}: expected an object`;
+  for (const [key, check] of Object.entries(fields)) {
+    const problem = check(value[key]);
+    if (problem) return `${path}${key}: ${problem}`;
+  }
+  return null;
+}
+
+function recordProblem(value: unknown): string | null {
+  const spec = isPlainObject(value) ? value["spec"] : undefined;
+  return (
+    fieldsProblem(value, RECORD, "") ??
+    fieldsProblem(spec, SPEC, "spec.") ??
+    fieldsProblem(isPlainObject(spec) ? spec["resources"] : undefined, RESOURCES, "spec.resources.")
+  );
+}
+
+/** The record, or throws with what is wrong in it. The file name must be the record's own id. */
+function checkRecord(file: string): (value: unknown) => JobRecord {
+  return (value) => {
+    const problem = recordProblem(value);
+    if (problem) throw new Error(problem);
+    const record = value as JobRecord;
+    if (`${record.id}.json` !== file) throw new Error(`its id ${record.id} does not match the file name`);
+    return record;
+  };
+}
 
 export function jobsDir(root: string): string {
   return join(root, STATE_DIR, "jobs");
@@ -19,32 +90,72 @@ export function newJobId(now = new Date()): string {
   return `${stamp}-${randomBytes(3).toString("hex")}`;
 }
 
+/** Removes a job's record; an id that is not a job id (from a garbled or forged reply) removes nothing. */
+export function removeJob(root: string, id: string): void {
+  if (JOB_ID.test(id)) rmSync(join(jobsDir(root), `${id}.json`), { force: true });
+}
+
 export function saveJob(root: string, job: JobRecord): void {
   writeJsonAtomic(join(jobsDir(root), `${job.id}.json`), job);
 }
 
-export function listJobs(root: string): JobRecord[] {
+/** A record file that failed its check: the error to show for it. */
+export interface InvalidRecord {
+  id: string;
+  file: string;
+  error: InputError;
+}
+
+function invalidRecord(path: string, problem: string): InputError {
+  return new InputError(`the job record ${path} ${problem}. Delete it (rm ${path}) or restore it from a backup; slurmray will not act on it`);
+}
+
+/** Every record, the valid ones in id order and the invalid ones apart, each with its error. */
+export function readJobs(root: string): { jobs: JobRecord[]; invalid: InvalidRecord[] } {
   const dir = jobsDir(root);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((name) => name.endsWith(".json"))
-    .sort()
-    .map((name) => JSON.parse(readFileSync(join(dir, name), "utf8")) as JobRecord);
+  const result: { jobs: JobRecord[]; invalid: InvalidRecord[] } = { jobs: [], invalid: [] };
+  if (!existsSync(dir)) return result;
+  for (const name of readdirSync(dir).filter((n) => n.endsWith(".json")).sort()) {
+    const path = join(dir, name);
+    const read = readJsonChecked(path, checkRecord(name));
+    if ("value" in read) result.jobs.push(read.value);
+    else result.invalid.push({ id: name.slice(0, -".json".length), file: path, error: invalidRecord(path, read.problem) });
+  }
+  return result;
+}
+
+/** The ids of a target's jobs that the registry holds as not yet ended: retention keeps their dirs. */
+export function activeJobIds(root: string, target: string): string[] {
+  return listJobs(root)
+    .filter((job) => job.target === target && !isFinal(job.state))
+    .map((job) => job.id);
+}
+
+/** The valid records, in id order (invalid ones are left out: see readJobs). */
+export function listJobs(root: string): JobRecord[] {
+  return readJobs(root).jobs;
 }
 
 /** Finds a job by id, by a unique prefix of it, or "last" / no id for the newest. */
 export function findJob(root: string, idOrPrefix?: string): JobRecord {
-  const jobs = listJobs(root);
+  const { jobs, invalid } = readJobs(root);
   if (idOrPrefix === undefined || idOrPrefix === "last") {
     const last = jobs.at(-1);
+    const lastInvalid = invalid.at(-1);
+    // The newest job is the one asked for: when its record is invalid, say so rather than show an older one.
+    if (lastInvalid && (!last || lastInvalid.id > last.id)) throw lastInvalid.error;
     if (!last) throw new InputError(`no slurmray jobs in ${jobsDir(root)} yet; start one with: slurmray run ENTRY`);
     return last;
   }
   if (!/^[0-9a-f-]+$/.test(idOrPrefix)) {
     throw new InputError(`job ${JSON.stringify(idOrPrefix)}: a job id looks like 20261124-135501-3fa2c1 (see: slurmray jobs)`);
   }
-  const matches = jobs.filter((job) => job.id.startsWith(idOrPrefix));
-  if (matches.length === 1) return matches[0]!;
+  const matches = [...jobs, ...invalid].filter((job) => job.id.startsWith(idOrPrefix));
+  if (matches.length === 1) {
+    const [match] = matches;
+    if ("error" in match!) throw match.error;
+    return match!;
+  }
   if (matches.length === 0) throw new InputError(`no job ${JSON.stringify(idOrPrefix)} in ${jobsDir(root)} (see: slurmray jobs)`);
   throw new InputError(`job ${JSON.stringify(idOrPrefix)} is ambiguous: ${matches.map((j) => j.id).join(", ")}`);
 }

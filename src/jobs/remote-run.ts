@@ -1,8 +1,9 @@
 // The remote half of `run` (slurm targets): one batched probe, then code sync, env sync and the runtime
 // files only where something changed. A warm run (nothing changed) costs: probe, submit, watch.
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { checkImports, formatImportWarning } from "../codesync/imports.js";
+import { sha256 } from "../codesync/manifest.js";
 import { codeProbeSnippet, parseCodeProbe } from "../codesync/remote.js";
 import { retentionSnippet } from "../codesync/retention.js";
 import { syncCode } from "../codesync/sync.js";
@@ -13,11 +14,14 @@ import { remoteFile } from "../remote/index.js";
 import { uploadFiles } from "../transport/files.js";
 import { RemoteCommandError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
+import { fail, isObject, readCache } from "../util/json-file.js";
 import { sectionLines, wrapSection } from "../util/sections.js";
+import { checkPrivatePaths, privatePathsSnippet } from "../util/remote-private.js";
 import { quote } from "../util/shell.js";
 import { entrySourceFile } from "./entry-check.js";
 import { limitsStep } from "./limits-cache.js";
-import { envDirFor } from "./remote-paths.js";
+import { activeJobIds } from "./registry.js";
+import { envDirFor, type RemoteLayout } from "./remote-paths.js";
 import { type RunReport, type StepObserver, timed } from "./report.js";
 import { cacheDir, RUNTIME_FILES, type TargetSession } from "./session.js";
 import type { JobRecord } from "../model/job.js";
@@ -26,10 +30,22 @@ const RUNTIME_SECTION = "runtime";
 /** Retention runs at most this often per target (it is one extra remote command). */
 const RETENTION_EVERY_MS = 24 * 3600 * 1000;
 
-/** Prints "present" or "missing" in the runtime section: whether runner.py and friends are on the target. */
+/** Prints the sha256 of runner.py and friends on the target, in the runtime section. */
 function runtimeProbe(runtimeDir: string): string {
-  const files = RUNTIME_FILES.map((f) => `[ -f ${quote(`${runtimeDir}/${f}`)} ]`).join(" && ");
-  return wrapSection(RUNTIME_SECTION, `if ${files}; then echo present; else echo missing; fi`);
+  return wrapSection(RUNTIME_SECTION, `sha256sum -- ${RUNTIME_FILES.map((f) => quote(`${runtimeDir}/${f}`)).join(" ")} 2>/dev/null`);
+}
+
+/** Whether the runtime files on the target have exactly the content of ours (else they are uploaded again). */
+function runtimePresent(output: string, runtimeDir: string): boolean {
+  const remote = new Map((sectionLines(output, RUNTIME_SECTION) ?? []).map((line) => [line.slice(66), line.slice(0, 64)]));
+  return RUNTIME_FILES.every((f) => remote.get(`${runtimeDir}/${f}`) === sha256(readFileSync(remoteFile(f))));
+}
+
+/** Every path of the layout a job uses, checked to be the user's alone before any is used. */
+function layoutPaths(layout: RemoteLayout, envDir: string): string[] {
+  const { base } = layout;
+  const runtime = [`${base}/runtime`, layout.runtimeDir, ...RUNTIME_FILES.map((f) => `${layout.runtimeDir}/${f}`)];
+  return [...runtime, `${base}/projects`, layout.projectDir, layout.codeDir, layout.jobsDir, `${base}/envs`, envDir];
 }
 
 function envReportJson(env: EnvReport): RunReport["env"] {
@@ -113,9 +129,18 @@ export async function prepareRemote(
   const envTarget = envTargetFor(session, snapshot);
   const limits = limitsStep(session.backend.limits, cacheDir(config), target.name);
   const probe = await timed(timings, "code_sync", () =>
-    transport.script([codeProbeSnippet(layout.codeDir), envProbeFor(envTarget), runtimeProbe(layout.runtimeDir), limits.snippet].join("\n")),
+    transport.script(
+      [
+        privatePathsSnippet(layout.base, layoutPaths(layout, envTarget.envDir)),
+        codeProbeSnippet(layout.codeDir),
+        envProbeFor(envTarget),
+        runtimeProbe(layout.runtimeDir),
+        limits.snippet,
+      ].join("\n"),
+    ),
   );
   if (probe.code !== 0) throw new RemoteCommandError("Reading the target's state", "sh -s (probe)", probe.code, probe.stderr);
+  checkPrivatePaths(probe.stdout, transport.description);
   // A job the partition can never run is refused here, before any code or package is sent.
   limits.check(job.spec, probe.stdout);
 
@@ -155,7 +180,7 @@ export async function prepareRemote(
   report.env = envReportJson(env);
   onStep({ step: "env_sync", phase: "end", text: `env sync: ${describeEnv(env)}` });
 
-  if (sectionLines(probe.stdout, RUNTIME_SECTION)?.[0] !== "present") {
+  if (!runtimePresent(probe.stdout, layout.runtimeDir)) {
     await timed(timings, "code_sync", () => uploadFiles(transport, dirname(remoteFile("runner.py")), RUNTIME_FILES, layout.runtimeDir));
   }
   await cleanOldJobs(session, job);
@@ -179,9 +204,17 @@ function describeEnv(env: EnvReport): string {
 async function cleanOldJobs(session: TargetSession, job: JobRecord): Promise<void> {
   const { config, target, transport } = session;
   const stampFile = join(cacheDir(config), target.name, "retention.json");
-  const last = existsSync(stampFile) ? (JSON.parse(readFileSync(stampFile, "utf8")) as { at: number }).at : 0;
+  const last = readCache(stampFile, (v) => (isObject(v) && typeof v.at === "number" ? v.at : fail("expected {at}"))) ?? 0;
   if (Date.now() - last < RETENTION_EVERY_MS) return;
-  const snippet = retentionSnippet({ jobsDir: session.layout!.jobsDir, olderThanDays: config.project.retention_days ?? 7, activeJobIds: [job.id] }, true);
+  const snippet = retentionSnippet(
+    {
+      jobsDir: session.layout!.jobsDir,
+      olderThanDays: config.project.retention_days ?? 7,
+      activeJobIds: [job.id, ...activeJobIds(config.root, target.name)],
+      liveJobsCommand: session.backend.liveJobsCommand(config.projectName) ?? undefined,
+    },
+    true,
+  );
   await transport.script(snippet);
   writeJsonAtomic(stampFile, { at: Date.now() });
 }

@@ -1,6 +1,5 @@
 // A target session: the backend, transport and job-file access for one target, and how to watch a job
 // there. Every command on existing jobs (status, logs, attach, cancel) and `run` go through one.
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { JobFiles } from "../backends/job-files.js";
 import { type KindInfo, kindInfo } from "../backends/registry.js";
@@ -12,6 +11,7 @@ import { runtimeHash } from "../remote/index.js";
 import type { Transport } from "../transport/types.js";
 import { InputError, RemoteCommandError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
+import { isObject, readCache } from "../util/json-file.js";
 import { type ConnectOptions, transportFor } from "./connect.js";
 import { STATE_DIR } from "./registry.js";
 import { absoluteBaseDir, remoteBaseDir, remoteLayout, type RemoteLayout } from "./remote-paths.js";
@@ -37,14 +37,19 @@ export function cacheDir(config: LoadedConfig): string {
   return join(config.root, STATE_DIR, "cache");
 }
 
+function checkHomeCache(value: unknown): { key: string; home: string } {
+  if (!isObject(value) || typeof value.key !== "string" || typeof value.home !== "string" || !value.home.startsWith("/")) {
+    throw new Error("expected {key, home}");
+  }
+  return { key: value.key, home: value.home };
+}
+
 /** The remote home, asked once per target and kept in the local cache (so warm runs spend no command on it). */
 async function remoteHome(config: LoadedConfig, target: ResolvedTarget, transport: Transport): Promise<string> {
   const file = join(cacheDir(config), target.name, "remote.json");
   const key = transport.description;
-  if (existsSync(file)) {
-    const cached = JSON.parse(readFileSync(file, "utf8")) as { key?: string; home?: string };
-    if (cached.key === key && cached.home) return cached.home;
-  }
+  const cached = readCache(file, checkHomeCache);
+  if (cached?.key === key) return cached.home;
   const result = await transport.exec(["sh", "-c", 'printf %s "$HOME"']);
   if (result.code !== 0 || !result.stdout.startsWith("/")) {
     throw new RemoteCommandError("Finding the remote home directory", "printf %s $HOME", result.code, result.stderr);

@@ -42,18 +42,37 @@ function installHelper(dir: string): string {
 export interface AskpassSession {
   /** Environment variables to give the ssh process. */
   env: NodeJS.ProcessEnv;
+  /**
+   * Aborted when ssh asks again for a secret it was already given (the password, or the same prompt): the
+   * answer was refused, and the connection attempt should stop rather than offer it again.
+   */
+  refused: AbortSignal;
   close(): Promise<void>;
+}
+
+/** Prompts for one secret: every password prompt (keyboard-interactive or password method) is the same one. */
+function secretKind(prompt: string): string {
+  return /password/i.test(prompt) ? "password" : prompt;
 }
 
 /** Serves prompts from `provider` until closed. dir must be private (0700). */
 export async function startAskpass(dir: string, provider: PasswordProvider): Promise<AskpassSession> {
   const socketPath = join(dir, `ap-${randomBytes(4).toString("hex")}.sock`);
+  const refused = new AbortController();
+  const answered = new Set<string>();
   // allowHalfOpen: the askpass program ends its side after sending the prompt, then waits for the answer.
   const server: Server = createServer({ allowHalfOpen: true }, (conn) => {
     let prompt = "";
     conn.on("data", (chunk) => (prompt += chunk));
     conn.on("error", () => {});
     conn.on("end", () => {
+      const kind = secretKind(prompt.trim());
+      if (answered.has(kind)) {
+        refused.abort();
+        conn.end();
+        return;
+      }
+      answered.add(kind);
       provider(prompt.trim()).then(
         (secret) => conn.end(secret),
         () => conn.end(),
@@ -72,6 +91,7 @@ export async function startAskpass(dir: string, provider: PasswordProvider): Pro
       DISPLAY: process.env.DISPLAY ?? ":0",
       [SOCKET_ENV]: socketPath,
     },
+    refused: refused.signal,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -43,7 +43,8 @@ export async function uploadFiles(
       },
     }),
   );
-  const command = ["sh", "-c", 'mkdir -p -- "$1" && exec tar -x -f - -C "$1"', "sh", remoteDir];
+  // umask 077: what slurmray creates on a target is the user's alone (0700 dirs, 0600 files).
+  const command = ["sh", "-c", 'umask 077 && mkdir -p -- "$1" && exec tar -x -f - -C "$1"', "sh", remoteDir];
   const [result] = await Promise.all([transport.exec(command, { stdin: counted }), tar.done]);
   if (result.code !== 0) throw new RemoteCommandError("Uploading files", command.join(" "), result.code, result.stderr);
   return { bytes };

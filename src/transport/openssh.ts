@@ -4,11 +4,13 @@
 // ProxyJump, IdentityFile, certificates) is honoured because ssh itself reads it.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { homedir, userInfo } from "node:os";
 import { dirname, join } from "node:path";
 import { InputError } from "../util/errors.js";
+import { privateDir } from "../util/private-dir.js";
+import { withoutSecrets } from "../util/secrets.js";
 import { startAskpass } from "./askpass.js";
 import { CommandTransport } from "./base.js";
 import {
@@ -24,7 +26,7 @@ import type { RunningCommand } from "./running.js";
 import type { Forward } from "./types.js";
 
 export interface OpenSshOptions extends SshTransportOptions {
-  /** Where control sockets live (default ~/.slurmray/cm, or /tmp/slurmray-<uid>/cm if that path is too long). */
+  /** Where control sockets live (default $XDG_RUNTIME_DIR/slurmray, ~/.slurmray/cm, or /tmp/slurmray-<uid>/cm: see controlDirFor). */
   controlDir?: string;
   /** Seconds the master stays up after the last use (ControlPersist, default 600). */
   persist?: number;
@@ -53,13 +55,15 @@ interface LocalRunOptions {
   input?: string;
   /** Settle as soon as the process exits 0, without waiting for its stdio to close (see #startMaster). */
   doneOnSuccessfulExit?: boolean;
+  /** Kills the process when aborted (the run then rejects). */
+  signal?: AbortSignal;
 }
 
 /** Runs ssh (or ssh-keyscan…) to completion; for short control operations, not remote commands. */
 function runLocal(file: string, args: readonly string[], options: LocalRunOptions = {}): Promise<LocalRun> {
   return new Promise((resolve, reject) => {
-    const env = options.env ? { ...process.env, ...options.env } : undefined;
-    const child = spawn(file, args, { env, stdio: ["pipe", "pipe", "pipe"] });
+    const env = { ...withoutSecrets(), ...options.env };
+    const child = spawn(file, args, { env, stdio: ["pipe", "pipe", "pipe"], signal: options.signal });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
@@ -70,6 +74,22 @@ function runLocal(file: string, args: readonly string[], options: LocalRunOption
     if (options.doneOnSuccessfulExit) child.on("exit", (code) => code === 0 && resolve({ code, stdout, stderr }));
     child.on("close", (code) => resolve({ code: code ?? 255, stdout, stderr }));
   });
+}
+
+/**
+ * Where control sockets (and the askpass program) live, and the first dir of that path that must be ours:
+ * the given dir; else $XDG_RUNTIME_DIR/slurmray (private by definition); else ~/.slurmray/cm; else, when
+ * that path is too long for a socket, /tmp/slurmray-<uid>/cm.
+ */
+function controlDirFor(given: string | undefined, name: string): [dir: string, top: string] {
+  if (given) return [given, given];
+  const fits = (dir: string) => join(dir, name).length <= MAX_SOCKET_PATH;
+  const runtime = process.env["XDG_RUNTIME_DIR"];
+  if (runtime?.startsWith("/") && fits(join(runtime, "slurmray"))) return [join(runtime, "slurmray"), runtime];
+  const home = join(homedir(), ".slurmray");
+  if (fits(join(home, "cm"))) return [join(home, "cm"), home];
+  const tmp = `/tmp/slurmray-${userInfo().uid}`;
+  return [join(tmp, "cm"), tmp];
 }
 
 function quoteConfigValue(value: string): string {
@@ -164,10 +184,8 @@ export class OpenSshTransport extends CommandTransport {
     const o = this.#options;
     const key = [r.user, r.hostname, r.port, r.proxyJump, o.identityFile ?? "", o.sshConfigFile ?? ""].join("\n");
     const name = createHash("sha256").update(key).digest("hex").slice(0, 12);
-    let dir = o.controlDir ?? join(homedir(), ".slurmray", "cm");
-    if (!o.controlDir && join(dir, name).length > MAX_SOCKET_PATH) dir = `/tmp/slurmray-${userInfo().uid}/cm`;
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    return join(dir, name);
+    const [dir, top] = controlDirFor(o.controlDir, name);
+    return join(privateDir(dir, top), name);
   }
 
   async #control(operation: string, ...extra: string[]): Promise<LocalRun> {
@@ -209,10 +227,14 @@ export class OpenSshTransport extends CommandTransport {
     const o = this.#options;
     const askpass = o.password ? await startAskpass(dirname(this.#socket), o.password) : undefined;
     const batch = !o.interactive && !o.password ? ["-o", "BatchMode=yes"] : [];
+    // A wrong password is offered once, not three times (which may lock the account): one prompt per method,
+    // and the askpass session stops ssh when a second method asks for the password again.
+    const once = o.password ? ["-o", "NumberOfPasswordPrompts=1"] : [];
     // -f: ssh forks into the background once authenticated, so its exit tells us authentication is done.
     const args = [
       ...this.#baseArgs(this.#resolved),
       ...batch,
+      ...once,
       "-M",
       "-N",
       "-f",
@@ -225,7 +247,11 @@ export class OpenSshTransport extends CommandTransport {
     ];
     try {
       // Older OpenSSH keeps the forked master's stderr open: success is its exit, not the pipe closing.
-      const run = await runLocal("ssh", args, { env: askpass?.env, doneOnSuccessfulExit: true });
+      const run = await runLocal("ssh", args, { env: askpass?.env, doneOnSuccessfulExit: true, signal: askpass?.refused }).catch((error: unknown) => {
+        if (askpass?.refused.aborted) return null;
+        throw error;
+      });
+      if (run === null) throw authenticationFailed(this.#resolved!.user, this.description, "the password was refused");
       if (run.code !== 0) throw await this.#connectError(run.stderr);
     } finally {
       await askpass?.close();
@@ -262,6 +288,7 @@ export class OpenSshTransport extends CommandTransport {
   protected async startCommand(command: string): Promise<RunningCommand> {
     await this.connect();
     return spawnCommand("ssh", [...this.#clientArgs(), "--", this.#options.host, command], {
+      env: withoutSecrets(),
       failure: (code) => this.#lostConnection(code),
       // A mux client ignores SIGTERM while it waits on the master. Killing it closes the channel; the remote
       // command then ends at its next write (SIGPIPE): the mux protocol cannot deliver a signal to it.

@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { TargetConfig } from "../../config/schema.js";
-import { isFinal, type JobRecord, type JobSpec, type JobState } from "../../model/job.js";
+import type { JobRecord, JobSpec, JobState } from "../../model/job.js";
 import type { ListedJobs } from "../../model/listed-job.js";
 import { readOutcome } from "../../model/outcome.js";
 import { runnerSpec } from "../../model/runner-spec.js";
@@ -12,9 +12,11 @@ import { remoteFile } from "../../remote/index.js";
 import type { Transport } from "../../transport/types.js";
 import { InputError } from "../../util/errors.js";
 import { writeJsonAtomic } from "../../util/fs.js";
+import { withoutSecrets } from "../../util/secrets.js";
 import { localFiles } from "../job-files.js";
 import { type Backend, type BackendContext, type JobStatus, jobPaths, neverRetry, type WatchRequest, type WatchResult } from "../types.js";
-import { processGroupAlive, signalGroup } from "./process-group.js";
+import { formatHandle, type LocalHandle, parseHandle, processStartTime } from "./handle.js";
+import { jobGroupAlive, signalJobGroup } from "./process-group.js";
 import { watchLocal } from "./watch.js";
 
 interface RunnerStatus {
@@ -36,6 +38,11 @@ function readRunnerStatus(dir: string): RunnerStatus | null {
   }
 }
 
+/** The job's process group, or null when it has none we may signal (not started, or a malformed handle). */
+function handleOf(job: JobRecord): LocalHandle | null {
+  return job.schedulerId === null ? null : parseHandle(job.schedulerId);
+}
+
 /** The grace period between SIGTERM and SIGKILL when cancelling. */
 const CANCEL_GRACE_MS = 5000;
 
@@ -55,14 +62,15 @@ export class LocalBackend implements Backend {
         cwd: job.codeDir,
         detached: true,
         stdio: ["ignore", log, log],
-        env: { ...process.env, ...job.spec.env, PYTHONUNBUFFERED: "1", PYTHONIOENCODING: "utf-8" },
+        env: { ...withoutSecrets(), ...job.spec.env, PYTHONUNBUFFERED: "1", PYTHONIOENCODING: "utf-8" },
       });
       const pid = await new Promise<number>((resolve, reject) => {
         child.once("spawn", () => resolve(child.pid!));
         child.once("error", reject);
       });
       child.unref();
-      return String(pid);
+      // The leader's start time, read now while it surely runs: it tells the job's group from a reused pid later.
+      return formatHandle(pid, processStartTime(pid) ?? "gone");
     } finally {
       closeSync(log);
     }
@@ -93,20 +101,21 @@ export class LocalBackend implements Backend {
     return { jobs, sacctError: null };
   }
 
-  async activeJobs(jobs: readonly JobRecord[]): Promise<Set<string>> {
-    const statuses = await this.poll(jobs.filter((job) => !isFinal(job.state)));
-    return new Set(jobs.filter((job) => job.schedulerId !== null && statuses.get(job.id)?.state === "RUNNING").map((job) => job.schedulerId!));
+  /** This machine: the registry's records, checked against the process table, are the answer. */
+  liveJobsCommand(): null {
+    return null;
   }
 
   private statusOf(job: JobRecord): JobStatus {
     const runner = readRunnerStatus(job.remoteDir);
-    const alive = job.schedulerId !== null && processGroupAlive(Number(job.schedulerId));
+    const group = handleOf(job);
+    const alive = group !== null && jobGroupAlive(group);
     const base = { reason: null, exitCode: runner?.exit_code ?? null, startedAt: runner?.started_at ?? job.startedAt, endedAt: runner?.ended_at ?? null, nodes: null };
     if (job.state === "CANCELLED") return { ...base, state: "CANCELLED" };
     if (runner?.state && RUNNER_FINAL_STATES.includes(runner.state)) {
       // Like Slurm at the end of a job: whatever the function started and left running is stopped,
       // so a finished job never leaves a process behind.
-      if (alive) signalGroup(Number(job.schedulerId), "SIGKILL");
+      if (alive) signalJobGroup(group, "SIGKILL");
       return { ...base, state: runner.state as JobState };
     }
     if (alive) return { ...base, state: "RUNNING" };
@@ -114,14 +123,14 @@ export class LocalBackend implements Backend {
   }
 
   async cancel(job: JobRecord): Promise<void> {
-    if (job.schedulerId === null) return;
-    const pgid = Number(job.schedulerId);
-    signalGroup(pgid, "SIGTERM");
+    const group = handleOf(job);
+    if (group === null) return;
+    signalJobGroup(group, "SIGTERM");
     const deadline = Date.now() + CANCEL_GRACE_MS;
-    while (processGroupAlive(pgid) && Date.now() < deadline) await sleep(50);
-    if (processGroupAlive(pgid)) {
-      signalGroup(pgid, "SIGKILL");
-      while (processGroupAlive(pgid)) await sleep(50);
+    while (jobGroupAlive(group) && Date.now() < deadline) await sleep(50);
+    if (jobGroupAlive(group)) {
+      signalJobGroup(group, "SIGKILL");
+      while (jobGroupAlive(group)) await sleep(50);
     }
   }
 }

@@ -2,13 +2,21 @@
 // when cancel returns no process of the job is left (COMPLETING still has processes being killed).
 import { RemoteCommandError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
+import { checkSlurmJobId } from "./ids.js";
 import { ENDED_SLURM_STATES } from "./states.js";
 
-/** POSIX sh: scancel the job and wait up to `waitSeconds` for it to leave the active states. */
+/** POSIX sh: scancel the job and wait up to `waitSeconds` for it to leave the active states; a refusal fails at once. */
 export function cancelScript(schedulerId: string, waitSeconds = 60): string {
-  const id = quote(schedulerId);
+  const id = quote(checkSlurmJobId(schedulerId));
   return [
-    `scancel ${id} 2>/dev/null`,
+    // scancel refuses another user's job (Access/permission denied): its message is the answer, at once.
+    // An error about a job that has already ended is not a refusal.
+    `sr_err=$(scancel ${id} 2>&1)`,
+    `if [ "$?" -ne 0 ] || [ -n "$sr_err" ]; then`,
+    `  case "$(squeue -h -j ${id} -o %T 2>/dev/null)" in ""|${ENDED_SLURM_STATES.join("|")}) exit 0 ;; esac`,
+    `  printf '%s\\n' "$sr_err" >&2`,
+    "  exit 1",
+    "fi",
     "i=0",
     `while [ "$i" -lt ${waitSeconds * 2} ]; do`,
     `  s=$(squeue -h -j ${id} -o %T 2>/dev/null)`,

@@ -4,11 +4,10 @@ import type { SlurmTargetConfig, TargetConfig } from "../../config/schema.js";
 import type { JobRecord, JobSpec, JobState } from "../../model/job.js";
 import type { ListedJobs } from "../../model/listed-job.js";
 import type { Transport } from "../../transport/types.js";
-import { RemoteCommandError } from "../../util/errors.js";
 import { type JobFiles, remoteFiles } from "../job-files.js";
 import type { Backend, BackendContext, JobStatus, LimitsCheck, RetryDecision, WatchRequest, WatchResult } from "../types.js";
 import { cancelScript, checkCancelResult } from "./cancel.js";
-import { listJobs } from "./jobs-list.js";
+import { listJobs, liveJobsCommand } from "./jobs-list.js";
 import { checkLimits, LIMITS_SECTION, limitsSnippet, parseLimits } from "./limits.js";
 import { type RenderInput, renderSbatch, type SlurmTargetOptions } from "./render.js";
 import { retryDecision } from "./retry.js";
@@ -103,6 +102,10 @@ export class SlurmBackend implements Backend {
     return { status: watched.status, outcome: { result: watched.resultJson as WatchResult["outcome"]["result"], error: watched.errorJson }, logOffset: watched.logOffset };
   }
 
+  liveJobsCommand(project: string): string {
+    return liveJobsCommand(project);
+  }
+
   async cancel(job: JobRecord): Promise<void> {
     if (job.schedulerId === null) return;
     const { code, stderr } = await this.transport.script(cancelScript(job.schedulerId, this.options.cancelWaitSeconds));
@@ -118,13 +121,6 @@ export class SlurmBackend implements Backend {
         .filter((job) => job.name.startsWith(prefix))
         .map(({ name, slurmState, ...rest }) => ({ ...rest, jobId: name.slice(prefix.length), schedulerState: slurmState })),
     };
-  }
-
-  /** One squeue for the login user's jobs: every id Slurm still holds (pending, running, completing). */
-  async activeJobs(): Promise<Set<string>> {
-    const { code, stdout, stderr } = await this.transport.exec(["sh", "-c", 'squeue -h -u "$(id -un)" -o %i']);
-    if (code !== 0) throw new RemoteCommandError("Asking Slurm which jobs are active", "squeue -h -u $(id -un) -o %i", code, stderr);
-    return new Set(stdout.split("\n").map((line) => line.trim()).filter((line) => /^\d+(_\d+)?$/.test(line)));
   }
 
   retry(state: JobState, attempt: number): RetryDecision {

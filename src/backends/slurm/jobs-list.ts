@@ -6,6 +6,7 @@ import { RemoteCommandError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
 import { expandHostlist, parseDuration, parseMemory, parseTres } from "./format.js";
 import { sectionLines, wrapSection } from "../../util/sections.js";
+import { SLURM_JOB_ID } from "./ids.js";
 import { mapSlurmState } from "./states.js";
 
 export const JOBS_SECTION = "slurm-jobs";
@@ -22,11 +23,12 @@ export interface ListedJobs {
 /** POSIX sh printing the user's jobs (squeue) and the last `sinceDays` of accounting (sacct). */
 export function jobsSnippet(user: string | null, sinceDays = 7): string {
   const who = user === null ? '"$(id -un)"' : quote(user);
+  const since = quote(`now-${Math.max(0, Math.trunc(sinceDays))}days`);
   return wrapSection(
     JOBS_SECTION,
     [
       `squeue -h -u ${who} -o 'q|%i|%j|%T|%M|%N|%b' 2>&1`,
-      `sr_a=$(sacct -n -P -u ${who} -S now-${sinceDays}days -o JobID,JobName,State,Elapsed,NodeList,AllocTRES,AllocCPUS,TotalCPU,MaxRSS 2>&1)`,
+      `sr_a=$(sacct -n -P -u ${who} -S ${since} -o JobID,JobName,State,Elapsed,NodeList,AllocTRES,AllocCPUS,TotalCPU,MaxRSS 2>&1)`,
       `echo "sacct-exit|$?"`,
       `printf '%s\\n' "$sr_a" | sed 's/^/a|/'`,
     ].join("\n"),
@@ -101,7 +103,7 @@ export function parseJobsOutput(stdout: string): ListedJobs {
   const jobs = new Map<string, ListedJob>();
   for (const [id, job] of history) {
     const mapped = mapSlurmState(job.slurmState);
-    if (!job.name.startsWith(NAME_PREFIX) || !mapped) continue;
+    if (!job.name.startsWith(NAME_PREFIX) || !mapped || !SLURM_JOB_ID.test(id)) continue;
     const ended = mapped.state !== "PENDING" && mapped.state !== "RUNNING";
     jobs.set(id, {
       schedulerId: id,
@@ -118,7 +120,7 @@ export function parseJobsOutput(stdout: string): ListedJobs {
   // squeue is current; sacct may lag: its word wins for jobs still in the queue.
   for (const [id, name, slurmState, elapsed, nodes, gres] of queued as [string, string, string, string, string, string][]) {
     const mapped = mapSlurmState(slurmState);
-    if (!name.startsWith(NAME_PREFIX) || !mapped) continue;
+    if (!name.startsWith(NAME_PREFIX) || !mapped || !SLURM_JOB_ID.test(id)) continue;
     const known = jobs.get(id);
     jobs.set(id, {
       ...(known ?? { cpuEfficiency: null, maxRssBytes: null }),
@@ -132,6 +134,18 @@ export function parseJobsOutput(stdout: string): ListedJobs {
     });
   }
   return { jobs: [...jobs.values()].sort((a, b) => Number(b.schedulerId) - Number(a.schedulerId)), sacctError };
+}
+
+/**
+ * POSIX sh printing the slurmray job ids of this project that Slurm still holds for the user (pending,
+ * running, completing), one per line; it fails when squeue does. For retention, batched into its command.
+ */
+export function liveJobsCommand(project: string): string {
+  const prefix = quote(`${NAME_PREFIX}${project}-`);
+  return [
+    'sr_q=$(squeue -h -u "$(id -un)" -o %j) || exit 1',
+    `printf '%s\\n' "$sr_q" | awk -v p=${prefix} 'index($0, p) == 1 { print substr($0, length(p) + 1) }'`,
+  ].join("\n");
 }
 
 /** The user's slurmray jobs on a Slurm target, newest first (user: null = the login user). */

@@ -7,6 +7,7 @@ import { RemoteCommandError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
 import type { JobStatus } from "../types.js";
 import { expandHostlist } from "./format.js";
+import { checkSlurmJobId } from "./ids.js";
 import { sectionLines, wrapSection } from "../../util/sections.js";
 import { ENDED_SLURM_STATES, mapSlurmState, parseExitCode } from "./states.js";
 
@@ -56,10 +57,11 @@ const ENDED_PATTERN = ENDED_SLURM_STATES.join("|");
 
 /** POSIX sh printing the status of these jobs between the slurm-status markers. */
 export function statusSnippet(jobs: readonly PollTarget[]): string {
-  const ids = jobs.map((j) => j.schedulerId).join(",");
+  const ids = jobs.map((j) => checkSlurmJobId(j.schedulerId)).join(",");
   const runnerFiles = jobs.map((j) => {
     const file = quote(`${j.dir}/status.json`);
-    return `case "$sr_gone," in *,${j.schedulerId},*) [ -f ${file} ] && { printf 'f|%s|' ${j.schedulerId}; head -c 65536 ${file}; echo; } ;; esac`;
+    const id = quote(j.schedulerId);
+    return `case "$sr_gone," in *,${id},*) [ -f ${file} ] && { printf 'f|%s|' ${id}; head -c 65536 ${file}; echo; } ;; esac`;
   });
   return wrapSection(
     STATUS_SECTION,

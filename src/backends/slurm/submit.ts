@@ -3,12 +3,14 @@
 // The snippet can be batched with other layers' work; its output is the slurm-submit section.
 import { runnerSpec } from "../../model/runner-spec.js";
 import type { JobRecord } from "../../model/job.js";
-import { RemoteCommandError } from "../../util/errors.js";
+import { EXIT, RemoteCommandError, SlurmrayError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
 import { jobPaths } from "../types.js";
 import { sectionLines, wrapSection } from "../../util/sections.js";
 
 export const SUBMIT_SECTION = "slurm-submit";
+/** The exit code of the submit snippet when the job dir could not be written. */
+const SETUP_FAILED = 90;
 
 /** POSIX sh that writes the job dir and submits it; prints `sbatch-exit|<code>` and sbatch's output. */
 export function submitSnippet(job: JobRecord, sbatchScript: string): string {
@@ -20,10 +22,13 @@ export function submitSnippet(job: JobRecord, sbatchScript: string): string {
     [
       "(",
       "  umask 077",
-      `  mkdir -p ${dir} && chmod 700 ${dir} || exit 1`,
-      `  rm -rf ${[paths.resultJson, paths.resultPkl, paths.error, `${paths.dir}/status.json`, `${paths.dir}/ray`].map(quote).join(" ")}`,
-      `  printf '%s' ${quote(spec)} > ${quote(paths.spec)} || exit 1`,
-      `  printf '%s' ${quote(sbatchScript)} > ${quote(`${paths.dir}/sbatch.sh`)} || exit 1`,
+      // Writing the job dir fails with its own message (a read-only or foreign jobs dir), in the section.
+      "  {",
+      `    mkdir -p ${dir} && chmod 700 ${dir} &&`,
+      `    rm -rf ${[paths.resultJson, paths.resultPkl, paths.error, `${paths.dir}/status.json`, `${paths.dir}/ray`].map(quote).join(" ")} &&`,
+      `    printf '%s' ${quote(spec)} > ${quote(paths.spec)} &&`,
+      `    printf '%s' ${quote(sbatchScript)} > ${quote(`${paths.dir}/sbatch.sh`)}`,
+      `  } 2>&1 || exit ${SETUP_FAILED}`,
       `  cd ${dir} && sbatch --parsable sbatch.sh 2>&1`,
       ")",
       'echo "sbatch-exit|$?"',
@@ -40,5 +45,8 @@ export function parseSubmitOutput(stdout: string): string {
   if (exit === "sbatch-exit|0" && id) return id;
   const code = exit ? Number(exit.split("|")[1]) : 1;
   const text = (exit ? output : [stdout]).join("\n");
+  if (code === SETUP_FAILED) {
+    throw new SlurmrayError(`Could not write the job dir on the target, so nothing was submitted:\n${text.trim()}\nCheck that base_dir and its jobs dir are yours and writable.`, EXIT.jobFailed);
+  }
   throw new RemoteCommandError("Submitting the job with sbatch", "sbatch --parsable sbatch.sh", code, text);
 }

@@ -2,7 +2,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type LoadedConfig, loadConfig } from "../../config/load.js";
-import { findJob, listJobs } from "../../jobs/registry.js";
+import { findJob, listJobs, readJobs } from "../../jobs/registry.js";
 import { isFinal, type JobRecord } from "../../model/job.js";
 import type { ListedJob } from "../../model/listed-job.js";
 import { resultForDisplay } from "../../model/outcome.js";
@@ -10,7 +10,7 @@ import { EXIT, InputError } from "../../util/errors.js";
 import { targetName } from "../flags.js";
 import { interruptSignal } from "../interrupt.js";
 import { jobsLayer } from "../lazy.js";
-import { colorState, info, JOB_HEADERS, jobRow, printFailure, printJson, table } from "../output.js";
+import { colorState, info, JOB_HEADERS, jobRow, printFailure, printJson, table, warn } from "../output.js";
 
 // The registry and config are cheap; the control layer (sessions, transports) loads only when a job is still
 // active and must be asked about, or when a command reads or changes a job on its target.
@@ -134,6 +134,7 @@ export function jobCommands() {
     .action(async (options) => {
       const config = loadConfig(process.cwd());
       const signal = options.watch ? interruptSignal() : undefined;
+      for (const record of readJobs(config.root).invalid) warn(`skipped: ${record.error.message}`);
       for (;;) {
         const selected = listJobs(config.root).filter((job) => !options.target || job.target === options.target);
         await refreshJobs(config, selected);

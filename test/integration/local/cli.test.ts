@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
+import { parseHandle } from "../../../src/backends/local/handle.js";
 import { processGroupAlive } from "../../../src/backends/local/process-group.js";
 import type { JobRecord } from "../../../src/model/job.js";
 import { runCli, startCli, tempProject } from "../../helpers/cli.js";
@@ -35,6 +36,11 @@ print(json.dumps(sys.argv[1:]))
 sys.exit(3 if "--fail" in sys.argv else 0)
 `,
 };
+
+/** The process group of a local job, from its handle "<pid>:<start>". */
+function pgidOf(job: JobRecord): number {
+  return parseHandle(job.schedulerId!)!.pgid;
+}
 
 function jobRecords(root: string): JobRecord[] {
   const dir = join(root, ".slurmray", "jobs");
@@ -134,7 +140,7 @@ describe("slurmray CLI on the local target", () => {
     assert.match(a.stderr, /sleeping/);
     // The subprocess the function left running was stopped with the job.
     const job = jobRecords(cwd)[0]!;
-    assert.equal(processGroupAlive(Number(job.schedulerId)), false);
+    assert.equal(processGroupAlive(pgidOf(job)), false);
   });
 
   it("logs -f follows a running job until it ends", async () => {
@@ -151,7 +157,7 @@ describe("slurmray CLI on the local target", () => {
     const d = await runCli(["run", "work.py:sleepy", "--detach"], { cwd });
     const id = d.stdout.trim();
     const job = jobRecords(cwd).find((j) => j.id === id)!;
-    const pgid = Number(job.schedulerId);
+    const pgid = pgidOf(job);
     await waitFor(() => readFileSync(join(job.remoteDir, "job.log"), "utf8").includes("sleeping"), "the job to start");
     const c = await runCli(["cancel", id], { cwd });
     assert.equal(c.code, 0, c.stderr);
@@ -168,7 +174,7 @@ describe("slurmray CLI on the local target", () => {
     child.kill("SIGINT");
     const r = await done;
     assert.equal(r.code, 130, r.stderr);
-    assert.equal(processGroupAlive(Number(job.schedulerId)), false);
+    assert.equal(processGroupAlive(pgidOf(job)), false);
     assert.equal(jobRecords(cwd)[0]!.state, "CANCELLED");
   });
 

@@ -1,0 +1,99 @@
+// A corrupt or tampered cache is discarded (and so rebuilt by its caller), never a raw SyntaxError, and
+// never a way to name a file outside the project.
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { replayJournal } from "../../../src/codesync/journal.js";
+import { localManifest } from "../../../src/codesync/manifest.js";
+import { SelectionCache } from "../../../src/codesync/select-cache.js";
+import { envCachePath, readEnvCache } from "../../../src/envsync/cache.js";
+import { probeLocalEnvironment } from "../../../src/envsync/local-probe.js";
+import { readOutcome } from "../../../src/model/outcome.js";
+import { readCache } from "../../../src/util/json-file.js";
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function dir(): string {
+  const d = mkdtempSync(join(tmpdir(), "sr-caches-"));
+  dirs.push(d);
+  return d;
+}
+
+test("readCache: a file that is not JSON, or of the wrong shape, is removed and reads as missing", () => {
+  const d = dir();
+  const check = (v: unknown) => {
+    if (typeof v !== "number") throw new Error("expected a number");
+    return v;
+  };
+  for (const content of ["{ truncated", '"a string"']) {
+    const file = join(d, "c.json");
+    writeFileSync(file, content);
+    assert.equal(readCache(file, check), null);
+    assert.ok(!existsSync(file), "removed, so it is rebuilt");
+  }
+  writeFileSync(join(d, "ok.json"), "42");
+  assert.equal(readCache(join(d, "ok.json"), check), 42);
+});
+
+test("the env cache: a corrupt entry is discarded", () => {
+  const key = { cacheDir: dir(), targetKey: "tb", envDir: "/h/.slurmray/envs/p-py3.11" };
+  mkdirSync(join(key.cacheDir, "tb"), { recursive: true });
+  writeFileSync(envCachePath(key), JSON.stringify({ stampId: "x", state: "not a state" }));
+  assert.equal(readEnvCache(key), null);
+  assert.ok(!existsSync(envCachePath(key)));
+});
+
+test("the local interpreter's probe cache: a corrupt one is probed afresh", async () => {
+  const cacheDir = dir();
+  const file = join(cacheDir, "local-env.json");
+  writeFileSync(file, JSON.stringify({ version: 1, python: "x", probeHash: "y", stats: 5, probe: {} }));
+  const probed = await probeLocalEnvironment("python3", cacheDir, cacheDir);
+  assert.match(probed.python, /^3\./);
+  assert.equal(JSON.parse(readFileSync(file, "utf8")).probe.python, probed.python);
+});
+
+test("the hash cache: a corrupt file is rebuilt from the files", () => {
+  const root = dir();
+  const cache = dir();
+  writeFileSync(join(root, "a.py"), "print(1)\n");
+  writeFileSync(join(cache, "codesync-hashes.json"), '{"version":2,"files":{"a.py":"garbage"}}');
+  const selection = { files: [{ path: "a.py", size: 9, mtimeMs: 0, ino: 0, mode: 0o644 }], symlinks: [], skippedLinks: [], warnings: [], reused: false };
+  const [entry] = localManifest(root, selection, cache);
+  assert.match(entry!.sha256, /^[0-9a-f]{64}$/);
+});
+
+test("the selection cache: a path leading outside the project is never returned", () => {
+  const root = dir();
+  const cacheDir = dir();
+  const cache = new SelectionCache(cacheDir, root, []);
+  cache.write(["a.py"], [], new Map(), Date.now() + 10_000);
+  const file = join(cacheDir, "codesync-selection.json");
+  const saved = JSON.parse(readFileSync(file, "utf8")) as { paths: string[] };
+  assert.deepEqual(new SelectionCache(cacheDir, root, []).read(), ["a.py"]);
+  writeFileSync(file, JSON.stringify({ ...saved, paths: ["../../etc/passwd"] }));
+  assert.equal(new SelectionCache(cacheDir, root, []).read(), null);
+});
+
+test("a manifest journal from the target naming a path outside the code dir is refused", () => {
+  const entry = (path: string) => ({ path, size: 1, mtimeMs: 0, sha256: "0".repeat(64), mode: 0o644 });
+  assert.ok(replayJournal(`${JSON.stringify({ entries: [entry("a.py")] })}\n`));
+  for (const bad of ["../victim", "/etc/passwd", "a/../../b", "a\0b"]) {
+    assert.equal(replayJournal(`${JSON.stringify({ entries: [entry(bad)] })}\n`), null, bad);
+    const delta = `${JSON.stringify({ entries: [entry("a.py")] })}\n${JSON.stringify({ changed: [], deleted: [bad] })}\n`;
+    assert.equal(replayJournal(delta), null, bad);
+  }
+});
+
+test("a truncated or foreign result.json / error.json is named, never a raw SyntaxError", async () => {
+  const files: Record<string, string> = { "/j/result.json": '{"value": [1, 2', "/j/error.json": '{"type": 1}' };
+  const read = async (path: string) => files[path] ?? null;
+  await assert.rejects(readOutcome("/j", read), /\/j\/(result|error)\.json on the target is not what the runner writes/);
+  files["/j/result.json"] = '{"value": [1, 2]}';
+  delete files["/j/error.json"];
+  assert.deepEqual(await readOutcome("/j", read), { result: { value: [1, 2] }, error: null });
+});
