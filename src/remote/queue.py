@@ -27,9 +27,9 @@ Who starts a waiting job. There is no daemon, and only a user's own process can 
 forks a detached supervisor per job (double fork + setsid: it outlives ssh), recorded in the entry with its pid
 and start time. While the job waits, the supervisor watches the user dirs' mtimes (every write renames a file
 into one of them) every 0.1 s, and on any change (or every 2 s, to notice dead processes) takes the lock,
-computes the plan from everyone's entries, and starts its job if the plan says so. Every operation (submit,
-poll, cancel, a supervisor whose job ended) writes under the lock, which wakes the waiters within 0.1 s, so no
-job waits for a user command. The supervisor starts the job in its own session and process group with the
+computes the plan from everyone's entries, and starts its job if the plan says so. Every change (a submit, a
+cancel, a job's start or end, an owner tidying a dead entry) is a rename into a user dir under the lock, which
+wakes the waiters within 0.1 s, so no job waits for a user command; poll, list and active only read. The supervisor starts the job in its own session and process group with the
 granted core ids as its CPU affinity, CUDA_VISIBLE_DEVICES set to the granted GPU ids, SLURMRAY_CPUS /
 SLURMRAY_GPUS / SLURMRAY_MEM_GB for Ray's sizing, then enforces the time limit (TIMEOUT) and the memory limit by
 a watchdog on the RSS of the job's session (OUT_OF_MEMORY; not RLIMIT_AS, which breaks Ray and CUDA), and
@@ -76,7 +76,8 @@ TERMINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY")
 KEEP_SECONDS = 7 * 86400  # an owner removes their finished entries after this
 WAKE_SECONDS = 0.1  # how often a waiting supervisor looks at the user dirs' mtimes
 RECHECK_SECONDS = 2.0  # a waiting supervisor re-plans at least this often (dead processes change no mtime)
-WATCH_SECONDS = 0.2  # how often a running job is checked (exit, memory, time)
+WATCH_SECONDS = 0.2  # how often a running job is checked for its end and its time limit
+MEM_CHECK_SECONDS = 0.5  # how often its RSS is summed (a scan of /proc: not every tick on a busy server)
 KILL_GRACE_SECONDS = 2.0  # SIGTERM, then SIGKILL after this
 MAX_FILE_BYTES = 1 << 20
 EPS = 1e-9
@@ -531,7 +532,7 @@ def supervise(qdir, entry, command, output):
     proc = wait_and_start(qdir, udir, entry, command, output)
     if proc is None:
         return
-    state, reason, code = watch(proc, entry)
+    state, reason, code = watch(proc, entry, lambda: restore_if_lost(qdir, udir, entry))
     # Whatever the job left in its session goes with it: its resources are about to be handed on.
     signal_session(proc.pid, signal.SIGKILL)
     with Lock(qdir):
@@ -609,11 +610,30 @@ def start_job(udir, entry, grant, command, output, now):
     return proc
 
 
-def watch(proc, entry):
+def restore_if_lost(qdir, udir, entry):
+    """Rewrites the running job's entry if it went missing or corrupt: others would not count its resources."""
+    n = entry["id"].rsplit(".", 1)[1]
+    path = os.path.join(udir, n + ".json")
+    try:
+        read_entry(path, os.getuid(), entry["user"], n)
+        return
+    except (OSError, ValueError):
+        pass
+    with Lock(qdir):
+        # Under the lock, a valid entry may be the cancel that just happened: only a lost one is rewritten.
+        try:
+            read_entry(path, os.getuid(), entry["user"], n)
+        except (OSError, ValueError):
+            write_entry(udir, stored(entry))
+
+
+def watch(proc, entry, keep_entry):
     """Waits for the job, enforcing its time limit and memory; returns (state, reason, exit code)."""
     limit_bytes = entry["mem"] * (1 << 30)
     deadline = entry["started"] + entry["time"] * 60 if entry.get("time") else None
+    next_mem_check = 0.0
     while True:
+        keep_entry()
         code = proc.poll()
         if code is not None:
             if code == 0:
@@ -623,11 +643,14 @@ def watch(proc, entry):
             stop_session(proc.pid)
             proc.wait()
             return "TIMEOUT", "time limit of %g minutes reached" % entry["time"], proc.returncode
-        rss = session_rss(proc.pid)
-        if rss > limit_bytes:
-            signal_session(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return "OUT_OF_MEMORY", "used %.2f GB, over its %g GB (--mem)" % (rss / (1 << 30), entry["mem"]), proc.returncode
+        if time.monotonic() >= next_mem_check:
+            next_mem_check = time.monotonic() + MEM_CHECK_SECONDS
+            rss = session_rss(proc.pid)
+            if rss > limit_bytes:
+                signal_session(proc.pid, signal.SIGKILL)
+                proc.wait()
+                used = "used %.2f GB, over its %g GB (--mem)" % (rss / (1 << 30), entry["mem"])
+                return "OUT_OF_MEMORY", used, proc.returncode
         time.sleep(WATCH_SECONDS)
 
 

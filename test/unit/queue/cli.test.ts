@@ -181,6 +181,22 @@ describe("queue commands", () => {
     await waitState(qdir, id, ["COMPLETED"]);
   });
 
+  test("a running job whose entry was corrupted gets it back from its supervisor, so its resources count again", async (t) => {
+    if (!requireRoot(t)) return;
+    const qdir = makeQueueDir();
+    const { id } = submit(qdir, ["--cpus", "2"], ["sleep", "30"]);
+    const before = await waitState(qdir, id, ["RUNNING"]);
+    writeFileSync(join(qdir, "root", `${id.split(".")[1]}.json`), "garbage");
+    const after = await waitState(qdir, id, ["RUNNING"], 2000);
+    assert.equal(after["pid"], before["pid"]);
+    assert.deepEqual(after["cores"], [0, 1]);
+    const other = submit(qdir, [], ["true"]);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(poll(qdir, other.id)["state"], "PENDING", "the job's cpus are held again");
+    runQueue(qdir, ["cancel", id]);
+    await waitState(qdir, other.id, ["COMPLETED"]);
+  });
+
   test("unknown ids poll as UNKNOWN; malformed ids are exit 2", (t) => {
     if (!requireRoot(t)) return;
     const qdir = makeQueueDir();

@@ -1,8 +1,9 @@
 // queue.py's allocator, called directly: fair order between users (dominant share), FIFO within a user,
 // backfill that never delays the first waiting job, exclusive core and GPU ids, and the request check.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { describe, test } from "node:test";
-import { callPy } from "./harness.js";
+import { callPy, queuePy } from "./harness.js";
 
 interface Limits {
   cpus: number;
@@ -163,4 +164,10 @@ describe("queue request check", () => {
     assert.equal(out.code, 2);
     assert.match(out.error, /limits\.gpus/);
   });
+});
+
+test("queue.py is Python 3.8 syntax (the oldest the server may run)", () => {
+  const check = "import ast, sys; ast.parse(open(sys.argv[1]).read(), feature_version=(3, 8))";
+  const out = spawnSync("python3", ["-c", check, queuePy], { encoding: "utf8" });
+  assert.equal(out.status, 0, out.stderr);
 });
