@@ -25,15 +25,16 @@ replace it to block the others (a lock file in a sticky dir would belong to whoe
 
 Who starts a waiting job. There is no daemon, and only a user's own process can start that user's job. So submit
 forks a detached supervisor per job (double fork + setsid: it outlives ssh), recorded in the entry with its pid
-and start time. While the job waits, the supervisor watches the user dirs' mtimes (every write renames a file
-into one of them) every 0.1 s, and on any change (or every 2 s, to notice dead processes) takes the lock,
-computes the plan from everyone's entries, and starts its job if the plan says so. Every change (a submit, a
-cancel, a job's start or end, an owner tidying a dead entry) is a rename into a user dir under the lock, which
-wakes the waiters within 0.1 s, so no job waits for a user command; poll, list and active only read. The supervisor starts the job in its own session and process group with the
-granted core ids as its CPU affinity, CUDA_VISIBLE_DEVICES set to the granted GPU ids, SLURMRAY_CPUS /
-SLURMRAY_GPUS / SLURMRAY_MEM_GB for Ray's sizing, then enforces the time limit (TIMEOUT) and the memory limit by
-a watchdog on the RSS of the job's session (OUT_OF_MEMORY; not RLIMIT_AS, which breaks Ray and CUDA), and
-records the outcome under the lock. A job's leftover processes are killed when its leader exits.
+and start time. While the job waits, the supervisor watches the user dirs' mtimes every 0.1 s, and on any change
+(or every 2 s, to notice dead processes) takes the lock, computes the plan from everyone's entries, and starts
+its job if the plan grants it. Every change (a submit, a cancel, a job's start or end, an owner tidying a dead
+entry) is a rename into a user dir under the lock, so it wakes every waiter within 0.1 s: no job waits for a user
+command. The supervisor starts the job in its own session and process group, with the granted core ids as its
+CPU affinity, CUDA_VISIBLE_DEVICES set to the granted GPU ids, and SLURMRAY_CPUS / SLURMRAY_GPUS /
+SLURMRAY_MEM_GB for Ray's sizing. It enforces the time limit (TIMEOUT) and the memory limit by a watchdog on the
+RSS of the job's session (OUT_OF_MEMORY; not RLIMIT_AS, which breaks Ray and CUDA), rewrites the entry if it
+goes missing or corrupt, kills what the job leaves behind in its session, and records the outcome under the
+lock.
 
 Liveness. An entry counts only while its supervisor (or, when running, the job's leader) is alive: the pid
 exists and its start time (/proc/PID/stat field 22) matches the one recorded, so a reused pid never counts.
@@ -189,14 +190,13 @@ def check_request(cpus, mem, gpus, time_min, limits):
         raise QueueError("--gpus must be 0 or more (got %d)" % gpus, 2)
     if time_min is not None and time_min <= 0:
         raise QueueError("--time must be a positive number of minutes (got %g)" % time_min, 2)
+    over = "the request of %s exceeds this server's limit of %s (%s)"
     if cpus > limits["cpus"]:
-        raise QueueError("the request of %d cpus exceeds this server's limit of %d (limits.cpus)" % (cpus, limits["cpus"]), 2)
+        raise QueueError(over % ("%d cpus" % cpus, limits["cpus"], "limits.cpus"), 2)
     if mem > limits["mem"] + EPS:
-        raise QueueError("the request of %g GB memory exceeds this server's limit of %g GB (limits.mem)" % (mem, limits["mem"]), 2)
+        raise QueueError(over % ("%g GB memory" % mem, "%g GB" % limits["mem"], "limits.mem"), 2)
     if gpus > len(limits["gpus"]):
-        raise QueueError(
-            "the request of %d GPUs exceeds this server's limit of %d (limits.gpus = %s)" % (gpus, len(limits["gpus"]), limits["gpus"]), 2
-        )
+        raise QueueError(over % ("%d GPUs" % gpus, len(limits["gpus"]), "limits.gpus = %s" % limits["gpus"]), 2)
 
 
 def parse_limits(text):
@@ -557,7 +557,8 @@ def wait_and_start(qdir, udir, entry, command, output):
                 elif current["state"] != "PENDING":
                     return None
                 now = time.time()
-                grant = plan(entry["limits"], queue.live("RUNNING"), queue.live("PENDING") + ([] if current else [entry]), now)
+                waiting = queue.live("PENDING") + ([] if current else [entry])
+                grant = plan(entry["limits"], queue.live("RUNNING"), waiting, now)
                 if entry["id"] in grant["start"]:
                     return start_job(udir, entry, grant["start"][entry["id"]], command, output, now)
         time.sleep(WAKE_SECONDS)
@@ -580,23 +581,24 @@ def start_job(udir, entry, grant, command, output, now):
         if mask:
             os.sched_setaffinity(0, mask)
 
-    out = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
-        proc = subprocess.Popen(
-            command,
-            cwd=entry["job_dir"],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-            start_new_session=True,
-            preexec_fn=child_setup,
-        )
+        out = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            proc = subprocess.Popen(
+                command,
+                cwd=entry["job_dir"],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+                preexec_fn=child_setup,
+            )
+        finally:
+            os.close(out)
     except OSError as err:
-        os.close(out)
         finish(udir, entry, "FAILED", "could not start %s: %s" % (command[0], err), 127)
         return None
-    os.close(out)
     entry.update(
         state="RUNNING",
         reason="",
@@ -715,9 +717,11 @@ def cmd_submit(args, qdir):
     if not command:
         raise QueueError("submit needs the command to run after --", 2)
     job_dir = os.path.abspath(args.job_dir)
-    if not os.path.isdir(job_dir):
-        raise QueueError("--job-dir %s is not a directory" % job_dir, 2)
+    if not os.path.isdir(job_dir) or not os.access(job_dir, os.W_OK):
+        raise QueueError("--job-dir %s is not a directory you can write to" % job_dir, 2)
     output = os.path.abspath(args.output or os.path.join(job_dir, "job.log"))
+    if not os.path.isdir(os.path.dirname(output)):
+        raise QueueError("--output %s: its directory does not exist" % output, 2)
     uid, user = me()
     with Lock(qdir):
         udir = own_dir(qdir, uid, user)
@@ -802,7 +806,8 @@ def cmd_poll(args, qdir):
     jobs = []
     for job_id in args.ids:
         e = queue.entries.get(job_id)
-        jobs.append(job_view(e, order) if e else {"id": job_id, "state": "UNKNOWN", "reason": "no such job in the queue"})
+        unknown = {"id": job_id, "state": "UNKNOWN", "reason": "no such job in the queue"}
+        jobs.append(job_view(e, order) if e else unknown)
     return {"jobs": jobs}, queue.warnings
 
 

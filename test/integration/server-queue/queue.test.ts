@@ -2,7 +2,7 @@
 // between users, a SIGKILLed job, cancel of another user's job, a corrupt entry, exclusive GPU ids under
 // simultaneous submissions, and a job outliving its ssh connection.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { requireTestbed, type TestBed, testbed } from "../../helpers/testbed.js";
@@ -52,8 +52,7 @@ describe("server queue on the test bed", () => {
 
   test("three CPU-bound jobs on cpus = 2: two run at once on distinct cores, the third after one ends", async (t) => {
     if (!ready(t)) return;
-    const jobs = [];
-    for (let i = 0; i < 3; i++) jobs.push(await bed.submit(tb.user, CPUS2, ["--cpus", "1"], 1.5, "busy"));
+    const jobs = await bed.submitMany(tb.user, 3, CPUS2, ["--cpus", "1"], 1.5, "busy");
     const polled = await bed.waitStates(tb.user, jobs.map((j) => j.id), ["COMPLETED"]);
     const times = jobs.map((j) => bed.times(j.jobDir));
     assert.equal(maxOverlap(times), 2, JSON.stringify(times));
@@ -66,14 +65,21 @@ describe("server queue on the test bed", () => {
 
   test("user A queues 5, then user B queues 1: B's job starts before A's third", async (t) => {
     if (!ready(t)) return;
-    const a = [];
-    for (let i = 0; i < 5; i++) a.push(await bed.submit(tb.user, CPUS2, ["--cpus", "1"], 2));
-    const b = await bed.submit(tb.user2, CPUS2, ["--cpus", "1"], 0.5);
-    await bed.waitStates(tb.user2, [b.id], ["RUNNING", "COMPLETED"]);
-    const [third] = await bed.waitStates(tb.user, [a[2]!.id], ["RUNNING", "COMPLETED"]);
-    const [bJob] = await bed.poll(tb.user2, [b.id]);
-    assert.ok(started(bJob!) < started(third!), `B started at ${started(bJob!)}, A's third at ${started(third!)}`);
-    for (const job of a.slice(2)) await bed.queue(tb.user, ["cancel", job.id]);
+    // Long jobs, ended by cancel: the order is then independent of how fast ssh is under load.
+    const a = await bed.submitMany(tb.user, 5, CPUS2, ["--cpus", "1"], 60);
+    await bed.waitStates(tb.user, [a[0]!.id, a[1]!.id], ["RUNNING"]);
+    const b = await bed.submit(tb.user2, CPUS2, ["--cpus", "1"], 60);
+    const [bWaiting] = await bed.poll(tb.user2, [b.id]);
+    assert.deepEqual([bWaiting!["state"], bWaiting!["position"]], ["PENDING", 1], "B is next in line, ahead of A's 3 waiting");
+    await bed.queue(tb.user, ["cancel", a[0]!.id]);
+    const [bRunning] = await bed.waitStates(tb.user2, [b.id], ["RUNNING"]);
+    const [aThird] = await bed.poll(tb.user, [a[2]!.id]);
+    assert.deepEqual([aThird!["state"], aThird!["position"]], ["PENDING", 1]);
+    await bed.queue(tb.user, ["cancel", a[1]!.id]);
+    const [aRunning] = await bed.waitStates(tb.user, [a[2]!.id], ["RUNNING"]);
+    assert.ok(started(bRunning!) < started(aRunning!));
+    for (const job of [...a.slice(2)]) await bed.queue(tb.user, ["cancel", job.id]);
+    await bed.queue(tb.user2, ["cancel", b.id]);
   });
 
   test("SIGKILL of a running job frees its resources for the next", async (t) => {
@@ -84,9 +90,8 @@ describe("server queue on the test bed", () => {
     const [waiting] = await bed.poll(tb.user2, [next.id]);
     assert.equal(waiting!["state"], "PENDING");
     process.kill(-Number(running!["pid"]), "SIGKILL");
-    const began = Date.now();
-    await bed.waitStates(tb.user2, [next.id], ["RUNNING", "COMPLETED"], 5000);
-    assert.ok(Date.now() - began < 3000, `the next job started ${Date.now() - began} ms after the kill`);
+    // The holder would run for a minute: the next job can only start because the kill freed its cpu.
+    await bed.waitStates(tb.user2, [next.id], ["RUNNING", "COMPLETED"]);
     const [killed] = await bed.poll(tb.user, [holder.id]);
     assert.deepEqual([killed!["state"], killed!["reason"]], ["FAILED", "killed by signal 9"]);
   });
@@ -110,20 +115,22 @@ describe("server queue on the test bed", () => {
 
   test("a corrupt entry never blocks the others; its owner's process sets it aside and its supervisor restores it", async (t) => {
     if (!ready(t)) return;
-    const holder = await bed.submit(tb.user, CPUS1, [], 1);
-    const waiter = await bed.submit(tb.user, CPUS1, [], 0.1);
-    const file = join(bed.queueDir, tb.user, `${waiter.id.split(".").pop()}.json`);
+    const [holder, waiter] = await bed.submitMany(tb.user, 2, CPUS1, [], 60);
+    await bed.waitStates(tb.user, [holder!.id], ["RUNNING"]);
+    const file = join(bed.queueDir, tb.user, `${waiter!.id.split(".").pop()}.json`);
     const corrupt = await bed.ssh(tb.user, `printf '{"id": ' > ${file}`);
     assert.equal(corrupt.code, 0, corrupt.stderr);
     const other = await bed.queue(tb.user2, ["list"]);
     assert.equal(other.code, 0, other.stderr);
     assert.doesNotMatch(other.stderr, /warning/, "another user's corrupt file is not this user's concern");
-    const other2 = await bed.submit(tb.user2, { cpus: 2, mem: 4, gpus: [] }, [], 0.1);
+    const other2 = await bed.submit(tb.user2, CPUS2, [], 0.1);
     await bed.waitStates(tb.user2, [other2.id], ["COMPLETED"]);
-    await bed.waitStates(tb.user, [holder.id, waiter.id], ["COMPLETED"]);
-    assert.ok(existsSync(join(waiter.jobDir, "times.json")));
-    assert.ok(existsSync(file), "the entry was restored");
+    // The waiting job's supervisor (or A's next command) set the corrupt file aside; the entry is back.
+    const [restored] = await bed.waitStates(tb.user, [waiter!.id], ["PENDING"]);
+    assert.equal(restored!["position"], 1);
     assert.ok(readdirSync(join(bed.queueDir, tb.user)).some((f) => f.startsWith(`${file.split("/").pop()}.corrupt-`)));
+    await bed.queue(tb.user, ["cancel", holder!.id]);
+    await bed.waitStates(tb.user, [waiter!.id], ["COMPLETED"], 90_000);
   });
 
   test("two users submitting at the same instant, 20 times, never hold the same GPU id at once", async (t) => {
@@ -151,15 +158,14 @@ describe("server queue on the test bed", () => {
 
   test("a job outlives its ssh connection, which returns at once", async (t) => {
     if (!ready(t)) return;
-    const began = Date.now();
-    const job = await bed.submit(tb.user, CPUS2, [], 2);
-    const took = Date.now() - began;
-    assert.ok(took < 1800, `submit over ssh took ${took} ms for a 2 s job`);
+    const job = await bed.submit(tb.user, CPUS2, [], 5);
+    // ssh has returned (the supervisor holds none of its pipes) while the job still runs.
     const [running] = await bed.poll(tb.user, [job.id]);
-    assert.ok(["PENDING", "RUNNING"].includes(String(running!["state"])));
+    assert.ok(["PENDING", "RUNNING"].includes(String(running!["state"])), JSON.stringify(running));
     const [done] = await bed.waitStates(tb.user, [job.id], ["COMPLETED"]);
     assert.equal(done!["exit_code"], 0);
-    assert.ok(bed.times(job.jobDir).end - bed.times(job.jobDir).start >= 2);
-    assert.ok(readFileSync(join(job.jobDir, "queue.log"), "utf8") === "", "the supervisor logged no error");
+    const times = bed.times(job.jobDir);
+    assert.ok(times.end - times.start >= 5);
+    assert.equal(readFileSync(join(job.jobDir, "queue.log"), "utf8"), "", "the supervisor logged no error");
   });
 });
