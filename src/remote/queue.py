@@ -31,10 +31,10 @@ its job if the plan grants it. Every change (a submit, a cancel, a job's start o
 entry) is a rename into a user dir under the lock, so it wakes every waiter within 0.1 s: no job waits for a user
 command. The supervisor starts the job in its own session and process group, with the granted core ids as its
 CPU affinity, CUDA_VISIBLE_DEVICES set to the granted GPU ids, and SLURMRAY_CPUS / SLURMRAY_GPUS /
-SLURMRAY_MEM_GB for Ray's sizing. It enforces the time limit (TIMEOUT) and the memory limit by a watchdog on the
-RSS of the job's session (OUT_OF_MEMORY; not RLIMIT_AS, which breaks Ray and CUDA), rewrites the entry if it
-goes missing or corrupt, kills what the job leaves behind in its session, and records the outcome under the
-lock.
+SLURMRAY_MEM_GB for Ray's sizing. It enforces the time limit (TIMEOUT), and the memory limit by a watchdog on the
+resident memory of the job's session, shared pages split between their users (PSS; OUT_OF_MEMORY; not RLIMIT_AS,
+which breaks Ray and CUDA). It rewrites the entry if it goes missing or corrupt, kills what the job leaves behind
+in its session, and records the outcome under the lock.
 
 Liveness. An entry counts only while its supervisor (or, when running, the job's leader) is alive: the pid
 exists and its start time (/proc/PID/stat field 22) matches the one recorded, so a reused pid never counts.
@@ -259,17 +259,26 @@ def session_pids(sid):
     return pids
 
 
+def process_memory(pid):
+    """A process's share of resident memory in bytes: PSS (shared pages split between their users, so Ray's
+    object store mapped by every worker counts once), else RSS from statm on kernels without smaps_rollup."""
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open("/proc/%d/statm" % pid) as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def session_rss(sid):
     """Resident memory in bytes of the processes in session sid."""
-    page = os.sysconf("SC_PAGE_SIZE")
-    total = 0
-    for pid in session_pids(sid):
-        try:
-            with open("/proc/%d/statm" % pid) as f:
-                total += int(f.read().split()[1]) * page
-        except (OSError, ValueError, IndexError):
-            pass
-    return total
+    return sum(process_memory(pid) for pid in session_pids(sid))
 
 
 def signal_session(sid, sig):
@@ -671,6 +680,7 @@ def spawn_supervisor(qdir, entry, command, output):
             os.dup2(null, 0)
             os.dup2(log, 1)
             os.dup2(log, 2)
+            os.chdir("/")  # pin no mount while the job runs
             # Closing our copy of the lock fd keeps the lock: the submit command holds it until the entry is written.
             os.closerange(3, w)
             os.closerange(w + 1, 65536)

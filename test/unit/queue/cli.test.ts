@@ -150,6 +150,24 @@ describe("queue commands", () => {
     assert.match(String(job["reason"]), /over its 0\.1 GB/);
   });
 
+  test("shared memory counts once: two processes sharing 150 MB stay within --mem 0.25", async (t) => {
+    if (!requireRoot(t)) return;
+    const qdir = makeQueueDir();
+    const share = [
+      "import mmap, os, time",
+      "size = 150 * 1024 * 1024",
+      "m = mmap.mmap(-1, size)",
+      "for i in range(0, size, 4096): m[i] = 1",
+      "pid = os.fork()",
+      "total = sum(m[i] for i in range(0, size, 4096))",
+      "time.sleep(2)",
+      "os._exit(0) if pid == 0 else os.waitpid(pid, 0)",
+    ].join("\n");
+    const { id } = submit(qdir, ["--mem", "0.25"], ["python3", "-c", share]);
+    const job = await waitState(qdir, id, ["COMPLETED", "OUT_OF_MEMORY", "FAILED"]);
+    assert.equal(job["state"], "COMPLETED", String(job["reason"]));
+  });
+
   test("a dead entry (its pid reused by another process) holds nothing and its owner marks it FAILED", async (t) => {
     if (!requireRoot(t)) return;
     const qdir = makeQueueDir();
