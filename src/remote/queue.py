@@ -38,6 +38,8 @@ in its session, and records the outcome under the lock.
 
 Liveness. An entry counts only while its supervisor (or, when running, the job's leader) is alive: the pid
 exists and its start time (/proc/PID/stat field 22) matches the one recorded, so a reused pid never counts.
+Where /proc hides other users' processes (mounted with hidepid), the supervisor touches <n>.beat in its dir
+every 0.2 s and another user's entry counts while that heartbeat is under 15 s old.
 A dead entry is ignored by everyone and rewritten as FAILED by its owner's next operation. A corrupt or
 unreadable file is skipped, never blocking anyone; its owner gets a warning and it is moved aside, and a live
 supervisor rewrites its entry from memory.
@@ -80,6 +82,7 @@ RECHECK_SECONDS = 2.0  # a waiting supervisor re-plans at least this often (dead
 WATCH_SECONDS = 0.2  # how often a running job is checked for its end and its time limit
 MEM_CHECK_SECONDS = 0.5  # how often its RSS is summed (a scan of /proc: not every tick on a busy server)
 KILL_GRACE_SECONDS = 2.0  # SIGTERM, then SIGKILL after this
+STALE_SECONDS = 15.0  # where /proc hides other users' processes, a heartbeat older than this means dead
 MAX_FILE_BYTES = 1 << 20
 EPS = 1e-9
 ID_RE = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9._-]*)\.([0-9]{1,20})$")
@@ -420,13 +423,37 @@ def read_entry(path, uid, user, n):
     return entry
 
 
-def entry_alive(e):
+def entry_alive(e, visible, beat_age):
+    """Whether an active entry's supervisor or job is alive: by /proc when its processes are visible to us, else
+    by its heartbeat's age in seconds (None: no heartbeat)."""
+    if e["state"] not in ACTIVE:
+        return False
+    if not visible:
+        return beat_age is not None and beat_age < STALE_SECONDS
     sup = e["supervisor"]
-    if e["state"] == "PENDING":
-        return alive(sup.get("pid"), sup.get("start"))
-    if e["state"] == "RUNNING":
-        return alive(sup.get("pid"), sup.get("start")) or alive(e.get("pid"), e.get("start"))
-    return False
+    return alive(sup.get("pid"), sup.get("start")) or (e["state"] == "RUNNING" and alive(e.get("pid"), e.get("start")))
+
+
+def beat_path(udir, entry):
+    return os.path.join(udir, entry["id"].rsplit(".", 1)[1] + ".beat")
+
+
+def beat_age(path, uid):
+    """Seconds since the heartbeat file was touched (it must belong to uid), or None."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return time.time() - st.st_mtime if stat.S_ISREG(st.st_mode) and st.st_uid == uid else None
+
+
+def beat(udir, entry):
+    """The supervisor's heartbeat: for readers that cannot see its processes in /proc."""
+    path = beat_path(udir, entry)
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644))
 
 
 class Queue:
@@ -437,6 +464,8 @@ class Queue:
         self.uid, self.user = me()
         self.entries = {}
         self.warnings = []
+        # pid 1 is root's: when we cannot read it, /proc hides other users' processes (hidepid).
+        self.others_visible = proc_stat(1) is not None
         for name in sorted(os.listdir(qdir)):
             self._read_user(name)
 
@@ -467,7 +496,9 @@ class Queue:
                     self._set_aside(path, err)
                 continue
             if entry is not None:
-                entry["alive"] = entry_alive(entry)
+                visible = uid == self.uid or self.others_visible
+                age = None if visible else beat_age(beat_path(udir, entry), uid)
+                entry["alive"] = entry_alive(entry, visible, age)
                 self.entries[entry["id"]] = entry
 
     def _set_aside(self, path, err):
@@ -513,6 +544,10 @@ class Queue:
 def finish(udir, entry, state, reason, exit_code=None):
     entry.update(state=state, reason=reason, ended=time.time(), exit_code=exit_code, alive=False)
     write_entry(udir, stored(entry))
+    try:
+        os.unlink(beat_path(udir, entry))
+    except OSError:
+        pass
 
 
 def stored(entry):
@@ -541,7 +576,12 @@ def supervise(qdir, entry, command, output):
     proc = wait_and_start(qdir, udir, entry, command, output)
     if proc is None:
         return
-    state, reason, code = watch(proc, entry, lambda: restore_if_lost(qdir, udir, entry))
+
+    def keep_entry():
+        restore_if_lost(qdir, udir, entry)
+        beat(udir, entry)
+
+    state, reason, code = watch(proc, entry, keep_entry)
     # Whatever the job left in its session goes with it: its resources are about to be handed on.
     signal_session(proc.pid, signal.SIGKILL)
     with Lock(qdir):
@@ -555,6 +595,7 @@ def wait_and_start(qdir, udir, entry, command, output):
     """Re-plans whenever the queue changes; starts the job when the plan says so. None when it was cancelled."""
     last, checked = None, 0.0
     while True:
+        beat(udir, entry)
         sig = dir_signature(qdir)
         if sig != last or time.monotonic() - checked > RECHECK_SECONDS:
             last, checked = sig, time.monotonic()

@@ -1,7 +1,7 @@
 // queue.py's commands run locally (as root, on a root-owned sticky queue dir): the queue dir check, the
 // request check, a job's environment and limits (time, memory), contention, cancel, dead and corrupt entries.
 import assert from "node:assert/strict";
-import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, describe, test } from "node:test";
 import { entryFiles, makeJobDir, makeQueueDir, removeCreated, requireRoot, runQueue, waitFor } from "./harness.js";
@@ -78,7 +78,13 @@ describe("queue commands", () => {
     // submit has returned while the job runs on: the supervisor holds none of its pipes.
     assert.ok(["PENDING", "RUNNING"].includes(String(poll(qdir, id)["state"])));
     assert.match(id, /^root\.\d+$/);
+    // Its heartbeat (for servers whose /proc hides other users) is fresh while it runs, gone after.
+    const beat = join(qdir, "root", `${id.split(".")[1]}.beat`);
+    await waitState(qdir, id, ["RUNNING"]);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(Date.now() - statSync(beat).mtimeMs < 1000, "the heartbeat is fresh");
     const done = await waitState(qdir, id, ["COMPLETED"]);
+    assert.equal(existsSync(beat), false);
     assert.deepEqual(done["gpu_ids"], [0, 1]);
     assert.deepEqual(done["cores"], [0]);
     assert.equal(done["exit_code"], 0);

@@ -166,6 +166,21 @@ describe("queue request check", () => {
   });
 });
 
+describe("queue liveness", () => {
+  const entry = (state: string) => ({ state, supervisor: { pid: 999_999_999, start: 1 }, pid: 999_999_999, start: 1 });
+
+  test("visible processes: a pid that is gone is dead, whatever the heartbeat", () => {
+    assert.equal(callPy("entry_alive", entry("RUNNING"), true, 0), false);
+  });
+
+  test("where /proc hides other users' processes, a fresh heartbeat means alive and a stale or missing one dead", () => {
+    assert.equal(callPy("entry_alive", entry("PENDING"), false, 1), true);
+    assert.equal(callPy("entry_alive", entry("RUNNING"), false, 60), false);
+    assert.equal(callPy("entry_alive", entry("RUNNING"), false, null), false);
+    assert.equal(callPy("entry_alive", entry("COMPLETED"), false, 1), false);
+  });
+});
+
 test("queue.py is Python 3.8 syntax (the oldest the server may run)", () => {
   const check = "import ast, sys; ast.parse(open(sys.argv[1]).read(), feature_version=(3, 8))";
   const out = spawnSync("python3", ["-c", check, queuePy], { encoding: "utf8" });
