@@ -904,8 +904,15 @@ def cmd_cancel(args, qdir):
     return {"id": args.id, "state": "CANCELLED", "cancelled": True}, queue.warnings
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """Bad flags are a QueueError too, so they also come out as JSON with exit code 2."""
+
+    def error(self, message):
+        raise QueueError("%s: %s" % (self.prog, message), 2)
+
+
 def parser():
-    p = argparse.ArgumentParser(prog="queue.py", description="slurmray's fair queue for a shared server")
+    p = ArgumentParser(prog="queue.py", description="slurmray's fair queue for a shared server")
     p.add_argument("--queue-dir", default=DEFAULT_QUEUE_DIR)
     p.add_argument("--limits", help='the server\'s limits as JSON: {"cpus": N, "mem": GB, "gpus": [ids]}')
     sub = p.add_subparsers(dest="op", required=True)
@@ -931,11 +938,11 @@ COMMANDS = {"submit": cmd_submit, "poll": cmd_poll, "cancel": cmd_cancel, "list"
 
 
 def main(argv):
-    args = parser().parse_args(argv)
-    if getattr(args, "limits_submit", None):
-        args.limits = args.limits_submit
-    qdir = os.path.abspath(args.queue_dir)
     try:
+        args = parser().parse_args(argv)
+        if getattr(args, "limits_submit", None):
+            args.limits = args.limits_submit
+        qdir = os.path.abspath(args.queue_dir)
         check_queue_dir(qdir)
         result, warnings = COMMANDS[args.op](args, qdir)
     except QueueError as err:

@@ -231,11 +231,14 @@ describe("queue commands", () => {
     await waitState(qdir, other.id, ["COMPLETED"]);
   });
 
-  test("unknown ids poll as UNKNOWN; malformed ids are exit 2", (t) => {
+  test("unknown ids poll as UNKNOWN; malformed ids and bad flags are exit 2 with JSON", (t) => {
     if (!requireRoot(t)) return;
     const qdir = makeQueueDir();
     assert.equal(poll(qdir, "root.42")["state"], "UNKNOWN");
     assert.equal(runQueue(qdir, ["poll", "../x"]).code, 2);
     assert.equal(runQueue(qdir, ["cancel", "root.42"]).code, 1);
+    const bad = runQueue(qdir, ["submit", "--cpus", "x"]);
+    assert.equal(bad.code, 2);
+    assert.match(String(bad.json["error"]), /argument --cpus: invalid int value: 'x'/);
   });
 });
