@@ -16,9 +16,11 @@ failed (another user's job, unknown id), with {"error": ...} on stdout and the m
 
 Layout. queue_dir (default /tmp/slurmray-queue) is a root-owned sticky dir (mode 1777) an admin creates once;
 anything else is refused, since a dir some user created could be swapped or read-locked by them. In it, each
-user has a dir named after them, owned by them, mode 0755, holding one file per job, <n>.json (mode 0644): the
-job id is "<user>.<n>". Readers ignore a dir not owned by the uid its name names, and a file not owned by that
-uid, so nobody can write or forge another user's entries. Writes are atomic (temp file, fsync, rename).
+user has a dir named after them, owned by them, mode 0755, holding one file per waiting or running job,
+<n>.json (mode 0644; the job id is "<user>.<n>"), and done/<n>.json once it has ended, so that decisions read
+only live entries; the owner removes ended entries after 7 days. Readers ignore a dir not owned by the uid its
+name names, and a file not owned by that uid, so nobody can write or forge another user's entries. Writes are
+atomic (temp file, fsync, rename).
 
 Lock. Decisions are serialized by flock on the queue dir itself: it is root-owned, so no user can chmod it or
 replace it to block the others (a lock file in a sticky dir would belong to whoever created it first).
@@ -84,6 +86,7 @@ MEM_CHECK_SECONDS = 0.5  # how often its RSS is summed (a scan of /proc: not eve
 KILL_GRACE_SECONDS = 2.0  # SIGTERM, then SIGKILL after this
 STALE_SECONDS = 15.0  # where /proc hides other users' processes, a heartbeat older than this means dead
 MAX_FILE_BYTES = 1 << 20
+DONE = "done"  # ended jobs' entries move here, out of the way of every decision
 EPS = 1e-9
 ID_RE = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9._-]*)\.([0-9]{1,20})$")
 
@@ -350,25 +353,38 @@ class Lock:
 def own_dir(qdir, uid, user):
     """The user's job dir (created 0755), refused when someone else holds its name or it is writable by others."""
     path = os.path.join(qdir, user)
-    try:
-        os.mkdir(path, 0o755)
-        os.chmod(path, 0o755)
-    except FileExistsError:
-        pass
-    st = os.lstat(path)
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != uid:
-        raise QueueError(
-            "%s is not a directory owned by you (owner uid %d); ask the admin to remove it" % (path, st.st_uid), 1
-        )
-    if st.st_mode & 0o022:
-        os.chmod(path, 0o755)
+    if owned_dir(path, uid, create=True) is None:
+        raise QueueError("%s is not a directory that only you own and can write; ask the admin to remove it" % path, 1)
     return path
 
 
-def write_entry(udir, entry):
+def owned_dir(path, uid, create):
+    """path, a directory owned by uid and writable only by it (created 0755 when asked), or None."""
+    if create:
+        try:
+            os.mkdir(path, 0o755)
+            os.chmod(path, 0o755)
+        except FileExistsError:
+            pass
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != uid or st.st_mode & 0o022:
+        return None
+    return path
+
+
+def entry_path(udir, job_id, done=False):
+    """<user dir>/<n>.json while the job waits or runs; <user dir>/done/<n>.json once it has ended."""
+    name = job_id.rsplit(".", 1)[1] + ".json"
+    return os.path.join(udir, DONE, name) if done else os.path.join(udir, name)
+
+
+def write_entry(udir, entry, done=False):
     """Atomic write: temp file, fsync, rename; 0644 so everyone can read it and only its owner write it."""
-    n = entry["id"].rsplit(".", 1)[1]
-    tmp = os.path.join(udir, ".%s.%d.tmp" % (n, os.getpid()))
+    path = entry_path(udir, entry["id"], done)
+    tmp = os.path.join(os.path.dirname(path), ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
     try:
         os.fchmod(fd, 0o644)
@@ -376,7 +392,7 @@ def write_entry(udir, entry):
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.replace(tmp, os.path.join(udir, n + ".json"))
+    os.replace(tmp, path)
 
 
 NUM_FIELDS = ("cpus", "gpus")
@@ -525,29 +541,67 @@ class Queue:
                     continue
         return None
 
-    def tidy_own(self, now):
-        """The owner's housekeeping: a dead active entry becomes FAILED; old finished entries are removed."""
+    def tidy_own(self):
+        """The owner's housekeeping: a dead active entry becomes FAILED."""
         udir = os.path.join(self.qdir, self.user)
         for e in list(self.entries.values()):
-            if e["user"] != self.user:
-                continue
-            if e["state"] in ACTIVE and not e["alive"]:
+            if e["user"] == self.user and e["state"] in ACTIVE and not e["alive"]:
                 finish(udir, e, "FAILED", "lost: its supervisor and process are gone (killed, or the server rebooted)")
-            elif e["state"] in TERMINAL and now - (e.get("ended") or e["submitted"]) > KEEP_SECONDS:
-                try:
-                    os.unlink(os.path.join(udir, e["id"].rsplit(".", 1)[1] + ".json"))
-                except OSError:
-                    pass
-                del self.entries[e["id"]]
+
+    def find(self, job_id):
+        """An active entry, else the ended one from its owner's done dir (checked like any entry), else None."""
+        if job_id in self.entries:
+            return self.entries[job_id]
+        user, n = job_id.rsplit(".", 1)
+        try:
+            uid = pwd.getpwnam(user).pw_uid
+        except KeyError:
+            return None
+        udir = os.path.join(self.qdir, user)
+        if owned_dir(udir, uid, False) is None or owned_dir(os.path.join(udir, DONE), uid, False) is None:
+            return None
+        try:
+            entry = read_entry(entry_path(udir, job_id, done=True), uid, user, n)
+        except (OSError, ValueError):
+            return None
+        if entry is not None:
+            entry["alive"] = False
+        return entry
+
+
+def prune_done(udir, now):
+    """Removes the owner's ended entries older than KEEP_SECONDS."""
+    done = os.path.join(udir, DONE)
+    try:
+        names = os.listdir(done)
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(done, name)
+        try:
+            if now - os.lstat(path).st_mtime > KEEP_SECONDS:
+                os.unlink(path)
+        except OSError:
+            pass
 
 
 def finish(udir, entry, state, reason, exit_code=None):
-    entry.update(state=state, reason=reason, ended=time.time(), exit_code=exit_code, alive=False)
-    write_entry(udir, stored(entry))
-    try:
-        os.unlink(beat_path(udir, entry))
-    except OSError:
-        pass
+    """Records the end: the entry moves to done/ (kept if already there: a crash between the two steps)."""
+    if owned_dir(os.path.join(udir, DONE), os.getuid(), create=True) is None:
+        raise QueueError("%s/%s is not a directory that only you own and can write" % (udir, DONE), 1)
+    if not os.path.exists(entry_path(udir, entry["id"], done=True)):
+        entry.update(state=state, reason=reason, ended=time.time(), exit_code=exit_code, alive=False)
+        write_entry(udir, stored(entry), done=True)
+    for path in (entry_path(udir, entry["id"]), beat_path(udir, entry)):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def ended(udir, entry):
+    """Whether the job's end is recorded (by a cancel, or by its owner tidying it)."""
+    return os.path.exists(entry_path(udir, entry["id"], done=True))
 
 
 def stored(entry):
@@ -585,9 +639,6 @@ def supervise(qdir, entry, command, output):
     # Whatever the job left in its session goes with it: its resources are about to be handed on.
     signal_session(proc.pid, signal.SIGKILL)
     with Lock(qdir):
-        current = Queue(qdir).entries.get(entry["id"])
-        if current is not None and current["state"] == "CANCELLED":
-            return
         finish(udir, entry, state, reason, code)
 
 
@@ -602,10 +653,10 @@ def wait_and_start(qdir, udir, entry, command, output):
             with Lock(qdir):
                 queue = Queue(qdir)
                 current = queue.entries.get(entry["id"])
+                if ended(udir, entry) or (current is not None and current["state"] != "PENDING"):
+                    return None
                 if current is None:
                     write_entry(udir, stored(entry))  # recover an entry lost to corruption
-                elif current["state"] != "PENDING":
-                    return None
                 now = time.time()
                 waiting = queue.live("PENDING") + ([] if current else [entry])
                 grant = plan(entry["limits"], queue.live("RUNNING"), waiting, now)
@@ -665,18 +716,19 @@ def start_job(udir, entry, grant, command, output, now):
 def restore_if_lost(qdir, udir, entry):
     """Rewrites the running job's entry if it went missing or corrupt: others would not count its resources."""
     n = entry["id"].rsplit(".", 1)[1]
-    path = os.path.join(udir, n + ".json")
+    path = entry_path(udir, entry["id"])
     try:
         read_entry(path, os.getuid(), entry["user"], n)
         return
     except (OSError, ValueError):
         pass
     with Lock(qdir):
-        # Under the lock, a valid entry may be the cancel that just happened: only a lost one is rewritten.
+        # Under the lock: a missing entry may be a cancel that just moved it to done/; only a lost one is rewritten.
         try:
             read_entry(path, os.getuid(), entry["user"], n)
         except (OSError, ValueError):
-            write_entry(udir, stored(entry))
+            if not ended(udir, entry):
+                write_entry(udir, stored(entry))
 
 
 def watch(proc, entry, keep_entry):
@@ -754,7 +806,7 @@ def spawn_supervisor(qdir, entry, command, output):
 
 def new_id(udir, user):
     n = int(time.time() * 1000)
-    while os.path.exists(os.path.join(udir, "%d.json" % n)):
+    while any(os.path.exists(entry_path(udir, "%s.%d" % (user, n), done)) for done in (False, True)):
         n += 1
     return "%s.%d" % (user, n)
 
@@ -777,7 +829,8 @@ def cmd_submit(args, qdir):
     with Lock(qdir):
         udir = own_dir(qdir, uid, user)
         queue = Queue(qdir)
-        queue.tidy_own(time.time())
+        queue.tidy_own()
+        prune_done(udir, time.time())
         entry = {
             "id": new_id(udir, user),
             "user": user,
@@ -837,7 +890,7 @@ def _locked_queue(qdir, tidy):
     with Lock(qdir):
         queue = Queue(qdir)
         if tidy and os.path.isdir(os.path.join(qdir, user)):
-            queue.tidy_own(time.time())
+            queue.tidy_own()
     return queue
 
 
@@ -856,7 +909,7 @@ def cmd_poll(args, qdir):
     order = _order(queue, args.limits)
     jobs = []
     for job_id in args.ids:
-        e = queue.entries.get(job_id)
+        e = queue.find(job_id)
         unknown = {"id": job_id, "state": "UNKNOWN", "reason": "no such job in the queue"}
         jobs.append(job_view(e, order) if e else unknown)
     return {"jobs": jobs}, queue.warnings
@@ -888,12 +941,14 @@ def cmd_cancel(args, qdir):
         raise QueueError("job %s belongs to user %s; you can cancel only your own jobs" % (args.id, m.group(1)), 1)
     with Lock(qdir):
         queue = Queue(qdir)
-        e = queue.entries.get(args.id)
+        if args.id in queue.entries and not queue.entries[args.id]["alive"]:
+            queue.tidy_own()
+            del queue.entries[args.id]
+        e = queue.find(args.id)
         if e is None:
             raise QueueError("no job %s in the queue %s" % (args.id, qdir), 1)
-        if e["state"] in TERMINAL or not e["alive"]:
-            queue.tidy_own(time.time())
-            return {"id": args.id, "state": queue.entries[args.id]["state"], "cancelled": False}, queue.warnings
+        if e["state"] in TERMINAL:
+            return {"id": args.id, "state": e["state"], "cancelled": False}, queue.warnings
         # The supervisor first, so it cannot record anything after us; then the job's whole session.
         sup = e["supervisor"]
         if alive(sup.get("pid"), sup.get("start")):

@@ -1,7 +1,7 @@
 // queue.py's commands run locally (as root, on a root-owned sticky queue dir): the queue dir check, the
 // request check, a job's environment and limits (time, memory), contention, cancel, dead and corrupt entries.
 import assert from "node:assert/strict";
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, describe, test } from "node:test";
 import { entryFiles, makeJobDir, makeQueueDir, removeCreated, requireRoot, runQueue, waitFor } from "./harness.js";
@@ -70,7 +70,7 @@ describe("queue commands", () => {
     assert.deepEqual(entryFiles(qdir, "root"), []);
   });
 
-  test("a job runs detached with its GPU ids, core mask and sizes; its entry is 0644 in a 0755 user dir", async (t) => {
+  test("a job runs detached with its GPU ids, core mask and sizes; its entry is 0644 in 0755 dirs", async (t) => {
     if (!requireRoot(t)) return;
     const qdir = makeQueueDir();
     const script = 'echo "$CUDA_VISIBLE_DEVICES|$SLURMRAY_CPUS|$SLURMRAY_GPUS|$SLURMRAY_MEM_GB"; grep Cpus_allowed_list /proc/self/status; sleep 2';
@@ -91,8 +91,11 @@ describe("queue commands", () => {
     const log = readFileSync(join(jobDir, "job.log"), "utf8");
     assert.match(log, /^0,1\|1\|2\|0\.5\n/);
     assert.match(log, /Cpus_allowed_list:\s+0\n/);
+    // Its ended entry has moved out of the active dir, into done/; both dirs 0755, the file 0644.
+    assert.deepEqual(entryFiles(qdir, "root"), []);
     assert.equal(statSync(join(qdir, "root")).mode & 0o7777, 0o755);
-    assert.equal(statSync(join(qdir, "root", entryFiles(qdir, "root")[0]!)).mode & 0o7777, 0o644);
+    assert.equal(statSync(join(qdir, "root", "done")).mode & 0o7777, 0o755);
+    assert.equal(statSync(join(qdir, "root", "done", `${id.split(".")[1]}.json`)).mode & 0o7777, 0o644);
   });
 
   test("a missing job dir is exit 2; a command that cannot start is FAILED with exit code 127", async (t) => {
@@ -190,6 +193,19 @@ describe("queue commands", () => {
     const dead = poll(qdir, "root.5");
     assert.equal(dead["state"], "FAILED");
     assert.match(String(dead["reason"]), /lost/);
+  });
+
+  test("ended entries older than 7 days are removed by their owner's next submit", async (t) => {
+    if (!requireRoot(t)) return;
+    const qdir = makeQueueDir();
+    const { id } = submit(qdir, [], ["true"]);
+    await waitState(qdir, id, ["COMPLETED"]);
+    const file = join(qdir, "root", "done", `${id.split(".")[1]}.json`);
+    const eightDaysAgo = Date.now() / 1000 - 8 * 86400;
+    utimesSync(file, eightDaysAgo, eightDaysAgo);
+    submit(qdir, [], ["true"]);
+    assert.equal(existsSync(file), false);
+    assert.equal(poll(qdir, id)["state"], "UNKNOWN");
   });
 
   test("a corrupt entry is skipped with a warning to its owner, set aside, and the queue goes on", async (t) => {
