@@ -8,7 +8,7 @@ prints ONE JSON document on stdout (human warnings go to stderr):
            [--output FILE] -- CMD...                      -> {"id": ...}
   queue.py [--queue-dir DIR] [--limits JSON] poll ID...  -> {"jobs": [{id, state, position, reason, ...}]}
   queue.py [--queue-dir DIR] cancel ID                   -> {"id", "state", "cancelled"}
-  queue.py [--queue-dir DIR] [--limits JSON] list        -> {"jobs": [every user's pending/running job]}
+  queue.py [--queue-dir DIR] [--limits JSON] list        -> {"jobs": [every user's live job], "limits", "free"}
   queue.py [--queue-dir DIR] active                      -> {"ids": [own pending/running ids]}
 
 Exit codes: 0 ok; 2 bad input (a request over the limits, an unsafe queue dir: nothing queued); 1 refused or
@@ -894,11 +894,25 @@ def _locked_queue(qdir, tidy):
     return queue
 
 
-def _order(queue, limits_text):
-    limits = parse_limits(limits_text) if limits_text else queue.default_limits()
+def _order(queue, limits):
     if limits is None:
         return {"start": {}, "waiting": [], "reason": {}}
     return queue.plan(limits, time.time())
+
+
+def _limits(queue, limits_text):
+    """--limits when given, else those the newest live job was submitted with (None on an empty queue)."""
+    return parse_limits(limits_text) if limits_text else queue.default_limits()
+
+
+def free(limits, running):
+    """What the running jobs leave free: {cpus, mem, gpus: [ids]}."""
+    used_gpus = {g for j in running for g in j["gpu_ids"]}
+    return {
+        "cpus": limits["cpus"] - sum(j["cpus"] for j in running),
+        "mem": limits["mem"] - sum(j["mem"] for j in running),
+        "gpus": [g for g in limits["gpus"] if g not in used_gpus],
+    }
 
 
 def cmd_poll(args, qdir):
@@ -906,7 +920,7 @@ def cmd_poll(args, qdir):
         if not ID_RE.match(job_id):
             raise QueueError("%r is not a queue job id (expected USER.NUMBER)" % job_id, 2)
     queue = _locked_queue(qdir, tidy=True)
-    order = _order(queue, args.limits)
+    order = _order(queue, _limits(queue, args.limits))
     jobs = []
     for job_id in args.ids:
         e = queue.find(job_id)
@@ -917,12 +931,14 @@ def cmd_poll(args, qdir):
 
 def cmd_list(args, qdir):
     queue = _locked_queue(qdir, tidy=False)
-    order = _order(queue, args.limits)
+    limits = _limits(queue, args.limits)
+    order = _order(queue, limits)
     jobs = [job_view(e, order) for e in queue.entries.values() if e["alive"]]
     jobs.sort(key=lambda j: (j["state"] != "RUNNING", j["position"] or 0, j["started"] or j["submitted"]))
     for j in jobs:
         j["since"] = j["started"] if j["state"] == "RUNNING" else j["submitted"]
-    return {"jobs": jobs}, queue.warnings
+    result = {"jobs": jobs, "limits": limits, "free": free(limits, queue.live("RUNNING")) if limits else None}
+    return result, queue.warnings
 
 
 def cmd_active(args, qdir):

@@ -127,7 +127,10 @@ describe("queue commands", () => {
     await new Promise((r) => setTimeout(r, 300));
     const waiting = poll(qdir, second.id);
     assert.deepEqual([waiting["state"], waiting["position"], waiting["reason"]], ["PENDING", 1, "Resources"]);
-    const listed = runQueue(qdir, ["list"]).json["jobs"] as Job[];
+    const listing = runQueue(qdir, ["list"]).json;
+    assert.deepEqual(listing["free"], { cpus: 0, mem: 3.5, gpus: [0, 1] });
+    assert.deepEqual(listing["limits"], JSON.parse(LIMITS));
+    const listed = listing["jobs"] as Job[];
     assert.deepEqual(listed.map((j) => [j["id"], j["user"], j["state"], j["cpus"]]), [
       [first.id, "root", "RUNNING", 2],
       [second.id, "root", "PENDING", 1],
@@ -140,6 +143,23 @@ describe("queue commands", () => {
     await waitState(qdir, second.id, ["RUNNING"]);
     assert.equal(isRunning(pid), false, "the cancelled job's process is gone");
     assert.deepEqual(runQueue(qdir, ["active"]).json, { ids: [second.id] });
+  });
+
+  test("backfill end to end: a short job with --time passes a waiting head it cannot delay; one without --time waits", async (t) => {
+    if (!requireRoot(t)) return;
+    const qdir = makeQueueDir();
+    const running = submit(qdir, ["--cpus", "1", "--time", "0.5"], ["sleep", "30"]);
+    await waitState(qdir, running.id, ["RUNNING"]);
+    const head = submit(qdir, ["--cpus", "2"], ["true"]);
+    const short = submit(qdir, ["--cpus", "1", "--time", "0.05"], ["true"]);
+    const untimed = submit(qdir, ["--cpus", "1"], ["true"]);
+    await waitState(qdir, short.id, ["COMPLETED"]);
+    const [h, u] = [poll(qdir, head.id), poll(qdir, untimed.id)];
+    assert.deepEqual([h["state"], h["position"], h["reason"]], ["PENDING", 1, "Resources"]);
+    assert.deepEqual([u["state"], u["position"], u["reason"]], ["PENDING", 2, "Priority"]);
+    runQueue(qdir, ["cancel", running.id]);
+    await waitState(qdir, untimed.id, ["COMPLETED"]);
+    assert.ok(Number(poll(qdir, head.id)["started"]) <= Number(poll(qdir, untimed.id)["started"]));
   });
 
   test("a job over its time limit is TIMEOUT", async (t) => {
