@@ -122,14 +122,24 @@ def _expected_end(job, now):
     return max(now, job["started"] + job["time"] * 60)
 
 
-def _shadow(head, running, free, now):
+def _shadow(head, running, now_free, now):
     """The head's estimated start, and what is left over then beyond the head's need: (time, [cpus, mem, gpus])."""
-    avail = list(free)
+    avail = list(now_free)
     for job in sorted(running, key=lambda j: _expected_end(j, now)):
         avail = [avail[0] + job["cpus"], avail[1] + job["mem"], avail[2] + job["gpus"]]
         if _fits(head, *avail):
             return _expected_end(job, now), [avail[0] - head["cpus"], avail[1] - head["mem"], avail[2] - head["gpus"]]
     return float("inf"), [0, 0.0, 0]
+
+
+def free(limits, running):
+    """What the running jobs leave free: {cpus, mem, gpus: [ids]}."""
+    used_gpus = {g for j in running for g in j["gpu_ids"]}
+    return {
+        "cpus": limits["cpus"] - sum(j["cpus"] for j in running),
+        "mem": limits["mem"] - sum(j["mem"] for j in running),
+        "gpus": [g for g in limits["gpus"] if g not in used_gpus],
+    }
 
 
 def plan(limits, running, pending, now):
@@ -140,10 +150,9 @@ def plan(limits, running, pending, now):
     Returns {"start": {id: {"cores": [...], "gpu_ids": [...]}}, "waiting": [ids in order], "reason": {id: str}}.
     """
     used_cores = {c for j in running for c in j["cores"]}
-    used_gpus = {g for j in running for g in j["gpu_ids"]}
     free_cores = [c for c in range(limits["cpus"]) if c not in used_cores]
-    free_gpus = [g for g in limits["gpus"] if g not in used_gpus]
-    free_mem = limits["mem"] - sum(j["mem"] for j in running)
+    left = free(limits, running)
+    free_gpus, free_mem = left["gpus"], left["mem"]
     held = {}
     for j in running:
         h = held.setdefault(j["user"], [0, 0.0, 0])
@@ -159,12 +168,12 @@ def plan(limits, running, pending, now):
         job = queues[user].pop(0)
         if not queues[user]:
             del queues[user]
-        free = [len(free_cores), free_mem, len(free_gpus)]
+        now_free = [len(free_cores), free_mem, len(free_gpus)]
         if head is None:
-            go = _fits(job, *free)
+            go = _fits(job, *now_free)
         else:
             ends_before = job.get("time") and now + job["time"] * 60 <= shadow_time
-            go = bool(job.get("time")) and _fits(job, *free) and (ends_before or _fits(job, *extra))
+            go = bool(job.get("time")) and _fits(job, *now_free) and (ends_before or _fits(job, *extra))
             if go and not ends_before:
                 extra = [extra[0] - job["cpus"], extra[1] - job["mem"], extra[2] - job["gpus"]]
         if go:
@@ -179,7 +188,7 @@ def plan(limits, running, pending, now):
         waiting.append(job["id"])
         if head is None:
             head = job
-            shadow_time, extra = _shadow(job, running, free, now)
+            shadow_time, extra = _shadow(job, running, now_free, now)
             reason[job["id"]] = "Resources"
         else:
             reason[job["id"]] = "Priority"
@@ -903,16 +912,6 @@ def _order(queue, limits):
 def _limits(queue, limits_text):
     """--limits when given, else those the newest live job was submitted with (None on an empty queue)."""
     return parse_limits(limits_text) if limits_text else queue.default_limits()
-
-
-def free(limits, running):
-    """What the running jobs leave free: {cpus, mem, gpus: [ids]}."""
-    used_gpus = {g for j in running for g in j["gpu_ids"]}
-    return {
-        "cpus": limits["cpus"] - sum(j["cpus"] for j in running),
-        "mem": limits["mem"] - sum(j["mem"] for j in running),
-        "gpus": [g for g in limits["gpus"] if g not in used_gpus],
-    }
 
 
 def cmd_poll(args, qdir):
