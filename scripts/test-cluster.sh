@@ -3,6 +3,8 @@
 # 127.0.0.1, all started by hand (no systemd here) with every file under one state directory.
 #   bash scripts/test-cluster.sh up|down|status|env
 # State dir: $SLURMRAY_TESTBED_DIR or /tmp/srtb (kept short: unix socket paths are limited to ~100 bytes).
+# Several beds (different state dirs) can run at once: they share the users and their password, and each
+# adds and removes only its own marked lines in their authorized_keys.
 # Facts this is built on: shared/notes/test-cluster.md.
 set -euo pipefail
 
