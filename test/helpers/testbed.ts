@@ -135,12 +135,22 @@ export function sshBaseArgs(tb: TestBed): string[] {
   ];
 }
 
+/** One of the bed's users: its private key and its `Host` alias in tb.sshConfig. */
+function bedUser(tb: TestBed, user: string): { key: string; alias: string } {
+  const users: Record<string, { key: string; alias: string }> = {
+    [tb.user]: { key: tb.key, alias: "srtb" },
+    [tb.user2]: { key: tb.key2, alias: "srtb2" },
+    [tb.tcshUser]: { key: tb.tcshKey, alias: "srtb-tcsh" },
+    [tb.limitedUser]: { key: tb.limitedKey, alias: "srtb-limited" },
+  };
+  const found = users[user];
+  if (!found) throw new Error(`${user} is not a test bed user`);
+  return found;
+}
+
 /** The private key of one of the bed's users. */
 export function keyOf(tb: TestBed, user: string): string {
-  const keys: Record<string, string> = { [tb.user]: tb.key, [tb.user2]: tb.key2, [tb.tcshUser]: tb.tcshKey, [tb.limitedUser]: tb.limitedKey };
-  const key = keys[user];
-  if (!key) throw new Error(`${user} is not a test bed user`);
-  return key;
+  return bedUser(tb, user).key;
 }
 
 /** Arguments for a plain key-login `ssh` to the bed as `user` (default: tb.user), with `options` before the
@@ -150,9 +160,11 @@ export function sshArgs(tb: TestBed, user: string = tb.user, options: readonly s
   return [...sshBaseArgs(tb), "-i", key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", ...options, `${user}@${tb.host}`];
 }
 
-/** An OpenSshTransport logged in to the bed as its main user (the `srtb` alias), with its own control dir. */
-export function bedTransport(tb: TestBed, controlDirPrefix = "/tmp/srtbc-"): OpenSshTransport {
-  return new OpenSshTransport({ host: "srtb", sshConfigFile: tb.sshConfig, controlDir: mkdtempSync(controlDirPrefix) });
+/** An OpenSshTransport logged in to the bed as `user` (default: the main user) through its ssh_config alias,
+ * with its own control dir. */
+export function bedTransport(tb: TestBed, controlDirPrefix = "/tmp/srtbc-", user: string = tb.user): OpenSshTransport {
+  const host = bedUser(tb, user).alias;
+  return new OpenSshTransport({ host, sshConfigFile: tb.sshConfig, controlDir: mkdtempSync(controlDirPrefix) });
 }
 
 /**

@@ -5,10 +5,10 @@ import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { keyOf, requireTestbed, sshArgs, sshBaseArgs, type TestBed } from "../../helpers/testbed.js";
+import { bedTransport, keyOf, requireTestbed, sshArgs, sshBaseArgs, type TestBed } from "../../helpers/testbed.js";
 
 interface Run {
   code: number | null;
@@ -58,6 +58,20 @@ test("the tcsh user logs in with its key, and tcsh runs its commands", async (t)
   if (!tb) return;
   assert.equal((await remote(tb, "id -un", tb.tcshUser)).trim(), tb.tcshUser);
   assert.match(await remote(tb, "echo $version", tb.tcshUser), /^tcsh 6\./);
+});
+
+test("each bed user's ssh_config alias logs in as that user (bedTransport)", async (t) => {
+  const tb = requireTestbed(t);
+  if (!tb) return;
+  for (const user of [tb.user, tb.user2, tb.tcshUser, tb.limitedUser]) {
+    const transport = bedTransport(tb, "/tmp/srtb-alias-", user);
+    try {
+      assert.equal((await transport.exec(["id", "-un"])).stdout.trim(), user);
+    } finally {
+      await transport.shutdown();
+      rmSync(dirname(transport.controlSocket), { recursive: true, force: true });
+    }
+  }
 });
 
 test("every bed user's authorized_keys holds this bed's key once, marked with the bed dir (down removes it)", async (t) => {
