@@ -3,19 +3,29 @@
 # 127.0.0.1, all started by hand (no systemd here) with every file under one state directory.
 #   bash scripts/test-cluster.sh up|down|status|env
 # State dir: $SLURMRAY_TESTBED_DIR or /tmp/srtb (kept short: unix socket paths are limited to ~100 bytes).
+# Several beds (different state dirs) can run at once: they share the users and their password, and each
+# adds and removes only its own marked lines in their authorized_keys.
 # Facts this is built on: shared/notes/test-cluster.md.
 set -euo pipefail
 
 D=${SLURMRAY_TESTBED_DIR:-/tmp/srtb}
 PY=/usr/bin/python3            # the system Python, not whatever shim is first on root's PATH
-USER1=srtest
-USER2=srtest2
+USER1=srtest                   # key and password login
+USER2=srtest2                  # key login; shares the bed's shared base dir with USER1
+TCSH_USER=srtcsh               # key login; login shell tcsh
+LIMITED_USER=srtms10           # key login; its sshd Match block sets MaxSessions (the bed's default is 50)
+LIMITED_MAX_SESSIONS=10
+USERS=("$USER1" "$USER2" "$TCSH_USER" "$LIMITED_USER")
+# Shared by every bed on this machine (root only): the users' password and the lock for editing their files.
+# One password per machine, so that bringing up a second bed never changes the one a running bed's tests use.
+MACHINE=/var/lib/slurmray-testbed
+DEFAULT_D=/tmp/srtb
 CLUSTER=srtb
 NODES=(n1 n2 n3)
 # Start order; `down` stops in reverse.
 DAEMONS=(munged mariadb slurmdbd slurmctld slurmd-n1 slurmd-n2 slurmd-n3 sshd)
 PACKAGES=(slurmctld slurmd slurm-client munge openssh-server openssh-client slurmdbd mariadb-server
-  python3 python3-venv python3-pip rsync procps)
+  python3 python3-venv python3-pip rsync procps tcsh fish)
 
 die() {
   echo "test-cluster: $*" >&2
@@ -123,41 +133,126 @@ install_packages() {
   fi
 }
 
-# Users get an empty home (no rc files: every remote command would pay for them) and a client key.
+# Marks the authorized_keys lines this bed adds, so that `down` removes exactly those.
+key_marker() { echo "slurmray-testbed:$D"; }
+
+# Prints authorized_keys ($1) without this bed's lines, nor the unmarked line an older script added for this
+# bed's key ($2, the public key file); other beds' lines are kept.
+other_keys() {
+  awk -v marker="$(key_marker)" -v legacy="$(cat "$2" 2>/dev/null)" '$NF != marker && $0 != legacy' "$1" 2>/dev/null || true
+}
+
+# Replaces a user's authorized_keys with stdin, atomically, owned by the user and 0600.
+replace_keys() {
+  local user=$1 auth tmp
+  auth=$(getent passwd "$user" | cut -d: -f6)/.ssh/authorized_keys
+  tmp=$(mktemp "$auth.XXXXXX")
+  cat >"$tmp"
+  chown "$user:$user" "$tmp"
+  chmod 0600 "$tmp"
+  mv -f "$tmp" "$auth"
+}
+
+# Users get an empty home (no rc files: every remote command would pay for them), their login shell and a
+# client key, whose line in authorized_keys carries this bed's marker. Prints the user when it was created.
 ensure_user() {
-  local user=$1 home
+  local user=$1 shell=$2 home auth
   if ! id "$user" >/dev/null 2>&1; then
     mkdir -p "$D/skel"
-    useradd --create-home --skel "$D/skel" --shell /bin/bash "$user"
+    useradd --create-home --skel "$D/skel" --shell "$shell" "$user"
+    echo "$user"
   fi
+  [[ $(getent passwd "$user" | cut -d: -f7) == "$shell" ]] || usermod --shell "$shell" "$user"
   home=$(getent passwd "$user" | cut -d: -f6)
-  [[ -f $D/keys/$user ]] || ssh-keygen -q -t ed25519 -N '' -C "$user@slurmray-testbed" -f "$D/keys/$user"
+  [[ -f $D/keys/$user ]] || ssh-keygen -q -t ed25519 -N '' -C "$(key_marker)" -f "$D/keys/$user"
   install -d -m 0700 -o "$user" -g "$user" "$home/.ssh"
-  # Added, not replaced: a second bed (another SLURMRAY_TESTBED_DIR) shares these users.
-  local auth=$home/.ssh/authorized_keys
-  grep -qxF "$(cat "$D/keys/$user.pub")" "$auth" 2>/dev/null || cat "$D/keys/$user.pub" >>"$auth"
-  chown "$user:$user" "$auth"
-  chmod 0600 "$auth"
+  auth=$home/.ssh/authorized_keys
+  { other_keys "$auth" "$D/keys/$user.pub"; echo "$(cut -d' ' -f1,2 "$D/keys/$user.pub") $(key_marker)"; } |
+    replace_keys "$user"
+}
+
+# down: removes this bed's lines from every bed user's authorized_keys.
+remove_keys() {
+  local user auth
+  for user in "${USERS[@]}"; do
+    id "$user" >/dev/null 2>&1 || continue
+    auth=$(getent passwd "$user" | cut -d: -f6)/.ssh/authorized_keys
+    [[ -f $auth ]] || continue
+    other_keys "$auth" "$D/keys/$user.pub" | replace_keys "$user"
+  done
+}
+
+# Runs "$@" holding the machine-wide lock (users, the password and authorized_keys are shared by every bed).
+machine_locked() {
+  install -d -m 0700 "$MACHINE"
+  (
+    flock -w 60 8 || die "another test-cluster.sh is holding $MACHINE/lock"
+    "$@"
+  ) 8>"$MACHINE/lock"
+}
+
+# Prints the password of the first file given that matches USER1's current password (checked against
+# /etc/shadow): beds made by an older version of this script each kept their own password.
+legacy_password() {
+  "$PY" -W ignore - "$USER1" "$@" <<'PYEOF'
+import crypt, subprocess, sys
+entry = subprocess.run(["getent", "shadow", sys.argv[1]], capture_output=True, text=True).stdout.split(":")
+hashed = entry[1] if len(entry) > 1 else ""
+for path in sys.argv[2:]:
+    try:
+        with open(path) as f:
+            password = f.read().strip()
+    except OSError:
+        continue
+    if hashed.startswith("$") and password and crypt.crypt(password, hashed) == hashed:
+        print(password)
+        break
+PYEOF
+}
+
+# USER1's password is set only when the user or the machine's password file is new. The bed keeps a copy
+# in its own secret dir, which `env` reads.
+ensure_password() {
+  local created=$1 store=$MACHINE/password adopted=""
+  if [[ ! -s $store ]]; then
+    adopted=$(legacy_password "$D/secret/password" "$DEFAULT_D/secret/password")
+    if [[ -n $adopted ]]; then
+      (umask 077 && echo "$adopted" >"$store")
+    else
+      (umask 077 && "$PY" -c 'import secrets; print(secrets.token_urlsafe(18))' >"$store")
+      created=yes
+    fi
+  fi
+  # chpasswd reads stdin: the password never appears on a command line.
+  [[ -z $created ]] || printf '%s:%s\n' "$USER1" "$(cat "$store")" | chpasswd
+  install -m 0600 "$store" "$D/secret/password"
+}
+
+setup_users() {
+  local created
+  created=$(ensure_user "$USER1" /bin/bash)
+  ensure_user "$USER2" /bin/bash >/dev/null
+  ensure_user "$TCSH_USER" /usr/bin/tcsh >/dev/null
+  ensure_user "$LIMITED_USER" /bin/bash >/dev/null
+  ensure_password "$created"
 }
 
 prepare_dirs() {
   install -d -m 0755 "$D" "$D/etc" "$D/log" "$D/pids" "$D/run" "$D/munge" "$D/ssh" "$D/spool"
   install -d -m 0700 "$D/keys" "$D/secret"
+  # A base_dir that USER1 and USER2 share, and the server kind's queue dir: root-owned and sticky, as an admin
+  # would make them.
+  install -d -m 1777 "$D/shared" "$D/queue"
   install -d -m 0755 /run/sshd
   install -d -m 0755 -o mysql -g mysql "$D/mysql"
   [[ -f $D/log/mariadb.log ]] || install -m 0640 -o mysql -g mysql /dev/null "$D/log/mariadb.log"
 }
 
 ensure_secrets() {
-  local f
-  for f in password dbpass; do
-    [[ -s $D/secret/$f ]] || (umask 077 && "$PY" -c 'import secrets; print(secrets.token_urlsafe(18))' >"$D/secret/$f")
-  done
+  [[ -s $D/secret/dbpass ]] || (umask 077 && "$PY" -c 'import secrets; print(secrets.token_urlsafe(18))' >"$D/secret/dbpass")
   [[ -f $D/munge/munge.key ]] || mungekey --create --keyfile="$D/munge/munge.key"
   chmod 0600 "$D/munge/munge.key"
   [[ -f $D/ssh/host_ed25519 ]] || ssh-keygen -q -t ed25519 -N '' -C slurmray-testbed-host -f "$D/ssh/host_ed25519"
-  # chpasswd reads stdin: the password never appears on a command line.
-  printf '%s:%s\n' "$USER1" "$(cat "$D/secret/password")" | chpasswd
 }
 
 # ---------------------------------------------------------------- ports
@@ -276,7 +371,7 @@ PasswordAuthentication yes
 KbdInteractiveAuthentication yes
 PubkeyAuthentication yes
 PermitRootLogin no
-AllowUsers $USER1 $USER2
+AllowUsers ${USERS[*]}
 AuthorizedKeysFile .ssh/authorized_keys
 Subsystem sftp /usr/lib/openssh/sftp-server
 SetEnv SLURM_CONF=$D/etc/slurm.conf
@@ -286,13 +381,20 @@ MaxStartups 50:30:100
 UseDNS no
 PrintMotd no
 PrintLastLog no
+
+Match User $LIMITED_USER
+  MaxSessions $LIMITED_MAX_SESSIONS
 EOF
 
   echo "[127.0.0.1]:$SSH_PORT $(cut -d' ' -f1,2 "$D/ssh/host_ed25519.pub")" >"$D/ssh/known_hosts"
   local user alias
-  for user in "$USER1" "$USER2"; do
-    alias=srtb
-    [[ $user == "$USER2" ]] && alias=srtb2
+  for user in "${USERS[@]}"; do
+    case $user in
+      "$USER1") alias=srtb ;;
+      "$USER2") alias=srtb2 ;;
+      "$TCSH_USER") alias=srtb-tcsh ;;
+      "$LIMITED_USER") alias=srtb-limited ;;
+    esac
     cat <<EOF
 Host $alias
   HostName 127.0.0.1
@@ -335,15 +437,22 @@ EOF
   touch "$D/mysql/data/.slurm-user"
 }
 
-# sacct for the test users needs the cluster, an account and the users registered (once per database).
+# sacct for the test users needs the cluster, an account and the users registered (once per database and
+# user list: the marker file holds the list registered).
 register_accounting() {
-  [[ -f $D/mysql/data/.slurm-accounts ]] && return 0
-  sacctmgr -i add cluster "$CLUSTER" >/dev/null || fail slurmdbd "sacctmgr add cluster failed"
-  sacctmgr -i add account slurmray Cluster="$CLUSTER" Description=testbed Organization=slurmray >/dev/null ||
-    fail slurmdbd "sacctmgr add account failed"
-  sacctmgr -i add user root,"$USER1","$USER2" Account=slurmray Cluster="$CLUSTER" >/dev/null ||
+  local users
+  users=$(IFS=,; echo "root,${USERS[*]}")
+  [[ $(cat "$D/mysql/data/.slurm-accounts" 2>/dev/null) == "$users" ]] && return 0
+  if [[ ! -f $D/mysql/data/.slurm-accounts ]]; then
+    sacctmgr -i add cluster "$CLUSTER" >/dev/null || fail slurmdbd "sacctmgr add cluster failed"
+    sacctmgr -i add account slurmray Cluster="$CLUSTER" Description=testbed Organization=slurmray >/dev/null ||
+      fail slurmdbd "sacctmgr add account failed"
+  fi
+  # With some users already there sacctmgr may exit 1 ("Nothing new added"): what counts is that all are there.
+  sacctmgr -i add user "$users" Account=slurmray Cluster="$CLUSTER" >/dev/null || true
+  [[ $(sacctmgr -n -P show user format=user | sort | paste -sd,) == "$(tr , '\n' <<<"$users" | sort | paste -sd,)" ]] ||
     fail slurmdbd "sacctmgr add user failed"
-  touch "$D/mysql/data/.slurm-accounts"
+  echo "$users" >"$D/mysql/data/.slurm-accounts"
 }
 
 nodes_up() {
@@ -385,8 +494,7 @@ cmd_up() {
   prepare_dirs
   # A partly running bed is restarted whole: its daemons would not match freshly written config.
   stop_all
-  ensure_user "$USER1"
-  ensure_user "$USER2"
+  machine_locked setup_users
   ensure_secrets
   choose_ports
   write_configs
@@ -418,6 +526,7 @@ cmd_down() {
   exec 9>"$D/.lock"
   flock -w 180 9 || die "another test-cluster.sh is holding $D/.lock"
   stop_all
+  machine_locked remove_keys
   say "down"
 }
 
@@ -449,6 +558,13 @@ SLURMRAY_TB_USER $USER1
 SLURMRAY_TB_KEY $D/keys/$USER1
 SLURMRAY_TB_USER2 $USER2
 SLURMRAY_TB_KEY2 $D/keys/$USER2
+SLURMRAY_TB_TCSH_USER $TCSH_USER
+SLURMRAY_TB_TCSH_KEY $D/keys/$TCSH_USER
+SLURMRAY_TB_LIMITED_USER $LIMITED_USER
+SLURMRAY_TB_LIMITED_KEY $D/keys/$LIMITED_USER
+SLURMRAY_TB_LIMITED_MAX_SESSIONS $LIMITED_MAX_SESSIONS
+SLURMRAY_TB_SHARED_DIR $D/shared
+SLURMRAY_TB_QUEUE_DIR $D/queue
 SLURMRAY_TB_PASSWORD $(cat "$D/secret/password")
 SLURMRAY_TB_KNOWN_HOSTS $D/ssh/known_hosts
 SLURMRAY_TB_SSH_CONFIG $D/ssh/ssh_config

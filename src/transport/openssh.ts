@@ -22,6 +22,7 @@ import {
 } from "./messages.js";
 import { CONNECT_TIMEOUT, describeTarget, KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL, type SshTransportOptions } from "./options.js";
 import { spawnCommand } from "./process.js";
+import { underPosixShell } from "./remote-command.js";
 import type { RunningCommand } from "./running.js";
 import type { Forward } from "./types.js";
 
@@ -287,7 +288,7 @@ export class OpenSshTransport extends CommandTransport {
 
   protected async startCommand(command: string): Promise<RunningCommand> {
     await this.connect();
-    return spawnCommand("ssh", [...this.#clientArgs(), "--", this.#options.host, command], {
+    return spawnCommand("ssh", [...this.#clientArgs(), "--", this.#options.host, underPosixShell(command)], {
       env: withoutSecrets(),
       failure: (code) => this.#lostConnection(code),
       // A mux client ignores SIGTERM while it waits on the master. Killing it closes the channel; the remote

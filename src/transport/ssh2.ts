@@ -10,6 +10,7 @@ import { CommandTransport } from "./base.js";
 import { appendHostKey, checkHostKey, fingerprint, hostKeyName, keyType, readKnownHosts } from "./known-hosts.js";
 import { authenticationFailed, changedHostKey, connectionFailed, connectionLost, unknownHostKey } from "./messages.js";
 import { CONNECT_TIMEOUT, describeTarget, KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL, type SshTransportOptions } from "./options.js";
+import { underPosixShell } from "./remote-command.js";
 import type { RunningCommand } from "./running.js";
 import type { Forward } from "./types.js";
 
@@ -164,7 +165,7 @@ export class Ssh2Transport extends CommandTransport {
   protected async startCommand(command: string): Promise<RunningCommand> {
     const client = await this.#connected();
     return new Promise<RunningCommand>((resolve, reject) =>
-      client.exec(command, (error, channel) =>
+      client.exec(underPosixShell(command), (error, channel) =>
         // Wrapped synchronously: the exit status may arrive in the same packet batch as the channel itself.
         error ? reject(connectionFailed(this.description, error.message)) : resolve(this.#wrap(channel)),
       ),

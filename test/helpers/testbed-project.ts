@@ -1,10 +1,12 @@
 // A slurmray.toml target pointing at the test bed, for tests that run the CLI against it.
-import type { TestBed } from "./testbed.js";
+import { keyOf, type TestBed } from "./testbed.js";
 
 export interface TestbedTargetOptions {
   name?: string;
   knownHosts?: string;
   baseDir?: string;
+  /** One of the bed's users (default: tb.user), logging in with its key. */
+  user?: string;
   extra?: string;
 }
 
@@ -16,8 +18,8 @@ default_target = "${options.name ?? "tb"}"
 kind = "slurm"
 host = "${tb.host}"
 port = ${tb.port}
-user = "${tb.user}"
-identity_file = "${tb.key}"
+user = "${options.user ?? tb.user}"
+identity_file = "${keyOf(tb, options.user ?? tb.user)}"
 known_hosts = "${options.knownHosts ?? tb.knownHosts}"
 partition = "debug"
 ${options.baseDir ? `base_dir = "${options.baseDir}"\n` : ""}${options.extra ?? ""}

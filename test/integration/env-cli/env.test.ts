@@ -5,16 +5,21 @@ import { writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { after, describe, it } from "node:test";
 import { runCli, tempProject } from "../../helpers/cli.js";
-import { requireTestbed, sshArgs, type TestBed } from "../../helpers/testbed.js";
+import { removeRemote, requireTestbed, scratchBaseDir, sshArgs, type TestBed, testbed } from "../../helpers/testbed.js";
 import { testbedToml } from "../../helpers/testbed-project.js";
 import { wheelIndex } from "../../helpers/wheel-index.js";
 
 after(async () => (await wheelIndex()).stop());
 
+/** This file's base_dir on the bed, removed after its tests. */
+const bed = testbed();
+const base = bed ? scratchBaseDir(bed) : "";
+after(() => bed && removeRemote(bed, [base]));
+
 async function project(tb: TestBed, pins: string): Promise<string> {
   const { url } = await wheelIndex();
   return tempProject({
-    "slurmray.toml": testbedToml(tb).replace("[targets.tb]", 'requirements = "requirements.txt"\n\n[targets.tb]'),
+    "slurmray.toml": testbedToml(tb, { baseDir: base }).replace("[targets.tb]", 'requirements = "requirements.txt"\n\n[targets.tb]'),
     "requirements.txt": `--index-url ${url}\n${pins}\n`,
     "use.py": "import alpha\nfrom importlib.metadata import version\n\ndef which():\n    return version('alpha')\n",
   });
@@ -25,7 +30,7 @@ function setPins(cwd: string, url: string, pins: string): void {
 }
 
 function remoteEnvExists(tb: TestBed, cwd: string): boolean {
-  const out = spawnSync("ssh", [...sshArgs(tb), `ls -d .slurmray/envs/${basename(cwd)}-py3.11 2>/dev/null`], { encoding: "utf8" }).stdout;
+  const out = spawnSync("ssh", [...sshArgs(tb), `ls -d ${base}/envs/${basename(cwd)}-py3.11 2>/dev/null`], { encoding: "utf8" }).stdout;
   return out.trim() !== "";
 }
 

@@ -4,10 +4,10 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { before, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import type { JobRecord } from "../../../src/model/job.js";
 import { runCli, startCli, tempProject } from "../../helpers/cli.js";
-import { sshArgs, type TestBed, testbed } from "../../helpers/testbed.js";
+import { removeRemote, scratchBaseDir, sshArgs, type TestBed, testbed } from "../../helpers/testbed.js";
 import { testbedToml } from "../../helpers/testbed-project.js";
 
 const FILES = {
@@ -30,9 +30,12 @@ def slow(seconds=120):
   "helpers.py": "def shout(name):\n    return f'hello {name}!'\n",
 };
 
+/** This file's base_dir on the bed, removed after its tests. */
+let base = "";
+
 /** A project with its own empty virtualenv, so the remote env needs no package index. */
 function project(tb: TestBed, extra = ""): string {
-  const cwd = tempProject({ ...FILES, "slurmray.toml": testbedToml(tb, { extra }) });
+  const cwd = tempProject({ ...FILES, "slurmray.toml": testbedToml(tb, { extra, baseDir: base }) });
   execFileSync("python3", ["-m", "venv", "--without-pip", join(cwd, ".venv")]);
   return cwd;
 }
@@ -59,7 +62,9 @@ describe("slurmray on the Slurm test bed", () => {
   before(() => {
     tb = testbed();
     if (!tb && process.env["CI"] === "true") throw new Error("test bed not running: bash scripts/test-cluster.sh up");
+    if (tb) base = scratchBaseDir(tb);
   });
+  after(() => tb && removeRemote(tb, [base]));
   const bed = (t: { skip(msg: string): void }): TestBed | null => {
     if (!tb) t.skip("test bed not running: bash scripts/test-cluster.sh up");
     return tb;
@@ -173,7 +178,7 @@ describe("slurmray on the Slurm test bed", () => {
     const r = await runJson(cwd, ["work.py:hello", "--dry-run"]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual([...r.report.dry_run].sort(), ["helpers.py", "slurmray.toml", "work.py"]);
-    assert.equal(remote(b, `test -e .slurmray/projects/${basename(cwd)} && echo exists || echo absent`).trim(), "absent");
+    assert.equal(remote(b, `test -e ${base}/projects/${basename(cwd)} && echo exists || echo absent`).trim(), "absent");
     assert.deepEqual(records(cwd), []);
   });
 
@@ -184,7 +189,7 @@ describe("slurmray on the Slurm test bed", () => {
     const r = await runCli(["run", "work.py:hello"], { cwd });
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /sbatch option "exclusive": each entry must be one option such as "--exclusive"/);
-    assert.equal(remote(b, `test -e .slurmray/projects/${basename(cwd)} && echo exists || echo absent`).trim(), "absent");
+    assert.equal(remote(b, `test -e ${base}/projects/${basename(cwd)} && echo exists || echo absent`).trim(), "absent");
   });
 
   it("clean removes old job folders on the cluster and reports the space freed", async (t) => {
@@ -193,14 +198,14 @@ describe("slurmray on the Slurm test bed", () => {
     const cwd = project(b);
     const first = await runJson(cwd, ["work.py:hello"]);
     const second = await runJson(cwd, ["work.py:hello"]);
-    const dir = `.slurmray/projects/${basename(cwd)}/jobs/${first.report.job_id}`;
+    const dir = `${base}/projects/${basename(cwd)}/jobs/${first.report.job_id}`;
     remote(b, `find ${dir} -exec touch -d "10 days ago" {} +`);
     const r = await runCli(["clean", "--older-than", "7", "--json"], { cwd });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout).removed, [first.report.job_id]);
     assert.ok(JSON.parse(r.stdout).bytes_freed > 0);
     assert.equal(remote(b, `test -e ${dir} && echo exists || echo absent`).trim(), "absent");
-    assert.match(remote(b, `ls .slurmray/projects/${basename(cwd)}/jobs`), new RegExp(second.report.job_id));
+    assert.match(remote(b, `ls ${base}/projects/${basename(cwd)}/jobs`), new RegExp(second.report.job_id));
   });
 
   it("warns before running when the entry imports a project module that is not shipped", async (t) => {

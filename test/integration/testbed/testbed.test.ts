@@ -1,13 +1,14 @@
-// Proves the test bed is a real Slurm cluster behind a real sshd: logins (key, second user, password),
-// three nodes, a multi-node job, and accounting.
+// Proves the test bed is a real Slurm cluster behind a real sshd: logins (key, second user, tcsh user,
+// password), the per-user session limit, the shared and queue dirs, three nodes, a multi-node job, accounting.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { requireTestbed, sshArgs, sshBaseArgs, type TestBed } from "../../helpers/testbed.js";
+import { bedTransport, keyOf, requireTestbed, sshArgs, sshBaseArgs, type TestBed } from "../../helpers/testbed.js";
 
 interface Run {
   code: number | null;
@@ -50,6 +51,92 @@ test("the second test user logs in with its own key", async (t) => {
   const tb = requireTestbed(t);
   if (!tb) return;
   assert.equal((await remote(tb, "id -un", tb.user2)).trim(), tb.user2);
+});
+
+test("the tcsh user logs in with its key, and tcsh runs its commands", async (t) => {
+  const tb = requireTestbed(t);
+  if (!tb) return;
+  assert.equal((await remote(tb, "id -un", tb.tcshUser)).trim(), tb.tcshUser);
+  assert.match(await remote(tb, "echo $version", tb.tcshUser), /^tcsh 6\./);
+});
+
+test("each bed user's ssh_config alias logs in as that user (bedTransport)", async (t) => {
+  const tb = requireTestbed(t);
+  if (!tb) return;
+  for (const user of [tb.user, tb.user2, tb.tcshUser, tb.limitedUser]) {
+    const transport = bedTransport(tb, "/tmp/srtb-alias-", user);
+    try {
+      assert.equal((await transport.exec(["id", "-un"])).stdout.trim(), user);
+    } finally {
+      await transport.shutdown();
+      rmSync(dirname(transport.controlSocket), { recursive: true, force: true });
+    }
+  }
+});
+
+test("every bed user's authorized_keys holds this bed's key once, marked with the bed dir (down removes it)", async (t) => {
+  const tb = requireTestbed(t);
+  if (!tb) return;
+  for (const user of [tb.user, tb.user2, tb.tcshUser, tb.limitedUser]) {
+    const marker: string = ` slurmray-testbed:${tb.dir}`;
+    const authorized: string = await remote(tb, "cat .ssh/authorized_keys", user);
+    const ours = authorized.split("\n").filter((line) => line.endsWith(marker));
+    const publicKey = readFileSync(`${keyOf(tb, user)}.pub`, "utf8").split(" ").slice(0, 2).join(" ");
+    assert.deepEqual(ours, [`${publicKey}${marker}`], user);
+  }
+});
+
+/** Opens `count` sessions at once over one connection as `user`; returns how many sshd refused. */
+async function refusedSessions(tb: TestBed, user: string, count: number): Promise<number> {
+  const dir = mkdtempSync("/tmp/srtb-mux-");
+  const mux = ["-S", join(dir, "s")];
+  try {
+    // -f: ssh forks once authenticated; stdio ignored so that the forked master does not hold our pipes.
+    const master = spawnSync("ssh", [...sshArgs(tb, user, [...mux, "-M", "-N", "-f", "-o", "ControlPersist=60"])], { stdio: "ignore", timeout: 30_000 });
+    assert.equal(master.status, 0, "the master connection failed");
+    // A refused mux client says so, then falls back to a connection of its own: count the refusals.
+    const runs = await Promise.all(Array.from({ length: count }, () => runSsh([...sshArgs(tb, user, mux), "sleep 3"])));
+    for (const r of runs) assert.equal(r.code, 0, r.stderr);
+    return runs.filter((r) => /Session open refused by peer/.test(r.stderr)).length;
+  } finally {
+    spawnSync("ssh", [...sshArgs(tb, user, [...mux, "-O", "exit"])], { stdio: "ignore", timeout: 10_000 });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("sshd refuses the limited user's sessions beyond its MaxSessions, not the main user's", async (t) => {
+  const tb = requireTestbed(t);
+  if (!tb) return;
+  const count = tb.limitedMaxSessions + 2;
+  assert.equal(await refusedSessions(tb, tb.limitedUser, count), 2);
+  assert.equal(await refusedSessions(tb, tb.user, count), 0);
+});
+
+test("the queue dir and the shared dir are root-owned sticky 1777 dirs of this bed", async (t) => {
+  const tb = requireTestbed(t);
+  if (!tb) return;
+  for (const dir of [tb.queueDir, tb.sharedDir]) {
+    assert.ok(dir.startsWith(`${tb.dir}/`), dir);
+    assert.equal((await remote(tb, `stat -c '%U %a' ${dir}`, tb.user2)).trim(), "root 1777");
+  }
+});
+
+test("user and user2 both write in the shared dir, and neither can remove or replace the other's files", async (t) => {
+  const tb = requireTestbed(t);
+  if (!tb) return;
+  const mine = `${tb.sharedDir}/t-${randomBytes(4).toString("hex")}`;
+  const theirs = `${mine}-2`;
+  try {
+    await remote(tb, `mkdir -m 755 ${mine} && echo mine > ${mine}/f`);
+    await remote(tb, `mkdir -m 755 ${theirs} && echo theirs > ${theirs}/f`, tb.user2);
+    const attack = await runSsh([...sshArgs(tb, tb.user2), `rm -f ${mine}/f; mv ${mine} ${mine}.x; rm -rf ${mine}; echo planted > ${mine}/f`]);
+    assert.notEqual(attack.code, 0);
+    assert.equal((await remote(tb, `cat ${mine}/f`)).trim(), "mine");
+    assert.equal((await remote(tb, `cat ${theirs}/f`)).trim(), "theirs");
+  } finally {
+    await remote(tb, `rm -rf ${mine}`);
+    await remote(tb, `rm -rf ${theirs}`, tb.user2);
+  }
 });
 
 test("sinfo over ssh shows nodes n1..n3 up in partitions debug (default) and short", async (t) => {
