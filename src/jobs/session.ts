@@ -3,8 +3,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LocalBackend } from "../backends/local/index.js";
-import { type QueueUpdate, SlurmBackend, type SlurmTargetOptions, watchUntilDone } from "../backends/slurm/index.js";
-import type { Backend, JobStatus } from "../backends/types.js";
+import { SlurmBackend, type SlurmTargetOptions, slurmWatcher } from "../backends/slurm/index.js";
+import type { Backend } from "../backends/types.js";
+import type { WatchRequest, WatchResult } from "../backends/watch/types.js";
 import type { LoadedConfig } from "../config/load.js";
 import type { SlurmTargetConfig } from "../config/schema.js";
 import { type ResolvedTarget, resolveTarget } from "../config/target.js";
@@ -14,8 +15,7 @@ import { InputError, RemoteCommandError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
 import { type ConnectOptions, transportFor } from "./connect.js";
 import { type JobFiles, localFiles, remoteFiles } from "./files.js";
-import { watchLocal } from "./local-watch.js";
-import { type Outcome, readOutcome } from "./outcome.js";
+import { localWatcher } from "./local-watch.js";
 import { STATE_DIR } from "./registry.js";
 import { absoluteBaseDir, remoteBaseDir, remoteLayout, type RemoteLayout } from "./remote-paths.js";
 import type { JobRecord } from "./types.js";
@@ -23,20 +23,7 @@ import type { JobRecord } from "./types.js";
 /** The files shipped into <base_dir>/runtime/<hash>/ on remote targets. */
 export const RUNTIME_FILES = ["runner.py", "ray_cluster.py"] as const;
 
-export interface WatchRequest {
-  onLog?: (text: string) => void;
-  onQueue?: (update: QueueUpdate) => void;
-  onReconnect?: (attempt: number, delayMs: number) => void;
-  signal?: AbortSignal;
-  fromOffset?: number;
-}
-
-export interface WatchResult {
-  status: JobStatus;
-  outcome: Outcome;
-  /** Where the log was read up to (a retried job appends to the same log). */
-  logOffset: number;
-}
+export type { WatchRequest, WatchResult } from "../backends/watch/types.js";
 
 export interface TargetSession {
   config: LoadedConfig;
@@ -79,10 +66,7 @@ function localSession(config: LoadedConfig, target: ResolvedTarget, transport: T
     backend,
     files: localFiles,
     layout: null,
-    async watch(job, request) {
-      const status = await watchLocal(backend, job, request);
-      return { status, outcome: await readOutcome(job.remoteDir, (path) => localFiles.read(path)), logOffset: 0 };
-    },
+    watch: (job, request) => localWatcher(backend).watch(job, request),
   };
 }
 
@@ -99,16 +83,7 @@ function slurmSession(config: LoadedConfig, target: ResolvedTarget & { config: S
     backend,
     files: remoteFiles(transport),
     layout,
-    async watch(job, request) {
-      const watched = await watchUntilDone(transport, job, {
-        fromOffset: request.fromOffset,
-        signal: request.signal,
-        onLine: (line) => request.onLog?.(`${line}\n`),
-        onQueue: request.onQueue,
-        reconnect: { onReconnect: (attempt, delayMs) => request.onReconnect?.(attempt, delayMs) },
-      });
-      return { status: watched.status, outcome: { result: watched.resultJson as Outcome["result"], error: watched.errorJson }, logOffset: watched.logOffset };
-    },
+    watch: (job, request) => slurmWatcher(transport).watch(job, request),
   };
 }
 

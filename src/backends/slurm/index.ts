@@ -5,7 +5,7 @@ import type { Transport } from "../../transport/types.js";
 import type { Backend, JobStatus } from "../types.js";
 import { cancelScript, checkCancelResult } from "./cancel.js";
 import { type RenderInput, renderSbatch, type SlurmTargetOptions } from "./render.js";
-import { parseStatusOutput, resolveStatus, type StatusProbe, statusSnippet } from "./status.js";
+import { parseStatusOutput, StatusTracker, statusSnippet } from "./status.js";
 import { parseSubmitOutput, submitSnippet } from "./submit.js";
 
 export interface SlurmBackendOptions {
@@ -16,15 +16,9 @@ export interface SlurmBackendOptions {
   cancelWaitSeconds?: number;
 }
 
-/** Whether Slurm itself accounted for the job in this probe (else it may be in sacct's lag). */
-function seenBySlurm(id: string, probe: StatusProbe): boolean {
-  return probe.squeue.has(id) || probe.sacct?.has(id) === true;
-}
-
 export class SlurmBackend implements Backend {
   readonly kind = "slurm" as const;
-  /** When each job was first missing from both squeue and sacct (ms since epoch). */
-  readonly #absentSince = new Map<string, number>();
+  readonly #tracker = new StatusTracker();
 
   constructor(
     readonly transport: Transport,
@@ -55,14 +49,7 @@ export class SlurmBackend implements Backend {
     }
     if (submitted.length === 0) return statuses;
     const { stdout } = await this.transport.script(statusSnippet(submitted.map((j) => ({ schedulerId: j.schedulerId!, dir: j.remoteDir }))));
-    const probe = parseStatusOutput(stdout);
-    const now = Date.now();
-    for (const job of submitted) {
-      const id = job.schedulerId!;
-      if (seenBySlurm(id, probe)) this.#absentSince.delete(id);
-      else if (!this.#absentSince.has(id)) this.#absentSince.set(id, now);
-      statuses.set(job.id, resolveStatus(job, probe, now - (this.#absentSince.get(id) ?? now)));
-    }
+    for (const [id, status] of this.#tracker.statuses(submitted, parseStatusOutput(stdout))) statuses.set(id, status);
     return statuses;
   }
 
@@ -79,4 +66,4 @@ export { renderSbatch, type SlurmTargetOptions } from "./render.js";
 export { retryDecision, RETRYABLE_STATES } from "./retry.js";
 export { statusSnippet, parseStatusOutput, resolveStatus } from "./status.js";
 export { parseSubmitOutput } from "./submit.js";
-export { followLog, watchUntilDone, watchResuming, type WatchOutcome, type QueueUpdate } from "./watch.js";
+export { SlurmScheduler, slurmWatcher, type QueueUpdate } from "./watch.js";

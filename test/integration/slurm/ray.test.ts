@@ -2,7 +2,7 @@
 // cached venv in the bed user's home (reused by later runs).
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { watchUntilDone } from "../../../src/backends/slurm/watch.js";
+import { slurmWatcher } from "../../../src/backends/slurm/watch.js";
 import { requireTestbed } from "../../helpers/testbed.js";
 import { type SlurmBed, slurmBed, submitted } from "./harness.js";
 
@@ -45,11 +45,11 @@ test("a 3-node job starts Ray on every node; its tasks see n1, n2 and n3; Ray is
     resources: { nodes: 3, cpus: 1, mem: 1, gpus: 0, time: 10, partition: null },
   };
   const job = await submitted(bed, bed.job("ray", spec, python));
-  const log: string[] = [];
-  const outcome = await watchUntilDone(bed.transport, job, { onLine: (l) => log.push(l) });
-  assert.equal(outcome.status.state, "COMPLETED", `${JSON.stringify(outcome)}\n${log.join("\n")}`);
-  assert.deepEqual(outcome.resultJson, { value: ["n1", "n2", "n3"] });
-  assert.ok(log.some((l) => /Ray cluster ready: 3 nodes/.test(l)), log.join("\n"));
+  let log = "";
+  const outcome = await slurmWatcher(bed.transport).watch(job, { onLog: (text) => (log += text) });
+  assert.equal(outcome.status.state, "COMPLETED", `${JSON.stringify(outcome)}\n${log}`);
+  assert.deepEqual(outcome.outcome.result, { value: ["n1", "n2", "n3"] });
+  assert.match(log, /Ray cluster ready: 3 nodes/);
 
   // Nothing of this job's Ray is left: no process of the job, no per-node temp dir.
   const left = await bed.transport.script(
