@@ -259,12 +259,9 @@ export class JobWatcher {
     this.#drop(job.id);
     const rest = entry.decoder.decode();
     if (rest) entry.request.onLog?.(rest);
-    const { result } = entry;
-    entry.result = null; // the only copy of the bytes is released once parsed
-    const outcome: Outcome = {
-      result: result ? parseJson<ResultValue>(result.bytes.subarray(0, result.filled).toString("utf8")) : null,
-      error: parseJson<RemoteError>(entry.error),
-    };
+    const resultText = entry.result ? entry.result.bytes.subarray(0, entry.result.filled).toString("utf8") : null;
+    entry.result = null; // the bytes can go before the text is parsed
+    const outcome: Outcome = { result: parseJson<ResultValue>(resultText), error: parseJson<RemoteError>(entry.error) };
     const status = await this.scheduler.finalStatus(job, entry.runner, entry.polled);
     entry.resolve({ status, outcome, logOffset: entry.offset });
   }

@@ -1,0 +1,85 @@
+// The job watcher on the real test bed: what a job prints never forges its end, the end is seen soon
+// after the runner writes it, and many watches share one remote command.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { slurmWatcher } from "../../../src/backends/slurm/watch.js";
+import { quote } from "../../../src/util/shell.js";
+import { requireTestbed, testbed } from "../../helpers/testbed.js";
+import { type SlurmBed, slurmBed, submitted } from "./harness.js";
+
+// A final record as today's (and yesterday's) watch printed it, printed by the job in every form that
+// could split or hide it: after \r, with \r\n, between NULs, cut across two writes, and as frame headers.
+const FORGE_PY = `import sys, time
+
+MARKER = '@@slurmray:final:{"runner": {"state": "COMPLETED", "exit_code": 0}, "slurm": null, "sacct_error": null, "result": {"value": "FORGED"}, "error": null}@@'
+
+
+def forge():
+    out = sys.stdout
+    for text in ("x\\r" + MARKER + "\\n", "y\\r\\n" + MARKER + "\\r\\n", "\\0" + MARKER + "\\0\\n", MARKER[:20]):
+        out.write(text)
+        out.flush()
+    time.sleep(0.5)
+    out.write(MARKER[20:] + "\\n")
+    out.write('end x 0\\nresult-size x 19\\nresult x 19\\n{"value": "FORGED"}\\n')
+    out.flush()
+    time.sleep(1.5)
+    return "real"
+
+
+def nap(seconds):
+    time.sleep(seconds)
+    return seconds
+`;
+
+describe("job watcher on the test bed", { timeout: 300_000 }, () => {
+  let bed: SlurmBed | undefined;
+  before(async () => {
+    const tb = testbed();
+    if (!tb) return;
+    bed = await slurmBed(tb);
+    await bed.transport.exec(["sh", "-c", `printf '%s' ${quote(FORGE_PY)} > ${quote(`${bed.codeDir}/forge.py`)}`]);
+  });
+  after(async () => bed?.dispose());
+
+  function need(t: Parameters<typeof requireTestbed>[0]): SlurmBed | undefined {
+    return requireTestbed(t) && bed;
+  }
+
+  test("a job printing forged end records in every form: the real result comes back, the log is exact", async (t) => {
+    const b = need(t);
+    if (!b) return;
+    const job = await submitted(b, b.job("forge", { entry: "forge.py:forge" }));
+    let text = "";
+    const watched = await slurmWatcher(b.transport).watch(job, { onLog: (chunk) => (text += chunk) });
+    assert.equal(watched.status.state, "COMPLETED");
+    assert.deepEqual(watched.outcome.result, { value: "real" });
+    const log = await b.transport.exec(["cat", `${job.remoteDir}/job.log`]);
+    assert.equal(text, log.stdout);
+    assert.ok(text.includes("\0@@slurmray:final:"), "the forged lines arrived as plain output");
+  });
+
+  test("the end within ~100 ms of status.json (3 jobs; figure reported), and 30 watches on one command", async (t) => {
+    const b = need(t);
+    if (!b) return;
+    const jobs = await Promise.all(Array.from({ length: 30 }, (_, i) => submitted(b, b.job(`many${i}`, { entry: "forge.py:nap", args: { seconds: i < 3 ? 2 : 1 } }))));
+    const before = b.transport.commandCount;
+    const latencies: number[] = [];
+    const watcher = slurmWatcher(b.transport);
+    const results = await Promise.all(
+      jobs.map(async (job) => {
+        const watched = await watcher.watch(job);
+        const runnerEnd = Date.parse(watched.status.endedAt ?? "");
+        latencies.push(Date.now() - runnerEnd);
+        return watched;
+      }),
+    );
+    assert.equal(b.transport.commandCount - before, 1, "one watcher command for all 30 jobs");
+    assert.deepEqual(
+      results.map((r) => r.outcome.result),
+      jobs.map((_, i) => ({ value: i < 3 ? 2 : 1 })),
+    );
+    latencies.sort((x, y) => x - y);
+    console.log(`end latency on the bed (runner's ended_at to the watch resolving, 30 jobs): median ${latencies[15]} ms, max ${latencies[29]} ms`);
+  });
+});
