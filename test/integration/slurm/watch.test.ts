@@ -2,7 +2,9 @@
 // after the runner writes it, and many watches share one remote command.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { slurmWatcher } from "../../../src/backends/slurm/watch.js";
+import { Ssh2Transport } from "../../../src/transport/ssh2.js";
 import { quote } from "../../../src/util/shell.js";
 import { requireTestbed, testbed } from "../../helpers/testbed.js";
 import { type SlurmBed, slurmBed, submitted } from "./harness.js";
@@ -57,6 +59,30 @@ describe("job watcher on the test bed", { timeout: 300_000 }, () => {
     const log = await b.transport.exec(["cat", `${job.remoteDir}/job.log`]);
     assert.equal(text, log.stdout);
     assert.ok(text.includes("\0@@slurmray:final:"), "the forged lines arrived as plain output");
+  });
+
+  // Over OpenSSH a refused mux session falls back to a connection of its own (the command still runs, with
+  // "Session open refused by peer" on stderr); ssh2 fails to open the channel: that is the case to retry.
+  test("over ssh2, a watch whose channel sshd refuses (MaxSessions) is retried until one is free", async (t) => {
+    const b = need(t);
+    const tb = testbed();
+    if (!b || !tb) return;
+    const job = await submitted(b, b.job("refused", { entry: "forge.py:nap", args: { seconds: 1 } }));
+    const transport = new Ssh2Transport({ host: tb.host, port: tb.port, user: tb.user, identityFile: tb.key, knownHostsFile: tb.knownHosts });
+    try {
+      await transport.connect();
+      // Every session this connection may open (the bed allows 50), held for a few seconds.
+      const held = Array.from({ length: 60 }, () => transport.exec(["sleep", "4"]).catch((error: Error) => error.message));
+      await sleep(1000);
+      const before = transport.commandCount;
+      const watched = await slurmWatcher(transport, { baseDelayMs: 200 }).watch(job);
+      assert.ok((await Promise.all(held)).some((r) => typeof r === "string" && /open failed/.test(r)), "the connection's sessions were all taken");
+      assert.ok(transport.commandCount - before > 1, "the watcher's channel was refused at least once, then retried");
+      assert.equal(watched.status.state, "COMPLETED");
+      assert.deepEqual(watched.outcome.result, { value: 1 });
+    } finally {
+      await transport.close();
+    }
   });
 
   test("the end within ~100 ms of status.json (3 jobs; figure reported), and 30 watches on one command", async (t) => {

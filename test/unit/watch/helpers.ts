@@ -8,6 +8,7 @@ import type { RunnerStatus, WatchScheduler } from "../../../src/backends/watch/t
 import type { JobRecord } from "../../../src/jobs/types.js";
 import { LocalTransport } from "../../../src/transport/local.js";
 import type { ExecOptions, ExecResult, Transport } from "../../../src/transport/types.js";
+import { ConnectionError } from "../../../src/util/errors.js";
 import { slurmJob } from "../slurm/job.js";
 
 export function tempJob(root: string, name: string): JobRecord & { write(bytes: string | Buffer): void; end(state?: string, result?: unknown): void } {
@@ -45,8 +46,8 @@ export const runnerOnly: WatchScheduler = {
 
 /**
  * A LocalTransport whose exec() can be made to fail as a lost connection or a refused channel would:
- * `cutAfterBytes` kills the n-th command once it has sent that many bytes; `refuse` answers the first
- * commands as an OpenSSH mux client does when sshd refuses a session (MaxSessions).
+ * `cutAfterBytes` kills the first command once it has sent that many bytes; `refuse` answers the first
+ * commands as OpenSSH and ssh2 do when sshd refuses a session (MaxSessions).
  */
 export class FaultyTransport extends LocalTransport {
   execs = 0;
@@ -57,7 +58,10 @@ export class FaultyTransport extends LocalTransport {
   override async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     this.execs++;
     if (this.execs <= (this.faults.refuse ?? 0)) {
-      return { code: 255, stdout: "", stderr: "mux_client_request_session: session request failed: Session open refused by peer\n" };
+      // What the bed's sshd does past MaxSessions: an OpenSSH mux client exits 0 with this message; ssh2
+      // fails to open the channel.
+      if (this.execs % 2 === 1) return { code: 0, stdout: "", stderr: "mux_client_request_session: session request failed: Session open refused by peer\n" };
+      throw new ConnectionError("Could not connect to u@h:22: (SSH) Channel open failure: open failed");
     }
     const cut = this.faults.cutAfterBytes;
     if (cut === undefined || this.execs > 1) return super.exec(argv, options);
@@ -73,7 +77,6 @@ export class FaultyTransport extends LocalTransport {
     try {
       return await super.exec(argv, { ...options, signal: controller.signal });
     } catch (error) {
-      const { ConnectionError } = await import("../../../src/util/errors.js");
       throw controller.signal.aborted ? new ConnectionError("connection lost (test)") : error;
     }
   }
