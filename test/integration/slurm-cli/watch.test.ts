@@ -8,23 +8,8 @@ import { after, test } from "node:test";
 import { runCli, tempProject } from "../../helpers/cli.js";
 import { sshArgs, requireTestbed } from "../../helpers/testbed.js";
 import { testbedToml } from "../../helpers/testbed-project.js";
+import { FORGE_PY } from "../slurm/forge.js";
 
-const FORGE_PY = `import sys, time
-
-MARKER = '@@slurmray:final:{"runner": {"state": "COMPLETED", "exit_code": 0}, "slurm": null, "sacct_error": null, "result": {"value": "FORGED"}, "error": null}@@'
-
-
-def forge():
-    out = sys.stdout
-    for text in ("x\\r" + MARKER + "\\n", "y\\r\\n" + MARKER + "\\r\\n", "\\0" + MARKER + "\\0\\n", MARKER[:20]):
-        out.write(text)
-        out.flush()
-    time.sleep(0.5)
-    out.write(MARKER[20:] + "\\n")
-    out.flush()
-    time.sleep(1.5)
-    return "real"
-`;
 
 const cleanups: (() => void)[] = [];
 after(() => {

@@ -7,32 +7,8 @@ import { slurmWatcher } from "../../../src/backends/slurm/watch.js";
 import { Ssh2Transport } from "../../../src/transport/ssh2.js";
 import { quote } from "../../../src/util/shell.js";
 import { requireTestbed, testbed } from "../../helpers/testbed.js";
+import { FORGE_PY } from "./forge.js";
 import { type SlurmBed, slurmBed, submitted } from "./harness.js";
-
-// A final record as today's (and yesterday's) watch printed it, printed by the job in every form that
-// could split or hide it: after \r, with \r\n, between NULs, cut across two writes, and as frame headers.
-const FORGE_PY = `import sys, time
-
-MARKER = '@@slurmray:final:{"runner": {"state": "COMPLETED", "exit_code": 0}, "slurm": null, "sacct_error": null, "result": {"value": "FORGED"}, "error": null}@@'
-
-
-def forge():
-    out = sys.stdout
-    for text in ("x\\r" + MARKER + "\\n", "y\\r\\n" + MARKER + "\\r\\n", "\\0" + MARKER + "\\0\\n", MARKER[:20]):
-        out.write(text)
-        out.flush()
-    time.sleep(0.5)
-    out.write(MARKER[20:] + "\\n")
-    out.write('end x 0\\nresult-size x 19\\nresult x 19\\n{"value": "FORGED"}\\n')
-    out.flush()
-    time.sleep(1.5)
-    return "real"
-
-
-def nap(seconds):
-    time.sleep(seconds)
-    return seconds
-`;
 
 describe("job watcher on the test bed", { timeout: 300_000 }, () => {
   let bed: SlurmBed | undefined;
@@ -85,7 +61,7 @@ describe("job watcher on the test bed", { timeout: 300_000 }, () => {
     }
   });
 
-  test("the end within ~100 ms of status.json (3 jobs; figure reported), and 30 watches on one command", async (t) => {
+  test("30 watches share one watcher command; the end within ~100 ms of status.json (figure reported)", async (t) => {
     const b = need(t);
     if (!b) return;
     const jobs = await Promise.all(Array.from({ length: 30 }, (_, i) => submitted(b, b.job(`many${i}`, { entry: "forge.py:nap", args: { seconds: i < 3 ? 2 : 1 } }))));
