@@ -49,6 +49,8 @@ interface Channel {
   /** Stops the command when its output is not the watcher's. */
   abort: AbortController;
   error: unknown;
+  /** Ended on purpose: no job was left. */
+  stopped: boolean;
 }
 
 function parseJson<T>(text: string | null): T | null {
@@ -58,6 +60,8 @@ function parseJson<T>(text: string | null): T | null {
 export class JobWatcher {
   readonly #entries = new Map<string, Entry>();
   #channel: Channel | null = null;
+  /** Whether #run is going (it serves jobs added at any time, on its current or next channel). */
+  #running = false;
   #generation = 0;
   #pollTimer: NodeJS.Timeout | null = null;
 
@@ -99,7 +103,7 @@ export class JobWatcher {
       if (this.#channel) {
         this.#add(this.#channel, entry);
         this.#schedulePollUpdate();
-      } else this.#run().catch(() => {});
+      } else if (!this.#running) this.#run().catch(() => {});
     });
   }
 
@@ -135,6 +139,7 @@ export class JobWatcher {
   #drop(id: string): void {
     this.#entries.delete(id);
     if (this.#entries.size === 0 && this.#channel) {
+      this.#channel.stopped = true;
       this.#channel.stdin.end(); // the watcher ends at the end of its input
       this.#channel = null;
     } else this.#schedulePollUpdate();
@@ -147,11 +152,28 @@ export class JobWatcher {
 
   /** Runs the watcher until no job is left, reconnecting after a lost connection. */
   async #run(): Promise<void> {
+    this.#running = true;
+    try {
+      await this.#serve();
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #serve(): Promise<void> {
     const { attempts = 8, baseDelayMs = 1000, maxDelayMs = 20_000 } = this.reconnect;
     let lost = 0;
     let refused = 0;
     while (this.#entries.size > 0) {
-      const channel: Channel = { stdin: new PassThrough(), ready: false, polls: new Map(), pollOutput: null, abort: new AbortController(), error: null };
+      const channel: Channel = {
+        stdin: new PassThrough(),
+        ready: false,
+        polls: new Map(),
+        pollOutput: null,
+        abort: new AbortController(),
+        error: null,
+        stopped: false,
+      };
       this.#channel = channel;
       const python = [...this.#entries.values()][0]!.job.python;
       channel.stdin.write(`${SOURCE.length}\n`);
@@ -167,11 +189,11 @@ export class JobWatcher {
         });
         const argv = [python, "-u", "-c", BOOTSTRAP];
         const done = await this.transport.exec(argv, { stdin: channel.stdin, stdout: reader, signal: channel.abort.signal });
-        if (this.#channel !== channel) return; // stopped on purpose: no job left
+        if (channel.stopped) continue; // no job was left (jobs added since then get a new channel)
         failure = new RemoteCommandError("Watching jobs", `${python} -c … (watcher.py)`, done.code, done.stderr);
         if (!channel.ready && CHANNEL_REFUSED.test(done.stderr)) failure = null;
       } catch (error) {
-        if (this.#channel !== channel) return;
+        if (channel.stopped) continue;
         failure = error;
         if (!(error instanceof ConnectionError)) {
           this.#channel = null;

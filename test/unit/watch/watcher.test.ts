@@ -93,7 +93,7 @@ describe("job watcher", { timeout: 60_000 }, () => {
   });
 
   test("a lost connection resumes each log at its byte, nothing lost or repeated", async () => {
-    const transport = new FaultyTransport({ cutAfterBytes: 20_000 });
+    const transport = new FaultyTransport({ cutAfterBytes: 5000 });
     const { watcher } = watched(transport);
     const job = tempJob(root, "resume");
     let text = "";
@@ -102,6 +102,8 @@ describe("job watcher", { timeout: 60_000 }, () => {
     for (let i = 0; i < 400; i++) {
       job.write(`line ${i} ${"·".repeat(40)}\n`);
       if (i % 50 === 0) await sleep(50);
+      // The second half is written once the connection has been cut and the watch resumed.
+      while (i === 199 && reconnects === 0) await sleep(20);
     }
     job.end();
     const result = await done;
@@ -120,6 +122,19 @@ describe("job watcher", { timeout: 60_000 }, () => {
     const result = await done;
     assert.equal(result.status.state, "COMPLETED");
     assert.equal(transport.execs, 4);
+  });
+
+  test("a watch started just as the last one ends is served, on a new watcher command", async () => {
+    const { transport, watcher } = watched();
+    const [a, b] = [tempJob(root, "lastA"), tempJob(root, "lastB")];
+    const before = transport.commandCount;
+    const first = watcher.watch(a);
+    a.end();
+    await first;
+    const second = watcher.watch(b); // the first command is still winding down
+    b.end("COMPLETED", { value: "b" });
+    assert.deepEqual((await second).outcome.result, { value: "b" });
+    assert.equal(transport.commandCount - before, 2);
   });
 
   test("an aborted watch stops at once and leaves the others running", async () => {
