@@ -23,7 +23,8 @@ output only ever travels inside a payload, so nothing a job prints can be taken 
     runner ID N        status.json when the job ended (empty when there is none)
     result-size ID N   payload: result.json's size in bytes (absent when there is no result.json)
     result ID N        the next N bytes of result.json
-    error ID N         error.json (absent when there is none)
+    error-size ID N    the same for error.json
+    error ID N
     end ID 0           the last frame of a job: its log has been sent to the end
 The job has ended when the runner's status.json says COMPLETED or FAILED: the watcher sees it within
 about TICK_S of the runner writing it, because stat() of a file every TICK_S costs nothing on a login node.
@@ -40,6 +41,7 @@ import time
 VERSION = b"1"
 TICK_S = 0.1
 CHUNK = 1 << 18  # log and result bytes per frame: the client holds at most one frame at a time
+TICK_BYTES = 1 << 22  # log bytes per job per tick: a job printing fast does not hold up the others
 RUNNER_FINAL = ("COMPLETED", "FAILED")
 POLL_OUTPUT_MAX = 1 << 24
 
@@ -71,20 +73,23 @@ class Job:
         self.status_stamp = None
         self.runner_state = None
 
-    def pump(self):
-        """Sends the log's new bytes."""
+    def pump(self, limit=None):
+        """Sends the log's new bytes (up to limit). True when more may be waiting."""
         if self.log is None:
             try:
                 self.log = open(os.path.join(self.dir, "job.log"), "rb")
             except OSError:
-                return
+                return False
         self.log.seek(self.offset)
-        while True:
+        sent = 0
+        while limit is None or sent < limit:
             data = self.log.read(CHUNK)
             if not data:
-                return
+                return False
             send("log", self.id, data)
             self.offset += len(data)
+            sent += len(data)
+        return True
 
     def status_changed(self):
         """The runner's state when status.json changed since the last look, else None."""
@@ -108,24 +113,26 @@ class Job:
         """Sends the rest of the log, status.json, result.json (in frames) and error.json, then "end"."""
         self.pump()
         send("runner", self.id, read_small(os.path.join(self.dir, "status.json")) or b"")
+        self.send_file("result")
+        self.send_file("error")
+        send("end", self.id)
+        self.close()
+
+    def send_file(self, name):
+        """NAME.json in frames of CHUNK bytes, after its size; nothing when it does not exist."""
         try:
-            with open(os.path.join(self.dir, "result.json"), "rb") as f:
+            with open(os.path.join(self.dir, name + ".json"), "rb") as f:
                 # One open file: its size and bytes are those of one version, even if it is replaced.
                 size = os.fstat(f.fileno()).st_size
-                send("result-size", self.id, str(size).encode())
+                send(name + "-size", self.id, str(size).encode())
                 while size > 0:
                     data = f.read(min(CHUNK, size))
                     if not data:
                         break
-                    send("result", self.id, data)
+                    send(name, self.id, data)
                     size -= len(data)
         except OSError:
             pass
-        error = read_small(os.path.join(self.dir, "error.json"))
-        if error is not None:
-            send("error", self.id, error)
-        send("end", self.id)
-        self.close()
 
     def close(self):
         if self.log is not None:
@@ -181,8 +188,9 @@ def main():
     jobs = {}
     poller = Poller()
     send("ready", "-", VERSION)
+    busy = False
     while True:
-        deadline = time.monotonic() + TICK_S
+        deadline = time.monotonic() + (0 if busy else TICK_S)
         while True:
             try:
                 line = commands.get(timeout=max(deadline - time.monotonic(), 0))
@@ -200,8 +208,9 @@ def main():
                 jobs.pop(job_id).close()
             elif op == "finish" and job_id in jobs:
                 jobs.pop(job_id).finish()
+        busy = False
         for job in list(jobs.values()):
-            job.pump()
+            busy = job.pump(TICK_BYTES) or busy
             state = job.status_changed()
             if state in RUNNER_FINAL:
                 jobs.pop(job.id).finish()

@@ -23,6 +23,8 @@ const BOOTSTRAP = "import sys;exec(compile(sys.stdin.buffer.read(int(sys.stdin.b
 /** How sshd (OpenSSH mux or ssh2) says it refused a new channel, e.g. over MaxSessions. */
 const CHANNEL_REFUSED = /refused by peer|open failed|administratively prohibited|session request failed/i;
 const REFUSED_DELAY_MS = { base: 200, max: 5000 };
+/** The files the watcher sends at a job's end, each as "NAME-size" then "NAME" frames. */
+const OUTCOME_FILES = ["result", "error"];
 
 interface Entry {
   job: JobRecord;
@@ -33,8 +35,8 @@ interface Entry {
   /** The last polled status; set to a final one when the poll ended the job. */
   polled: JobStatus | null;
   runner: RunnerStatus | null;
-  result: { bytes: Buffer; filled: number } | null;
-  error: string | null;
+  /** result.json and error.json as they arrive: one buffer of the announced size each, filled in place. */
+  files: Map<string, { bytes: Buffer; filled: number }>;
   resolve(result: WatchResult): void;
   reject(error: unknown): void;
 }
@@ -84,8 +86,7 @@ export class JobWatcher {
         lastQueue: null,
         polled: null,
         runner: null,
-        result: null,
-        error: null,
+        files: new Map(),
         resolve,
         reject,
       };
@@ -223,7 +224,7 @@ export class JobWatcher {
         lost++;
         for (const entry of this.#entries.values()) entry.request.onReconnect?.(lost, delayMs);
       }
-      for (const entry of this.#entries.values()) Object.assign(entry, { polled: null, runner: null, result: null, error: null });
+      for (const entry of this.#entries.values()) Object.assign(entry, { polled: null, runner: null, files: new Map() });
       await sleep(delayMs);
       if (!refusal) await this.transport.connect().catch(() => {}); // a failure shows as the next run's ConnectionError
     }
@@ -270,10 +271,13 @@ export class JobWatcher {
       const text = entry.decoder.decode(payload, { stream: true });
       if (text) entry.request.onLog?.(text);
     } else if (type === "runner") entry.runner = parseJson<RunnerStatus>(payload.toString("utf8"));
-    else if (type === "result-size") entry.result = { bytes: Buffer.allocUnsafe(Number(payload.toString("latin1"))), filled: 0 };
-    else if (type === "result" && entry.result) entry.result.filled += payload.copy(entry.result.bytes, entry.result.filled);
-    else if (type === "error") entry.error = payload.toString("utf8");
     else if (type === "end") this.#end(entry).catch(entry.reject);
+    else if (type.endsWith("-size") && OUTCOME_FILES.includes(type.slice(0, -5))) {
+      entry.files.set(type.slice(0, -5), { bytes: Buffer.allocUnsafe(Number(payload.toString("latin1"))), filled: 0 });
+    } else {
+      const file = entry.files.get(type);
+      if (file) file.filled += payload.copy(file.bytes, file.filled);
+    }
   }
 
   async #end(entry: Entry): Promise<void> {
@@ -281,9 +285,12 @@ export class JobWatcher {
     this.#drop(job.id);
     const rest = entry.decoder.decode();
     if (rest) entry.request.onLog?.(rest);
-    const resultText = entry.result ? entry.result.bytes.subarray(0, entry.result.filled).toString("utf8") : null;
-    entry.result = null; // the bytes can go before the text is parsed
-    const outcome: Outcome = { result: parseJson<ResultValue>(resultText), error: parseJson<RemoteError>(entry.error) };
+    const text = (name: string) => {
+      const file = entry.files.get(name);
+      entry.files.delete(name); // the bytes can go before the text is parsed
+      return file ? file.bytes.subarray(0, file.filled).toString("utf8") : null;
+    };
+    const outcome: Outcome = { result: parseJson<ResultValue>(text("result")), error: parseJson<RemoteError>(text("error")) };
     const status = await this.scheduler.finalStatus(job, entry.runner, entry.polled);
     entry.resolve({ status, outcome, logOffset: entry.offset });
   }
