@@ -21,12 +21,14 @@ function malformed(detail: string): RemoteCommandError {
 
 /**
  * A Writable that cuts the watcher's stdout into frames and hands each one to `onFrame`. It keeps at most
- * one frame's bytes: a 200 MB log arrives as many small frames, each handed on and dropped.
+ * one frame's bytes: a 200 MB log arrives as many small frames, each handed on and dropped. Lines before the
+ * first frame ("ready") are skipped: a login shell may print a banner, and no job output comes before it.
  */
 export class FrameReader extends Writable {
   #chunks: Buffer[] = [];
   #buffered = 0;
   #header: { type: string; id: string; length: number } | null = null;
+  #started = false;
 
   constructor(private readonly onFrame: (frame: Frame) => void) {
     super();
@@ -60,6 +62,16 @@ export class FrameReader extends Writable {
     return taken;
   }
 
+  /** Drops one line before the first frame, or starts at the first frame (whose header is a "ready" line). */
+  #skipToReady(): boolean {
+    const newline = this.#peek(this.#buffered).indexOf(10);
+    if (newline < 0) return false;
+    const line = this.#peek(newline).toString("latin1");
+    if (/^ready - \d+$/.test(line)) this.#started = true;
+    else this.#take(newline + 1);
+    return true;
+  }
+
   /** Up to the first n buffered bytes, without taking them. */
   #peek(n: number): Buffer {
     const parts: Buffer[] = [];
@@ -74,6 +86,7 @@ export class FrameReader extends Writable {
 
   /** Parses one header or one payload; false when more bytes are needed. */
   #next(): boolean {
+    if (!this.#started) return this.#skipToReady();
     if (this.#header === null) {
       const head = this.#peek(MAX_HEADER + 1);
       const newline = head.indexOf(10);

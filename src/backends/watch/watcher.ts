@@ -12,7 +12,7 @@ import type { Outcome, ResultValue } from "../../jobs/outcome.js";
 import { isFinal, type JobRecord, type RemoteError } from "../../jobs/types.js";
 import { remoteFile } from "../../remote/index.js";
 import type { Transport } from "../../transport/types.js";
-import { ConnectionError, RemoteCommandError } from "../../util/errors.js";
+import { ConnectionError, InputError, RemoteCommandError } from "../../util/errors.js";
 import type { JobStatus } from "../types.js";
 import { type Frame, FrameReader } from "./frames.js";
 import type { ReconnectPolicy, RunnerStatus, WatchRequest, WatchResult, WatchScheduler } from "./types.js";
@@ -20,7 +20,13 @@ import type { ReconnectPolicy, RunnerStatus, WatchRequest, WatchResult, WatchSch
 const SOURCE = readFileSync(remoteFile("watcher.py"));
 /** Reads the source from stdin, then runs it: one line, so any login shell passes it through. */
 const BOOTSTRAP = "import sys;exec(compile(sys.stdin.buffer.read(int(sys.stdin.buffer.readline())),'watcher.py','exec'))";
-/** How sshd (OpenSSH mux or ssh2) says it refused a new channel, e.g. over MaxSessions. */
+/** Job ids travel in frame headers (frames.ts). */
+const JOB_ID = /^[A-Za-z0-9_.-]+$/;
+/**
+ * How sshd's refusal of a new channel (over MaxSessions) shows: ssh2 fails to open it; OpenSSH's mux client
+ * falls back to a connection of its own (the command runs, with the message on stderr) and only fails when
+ * that fallback cannot log in either.
+ */
 const CHANNEL_REFUSED = /refused by peer|open failed|administratively prohibited|session request failed/i;
 const REFUSED_DELAY_MS = { base: 200, max: 5000 };
 /** The files the watcher sends at a job's end, each as "NAME-size" then "NAME" frames. */
@@ -75,7 +81,9 @@ export class JobWatcher {
 
   /** Follows a job to its end: its log as it arrives, then its final status and outcome. */
   watch(job: JobRecord, request: WatchRequest = {}): Promise<WatchResult> {
-    if (this.#entries.has(job.id)) return Promise.reject(new Error(`job ${job.id} is already watched by this process`));
+    if (!JOB_ID.test(job.id)) return Promise.reject(new InputError(`job id ${JSON.stringify(job.id)} is not one slurmray makes`));
+    if (job.schedulerId === null) return Promise.reject(new InputError(`job ${job.id} has not been submitted yet`));
+    if (this.#entries.has(job.id)) return Promise.reject(new InputError(`job ${job.id} is already watched by this process`));
     return new Promise<WatchResult>((resolve, reject) => {
       request.signal?.throwIfAborted();
       const entry: Entry = {
