@@ -1,7 +1,7 @@
 """slurmray: one long-running watcher per connection, following every job the client watches.
 
 Standard library only, Python 3.8+. Started as one command whose stdin first carries this source
-(a decimal byte count, a newline, the source: see src/backends/watch/protocol.ts), then commands, one JSON
+(a decimal byte count, a newline, the source: BOOTSTRAP in src/backends/watch/watcher.ts), then commands, one JSON
 object a line:
     {"op": "poll", "tag": TAG, "command": SH, "every": SECONDS}
                                                      the scheduler's batched status command for ALL watched
