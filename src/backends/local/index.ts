@@ -6,7 +6,6 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { TargetConfig } from "../../config/schema.js";
 import type { JobRecord, JobSpec, JobState } from "../../model/job.js";
 import type { ListedJobs } from "../../model/listed-job.js";
-import { readOutcome } from "../../model/outcome.js";
 import { runnerSpec } from "../../model/runner-spec.js";
 import { remoteFile } from "../../remote/index.js";
 import type { Transport } from "../../transport/types.js";
@@ -17,7 +16,7 @@ import { localFiles } from "../job-files.js";
 import { type Backend, type BackendContext, type JobStatus, jobPaths, neverRetry, type WatchRequest, type WatchResult } from "../types.js";
 import { formatHandle, type LocalHandle, parseHandle, processStartTime } from "./handle.js";
 import { jobGroupAlive, signalJobGroup } from "./process-group.js";
-import { watchLocal } from "./watch.js";
+import { localWatcher } from "./watch.js";
 
 interface RunnerStatus {
   state?: string;
@@ -82,9 +81,9 @@ export class LocalBackend implements Backend {
     return statuses;
   }
 
-  async watch(job: JobRecord, request: WatchRequest): Promise<WatchResult> {
-    const status = await watchLocal(this, job, request);
-    return { status, outcome: await readOutcome(job.remoteDir, (path) => localFiles.read(path)), logOffset: 0 };
+  /** Through the same one-per-connection watcher as remote kinds, over the local transport. */
+  watch(job: JobRecord, request: WatchRequest): Promise<WatchResult> {
+    return localWatcher(this).watch(job, request);
   }
 
   /** Local jobs are this machine's processes: the records say what ran, the process table what still runs. */

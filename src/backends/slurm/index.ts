@@ -11,9 +11,9 @@ import { listJobs, liveJobsCommand } from "./jobs-list.js";
 import { checkLimits, LIMITS_SECTION, limitsSnippet, parseLimits } from "./limits.js";
 import { type RenderInput, renderSbatch, type SlurmTargetOptions } from "./render.js";
 import { retryDecision } from "./retry.js";
-import { parseStatusOutput, resolveStatus, type StatusProbe, statusSnippet } from "./status.js";
+import { parseStatusOutput, StatusTracker, statusSnippet } from "./status.js";
 import { parseSubmitOutput, submitSnippet } from "./submit.js";
-import { watchUntilDone } from "./watch.js";
+import { slurmWatcher } from "./watch.js";
 
 export interface SlurmBackendOptions {
   target: SlurmTargetOptions;
@@ -23,11 +23,6 @@ export interface SlurmBackendOptions {
   runtimeDir: string;
   /** How long cancel waits for the job to be gone (seconds). */
   cancelWaitSeconds?: number;
-}
-
-/** Whether Slurm itself accounted for the job in this probe (else it may be in sacct's lag). */
-function seenBySlurm(id: string, probe: StatusProbe): boolean {
-  return probe.squeue.has(id) || probe.sacct?.has(id) === true;
 }
 
 /** The sbatch-related options of a slurm target's config. */
@@ -46,8 +41,7 @@ export class SlurmBackend implements Backend {
     section: LIMITS_SECTION,
     check: (spec, lines) => checkLimits(spec, parseLimits(lines)),
   };
-  /** When each job was first missing from both squeue and sacct (ms since epoch). */
-  readonly #absentSince = new Map<string, number>();
+  readonly #tracker = new StatusTracker();
 
   constructor(
     readonly transport: Transport,
@@ -80,26 +74,13 @@ export class SlurmBackend implements Backend {
     }
     if (submitted.length === 0) return statuses;
     const { stdout } = await this.transport.script(statusSnippet(submitted.map((j) => ({ schedulerId: j.schedulerId!, dir: j.remoteDir }))));
-    const probe = parseStatusOutput(stdout);
-    const now = Date.now();
-    for (const job of submitted) {
-      const id = job.schedulerId!;
-      if (seenBySlurm(id, probe)) this.#absentSince.delete(id);
-      else if (!this.#absentSince.has(id)) this.#absentSince.set(id, now);
-      statuses.set(job.id, resolveStatus(job, probe, now - (this.#absentSince.get(id) ?? now)));
-    }
+    for (const [id, status] of this.#tracker.statuses(submitted, parseStatusOutput(stdout))) statuses.set(id, status);
     return statuses;
   }
 
-  async watch(job: JobRecord, request: WatchRequest): Promise<WatchResult> {
-    const watched = await watchUntilDone(this.transport, job, {
-      fromOffset: request.fromOffset,
-      signal: request.signal,
-      onLine: (line) => request.onLog?.(`${line}\n`),
-      onQueue: request.onQueue,
-      reconnect: { onReconnect: (attempt, delayMs) => request.onReconnect?.(attempt, delayMs) },
-    });
-    return { status: watched.status, outcome: { result: watched.resultJson as WatchResult["outcome"]["result"], error: watched.errorJson }, logOffset: watched.logOffset };
+  /** Through the connection's one watcher, with every other job this process watches there. */
+  watch(job: JobRecord, request: WatchRequest): Promise<WatchResult> {
+    return slurmWatcher(this.transport).watch(job, request);
   }
 
   liveJobsCommand(project: string): string {
@@ -146,4 +127,4 @@ export { renderSbatch, type SlurmTargetOptions } from "./render.js";
 export { retryDecision, RETRYABLE_STATES } from "./retry.js";
 export { statusSnippet, parseStatusOutput, resolveStatus } from "./status.js";
 export { parseSubmitOutput } from "./submit.js";
-export { followLog, watchUntilDone, watchResuming, type WatchOutcome, type QueueUpdate } from "./watch.js";
+export { SlurmScheduler, slurmWatcher } from "./watch.js";

@@ -3,6 +3,7 @@
 // squeue by a few seconds and some clusters have no accounting, so a job that neither knows is not taken
 // as ended until it has been missing for a while (see resolveStatus).
 import type { JobRecord, JobState } from "../../model/job.js";
+import type { RunnerStatus } from "../watch/types.js";
 import { RemoteCommandError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
 import type { JobStatus } from "../types.js";
@@ -35,13 +36,6 @@ export interface SacctRow {
   nodes: string[];
 }
 
-/** What the runner writes to status.json (src/remote/runner.py). */
-export interface RunnerStatus {
-  state?: string;
-  exit_code?: number;
-  started_at?: string;
-  ended_at?: string;
-}
 
 export interface StatusProbe {
   squeue: Map<string, SqueueRow>;
@@ -191,4 +185,27 @@ export function resolveStatus(job: JobRecord, probe: StatusProbe, absentMs: numb
   if (absentMs < ABSENT_GRACE_MS) return { state: job.state, reason: job.reason, ...fromRunner, nodes: null };
   const why = probe.sacct === null ? `and this cluster has no job accounting to say why (${probe.sacctError})` : "and accounting has no record of it";
   return { state: "FAILED", reason: `Slurm no longer knows job ${id}, it left no result, ${why}`, ...fromRunner, nodes: null };
+}
+
+/** Whether Slurm itself accounted for the job in this probe (else it may be in sacct's lag). */
+function seenBySlurm(id: string, probe: StatusProbe): boolean {
+  return probe.squeue.has(id) || probe.sacct?.has(id) === true;
+}
+
+/** Turns successive probes into statuses, remembering since when each job has been missing from Slurm. */
+export class StatusTracker {
+  /** When each job was first missing from both squeue and sacct (ms since epoch). */
+  readonly #absentSince = new Map<string, number>();
+
+  /** The status of each submitted job (by job id) in this probe. */
+  statuses(jobs: readonly JobRecord[], probe: StatusProbe, now = Date.now()): Map<string, JobStatus> {
+    const statuses = new Map<string, JobStatus>();
+    for (const job of jobs) {
+      const id = job.schedulerId ?? "";
+      if (seenBySlurm(id, probe)) this.#absentSince.delete(id);
+      else if (!this.#absentSince.has(id)) this.#absentSince.set(id, now);
+      statuses.set(job.id, resolveStatus(job, probe, now - (this.#absentSince.get(id) ?? now)));
+    }
+    return statuses;
+  }
 }

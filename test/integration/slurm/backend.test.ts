@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { listJobs } from "../../../src/backends/slurm/jobs-list.js";
-import { followLog, watchUntilDone } from "../../../src/backends/slurm/watch.js";
+import { SlurmScheduler, slurmWatcher } from "../../../src/backends/slurm/watch.js";
+import { JobWatcher } from "../../../src/backends/watch/watcher.js";
 import type { JobStatus } from "../../../src/backends/types.js";
 import type { JobRecord } from "../../../src/model/job.js";
 import { requireTestbed, testbed } from "../../helpers/testbed.js";
@@ -27,11 +28,10 @@ describe("slurm backend on the test bed", { timeout: 240_000 }, () => {
     if (!b) return;
     const commandsBefore = b.transport.commandCount;
     const job = await submitted(b, b.job("single", { entry: "funcs.py:add", args: { a: 2, b: 40 } }));
-    const lines: string[] = [];
-    const outcome = await watchUntilDone(b.transport, job, { onLine: (l) => lines.push(l) });
+    const outcome = await slurmWatcher(b.transport).watch(job);
     assert.equal(outcome.status.state, "COMPLETED", JSON.stringify(outcome));
-    assert.deepEqual(outcome.resultJson, { value: 42 });
-    assert.equal(outcome.errorJson, null);
+    assert.deepEqual(outcome.outcome.result, { value: 42 });
+    assert.equal(outcome.outcome.error, null);
     assert.equal(outcome.status.exitCode, 0);
     assert.equal(b.transport.commandCount - commandsBefore, 2);
   });
@@ -40,20 +40,20 @@ describe("slurm backend on the test bed", { timeout: 240_000 }, () => {
     const b = need(t);
     if (!b) return;
     const job = await submitted(b, b.job("failing", { entry: "funcs.py:boom" }));
-    const outcome = await watchUntilDone(b.transport, job);
+    const outcome = await slurmWatcher(b.transport).watch(job);
     assert.equal(outcome.status.state, "FAILED");
     assert.equal(outcome.status.exitCode, 1);
-    assert.equal(outcome.errorJson?.type, "ValueError");
-    assert.match(outcome.errorJson?.traceback ?? "", /raise ValueError\("boom from the job"\)/);
+    assert.equal(outcome.outcome.error?.type, "ValueError");
+    assert.match(outcome.outcome.error?.traceback ?? "", /raise ValueError\("boom from the job"\)/);
   });
 
   test("two concurrent jobs of one project each get their own result", async (t) => {
     const b = need(t);
     if (!b) return;
     const jobs = await Promise.all([1, 2].map((n) => submitted(b, b.job("twins", { entry: "funcs.py:add", args: { a: n, b: 100 } }))));
-    const outcomes = await Promise.all(jobs.map((job) => watchUntilDone(b.transport, job)));
+    const outcomes = await Promise.all(jobs.map((job) => slurmWatcher(b.transport).watch(job)));
     assert.deepEqual(
-      outcomes.map((o) => o.resultJson),
+      outcomes.map((o) => o.outcome.result),
       [{ value: 101 }, { value: 102 }],
     );
   });
@@ -93,20 +93,27 @@ describe("slurm backend on the test bed", { timeout: 240_000 }, () => {
     if (!b) return;
     const n = 40;
     const job = await submitted(b, b.job("follow", { entry: "funcs.py:count", args: { n, delay: 0.15 } }));
-    const lines: string[] = [];
+    let text = "";
     let killed = false;
     let reconnects = 0;
-    for await (const batch of followLog(b.transport, job, { reconnect: { baseDelayMs: 200, onReconnect: () => reconnects++ } })) {
-      lines.push(...batch.lines);
-      if (!killed && lines.some((l) => l === "line 10")) {
+    const watcher = new JobWatcher(b.transport, new SlurmScheduler(), { baseDelayMs: 200 });
+    const kill = async () => {
+      const master = await b.transport.masterPid();
+      assert.ok(master);
+      process.kill(master, "SIGKILL");
+    };
+    let killing: Promise<void> | undefined;
+    const onLog = (chunk: string) => {
+      text += chunk;
+      if (!killed && text.includes("line 10\n")) {
         killed = true;
-        const master = await b.transport.masterPid();
-        assert.ok(master);
-        process.kill(master, "SIGKILL");
+        killing = kill();
       }
-    }
+    };
+    await watcher.watch(job, { onLog, onReconnect: () => reconnects++ });
+    await killing;
     assert.ok(reconnects >= 1, "the connection was cut and the watch reconnected");
-    const counted = lines.filter((l) => l.startsWith("line "));
+    const counted = text.split("\n").filter((l) => l.startsWith("line "));
     assert.deepEqual(
       counted,
       Array.from({ length: n }, (_, i) => `line ${i}`),
@@ -117,7 +124,7 @@ describe("slurm backend on the test bed", { timeout: 240_000 }, () => {
     const b = need(t);
     if (!b) return;
     const job = await submitted(b, b.job("listed", { entry: "funcs.py:count", args: { n: 8, delay: 0.25 } }));
-    await watchUntilDone(b.transport, job);
+    await slurmWatcher(b.transport).watch(job);
     let listed = null;
     for (let i = 0; i < 10 && listed?.state !== "COMPLETED"; i++) {
       const { jobs, sacctError } = await listJobs(b.transport);
@@ -140,7 +147,7 @@ describe("slurm backend on the test bed", { timeout: 240_000 }, () => {
       b,
       b.job("timeout", { entry: "funcs.py:sleepy", args: { seconds: 600 }, resources: { nodes: 1, cpus: 1, mem: 0.25, gpus: 0, time: 1, partition: "short" } }),
     );
-    const outcome = await watchUntilDone(b.transport, job);
+    const outcome = await slurmWatcher(b.transport).watch(job);
     assert.equal(outcome.status.state, "TIMEOUT", JSON.stringify(outcome.status));
   });
 });

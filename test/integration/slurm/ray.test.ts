@@ -2,7 +2,7 @@
 // cached venv in the bed user's home (reused by later runs).
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { watchUntilDone } from "../../../src/backends/slurm/watch.js";
+import { slurmWatcher } from "../../../src/backends/slurm/watch.js";
 import { requireTestbed } from "../../helpers/testbed.js";
 import { type SlurmBed, slurmBed, submitted } from "./harness.js";
 
@@ -46,10 +46,10 @@ test("a 3-node job: ray.init(address=\"auto\") joins it, tasks and Ray's Pool re
     resources: { nodes: 3, cpus: 1, mem: 1, gpus: 0, time: 10, partition: null },
   };
   const job = await submitted(bed, bed.job("ray", spec, python));
-  const log: string[] = [];
-  const outcome = await watchUntilDone(bed.transport, job, { onLine: (l) => log.push(l) });
-  assert.equal(outcome.status.state, "COMPLETED", `${JSON.stringify(outcome)}\n${log.join("\n")}`);
-  const value = (outcome.resultJson as { value: Record<string, unknown> }).value;
+  let log = "";
+  const outcome = await slurmWatcher(bed.transport).watch(job, { onLog: (text) => (log += text) });
+  assert.equal(outcome.status.state, "COMPLETED", `${JSON.stringify(outcome)}\n${log}`);
+  const value = (outcome.outcome.result as { value: Record<string, unknown> }).value;
   assert.deepEqual(value["nodes"], ["n1", "n2", "n3"], JSON.stringify(value));
   assert.deepEqual(value["pool_nodes"], ["n1", "n2", "n3"], JSON.stringify(value));
   // The allocation: 3 nodes × 1 CPU, and 1 GB per node less the 80 MB object store.
@@ -61,7 +61,7 @@ test("a 3-node job: ray.init(address=\"auto\") joins it, tasks and Ray's Pool re
   assert.deepEqual((value["with_token"] as { connected: boolean }).connected, true, JSON.stringify(value["with_token"]));
   assert.equal((value["without_token"] as { connected: boolean }).connected, false, JSON.stringify(value["without_token"]));
   assert.equal((value["wrong_token"] as { connected: boolean }).connected, false, JSON.stringify(value["wrong_token"]));
-  assert.ok(log.some((l) => /Ray cluster ready: 3 nodes/.test(l)), log.join("\n"));
+  assert.match(log, /Ray cluster ready: 3 nodes/);
 
   // Nothing of this job's Ray is left: no process of the job, no per-node temp dir.
   const left = await bed.transport.script(

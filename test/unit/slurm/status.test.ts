@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { parseJobsOutput } from "../../../src/backends/slurm/jobs-list.js";
 import { ABSENT_GRACE_MS, parseStatusLines, parseStatusOutput, resolveStatus, statusSnippet } from "../../../src/backends/slurm/status.js";
 import { parseSubmitOutput } from "../../../src/backends/slurm/submit.js";
-import { finalStatus } from "../../../src/backends/slurm/watch.js";
+import { SlurmScheduler } from "../../../src/backends/slurm/watch.js";
 import { RemoteCommandError } from "../../../src/util/errors.js";
 import { slurmJob } from "./job.js";
 
@@ -96,12 +96,24 @@ test("sbatch --parsable output: id, id;cluster, and refusals", () => {
   );
 });
 
-test("the watch's final section: runner's word, Slurm's word, or neither", () => {
+test("the watch's end: the runner's final word, else the poll that saw the job end", async () => {
   const j = job("30");
-  assert.equal(finalStatus(j, { runner: { state: "COMPLETED", exit_code: 0 }, slurm: null, sacct_error: null }).state, "COMPLETED");
-  const timeout = finalStatus(j, { runner: null, slurm: { state: "TIMEOUT", exit_code: "0:15", start: null, end: null, nodes: "n2" }, sacct_error: null });
-  assert.deepEqual([timeout.state, timeout.exitCode, timeout.nodes], ["TIMEOUT", 143, ["n2"]]);
-  assert.equal(finalStatus(j, { runner: null, slurm: null, sacct_error: "disabled" }).state, "FAILED");
+  const scheduler = new SlurmScheduler();
+  assert.equal((await scheduler.finalStatus(j, { state: "COMPLETED", exit_code: 0 }, null)).state, "COMPLETED");
+  const timeout = { state: "TIMEOUT" as const, reason: null, exitCode: 143, startedAt: null, endedAt: null, nodes: ["n2"] };
+  assert.deepEqual(await scheduler.finalStatus(j, { state: "CANCELLED", exit_code: 143 }, timeout), timeout);
+  assert.equal((await scheduler.finalStatus(j, null, null)).state, "FAILED");
+});
+
+test("the watcher's poll: one snippet for all jobs, and a job missing from Slurm stays in its grace period", async () => {
+  const scheduler = new SlurmScheduler();
+  const jobs = [slurmJob({ id: "a", schedulerId: "31", state: "RUNNING" }), slurmJob({ id: "b", schedulerId: "32", state: "RUNNING" })];
+  assert.match(scheduler.pollCommand(jobs), /sr_ids=31,32\n/);
+  const output = ["@@slurmray:slurm-status:begin@@", "squeue-exit|0", "q|31|RUNNING|None|0:05|n1|debug", "sacct-exit|0", "@@slurmray:slurm-status:end@@"].join("\n");
+  const statuses = await scheduler.parsePoll(output, 0, "", jobs);
+  assert.equal(statuses.get(jobs[0]!.id)?.state, "RUNNING");
+  assert.equal(statuses.get(jobs[1]!.id)?.state, "RUNNING");
+  await assert.rejects(scheduler.parsePoll("slurm_load_jobs error", 0, "", jobs), RemoteCommandError);
 });
 
 test("jobs list: slurmray jobs only, efficiency and peak memory from sacct, squeue's state for queued jobs", () => {
