@@ -2,6 +2,7 @@
 import type { TargetConfig } from "../config/schema.js";
 import type { JobSpec, TargetKind } from "../model/job.js";
 import { checkLocalJob, createLocalBackend } from "./local/index.js";
+import { checkServerJob, createServerBackend } from "./server/index.js";
 import { checkSlurmJob, createSlurmBackend } from "./slurm/index.js";
 import type { Backend, BackendContext } from "./types.js";
 
@@ -13,15 +14,15 @@ export interface KindInfo {
    * Refuses, before anything is sent, a job this target could never run (a bad scheduler parameter, more
    * nodes than one machine has). Throws InputError (exit 2). Pure: no remote command.
    */
-  check(target: TargetConfig, spec: JobSpec): void;
+  check(target: TargetConfig, spec: JobSpec, name: string): void;
 }
 
-const KINDS: Partial<Record<TargetKind, KindInfo>> = {
+const KINDS: Record<TargetKind, KindInfo> = {
   local: { remote: false, create: createLocalBackend, check: checkLocalJob },
   slurm: { remote: true, create: createSlurmBackend, check: checkSlurmJob },
+  server: { remote: true, create: createServerBackend, check: checkServerJob },
 };
 
-/** The kind's entry, or null when this version cannot run it. */
-export function kindInfo(kind: TargetKind): KindInfo | null {
-  return KINDS[kind] ?? null;
+export function kindInfo(kind: TargetKind): KindInfo {
+  return KINDS[kind];
 }

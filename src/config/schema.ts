@@ -46,6 +46,7 @@ export const slurmTargetSchema = z.strictObject({
 export const serverTargetSchema = z.strictObject({
   kind: z.literal("server"),
   ...sshTargetKeys,
+  queue_dir: z.string().regex(/^\/[A-Za-z0-9_@+=:,.\/-]*$/, "an absolute path without spaces or shell characters").optional(),
   limits: z
     .strictObject({
       cpus: posInt(4096).optional(),

@@ -49,8 +49,10 @@ export async function readJobOutcome(config: LoadedConfig, job: JobRecord): Prom
  * What the target's scheduler knows of this project's jobs (nodes, GPUs, and once finished CPU efficiency and
  * peak memory where it keeps accounting), keyed by slurmray job id. One remote command.
  */
-export async function clusterDetails(config: LoadedConfig, target: string, records: readonly JobRecord[]): Promise<Map<string, ListedJob>> {
+export async function clusterDetails(config: LoadedConfig, target: string, records: readonly JobRecord[]): Promise<{ details: Map<string, ListedJob>; queue: ListedJob[] | null }> {
   const { backend } = await openTarget(config, target);
   const { jobs } = await backend.list(config.projectName, records);
-  return new Map(jobs.map((job) => [job.jobId, job]));
+  // Where the scheduler shows every user's jobs (the server kind's queue), the whole queue is shown too.
+  const queue = jobs.some((job) => job.user !== undefined) ? jobs : null;
+  return { details: new Map(jobs.map((job) => [job.jobId, job])), queue };
 }

@@ -34,6 +34,8 @@ export interface RunReport {
   job_id: string;
   target: string;
   state: string;
+  /** The scheduler's word on how the job ended (OUT_OF_MEMORY: how much it used), or null. */
+  reason?: string | null;
   result: unknown;
   error: RemoteError | null;
   env: EnvReportJson | null;

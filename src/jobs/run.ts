@@ -94,6 +94,7 @@ export async function finishJob(
 ): Promise<{ outcome: Outcome; queueSeconds: number; logOffset: number }> {
   const { config, backend } = session;
   const submitted = performance.now();
+  const submittedAt = Date.now();
   let queueSeconds = 0;
   const watch: WatchRequest = {
     fromOffset,
@@ -112,6 +113,9 @@ export async function finishJob(
   };
   try {
     const { status, outcome, logOffset } = await session.watch(job, watch);
+    // A job that started and ended between two scheduler polls was never seen RUNNING: its start says when.
+    const started = status.startedAt ? Date.parse(status.startedAt) : Number.NaN;
+    if (queueSeconds === 0 && !Number.isNaN(started)) queueSeconds = Math.max(0, Math.round(started - submittedAt) / 1000);
     Object.assign(job, { state: status.state, exitCode: status.exitCode, endedAt: status.endedAt ?? new Date().toISOString(), reason: status.reason });
     saveJob(config.root, job);
     request.onStep?.({ step: "run", phase: "end", text: `job ${job.id} ended ${job.state}`, failed: job.state !== "COMPLETED" });
@@ -218,7 +222,7 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
   job.schedulerId = await submit(session, job, timings);
   request.onStep?.(
     session.layout
-      ? { step: "queue_wait", phase: "start", text: `job ${job.id}: submitted as Slurm job ${job.schedulerId}, waiting to start` }
+      ? { step: "queue_wait", phase: "start", text: `job ${job.id}: submitted to ${session.target.name} as ${job.schedulerId}, waiting to start` }
       : { step: "run", phase: "start", text: `job ${job.id}: running` },
   );
   Object.assign(job, { state: session.layout ? "PENDING" : "RUNNING", startedAt: session.layout ? null : new Date().toISOString() });
@@ -243,6 +247,7 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
   timings.queue_wait = queueSeconds;
   timings.run = Math.round(performance.now() - runStart) / 1000 - queueSeconds;
   report.state = job.state;
+  report.reason = job.reason;
   report.result = resultForDisplay(outcome.result);
   report.error = outcome.error;
   return finish();

@@ -2,14 +2,14 @@
 // there. Every command on existing jobs (status, logs, attach, cancel) and `run` go through one.
 import { join } from "node:path";
 import type { JobFiles } from "../backends/job-files.js";
-import { type KindInfo, kindInfo } from "../backends/registry.js";
+import { kindInfo } from "../backends/registry.js";
 import type { Backend, WatchRequest, WatchResult } from "../backends/types.js";
 import type { LoadedConfig } from "../config/load.js";
 import { type ResolvedTarget, resolveTarget } from "../config/target.js";
 import type { JobRecord, JobSpec } from "../model/job.js";
 import { runtimeHash } from "../remote/index.js";
 import type { Transport } from "../transport/types.js";
-import { InputError, RemoteCommandError } from "../util/errors.js";
+import { RemoteCommandError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
 import { isObject, readCache } from "../util/json-file.js";
 import { type ConnectOptions, transportFor } from "./connect.js";
@@ -19,7 +19,7 @@ import { absoluteBaseDir, remoteBaseDir, remoteLayout, type RemoteLayout } from 
 export type { WatchRequest, WatchResult } from "../backends/types.js";
 
 /** The files shipped into <base_dir>/runtime/<hash>/ on remote targets. */
-export const RUNTIME_FILES = ["runner.py", "ray_cluster.py"] as const;
+export const RUNTIME_FILES = ["runner.py", "ray_cluster.py", "queue.py"] as const;
 
 export interface TargetSession {
   config: LoadedConfig;
@@ -59,22 +59,14 @@ async function remoteHome(config: LoadedConfig, target: ResolvedTarget, transpor
 }
 
 function newSession(config: LoadedConfig, target: ResolvedTarget, transport: Transport, layout: RemoteLayout | null): TargetSession {
-  const info = kindInfo(target.config.kind)!;
+  const info = kindInfo(target.config.kind);
   const backend = info.create({ targetName: target.name, target: target.config, transport, runtimeDir: layout?.runtimeDir ?? null });
   return { config, target, transport, backend, files: backend.files, layout, watch: (job, request) => backend.watch(job, request) };
 }
 
 /** Refuses a job the target could never run, before any connection (exit 2). */
 export function checkJob(target: ResolvedTarget, spec: JobSpec): void {
-  requireKind(target).check(target.config, spec);
-}
-
-function requireKind(target: ResolvedTarget): KindInfo {
-  const info = kindInfo(target.config.kind);
-  if (!info) {
-    throw new InputError(`target ${JSON.stringify(target.name)} is of kind "${target.config.kind}", which this version cannot run yet; use a slurm or the local target`);
-  }
-  return info;
+  kindInfo(target.config.kind).check(target.config, spec, target.name);
 }
 
 /**
@@ -94,7 +86,7 @@ export async function closeSessions(): Promise<void> {
 }
 
 async function createSession(config: LoadedConfig, target: ResolvedTarget, connect: ConnectOptions): Promise<TargetSession> {
-  const info = requireKind(target);
+  const info = kindInfo(target.config.kind);
   const transport = transportFor(config, target.config, connect);
   if (!info.remote) return newSession(config, target, transport, null);
   try {

@@ -15,6 +15,13 @@ export interface ListedJob {
   cpuEfficiency: number | null;
   /** Peak resident memory, in bytes; finished jobs with accounting only. */
   maxRssBytes: number | null;
+  /** Where the scheduler shows other users' jobs too (the server kind's queue): whose job it is. */
+  user?: string;
+  cpus?: number;
+  memGb?: number;
+  gpuIds?: number[];
+  /** When it started running, or was queued (ISO). */
+  since?: string | null;
 }
 
 export interface ListedJobs {

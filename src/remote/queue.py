@@ -9,7 +9,7 @@ prints ONE JSON document on stdout (human warnings go to stderr):
   queue.py [--queue-dir DIR] [--limits JSON] poll ID...  -> {"jobs": [{id, state, position, reason, ...}]}
   queue.py [--queue-dir DIR] cancel ID                   -> {"id", "state", "cancelled"}
   queue.py [--queue-dir DIR] [--limits JSON] list        -> {"jobs": [every user's live job], "limits", "free"}
-  queue.py [--queue-dir DIR] active                      -> {"ids": [own pending/running ids]}
+  queue.py [--queue-dir DIR] active                      -> {"ids": [own pending/running ids], "job_dirs": [theirs]}
 
 Exit codes: 0 ok; 2 bad input (a request over the limits, an unsafe queue dir: nothing queued); 1 refused or
 failed (another user's job, unknown id), with {"error": ...} on stdout and the message on stderr.
@@ -943,8 +943,8 @@ def cmd_list(args, qdir):
 def cmd_active(args, qdir):
     queue = _locked_queue(qdir, tidy=True)
     _, user = me()
-    ids = sorted(e["id"] for e in queue.entries.values() if e["user"] == user and e["alive"] and e["state"] in ACTIVE)
-    return {"ids": ids}, queue.warnings
+    mine = sorted((e for e in queue.entries.values() if e["user"] == user and e["alive"] and e["state"] in ACTIVE), key=lambda e: e["id"])
+    return {"ids": [e["id"] for e in mine], "job_dirs": [e["job_dir"] for e in mine]}, queue.warnings
 
 
 def cmd_cancel(args, qdir):

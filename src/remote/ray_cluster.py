@@ -31,7 +31,8 @@ Files in JOB_DIR/ray/: head.json {"address"}, node-INDEX.log (Ray's output), nod
 when a node's Ray ended without being asked to, so `head`/`ready` fail at once instead of timing out).
 Failures of `head` and `ready` are also written to JOB_DIR/error.json (type RayStartError), so the job's
 outcome says why it failed.
-Environment: SLURM_JOB_ID, SLURM_CPUS_PER_TASK, SLURM_MEM_PER_NODE, SLURMRAY_RAY_GPUS (per node),
+Environment: SLURM_JOB_ID, SLURM_CPUS_PER_TASK, SLURM_MEM_PER_NODE, SLURMRAY_RAY_GPUS (per node) — or, on the
+server kind, the queue's grant: SLURMRAY_QUEUE_JOB_ID, SLURMRAY_CPUS, SLURMRAY_MEM_GB, SLURMRAY_GPUS —
 SLURMRAY_RAY_OBJECT_STORE_MB (object store size per node), SLURMRAY_RAY_START_TIMEOUT (seconds, default 180),
 SLURMRAY_RAY_DASHBOARD=1 (start the dashboard on the head; needs ray[default]).
 """
@@ -150,13 +151,25 @@ def make_token(job_dir):
     os.replace(path + ".tmp", path)
 
 
+def grant():
+    """What the scheduler granted this node: (job number, cpus, memory MB or None, gpus), from Slurm's
+    variables, else from the server queue's."""
+    queue_id = os.environ.get("SLURMRAY_QUEUE_JOB_ID", "")
+    number = os.environ.get("SLURM_JOB_ID") or queue_id.rpartition(".")[2] or str(os.getpid())
+    cpus = os.environ.get("SLURM_CPUS_PER_TASK") or os.environ.get("SLURMRAY_CPUS") or "1"
+    mem = os.environ.get("SLURM_MEM_PER_NODE")
+    if not (mem and mem.isdigit()) and os.environ.get("SLURMRAY_MEM_GB"):
+        mem = str(int(float(os.environ["SLURMRAY_MEM_GB"]) * 1024))
+    gpus = os.environ.get("SLURMRAY_RAY_GPUS") or os.environ.get("SLURMRAY_GPUS") or "0"
+    return int(number), cpus, int(mem) if mem and mem.isdigit() else None, gpus
+
+
 def memory_bytes(store_mb):
-    """Ray's schedulable memory on this node: Slurm's grant less the object store (None: Ray's default)."""
-    granted = os.environ.get("SLURM_MEM_PER_NODE")
-    if not granted or not granted.isdigit():
+    """Ray's schedulable memory on this node: the grant less the object store (None: Ray's default)."""
+    granted = grant()[2]
+    if granted is None:
         return None
-    rest = int(granted) - int(store_mb or 0)
-    return max(rest, 64) * 1024 * 1024
+    return max(granted - int(store_mb or 0), 64) * 1024 * 1024
 
 
 def ray_command(index, head_address, ports, temp_dir, ip):
@@ -164,8 +177,8 @@ def ray_command(index, head_address, ports, temp_dir, ip):
     if not os.path.exists(ray):
         ray = shutil.which("ray") or fail("the job's environment has no `ray` command: is ray installed in it?")
     cmd = [ray, "start", "--block", "--disable-usage-stats", "--temp-dir", temp_dir, "--node-ip-address", ip]
-    cmd += ["--num-cpus", os.environ.get("SLURM_CPUS_PER_TASK", "1")]
-    gpus = os.environ.get("SLURMRAY_RAY_GPUS", "0")
+    _, cpus, _, gpus = grant()
+    cmd += ["--num-cpus", cpus]
     if gpus != "0":
         cmd += ["--num-gpus", gpus]
     store_mb = os.environ.get("SLURMRAY_RAY_OBJECT_STORE_MB")
@@ -199,7 +212,7 @@ def wait_port_open(host, port, proc):
 
 
 def run_node(job_dir, index, head_address):
-    job_id = int(os.environ["SLURM_JOB_ID"])
+    job_id = grant()[0]
     node_name = os.environ.get("SLURMD_NODENAME", socket.gethostname())
     os.makedirs(ray_dir(job_dir), mode=0o700, exist_ok=True)
     log_path = os.path.join(ray_dir(job_dir), "node-%d.log" % index)

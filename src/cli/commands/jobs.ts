@@ -50,6 +50,14 @@ function printClusterTable(jobs: JobRecord[], details: Map<string, ListedJob>): 
   process.stdout.write(`${table(headers, rows, (column, cell) => (column === 2 ? colorState(cell) : cell))}\n`);
 }
 
+/** The whole queue of a shared server: every user's waiting and running jobs. */
+function printQueue(target: string, queue: readonly ListedJob[]): void {
+  info(`the queue on ${target}: ${queue.length === 0 ? "empty" : `${queue.length} job(s)`}`);
+  if (queue.length === 0) return;
+  const rows = queue.map((j) => [j.user ?? "-", j.jobId, j.schedulerState, String(j.cpus ?? "-"), `${j.memGb ?? "-"} GB`, j.gpuIds?.length ? j.gpuIds.join(",") : "-", j.since ? j.since.slice(0, 19).replace("T", " ") : "-"]);
+  process.stdout.write(`${table(["USER", "JOB", "STATE", "CPUS", "MEM", "GPUS", "SINCE"], rows)}\n`);
+}
+
 /** Prints a final job's result (stdout) or its error (stderr, exit 1). `logShown`: its log is on screen already. */
 async function printOutcome(config: LoadedConfig, job: JobRecord, json: boolean, logShown: boolean): Promise<void> {
   const outcome = await (await control()).readJobOutcome(config, job);
@@ -138,9 +146,13 @@ export function jobCommands() {
       for (;;) {
         const selected = listJobs(config.root).filter((job) => !options.target || job.target === options.target);
         await refreshJobs(config, selected);
-        const details = options.target ? await (await control()).clusterDetails(config, options.target, selected) : null;
-        if (options.json) printJson({ jobs: selected.map((job) => (details ? { ...job, cluster: details.get(job.id) ?? null } : job)) });
-        else if (details) printClusterTable(selected, details);
+        const cluster = options.target ? await (await control()).clusterDetails(config, options.target, selected) : null;
+        const details = cluster?.details ?? null;
+        if (options.json) printJson({ jobs: selected.map((job) => (details ? { ...job, cluster: details.get(job.id) ?? null } : job)), ...(cluster?.queue ? { queue: cluster.queue } : {}) });
+        else if (details) {
+          printClusterTable(selected, details);
+          if (cluster?.queue) printQueue(options.target!, cluster.queue);
+        }
         else printTable(selected);
         if (!options.watch || signal?.aborted || selected.every((job) => isFinal(job.state))) break;
         await sleep(2000);

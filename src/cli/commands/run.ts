@@ -67,7 +67,7 @@ export function runCommand() {
       else if (options.dryRun) printDryRun(entry, report);
       else if (!failed) printJson(report.result);
       if (failed) {
-        printFailure({ id: report.job_id, state: report.state }, report.error, true);
+        printFailure({ id: report.job_id, state: report.state, reason: report.reason }, report.error, true);
         process.exitCode = EXIT.jobFailed;
       }
     });

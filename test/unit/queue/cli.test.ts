@@ -142,7 +142,9 @@ describe("queue commands", () => {
     // It starts with no further command: its supervisor saw the queue change.
     await waitState(qdir, second.id, ["RUNNING"]);
     assert.equal(isRunning(pid), false, "the cancelled job's process is gone");
-    assert.deepEqual(runQueue(qdir, ["active"]).json, { ids: [second.id] });
+    const active = runQueue(qdir, ["active"]).json as { ids: string[]; job_dirs: string[] };
+    assert.deepEqual(active.ids, [second.id]);
+    assert.equal(active.job_dirs.length, 1, "with its job dir (retention keeps it)");
   });
 
   test("backfill end to end: a short job with --time passes a waiting head it cannot delay; one without --time waits", async (t) => {

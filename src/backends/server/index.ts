@@ -1,0 +1,159 @@
+// The server kind: a shared machine with no scheduler, reached over SSH, where remote/queue.py queues jobs
+// fairly between its users (docs/architecture.md, README "A shared server"). Every operation is one remote
+// command running queue.py from the runtime dir with the env's python; the limits come from the target config.
+import type { ServerTargetConfig, TargetConfig } from "../../config/schema.js";
+import type { JobRecord, JobSpec, JobState } from "../../model/job.js";
+import type { ListedJobs } from "../../model/listed-job.js";
+import { runnerSpec } from "../../model/runner-spec.js";
+import type { Transport } from "../../transport/types.js";
+import { InputError } from "../../util/errors.js";
+import { quote } from "../../util/shell.js";
+import { type JobFiles, remoteFiles } from "../job-files.js";
+import { type Backend, type BackendContext, type JobStatus, jobPaths, neverRetry, type WatchRequest, type WatchResult } from "../types.js";
+import type { JobWatcher } from "../watch/watcher.js";
+import { DEFAULT_QUEUE_DIR, parseJobs, parseReply, parseSubmitted, QUEUE_ID, type QueueJob, queueCommand, type ServerLimits } from "./queue-cli.js";
+import { renderServerScript } from "./script.js";
+import { serverWatcher } from "./watch.js";
+
+/** The target's limits, required: the queue shares exactly what they say. */
+export function serverLimits(name: string, target: ServerTargetConfig): ServerLimits {
+  const limits = target.limits;
+  if (!limits?.cpus || !limits.mem) {
+    throw new InputError(`target ${JSON.stringify(name)}: a server target needs limits = { cpus = N, mem = GB, gpus = [ids] } in slurmray.toml (what slurmray may share out on that machine)`);
+  }
+  return { cpus: limits.cpus, mem: limits.mem, gpus: limits.gpus ?? [] };
+}
+
+/** A request larger than the server's limits could never start: refused before anything is sent. */
+export function checkServerJob(target: TargetConfig, spec: JobSpec, name = "server"): void {
+  const limits = serverLimits(name, target as ServerTargetConfig);
+  const r = spec.resources;
+  const over = (flag: string, asked: number, limit: number, unit: string) =>
+    new InputError(`${flag} ${asked}: target ${JSON.stringify(name)} shares at most ${limit}${unit} (its limits.${flag.slice(2)}); ask for less`);
+  if (r.cpus > limits.cpus) throw over("--cpus", r.cpus, limits.cpus, " CPUs");
+  if (r.mem > limits.mem) throw over("--mem", r.mem, limits.mem, " GB");
+  if (r.gpus > limits.gpus.length) throw over("--gpus", r.gpus, limits.gpus.length, limits.gpus.length ? ` GPUs (ids ${limits.gpus.join(", ")})` : " GPUs: it lists none");
+}
+
+function iso(seconds: number | null): string | null {
+  return seconds === null ? null : new Date(seconds * 1000).toISOString();
+}
+
+/** A queue entry as a job status; an entry the queue no longer has keeps the record's last word. */
+export function queueStatus(job: JobRecord, entry: QueueJob | undefined): JobStatus {
+  if (!entry || entry.state === "UNKNOWN") {
+    return { state: job.state, reason: job.reason ?? "no longer in the queue", exitCode: job.exitCode, startedAt: job.startedAt, endedAt: job.endedAt, nodes: null };
+  }
+  const reason = entry.state === "PENDING" ? `${entry.reason || "Resources"}${entry.position !== null ? `, position ${entry.position}` : ""}` : entry.reason || null;
+  return { state: entry.state as JobState, reason, exitCode: entry.exitCode, startedAt: iso(entry.started), endedAt: iso(entry.ended), nodes: null };
+}
+
+export class ServerBackend implements Backend {
+  readonly kind = "server" as const;
+  readonly files: JobFiles;
+  readonly limits = null;
+  readonly retry = neverRetry;
+  readonly #watcher: JobWatcher;
+
+  constructor(
+    readonly transport: Transport,
+    readonly name: string,
+    readonly target: ServerTargetConfig,
+    readonly runtimeDir: string,
+  ) {
+    this.files = remoteFiles(transport);
+    this.#watcher = serverWatcher(this);
+  }
+
+  get queueDir(): string {
+    return this.target.queue_dir ?? DEFAULT_QUEUE_DIR;
+  }
+
+  /** queue.py OP ARGS… as one quoted shell command (python: the job env's, or python3 for read-only ops). */
+  command(op: string, args: readonly string[] = [], python = "python3"): string {
+    return queueCommand(python, this.runtimeDir, this.queueDir, serverLimits(this.name, this.target), op, args);
+  }
+
+  async #run(what: string, command: string): Promise<Record<string, unknown>> {
+    const { code, stdout, stderr } = await this.transport.exec(["sh", "-c", command]);
+    return parseReply(what, command, code, stdout, stderr);
+  }
+
+  async submit(job: JobRecord): Promise<string> {
+    const paths = jobPaths(job.remoteDir);
+    const r = job.spec.resources;
+    const script = renderServerScript(job, this.runtimeDir);
+    const args = ["--job-dir", paths.dir, "--cpus", String(r.cpus), "--mem", String(r.mem), "--gpus", String(r.gpus), ...(r.time ? ["--time", String(r.time)] : []), "--output", paths.log, "--", "/bin/sh", `${paths.dir}/job.sh`];
+    const submit = this.command("submit", args, job.python);
+    const snippet = [
+      "umask 077",
+      `mkdir -p ${quote(paths.dir)} && chmod 700 ${quote(paths.dir)} || exit 1`,
+      `rm -rf ${[paths.resultJson, paths.resultPkl, paths.error, paths.status, `${paths.dir}/ray`].map(quote).join(" ")}`,
+      `printf '%s' ${quote(`${JSON.stringify(runnerSpec(job))}\n`)} > ${quote(paths.spec)} || exit 1`,
+      `printf '%s' ${quote(script)} > ${quote(`${paths.dir}/job.sh`)} || exit 1`,
+      `exec ${submit}`,
+    ].join("\n");
+    const { code, stdout, stderr } = await this.transport.script(snippet);
+    return parseSubmitted(parseReply("Queueing the job on the server", "queue.py submit", code, stdout, stderr));
+  }
+
+  /** Every job in one poll command. */
+  async pollQueue(jobs: readonly JobRecord[]): Promise<Map<string, QueueJob>> {
+    const ids = jobs.map((j) => j.schedulerId).filter((id): id is string => id !== null && QUEUE_ID.test(id));
+    if (ids.length === 0) return new Map();
+    const reply = await this.#run("Asking the server's queue", this.command("poll", ids));
+    return new Map(parseJobs(reply).map((entry) => [entry.id, entry]));
+  }
+
+  async poll(jobs: readonly JobRecord[]): Promise<Map<string, JobStatus>> {
+    const entries = await this.pollQueue(jobs);
+    return new Map(jobs.map((job) => [job.id, queueStatus(job, job.schedulerId ? entries.get(job.schedulerId) : undefined)]));
+  }
+
+  watch(job: JobRecord, request: WatchRequest): Promise<WatchResult> {
+    return this.#watcher.watch(job, request);
+  }
+
+  async cancel(job: JobRecord): Promise<void> {
+    if (job.schedulerId === null) return;
+    if (!QUEUE_ID.test(job.schedulerId)) throw new InputError(`job ${job.id}: ${JSON.stringify(job.schedulerId)} is not a queue job id; the record is damaged`);
+    await this.#run(`Cancelling ${job.schedulerId}`, this.command("cancel", [job.schedulerId]));
+  }
+
+  /** The whole queue: every user's pending and running jobs (this project's are named by their job dir). */
+  async list(_project: string, records: readonly JobRecord[]): Promise<ListedJobs> {
+    const reply = await this.#run("Listing the server's queue", this.command("list"));
+    const byQueueId = new Map(records.filter((r) => r.schedulerId).map((r) => [r.schedulerId!, r.id]));
+    const now = Date.now() / 1000;
+    return {
+      sacctError: null,
+      jobs: parseJobs(reply).map((entry) => ({
+        schedulerId: entry.id,
+        jobId: byQueueId.get(entry.id) ?? entry.id,
+        user: entry.user,
+        state: entry.state === "UNKNOWN" ? "FAILED" : entry.state,
+        schedulerState: entry.state === "PENDING" && entry.position !== null ? `PENDING #${entry.position}` : entry.state,
+        elapsedSeconds: entry.started !== null ? Math.round((entry.ended ?? now) - entry.started) : null,
+        nodes: [],
+        cpus: entry.cpus,
+        memGb: entry.mem,
+        gpus: entry.gpus,
+        gpuIds: entry.gpuIds,
+        since: iso(entry.started ?? entry.submitted),
+        cpuEfficiency: null,
+        maxRssBytes: null,
+      })),
+    };
+  }
+
+  /** The job dirs' names (slurmray job ids) of the user's pending and running jobs, from one `active`. */
+  liveJobsCommand(): string {
+    const names = "import json, os, sys; [print(os.path.basename(d)) for d in json.load(sys.stdin)['job_dirs']]";
+    return [`sr_active=$(${this.command("active")}) || exit 1`, `printf '%s' "$sr_active" | python3 -c ${quote(names)}`].join("\n");
+  }
+}
+
+/** The backend of a server target (registered in ../registry.ts). */
+export function createServerBackend(context: BackendContext): ServerBackend {
+  return new ServerBackend(context.transport, context.targetName, context.target as ServerTargetConfig, context.runtimeDir!);
+}

@@ -1,0 +1,54 @@
+// job.sh for the server kind (pure): what queue.py starts once the job's grant is free. Without Ray it is the
+// runner; with Ray, one Ray node sized to the grant (the queue sets SLURMRAY_CPUS, SLURMRAY_GPUS and
+// SLURMRAY_MEM_GB, and CUDA_VISIBLE_DEVICES), private to the job by its token, then the runner.
+import type { JobRecord } from "../../model/job.js";
+import { InputError } from "../../util/errors.js";
+import { quote } from "../../util/shell.js";
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const RUN_PLAIN = ['exec "$python" -u "$runtime_dir/runner.py" "$job_dir"'];
+
+// The Ray node runs until its stdin (a FIFO held here on fd 3) closes, so it stops its own processes in order.
+const RUN_WITH_RAY = `export RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=0
+ray_cluster="$runtime_dir/ray_cluster.py"
+if "$python" "$ray_cluster" token "$job_dir"; then
+  export RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH="$job_dir/ray/token"
+fi
+ray_stop=$(mktemp -d /tmp/sr-stop.XXXXXX) || exit 1
+mkfifo "$ray_stop/fifo" && exec 3<>"$ray_stop/fifo" || exit 1
+"$python" "$ray_cluster" node "$job_dir" 0 <"$ray_stop/fifo" 3>&- &
+ray_node=$!
+stop_ray() {
+  exec 3>&-
+  wait "$ray_node"
+  rm -rf "$ray_stop"
+}
+trap 'stop_ray; exit 143' TERM
+if "$python" "$ray_cluster" head "$job_dir" >/dev/null && "$python" "$ray_cluster" ready "$job_dir" 1; then
+  "$python" -u "$runtime_dir/runner.py" "$job_dir" 3>&-
+  status=$?
+else
+  status=1
+fi
+stop_ray
+exit "$status"`.split("\n");
+
+export function renderServerScript(job: JobRecord, runtimeDir: string): string {
+  const env = Object.entries(job.spec.env).map(([name, value]) => {
+    if (!ENV_NAME.test(name)) throw new InputError(`environment variable ${JSON.stringify(name)}: names are letters, digits and '_', not starting with a digit`);
+    return `export ${name}=${quote(value)}`;
+  });
+  const lines = [
+    "#!/bin/sh",
+    `# Written by slurmray: runs job ${job.id} (job.json in this dir) under its grant from the server's queue.`,
+    "set -u",
+    `job_dir=${quote(job.remoteDir)}`,
+    `runtime_dir=${quote(runtimeDir)}`,
+    `python=${quote(job.python)}`,
+    'export PYTHONUNBUFFERED=1 SLURMRAY_JOB_DIR="$job_dir"',
+    ...env,
+    ...(job.spec.ray ? RUN_WITH_RAY : RUN_PLAIN),
+  ];
+  return `${lines.join("\n")}\n`;
+}
