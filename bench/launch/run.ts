@@ -1,61 +1,116 @@
 // Benchmark: a warm `slurmray run` (nothing changed, Ray off) of a trivial function, total wall time as the
-// user sees it (the CLI process included), against a hand-written baseline measured in the same run: one
-// multiplexed `ssh host 'sbatch --wait …'` plus reading the output. Medians of a few rounds.
+// user sees it (the CLI process included), on the Slurm kind and on the server kind, each against the tightest
+// hand-written equivalent measured in the same run over one multiplexed ssh connection:
+//   slurm:  `sbatch --parsable`, then `squeue -j` every 50 ms until the job is gone, then read its output;
+//   server: `setsid python3 -c … > out 2>&1 &`, then read `out` every 50 ms until the result is there.
+// Also the end latency: from the runner writing its final status.json to the CLI's exit (the job record holds
+// the runner's ended_at; the bed is one machine, so both clocks are one).
 // Run: npx tsx bench/launch/run.ts   (needs `npm run build` and `bash scripts/test-cluster.sh up`)
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { CLI, tempProject } from "../../test/helpers/cli.js";
-import { sshBaseArgs, testbed } from "../../test/helpers/testbed.js";
+import { removeRemote, scratchBaseDir, sshBaseArgs, type TestBed, testbed } from "../../test/helpers/testbed.js";
 import { testbedToml } from "../../test/helpers/testbed-project.js";
 
-const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
-const bed = testbed();
-if (!bed) {
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 7);
+const found = testbed();
+if (!found) {
   console.error("test bed not running: bash scripts/test-cluster.sh up");
   process.exit(2);
 }
+const bed: TestBed = found;
+const baseDir = scratchBaseDir(bed);
 
-const cwd = tempProject({ "slurmray.toml": testbedToml(bed), "trivial.py": "def f(x=1):\n    return x + 1\n" });
-execFileSync("python3", ["-m", "venv", "--without-pip", join(cwd, ".venv")]);
+function serverToml(): string {
+  return `[project]
+default_target = "box"
 
-function slurmray(): { ms: number; commands: number } {
+[targets.box]
+kind = "server"
+host = "${bed.host}"
+port = ${bed.port}
+user = "${bed.user}"
+identity_file = "${bed.key}"
+known_hosts = "${bed.knownHosts}"
+base_dir = "${baseDir}"
+queue_dir = "${bed.queueDir}"
+limits = { cpus = 2, mem = 2, gpus = [] }
+`;
+}
+
+function project(toml: string): string {
+  const cwd = tempProject({ "slurmray.toml": toml, "trivial.py": "def f(x=1):\n    return x + 1\n" });
+  execFileSync("python3", ["-m", "venv", "--without-pip", join(cwd, ".venv")]);
+  return cwd;
+}
+
+/** One warm run: wall time, remote commands, and the end latency (CLI exit − runner's ended_at). */
+function slurmray(cwd: string): { ms: number; commands: number; endMs: number } {
   const start = performance.now();
   const r = spawnSync(process.execPath, [CLI, "run", "trivial.py:f", "--args", '{"x": 41}', "--json"], { cwd, encoding: "utf8" });
+  const exited = Date.now();
   const ms = performance.now() - start;
   const report = JSON.parse(r.stdout);
   if (r.status !== 0 || report.result !== 42) throw new Error(`slurmray run failed: ${r.stderr}`);
-  return { ms, commands: report.remote_commands };
+  const record = JSON.parse(readFileSync(join(cwd, ".slurmray", "jobs", `${report.job_id}.json`), "utf8")) as { endedAt: string };
+  return { ms, commands: report.remote_commands, endMs: exited - Date.parse(record.endedAt) };
 }
 
-// The baseline: what a careful user types by hand, over a ControlMaster connection kept open.
+// The baselines run over a ControlMaster connection kept open, as a careful user's would.
 const control = join(mkdtempSync("/tmp/srl-"), "cm");
 const ssh = [...sshBaseArgs(bed), "-i", bed.key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", `ControlPath=${control}`];
-execFileSync("ssh", [...ssh, "-o", "ControlMaster=yes", "-o", "ControlPersist=120", "-fN", `${bed.user}@${bed.host}`]);
-const job = `d=$(mktemp -d) && cd "$d" && sbatch --wait --parsable -p debug -o out.txt --wrap 'python3 -c "print(41 + 1)"' >/dev/null && cat out.txt`;
-function baseline(): number {
+execFileSync("ssh", [...ssh, "-o", "ControlMaster=yes", "-o", "ControlPersist=300", "-fN", `${bed.user}@${bed.host}`]);
+const remote = (command: string) => execFileSync("ssh", [...ssh, "-o", "ControlMaster=no", `${bed.user}@${bed.host}`, command], { encoding: "utf8" });
+
+async function slurmBaseline(): Promise<number> {
   const start = performance.now();
-  const out = execFileSync("ssh", [...ssh, "-o", "ControlMaster=no", `${bed!.user}@${bed!.host}`, job], { encoding: "utf8" });
+  const submitted = remote(`d=$(mktemp -d) && cd "$d" && id=$(sbatch --parsable -p debug -o out.txt --wrap 'python3 -c "print(41 + 1)"') && echo "$id $d"`);
+  const [id, dir] = submitted.trim().split(" ");
+  while (remote(`squeue -h -j ${id} -o %i 2>/dev/null`).trim() !== "") await sleep(50);
+  const out = remote(`cat ${dir}/out.txt`);
   const ms = performance.now() - start;
-  if (out.trim() !== "42") throw new Error(`baseline printed ${out}`);
+  if (out.trim() !== "42") throw new Error(`slurm baseline printed ${out}`);
   return ms;
 }
 
-slurmray(); // the cold run: creates the env and ships the code; not measured
-const ours: number[] = [];
-const base: number[] = [];
-let commands = 0;
-for (let round = 0; round < ROUNDS; round++) {
-  const run = slurmray();
-  ours.push(run.ms);
-  commands = Math.max(commands, run.commands);
-  base.push(baseline());
+async function serverBaseline(): Promise<number> {
+  const start = performance.now();
+  const dir = remote(`d=$(mktemp -d) && setsid python3 -c 'print(41 + 1)' > "$d/out" 2>&1 < /dev/null & echo "$d"`).trim();
+  let out = "";
+  while ((out = remote(`cat ${dir}/out`)).trim() === "") await sleep(50);
+  const ms = performance.now() - start;
+  if (out.trim() !== "42") throw new Error(`server baseline printed ${out}`);
+  return ms;
 }
-execFileSync("ssh", [...ssh, "-O", "exit", `${bed.user}@${bed.host}`], { stdio: "ignore" });
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const m = median(ours);
-const b = median(base);
-console.log(`warm slurmray run (trivial function, Ray off), median of ${ROUNDS}: ${m.toFixed(0)} ms, ${commands} remote commands`);
-console.log(`baseline ssh 'sbatch --wait' + read output, median of ${ROUNDS}: ${b.toFixed(0)} ms`);
-console.log(`ratio slurmray / baseline: ${(m / b).toFixed(2)}x (goal <= 1.5x, <= 4 remote commands)`);
+
+async function measure(kind: string, cwd: string, baseline: () => Promise<number>, goal: string): Promise<void> {
+  slurmray(cwd); // the cold run: creates the env and ships the code; not measured
+  const ours: number[] = [];
+  const ends: number[] = [];
+  const base: number[] = [];
+  let commands = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const run = slurmray(cwd);
+    ours.push(run.ms);
+    ends.push(run.endMs);
+    commands = Math.max(commands, run.commands);
+    base.push(await baseline());
+  }
+  const [m, b] = [median(ours), median(base)];
+  console.log(`${kind}: warm slurmray run, median of ${ROUNDS}: ${m.toFixed(0)} ms, ${commands} remote commands`);
+  console.log(`${kind}: hand-written baseline (50 ms polling), median of ${ROUNDS}: ${b.toFixed(0)} ms`);
+  console.log(`${kind}: ratio slurmray / baseline: ${(m / b).toFixed(2)}x (goal ${goal})`);
+  console.log(`${kind}: end latency (runner's final status -> CLI exit), median of ${ROUNDS}: ${median(ends).toFixed(0)} ms (goal <= 200 ms)`);
+}
+
+try {
+  await measure("slurm", project(testbedToml(bed, { baseDir })), slurmBaseline, "<= 1.5x, <= 4 remote commands");
+  await measure("server", project(serverToml()), serverBaseline, "<= 1.5x, <= 3 remote commands");
+} finally {
+  execFileSync("ssh", [...ssh, "-O", "exit", `${bed.user}@${bed.host}`], { stdio: "ignore" });
+  removeRemote(bed, [baseDir]);
+}

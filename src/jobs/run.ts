@@ -222,7 +222,7 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
   job.schedulerId = await submit(session, job, timings);
   request.onStep?.(
     session.layout
-      ? { step: "queue_wait", phase: "start", text: `job ${job.id}: submitted to ${session.target.name} as ${job.schedulerId}, waiting to start` }
+      ? { step: "queue_wait", phase: "start", text: `job ${job.id}: submitted to ${session.target.name} as job ${job.schedulerId}, waiting to start` }
       : { step: "run", phase: "start", text: `job ${job.id}: running` },
   );
   Object.assign(job, { state: session.layout ? "PENDING" : "RUNNING", startedAt: session.layout ? null : new Date().toISOString() });

@@ -33,7 +33,7 @@ describe("progress on the Slurm test bed", () => {
       /^\d\d:\d\d:\d\d connected to \S+ \(\d+\.\d s\)$/m,
       /^\d\d:\d\d:\d\d code sync: \d+ file\(s\), \d+ KB sent \(\d+\.\d s\)$/m,
       /^\d\d:\d\d:\d\d env sync: created/m,
-      /^\d\d:\d\d:\d\d job \S+: submitted as Slurm job \d+, waiting to start$/m,
+      /^\d\d:\d\d:\d\d job \S+: submitted to tb as job \d+, waiting to start$/m,
       /^hi from the job$/m,
       /^\d\d:\d\d:\d\d job \S+ ended COMPLETED \(\d+\.\d s\)$/m,
     ];
