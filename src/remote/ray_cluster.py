@@ -36,18 +36,24 @@ server kind, the queue's grant: SLURMRAY_QUEUE_JOB_ID, SLURMRAY_CPUS, SLURMRAY_M
 SLURMRAY_RAY_OBJECT_STORE_MB (object store size per node), SLURMRAY_RAY_START_TIMEOUT (seconds, default 180),
 SLURMRAY_RAY_DASHBOARD=1 (start the dashboard on the head; needs ray[default]).
 """
-import importlib.util
-import json
 import os
-import re
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import threading
-import time
+
+# Python puts this file's directory first on sys.path. It also holds queue.py (the server kind's scheduler),
+# which would shadow the standard library's `queue` for Ray.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
 
 # Ports: blocks of BLOCK ports in [LOW, LOW + BLOCKS * BLOCK), below Linux's ephemeral range (32768+)
 # so that outgoing connections do not take them between the check and Ray's bind.

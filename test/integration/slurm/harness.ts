@@ -1,7 +1,9 @@
 // Slurm integration tests on the test bed: an OpenSSH transport as the bed's user, a scratch base dir in
 // the user's home (shared by the login "node" and n1..n3), the runtime files shipped there, a small project.
+import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { SlurmBackend } from "../../../src/backends/slurm/index.js";
+import { RUNTIME_FILES } from "../../../src/jobs/session.js";
 import type { JobRecord, JobSpec } from "../../../src/model/job.js";
 import { remoteFile } from "../../../src/remote/index.js";
 import type { OpenSshTransport } from "../../../src/transport/openssh.js";
@@ -122,7 +124,7 @@ export async function slurmBed(tb: TestBed): Promise<SlurmBed> {
   const base = `${home}/.srit/${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
   const runtimeDir = `${base}/runtime`;
   const codeDir = `${base}/code`;
-  const runtime = Object.fromEntries(["runner.py", "ray_cluster.py"].map((name) => [name, readFileSync(remoteFile(name), "utf8")]));
+  const runtime = Object.fromEntries(RUNTIME_FILES.map((name) => [name, readFileSync(remoteFile(name), "utf8")]));
   const setup = await transport.script(
     [`mkdir -p ${quote(runtimeDir)} ${quote(codeDir)} ${quote(`${base}/jobs`)}`, writeFiles(runtimeDir, runtime), writeFiles(codeDir, PROJECT_FILES)].join("\n"),
   );
@@ -166,4 +168,27 @@ export async function slurmBed(tb: TestBed): Promise<SlurmBed> {
 export async function submitted(bed: SlurmBed, job: JobRecord): Promise<JobRecord> {
   const schedulerId = await bed.backend.submit(job);
   return { ...job, schedulerId, state: "PENDING" };
+}
+
+const RAY_VENV = "$HOME/.cache/slurmray-test-ray-venv";
+
+/** The venv's python, installing Ray into it first when the cache is empty (about 280 MB, once). */
+export async function rayPython(bed: SlurmBed): Promise<string> {
+  const install = await bed.transport.script(
+    [
+      "set -e",
+      `d=${RAY_VENV}`,
+      'if [ ! -f "$d/.complete" ]; then',
+      '  rm -rf "$d"; mkdir -p "$(dirname "$d")"',
+      '  uv venv -q --python /usr/bin/python3 "$d"',
+      '  SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt VIRTUAL_ENV="$d" uv pip install -q "ray==2.*"',
+      '  touch "$d/.complete"',
+      "fi",
+      'echo "$d/bin/python"',
+    ].join("\n"),
+    [],
+    { timeoutMs: 900_000 },
+  );
+  assert.equal(install.code, 0, `installing Ray: ${install.stderr}`);
+  return install.stdout.trim();
 }

@@ -4,30 +4,7 @@ import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { slurmWatcher } from "../../../src/backends/slurm/watch.js";
 import { requireTestbed } from "../../helpers/testbed.js";
-import { type SlurmBed, slurmBed, submitted } from "./harness.js";
-
-const RAY_VENV = "$HOME/.cache/slurmray-test-ray-venv";
-
-/** The venv's python, installing Ray into it first when the cache is empty (about 280 MB, once). */
-async function rayPython(bed: SlurmBed): Promise<string> {
-  const install = await bed.transport.script(
-    [
-      "set -e",
-      `d=${RAY_VENV}`,
-      'if [ ! -f "$d/.complete" ]; then',
-      '  rm -rf "$d"; mkdir -p "$(dirname "$d")"',
-      '  uv venv -q --python /usr/bin/python3 "$d"',
-      '  SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt VIRTUAL_ENV="$d" uv pip install -q "ray==2.*"',
-      '  touch "$d/.complete"',
-      "fi",
-      'echo "$d/bin/python"',
-    ].join("\n"),
-    [],
-    { timeoutMs: 900_000 },
-  );
-  assert.equal(install.code, 0, `installing Ray: ${install.stderr}`);
-  return install.stdout.trim();
-}
+import { rayPython, type SlurmBed, slurmBed, submitted } from "./harness.js";
 
 let bed: SlurmBed | undefined;
 after(async () => bed?.dispose());
