@@ -79,7 +79,11 @@ async function serverBaseline(): Promise<number> {
   const start = performance.now();
   const dir = remote(`d=$(mktemp -d) && setsid python3 -c 'print(41 + 1)' > "$d/out" 2>&1 < /dev/null & echo "$d"`).trim();
   let out = "";
-  while ((out = remote(`cat ${dir}/out`)).trim() === "") await sleep(50);
+  for (;;) {
+    out = remote(`cat ${dir}/out`);
+    if (out.trim() !== "") break;
+    await sleep(50);
+  }
   const ms = performance.now() - start;
   if (out.trim() !== "42") throw new Error(`server baseline printed ${out}`);
   return ms;

@@ -33,7 +33,11 @@ function checkEntry(value: unknown): EnvCacheEntry {
   if (!isObject(value) || typeof value.stampId !== "string") return fail("expected {stampId, state}");
   const { state } = value;
   if (state !== null && !isProbedEnvironment(state)) return fail("state: expected a probed environment");
-  return { stampId: value.stampId, state };
+  const { skipped } = value;
+  if (skipped === undefined) return { stampId: value.stampId, state };
+  const valid = Array.isArray(skipped) && skipped.every((s) => isObject(s) && typeof s.name === "string" && typeof s.reason === "string");
+  if (!valid) return fail("skipped: expected a list of {name, reason}");
+  return { stampId: value.stampId, state, skipped: skipped as SkippedDistribution[] };
 }
 
 /** The cached state, or null (missing, or invalid: then it is removed and the env probed afresh). */
