@@ -29,16 +29,6 @@ export function byPath(a: ManifestEntry, b: ManifestEntry): number {
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
 
-/** The manifest's own hash: what the remote stamp holds. */
-export function manifestHash(manifest: Manifest): string {
-  return sha256(JSON.stringify(manifest.map((e) => [e.path, e.sha256, e.mode, e.link ?? null])));
-}
-
-/** Whether remote's entry already matches local's (same content, mode and kind). */
-export function sameEntry(a: ManifestEntry, b: ManifestEntry | undefined): boolean {
-  return b !== undefined && a.sha256 === b.sha256 && a.mode === b.mode && a.link === b.link;
-}
-
 type CachedHash = [size: number, mtimeMs: number, ino: number, sha256: string];
 const HASH_CACHE = "codesync-hashes.json";
 // A file modified again within the file system clock's tick after being hashed would keep its (size,

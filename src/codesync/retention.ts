@@ -1,21 +1,32 @@
 // Retention: remove remote job dirs untouched for longer than retention_days, in one remote command.
 // Active jobs are never touched: those the caller names, and any dir with a file modified recently
 // (a job still writing its log, or one started from another machine that we do not know about).
+// Then, in the same command, the code store's garbage collection (codestore.py gc, under the store's
+// lock): trees no job dir links to and objects no tree holds, untouched for a day.
 import type { Transport } from "../transport/types.js";
 import { RemoteCommandError } from "../util/errors.js";
 import { sectionLines, wrapSection } from "../util/sections.js";
 import { quoteArgv } from "../util/shell.js";
+import { gcArgv } from "./store.js";
+
+/** Unreferenced code trees and objects are kept this long (a run between its probe and submit uses them). */
+export const STORE_KEEP_MINUTES = 24 * 60;
 
 export interface RetentionOptions {
   /** Absolute remote path of the jobs dir (<base_dir>/projects/<project>/jobs). */
   jobsDir: string;
   olderThanDays: number;
   activeJobIds: readonly string[];
+  /** The code store to collect after the job dirs: base_dir and the interpreter running codestore.py. */
+  store?: { baseDir: string; python: string };
 }
 
 export interface RetentionResult {
   removed: string[];
   bytesFreed: number;
+  /** Code trees and objects the store's collection removed. */
+  treesRemoved: number;
+  objectsRemoved: number;
 }
 
 const SECTION = "retention";
@@ -32,10 +43,12 @@ find . -mindepth 1 -maxdepth 1 -type d -mmin +"$mins" | while IFS= read -r p; do
 done
 `;
 
-function cleanArgv(options: RetentionOptions): string[] {
+function cleanCommand(options: RetentionOptions): string {
   if (!(options.olderThanDays >= 0)) throw new RangeError("olderThanDays must be a non-negative number");
   const minutes = String(Math.round(options.olderThanDays * 24 * 60));
-  return ["sh", "-c", CLEAN, "sh", options.jobsDir, minutes, ...options.activeJobIds];
+  const jobs = quoteArgv(["sh", "-c", CLEAN, "sh", options.jobsDir, minutes, ...options.activeJobIds]);
+  if (!options.store) return jobs;
+  return `${jobs}\nprintf 'store %s\\n' "$(${quoteArgv(gcArgv(options.store.python, options.store.baseDir, STORE_KEEP_MINUTES))})"`;
 }
 
 /**
@@ -44,7 +57,7 @@ function cleanArgv(options: RetentionOptions): string[] {
  * `run`, which must not wait for it.
  */
 export function retentionSnippet(options: RetentionOptions, background = false): string {
-  const command = quoteArgv(cleanArgv(options));
+  const command = cleanCommand(options);
   if (background) return `(${command}) </dev/null >/dev/null 2>&1 &`;
   return wrapSection(SECTION, command);
 }
@@ -53,8 +66,15 @@ export function retentionSnippet(options: RetentionOptions, background = false):
 export function parseRetention(output: string): RetentionResult | undefined {
   const lines = sectionLines(output, SECTION);
   if (lines === null) return undefined;
-  const result: RetentionResult = { removed: [], bytesFreed: 0 };
+  const result: RetentionResult = { removed: [], bytesFreed: 0, treesRemoved: 0, objectsRemoved: 0 };
   for (const line of lines) {
+    const store = /^store (\d+) (\d+) (\d+)$/.exec(line);
+    if (store) {
+      result.treesRemoved = Number(store[1]);
+      result.objectsRemoved = Number(store[2]);
+      result.bytesFreed += Number(store[3]);
+      continue;
+    }
     const m = /^(\d+)\t(.+)$/.exec(line);
     if (!m) continue;
     result.bytesFreed += Number(m[1]) * 1024;

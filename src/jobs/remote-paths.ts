@@ -20,7 +20,6 @@ export function absoluteBaseDir(baseDir: string, home: string): string {
 export interface RemoteLayout {
   base: string;
   projectDir: string;
-  codeDir: string;
   jobsDir: string;
   runtimeDir: string;
 }
@@ -30,7 +29,6 @@ export function remoteLayout(base: string, project: string, runtimeHash: string)
   return {
     base,
     projectDir,
-    codeDir: `${projectDir}/code`,
     jobsDir: `${projectDir}/jobs`,
     runtimeDir: `${base}/runtime/${runtimeHash}`,
   };

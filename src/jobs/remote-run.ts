@@ -1,11 +1,12 @@
 // The remote half of `run` (slurm targets): one batched probe, then code sync, env sync and the runtime
 // files only where something changed. A warm run (nothing changed) costs: probe, submit, watch.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
+import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { checkImports, formatImportWarning } from "../codesync/imports.js";
 import { codeProbeSnippet, parseCodeProbe } from "../codesync/remote.js";
 import { retentionSnippet } from "../codesync/retention.js";
-import { syncCode } from "../codesync/sync.js";
+import { lastCodeId, type SyncOptions, type SyncResult, syncCode } from "../codesync/sync.js";
 import { projectInterpreter } from "../config/interpreter.js";
 import { type Snapshot, takeSnapshot } from "../envsync/snapshot.js";
 import { envProbeFor, type EnvReport, type EnvTarget, syncEnv } from "../envsync/sync.js";
@@ -15,6 +16,7 @@ import { RemoteCommandError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
 import { sectionLines, wrapSection } from "../util/sections.js";
 import { quote } from "../util/shell.js";
+import { ignoreStateDir } from "./registry.js";
 import { envDirFor } from "./remote-paths.js";
 import { type RunReport, timed } from "./report.js";
 import { cacheDir, RUNTIME_FILES, type TargetSession } from "./session.js";
@@ -86,8 +88,10 @@ function importWarnings(session: TargetSession, job: JobRecord, selected: string
 }
 
 export interface PreparedRemote {
-  /** The env's python on the target. */
+  /** The env's python on the target (on the local target: the project interpreter). */
   python: string;
+  /** The job's code tree on the target (what the job pins). */
+  codeDir: string;
   /** Code files that would be sent (dry run only). */
   dryRunList: string[] | null;
 }
@@ -97,35 +101,22 @@ export async function prepareRemote(session: TargetSession, job: JobRecord, repo
   const { config, transport, target } = session;
   const layout = session.layout!;
   const timings = report.timings;
+  ignoreStateDir(config.root);
   await timed(timings, "connect", () => transport.connect());
   const snapshot = await timed(timings, "env_sync", () => localSnapshot(session, job.spec.ray));
   report.warnings.push(...editableWarnings(snapshot));
   const envTarget = envTargetFor(session, snapshot);
+  const lastId = lastCodeId(cacheDir(config), target.name);
   const probe = await timed(timings, "code_sync", () =>
-    transport.script([codeProbeSnippet(layout.codeDir), envProbeFor(envTarget), runtimeProbe(layout.runtimeDir)].join("\n")),
+    transport.script([codeProbeSnippet(layout.base, lastId), envProbeFor(envTarget), runtimeProbe(layout.runtimeDir)].join("\n")),
   );
-  if (probe.code !== 0) throw new RemoteCommandError("Reading the target's state", "sh -s (probe)", probe.code, probe.stderr);
+  const codeProbe = parseCodeProbe(probe.stdout);
+  if (probe.code !== 0 || !codeProbe) throw new RemoteCommandError("Reading the target's state", "sh -s (probe)", probe.code, probe.stderr);
 
-  const code = await timed(timings, "code_sync", () =>
-    syncCode(transport, {
-      root: config.root,
-      codeDir: layout.codeDir,
-      cacheDir: cacheDir(config),
-      targetKey: target.name,
-      files: config.project.files,
-      exclude: config.project.exclude,
-      limits: {
-        totalBytes: config.project.max_upload_mb ? config.project.max_upload_mb * 1024 * 1024 : undefined,
-        fileBytes: config.project.max_file_mb ? config.project.max_file_mb * 1024 * 1024 : undefined,
-      },
-      dryRun,
-      remoteStamp: parseCodeProbe(probe.stdout),
-    }),
-  );
-  report.code = { files_uploaded: code.files_uploaded, bytes_uploaded: code.bytes_uploaded, seconds: code.seconds };
-  report.warnings.push(...code.warnings, ...importWarnings(session, job, code.selected));
+  const code = await timed(timings, "code_sync", () => syncCode(transport, { ...codeSyncOptions(session, layout.base, REMOTE_PYTHON, dryRun), probe: codeProbe }));
+  reportCode(session, job, report, code);
   const python = `${envTarget.envDir}/bin/python`;
-  if (dryRun) return { python, dryRunList: code.dryRunList ?? [] };
+  if (dryRun) return { python, codeDir: code.treeDir, dryRunList: code.dryRunList ?? [] };
 
   const env = await timed(timings, "env_sync", () =>
     syncEnv(transport, {
@@ -143,7 +134,58 @@ export async function prepareRemote(session: TargetSession, job: JobRecord, repo
     await timed(timings, "code_sync", () => uploadFiles(transport, dirname(remoteFile("runner.py")), RUNTIME_FILES, layout.runtimeDir));
   }
   await cleanOldJobs(session, job);
-  return { python, dryRunList: null };
+  return { python, codeDir: code.treeDir, dryRunList: null };
+}
+
+/** The interpreter that runs the code store's script on remote targets (before any env exists). */
+export const REMOTE_PYTHON = "python3";
+
+function codeSyncOptions(session: TargetSession, baseDir: string, python: string, dryRun: boolean): SyncOptions {
+  const { config, target } = session;
+  return {
+    root: config.root,
+    baseDir,
+    python,
+    cacheDir: cacheDir(config),
+    targetKey: target.name,
+    files: config.project.files,
+    exclude: config.project.exclude,
+    limits: {
+      totalBytes: config.project.max_upload_mb ? config.project.max_upload_mb * 1024 * 1024 : undefined,
+      fileBytes: config.project.max_file_mb ? config.project.max_file_mb * 1024 * 1024 : undefined,
+    },
+    dryRun,
+  };
+}
+
+function reportCode(session: TargetSession, job: JobRecord, report: RunReport, code: SyncResult): void {
+  report.code = { files_uploaded: code.files_uploaded, bytes_uploaded: code.bytes_uploaded, seconds: code.seconds };
+  report.warnings.push(...code.warnings, ...importWarnings(session, job, code.selected));
+}
+
+/** The local target's code store: in the user's cache dir, shared by all projects, like a remote base_dir. */
+export function localStoreDir(): string {
+  return join(process.env["XDG_CACHE_HOME"] || join(homedir(), ".cache"), "slurmray");
+}
+
+/**
+ * Local jobs run from a code tree too, so that an edit after `run` never reaches a job already started.
+ * The job dir's `code` link pins the tree; the store's projects/<id>/jobs/<job> link to the job dir is
+ * what the store's collection counts as a reference (it dangles once the job dir is cleaned).
+ * Returns the tree, or the dry run's list.
+ */
+export async function prepareLocal(session: TargetSession, job: JobRecord, report: RunReport, dryRun: boolean): Promise<PreparedRemote> {
+  const base = localStoreDir();
+  ignoreStateDir(session.config.root);
+  const code = await timed(report.timings, "code_sync", () => syncCode(session.transport, codeSyncOptions(session, base, job.python, dryRun)));
+  reportCode(session, job, report, code);
+  if (dryRun) return { python: job.python, codeDir: code.treeDir, dryRunList: code.dryRunList ?? [] };
+  mkdirSync(job.remoteDir, { recursive: true, mode: 0o700 });
+  symlinkSync(code.treeDir, join(job.remoteDir, "code"));
+  const refs = join(base, "projects", session.config.projectName, "jobs");
+  mkdirSync(refs, { recursive: true, mode: 0o700 });
+  symlinkSync(job.remoteDir, join(refs, job.id));
+  return { python: job.python, codeDir: code.treeDir, dryRunList: null };
 }
 
 /** Opportunistic retention: at most once a day per target, in the background on the target. */
@@ -152,7 +194,9 @@ async function cleanOldJobs(session: TargetSession, job: JobRecord): Promise<voi
   const stampFile = join(cacheDir(config), target.name, "retention.json");
   const last = existsSync(stampFile) ? (JSON.parse(readFileSync(stampFile, "utf8")) as { at: number }).at : 0;
   if (Date.now() - last < RETENTION_EVERY_MS) return;
-  const snippet = retentionSnippet({ jobsDir: session.layout!.jobsDir, olderThanDays: config.project.retention_days ?? 7, activeJobIds: [job.id] }, true);
+  const layout = session.layout!;
+  const store = { baseDir: layout.base, python: REMOTE_PYTHON };
+  const snippet = retentionSnippet({ jobsDir: layout.jobsDir, olderThanDays: config.project.retention_days ?? 7, activeJobIds: [job.id], store }, true);
   await transport.script(snippet);
   writeJsonAtomic(stampFile, { at: Date.now() });
 }

@@ -12,7 +12,7 @@ import type { ConnectOptions } from "./connect.js";
 import { parseEntry, runnerEntry } from "./entry.js";
 import { type Outcome, resultForDisplay } from "./outcome.js";
 import { jobsDir, newJobId, saveJob } from "./registry.js";
-import { prepareRemote } from "./remote-run.js";
+import { prepareLocal, prepareRemote } from "./remote-run.js";
 import { emptyTimings, type RunReport, type Timings, timed } from "./report.js";
 import { openTarget, slurmOptions, type TargetSession, type WatchRequest } from "./session.js";
 import type { JobRecord, JobSpec } from "./types.js";
@@ -49,7 +49,7 @@ function newJob(session: TargetSession, spec: JobSpec): JobRecord {
     state: "SUBMITTING",
     schedulerId: null,
     remoteDir: layout ? `${layout.jobsDir}/${id}` : join(jobsDir(config.root), id),
-    codeDir: layout ? layout.codeDir : config.root,
+    codeDir: "", // the code tree the job pins, set by the code sync
     python: projectInterpreter(config.root, config.env, config.project.interpreter),
     createdAt: new Date().toISOString(),
     startedAt: null,
@@ -183,11 +183,10 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
     report.timings.total = Math.round(performance.now() - started) / 1000;
     return report;
   };
-  if (session.layout) {
-    const prepared = await prepareRemote(session, job, report, request.dryRun, request.signal);
-    job.python = prepared.python;
-    if (prepared.dryRunList) report.dry_run = prepared.dryRunList;
-  }
+  const prepared = session.layout ? await prepareRemote(session, job, report, request.dryRun, request.signal) : await prepareLocal(session, job, report, request.dryRun);
+  job.python = prepared.python;
+  job.codeDir = prepared.codeDir;
+  if (prepared.dryRunList) report.dry_run = prepared.dryRunList;
   if (request.dryRun) return finish();
   if (request.signal?.aborted) throw new InterruptedError("Interrupted before the job was submitted; nothing is running");
 

@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import { after, type TestContext } from "node:test";
 import type { OpenSshTransport } from "../../../src/transport/openssh.js";
 import { bedTransport, requireTestbed } from "../../helpers/testbed.js";
-import { codesyncSuite } from "./suite.js";
+import { codesyncSuite, REMOVE_STORE } from "./suite.js";
 
 let opened: { transport: OpenSshTransport; remoteTmp: string } | undefined;
 
@@ -22,7 +22,7 @@ async function open(t: TestContext) {
 
 after(async () => {
   if (!opened) return;
-  await opened.transport.exec(["rm", "-rf", opened.remoteTmp]);
+  await opened.transport.exec(["sh", "-c", REMOVE_STORE, "sh", opened.remoteTmp]);
   await opened.transport.shutdown();
   rmSync(dirname(opened.transport.controlSocket), { recursive: true, force: true });
 });

@@ -1,0 +1,291 @@
+"""slurmray code store: per-user content-addressed objects and immutable code trees (docs/architecture.md).
+
+Run as `python3 -c <this file> MODE ...` (standard library only, Python 3.6+):
+    apply BASE BASE_ID          stdin: a gzip stream of frames (below). Stores the objects it carries,
+                                makes the manifest (full, or BASE_ID's plus a delta) and builds its tree.
+                                Prints "ok", "nobase" (BASE_ID's manifest is gone: send a full one) or
+                                "missing KEY..." (objects to send again).
+    gc BASE MINUTES             Removes trees no job links to and objects no tree holds, untouched for
+                                MINUTES, under the store's lock. Prints "<trees> <objects> <bytes>".
+
+Layout under BASE: objects/<uid>/<key> (key: sha256 hex, plus "x" for an executable; 0444/0555),
+trees/<uid>/<id>.manifest (0400) and trees/<uid>/<id>/ (hard links to objects; dirs 0500).
+Both <uid> dirs are 0700 and owned by the user: nobody else can plant an entry in them, so an object
+is checked for its hash once, when it arrives, and afterwards for owner, type and mode only.
+
+Frames: b"O" + flag (b"x" executable, b"-" not) + 32-byte sha256 + 8-byte length + bytes;
+        b"M" or b"D" + the manifest's id (64 hex) + 8-byte length + a full manifest or a delta;
+        b"E" ends the stream.
+Manifest: records sorted by path bytes, each kind (f file, x executable, l symlink) + 64 hex + b" " +
+path + NUL (+ target + NUL for a symlink). Its id is the sha256 of its bytes.
+Delta: records to add or replace, then b"d" + path + NUL for each removed path.
+"""
+import errno
+import fcntl
+import gzip
+import hashlib
+import os
+import re
+import shutil
+import stat
+import sys
+import time
+
+UID = os.getuid()
+
+
+def private_dir(path):
+    """Creates path (0700) when missing; refuses one that is not the user's own private dir."""
+    try:
+        os.makedirs(path, 0o700)
+    except FileExistsError:
+        pass
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != UID or st.st_mode & 0o077:
+        sys.stderr.write("slurmray: %s must be a directory of uid %d with mode 0700; fix or remove it\n" % (path, UID))
+        sys.exit(3)
+    return path
+
+
+def read_exact(stream, n):
+    data = stream.read(n)
+    if len(data) != n:
+        raise EOFError("the upload stream ended early")
+    return data
+
+
+def receive_object(stream, store, flag, digest, count):
+    """Writes one object under a temp name, checks its hash, then renames it into place."""
+    size = int.from_bytes(read_exact(stream, 8), "big")
+    key = digest.hex() + ("x" if flag == b"x" else "")
+    tmp = os.path.join(store, ".tmp-%d-%d" % (os.getpid(), count))
+    h = hashlib.sha256()
+    with open(tmp, "wb") as f:
+        while size:
+            chunk = read_exact(stream, min(size, 1 << 20))
+            h.update(chunk)
+            f.write(chunk)
+            size -= len(chunk)
+    if h.digest() != digest:
+        os.unlink(tmp)
+        raise ValueError("object %s arrived with other content (hash %s)" % (key, h.hexdigest()))
+    os.chmod(tmp, 0o555 if flag == b"x" else 0o444)
+    os.rename(tmp, os.path.join(store, key))
+
+
+def parse_records(data):
+    """{path: record bytes} of a manifest or delta, and the paths a delta removes."""
+    records, removed, i = {}, [], 0
+    while i < len(data):
+        kind = data[i:i + 1]
+        if kind == b"d":
+            end = data.index(b"\0", i)
+            removed.append(data[i + 1:end])
+            i = end + 1
+            continue
+        end = data.index(b"\0", i + 66)
+        if kind == b"l":
+            end = data.index(b"\0", end + 1)
+        records[data[i + 66:data.index(b"\0", i + 66)]] = data[i:end + 1]
+        i = end + 1
+    return records, removed
+
+
+def manifest_bytes(records):
+    return b"".join(records[p] for p in sorted(records))
+
+
+def write_private(path, data, mode):
+    tmp = "%s.tmp-%d" % (path, os.getpid())
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.chmod(tmp, mode)
+    os.rename(tmp, path)
+
+
+def object_ok(st):
+    return stat.S_ISREG(st.st_mode) and st.st_uid == UID and not st.st_mode & 0o222
+
+
+def make_writable(top):
+    for dirpath, dirnames, _ in os.walk(top):
+        os.chmod(dirpath, 0o700)
+        for d in dirnames:
+            os.chmod(os.path.join(dirpath, d), 0o700)
+
+
+def remove_tree(path):
+    make_writable(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def link_object(src, dest):
+    try:
+        os.link(src, dest)
+    except OSError as exc:
+        if exc.errno != errno.EMLINK:
+            raise
+        shutil.copyfile(src, dest)  # an object linked more often than the file system allows
+        os.chmod(dest, os.lstat(src).st_mode & 0o777)
+
+
+def build_tree(store, trees, new_id, records):
+    """Builds trees/<new_id>/ in a temp dir, renamed into place whole; returns the missing keys."""
+    final = os.path.join(trees, new_id)
+    if os.path.isdir(final):
+        os.utime(final)  # fresh again for gc
+        return []
+    tmp = os.path.join(trees, ".build-%s-%d" % (new_id, os.getpid()))
+    os.mkdir(tmp, 0o700)
+    missing, dirs = [], set()
+    try:
+        for path in sorted(records):
+            rec = records[path]
+            parent = os.path.dirname(path)
+            if parent and parent not in dirs:
+                os.makedirs(os.path.join(tmp.encode(), parent), 0o700, exist_ok=True)
+                while parent:
+                    dirs.add(parent)
+                    parent = os.path.dirname(parent)
+            dest = os.path.join(tmp.encode(), path)
+            if rec[:1] == b"l":
+                os.symlink(rec[67 + len(path):-1], dest)
+                continue
+            key = rec[1:65] + (b"x" if rec[:1] == b"x" else b"")
+            src = os.path.join(store.encode(), key)
+            try:
+                ok = object_ok(os.lstat(src))
+            except FileNotFoundError:
+                ok = False
+            if ok:
+                link_object(src, dest)
+            else:
+                missing.append(key.decode())
+        if missing:
+            remove_tree(tmp)
+            return missing
+        for d in sorted(dirs, key=len, reverse=True):
+            os.chmod(os.path.join(tmp.encode(), d), 0o500)
+        try:
+            os.rename(tmp, final)
+        except OSError as exc:
+            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+            remove_tree(tmp)  # another run built the same tree first
+        os.chmod(final, 0o500)
+        return []
+    except BaseException:
+        remove_tree(tmp)
+        raise
+
+
+def apply(base, base_id):
+    store = private_dir(os.path.join(base, "objects", str(UID)))
+    trees = private_dir(os.path.join(base, "trees", str(UID)))
+    stream = gzip.GzipFile(fileobj=sys.stdin.buffer, mode="rb")
+    full = delta = new_id = None
+    count = 0
+    while True:
+        tag = read_exact(stream, 1)
+        if tag == b"E":
+            break
+        if tag == b"O":
+            flag = read_exact(stream, 1)
+            count += 1
+            receive_object(stream, store, flag, read_exact(stream, 32), count)
+        elif tag in (b"M", b"D"):
+            new_id = read_exact(stream, 64).decode("ascii")
+            data = read_exact(stream, int.from_bytes(read_exact(stream, 8), "big"))
+            full, delta = (data, None) if tag == b"M" else (None, data)
+        else:
+            raise ValueError("unknown frame %r in the upload stream" % tag)
+    if new_id is None:
+        raise ValueError("the upload stream holds no manifest")
+    if full is not None:
+        records, _ = parse_records(full)
+    else:
+        if not re.fullmatch("[0-9a-f]{64}", base_id):
+            print("nobase")
+            return
+        try:
+            with open(os.path.join(trees, base_id + ".manifest"), "rb") as f:
+                base_bytes = f.read()
+        except FileNotFoundError:
+            print("nobase")
+            return
+        if hashlib.sha256(base_bytes).hexdigest() != base_id:
+            print("nobase")
+            return
+        records, _ = parse_records(base_bytes)
+        changed, removed = parse_records(delta)
+        records.update(changed)
+        for p in removed:
+            records.pop(p, None)
+    data = manifest_bytes(records)
+    if hashlib.sha256(data).hexdigest() != new_id:
+        raise ValueError("the manifest built remotely does not have the id %s" % new_id)
+    manifest = os.path.join(trees, new_id + ".manifest")
+    if not os.path.exists(manifest):
+        write_private(manifest, data, 0o400)
+    missing = build_tree(store, trees, new_id, records)
+    print("missing " + " ".join(missing) if missing else "ok")
+
+
+def referenced_trees(base):
+    """Tree ids that a job dir's `code` link points to, in any project under base."""
+    refs = set()
+    projects = os.path.join(base, "projects")
+    for project in os.listdir(projects) if os.path.isdir(projects) else []:
+        jobs = os.path.join(projects, project, "jobs")
+        for job in os.listdir(jobs) if os.path.isdir(jobs) else []:
+            try:
+                refs.add(os.path.basename(os.readlink(os.path.join(jobs, job, "code"))))
+            except OSError:
+                pass
+    return refs
+
+
+def gc(base, minutes):
+    trees = os.path.join(base, "trees", str(UID))
+    store = os.path.join(base, "objects", str(UID))
+    if not os.path.isdir(trees):
+        print("0 0 0")
+        return
+    cutoff = time.time() - minutes * 60
+    removed_trees = removed_objects = freed = 0
+    with open(os.path.join(private_dir(trees), ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # submits hold it shared while they link a tree
+        refs = referenced_trees(base)
+        for name in os.listdir(trees):
+            path = os.path.join(trees, name)
+            tree_id = name[:-len(".manifest")] if name.endswith(".manifest") else name
+            if name == ".lock" or tree_id in refs or os.lstat(path).st_mtime > cutoff:
+                continue
+            if os.path.isdir(path) and not os.path.islink(path):
+                remove_tree(path)
+                removed_trees += not name.startswith(".")
+            else:
+                os.unlink(path)
+        for name in os.listdir(store) if os.path.isdir(store) else []:
+            path = os.path.join(store, name)
+            st = os.lstat(path)
+            if st.st_nlink == 1 and st.st_mtime <= cutoff and st.st_ctime <= cutoff:
+                os.unlink(path)
+                removed_objects += 1
+                freed += st.st_size
+    print("%d %d %d" % (removed_trees, removed_objects, freed))
+
+
+def main(argv):
+    if len(argv) == 4 and argv[1] == "apply":
+        apply(argv[2], argv[3])
+    elif len(argv) == 4 and argv[1] == "gc":
+        gc(argv[2], int(argv[3]))
+    else:
+        sys.stderr.write("usage: codestore.py apply BASE BASE_ID | gc BASE MINUTES\n")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
