@@ -1,6 +1,8 @@
 // Loads the configuration: slurmray.toml (validated), .env at the project root, SLURMRAY_* variables.
 // Flags are applied later by resolveTarget/resolveResources, so every layer can be tested alone.
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
+import { hostname } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { parse as parseToml, TomlError } from "smol-toml";
@@ -72,7 +74,16 @@ export function loadConfig(cwd: string = process.cwd(), processEnv: NodeJS.Proce
   if (defaultTarget !== "local" && !(defaultTarget in targets)) {
     throw new ConfigError("project.default_target", `no target named ${JSON.stringify(defaultTarget)}; ${describeTargets(targets)}`);
   }
-  return { root, file, projectName: project.name ?? basename(root), project, targets, defaultTarget, env };
+  return { root, file, projectName: project.name ?? projectId(root), project, targets, defaultTarget, env };
+}
+
+/**
+ * The project's remote name when the config sets none: the folder's name plus a hash of this host and the
+ * absolute root, so that two clones named alike (~/a/exp, ~/b/exp) never share remote state.
+ */
+export function projectId(root: string, host = hostname()): string {
+  const discriminator = createHash("sha256").update(`${host}\0${resolve(root)}`).digest("hex").slice(0, 8);
+  return `${basename(root)}-${discriminator}`;
 }
 
 export function describeTargets(targets: Record<string, TargetConfig>): string {

@@ -1,7 +1,7 @@
 // The local job registry: .slurmray/jobs/<id>.json under the project root, one record per job,
 // written atomically. It is what lets `status`, `logs`, `attach` work from another shell or after a restart.
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
@@ -19,7 +19,20 @@ export function newJobId(now = new Date()): string {
   return `${stamp}-${randomBytes(3).toString("hex")}`;
 }
 
+/** Keeps .slurmray/ (job records, caches) out of git and out of what is shipped: a `*` .gitignore inside it. */
+export function ignoreStateDir(root: string): void {
+  const file = join(root, STATE_DIR, ".gitignore");
+  if (existsSync(file)) return;
+  mkdirSync(join(root, STATE_DIR), { recursive: true, mode: 0o700 });
+  try {
+    writeFileSync(file, "# Written by slurmray: job records and caches are never committed.\n*\n", { flag: "wx" });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error; // another run wrote it first
+  }
+}
+
 export function saveJob(root: string, job: JobRecord): void {
+  ignoreStateDir(root);
   writeJsonAtomic(join(jobsDir(root), `${job.id}.json`), job);
 }
 
