@@ -104,7 +104,7 @@ export function uploadStream(root: string, upload: Upload, result: { id: string;
 }
 
 /** argv running codestore.py on the target (python: 3.6+; -I -S: no user site or site imports, a faster start). */
-function storeArgv(python: string, ...args: string[]): string[] {
+export function storeArgv(python: string, ...args: string[]): string[] {
   return [python, "-I", "-S", "-c", readFileSync(remoteFile("codestore.py"), "utf8"), ...args];
 }
 

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { checkImports, formatImportWarning } from "../codesync/imports.js";
+import { fetchOutputs, type OutputsResult } from "../codesync/outputs.js";
 import { codeProbeSnippet, parseCodeProbe } from "../codesync/remote.js";
 import { retentionSnippet } from "../codesync/retention.js";
 import { lastCodeId, type SyncOptions, type SyncResult, syncCode } from "../codesync/sync.js";
@@ -16,7 +17,7 @@ import { RemoteCommandError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
 import { sectionLines, wrapSection } from "../util/sections.js";
 import { quote } from "../util/shell.js";
-import { ignoreStateDir } from "./registry.js";
+import { ignoreStateDir, jobsDir } from "./registry.js";
 import { envDirFor } from "./remote-paths.js";
 import { type RunReport, timed } from "./report.js";
 import { cacheDir, RUNTIME_FILES, type TargetSession } from "./session.js";
@@ -199,4 +200,20 @@ async function cleanOldJobs(session: TargetSession, job: JobRecord): Promise<voi
   const snippet = retentionSnippet({ jobsDir: layout.jobsDir, olderThanDays: config.project.retention_days ?? 7, activeJobIds: [job.id], store }, true);
   await transport.script(snippet);
   writeJsonAtomic(stampFile, { at: Date.now() });
+}
+
+/** Where a job's outputs come back by default: next to its local record. */
+export function localOutputsDir(session: TargetSession, job: JobRecord): string {
+  return join(jobsDir(session.config.root), job.id, "outputs");
+}
+
+/**
+ * Brings a job's outputs/ into dir (default: .slurmray/jobs/<id>/outputs), only files that changed. A
+ * local job writes them there itself; another dir gets a copy the same way a remote job's come back.
+ */
+export async function fetchJobOutputs(session: TargetSession, job: JobRecord, dir = localOutputsDir(session, job), onProgress?: (message: string) => void): Promise<OutputsResult> {
+  const python = session.layout ? REMOTE_PYTHON : job.python;
+  const from = `${job.remoteDir}/outputs`;
+  if (!session.layout && from === dir) return { dir, files: 0, bytes: 0 };
+  return fetchOutputs(session.transport, python, from, dir, onProgress);
 }

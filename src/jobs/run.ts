@@ -12,7 +12,7 @@ import type { ConnectOptions } from "./connect.js";
 import { parseEntry, runnerEntry } from "./entry.js";
 import { type Outcome, resultForDisplay } from "./outcome.js";
 import { jobsDir, newJobId, saveJob } from "./registry.js";
-import { prepareLocal, prepareRemote } from "./remote-run.js";
+import { fetchJobOutputs, prepareLocal, prepareRemote } from "./remote-run.js";
 import { emptyTimings, type RunReport, type Timings, timed } from "./report.js";
 import { openTarget, slurmOptions, type TargetSession, type WatchRequest } from "./session.js";
 import type { JobRecord, JobSpec } from "./types.js";
@@ -213,6 +213,9 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
     saveJob(config.root, job);
     ({ outcome, queueSeconds, logOffset } = await finishJob(session, job, request, true, logOffset));
   }
+  const outputs = await timed(timings, "fetch", () => fetchJobOutputs(session, job, undefined, request.onProgress));
+  report.outputs = outputs;
+  request.onProgress?.(`outputs of job ${job.id}: ${outputs.dir}${outputs.files ? ` (${outputs.files} file(s) brought back)` : ""}`);
   timings.queue_wait = queueSeconds;
   timings.run = Math.round(performance.now() - runStart) / 1000 - queueSeconds;
   report.state = job.state;

@@ -7,6 +7,10 @@ Run as `python3 -c <this file> MODE ...` (standard library only, Python 3.6+):
                                 "missing KEY..." (objects to send again).
     gc BASE MINUTES             Removes trees no job links to and objects no tree holds, untouched for
                                 MINUTES, under the store's lock. Prints "<trees> <objects> <bytes>".
+    send DIR                    stdin: what the caller holds, "<size> <mtime_ns> <path>" NUL-terminated.
+                                stdout: a gzip stream of the regular files under DIR that differ, each
+                                b"F" + 8-byte path length + path + 8-byte size + 8-byte mtime_ns + bytes;
+                                b"E" ends it. Symlinks are never followed nor sent.
 
 Layout under BASE: objects/<uid>/<key> (key: sha256 hex, plus "x" for an executable; 0444/0555),
 trees/<uid>/<id>.manifest (0400) and trees/<uid>/<id>/ (hard links to objects; dirs 0500).
@@ -276,13 +280,44 @@ def gc(base, minutes):
     print("%d %d %d" % (removed_trees, removed_objects, freed))
 
 
+def send(top):
+    held = {}
+    for item in sys.stdin.buffer.read().split(b"\0"):
+        if item:
+            size, mtime, path = item.split(b" ", 2)
+            held[path] = (int(size), int(mtime))
+    out = gzip.GzipFile(fileobj=sys.stdout.buffer, mode="wb", compresslevel=6)
+    top = os.fsencode(top)
+    for dirpath, dirnames, filenames in os.walk(top) if os.path.isdir(top) else []:
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            rel = os.path.relpath(path, top)
+            size, mtime = held.get(rel, (None, 0))
+            # Within a millisecond: the caller set the mtime it was sent through a float of seconds.
+            if not stat.S_ISREG(st.st_mode) or (size == st.st_size and abs(mtime - st.st_mtime_ns) < 1000000):
+                continue
+            out.write(b"F" + len(rel).to_bytes(8, "big") + rel + st.st_size.to_bytes(8, "big")
+                      + st.st_mtime_ns.to_bytes(8, "big"))
+            left = st.st_size
+            with open(path, "rb") as f:
+                while left:
+                    chunk = f.read(min(left, 1 << 20)) or b"\0" * left  # shrunk while sent: padded
+                    out.write(chunk)
+                    left -= len(chunk)
+    out.write(b"E")
+    out.close()
+
+
 def main(argv):
     if len(argv) == 4 and argv[1] == "apply":
         apply(argv[2], argv[3])
     elif len(argv) == 4 and argv[1] == "gc":
         gc(argv[2], int(argv[3]))
+    elif len(argv) == 3 and argv[1] == "send":
+        send(argv[2])
     else:
-        sys.stderr.write("usage: codestore.py apply BASE BASE_ID | gc BASE MINUTES\n")
+        sys.stderr.write("usage: codestore.py apply BASE BASE_ID | gc BASE MINUTES | send DIR\n")
         return 2
     return 0
 
