@@ -1,7 +1,7 @@
 // Retention: remove remote job dirs untouched for longer than retention_days, in one remote command.
 // Active jobs are never touched: those the caller names, and any dir with a file modified recently
-// (a job still writing its log, or one started from another machine that we do not know about).
-// Then, in the same command, the code store's garbage collection (codestore.py gc, under the store's
+// (a job still writing its log, or one started from another machine that we do not know about; the
+// links to its code tree are made once and do not count). Then, in the same command, the code store's garbage collection (codestore.py gc, under the store's
 // lock): trees no job dir links to and objects no tree holds, untouched for a day.
 import type { Transport } from "../transport/types.js";
 import { RemoteCommandError } from "../util/errors.js";
@@ -37,7 +37,7 @@ cd -- "$dir" 2>/dev/null || exit 0
 find . -mindepth 1 -maxdepth 1 -type d -mmin +"$mins" | while IFS= read -r p; do
   id=\${p#./}
   for a; do [ "$a" = "$id" ] && continue 2; done
-  [ -z "$(find "$id" -mmin -"$mins" -print 2>/dev/null | head -n 1)" ] || continue
+  [ -z "$(find "$id" ! -type l -mmin -"$mins" -print 2>/dev/null | head -n 1)" ] || continue
   kb=$(du -sk -- "$id" | cut -f1)
   rm -rf -- "$id" && printf '%s\\t%s\\n' "$kb" "$id"
 done

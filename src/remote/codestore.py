@@ -74,7 +74,15 @@ def receive_object(stream, store, flag, digest, count):
         os.unlink(tmp)
         raise ValueError("object %s arrived with other content (hash %s)" % (key, h.hexdigest()))
     os.chmod(tmp, 0o555 if flag == b"x" else 0o444)
-    os.rename(tmp, os.path.join(store, key))
+    final = os.path.join(store, key)
+    try:
+        kept = object_ok(os.lstat(final))
+    except FileNotFoundError:
+        kept = False
+    if kept:
+        os.unlink(tmp)  # the trees holding the existing one keep sharing it with the store
+    else:
+        os.rename(tmp, final)
 
 
 def parse_records(data):
@@ -158,12 +166,10 @@ def build_tree(store, trees, new_id, records):
             key = rec[1:65] + (b"x" if rec[:1] == b"x" else b"")
             src = os.path.join(store.encode(), key)
             try:
-                ok = object_ok(os.lstat(src))
-            except FileNotFoundError:
-                ok = False
-            if ok:
+                if not object_ok(os.lstat(src)):
+                    raise FileNotFoundError(src)
                 link_object(src, dest)
-            else:
+            except FileNotFoundError:  # never sent, removed by gc meanwhile, or not trustworthy
                 missing.append(key.decode())
         if missing:
             remove_tree(tmp)
@@ -273,7 +279,7 @@ def gc(base, minutes):
         for name in os.listdir(store) if os.path.isdir(store) else []:
             path = os.path.join(store, name)
             st = os.lstat(path)
-            if st.st_nlink == 1 and st.st_mtime <= cutoff and st.st_ctime <= cutoff:
+            if st.st_nlink == 1 and st.st_mtime <= cutoff:
                 os.unlink(path)
                 removed_objects += 1
                 freed += st.st_size

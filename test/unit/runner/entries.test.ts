@@ -1,6 +1,7 @@
 // runner.py: entry forms, results (JSON and pickle), errors and job.json validation.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { readlinkSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { job, projectDir, removeJobDirs, runRunner } from "./harness.js";
@@ -36,9 +37,14 @@ describe("runner entries", () => {
     assert.deepEqual(run.json("result.json"), { value: "hello, Ada" });
   });
 
-  test("the working directory is code_dir and sys.argv names the entry", async () => {
+  test("the job runs in a working dir of its own: links to code_dir's entries and its own outputs/", async () => {
     const run = await runRunner(job("funcs.py:where"));
-    assert.deepEqual(run.json("result.json"), { value: { cwd: projectDir.replace(/\/$/, ""), argv: ["funcs.py:where"] } });
+    const work = join(run.dir, "work");
+    assert.deepEqual(run.json("result.json"), { value: { cwd: work, argv: ["funcs.py:where"] } });
+    assert.equal(readlinkSync(join(work, "funcs.py")), join(projectDir, "funcs.py"));
+    assert.equal(readlinkSync(join(work, "outputs")), join("..", "outputs"));
+    assert.ok(statSync(join(run.dir, "outputs")).isDirectory());
+    assert.equal(realpathSync(join(work, "outputs")), realpathSync(join(run.dir, "outputs")));
   });
 
   for (const [fn, type, repr] of [
