@@ -20,20 +20,19 @@ function kind(entry: ManifestEntry): string {
   return entry.link !== undefined ? "l" : entry.mode & 0o100 ? "x" : "f";
 }
 
-function record(entry: ManifestEntry): Buffer {
+function record(entry: ManifestEntry, name = encodeName(entry.path)): Buffer {
   const head = Buffer.from(`${kind(entry)}${entry.sha256} `, "latin1");
-  const parts = [head, encodeName(entry.path), NUL];
+  const parts = [head, name, NUL];
   if (entry.link !== undefined) parts.push(encodeName(entry.link), NUL);
   return Buffer.concat(parts);
 }
 
-function pathBytesOrder(a: ManifestEntry, b: ManifestEntry): number {
-  return Buffer.compare(encodeName(a.path), encodeName(b.path));
-}
-
 /** The canonical manifest: records sorted by path bytes (the order codestore.py sorts in). */
 export function manifestBytes(entries: readonly ManifestEntry[]): Buffer {
-  return Buffer.concat([...entries].sort(pathBytesOrder).map(record));
+  // Each name is encoded once, not once per comparison.
+  const named = entries.map((entry) => ({ entry, name: encodeName(entry.path) }));
+  named.sort((a, b) => Buffer.compare(a.name, b.name));
+  return Buffer.concat(named.map(({ entry, name }) => record(entry, name)));
 }
 
 /** The id of a manifest, which names its code tree. */
@@ -43,7 +42,7 @@ export function manifestId(entries: readonly ManifestEntry[]): string {
 
 /** Records to add or replace, then one removal record per deleted path. */
 export function deltaBytes(changed: readonly ManifestEntry[], deleted: readonly string[]): Buffer {
-  return Buffer.concat([...changed.map(record), ...deleted.map((p) => Buffer.concat([Buffer.from("d"), encodeName(p), NUL]))]);
+  return Buffer.concat([...changed.map((e) => record(e)), ...deleted.map((p) => Buffer.concat([Buffer.from("d"), encodeName(p), NUL]))]);
 }
 
 function length(n: number): Buffer {
@@ -99,7 +98,9 @@ export function sameRecord(a: ManifestEntry, b: ManifestEntry | undefined): bool
 export function uploadStream(root: string, upload: Upload, result: { id: string; bytes: number }): Readable {
   const gzip = createGzip({ level: 6 });
   gzip.on("data", (chunk: Buffer) => (result.bytes += chunk.length));
-  Readable.from(frames(root, upload, result), { objectMode: false }).pipe(gzip);
+  const source = Readable.from(frames(root, upload, result), { objectMode: false });
+  source.on("error", (error) => gzip.destroy(error)); // a file that cannot be read fails the upload
+  source.pipe(gzip);
   return gzip;
 }
 

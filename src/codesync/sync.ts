@@ -89,9 +89,17 @@ function planUpload(local: Manifest, base: SentState | null): Upload & { deleted
 
 async function applyUpload(transport: Transport, options: SyncOptions, upload: Upload, baseId: string | null) {
   const sent = { id: "", bytes: 0 };
-  const result = await transport.exec(applyArgv(options.python, options.baseDir, upload.full ? null : baseId), {
-    stdin: uploadStream(options.root, upload, sent),
+  // A local read error ends the remote command (it would wait for the rest of its stdin) and is the error.
+  const abort = new AbortController();
+  let failed: Error | undefined;
+  const stdin = uploadStream(options.root, upload, sent).on("error", (error) => {
+    failed = error;
+    abort.abort();
   });
+  const result = await transport.exec(applyArgv(options.python, options.baseDir, upload.full ? null : baseId), { stdin, signal: abort.signal }).catch((error: unknown) => {
+    throw failed ?? error;
+  });
+  if (failed) throw failed;
   const outcome = result.code === 0 ? parseApply(result.stdout) : null;
   if (!outcome) {
     const what = `Storing code under ${options.baseDir} on ${transport.description}`;

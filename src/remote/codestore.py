@@ -58,31 +58,48 @@ def read_exact(stream, n):
     return data
 
 
+def trusted(path):
+    try:
+        return object_ok(os.lstat(path))
+    except FileNotFoundError:
+        return False
+
+
 def receive_object(stream, store, flag, digest, count):
-    """Writes one object under a temp name, checks its hash, then renames it into place."""
+    """Stores one object. It is written under its final name while 0600, which nothing trusts, and
+    becomes read-only (fchmod, on this writer's own inode) only once its hash is checked: that is the
+    commit. A file system create and chmod per object, where a temp file and rename cost two more."""
     size = int.from_bytes(read_exact(stream, 8), "big")
     key = digest.hex() + ("x" if flag == b"x" else "")
-    tmp = os.path.join(store, ".tmp-%d-%d" % (os.getpid(), count))
+    final = os.path.join(store, key)
+    if trusted(final):  # already stored: the trees holding it go on sharing its inode
+        while size:
+            size -= len(read_exact(stream, min(size, 1 << 20)))
+        return
+    try:
+        os.unlink(final)  # a partial or untrustworthy leftover
+    except FileNotFoundError:
+        pass
+    try:
+        path = final
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another run is writing it: write ours aside and rename it over
+        path = os.path.join(store, ".tmp-%d-%d" % (os.getpid(), count))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     h = hashlib.sha256()
-    with open(tmp, "wb") as f:
+    with os.fdopen(fd, "wb") as f:
         while size:
             chunk = read_exact(stream, min(size, 1 << 20))
             h.update(chunk)
             f.write(chunk)
             size -= len(chunk)
-    if h.digest() != digest:
-        os.unlink(tmp)
-        raise ValueError("object %s arrived with other content (hash %s)" % (key, h.hexdigest()))
-    os.chmod(tmp, 0o555 if flag == b"x" else 0o444)
-    final = os.path.join(store, key)
-    try:
-        kept = object_ok(os.lstat(final))
-    except FileNotFoundError:
-        kept = False
-    if kept:
-        os.unlink(tmp)  # the trees holding the existing one keep sharing it with the store
-    else:
-        os.rename(tmp, final)
+        if h.digest() != digest:
+            os.unlink(path)
+            raise ValueError("object %s arrived with other content (hash %s)" % (key, h.hexdigest()))
+        f.flush()
+        os.fchmod(f.fileno(), 0o555 if flag == b"x" else 0o444)
+    if path != final:
+        os.rename(path, final)
 
 
 def parse_records(data):
@@ -166,7 +183,7 @@ def build_tree(store, trees, new_id, records):
             key = rec[1:65] + (b"x" if rec[:1] == b"x" else b"")
             src = os.path.join(store.encode(), key)
             try:
-                if not object_ok(os.lstat(src)):
+                if not trusted(src):
                     raise FileNotFoundError(src)
                 link_object(src, dest)
             except FileNotFoundError:  # never sent, removed by gc meanwhile, or not trustworthy
