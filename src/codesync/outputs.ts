@@ -157,8 +157,18 @@ export async function fetchOutputs(transport: Transport, python: string, remoteD
     writer.on("finish", resolve).on("error", reject);
     gunzip.on("error", reject);
   });
-  const result = await transport.exec(storeArgv(python, "send", remoteDir), { stdin: Buffer.concat(heldRecords(localDir)), stdout: gunzip });
-  if (result.code !== 0) throw new RemoteCommandError(`Bringing the outputs back from ${remoteDir}`, "codestore.py send", result.code, result.stderr);
+  // A refused name or a local write error stops the remote command (else it would block on a full pipe).
+  const abort = new AbortController();
+  let writeError: unknown;
+  finished.catch((error: unknown) => {
+    writeError = error;
+    abort.abort();
+  });
+  const stdin = Buffer.concat(heldRecords(localDir));
+  const result = await transport.exec(storeArgv(python, "send", remoteDir), { stdin, stdout: gunzip, signal: abort.signal }).catch((error: unknown) => {
+    throw writeError ?? error;
+  });
   await finished;
+  if (result.code !== 0) throw new RemoteCommandError(`Bringing the outputs back from ${remoteDir}`, "codestore.py send", result.code, result.stderr);
   return { dir: localDir, files: writer.files, bytes: writer.bytes };
 }
