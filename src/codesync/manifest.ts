@@ -51,6 +51,15 @@ function readHashCache(file: string): Record<string, CachedHash> {
   }
 }
 
+function readIfPresent(path: string): Buffer | null {
+  try {
+    return readFileSync(encodeName(path));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw error;
+  }
+}
+
 /** The local manifest of a selection, reading only files whose (size, mtime, inode) changed. */
 export function localManifest(root: string, selection: Selection, cacheDir: string): Manifest {
   const cacheFile = join(cacheDir, HASH_CACHE);
@@ -58,18 +67,20 @@ export function localManifest(root: string, selection: Selection, cacheDir: stri
   const next: Record<string, CachedHash> = {};
   let changed = false;
   const now = Date.now();
-  const entries: Manifest = selection.files.map((f) => {
+  const entries: Manifest = selection.files.flatMap((f) => {
     const hit = cache[f.path];
     let hash: string;
     if (hit && hit[0] === f.size && hit[1] === f.mtimeMs && hit[2] === f.ino) {
       hash = hit[3];
     } else {
-      hash = sha256(readFileSync(encodeName(join(root, f.path))));
+      const data = readIfPresent(join(root, f.path));
+      if (data === null) return []; // gone since it was selected (an editor's temp file): not shipped
+      hash = sha256(data);
       changed = true;
     }
     if (!racilyRecent(f.mtimeMs, now)) next[f.path] = [f.size, f.mtimeMs, f.ino, hash];
     else changed = true;
-    return { path: f.path, size: f.size, mtimeMs: f.mtimeMs, sha256: hash, mode: f.mode };
+    return [{ path: f.path, size: f.size, mtimeMs: f.mtimeMs, sha256: hash, mode: f.mode }];
   });
   for (const l of selection.symlinks) {
     entries.push({ path: l.path, size: 0, mtimeMs: 0, sha256: sha256(l.target), mode: 0o777, link: l.target });

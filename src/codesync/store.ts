@@ -7,7 +7,8 @@ import { Readable } from "node:stream";
 import { createGzip } from "node:zlib";
 import { remoteFile } from "../remote/index.js";
 import { type ManifestEntry, sha256 } from "./manifest.js";
-import { encodeName } from "./names.js";
+import { InputError } from "../util/errors.js";
+import { displayName, encodeName } from "./names.js";
 
 const NUL = Buffer.from([0]);
 
@@ -61,11 +62,20 @@ export interface Upload {
   base: readonly ManifestEntry[];
 }
 
+function readLocal(root: string, path: string): Buffer {
+  try {
+    return readFileSync(encodeName(join(root, path)));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    throw new InputError(`${displayName(path)} was deleted while the code was being sent; run again`);
+  }
+}
+
 /** The frames of an upload. Sets `result.id` to the id of the manifest sent, once the stream is read. */
 function* frames(root: string, upload: Upload, result: { id: string }): Generator<Buffer> {
   const sent = new Set<string>();
   for (const entry of upload.objects) {
-    const data = readFileSync(encodeName(join(root, entry.path)));
+    const data = readLocal(root, entry.path);
     // The file may have changed since it was hashed: what is sent is what the manifest records.
     entry.sha256 = sha256(data);
     entry.size = data.length;
