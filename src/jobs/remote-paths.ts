@@ -1,4 +1,5 @@
-// The remote layout (DESIGN.md, "Remote layout"), from the target's base_dir and the remote home.
+// The remote layout (docs/architecture.md, "Remote layout"), from the target's base_dir and the remote home.
+// Code lives in the per-user store (objects/<uid>, trees/<uid>, codesync/store.ts); each job pins a tree.
 import type { TargetConfig } from "../config/schema.js";
 import { ConfigError } from "../util/errors.js";
 

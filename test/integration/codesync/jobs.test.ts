@@ -154,7 +154,9 @@ function faithfulSuite(name: string, open: (t: TestContext) => Target | undefine
       // Killed once the code sync has begun (its upload takes a while: 40 MB).
       await waitFor(() => tg.run("ls objects/*/ 2>/dev/null | head -n 1").trim() !== "", 20);
       killed.child.kill("SIGKILL");
-      await killed.done;
+      assert.equal((await killed.done).signal, "SIGKILL");
+      const records = join(cwd, ".slurmray", "jobs");
+      assert.ok(!existsSync(records) || !readdirSync(records).some((n) => n.endsWith(".json")), "killed before any job was submitted");
       const r = parse(await run(tg, cwd, ["work.py:versions"]));
       assert.deepEqual(r.result, [["v1"], 1500]);
     });
