@@ -39,9 +39,19 @@ UID = os.getuid()
 
 
 def private_dir(path):
-    """Creates path (0700) when missing; refuses one that is not the user's own private dir."""
+    """Creates path (0700) when missing; refuses one that is not the user's own private dir. Its parent
+    (objects/, trees/) is made like /tmp (1777) when this creates it: in a base_dir shared by several
+    users each makes its own dir there, and nobody can remove or replace another's."""
+    parent = os.path.dirname(path)
+    if not os.path.isdir(parent):
+        os.makedirs(os.path.dirname(parent), exist_ok=True)
+        try:
+            os.mkdir(parent)
+            os.chmod(parent, 0o1777)
+        except FileExistsError:
+            pass
     try:
-        os.makedirs(path, 0o700)
+        os.mkdir(path, 0o700)
     except FileExistsError:
         pass
     st = os.lstat(path)
