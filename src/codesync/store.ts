@@ -3,7 +3,7 @@
 // upload frames, gzip-compressed. A frame costs 42 bytes before compression, where a tar entry cost ~1 KB.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Readable } from "node:stream";
+import { Readable, Transform } from "node:stream";
 import { createGzip } from "node:zlib";
 import { remoteFile } from "../remote/index.js";
 import { type ManifestEntry, sha256 } from "./manifest.js";
@@ -107,11 +107,18 @@ export function sameRecord(a: ManifestEntry, b: ManifestEntry | undefined): bool
 /** The gzip stream of an upload, counting the compressed bytes (what travels). */
 export function uploadStream(root: string, upload: Upload, result: { id: string; bytes: number }): Readable {
   const gzip = createGzip({ level: 6 });
-  gzip.on("data", (chunk: Buffer) => (result.bytes += chunk.length));
+  // Counted on the way through, not with a "data" listener: that would start the flow before the
+  // command's stdin is attached, and the bytes would be lost.
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      result.bytes += chunk.length;
+      callback(null, chunk);
+    },
+  });
   const source = Readable.from(frames(root, upload, result), { objectMode: false });
-  source.on("error", (error) => gzip.destroy(error)); // a file that cannot be read fails the upload
-  source.pipe(gzip);
-  return gzip;
+  source.on("error", (error) => counted.destroy(error)); // a file that cannot be read fails the upload
+  source.pipe(gzip).pipe(counted);
+  return counted;
 }
 
 /** argv running codestore.py on the target (python: 3.6+; -I -S: no user site or site imports, a faster start). */
