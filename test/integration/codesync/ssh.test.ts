@@ -2,33 +2,20 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
-import { after, type TestContext, test } from "node:test";
+import { test } from "node:test";
 import { syncCode } from "../../../src/codesync/sync.js";
 import { OpenSshTransport } from "../../../src/transport/openssh.js";
 import { bedTransport, requireTestbed } from "../../helpers/testbed.js";
 import { makeTree } from "../../unit/codesync/tree.js";
-import { codesyncSuite, REMOVE_STORE } from "./suite.js";
+import { bedOpener, codesyncSuite, REMOVE_STORE } from "./suite.js";
 
-let opened: { transport: OpenSshTransport; remoteTmp: string } | undefined;
-
-async function open(t: TestContext) {
-  const bed = requireTestbed(t);
-  if (!bed) return undefined;
-  if (!opened) {
-    const transport = bedTransport(bed, "/tmp/srcs-");
-    await transport.connect();
-    const made = await transport.exec(["mktemp", "-d", "/tmp/sr-cs-remote-XXXXXX"]);
-    opened = { transport, remoteTmp: made.stdout.trim() };
-  }
-  return opened;
-}
-
-after(async () => {
-  if (!opened) return;
-  await opened.transport.exec(["sh", "-c", REMOVE_STORE, "sh", opened.remoteTmp]);
-  await opened.transport.shutdown();
-  rmSync(dirname(opened.transport.controlSocket), { recursive: true, force: true });
-});
+const open = bedOpener(
+  (bed) => bedTransport(bed, "/tmp/srcs-"),
+  async (transport) => {
+    await transport.shutdown();
+    rmSync(dirname(transport.controlSocket), { recursive: true, force: true });
+  },
+);
 
 codesyncSuite("OpenSSH (test bed)", open);
 

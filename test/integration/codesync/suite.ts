@@ -9,6 +9,7 @@ import { decodeName, encodeName } from "../../../src/codesync/names.js";
 import { codeProbeSnippet, parseCodeProbe } from "../../../src/codesync/remote.js";
 import { lastCodeId, type SyncOptions, syncCode } from "../../../src/codesync/sync.js";
 import type { Transport } from "../../../src/transport/types.js";
+import { requireTestbed, type TestBed } from "../../helpers/testbed.js";
 import { link, makeTree, writeTree } from "../../unit/codesync/tree.js";
 
 /** Runs argv remotely and returns its raw stdout bytes. */
@@ -46,6 +47,30 @@ async function remoteLink(transport: Transport, path: string): Promise<string> {
 
 /** Shell that removes a dir holding read-only code trees (their dirs are 0500). */
 export const REMOVE_STORE = 'chmod -R u+w -- "$1" 2>/dev/null; rm -rf -- "$1"';
+
+/**
+ * An `open` for codesync suites on the test bed: one connection made by `make` and one scratch dir, both
+ * removed after the file's tests (`close` ends the transport).
+ */
+export function bedOpener<T extends Transport>(make: (bed: TestBed) => T, close: (transport: T) => Promise<void>) {
+  let opened: { transport: T; remoteTmp: string } | undefined;
+  after(async () => {
+    if (!opened) return;
+    await opened.transport.exec(["sh", "-c", REMOVE_STORE, "sh", opened.remoteTmp]);
+    await close(opened.transport);
+  });
+  return async (t: TestContext) => {
+    const bed = requireTestbed(t);
+    if (!bed) return undefined;
+    if (!opened) {
+      const transport = make(bed);
+      await transport.connect();
+      const made = await transport.exec(["mktemp", "-d", "/tmp/sr-cs-remote-XXXXXX"]);
+      opened = { transport, remoteTmp: made.stdout.trim() };
+    }
+    return opened;
+  };
+}
 
 /**
  * Registers the suite. `open` returns a connected transport and a scratch remote dir, or undefined to skip
