@@ -150,7 +150,8 @@ def make_writable(top):
     for dirpath, dirnames, _ in os.walk(top):
         os.chmod(dirpath, 0o700)
         for d in dirnames:
-            os.chmod(os.path.join(dirpath, d), 0o700)
+            if not os.path.islink(os.path.join(dirpath, d)):  # a shipped link: never chmod its target
+                os.chmod(os.path.join(dirpath, d), 0o700)
 
 
 def remove_tree(path):
@@ -179,6 +180,8 @@ def build_tree(store, trees, new_id, records):
     missing, dirs = [], set()
     try:
         for path in sorted(records):
+            if path.startswith(b"/") or any(p in (b"", b".", b"..") for p in path.split(b"/")):
+                raise ValueError("refused the path %r: it could lead outside the tree" % path)
             rec = records[path]
             parent = os.path.dirname(path)
             if parent and parent not in dirs:
@@ -268,13 +271,21 @@ def apply(base, base_id):
     print("missing " + " ".join(missing) if missing else "ok")
 
 
+def listing(path):
+    """The names in a dir; none when it is missing or another user's (a shared base_dir)."""
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
 def referenced_trees(base):
     """Tree ids that a job dir's `code` link points to, in any project under base."""
     refs = set()
     projects = os.path.join(base, "projects")
-    for project in os.listdir(projects) if os.path.isdir(projects) else []:
+    for project in listing(projects):
         jobs = os.path.join(projects, project, "jobs")
-        for job in os.listdir(jobs) if os.path.isdir(jobs) else []:
+        for job in listing(jobs):
             try:
                 refs.add(os.path.basename(os.readlink(os.path.join(jobs, job, "code"))))
             except OSError:
@@ -303,7 +314,7 @@ def gc(base, minutes):
                 removed_trees += not name.startswith(".")
             else:
                 os.unlink(path)
-        for name in os.listdir(store) if os.path.isdir(store) else []:
+        for name in listing(store):
             path = os.path.join(store, name)
             st = os.lstat(path)
             if st.st_nlink == 1 and st.st_mtime <= cutoff:
