@@ -1,7 +1,8 @@
 // runner.py: entry forms, results (JSON and pickle), errors and job.json validation.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readlinkSync, realpathSync, statSync } from "node:fs";
+import { mkdtempSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { job, projectDir, removeJobDirs, runRunner } from "./harness.js";
@@ -45,6 +46,19 @@ describe("runner entries", () => {
     assert.equal(readlinkSync(join(work, "outputs")), join("..", "outputs"));
     assert.ok(statSync(join(run.dir, "outputs")).isDirectory());
     assert.equal(realpathSync(join(work, "outputs")), realpathSync(join(run.dir, "outputs")));
+  });
+
+  test("a write refused on a shipped file says why; other permission errors are left as they are", async () => {
+    const code = mkdtempSync(join(tmpdir(), "sr-tree-"));
+    writeFileSync(join(code, "w.py"), "import os\nraise PermissionError(13, 'Permission denied', os.environ['TARGET'])\n");
+    try {
+      const shipped = await runRunner(job("w.py", { code_dir: code, env: { TARGET: "w.py" } }));
+      assert.match(String(shipped.json("error.json").message), /Permission denied: 'w\.py': shipped files are read-only .*under outputs\//);
+      const other = await runRunner(job("w.py", { code_dir: code, env: { TARGET: "/etc/shadow" } }));
+      assert.equal(other.json("error.json").message, "[Errno 13] Permission denied: '/etc/shadow'");
+    } finally {
+      rmSync(code, { recursive: true, force: true });
+    }
   });
 
   for (const [fn, type, repr] of [
