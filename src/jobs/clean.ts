@@ -22,7 +22,7 @@ export async function cleanTarget(config: LoadedConfig, name: string | undefined
   // Then the code store: trees no job dir links to and objects no tree holds, a day old.
   const store = session.layout
     ? { baseDir: session.layout.base, python: REMOTE_PYTHON }
-    : { baseDir: localStoreDir(), python: projectInterpreter(config.root, config.env, config.project.interpreter) };
+    : { baseDir: localStoreDir(session), python: projectInterpreter(config.root, config.env, config.project.interpreter) };
   const result = await cleanJobDirs(session.transport, { jobsDir: dir, olderThanDays: olderThanDays ?? config.project.retention_days ?? 7, activeJobIds, store });
   for (const id of result.removed) rmSync(join(jobsDir(config.root), `${id}.json`), { force: true });
   return { ...result, target };

@@ -18,7 +18,7 @@ import { writeJsonAtomic } from "../util/fs.js";
 import { sectionLines, wrapSection } from "../util/sections.js";
 import { quote } from "../util/shell.js";
 import { ignoreStateDir, jobsDir } from "./registry.js";
-import { envDirFor } from "./remote-paths.js";
+import { absoluteBaseDir, envDirFor } from "./remote-paths.js";
 import { type RunReport, timed } from "./report.js";
 import { cacheDir, RUNTIME_FILES, type TargetSession } from "./session.js";
 import type { JobRecord } from "./types.js";
@@ -164,8 +164,10 @@ function reportCode(session: TargetSession, job: JobRecord, report: RunReport, c
   report.warnings.push(...code.warnings, ...importWarnings(session, job, code.selected));
 }
 
-/** The local target's code store: in the user's cache dir, shared by all projects, like a remote base_dir. */
-export function localStoreDir(): string {
+/** The local target's code store: its base_dir, else the user's cache dir; shared by all projects, like a remote base_dir. */
+export function localStoreDir(session: TargetSession): string {
+  const configured = session.target.config.kind === "local" ? session.target.config.base_dir : undefined;
+  if (configured) return absoluteBaseDir(configured, homedir());
   return join(process.env["XDG_CACHE_HOME"] || join(homedir(), ".cache"), "slurmray");
 }
 
@@ -176,7 +178,7 @@ export function localStoreDir(): string {
  * Returns the tree, or the dry run's list.
  */
 export async function prepareLocal(session: TargetSession, job: JobRecord, report: RunReport, dryRun: boolean): Promise<PreparedRemote> {
-  const base = localStoreDir();
+  const base = localStoreDir(session);
   ignoreStateDir(session.config.root);
   const code = await timed(report.timings, "code_sync", () => syncCode(session.transport, codeSyncOptions(session, base, job.python, dryRun)));
   reportCode(session, job, report, code);

@@ -158,6 +158,7 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
     env: request.env ?? {},
     ray: request.ray ?? config.project.ray ?? resources.nodes > 1,
     resources,
+    ...(config.project.outputs ? { outputs: config.project.outputs.replace(/\/$/, "") } : {}),
   };
   // Every Slurm parameter is validated before anything is sent (the script is rendered with placeholder paths).
   if (target.config.kind === "slurm") {

@@ -9,6 +9,8 @@ export interface RunnerSpec {
   env: Record<string, string>;
   code_dir: string;
   ray: null | { address: string };
+  /** The outputs folder's name in the job's working dir (absent: "outputs"). */
+  outputs?: string;
 }
 
 export function runnerSpec(job: JobRecord, ray: RunnerSpec["ray"] = null): RunnerSpec {
@@ -20,5 +22,6 @@ export function runnerSpec(job: JobRecord, ray: RunnerSpec["ray"] = null): Runne
     env: job.spec.env,
     code_dir: job.codeDir,
     ray,
+    ...(job.spec.outputs ? { outputs: job.spec.outputs } : {}),
   };
 }

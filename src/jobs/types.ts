@@ -41,6 +41,8 @@ export interface JobSpec {
   env: Record<string, string>;
   ray: boolean;
   resources: Resources;
+  /** The job's outputs folder in its working dir (config `outputs`); absent: "outputs". */
+  outputs?: string;
 }
 
 export interface JobRecord {

@@ -15,9 +15,11 @@ JOB_DIR/job.json (a JSON object; unknown keys are ignored):
     ray          null, or {"address": "host:port"}: ray.init(address=...) before calling fn;
                  RAY_ADDRESS is also set, so a script's own ray.init() joins the same cluster
     result_repr_limit  optional, characters of repr kept for a non-JSON result (default 2000)
+    outputs      optional, the outputs folder's name in the working dir (default "outputs")
 
 The job runs in JOB_DIR/work, a working directory of its own: a symlink to each top-level entry of
-code_dir, and `outputs`, a link to JOB_DIR/outputs where the job's files to bring back go. Whatever
+code_dir, and `outputs` (or job.json's name for it), a link to JOB_DIR/outputs where the job's files to
+bring back go. Whatever
 else the job creates there is its own too; shipped files are read-only.
 
 Files written into JOB_DIR, each atomically (temp file + rename):
@@ -134,6 +136,7 @@ def read_job(job_dir):
     job.setdefault("env", {})
     job.setdefault("ray", None)
     job.setdefault("result_repr_limit", DEFAULT_REPR_LIMIT)
+    job.setdefault("outputs", OUTPUTS)
     checks = [
         ("entry", isinstance(job.get("entry"), str) and job["entry"] != "", "a non-empty string"),
         ("args", isinstance(job["args"], dict), "an object"),
@@ -148,6 +151,8 @@ def read_job(job_dir):
          'null or {"address": "host:port"}'),
         ("result_repr_limit", type(job["result_repr_limit"]) is int and job["result_repr_limit"] > 0,
          "a positive integer"),
+        ("outputs", isinstance(job["outputs"], str) and job["outputs"] not in ("", ".", "..")
+         and "/" not in job["outputs"] and "\0" not in job["outputs"], "a folder name"),
     ]
     for key, ok, expected in checks:
         if not ok:
@@ -194,14 +199,14 @@ def load_function(entry, code_dir):
     return fn
 
 
-def make_workdir(job_dir, code_dir):
-    """JOB_DIR/work: links to the code tree's top-level entries, and outputs/ of the job's own."""
+def make_workdir(job_dir, code_dir, outputs_name):
+    """JOB_DIR/work: links to the code tree's top-level entries, and the job's own outputs folder
+    (stored as JOB_DIR/outputs, whatever its name in the working dir)."""
     work = os.path.join(job_dir, "work")
-    outputs = os.path.join(job_dir, OUTPUTS)
-    os.makedirs(outputs, exist_ok=True)
+    os.makedirs(os.path.join(job_dir, OUTPUTS), exist_ok=True)
     os.makedirs(work, exist_ok=True)  # a retried job finds it made
     links = {name: os.path.join(code_dir, name) for name in os.listdir(code_dir)}
-    links[OUTPUTS] = os.path.join("..", OUTPUTS)  # a shipped outputs/ is hidden by the job's own
+    links[outputs_name] = os.path.join("..", OUTPUTS)  # a shipped folder of that name is hidden by the job's own
     for name, target in links.items():
         if not os.path.lexists(os.path.join(work, name)):
             os.symlink(target, os.path.join(work, name))
@@ -217,7 +222,7 @@ def explain_read_only(exc, code_dir):
     if path != tree and not path.startswith(tree + os.sep):
         return None
     return ("%s: shipped files are read-only (each job runs from its own snapshot of the project); "
-            "write new files, e.g. under %s/, instead" % (exc, OUTPUTS))
+            "write new files, e.g. under the outputs folder, instead" % exc)
 
 
 def run_entry(job):
@@ -232,7 +237,7 @@ def run_entry(job):
     if not is_script and job["script_args"]:
         raise InvalidJob("job.json: 'script_args' are for scripts; a function takes 'args'")
     os.environ.update(job["env"])
-    os.chdir(make_workdir(job["job_dir"], code_dir))
+    os.chdir(make_workdir(job["job_dir"], code_dir, job["outputs"]))
     sys.path.insert(0, code_dir)
     if job["ray"] is not None:
         os.environ["RAY_ADDRESS"] = job["ray"]["address"]

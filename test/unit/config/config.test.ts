@@ -11,7 +11,7 @@ import { ConfigError, InputError } from "../../../src/util/errors.js";
 
 const BAD: [toml: string, message: string][] = [
   ["nonsense = 1","slurmray.toml: (top level): unknown key \"nonsense\"; valid keys: project, targets"],
-  ["[project]\nnmae = \"x\"","slurmray.toml: project: unknown key \"nmae\"; valid keys: name, default_target, python, interpreter, files, exclude, strict_versions, snapshot, requirements, ray, retention_days, max_upload_mb, max_file_mb"],
+  ["[project]\nnmae = \"x\"","slurmray.toml: project: unknown key \"nmae\"; valid keys: name, default_target, python, interpreter, files, exclude, strict_versions, snapshot, requirements, ray, retention_days, max_upload_mb, max_file_mb, outputs"],
   ["[project]\nname = \"has space\"","slurmray.toml: project.name: must be letters, digits, '.', '_' or '-', starting with a letter or digit, got \"has space\""],
   ["[project]\nname = 42","slurmray.toml: project.name: expected a string, got 42"],
   ["[project]\npython = \"3\"","slurmray.toml: project.python: must be a Python major.minor such as \"3.11\", got \"3\""],
@@ -139,5 +139,12 @@ describe("target and resources", () => {
     assert.notEqual(projectId(join(a, "exp"), "host1"), projectId(join(a, "exp"), "host2"));
     writeFileSync(join(a, "exp", "slurmray.toml"), '[project]\nname = "shared"\n');
     assert.equal(loadConfig(join(a, "exp"), {}).projectName, "shared");
+  });
+
+  it("takes an outputs folder name, one level deep", () => {
+    for (const ok of ["results", "results/", ".out"]) assert.equal(parseConfigText(`[project]\noutputs = "${ok}"\n`, "slurmray.toml").project?.outputs, ok);
+    for (const bad of ["a/b", "..", ".", "", "/abs", "../x"]) {
+      assert.throws(() => parseConfigText(`[project]\noutputs = "${bad}"\n`, "slurmray.toml"), /project\.outputs/, bad);
+    }
   });
 });

@@ -48,12 +48,19 @@ describe("runner entries", () => {
     assert.equal(realpathSync(join(work, "outputs")), realpathSync(join(run.dir, "outputs")));
   });
 
+  test("job.json's outputs names the outputs folder in the working dir; it is stored as outputs/ all the same", async () => {
+    const run = await runRunner(job("funcs.py:where", { outputs: "results" }));
+    assert.equal(readlinkSync(join(run.dir, "work", "results")), join("..", "outputs"));
+    const bad = await runRunner(job("funcs.py:where", { outputs: "../x" }));
+    assert.equal(bad.code, 2);
+  });
+
   test("a write refused on a shipped file says why; other permission errors are left as they are", async () => {
     const code = mkdtempSync(join(tmpdir(), "sr-tree-"));
     writeFileSync(join(code, "w.py"), "import os\nraise PermissionError(13, 'Permission denied', os.environ['TARGET'])\n");
     try {
       const shipped = await runRunner(job("w.py", { code_dir: code, env: { TARGET: "w.py" } }));
-      assert.match(String(shipped.json("error.json").message), /Permission denied: 'w\.py': shipped files are read-only .*under outputs\//);
+      assert.match(String(shipped.json("error.json").message), /Permission denied: 'w\.py': shipped files are read-only .*under the outputs folder/);
       const other = await runRunner(job("w.py", { code_dir: code, env: { TARGET: "/etc/shadow" } }));
       assert.equal(other.json("error.json").message, "[Errno 13] Permission denied: '/etc/shadow'");
     } finally {
