@@ -50,16 +50,6 @@ export function byPath(a: ManifestEntry, b: ManifestEntry): number {
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
 
-/** The manifest's own hash: what the remote stamp holds. */
-export function manifestHash(manifest: Manifest): string {
-  return sha256(JSON.stringify(manifest.map((e) => [e.path, e.sha256, e.mode, e.link ?? null])));
-}
-
-/** Whether remote's entry already matches local's (same content, mode and kind). */
-export function sameEntry(a: ManifestEntry, b: ManifestEntry | undefined): boolean {
-  return b !== undefined && a.sha256 === b.sha256 && a.mode === b.mode && a.link === b.link;
-}
-
 type CachedHash = [size: number, mtimeMs: number, ino: number, sha256: string];
 const HASH_CACHE = "codesync-hashes.json";
 // 2: files are checked for SLURMRAY_PASSWORD when read, so a version 1 cache is read afresh once.
@@ -95,6 +85,15 @@ export function holdsPassword(data: Buffer): boolean {
   return data.includes(PASSWORD_NAME) && PASSWORD_ASSIGNMENT.test(data.toString("utf8"));
 }
 
+function readIfPresent(path: string): Buffer | null {
+  try {
+    return readFileSync(encodeName(path));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw error;
+  }
+}
+
 /**
  * The local manifest of a selection, reading only files whose (size, mtime, inode) changed. A file read
  * here that assigns SLURMRAY_PASSWORD is left out (unless config `files` asks for it), with a warning in
@@ -113,7 +112,8 @@ export function localManifest(root: string, selection: Selection, cacheDir: stri
     if (hit && hit[0] === f.size && hit[1] === f.mtimeMs && hit[2] === f.ino) {
       hash = hit[3];
     } else {
-      const data = readFileSync(encodeName(join(root, f.path)));
+      const data = readIfPresent(join(root, f.path));
+      if (data === null) return []; // gone since it was selected (an editor's temp file): not shipped
       changed = true;
       if (!selection.requested?.has(f.path) && holdsPassword(data)) {
         withPassword.push(f.path);

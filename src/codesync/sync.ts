@@ -1,35 +1,34 @@
-// syncCode: make the remote code dir hold exactly the selected project files, sending only what changed,
-// in at most two remote commands (the stamp probe, unless the caller batched it, and one apply command).
+// syncCode: make the target's code store hold a tree of exactly the selected project files, sending only
+// objects it lacks, in at most two remote commands (the probe, unless the caller batched it, and one apply).
+// Nothing is rewritten in place: each manifest has its own immutable tree, so a job pinned to one never
+// sees a later sync, and concurrent syncs only ever add objects and trees (docs/architecture.md).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Readable } from "node:stream";
-import { readRemoteFile } from "../transport/files.js";
 import type { Transport } from "../transport/types.js";
 import { RemoteCommandError } from "../util/errors.js";
 import { writeFileAtomic } from "../util/fs.js";
-import { fail, isObject, readCache } from "../util/json-file.js";
-import { deltaLine, fullLine, replayJournal } from "./journal.js";
 import { type SizeLimits, sizeWarnings } from "./limits.js";
-import { checkManifestEntries, localManifest, type Manifest, type ManifestEntry, manifestHash, sameEntry, sha256 } from "./manifest.js";
-import { encodeName } from "./names.js";
-import { applyCommand, MANIFEST_FILE, probeCodeStamp, SYNC, TREE } from "./remote.js";
+import { localManifest, type Manifest } from "./manifest.js";
+import { type CodeProbe, probeCode } from "./remote.js";
 import { selectFiles } from "./select.js";
-import { tarEnd, tarEntry } from "./tar.js";
+import { applyArgv, manifestId, objectKey, parseApply, sameRecord, treeDir, type Upload, uploadStream } from "./store.js";
 
 export interface SyncOptions {
   root: string;
-  /** Absolute remote path of the code dir. */
-  codeDir: string;
+  /** Absolute base_dir on the target: the store is under objects/<uid>, trees under trees/<uid>. */
+  baseDir: string;
+  /** The interpreter that runs codestore.py on the target ("python3" on remote targets). */
+  python: string;
   /** Local cache dir (the project's .slurmray/cache). */
   cacheDir: string;
-  /** Names this target's cache entries (one remote code dir per target). */
+  /** Names this target's cache entries. */
   targetKey: string;
   files?: readonly string[];
   exclude?: readonly string[];
   limits?: Partial<SizeLimits>;
   dryRun?: boolean;
-  /** The stamp from a batched probe (parseCodeProbe); undefined: syncCode probes itself. */
-  remoteStamp?: string | null;
+  /** The answer of a batched probe (codeProbeSnippet with lastCodeId); undefined: syncCode probes itself. */
+  probe?: CodeProbe;
 }
 
 export interface SyncResult {
@@ -43,119 +42,89 @@ export interface SyncResult {
   remote_commands: number;
   /** The selected paths (relative to root), for the import check. */
   selected: string[];
+  /** The manifest's id and its tree on the target (what a job pins). */
+  id: string;
+  treeDir: string;
 }
 
-/** What the code dir holds, and the size of its manifest journal (full line, and in all). */
-interface RemoteState {
+/** The manifest last sent to a target, whose tree existed when it was sent. */
+interface SentState {
+  id: string;
   entries: Manifest;
-  baseBytes: number;
-  journalBytes: number;
 }
 
-function stateFile(options: SyncOptions): string {
-  return join(options.cacheDir, options.targetKey, "code-manifest.json");
+function stateFile(cacheDir: string, targetKey: string): string {
+  return join(cacheDir, targetKey, "code-state.json");
 }
 
-function checkState(value: unknown): RemoteState {
-  if (!isObject(value) || typeof value.baseBytes !== "number" || typeof value.journalBytes !== "number") return fail("expected {entries, baseBytes, journalBytes}");
-  return { entries: checkManifestEntries(value.entries), baseBytes: value.baseBytes, journalBytes: value.journalBytes };
-}
-
-function readCachedState(options: SyncOptions): RemoteState | null {
-  return readCache(stateFile(options), checkState);
-}
-
-/**
- * What the code dir holds: the cached state when the stamp vouches for it, else the remote journal when
- * its manifest's hash matches the stamp, else null (no trustworthy state: resend everything).
- */
-async function remoteState(transport: Transport, options: SyncOptions, stamp: string | null): Promise<RemoteState | null> {
-  if (stamp === null) return null;
-  const cached = readCachedState(options);
-  if (cached && manifestHash(cached.entries) === stamp) return cached;
-  const journal = (await readRemoteFile(transport, `${options.codeDir}/${MANIFEST_FILE}`))?.toString("utf8") ?? "";
-  const entries = replayJournal(journal);
-  if (!entries || manifestHash(entries) !== stamp) return null;
-  return { entries, baseBytes: Buffer.byteLength(journal.slice(0, journal.indexOf("\n") + 1)), journalBytes: Buffer.byteLength(journal) };
-}
-
-interface Plan {
-  changed: ManifestEntry[];
-  deleted: string[];
-  /** Resend everything and clear the code dir of anything else (no trustworthy remote state). */
-  full: boolean;
-  /** Rewrite the journal as one full line (else append a delta line). */
-  compact: boolean;
-}
-
-/** The tar blocks of a sync. Reading a changed file also re-hashes it: the manifest records what was sent. */
-function* syncTar(root: string, plan: Plan, manifest: Manifest, journal: { line: string }): Generator<Buffer> {
-  const now = Date.now();
-  for (const entry of plan.changed) {
-    const path = `${TREE}/${entry.path}`;
-    if (entry.link !== undefined) {
-      yield* tarEntry({ type: "symlink", path, target: entry.link, mtimeMs: entry.mtimeMs });
-      continue;
-    }
-    const data = readFileSync(encodeName(join(root, entry.path)));
-    entry.sha256 = sha256(data);
-    entry.size = data.length;
-    yield* tarEntry({ type: "file", path, mode: entry.mode, mtimeMs: entry.mtimeMs, data });
+function readSent(cacheDir: string, targetKey: string): SentState | null {
+  try {
+    const state = JSON.parse(readFileSync(stateFile(cacheDir, targetKey), "utf8")) as SentState;
+    return typeof state.id === "string" && Array.isArray(state.entries) ? state : null;
+  } catch {
+    return null;
   }
-  const meta = (name: string, data: string | Buffer) =>
-    tarEntry({ type: "file", path: `${SYNC}/${name}`, mode: 0o600, mtimeMs: now, data: Buffer.from(data) });
-  if (plan.full) yield* meta("full", "");
-  yield* meta("delete", Buffer.concat(plan.deleted.map((p) => Buffer.concat([encodeName(p), Buffer.from([0])]))));
-  journal.line = plan.compact ? fullLine(manifest) : deltaLine(plan.changed, plan.deleted);
-  yield* meta(plan.compact ? "manifest-full" : "manifest-delta", journal.line);
-  yield* meta("stamp", manifestHash(manifest));
-  yield tarEnd();
 }
 
-const CHUNK = 256 * 1024;
+/** The id to ask the probe about: the manifest last sent to this target. */
+export function lastCodeId(cacheDir: string, targetKey: string): string | null {
+  return readSent(cacheDir, targetKey)?.id ?? null;
+}
 
-/** Joins small blocks into large chunks: one pipe write per 256 KiB, not three per file. */
-function* batched(blocks: Iterable<Buffer>, count: (n: number) => void): Generator<Buffer> {
-  let pending: Buffer[] = [];
-  let size = 0;
-  for (const block of blocks) {
-    pending.push(block);
-    size += block.length;
-    if (size >= CHUNK) {
-      count(size);
-      yield Buffer.concat(pending, size);
-      pending = [];
-      size = 0;
-    }
+/** What to send: objects not in the base's tree (when it still exists), and a delta against it. */
+function planUpload(local: Manifest, base: SentState | null): Upload & { deleted: string[] } {
+  const baseEntries = base?.entries ?? [];
+  const before = new Map(baseEntries.map((e) => [e.path, e]));
+  const held = new Set(baseEntries.filter((e) => e.link === undefined).map(objectKey));
+  const changed = local.filter((e) => !sameRecord(e, before.get(e.path)));
+  const paths = new Set(local.map((e) => e.path));
+  return {
+    objects: changed.filter((e) => e.link === undefined && !held.has(objectKey(e))),
+    entries: local,
+    full: base === null,
+    base: baseEntries,
+    deleted: baseEntries.map((e) => e.path).filter((p) => !paths.has(p)),
+  };
+}
+
+async function applyUpload(transport: Transport, options: SyncOptions, upload: Upload, baseId: string | null) {
+  const sent = { id: "", bytes: 0 };
+  // A local read error ends the remote command (it would wait for the rest of its stdin) and is the error.
+  const abort = new AbortController();
+  let failed: Error | undefined;
+  const stdin = uploadStream(options.root, upload, sent).on("error", (error) => {
+    failed = error;
+    abort.abort();
+  });
+  const result = await transport.exec(applyArgv(options.python, options.baseDir, upload.full ? null : baseId), { stdin, signal: abort.signal }).catch((error: unknown) => {
+    throw failed ?? error;
+  });
+  if (failed) throw failed;
+  const outcome = result.code === 0 ? parseApply(result.stdout) : null;
+  if (!outcome) {
+    const what = `Storing code under ${options.baseDir} on ${transport.description}`;
+    throw new RemoteCommandError(what, `${options.python} -c <codestore.py> apply`, result.code, result.stderr || result.stdout);
   }
-  count(size);
-  yield Buffer.concat(pending, size);
-}
-
-function planSync(local: Manifest, remote: RemoteState | null): Plan {
-  const remoteByPath = new Map((remote?.entries ?? []).map((e) => [e.path, e]));
-  const changed = local.filter((e) => !sameEntry(e, remoteByPath.get(e.path)));
-  const localPaths = new Set(local.map((e) => e.path));
-  const deleted = (remote?.entries ?? []).map((e) => e.path).filter((p) => !localPaths.has(p));
-  // The journal stays under about twice a full manifest; an estimate of the delta's size is enough here.
-  const compact = !remote || remote.journalBytes + (changed.length + deleted.length) * 200 > 2 * remote.baseBytes;
-  return { changed, deleted, full: !remote, compact };
+  return { outcome, ...sent };
 }
 
 export async function syncCode(transport: Transport, options: SyncOptions): Promise<SyncResult> {
   const started = performance.now();
   const commandsBefore = transport.commandCount;
+  const last = readSent(options.cacheDir, options.targetKey);
   // The probe's round trip overlaps the local selection and hashing.
-  const stampProbe =
-    options.remoteStamp !== undefined ? Promise.resolve(options.remoteStamp) : probeCodeStamp(transport, options.codeDir);
-  stampProbe.catch(() => {}); // awaited below; a local failure first must not leave it unhandled
-  // The probe's command starts a few promise steps later, and the local work below blocks the event loop:
-  // one turn of the loop first lets it start, so that the remote side runs meanwhile.
+  const probed = options.probe !== undefined ? Promise.resolve(options.probe) : probeCode(transport, options.baseDir, last?.id ?? null);
+  probed.catch(() => {}); // awaited below; a local failure first must not leave it unhandled
+  // One turn of the event loop lets the probe's command start before the local work blocks the loop.
   await new Promise<void>((resolve) => setImmediate(resolve));
   const selection = await selectFiles({ root: options.root, files: options.files, exclude: options.exclude, cacheDir: options.cacheDir });
   const local = localManifest(options.root, selection, options.cacheDir);
   const warnings = [...selection.warnings, ...sizeWarnings(selection.files, options.limits)];
-  const finish = (fields: Partial<SyncResult>): SyncResult => ({
+  const probe = await probed;
+  // The cache only names a candidate base; the probe says whether its tree is on disk.
+  const base = last && probe.present ? last : null;
+  const id = manifestId(local);
+  const finish = (fields: Partial<SyncResult>, finalId = id): SyncResult => ({
     files_uploaded: 0,
     bytes_uploaded: 0,
     files_deleted: 0,
@@ -164,34 +133,32 @@ export async function syncCode(transport: Transport, options: SyncOptions): Prom
     seconds: (performance.now() - started) / 1000,
     remote_commands: transport.commandCount - commandsBefore,
     selected: selection.files.map((file) => file.path),
+    id: finalId,
+    treeDir: treeDir(options.baseDir, probe.uid, finalId),
   });
+  if (base && base.id === id) return finish(options.dryRun ? { dryRunList: [] } : {});
 
-  const stamp = await stampProbe;
-  if (stamp !== null && manifestHash(local) === stamp) {
-    // The code dir already holds exactly this manifest: no need to even read the cached state.
-    return finish(options.dryRun ? { dryRunList: [] } : {});
-  }
-  const remote = await remoteState(transport, options, stamp);
-  const plan = planSync(local, remote);
+  const plan = planUpload(local, base);
   if (options.dryRun) {
-    return finish({ dryRunList: [...plan.changed.map((e) => e.path), ...plan.deleted.map((p) => `delete ${p}`)] });
+    return finish({ dryRunList: [...plan.objects.map((e) => e.path), ...plan.deleted.map((p) => `delete ${p}`)] });
   }
-
+  let upload: Upload = plan;
+  let files = 0;
   let bytes = 0;
-  const journal = { line: "" };
-  const tar = Readable.from(
-    batched(syncTar(options.root, plan, local, journal), (n) => (bytes += n)),
-    { objectMode: false },
-  );
-  const result = await transport.exec(applyCommand(options.codeDir), { stdin: tar });
-  if (result.code !== 0) {
-    const what = `Syncing code to ${options.codeDir} on ${transport.description}`;
-    throw new RemoteCommandError(what, "sh -c <apply>", result.code, result.stderr);
+  // A second attempt only when the target lost what the cache and probe vouched for (a base manifest or
+  // objects removed between the probe and the apply): then the whole manifest and what is missing go.
+  for (let attempt = 1; ; attempt++) {
+    const applied = await applyUpload(transport, options, upload, base?.id ?? null);
+    files += upload.objects.length;
+    bytes += applied.bytes;
+    if (applied.outcome.kind === "ok") {
+      writeFileAtomic(stateFile(options.cacheDir, options.targetKey), JSON.stringify({ id: applied.id, entries: local } satisfies SentState));
+      return finish({ files_uploaded: files, bytes_uploaded: bytes, files_deleted: plan.deleted.length }, applied.id);
+    }
+    if (attempt === 3) {
+      throw new RemoteCommandError(`Storing code under ${options.baseDir} on ${transport.description}`, "codestore.py apply", 1, `still ${applied.outcome.kind} after ${attempt} attempts`);
+    }
+    const keys = applied.outcome.kind === "missing" ? new Set(applied.outcome.keys) : null;
+    upload = { ...plan, full: true, objects: keys ? local.filter((e) => e.link === undefined && keys.has(objectKey(e))) : plan.objects };
   }
-  const lineBytes = Buffer.byteLength(journal.line);
-  const state: RemoteState = plan.compact
-    ? { entries: local, baseBytes: lineBytes, journalBytes: lineBytes }
-    : { entries: local, baseBytes: remote!.baseBytes, journalBytes: remote!.journalBytes + lineBytes };
-  writeFileAtomic(stateFile(options), JSON.stringify(state));
-  return finish({ files_uploaded: plan.changed.length, bytes_uploaded: bytes, files_deleted: plan.deleted.length });
 }

@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { hostname } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { parse as parseToml, TomlError } from "smol-toml";
@@ -106,7 +107,16 @@ export function loadConfig(cwd: string = process.cwd(), processEnv: NodeJS.Proce
   if (defaultTarget !== "local" && !(defaultTarget in targets)) {
     throw new ConfigError("project.default_target", `no target named ${JSON.stringify(defaultTarget)}; ${describeTargets(targets)}`);
   }
-  return { root, file, projectName: project.name ?? basename(root), project, targets, defaultTarget, env };
+  return { root, file, projectName: project.name ?? projectId(root), project, targets, defaultTarget, env };
+}
+
+/**
+ * The project's remote name when the config sets none: the folder's name plus a hash of this host and the
+ * absolute root, so that two clones named alike (~/a/exp, ~/b/exp) never share remote state.
+ */
+export function projectId(root: string, host = hostname()): string {
+  const discriminator = createHash("sha256").update(`${host}\0${resolve(root)}`).digest("hex").slice(0, 8);
+  return `${basename(root)}-${discriminator}`;
 }
 
 export function describeTargets(targets: Record<string, TargetConfig>): string {

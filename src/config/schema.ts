@@ -80,6 +80,10 @@ export const projectSchema = z.strictObject({
   retention_days: z.number().int().min(1).max(3650).optional(),
   max_upload_mb: z.number().positive().optional(),
   max_file_mb: z.number().positive().optional(),
+  outputs: z
+    .string()
+    .regex(/^(?!\.\.?\/?$)[^/\0]+\/?$/, 'a folder name such as "outputs" (one level: no "/" inside, not "." or "..")')
+    .optional(),
 });
 
 export const configFileSchema = z.strictObject({

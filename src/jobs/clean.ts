@@ -1,21 +1,28 @@
-// `slurmray clean`: remove job dirs older than retention_days (or --older-than) on a target, in one remote
-// command, never touching live jobs (the registry's, and those the scheduler still holds); the local records
-// of removed jobs go with them.
+// `slurmray clean`: remove job dirs older than retention_days (or --older-than) on a target, and then the
+// code trees and objects no job uses any more, in one remote command, never touching live jobs (the
+// registry's, and those the scheduler still holds); the local records of removed jobs go with them.
 import { cleanJobDirs, type RetentionResult } from "../codesync/retention.js";
+import { projectInterpreter } from "../config/interpreter.js";
 import type { LoadedConfig } from "../config/load.js";
 import type { ConnectOptions } from "./connect.js";
 import { activeJobIds, jobsDir, removeJob } from "./registry.js";
+import { localStoreDir, REMOTE_PYTHON } from "./remote-run.js";
 import { openTarget } from "./session.js";
 
 export async function cleanTarget(config: LoadedConfig, name: string | undefined, olderThanDays: number | undefined, connect: ConnectOptions = {}): Promise<RetentionResult & { target: string }> {
   const session = await openTarget(config, name, connect);
   const target = session.target.name;
   const dir = session.layout ? session.layout.jobsDir : jobsDir(config.root);
+  // Then the code store: trees no job dir links to and objects no tree holds, a day old.
+  const store = session.layout
+    ? { baseDir: session.layout.base, python: REMOTE_PYTHON }
+    : { baseDir: localStoreDir(session), python: projectInterpreter(config.root, config.env, config.project.interpreter) };
   const result = await cleanJobDirs(session.transport, {
     jobsDir: dir,
     olderThanDays: olderThanDays ?? config.project.retention_days ?? 7,
     activeJobIds: activeJobIds(config.root, target),
     liveJobsCommand: session.backend.liveJobsCommand(config.projectName) ?? undefined,
+    store,
   });
   for (const id of result.removed) removeJob(config.root, id);
   return { ...result, target };

@@ -2,7 +2,7 @@
 // written atomically. It is what lets `status`, `logs`, `attach` work from another shell or after a restart.
 // Records are checked before use: a record's scheduler id and paths go into commands and signals.
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
@@ -95,7 +95,20 @@ export function removeJob(root: string, id: string): void {
   if (JOB_ID.test(id)) rmSync(join(jobsDir(root), `${id}.json`), { force: true });
 }
 
+/** Keeps .slurmray/ (job records, caches) out of git and out of what is shipped: a `*` .gitignore inside it. */
+export function ignoreStateDir(root: string): void {
+  const file = join(root, STATE_DIR, ".gitignore");
+  if (existsSync(file)) return;
+  mkdirSync(join(root, STATE_DIR), { recursive: true, mode: 0o700 });
+  try {
+    writeFileSync(file, "# Written by slurmray: job records and caches are never committed.\n*\n", { flag: "wx" });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error; // another run wrote it first
+  }
+}
+
 export function saveJob(root: string, job: JobRecord): void {
+  ignoreStateDir(root);
   writeJsonAtomic(join(jobsDir(root), `${job.id}.json`), job);
 }
 

@@ -1,4 +1,5 @@
-// The remote layout (DESIGN.md, "Remote layout"), from the target's base_dir and the remote home.
+// The remote layout (docs/architecture.md, "Remote layout"), from the target's base_dir and the remote home.
+// Code lives in the per-user store (objects/<uid>, trees/<uid>, codesync/store.ts); each job pins a tree.
 import type { TargetConfig } from "../config/schema.js";
 import { ConfigError } from "../util/errors.js";
 
@@ -20,7 +21,6 @@ export function absoluteBaseDir(baseDir: string, home: string): string {
 export interface RemoteLayout {
   base: string;
   projectDir: string;
-  codeDir: string;
   jobsDir: string;
   runtimeDir: string;
 }
@@ -30,7 +30,6 @@ export function remoteLayout(base: string, project: string, runtimeHash: string)
   return {
     base,
     projectDir,
-    codeDir: `${projectDir}/code`,
     jobsDir: `${projectDir}/jobs`,
     runtimeDir: `${base}/runtime/${runtimeHash}`,
   };

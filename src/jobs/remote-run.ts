@@ -1,12 +1,14 @@
 // The remote half of `run` (slurm targets): one batched probe, then code sync, env sync and the runtime
 // files only where something changed. A warm run (nothing changed) costs: probe, submit, watch.
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, symlinkSync } from "node:fs";
+import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { checkImports, formatImportWarning } from "../codesync/imports.js";
 import { sha256 } from "../codesync/manifest.js";
+import { fetchOutputs, type OutputsResult } from "../codesync/outputs.js";
 import { codeProbeSnippet, parseCodeProbe } from "../codesync/remote.js";
 import { retentionSnippet } from "../codesync/retention.js";
-import { syncCode } from "../codesync/sync.js";
+import { lastCodeId, type SyncOptions, type SyncResult, syncCode } from "../codesync/sync.js";
 import { projectInterpreter } from "../config/interpreter.js";
 import { type Snapshot, takeSnapshot } from "../envsync/snapshot.js";
 import { envProbeFor, type EnvReport, type EnvTarget, syncEnv } from "../envsync/sync.js";
@@ -20,8 +22,8 @@ import { checkPrivatePaths, privatePathsSnippet } from "../util/remote-private.j
 import { quote } from "../util/shell.js";
 import { entrySourceFile } from "./entry-check.js";
 import { limitsStep } from "./limits-cache.js";
-import { activeJobIds } from "./registry.js";
-import { envDirFor, type RemoteLayout } from "./remote-paths.js";
+import { activeJobIds, ignoreStateDir, jobsDir } from "./registry.js";
+import { absoluteBaseDir, envDirFor, type RemoteLayout } from "./remote-paths.js";
 import { type RunReport, type StepObserver, timed } from "./report.js";
 import { cacheDir, RUNTIME_FILES, type TargetSession } from "./session.js";
 import type { JobRecord } from "../model/job.js";
@@ -45,7 +47,7 @@ function runtimePresent(output: string, runtimeDir: string): boolean {
 function layoutPaths(layout: RemoteLayout, envDir: string): string[] {
   const { base } = layout;
   const runtime = [`${base}/runtime`, layout.runtimeDir, ...RUNTIME_FILES.map((f) => `${layout.runtimeDir}/${f}`)];
-  return [...runtime, `${base}/projects`, layout.projectDir, layout.codeDir, layout.jobsDir, `${base}/envs`, envDir];
+  return [...runtime, `${base}/projects`, layout.projectDir, layout.jobsDir, `${base}/envs`, envDir];
 }
 
 function envReportJson(env: EnvReport): RunReport["env"] {
@@ -101,8 +103,10 @@ function importWarnings(session: TargetSession, job: JobRecord, selected: string
 }
 
 export interface PreparedRemote {
-  /** The env's python on the target. */
+  /** The env's python on the target (on the local target: the project interpreter). */
   python: string;
+  /** The job's code tree on the target (what the job pins). */
+  codeDir: string;
   /** Code files that would be sent (dry run only). */
   dryRunList: string[] | null;
 }
@@ -120,6 +124,7 @@ export async function prepareRemote(
   const { config, transport, target } = session;
   const layout = session.layout!;
   const timings = report.timings;
+  ignoreStateDir(config.root);
   onStep({ step: "connect", phase: "start", text: `connecting to ${transport.description}` });
   await timed(timings, "connect", () => transport.connect());
   onStep({ step: "connect", phase: "end", text: `connected to ${transport.description}` });
@@ -128,43 +133,29 @@ export async function prepareRemote(
   snapshotWarnings(snapshot).forEach(warn);
   const envTarget = envTargetFor(session, snapshot);
   const limits = limitsStep(session.backend.limits, cacheDir(config), target.name);
+  const lastId = lastCodeId(cacheDir(config), target.name);
   const probe = await timed(timings, "code_sync", () =>
     transport.script(
       [
         privatePathsSnippet(layout.base, layoutPaths(layout, envTarget.envDir)),
-        codeProbeSnippet(layout.codeDir),
+        codeProbeSnippet(layout.base, lastId),
         envProbeFor(envTarget),
         runtimeProbe(layout.runtimeDir),
         limits.snippet,
       ].join("\n"),
     ),
   );
-  if (probe.code !== 0) throw new RemoteCommandError("Reading the target's state", "sh -s (probe)", probe.code, probe.stderr);
+  const codeProbe = parseCodeProbe(probe.stdout);
+  if (probe.code !== 0 || !codeProbe) throw new RemoteCommandError("Reading the target's state", "sh -s (probe)", probe.code, probe.stderr);
   checkPrivatePaths(probe.stdout, transport.description);
   // A job the partition can never run is refused here, before any code or package is sent.
   limits.check(job.spec, probe.stdout);
 
-  const code = await timed(timings, "code_sync", () =>
-    syncCode(transport, {
-      root: config.root,
-      codeDir: layout.codeDir,
-      cacheDir: cacheDir(config),
-      targetKey: target.name,
-      files: config.project.files,
-      exclude: config.project.exclude,
-      limits: {
-        totalBytes: config.project.max_upload_mb ? config.project.max_upload_mb * 1024 * 1024 : undefined,
-        fileBytes: config.project.max_file_mb ? config.project.max_file_mb * 1024 * 1024 : undefined,
-      },
-      dryRun,
-      remoteStamp: parseCodeProbe(probe.stdout),
-    }),
-  );
-  report.code = { files_uploaded: code.files_uploaded, bytes_uploaded: code.bytes_uploaded, seconds: code.seconds };
+  const code = await timed(timings, "code_sync", () => syncCode(transport, { ...codeSyncOptions(session, layout.base, REMOTE_PYTHON, dryRun), probe: codeProbe }));
+  reportCode(session, job, report, code, warn);
   onStep({ step: "code_sync", phase: "end", text: `code sync: ${describeUpload(code.files_uploaded, code.bytes_uploaded, dryRun)}` });
-  [...code.warnings, ...importWarnings(session, job, code.selected)].forEach(warn);
   const python = `${envTarget.envDir}/bin/python`;
-  if (dryRun) return { python, dryRunList: code.dryRunList ?? [] };
+  if (dryRun) return { python, codeDir: code.treeDir, dryRunList: code.dryRunList ?? [] };
 
   onStep({ step: "env_sync", phase: "start", text: `env sync: ${envTarget.envDir}` });
   const env = await timed(timings, "env_sync", () =>
@@ -184,7 +175,60 @@ export async function prepareRemote(
     await timed(timings, "code_sync", () => uploadFiles(transport, dirname(remoteFile("runner.py")), RUNTIME_FILES, layout.runtimeDir));
   }
   await cleanOldJobs(session, job);
-  return { python, dryRunList: null };
+  return { python, codeDir: code.treeDir, dryRunList: null };
+}
+
+/** The interpreter that runs the code store's script on remote targets (before any env exists). */
+export const REMOTE_PYTHON = "python3";
+
+function codeSyncOptions(session: TargetSession, baseDir: string, python: string, dryRun: boolean): SyncOptions {
+  const { config, target } = session;
+  return {
+    root: config.root,
+    baseDir,
+    python,
+    cacheDir: cacheDir(config),
+    targetKey: target.name,
+    files: config.project.files,
+    exclude: config.project.exclude,
+    limits: {
+      totalBytes: config.project.max_upload_mb ? config.project.max_upload_mb * 1024 * 1024 : undefined,
+      fileBytes: config.project.max_file_mb ? config.project.max_file_mb * 1024 * 1024 : undefined,
+    },
+    dryRun,
+  };
+}
+
+function reportCode(session: TargetSession, job: JobRecord, report: RunReport, code: SyncResult, warn: (warning: string) => void): void {
+  report.code = { files_uploaded: code.files_uploaded, bytes_uploaded: code.bytes_uploaded, seconds: code.seconds };
+  [...code.warnings, ...importWarnings(session, job, code.selected)].forEach(warn);
+}
+
+/** The local target's code store: its base_dir, else the user's cache dir; shared by all projects, like a remote base_dir. */
+export function localStoreDir(session: TargetSession): string {
+  const configured = "host" in session.target.config ? undefined : session.target.config.base_dir;
+  if (configured) return absoluteBaseDir(configured, homedir());
+  return join(process.env["XDG_CACHE_HOME"] || join(homedir(), ".cache"), "slurmray");
+}
+
+/**
+ * Local jobs run from a code tree too, so that an edit after `run` never reaches a job already started.
+ * The job dir's `code` link pins the tree; the store's projects/<id>/jobs/<job> link to the job dir is
+ * what the store's collection counts as a reference (it dangles once the job dir is cleaned).
+ * Returns the tree, or the dry run's list.
+ */
+export async function prepareLocal(session: TargetSession, job: JobRecord, report: RunReport, warn: (warning: string) => void, dryRun: boolean): Promise<PreparedRemote> {
+  const base = localStoreDir(session);
+  ignoreStateDir(session.config.root);
+  const code = await timed(report.timings, "code_sync", () => syncCode(session.transport, codeSyncOptions(session, base, job.python, dryRun)));
+  reportCode(session, job, report, code, warn);
+  if (dryRun) return { python: job.python, codeDir: code.treeDir, dryRunList: code.dryRunList ?? [] };
+  mkdirSync(job.remoteDir, { recursive: true, mode: 0o700 });
+  symlinkSync(code.treeDir, join(job.remoteDir, "code"));
+  const refs = join(base, "projects", session.config.projectName, "jobs");
+  mkdirSync(refs, { recursive: true, mode: 0o700 });
+  symlinkSync(job.remoteDir, join(refs, job.id));
+  return { python: job.python, codeDir: code.treeDir, dryRunList: null };
 }
 
 function describeUpload(files: number, bytes: number, dryRun: boolean): string {
@@ -206,15 +250,33 @@ async function cleanOldJobs(session: TargetSession, job: JobRecord): Promise<voi
   const stampFile = join(cacheDir(config), target.name, "retention.json");
   const last = readCache(stampFile, (v) => (isObject(v) && typeof v.at === "number" ? v.at : fail("expected {at}"))) ?? 0;
   if (Date.now() - last < RETENTION_EVERY_MS) return;
+  const layout = session.layout!;
   const snippet = retentionSnippet(
     {
-      jobsDir: session.layout!.jobsDir,
+      jobsDir: layout.jobsDir,
       olderThanDays: config.project.retention_days ?? 7,
       activeJobIds: [job.id, ...activeJobIds(config.root, target.name)],
       liveJobsCommand: session.backend.liveJobsCommand(config.projectName) ?? undefined,
+      store: { baseDir: layout.base, python: REMOTE_PYTHON },
     },
     true,
   );
   await transport.script(snippet);
   writeJsonAtomic(stampFile, { at: Date.now() });
+}
+
+/** Where a job's outputs come back by default: next to its local record. */
+export function localOutputsDir(session: TargetSession, job: JobRecord): string {
+  return join(jobsDir(session.config.root), job.id, "outputs");
+}
+
+/**
+ * Brings a job's outputs/ into dir (default: .slurmray/jobs/<id>/outputs), only files that changed. A
+ * local job writes them there itself; another dir gets a copy the same way a remote job's come back.
+ */
+export async function fetchJobOutputs(session: TargetSession, job: JobRecord, dir = localOutputsDir(session, job), onProgress?: (message: string) => void): Promise<OutputsResult> {
+  const python = session.layout ? REMOTE_PYTHON : job.python;
+  const from = `${job.remoteDir}/outputs`;
+  if (!session.layout && from === dir) return { dir, files: 0, bytes: 0 };
+  return fetchOutputs(session.transport, python, from, dir, onProgress);
 }

@@ -43,6 +43,8 @@ export interface RunReport {
   timings: Timings;
   remote_commands: number;
   warnings: string[];
+  /** Where the job's outputs/ came back, and how many files and bytes travelled. */
+  outputs?: { dir: string; files: number; bytes: number };
 }
 
 /**

@@ -12,7 +12,7 @@ import { parseEntry, runnerEntry } from "./entry.js";
 import { checkEntryFunction } from "./entry-check.js";
 import { type Outcome, resultForDisplay } from "../model/outcome.js";
 import { jobsDir, newJobId, saveJob } from "./registry.js";
-import { prepareRemote } from "./remote-run.js";
+import { fetchJobOutputs, prepareLocal, prepareRemote } from "./remote-run.js";
 import { emptyTimings, type RunReport, type StepObserver, type Timings, timed } from "./report.js";
 import { checkJob, openTarget, type TargetSession, type WatchRequest } from "./session.js";
 import type { JobRecord, JobSpec } from "../model/job.js";
@@ -55,7 +55,7 @@ function newJob(session: TargetSession, spec: JobSpec): JobRecord {
     state: "SUBMITTING",
     schedulerId: null,
     remoteDir: layout ? `${layout.jobsDir}/${id}` : join(jobsDir(config.root), id),
-    codeDir: layout ? layout.codeDir : config.root,
+    codeDir: "", // the code tree the job pins, set by the code sync
     python: projectInterpreter(config.root, config.env, config.project.interpreter),
     createdAt: new Date().toISOString(),
     startedAt: null,
@@ -182,6 +182,7 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
     ray: wantsRay(request, config, resources.nodes),
     pool: request.pool ?? config.project.pool ?? null,
     resources,
+    ...(config.project.outputs ? { outputs: config.project.outputs.replace(/\/$/, "") } : {}),
   };
   checkJob(target, spec);
   const entryWarning = checkEntryFunction(projectInterpreter(config.root, config.env, config.project.interpreter), config.root, spec.entry);
@@ -209,11 +210,12 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
     report.timings.total = Math.round(performance.now() - started) / 1000;
     return report;
   };
-  if (session.layout) {
-    const prepared = await prepareRemote(session, job, report, warn, request.dryRun, request.signal, request.onStep);
-    job.python = prepared.python;
-    if (prepared.dryRunList) report.dry_run = prepared.dryRunList;
-  }
+  const prepared = session.layout
+    ? await prepareRemote(session, job, report, warn, request.dryRun, request.signal, request.onStep)
+    : await prepareLocal(session, job, report, warn, request.dryRun);
+  job.python = prepared.python;
+  job.codeDir = prepared.codeDir;
+  if (prepared.dryRunList) report.dry_run = prepared.dryRunList;
   if (request.dryRun) return finish();
   if (request.signal?.aborted) throw new InterruptedError("Interrupted before the job was submitted; nothing is running");
 
@@ -244,6 +246,9 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
     saveJob(config.root, job);
     ({ outcome, queueSeconds, logOffset } = await finishJob(session, job, request, true, logOffset));
   }
+  const outputs = await timed(timings, "fetch", () => fetchJobOutputs(session, job, undefined, request.onProgress));
+  report.outputs = outputs;
+  request.onProgress?.(`outputs of job ${job.id}: ${outputs.dir}${outputs.files ? ` (${outputs.files} file(s) brought back)` : ""}`);
   timings.queue_wait = queueSeconds;
   timings.run = Math.round(performance.now() - runStart) / 1000 - queueSeconds;
   report.state = job.state;

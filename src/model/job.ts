@@ -43,6 +43,8 @@ export interface JobSpec {
   /** "ray": multiprocessing.Pool inside the job is Ray's, spreading over the job's nodes. */
   pool?: "ray" | null;
   resources: Resources;
+  /** The job's outputs folder in its working dir (config `outputs`); absent: "outputs". */
+  outputs?: string;
 }
 
 export interface JobRecord {

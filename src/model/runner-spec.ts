@@ -10,6 +10,8 @@ export interface RunnerSpec {
   code_dir: string;
   ray: null | { address: string };
   pool: "ray" | null;
+  /** The outputs folder's name in the job's working dir (absent: "outputs"). */
+  outputs?: string;
 }
 
 export function runnerSpec(job: JobRecord, ray: RunnerSpec["ray"] = null): RunnerSpec {
@@ -22,5 +24,6 @@ export function runnerSpec(job: JobRecord, ray: RunnerSpec["ray"] = null): Runne
     code_dir: job.codeDir,
     ray,
     pool: job.spec.pool ?? null,
+    ...(job.spec.outputs ? { outputs: job.spec.outputs } : {}),
   };
 }

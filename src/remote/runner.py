@@ -11,13 +11,19 @@ JOB_DIR/job.json (a JSON object; unknown keys are ignored):
     args         object, passed as keyword arguments to fn            (default {})
     script_args  list of strings, sys.argv[1:] of a script             (default [])
     env          object of strings, set in os.environ before import    (default {})
-    code_dir     absolute path: first on sys.path and the working directory
+    code_dir     absolute path of the job's read-only code tree: first on sys.path
     ray          null, or {"address": "host:port"}: RAY_ADDRESS is set, so the code's own ray.init(),
                  ray.init(address="auto") or first Ray call joins the job's cluster (the runner does
                  not connect itself: a second ray.init() in the code would then fail)
     pool         null, or "ray": multiprocessing.Pool is Ray's ray.util.multiprocessing.Pool, so an
                  unchanged Pool(...).map spreads over every node of the job
     result_repr_limit  optional, characters of repr kept for a non-JSON result (default 2000)
+    outputs      optional, the outputs folder's name in the working dir (default "outputs")
+
+The job runs in JOB_DIR/work, a working directory of its own: a symlink to each top-level entry of
+code_dir, and `outputs` (or job.json's name for it), a link to JOB_DIR/outputs where the job's files to
+bring back go. Whatever
+else the job creates there is its own too; shipped files are read-only.
 
 Files written into JOB_DIR, each atomically (temp file + rename):
     status.json  {"state": "RUNNING", "pid", "started_at"} at start, then
@@ -53,6 +59,7 @@ import signal
 import traceback
 
 DEFAULT_REPR_LIMIT = 2000
+OUTPUTS = "outputs"
 PICKLE_PROTOCOL = 4  # readable by every Python 3.8+, whichever side unpickles
 _MAIN_PID = os.getpid()
 
@@ -133,6 +140,7 @@ def read_job(job_dir):
     job.setdefault("ray", None)
     job.setdefault("pool", None)
     job.setdefault("result_repr_limit", DEFAULT_REPR_LIMIT)
+    job.setdefault("outputs", OUTPUTS)
     checks = [
         ("entry", isinstance(job.get("entry"), str) and job["entry"] != "", "a non-empty string"),
         ("args", isinstance(job["args"], dict), "an object"),
@@ -148,6 +156,8 @@ def read_job(job_dir):
         ("pool", job["pool"] in (None, "ray"), 'null or "ray"'),
         ("result_repr_limit", type(job["result_repr_limit"]) is int and job["result_repr_limit"] > 0,
          "a positive integer"),
+        ("outputs", isinstance(job["outputs"], str) and job["outputs"] not in ("", ".", "..")
+         and "/" not in job["outputs"] and "\0" not in job["outputs"], "a folder name"),
     ]
     for key, ok, expected in checks:
         if not ok:
@@ -194,6 +204,32 @@ def load_function(entry, code_dir):
     return fn
 
 
+def make_workdir(job_dir, code_dir, outputs_name):
+    """JOB_DIR/work: links to the code tree's top-level entries, and the job's own outputs folder
+    (stored as JOB_DIR/outputs, whatever its name in the working dir)."""
+    work = os.path.join(job_dir, "work")
+    os.makedirs(os.path.join(job_dir, OUTPUTS), exist_ok=True)
+    os.makedirs(work, exist_ok=True)  # a retried job finds it made
+    links = {name: os.path.join(code_dir, name) for name in os.listdir(code_dir)}
+    links[outputs_name] = os.path.join("..", OUTPUTS)  # a shipped folder of that name is hidden by the job's own
+    for name, target in links.items():
+        if not os.path.lexists(os.path.join(work, name)):
+            os.symlink(target, os.path.join(work, name))
+    return work
+
+
+def explain_read_only(exc, code_dir):
+    """A clearer message when the job tried to write a shipped (read-only) file."""
+    if not isinstance(exc, PermissionError) or not exc.filename or not code_dir:
+        return None
+    path = os.path.realpath(exc.filename if isinstance(exc.filename, str) else os.fsdecode(exc.filename))
+    tree = os.path.realpath(code_dir)
+    if path != tree and not path.startswith(tree + os.sep):
+        return None
+    return ("%s: shipped files are read-only (each job runs from its own snapshot of the project); "
+            "write new files, e.g. under the outputs folder, instead" % exc)
+
+
 def run_entry(job):
     """Imports and calls the entry; returns its value (None for a script)."""
     code_dir, entry = job["code_dir"], job["entry"]
@@ -206,7 +242,7 @@ def run_entry(job):
     if not is_script and job["script_args"]:
         raise InvalidJob("job.json: 'script_args' are for scripts; a function takes 'args'")
     os.environ.update(job["env"])
-    os.chdir(code_dir)
+    os.chdir(make_workdir(job["job_dir"], code_dir, job["outputs"]))
     sys.path.insert(0, code_dir)
     if job["ray"] is not None:
         os.environ["RAY_ADDRESS"] = job["ray"]["address"]
@@ -318,8 +354,10 @@ def main(argv):
         sys.stderr.write("slurmray runner: cannot write to job dir %s: %s\n" % (job_dir, exc))
         return 2
     _set_signal_handlers(_on_signal)
+    job = None
     try:
         job = read_job(job_dir)
+        job["job_dir"] = job_dir
         try:
             value = run_entry(job)
         except SystemExit as exc:
@@ -332,6 +370,7 @@ def main(argv):
     except BaseException as exc:  # everything, including Cancelled and SystemExit, is recorded
         _set_signal_handlers(signal.SIG_IGN)
         error, code = describe_failure(exc)
+        error["message"] = explain_read_only(exc, (job or {}).get("code_dir")) or error["message"]
         sys.stderr.write(error["traceback"])
         write_json(os.path.join(job_dir, "error.json"), error)
         state = "CANCELLED" if isinstance(exc, Cancelled) else "FAILED"

@@ -1,5 +1,7 @@
-// Submission in one remote command: create the job dir (0700), write job.json and sbatch.sh, clear the
-// outcome files of an earlier attempt (a retry reuses the dir; job.log is appended to), `sbatch --parsable`.
+// Submission in one remote command: create the job dir (0700), pin the job's code tree (its `code` link,
+// made under the store's shared lock so that a concurrent `clean` cannot remove the tree meanwhile), write
+// job.json and sbatch.sh, clear the outcome files of an earlier attempt (a retry reuses the dir; job.log
+// is appended to), `sbatch --parsable`.
 // The snippet can be batched with other layers' work; its output is the slurm-submit section.
 import { runnerSpec } from "../../model/runner-spec.js";
 import type { JobRecord } from "../../model/job.js";
@@ -29,6 +31,10 @@ export function submitSnippet(job: JobRecord, sbatchScript: string): string {
       `    printf '%s' ${quote(spec)} > ${quote(paths.spec)} &&`,
       `    printf '%s' ${quote(sbatchScript)} > ${quote(`${paths.dir}/sbatch.sh`)}`,
       `  } 2>&1 || exit ${SETUP_FAILED}`,
+      // The job's code: its pinned tree, linked under the store's shared lock (clean takes it exclusively).
+      `  code=${quote(job.codeDir)}`,
+      `  { ! command -v flock >/dev/null 2>&1 || flock -s 9; ln -sfn -- "$code" ${quote(`${paths.dir}/code`)} && touch -c -- "$code" && [ -d ${quote(`${paths.dir}/code/`)} ]; } 9>>"\${code%/*}/.lock" ||`,
+      '  { echo "the code tree $code is missing (removed by clean meanwhile?); run again"; exit 1; }',
       `  cd ${dir} && sbatch --parsable sbatch.sh 2>&1`,
       ")",
       'echo "sbatch-exit|$?"',

@@ -21,7 +21,7 @@ export function cleanCommand() {
       const config = loadConfig(process.cwd());
       const { cleanTarget } = await jobsLayer(() => import("../../jobs/clean.js"));
       const r = await cleanTarget(config, options.target, options.olderThan, { acceptNewHostKey: options.acceptNewHostKey, password: passwordProvider(config.env) });
-      if (options.json) return printJson({ target: r.target, removed: r.removed, bytes_freed: r.bytesFreed });
-      info(`${r.target}: removed ${r.removed.length} job folder(s), freed ${megabytes(r.bytesFreed)}`);
+      if (options.json) return printJson({ target: r.target, removed: r.removed, trees_removed: r.treesRemoved, objects_removed: r.objectsRemoved, bytes_freed: r.bytesFreed });
+      info(`${r.target}: removed ${r.removed.length} job folder(s), ${r.treesRemoved} unused code tree(s) and ${r.objectsRemoved} object(s), freed ${megabytes(r.bytesFreed)}`);
     });
 }

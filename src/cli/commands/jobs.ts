@@ -1,5 +1,7 @@
 // Commands on existing jobs: status, logs, result, cancel, attach, jobs.
 import { Command } from "@commander-js/extra-typings";
+import { existsSync, statSync } from "node:fs";
+import { resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type LoadedConfig, loadConfig } from "../../config/load.js";
 import { findJob, listJobs, readJobs } from "../../jobs/registry.js";
@@ -19,6 +21,14 @@ const watching = () => jobsLayer(() => Promise.all([import("../../jobs/run.js"),
 
 async function refreshJobs(config: LoadedConfig, jobs: JobRecord[]): Promise<void> {
   if (jobs.some((job) => !isFinal(job.state))) await (await control()).refreshJobs(config, jobs);
+}
+
+/** --outputs DIR: a directory, or a path to create; never an existing file. */
+function outputsDir(dir: string): string {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
+    throw new InputError(`--outputs: ${dir} is a file; give a directory (it is created when missing)`);
+  }
+  return dir;
 }
 
 async function currentJob(id: string | undefined): Promise<{ config: LoadedConfig; job: JobRecord }> {
@@ -100,10 +110,17 @@ export function jobCommands() {
     .description("print a finished job's result (its error and exit code 1 if it failed)")
     .argument("<job>", "job id or a unique prefix")
     .option("--json", "print one JSON object")
+    .option("--outputs [dir]", "also bring the job's outputs/ back, only changed files (default dir: .slurmray/jobs/<id>/outputs)")
     .action(async (id, options) => {
       const { config, job } = await currentJob(id);
       if (!isFinal(job.state)) {
         throw new InputError(`job ${job.id} is still ${job.state}; wait for it with: slurmray attach ${job.id}`);
+      }
+      if (options.outputs !== undefined) {
+        const dir = options.outputs === true ? undefined : resolve(outputsDir(options.outputs));
+        const [{ fetchJobOutputs }, { openTarget }] = await jobsLayer(() => Promise.all([import("../../jobs/remote-run.js"), import("../../jobs/session.js")]));
+        const fetched = await fetchJobOutputs(await openTarget(config, job.target), job, dir, info);
+        info(`outputs of job ${job.id}: ${fetched.dir} (${fetched.files} file(s) brought back)`);
       }
       await printOutcome(config, job, options.json ?? false, false);
     });

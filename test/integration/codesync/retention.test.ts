@@ -1,10 +1,12 @@
 // Retention over the local transport: old job dirs go, active and recent ones stay.
 import assert from "node:assert/strict";
-import { existsSync, rmSync, utimesSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { cleanJobDirs, retentionSnippet } from "../../../src/codesync/retention.js";
+import { syncCode } from "../../../src/codesync/sync.js";
 import { LocalTransport } from "../../../src/transport/local.js";
 import { makeTree } from "../../unit/codesync/tree.js";
 
@@ -49,7 +51,7 @@ test("an old job dir with a recently written file (a job we do not know about) s
 test("a missing jobs dir is nothing to clean; the command count is one", async () => {
   const before = transport.commandCount;
   const result = await cleanJobDirs(transport, { jobsDir: "/nonexistent/jobs", olderThanDays: 7, activeJobIds: [] });
-  assert.deepEqual(result, { removed: [], bytesFreed: 0 });
+  assert.deepEqual(result, { removed: [], bytesFreed: 0, treesRemoved: 0, objectsRemoved: 0 });
   assert.equal(transport.commandCount, before + 1);
 });
 
@@ -60,4 +62,25 @@ test("the background form returns at once and cleans behind", async () => {
   for (let i = 0; i < 50 && existsSync(join(dir, "old")); i++) await sleep(100);
   assert.ok(!existsSync(join(dir, "old")));
   assert.ok(existsSync(join(dir, "active")));
+});
+
+test("the store's collection removes day-old trees no job links to and objects no tree holds, nothing else", async () => {
+  const root = makeTree({ "keep.py": "kept", "both.py": "shared", "gone.py": "unreferenced" }, "sr-gc-proj-");
+  const base = makeTree({}, "sr-gc-base-");
+  const cacheDir = makeTree({}, "sr-gc-cache-");
+  roots.push(root, cacheDir);
+  after(() => execFileSync("sh", ["-c", 'chmod -R u+w "$1"; rm -rf "$1"', "sh", base]));
+  const sync = (targetKey: string) => syncCode(transport, { root, baseDir: base, python: "python3", cacheDir, targetKey });
+  rmSync(join(root, "gone.py"));
+  const kept = await sync("a");
+  writeFileSync(join(root, "gone.py"), "unreferenced");
+  const old = await sync("b");
+  // A job links the first tree; everything is two days old.
+  mkdirSync(join(base, "projects", "p", "jobs", "j1"), { recursive: true });
+  symlinkSync(kept.treeDir, join(base, "projects", "p", "jobs", "j1", "code"));
+  execFileSync("sh", ["-c", 'find "$1/trees" "$1/objects" -exec touch -h -d "2 days ago" {} +', "sh", base]);
+  const result = await cleanJobDirs(transport, { jobsDir: join(base, "projects", "p", "jobs"), olderThanDays: 7, activeJobIds: [], store: { baseDir: base, python: "python3" } });
+  assert.deepEqual([result.treesRemoved, existsSync(old.treeDir), existsSync(kept.treeDir)], [1, false, true]);
+  assert.equal(result.objectsRemoved, 1, "gone.py's object, which only the removed tree held");
+  assert.equal(readFileSync(join(kept.treeDir, "both.py"), "utf8"), "shared");
 });

@@ -1,13 +1,15 @@
 // Code sync behaviour, written once and run over each transport (local, and OpenSSH against the test bed).
 import assert from "node:assert/strict";
-import { rmSync, unlinkSync, writeFileSync, mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { after, describe, type TestContext, test } from "node:test";
+import { sha256 } from "../../../src/codesync/manifest.js";
 import { decodeName, encodeName } from "../../../src/codesync/names.js";
 import { codeProbeSnippet, parseCodeProbe } from "../../../src/codesync/remote.js";
-import { type SyncOptions, syncCode } from "../../../src/codesync/sync.js";
+import { lastCodeId, type SyncOptions, syncCode } from "../../../src/codesync/sync.js";
 import type { Transport } from "../../../src/transport/types.js";
+import { requireTestbed, type TestBed } from "../../helpers/testbed.js";
 import { link, makeTree, writeTree } from "../../unit/codesync/tree.js";
 
 /** Runs argv remotely and returns its raw stdout bytes. */
@@ -24,15 +26,9 @@ async function remoteBytes(transport: Transport, argv: string[]): Promise<Buffer
   return Buffer.concat(chunks);
 }
 
-/** Every non-directory under the remote code dir (slurmray's own .slurmray excluded), sorted. */
-async function remoteListing(transport: Transport, codeDir: string): Promise<string[]> {
-  const out = await remoteBytes(transport, [
-    "sh",
-    "-c",
-    'cd "$1" && find . -path ./.slurmray -prune -o ! -type d -print0',
-    "sh",
-    codeDir,
-  ]);
+/** Every non-directory in a remote tree, sorted. */
+async function remoteListing(transport: Transport, dir: string): Promise<string[]> {
+  const out = await remoteBytes(transport, ["sh", "-c", 'cd "$1" && find . ! -type d -print0', "sh", dir]);
   const paths: string[] = [];
   let start = 0;
   for (let end = out.indexOf(0); end >= 0; start = end + 1, end = out.indexOf(0, start)) {
@@ -47,6 +43,33 @@ async function remoteFile(transport: Transport, path: string): Promise<string> {
 
 async function remoteLink(transport: Transport, path: string): Promise<string> {
   return (await remoteBytes(transport, ["readlink", "--", path])).toString("utf8").trim();
+}
+
+/** Shell that removes a dir holding read-only code trees (their dirs are 0500). */
+export const REMOVE_STORE = 'chmod -R u+w -- "$1" 2>/dev/null; rm -rf -- "$1"';
+
+/**
+ * An `open` for codesync suites on the test bed: one connection made by `make` and one scratch dir, both
+ * removed after the file's tests (`close` ends the transport).
+ */
+export function bedOpener<T extends Transport>(make: (bed: TestBed) => T, close: (transport: T) => Promise<void>) {
+  let opened: { transport: T; remoteTmp: string } | undefined;
+  after(async () => {
+    if (!opened) return;
+    await opened.transport.exec(["sh", "-c", REMOVE_STORE, "sh", opened.remoteTmp]);
+    await close(opened.transport);
+  });
+  return async (t: TestContext) => {
+    const bed = requireTestbed(t);
+    if (!bed) return undefined;
+    if (!opened) {
+      const transport = make(bed);
+      await transport.connect();
+      const made = await transport.exec(["mktemp", "-d", "/tmp/sr-cs-remote-XXXXXX"]);
+      opened = { transport, remoteTmp: made.stdout.trim() };
+    }
+    return opened;
+  };
 }
 
 /**
@@ -66,14 +89,14 @@ export function codesyncSuite(
       const root = makeTree(files);
       const cacheDir = makeTree({}, "sr-cs-cache-");
       locals.push(root, cacheDir);
-      const options: SyncOptions = { root, cacheDir, codeDir: `${opened.remoteTmp}/code${n++}`, targetKey: "t" };
+      const options: SyncOptions = { root, cacheDir, baseDir: `${opened.remoteTmp}/base${n++}`, python: "python3", targetKey: "t" };
       return { ...opened, root, cacheDir, options };
     };
     after(() => {
       for (const l of locals) rmSync(l, { recursive: true, force: true });
     });
 
-    test("5,000 files: first sync, nothing changed, one changed, one deleted", async (t) => {
+    test("5,000 files: first sync, nothing changed, one changed, one deleted; earlier trees never change", async (t) => {
       const files: Record<string, string> = {};
       for (let i = 0; i < 5000; i++) files[`pkg${i % 50}/m${i}.py`] = `x = ${i}\n`;
       const s = await setup(t, files);
@@ -81,47 +104,44 @@ export function codesyncSuite(
       const first = await syncCode(s.transport, s.options);
       assert.equal(first.files_uploaded, 5000);
       assert.equal(first.remote_commands, 2);
-      assert.equal((await remoteListing(s.transport, s.options.codeDir)).length, 5000);
+      assert.equal((await remoteListing(s.transport, first.treeDir)).length, 5000);
 
       const same = await syncCode(s.transport, s.options);
-      assert.deepEqual([same.files_uploaded, same.bytes_uploaded, same.files_deleted], [0, 0, 0]);
+      assert.deepEqual([same.files_uploaded, same.bytes_uploaded, same.files_deleted, same.treeDir], [0, 0, 0, first.treeDir]);
       assert.ok(same.remote_commands <= 1, `remote commands: ${same.remote_commands}`);
 
       writeFileSync(join(s.root, "pkg7/m1007.py"), "x = 'changed'\n");
       const one = await syncCode(s.transport, s.options);
       assert.equal(one.files_uploaded, 1);
-      assert.ok(one.bytes_uploaded < first.bytes_uploaded / 2, `bytes: ${one.bytes_uploaded}`);
-      assert.equal(await remoteFile(s.transport, `${s.options.codeDir}/pkg7/m1007.py`), "x = 'changed'\n");
+      assert.ok(one.bytes_uploaded < 1000, `bytes: ${one.bytes_uploaded}`);
+      assert.notEqual(one.treeDir, first.treeDir);
+      assert.equal(await remoteFile(s.transport, `${one.treeDir}/pkg7/m1007.py`), "x = 'changed'\n");
+      assert.equal(await remoteFile(s.transport, `${first.treeDir}/pkg7/m1007.py`), "x = 1007\n");
 
       unlinkSync(join(s.root, "pkg3/m3.py"));
       const del = await syncCode(s.transport, s.options);
       assert.deepEqual([del.files_uploaded, del.files_deleted], [0, 1]);
-      const listing = await remoteListing(s.transport, s.options.codeDir);
+      const listing = await remoteListing(s.transport, del.treeDir);
       assert.equal(listing.length, 4999);
       assert.ok(!listing.includes("pkg3/m3.py"));
+      assert.equal((await remoteListing(s.transport, one.treeDir)).length, 5000);
     });
 
-    test("a batched probe's stamp saves the probe; a lost local cache is rebuilt from the remote manifest", async (t) => {
+    test("a batched probe saves the probe; a lost local cache means a resend, never a wrong tree", async (t) => {
       const s = await setup(t, { "a.py": "a", "b.py": "b", "c.py": "c" });
       if (!s) return;
-      await syncCode(s.transport, s.options);
-      writeFileSync(join(s.root, "b.py"), "b2");
-      unlinkSync(join(s.root, "c.py"));
-      await syncCode(s.transport, s.options); // appends a delta line to the remote manifest journal
-      const probe = await s.transport.script(codeProbeSnippet(s.options.codeDir));
-      const remoteStamp = parseCodeProbe(probe.stdout);
-      assert.match(String(remoteStamp), /^[0-9a-f]{64}$/);
-      const batched = await syncCode(s.transport, { ...s.options, remoteStamp });
-      assert.deepEqual([batched.files_uploaded, batched.remote_commands], [0, 0]);
+      const first = await syncCode(s.transport, s.options);
+      const probed = await s.transport.script(codeProbeSnippet(s.options.baseDir, lastCodeId(s.cacheDir, "t")));
+      const probe = parseCodeProbe(probed.stdout);
+      assert.equal(probe?.present, true);
+      const batched = await syncCode(s.transport, { ...s.options, probe });
+      assert.deepEqual([batched.files_uploaded, batched.remote_commands, batched.treeDir], [0, 0, first.treeDir]);
 
       rmSync(join(s.cacheDir, "t"), { recursive: true });
-      const unchanged = await syncCode(s.transport, s.options);
-      assert.deepEqual([unchanged.files_uploaded, unchanged.remote_commands], [0, 1]);
       writeFileSync(join(s.root, "a.py"), "a2");
       const rebuilt = await syncCode(s.transport, s.options);
-      // probe, read and replay the remote journal (its hash checked against the stamp), apply: only a.py is sent
-      assert.deepEqual([rebuilt.files_uploaded, rebuilt.remote_commands], [1, 3]);
-      assert.equal(await remoteFile(s.transport, `${s.options.codeDir}/a.py`), "a2");
+      assert.deepEqual([rebuilt.files_uploaded, rebuilt.remote_commands], [3, 2]);
+      assert.equal(await remoteFile(s.transport, `${rebuilt.treeDir}/a.py`), "a2");
     });
 
     test("names with spaces, quotes, newlines and non-UTF-8 bytes round-trip", async (t) => {
@@ -132,40 +152,43 @@ export function codesyncSuite(
       if (!s) return;
       const first = await syncCode(s.transport, s.options);
       assert.equal(first.files_uploaded, names.length);
-      assert.deepEqual(await remoteListing(s.transport, s.options.codeDir), [...names].sort());
-      const got = await remoteBytes(s.transport, ["sh", "-c", 'cat "$1"/caf*.py', "sh", s.options.codeDir]);
+      assert.deepEqual(await remoteListing(s.transport, first.treeDir), [...names].sort());
+      const got = await remoteBytes(s.transport, ["sh", "-c", 'cat "$1"/caf*.py', "sh", first.treeDir]);
       assert.deepEqual(got, Buffer.from(`content of ${latin1}`));
 
       unlinkSync(encodeName(join(s.root, latin1)));
       unlinkSync(join(s.root, "new\nline.py"));
       const del = await syncCode(s.transport, s.options);
       assert.equal(del.files_deleted, 2);
-      assert.deepEqual(await remoteListing(s.transport, s.options.codeDir), names.filter((p) => p !== latin1 && !p.startsWith("new")).sort());
+      assert.deepEqual(await remoteListing(s.transport, del.treeDir), names.filter((p) => p !== latin1 && !p.startsWith("new")).sort());
     });
 
-    test("symlinks inside are sent as links, outside ones skipped; a file may become a directory", async (t) => {
-      const s = await setup(t, { "pkg/real.py": "r", "data/x": "x", "thing": "was a file" });
+    test("symlinks inside are kept as links, outside ones skipped; a file may become a directory; modes are read-only", async (t) => {
+      const s = await setup(t, { "pkg/real.py": "r", "data/x": "x", "thing": "was a file", "run.sh": "#!/bin/sh\necho hi\n" });
       if (!s) return;
+      chmodSync(join(s.root, "run.sh"), 0o755);
       link(s.root, "pkg/alias.py", "real.py");
       link(s.root, "d", "data");
       link(s.root, "escape", "../../etc");
       const first = await syncCode(s.transport, s.options);
       assert.match(first.warnings.join("\n"), /escape.*outside the project: not shipped/);
-      assert.equal(await remoteLink(s.transport, `${s.options.codeDir}/pkg/alias.py`), "real.py");
-      assert.equal(await remoteLink(s.transport, `${s.options.codeDir}/d`), "data");
-      assert.ok(!(await remoteListing(s.transport, s.options.codeDir)).includes("escape"));
+      assert.equal(await remoteLink(s.transport, `${first.treeDir}/pkg/alias.py`), "real.py");
+      assert.equal(await remoteLink(s.transport, `${first.treeDir}/d`), "data");
+      assert.ok(!(await remoteListing(s.transport, first.treeDir)).includes("escape"));
+      const modes = await remoteBytes(s.transport, ["sh", "-c", 'cd "$1" && stat -c "%a %n" run.sh pkg/real.py pkg .', "sh", first.treeDir]);
+      assert.deepEqual(modes.toString().trim().split("\n"), ["555 run.sh", "444 pkg/real.py", "500 pkg", "500 ."]);
 
       rmSync(join(s.root, "thing"));
       writeTree(s.root, { "thing/inside.py": "now a dir" });
       const changed = await syncCode(s.transport, s.options);
       assert.deepEqual([changed.files_uploaded, changed.files_deleted], [1, 1]);
-      assert.equal(await remoteFile(s.transport, `${s.options.codeDir}/thing/inside.py`), "now a dir");
+      assert.equal(await remoteFile(s.transport, `${changed.treeDir}/thing/inside.py`), "now a dir");
     });
 
     test("dry run lists what would be sent and deleted, and sends nothing", async (t) => {
       const s = await setup(t, { "a.py": "a", "b.py": "b" });
       if (!s) return;
-      await syncCode(s.transport, s.options);
+      const first = await syncCode(s.transport, s.options);
       writeFileSync(join(s.root, "a.py"), "changed");
       mkdirSync(join(s.root, "new"));
       writeFileSync(join(s.root, "new/c.py"), "c");
@@ -173,17 +196,49 @@ export function codesyncSuite(
       const dry = await syncCode(s.transport, { ...s.options, dryRun: true });
       assert.deepEqual(dry.dryRunList, ["a.py", "new/c.py", "delete b.py"]);
       assert.equal(dry.bytes_uploaded, 0);
-      assert.equal(await remoteFile(s.transport, `${s.options.codeDir}/a.py`), "a");
+      assert.equal(await remoteFile(s.transport, `${first.treeDir}/a.py`), "a");
+      assert.equal(lastCodeId(s.cacheDir, "t"), first.id);
     });
 
-    test("an interrupted sync (no stamp) is followed by a full resend that removes strays", async (t) => {
-      const s = await setup(t, { "a.py": "a", "b.py": "b" });
+    test("a removed tree, a lost object and a writable (planted) object are repaired by the next sync", async (t) => {
+      const s = await setup(t, { "a.py": "a", "b.py": "b", "c.py": "c" });
       if (!s) return;
-      await syncCode(s.transport, s.options);
-      await s.transport.exec(["sh", "-c", 'rm "$1/.slurmray/stamp" && echo stray > "$1/stray.py"', "sh", s.options.codeDir]);
-      const again = await syncCode(s.transport, s.options);
-      assert.equal(again.files_uploaded, 2);
-      assert.deepEqual(await remoteListing(s.transport, s.options.codeDir), ["a.py", "b.py"]);
+      const first = await syncCode(s.transport, s.options);
+      const store = `${s.options.baseDir}/objects/${first.treeDir.split("/").at(-2)}`;
+      // The tree is gone (clean): everything is sent again.
+      await s.transport.exec(["sh", "-c", REMOVE_STORE, "sh", first.treeDir]);
+      const resent = await syncCode(s.transport, s.options);
+      assert.deepEqual([resent.files_uploaded, resent.treeDir], [3, first.treeDir]);
+      assert.equal(await remoteFile(s.transport, `${resent.treeDir}/b.py`), "b");
+
+      // b.py's object lost, c.py's replaced by a writable impostor: the build asks for both again.
+      const [bKey, cKey] = [sha256("b"), sha256("c")];
+      await s.transport.exec(["sh", "-c", 'rm -f "$1/$2" && rm -f "$1/$3" && echo evil > "$1/$3" && chmod 644 "$1/$3"', "sh", store, bKey, cKey]);
+      writeFileSync(join(s.root, "a.py"), "a2");
+      const repaired = await syncCode(s.transport, s.options);
+      assert.equal(repaired.remote_commands, 3, "probe, apply, apply of the missing objects");
+      assert.deepEqual(await Promise.all(["a.py", "b.py", "c.py"].map((f) => remoteFile(s.transport, `${repaired.treeDir}/${f}`))), ["a2", "b", "c"]);
+    });
+
+    test("a store dir that is not private is refused with a clear error", async (t) => {
+      const s = await setup(t, { "a.py": "a" });
+      if (!s) return;
+      await s.transport.exec(["sh", "-c", 'mkdir -p "$1/objects/$(id -u)" && chmod 755 "$1/objects/$(id -u)"', "sh", s.options.baseDir]);
+      await assert.rejects(syncCode(s.transport, s.options), /must be a directory of uid \d+ with mode 0700/);
+    });
+
+    test("concurrent syncs of different versions each get their own complete tree", async (t) => {
+      const files: Record<string, string> = {};
+      for (let i = 0; i < 400; i++) files[`m${i}.py`] = `v = 1  # ${i}\n`;
+      const s = await setup(t, files);
+      if (!s) return;
+      const other = makeTree(Object.fromEntries(Object.entries(files).map(([p, c]) => [p, c.replace("v = 1", "v = 2")])));
+      locals.push(other);
+      const [a, b] = await Promise.all([syncCode(s.transport, s.options), syncCode(s.transport, { ...s.options, root: other, targetKey: "u" })]);
+      assert.notEqual(a.treeDir, b.treeDir);
+      assert.equal(await remoteFile(s.transport, `${a.treeDir}/m7.py`), "v = 1  # 7\n");
+      assert.equal(await remoteFile(s.transport, `${b.treeDir}/m7.py`), "v = 2  # 7\n");
+      assert.equal((await remoteListing(s.transport, b.treeDir)).length, 400);
     });
   });
 }

@@ -2,8 +2,9 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { projectId } from "../../../src/config/load.js";
 import { runCli, tempProject } from "../../helpers/cli.js";
 import { removeRemote, requireTestbed, scratchBaseDir, sshArgs, type TestBed, testbed } from "../../helpers/testbed.js";
 import { testbedToml } from "../../helpers/testbed-project.js";
@@ -30,7 +31,7 @@ function setPins(cwd: string, url: string, pins: string): void {
 }
 
 function remoteEnvExists(tb: TestBed, cwd: string): boolean {
-  const out = spawnSync("ssh", [...sshArgs(tb), `ls -d ${base}/envs/${basename(cwd)}-py3.11 2>/dev/null`], { encoding: "utf8" }).stdout;
+  const out = spawnSync("ssh", [...sshArgs(tb), `ls -d ${base}/envs/${projectId(cwd)}-py3.11 2>/dev/null`], { encoding: "utf8" }).stdout;
   return out.trim() !== "";
 }
 

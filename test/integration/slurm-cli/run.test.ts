@@ -2,9 +2,10 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
+import { projectId } from "../../../src/config/load.js";
 import type { JobRecord } from "../../../src/model/job.js";
 import { runCli, startCli, tempProject } from "../../helpers/cli.js";
 import { removeRemote, scratchBaseDir, sshArgs, type TestBed, testbed } from "../../helpers/testbed.js";
@@ -178,7 +179,7 @@ describe("slurmray on the Slurm test bed", () => {
     const r = await runJson(cwd, ["work.py:hello", "--dry-run"]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual([...r.report.dry_run].sort(), ["helpers.py", "slurmray.toml", "work.py"]);
-    assert.equal(remote(b, `test -e ${base}/projects/${basename(cwd)} && echo exists || echo absent`).trim(), "absent");
+    assert.equal(remote(b, `test -e ${base}/projects/${projectId(cwd)} && echo exists || echo absent`).trim(), "absent");
     assert.deepEqual(records(cwd), []);
   });
 
@@ -189,7 +190,7 @@ describe("slurmray on the Slurm test bed", () => {
     const r = await runCli(["run", "work.py:hello"], { cwd });
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /sbatch option "exclusive": each entry must be one option such as "--exclusive"/);
-    assert.equal(remote(b, `test -e ${base}/projects/${basename(cwd)} && echo exists || echo absent`).trim(), "absent");
+    assert.equal(remote(b, `test -e ${base}/projects/${projectId(cwd)} && echo exists || echo absent`).trim(), "absent");
   });
 
   it("clean removes old job folders on the cluster and reports the space freed", async (t) => {
@@ -198,14 +199,14 @@ describe("slurmray on the Slurm test bed", () => {
     const cwd = project(b);
     const first = await runJson(cwd, ["work.py:hello"]);
     const second = await runJson(cwd, ["work.py:hello"]);
-    const dir = `${base}/projects/${basename(cwd)}/jobs/${first.report.job_id}`;
+    const dir = `${base}/projects/${projectId(cwd)}/jobs/${first.report.job_id}`;
     remote(b, `find ${dir} -exec touch -d "10 days ago" {} +`);
     const r = await runCli(["clean", "--older-than", "7", "--json"], { cwd });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout).removed, [first.report.job_id]);
     assert.ok(JSON.parse(r.stdout).bytes_freed > 0);
     assert.equal(remote(b, `test -e ${dir} && echo exists || echo absent`).trim(), "absent");
-    assert.match(remote(b, `ls ${base}/projects/${basename(cwd)}/jobs`), new RegExp(second.report.job_id));
+    assert.match(remote(b, `ls ${base}/projects/${projectId(cwd)}/jobs`), new RegExp(second.report.job_id));
   });
 
   it("warns before running when the entry imports a project module that is not shipped", async (t) => {

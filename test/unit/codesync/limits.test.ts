@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { sizeWarnings } from "../../../src/codesync/limits.js";
-import { codeProbeSnippet, parseCodeProbe } from "../../../src/codesync/remote.js";
 
 const MB = 1024 * 1024;
 const file = (path: string, size: number) => ({ path, size, mtimeMs: 0, ino: 0, mode: 0o644 });
@@ -21,13 +20,4 @@ test("a total above the limit names the largest offenders (at most five); limits
   assert.equal(warnings.length, 1);
   assert.match(warnings[0]!, /total 36\.0 MB, above 10\.0 MB; largest: f7\.bin \(8\.0 MB\), f6\.bin.*f3\.bin \(4\.0 MB\);/);
   assert.doesNotMatch(warnings[0]!, /f2\.bin/);
-});
-
-test("the code probe section parses to the stamp, null without one, undefined when absent", () => {
-  const hash = "a".repeat(64);
-  assert.match(codeProbeSnippet("/home/u/.slurmray/projects/p q/code"), /'\/home\/u\/\.slurmray\/projects\/p q\/code\/\.slurmray\/stamp'/);
-  assert.equal(parseCodeProbe(`noise\n@@slurmray:code:begin@@\n${hash}\n@@slurmray:code:end@@\n`), hash);
-  assert.equal(parseCodeProbe("@@slurmray:code:begin@@\n\n@@slurmray:code:end@@\n"), null);
-  assert.equal(parseCodeProbe("@@slurmray:code:begin@@\ngarbage\n@@slurmray:code:end@@\n"), null);
-  assert.equal(parseCodeProbe("@@slurmray:env:begin@@\n@@slurmray:env:end@@\n"), undefined);
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { localManifest, manifestHash } from "../../../src/codesync/manifest.js";
+import { localManifest } from "../../../src/codesync/manifest.js";
 import { selectFiles } from "../../../src/codesync/select.js";
 import { makeTree } from "./tree.js";
 
@@ -32,12 +32,4 @@ test("hashes are cached by (size, mtime, inode): an unchanged file is not read a
   utimesSync(join(root, "a.py"), old + 1, old + 1);
   const third = localManifest(root, await selectFiles({ root }), cacheDir);
   assert.equal(third[0]!.sha256, first[0]!.sha256);
-});
-
-test("the manifest hash depends on content, mode and link targets, not on mtimes", () => {
-  const base = [{ path: "a", size: 1, mtimeMs: 1, sha256: "x", mode: 0o644 }];
-  assert.equal(manifestHash(base), manifestHash([{ ...base[0]!, mtimeMs: 99 }]));
-  assert.notEqual(manifestHash(base), manifestHash([{ ...base[0]!, mode: 0o755 }]));
-  assert.notEqual(manifestHash(base), manifestHash([{ ...base[0]!, sha256: "y" }]));
-  assert.notEqual(manifestHash(base), manifestHash([{ ...base[0]!, link: "b" }]));
 });

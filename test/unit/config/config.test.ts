@@ -1,17 +1,17 @@
 // The config validation table: each bad slurmray.toml gets one exact message naming the key, the bad
 // value and what is allowed.
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { loadConfig, parseConfigText } from "../../../src/config/load.js";
+import { loadConfig, parseConfigText, projectId } from "../../../src/config/load.js";
 import { resolveResources, resolveTarget } from "../../../src/config/target.js";
 import { ConfigError, InputError } from "../../../src/util/errors.js";
 
 const BAD: [toml: string, message: string][] = [
   ["nonsense = 1","slurmray.toml: (top level): unknown key \"nonsense\"; valid keys: project, targets"],
-  ["[project]\nnmae = \"x\"","slurmray.toml: project: unknown key \"nmae\"; valid keys: name, default_target, python, interpreter, files, exclude, strict_versions, snapshot, requirements, ray, pool, retention_days, max_upload_mb, max_file_mb"],
+  ["[project]\nnmae = \"x\"","slurmray.toml: project: unknown key \"nmae\"; valid keys: name, default_target, python, interpreter, files, exclude, strict_versions, snapshot, requirements, ray, pool, retention_days, max_upload_mb, max_file_mb, outputs"],
   ["[project]\nname = \"has space\"","slurmray.toml: project.name: must be letters, digits, '.', '_' or '-', starting with a letter or digit, got \"has space\""],
   ["[project]\nname = 42","slurmray.toml: project.name: expected a string, got 42"],
   ["[project]\npython = \"3\"","slurmray.toml: project.python: must be a Python major.minor such as \"3.11\", got \"3\""],
@@ -128,5 +128,24 @@ describe("target and resources", () => {
 
   it("refuses several nodes on a one-machine target", () => {
     assert.throws(() => resolveResources({ kind: "local" }, { nodes: 2 }), InputError);
+  });
+
+  it("names a project by its folder and a hash of host and root; a configured name is the exact id", () => {
+    const [a, b] = [mkdtempSync(join(tmpdir(), "srcfg-")), mkdtempSync(join(tmpdir(), "srcfg-"))];
+    for (const dir of [join(a, "exp"), join(b, "exp")]) mkdirSync(dir);
+    const [one, two] = [loadConfig(join(a, "exp"), {}).projectName, loadConfig(join(b, "exp"), {}).projectName];
+    assert.match(one, /^exp-[0-9a-f]{8}$/);
+    assert.notEqual(one, two);
+    assert.equal(one, loadConfig(join(a, "exp"), {}).projectName);
+    assert.notEqual(projectId(join(a, "exp"), "host1"), projectId(join(a, "exp"), "host2"));
+    writeFileSync(join(a, "exp", "slurmray.toml"), '[project]\nname = "shared"\n');
+    assert.equal(loadConfig(join(a, "exp"), {}).projectName, "shared");
+  });
+
+  it("takes an outputs folder name, one level deep", () => {
+    for (const ok of ["results", "results/", ".out"]) assert.equal(parseConfigText(`[project]\noutputs = "${ok}"\n`, "slurmray.toml").project?.outputs, ok);
+    for (const bad of ["a/b", "..", ".", "", "/abs", "../x"]) {
+      assert.throws(() => parseConfigText(`[project]\noutputs = "${bad}"\n`, "slurmray.toml"), /project\.outputs/, bad);
+    }
   });
 });

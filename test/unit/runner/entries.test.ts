@@ -1,6 +1,8 @@
 // runner.py: entry forms, results (JSON and pickle), errors and job.json validation.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { job, projectDir, removeJobDirs, runRunner } from "./harness.js";
@@ -36,9 +38,34 @@ describe("runner entries", () => {
     assert.deepEqual(run.json("result.json"), { value: "hello, Ada" });
   });
 
-  test("the working directory is code_dir and sys.argv names the entry", async () => {
+  test("the job runs in a working dir of its own: links to code_dir's entries and its own outputs/", async () => {
     const run = await runRunner(job("funcs.py:where"));
-    assert.deepEqual(run.json("result.json"), { value: { cwd: projectDir.replace(/\/$/, ""), argv: ["funcs.py:where"] } });
+    const work = join(run.dir, "work");
+    assert.deepEqual(run.json("result.json"), { value: { cwd: work, argv: ["funcs.py:where"] } });
+    assert.equal(readlinkSync(join(work, "funcs.py")), join(projectDir, "funcs.py"));
+    assert.equal(readlinkSync(join(work, "outputs")), join("..", "outputs"));
+    assert.ok(statSync(join(run.dir, "outputs")).isDirectory());
+    assert.equal(realpathSync(join(work, "outputs")), realpathSync(join(run.dir, "outputs")));
+  });
+
+  test("job.json's outputs names the outputs folder in the working dir; it is stored as outputs/ all the same", async () => {
+    const run = await runRunner(job("funcs.py:where", { outputs: "results" }));
+    assert.equal(readlinkSync(join(run.dir, "work", "results")), join("..", "outputs"));
+    const bad = await runRunner(job("funcs.py:where", { outputs: "../x" }));
+    assert.equal(bad.code, 2);
+  });
+
+  test("a write refused on a shipped file says why; other permission errors are left as they are", async () => {
+    const code = mkdtempSync(join(tmpdir(), "sr-tree-"));
+    writeFileSync(join(code, "w.py"), "import os\nraise PermissionError(13, 'Permission denied', os.environ['TARGET'])\n");
+    try {
+      const shipped = await runRunner(job("w.py", { code_dir: code, env: { TARGET: "w.py" } }));
+      assert.match(String(shipped.json("error.json").message), /Permission denied: 'w\.py': shipped files are read-only .*under the outputs folder/);
+      const other = await runRunner(job("w.py", { code_dir: code, env: { TARGET: "/etc/shadow" } }));
+      assert.equal(other.json("error.json").message, "[Errno 13] Permission denied: '/etc/shadow'");
+    } finally {
+      rmSync(code, { recursive: true, force: true });
+    }
   });
 
   for (const [fn, type, repr] of [

@@ -1,0 +1,370 @@
+"""slurmray code store: per-user content-addressed objects and immutable code trees (docs/architecture.md).
+
+Run as `python3 -c <this file> MODE ...` (standard library only, Python 3.6+):
+    apply BASE BASE_ID          stdin: a gzip stream of frames (below). Stores the objects it carries,
+                                makes the manifest (full, or BASE_ID's plus a delta) and builds its tree.
+                                Prints "ok", "nobase" (BASE_ID's manifest is gone: send a full one) or
+                                "missing KEY..." (objects to send again).
+    gc BASE MINUTES             Removes trees no job links to and objects no tree holds, untouched for
+                                MINUTES, under the store's lock. Prints "<trees> <objects> <bytes>".
+    send DIR                    stdin: what the caller holds, "<size> <mtime_ns> <path>" NUL-terminated.
+                                stdout: a gzip stream of the regular files under DIR that differ, each
+                                b"F" + 8-byte path length + path + 8-byte size + 8-byte mtime_ns + bytes;
+                                b"E" ends it. Symlinks are never followed nor sent.
+
+Layout under BASE: objects/<uid>/<key> (key: sha256 hex, plus "x" for an executable; 0444/0555),
+trees/<uid>/<id>.manifest (0400) and trees/<uid>/<id>/ (hard links to objects; dirs 0500).
+Both <uid> dirs are 0700 and owned by the user: nobody else can plant an entry in them, so an object
+is checked for its hash once, when it arrives, and afterwards for owner, type and mode only.
+
+Frames: b"O" + flag (b"x" executable, b"-" not) + 32-byte sha256 + 8-byte length + bytes;
+        b"M" or b"D" + the manifest's id (64 hex) + 8-byte length + a full manifest or a delta;
+        b"E" ends the stream.
+Manifest: records sorted by path bytes, each kind (f file, x executable, l symlink) + 64 hex + b" " +
+path + NUL (+ target + NUL for a symlink). Its id is the sha256 of its bytes.
+Delta: records to add or replace, then b"d" + path + NUL for each removed path.
+"""
+import errno
+import fcntl
+import gzip
+import hashlib
+import os
+import re
+import shutil
+import stat
+import sys
+import time
+
+UID = os.getuid()
+
+
+def private_dir(path):
+    """Creates path (0700) when missing; refuses one that is not the user's own private dir. Its parent
+    (objects/, trees/) is made like /tmp (1777) when this creates it: in a base_dir shared by several
+    users each makes its own dir there, and nobody can remove or replace another's."""
+    parent = os.path.dirname(path)
+    if not os.path.isdir(parent):
+        os.makedirs(os.path.dirname(parent), exist_ok=True)
+        try:
+            os.mkdir(parent)
+            os.chmod(parent, 0o1777)
+        except FileExistsError:
+            pass
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != UID or st.st_mode & 0o077:
+        sys.stderr.write("slurmray: %s must be a directory of uid %d with mode 0700; fix or remove it\n" % (path, UID))
+        sys.exit(3)
+    return path
+
+
+def read_exact(stream, n):
+    data = stream.read(n)
+    if len(data) != n:
+        raise EOFError("the upload stream ended early")
+    return data
+
+
+def trusted(path):
+    try:
+        return object_ok(os.lstat(path))
+    except FileNotFoundError:
+        return False
+
+
+def receive_object(stream, store, flag, digest, count):
+    """Stores one object. It is written under its final name while 0600, which nothing trusts, and
+    becomes read-only (fchmod, on this writer's own inode) only once its hash is checked: that is the
+    commit. A file system create and chmod per object, where a temp file and rename cost two more."""
+    size = int.from_bytes(read_exact(stream, 8), "big")
+    key = digest.hex() + ("x" if flag == b"x" else "")
+    final = os.path.join(store, key)
+    if trusted(final):  # already stored: the trees holding it go on sharing its inode
+        while size:
+            size -= len(read_exact(stream, min(size, 1 << 20)))
+        return
+    try:
+        os.unlink(final)  # a partial or untrustworthy leftover
+    except FileNotFoundError:
+        pass
+    try:
+        path = final
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another run is writing it: write ours aside and rename it over
+        path = os.path.join(store, ".tmp-%d-%d" % (os.getpid(), count))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    h = hashlib.sha256()
+    with os.fdopen(fd, "wb") as f:
+        while size:
+            chunk = read_exact(stream, min(size, 1 << 20))
+            h.update(chunk)
+            f.write(chunk)
+            size -= len(chunk)
+        if h.digest() != digest:
+            os.unlink(path)
+            raise ValueError("object %s arrived with other content (hash %s)" % (key, h.hexdigest()))
+        f.flush()
+        os.fchmod(f.fileno(), 0o555 if flag == b"x" else 0o444)
+    if path != final:
+        os.rename(path, final)
+
+
+def parse_records(data):
+    """{path: record bytes} of a manifest or delta, and the paths a delta removes."""
+    records, removed, i = {}, [], 0
+    while i < len(data):
+        kind = data[i:i + 1]
+        if kind == b"d":
+            end = data.index(b"\0", i)
+            removed.append(data[i + 1:end])
+            i = end + 1
+            continue
+        end = data.index(b"\0", i + 66)
+        if kind == b"l":
+            end = data.index(b"\0", end + 1)
+        records[data[i + 66:data.index(b"\0", i + 66)]] = data[i:end + 1]
+        i = end + 1
+    return records, removed
+
+
+def manifest_bytes(records):
+    return b"".join(records[p] for p in sorted(records))
+
+
+def write_private(path, data, mode):
+    tmp = "%s.tmp-%d" % (path, os.getpid())
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.chmod(tmp, mode)
+    os.rename(tmp, path)
+
+
+def object_ok(st):
+    return stat.S_ISREG(st.st_mode) and st.st_uid == UID and not st.st_mode & 0o222
+
+
+def make_writable(top):
+    for dirpath, dirnames, _ in os.walk(top):
+        os.chmod(dirpath, 0o700)
+        for d in dirnames:
+            if not os.path.islink(os.path.join(dirpath, d)):  # a shipped link: never chmod its target
+                os.chmod(os.path.join(dirpath, d), 0o700)
+
+
+def remove_tree(path):
+    make_writable(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def link_object(src, dest):
+    try:
+        os.link(src, dest)
+    except OSError as exc:
+        if exc.errno != errno.EMLINK:
+            raise
+        shutil.copyfile(src, dest)  # an object linked more often than the file system allows
+        os.chmod(dest, os.lstat(src).st_mode & 0o777)
+
+
+def build_tree(store, trees, new_id, records):
+    """Builds trees/<new_id>/ in a temp dir, renamed into place whole; returns the missing keys."""
+    final = os.path.join(trees, new_id)
+    if os.path.isdir(final):
+        os.utime(final)  # fresh again for gc
+        return []
+    tmp = os.path.join(trees, ".build-%s-%d" % (new_id, os.getpid()))
+    os.mkdir(tmp, 0o700)
+    missing, dirs = [], set()
+    try:
+        for path in sorted(records):
+            if path.startswith(b"/") or any(p in (b"", b".", b"..") for p in path.split(b"/")):
+                raise ValueError("refused the path %r: it could lead outside the tree" % path)
+            rec = records[path]
+            parent = os.path.dirname(path)
+            if parent and parent not in dirs:
+                os.makedirs(os.path.join(tmp.encode(), parent), 0o700, exist_ok=True)
+                while parent:
+                    dirs.add(parent)
+                    parent = os.path.dirname(parent)
+            dest = os.path.join(tmp.encode(), path)
+            if rec[:1] == b"l":
+                os.symlink(rec[67 + len(path):-1], dest)
+                continue
+            key = rec[1:65] + (b"x" if rec[:1] == b"x" else b"")
+            src = os.path.join(store.encode(), key)
+            try:
+                if not trusted(src):
+                    raise FileNotFoundError(src)
+                link_object(src, dest)
+            except FileNotFoundError:  # never sent, removed by gc meanwhile, or not trustworthy
+                missing.append(key.decode())
+        if missing:
+            remove_tree(tmp)
+            return missing
+        for d in sorted(dirs, key=len, reverse=True):
+            os.chmod(os.path.join(tmp.encode(), d), 0o500)
+        try:
+            os.rename(tmp, final)
+        except OSError as exc:
+            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+            remove_tree(tmp)  # another run built the same tree first
+        os.chmod(final, 0o500)
+        return []
+    except BaseException:
+        remove_tree(tmp)
+        raise
+
+
+def apply(base, base_id):
+    store = private_dir(os.path.join(base, "objects", str(UID)))
+    trees = private_dir(os.path.join(base, "trees", str(UID)))
+    stream = gzip.GzipFile(fileobj=sys.stdin.buffer, mode="rb")
+    full = delta = new_id = None
+    count = 0
+    while True:
+        tag = read_exact(stream, 1)
+        if tag == b"E":
+            break
+        if tag == b"O":
+            flag = read_exact(stream, 1)
+            count += 1
+            receive_object(stream, store, flag, read_exact(stream, 32), count)
+        elif tag in (b"M", b"D"):
+            new_id = read_exact(stream, 64).decode("ascii")
+            data = read_exact(stream, int.from_bytes(read_exact(stream, 8), "big"))
+            full, delta = (data, None) if tag == b"M" else (None, data)
+        else:
+            raise ValueError("unknown frame %r in the upload stream" % tag)
+    if new_id is None:
+        raise ValueError("the upload stream holds no manifest")
+    if full is not None:
+        records, _ = parse_records(full)
+    else:
+        if not re.fullmatch("[0-9a-f]{64}", base_id):
+            print("nobase")
+            return
+        try:
+            with open(os.path.join(trees, base_id + ".manifest"), "rb") as f:
+                base_bytes = f.read()
+        except FileNotFoundError:
+            print("nobase")
+            return
+        if hashlib.sha256(base_bytes).hexdigest() != base_id:
+            print("nobase")
+            return
+        records, _ = parse_records(base_bytes)
+        changed, removed = parse_records(delta)
+        records.update(changed)
+        for p in removed:
+            records.pop(p, None)
+    data = manifest_bytes(records)
+    if hashlib.sha256(data).hexdigest() != new_id:
+        raise ValueError("the manifest built remotely does not have the id %s" % new_id)
+    manifest = os.path.join(trees, new_id + ".manifest")
+    if not os.path.exists(manifest):
+        write_private(manifest, data, 0o400)
+    missing = build_tree(store, trees, new_id, records)
+    print("missing " + " ".join(missing) if missing else "ok")
+
+
+def listing(path):
+    """The names in a dir; none when it is missing or another user's (a shared base_dir)."""
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+def referenced_trees(base):
+    """Tree ids that a job dir's `code` link points to, in any project under base."""
+    refs = set()
+    projects = os.path.join(base, "projects")
+    for project in listing(projects):
+        jobs = os.path.join(projects, project, "jobs")
+        for job in listing(jobs):
+            try:
+                refs.add(os.path.basename(os.readlink(os.path.join(jobs, job, "code"))))
+            except OSError:
+                pass
+    return refs
+
+
+def gc(base, minutes):
+    trees = os.path.join(base, "trees", str(UID))
+    store = os.path.join(base, "objects", str(UID))
+    if not os.path.isdir(trees):
+        print("0 0 0")
+        return
+    cutoff = time.time() - minutes * 60
+    removed_trees = removed_objects = freed = 0
+    with open(os.path.join(private_dir(trees), ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # submits hold it shared while they link a tree
+        refs = referenced_trees(base)
+        for name in os.listdir(trees):
+            path = os.path.join(trees, name)
+            tree_id = name[:-len(".manifest")] if name.endswith(".manifest") else name
+            if name == ".lock" or tree_id in refs or os.lstat(path).st_mtime > cutoff:
+                continue
+            if os.path.isdir(path) and not os.path.islink(path):
+                remove_tree(path)
+                removed_trees += not name.startswith(".")
+            else:
+                os.unlink(path)
+        for name in listing(store):
+            path = os.path.join(store, name)
+            st = os.lstat(path)
+            if st.st_nlink == 1 and st.st_mtime <= cutoff:
+                os.unlink(path)
+                removed_objects += 1
+                freed += st.st_size
+    print("%d %d %d" % (removed_trees, removed_objects, freed))
+
+
+def send(top):
+    held = {}
+    for item in sys.stdin.buffer.read().split(b"\0"):
+        if item:
+            size, mtime, path = item.split(b" ", 2)
+            held[path] = (int(size), int(mtime))
+    out = gzip.GzipFile(fileobj=sys.stdout.buffer, mode="wb", compresslevel=6)
+    top = os.fsencode(top)
+    for dirpath, dirnames, filenames in os.walk(top) if os.path.isdir(top) else []:
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            rel = os.path.relpath(path, top)
+            size, mtime = held.get(rel, (None, 0))
+            # Within a millisecond: the caller set the mtime it was sent through a float of seconds.
+            if not stat.S_ISREG(st.st_mode) or (size == st.st_size and abs(mtime - st.st_mtime_ns) < 1000000):
+                continue
+            out.write(b"F" + len(rel).to_bytes(8, "big") + rel + st.st_size.to_bytes(8, "big")
+                      + st.st_mtime_ns.to_bytes(8, "big"))
+            left = st.st_size
+            with open(path, "rb") as f:
+                while left:
+                    chunk = f.read(min(left, 1 << 20)) or b"\0" * left  # shrunk while sent: padded
+                    out.write(chunk)
+                    left -= len(chunk)
+    out.write(b"E")
+    out.close()
+
+
+def main(argv):
+    if len(argv) == 4 and argv[1] == "apply":
+        apply(argv[2], argv[3])
+    elif len(argv) == 4 and argv[1] == "gc":
+        gc(argv[2], int(argv[3]))
+    elif len(argv) == 3 and argv[1] == "send":
+        send(argv[2])
+    else:
+        sys.stderr.write("usage: codestore.py apply BASE BASE_ID | gc BASE MINUTES | send DIR\n")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
