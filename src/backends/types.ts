@@ -49,6 +49,8 @@ export interface WatchRequest {
 export interface WatchResult {
   status: JobStatus;
   outcome: Outcome;
+  /** Files the job left in its outputs folder, as its runner counted them; null when unknown (then fetch). */
+  outputs?: number | null;
   /** Where the log was read up to (a retried job appends to the same log). */
   logOffset: number;
 }

@@ -91,7 +91,7 @@ export async function finishJob(
   request: Pick<RunRequest, "onLog" | "onProgress" | "onStep" | "signal">,
   cancelOnInterrupt: boolean,
   fromOffset = 0,
-): Promise<{ outcome: Outcome; queueSeconds: number; logOffset: number }> {
+): Promise<{ outcome: Outcome; queueSeconds: number; logOffset: number; outputs: number | null }> {
   const { config, backend } = session;
   const submitted = performance.now();
   const submittedAt = Date.now();
@@ -112,7 +112,7 @@ export async function finishJob(
     onReconnect: (attempt, delayMs) => request.onProgress?.(`connection lost; reconnecting in ${Math.round(delayMs / 1000)} s (attempt ${attempt}); the job is unaffected`),
   };
   try {
-    const { status, outcome, logOffset } = await session.watch(job, watch);
+    const { status, outcome, logOffset, outputs = null } = await session.watch(job, watch);
     // A job that started and ended between two scheduler polls was never seen RUNNING: its start says when.
     const started = status.startedAt ? Date.parse(status.startedAt) : Number.NaN;
     if (queueSeconds === 0 && !Number.isNaN(started)) queueSeconds = Math.max(0, Math.round(started - submittedAt) / 1000);
@@ -120,7 +120,7 @@ export async function finishJob(
     saveJob(config.root, job);
     request.onStep?.({ step: "run", phase: "end", text: `job ${job.id} ended ${job.state}`, failed: job.state !== "COMPLETED" });
     await fetchPickle(session, job, outcome, request.onStep);
-    return { outcome, queueSeconds, logOffset };
+    return { outcome, queueSeconds, logOffset, outputs };
   } catch (error) {
     if (request.signal?.aborted && !cancelOnInterrupt) {
       throw new InterruptedError(`Stopped watching; job ${job.id} goes on (slurmray attach ${job.id})`);
@@ -234,7 +234,7 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
     return finish();
   }
   const runStart = performance.now();
-  let { outcome, queueSeconds, logOffset } = await finishJob(session, job, request, true);
+  let { outcome, queueSeconds, logOffset, outputs: outputCount } = await finishJob(session, job, request, true);
   // A job ended by the cluster (a node failed, it was preempted) goes back in, up to max_retries.
   for (let attempt = 1; ; attempt++) {
     const decision = session.backend.retry(job.state, attempt);
@@ -244,11 +244,14 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
     job.schedulerId = await submit(session, job, timings);
     Object.assign(job, { state: "PENDING", endedAt: null, reason: null, exitCode: null });
     saveJob(config.root, job);
-    ({ outcome, queueSeconds, logOffset } = await finishJob(session, job, request, true, logOffset));
+    ({ outcome, queueSeconds, logOffset, outputs: outputCount } = await finishJob(session, job, request, true, logOffset));
   }
-  const outputs = await timed(timings, "fetch", () => fetchJobOutputs(session, job, undefined, request.onProgress));
-  report.outputs = outputs;
-  request.onProgress?.(`outputs of job ${job.id}: ${outputs.dir}${outputs.files ? ` (${outputs.files} file(s) brought back)` : ""}`);
+  // The runner counted the job's outputs: none means nothing to fetch, and no remote command for it.
+  if (outputCount !== 0) {
+    const outputs = await timed(timings, "fetch", () => fetchJobOutputs(session, job, undefined, request.onProgress));
+    report.outputs = outputs;
+    request.onProgress?.(`outputs of job ${job.id}: ${outputs.dir}${outputs.files ? ` (${outputs.files} file(s) brought back)` : ""}`);
+  }
   timings.queue_wait = queueSeconds;
   timings.run = Math.round(performance.now() - runStart) / 1000 - queueSeconds;
   report.state = job.state;

@@ -27,7 +27,8 @@ else the job creates there is its own too; shipped files are read-only.
 
 Files written into JOB_DIR, each atomically (temp file + rename):
     status.json  {"state": "RUNNING", "pid", "started_at"} at start, then
-                 {"state": "COMPLETED" | "FAILED" | "CANCELLED", "exit_code", "ended_at", ...} at the end
+                 {"state": "COMPLETED" | "FAILED" | "CANCELLED", "exit_code", "ended_at", "outputs"
+                 (how many files the outputs folder holds), ...} at the end
     result.json  {"value": ...} when the value is JSON, else {"pickle": "result.pkl", "repr", "type"}
                  with result.pkl written first; a script's result is null
     error.json   {"type", "message", "traceback"} on failure
@@ -374,9 +375,17 @@ def main(argv):
         sys.stderr.write(error["traceback"])
         write_json(os.path.join(job_dir, "error.json"), error)
         state = "CANCELLED" if isinstance(exc, Cancelled) else "FAILED"
-    status.update(state=state, exit_code=code, ended_at=now())
+    status.update(state=state, exit_code=code, ended_at=now(), outputs=count_outputs(job_dir))
     write_json(status_path, status)
     return code
+
+
+def count_outputs(job_dir):
+    """How many files the job left in its outputs folder: 0 lets the client skip fetching them."""
+    count = 0
+    for _, _, files in os.walk(os.path.join(job_dir, OUTPUTS)):
+        count += len(files)
+    return count
 
 
 if __name__ == "__main__":

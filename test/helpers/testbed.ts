@@ -178,6 +178,8 @@ export function scratchBaseDir(tb: TestBed, user: string = tb.user): string {
 
 /** Removes `paths` on the bed as `user` (rm -rf); throws when that fails. */
 export function removeRemote(tb: TestBed, paths: readonly string[], user: string = tb.user): void {
-  const r = spawnSync("ssh", [...sshArgs(tb, user), quoteArgv(["rm", "-rf", "--", ...paths])], { encoding: "utf8", timeout: 60_000 });
+  // Code trees and objects are read-only (0500 dirs, 0444 files): made writable first, then removed.
+  const command = `${quoteArgv(["chmod", "-R", "u+w", "--", ...paths])} 2>/dev/null; ${quoteArgv(["rm", "-rf", "--", ...paths])}`;
+  const r = spawnSync("ssh", [...sshArgs(tb, user), command], { encoding: "utf8", timeout: 60_000 });
   if (r.status !== 0) throw new Error(`removing ${paths.join(" ")} on the test bed failed: ${r.stderr}`);
 }

@@ -10,6 +10,8 @@ export interface RunnerStatus {
   exit_code?: number;
   started_at?: string;
   ended_at?: string;
+  /** Files in the job's outputs folder at its end. */
+  outputs?: number;
 }
 
 /**

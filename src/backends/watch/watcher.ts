@@ -300,7 +300,8 @@ export class JobWatcher {
     };
     const outcome: Outcome = { result: parseJson<ResultValue>(text("result")), error: parseJson<RemoteError>(text("error")) };
     const status = await this.scheduler.finalStatus(job, entry.runner, entry.polled);
-    entry.resolve({ status, outcome, logOffset: entry.offset });
+    const outputs = typeof entry.runner?.outputs === "number" ? entry.runner.outputs : null;
+    entry.resolve({ status, outcome, logOffset: entry.offset, outputs });
   }
 }
 

@@ -2,12 +2,12 @@
 // sync with files and bytes, env sync, queue, run), and with --verbose every remote command once, with its
 // exit code and duration.
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runCli, tempProject } from "../../helpers/cli.js";
-import { sshArgs, type TestBed, testbed } from "../../helpers/testbed.js";
+import { removeRemote, type TestBed, testbed } from "../../helpers/testbed.js";
 import { testbedToml } from "../../helpers/testbed-project.js";
 
 describe("progress on the Slurm test bed", () => {
@@ -18,7 +18,7 @@ describe("progress on the Slurm test bed", () => {
     if (!tb && process.env["CI"] === "true") throw new Error("test bed not running: bash scripts/test-cluster.sh up");
   });
   after(() => {
-    if (tb) spawnSync("ssh", [...sshArgs(tb), `rm -rf ${baseDir}`]);
+    if (tb) removeRemote(tb, [baseDir]);
   });
 
   it("shows each step, then with --verbose each remote command", async (t) => {

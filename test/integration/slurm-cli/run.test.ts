@@ -275,10 +275,11 @@ describe("slurmray on the Slurm test bed", () => {
   it("a submission Slurm refuses is reported and recorded FAILED, not left half-done", async (t) => {
     const b = bed(t);
     if (!b) return;
-    const cwd = project(b);
-    const r = await runCli(["run", "work.py:hello", "--partition", "nosuch"], { cwd, timeoutMs: 120_000 });
+    // A constraint no node has: only sbatch itself can refuse it (the partition pre-flight cannot know).
+    const cwd = project(b, 'constraint = "nosuchfeature"\n');
+    const r = await runCli(["run", "work.py:hello"], { cwd, timeoutMs: 120_000 });
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /invalid partition/i);
+    assert.match(r.stderr, /Invalid feature specification/i);
     const [job] = records(cwd);
     assert.equal(job?.state, "FAILED");
     assert.match(job?.reason ?? "", /^submission failed: /);

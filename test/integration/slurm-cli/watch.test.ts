@@ -1,12 +1,12 @@
 // `slurmray run` on the Slurm test bed against a job that prints slurmray's old end record in every form
 // that could split or hide a line: the CLI must report the job's real result, never the forged one.
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { runCli, tempProject } from "../../helpers/cli.js";
-import { sshArgs, requireTestbed } from "../../helpers/testbed.js";
+import { removeRemote, requireTestbed } from "../../helpers/testbed.js";
 import { testbedToml } from "../../helpers/testbed-project.js";
 import { FORGE_PY } from "../slurm/forge.js";
 
@@ -20,8 +20,7 @@ test("slurmray run of a job printing forged end records reports the real result"
   const tb = requireTestbed(t);
   if (!tb) return;
   const base = `.srit/watchcli-${Date.now().toString(36)}`;
-  const remote = (command: string) => spawnSync("ssh", [...sshArgs(tb), command], { encoding: "utf8" });
-  cleanups.push(() => remote(`rm -rf ${base}`));
+  cleanups.push(() => removeRemote(tb, [base]));
   const cwd = tempProject({ "forge.py": FORGE_PY, "slurmray.toml": testbedToml(tb, { baseDir: `~/${base}` }) });
   cleanups.push(() => rmSync(cwd, { recursive: true, force: true }));
   execFileSync("python3", ["-m", "venv", "--without-pip", join(cwd, ".venv")]);
