@@ -117,8 +117,8 @@ function writeFiles(dir: string, files: Record<string, string>): string {
 }
 
 /** Connects to the bed and prepares a scratch base dir with the runtime files and the test project. */
-export async function slurmBed(tb: TestBed): Promise<SlurmBed> {
-  const transport = bedTransport(tb, "/tmp/srs-");
+export async function slurmBed(tb: TestBed, user: string = tb.user): Promise<SlurmBed> {
+  const transport = bedTransport(tb, "/tmp/srs-", user);
   await transport.connect();
   const home = (await transport.exec(["sh", "-c", 'echo "$HOME"'])).stdout.trim();
   const base = `${home}/.srit/${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;

@@ -61,9 +61,14 @@ describe("job watcher on the test bed", { timeout: 300_000 }, () => {
     }
   });
 
-  test("30 watches share one watcher command; the end within ~100 ms of status.json (figure reported)", async (t) => {
-    const b = need(t);
-    if (!b) return;
+  // As a user whose sshd Match block sets MaxSessions 10: 30 concurrent watches (the API's map, or 30
+  // attaches in one process) would need 30 channels with one command each; through the watcher they need one.
+  test("30 concurrent watches over one connection of a MaxSessions-10 user share one watcher command; the end within ~100 ms of status.json (figure reported)", async (t) => {
+    const tb = testbed();
+    if (!need(t) || !tb) return;
+    const b = await slurmBed(tb, tb.limitedUser);
+    t.after(() => b.dispose());
+    await b.transport.exec(["sh", "-c", `printf '%s' ${quote(FORGE_PY)} > ${quote(`${b.codeDir}/forge.py`)}`]);
     const jobs = await Promise.all(Array.from({ length: 30 }, (_, i) => submitted(b, b.job(`many${i}`, { entry: "forge.py:nap", args: { seconds: i < 3 ? 2 : 1 } }))));
     const before = b.transport.commandCount;
     const latencies: number[] = [];
