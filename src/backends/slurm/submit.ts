@@ -1,7 +1,7 @@
 // Submission in one remote command: create the job dir (0700), write job.json and sbatch.sh, clear the
 // outcome files of an earlier attempt (a retry reuses the dir; job.log is appended to), `sbatch --parsable`.
 // The snippet can be batched with other layers' work; its output is the slurm-submit section.
-import { runnerSpec } from "../../model/runner-spec.js";
+import { type RunnerSpec, runnerSpec } from "../../model/runner-spec.js";
 import type { JobRecord } from "../../model/job.js";
 import { EXIT, RemoteCommandError, SlurmrayError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
@@ -12,11 +12,30 @@ export const SUBMIT_SECTION = "slurm-submit";
 /** The exit code of the submit snippet when the job dir could not be written. */
 const SETUP_FAILED = 90;
 
+/** A job dir to write before sbatch: the job's own, or one per array element. */
+export interface SubmitDir {
+  dir: string;
+  spec: RunnerSpec;
+}
+
 /** POSIX sh that writes the job dir and submits it; prints `sbatch-exit|<code>` and sbatch's output. */
 export function submitSnippet(job: JobRecord, sbatchScript: string): string {
-  const paths = jobPaths(job.remoteDir);
-  const dir = quote(paths.dir);
-  const spec = `${JSON.stringify(runnerSpec(job))}\n`;
+  return submitDirsSnippet(job.remoteDir, [{ dir: job.remoteDir, spec: runnerSpec(job) }], sbatchScript, []);
+}
+
+/**
+ * The same for any job dirs: `dir` holds sbatch.sh; each of `dirs` gets its job.json (an array has one dir per
+ * element below `dir`). `sbatchArgs` are validated options such as `--array=0-19%5`.
+ */
+export function submitDirsSnippet(dir: string, dirs: readonly SubmitDir[], sbatchScript: string, sbatchArgs: readonly string[]): string {
+  const writes = dirs.flatMap(({ dir: d, spec }) => {
+    const paths = jobPaths(d);
+    return [
+      ...(d === dir ? [] : [`    mkdir -p ${quote(d)} && chmod 700 ${quote(d)} &&`]),
+      `    rm -rf ${[paths.resultJson, paths.resultPkl, paths.error, paths.status, `${d}/ray`].map(quote).join(" ")} &&`,
+      `    printf '%s' ${quote(`${JSON.stringify(spec)}\n`)} > ${quote(paths.spec)} &&`,
+    ];
+  });
   return wrapSection(
     SUBMIT_SECTION,
     [
@@ -24,12 +43,11 @@ export function submitSnippet(job: JobRecord, sbatchScript: string): string {
       "  umask 077",
       // Writing the job dir fails with its own message (a read-only or foreign jobs dir), in the section.
       "  {",
-      `    mkdir -p ${dir} && chmod 700 ${dir} &&`,
-      `    rm -rf ${[paths.resultJson, paths.resultPkl, paths.error, `${paths.dir}/status.json`, `${paths.dir}/ray`].map(quote).join(" ")} &&`,
-      `    printf '%s' ${quote(spec)} > ${quote(paths.spec)} &&`,
-      `    printf '%s' ${quote(sbatchScript)} > ${quote(`${paths.dir}/sbatch.sh`)}`,
+      `    mkdir -p ${quote(dir)} && chmod 700 ${quote(dir)} &&`,
+      ...writes,
+      `    printf '%s' ${quote(sbatchScript)} > ${quote(`${dir}/sbatch.sh`)}`,
       `  } 2>&1 || exit ${SETUP_FAILED}`,
-      `  cd ${dir} && sbatch --parsable sbatch.sh 2>&1`,
+      `  cd ${quote(dir)} && ${["sbatch", "--parsable", ...sbatchArgs].map(quote).join(" ")} sbatch.sh 2>&1`,
       ")",
       'echo "sbatch-exit|$?"',
     ].join("\n"),
