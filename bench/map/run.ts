@@ -84,7 +84,7 @@ try {
   const hand = timed(byHand);
   const mapped = timed(viaMap);
   const separate = timed(viaSeparateRuns);
-  const row = (what: string, t: { ms: number; value: number }) => `${what.padEnd(36)} ${(t.ms / 1000).toFixed(2).padStart(7)} s  ${String(t.value).padStart(5)} remote commands`;
+  const row = (what: string, t: { ms: number; value: number }) => `${what.padEnd(42)} ${(t.ms / 1000).toFixed(2).padStart(7)} s  ${String(t.value).padStart(5)} remote commands`;
   console.log(`${N} trivial elements on the test bed, time until all results are here:`);
   console.log(row("slurmray map", mapped));
   console.log(row("hand-written sbatch --array, 50 ms poll", hand));

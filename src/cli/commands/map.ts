@@ -42,7 +42,8 @@ export function printElements(jobId: string, elements: readonly ElementOutcome[]
     process.stdout.write(`${element.index}\t${element.state}\t${detail}\n`);
   }
   const failed = elements.filter((element) => element.state !== "COMPLETED");
-  for (const element of failed) printFailure({ id: element.id, state: element.state, reason: element.reason }, element.error, false);
+  // A cancelled element's traceback only shows where the signal came: its summary line says enough.
+  for (const element of failed) printFailure({ id: element.id, state: element.state, reason: element.reason }, element.error, element.state === "CANCELLED");
   if (failed.length > 0) {
     info(`${failed.length} of ${elements.length} element(s) of job ${jobId} did not complete; rerun them with: slurmray map --retry-failed ${jobId}`);
     process.exitCode = EXIT.jobFailed;

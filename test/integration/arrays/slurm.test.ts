@@ -18,6 +18,9 @@ def trial(seed):
     if seed == BROKEN:
         raise ValueError(f"seed {seed} is broken")
     return {"seed": seed, "task": os.environ.get("SLURM_ARRAY_TASK_ID")}
+
+def slow(seed):
+    time.sleep(120)
 `;
 
 function remote(tb: TestBed, command: string): string {
@@ -102,5 +105,23 @@ describe("slurmray map on the Slurm test bed", () => {
     assert.deepEqual([...sacctTimes(tb, again.schedulerId).keys()], [7], "the retry submitted element 7 only");
     assert.equal(again.array.elements[7].schedulerId, `${again.schedulerId}_7`);
     assert.equal(again.array.elements[6].schedulerId, `${arrayId}_6`, "the others keep their first run");
+  });
+
+  it("cancel J_N cancels one element, cancel J every element left; Slurm holds none of them after", { timeout: 180_000 }, async (t) => {
+    const tb = requireTestbed(t);
+    if (!tb) return;
+    writeFileSync(join(cwd, "three.jsonl"), '{"seed": 0}\n{"seed": 1}\n{"seed": 2}\n');
+    const submitted = await runCli(["map", "work.py:slow", "--args-file", "three.jsonl", "--max-parallel", "2", "--detach"], { cwd, timeoutMs: 120_000 });
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const id = submitted.stdout.trim();
+    const { schedulerId } = JSON.parse((await runCli(["status", id, "--json"], { cwd })).stdout);
+    assert.equal((await runCli(["cancel", `${id}_2`], { cwd })).code, 0);
+    const queued = remote(tb, `squeue -h -r -j ${schedulerId} -o %i 2>/dev/null || true`).trim().split("\n").sort();
+    assert.deepEqual(queued, [`${schedulerId}_0`, `${schedulerId}_1`]);
+    assert.equal((await runCli(["cancel", id], { cwd })).code, 0);
+    assert.equal(remote(tb, `squeue -h -r -j ${schedulerId} -o %i 2>/dev/null || true`).trim(), "");
+    const record = JSON.parse((await runCli(["status", id, "--json"], { cwd })).stdout);
+    assert.equal(record.state, "CANCELLED");
+    assert.deepEqual(record.array.elements.map((e: { state: string }) => e.state), ["CANCELLED", "CANCELLED", "CANCELLED"]);
   });
 });
