@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../config/load.js";
 import { isFinal, type JobRecord, type JobState, type RemoteError } from "../model/job.js";
-import { readOutcome, resultForDisplay } from "../model/outcome.js";
+import { type Outcome, readOutcome, resultForDisplay } from "../model/outcome.js";
 import { InputError, InterruptedError } from "../util/errors.js";
 import { activeElements, absorbElement, arrayState, elementRecord } from "./array-record.js";
 import { parseEntry } from "./entry.js";
@@ -130,12 +130,13 @@ export async function arrayOutcomes(session: TargetSession, job: JobRecord): Pro
   const paths = elements.flatMap((element) => [`${element.remoteDir}/result.json`, `${element.remoteDir}/error.json`]);
   const texts = await session.files.readMany(paths);
   const byPath = new Map(paths.map((path, i) => [path, texts[i] ?? null]));
-  return Promise.all(
-    elements.map(async (element) => {
-      const outcome = await readOutcome(element.remoteDir, async (path) => byPath.get(path) ?? null);
-      return { index: element.element!, id: element.id, state: element.state, result: resultForDisplay(outcome.result), error: outcome.error, reason: element.reason };
-    }),
-  );
+  return Promise.all(elements.map(async (element) => outcomeOf(element, await readOutcome(element.remoteDir, async (path) => byPath.get(path) ?? null))));
+}
+
+/** An element's outcome; `outcome` null while it has none to read. */
+function outcomeOf(element: JobRecord, outcome: Outcome | null): ElementOutcome {
+  const result = resultForDisplay(outcome?.result ?? null);
+  return { index: element.element!, id: element.id, state: element.state, result, error: outcome?.error ?? null, reason: element.reason };
 }
 
 /**
@@ -195,7 +196,7 @@ export async function mapJob(request: MapRequest): Promise<MapReport> {
   const elements = argsList.map((args) => ({ args, state: "SUBMITTING" as const, schedulerId: null, startedAt: null, endedAt: null, reason: null, exitCode: null }));
   job.array = { maxParallel, elements };
   await submitElements(session, job, elements.map((_, index) => index), timings, request.onStep);
-  if (detach) return mapReport(finish(), job, await arrayOutcomes(session, job));
+  if (detach) return mapReport(finish(), job, job.array.elements.map((_, index) => outcomeOf(elementRecord(job, index), null)));
   return runArray(session, job, timings, finish, request);
 }
 
