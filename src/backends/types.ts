@@ -108,6 +108,20 @@ export interface Backend {
   liveJobsCommand(project: string): string | null;
   /** Whether a job that ended in `state` after `attempt` submissions (1 = the first) goes back in. */
   retry(state: JobState, attempt: number): RetryDecision;
+  /**
+   * Job arrays (`slurmray map`); absent on a kind that cannot run them. Starts `elements` (records from
+   * jobs/array-record.ts, `element` set, each with its own dir <array.remoteDir>/<index>/) of `array`, at most
+   * `maxParallel` at once, in ONE remote command that also writes every element's job.json. Returns the
+   * array's handle and each element's. poll() and cancel() take element records like any job's; cancel() of
+   * the array's own record cancels every element.
+   */
+  submitArray?(array: JobRecord, elements: readonly JobRecord[], maxParallel: number): Promise<ArraySubmission>;
+}
+
+export interface ArraySubmission {
+  schedulerId: string;
+  /** Element index → its scheduler handle. */
+  elements: Map<number, string>;
 }
 
 /** Where the runner puts its files inside a job dir (docs/architecture.md, "Job protocol"). */

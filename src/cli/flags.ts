@@ -1,4 +1,5 @@
 // Flag value parsers. A bad value is an InputError naming the flag and what is allowed (exit code 2).
+import type { Command, OptionValues } from "@commander-js/extra-typings";
 import { readFileSync } from "node:fs";
 import { InputError } from "../util/errors.js";
 
@@ -64,4 +65,14 @@ export function parseArgs(json: string | undefined, file: string | undefined): R
 export function poolKind(value: string): "ray" {
   if (value !== "ray") throw new InputError(`--pool: the only pool is "ray" (Ray's multiprocessing.Pool), got ${JSON.stringify(value)}`);
   return value;
+}
+
+/** The per-node resource flags `run` and `map` share. */
+export function resourceOptions<Args extends unknown[], Opts extends OptionValues, Globals extends OptionValues>(command: Command<Args, Opts, Globals>) {
+  return command
+    .option("--cpus <n>", "CPUs per node", wholeNumber("--cpus", 1, 4096))
+    .option("--mem <gb>", "memory per node in GB", positiveNumber("--mem", 65536))
+    .option("--gpus <n>", "GPUs per node", wholeNumber("--gpus", 0, 64))
+    .option("--time <minutes>", "time limit in minutes", wholeNumber("--time", 1, 525600))
+    .option("--partition <name>", "Slurm partition", partitionName);
 }

@@ -7,6 +7,7 @@ import { doctorCommand } from "./commands/doctor.js";
 import { envCommand } from "./commands/env.js";
 import { initCommand } from "./commands/init.js";
 import { jobCommands } from "./commands/jobs.js";
+import { mapCommand } from "./commands/map.js";
 import { runCommand } from "./commands/run.js";
 import { setVerbosity } from "./output.js";
 import { VERSION } from "./version.js";
@@ -23,7 +24,7 @@ export function program() {
       const { quiet, verbose } = command.opts();
       await setVerbosity(quiet ? "quiet" : verbose ? "verbose" : "normal");
     });
-  for (const command of [runCommand(), ...jobCommands(), envCommand(), doctorCommand(), cleanCommand(), initCommand(), ...completionCommands()]) {
+  for (const command of [runCommand(), mapCommand(), ...jobCommands(), envCommand(), doctorCommand(), cleanCommand(), initCommand(), ...completionCommands()]) {
     root.addCommand(command.exitOverride(), command.name() === "__complete" ? { hidden: true } : {});
   }
   return root;

@@ -3,6 +3,8 @@
 import { jobPaths } from "../backends/types.js";
 import type { LoadedConfig } from "../config/load.js";
 import { type Outcome, readOutcome } from "../model/outcome.js";
+import { absorbElement, activeElements } from "./array-record.js";
+import { cancelArray } from "./map.js";
 import { saveJob } from "./registry.js";
 import { openTarget } from "./session.js";
 import { isFinal, type JobRecord } from "../model/job.js";
@@ -15,13 +17,17 @@ export async function refreshJobs(config: LoadedConfig, jobs: JobRecord[]): Prom
   for (const job of active) byTarget.set(job.target, [...(byTarget.get(job.target) ?? []), job]);
   for (const [target, group] of byTarget) {
     const { backend } = await openTarget(config, target);
-    const statuses = await backend.poll(group);
-    for (const job of group) {
+    // An array is asked about through its active elements, all in the same batched poll.
+    const polled = group.flatMap((job) => (job.array ? activeElements(job) : [job]));
+    const statuses = await backend.poll(polled);
+    for (const job of polled) {
       const status = statuses.get(job.id);
       if (!status || status.state === job.state) continue;
       Object.assign(job, { state: status.state, exitCode: status.exitCode, reason: status.reason });
       if (isFinal(status.state)) job.endedAt = status.endedAt ?? new Date().toISOString();
-      saveJob(config.root, job);
+      const array = job.element === undefined ? null : group.find((a) => job.id.startsWith(`${a.id}_`));
+      if (array) absorbElement(array, job);
+      saveJob(config.root, array ?? job);
     }
   }
   return jobs;
@@ -29,8 +35,12 @@ export async function refreshJobs(config: LoadedConfig, jobs: JobRecord[]): Prom
 
 export async function cancelJob(config: LoadedConfig, job: JobRecord): Promise<JobRecord> {
   if (isFinal(job.state)) return job;
-  const { backend } = await openTarget(config, job.target);
-  await backend.cancel(job);
+  const session = await openTarget(config, job.target);
+  if (job.array) {
+    await cancelArray(session, job, "cancelled by the user");
+    return job;
+  }
+  await session.backend.cancel(job);
   Object.assign(job, { state: "CANCELLED", endedAt: new Date().toISOString(), reason: "cancelled by the user" });
   saveJob(config.root, job);
   return job;

@@ -8,6 +8,7 @@ import { InputError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
 import { readJsonChecked } from "../util/json-file.js";
 import { ACTIVE_STATES, FINAL_STATES, isFinal, type JobRecord } from "../model/job.js";
+import { absorbElement, elementRecord, parseElementId } from "./array-record.js";
 
 export const STATE_DIR = ".slurmray";
 
@@ -60,12 +61,32 @@ function fieldsProblem(value: unknown, fields: Record<string, Check>, path: stri
   return null;
 }
 
+const ELEMENT: Record<string, Check> = {
+  args: objectOf(() => null),
+  state: RECORD.state!,
+  schedulerId: RECORD.schedulerId!,
+  startedAt: nullable(str),
+  endedAt: nullable(str),
+  reason: nullable(str),
+  exitCode: nullable(num),
+};
+
+/** A job array's part of the record (its element handles go into commands too). */
+function arrayProblem(value: unknown): string | null {
+  if (value === undefined) return null;
+  if (!isPlainObject(value) || num(value["maxParallel"]) !== null || !Array.isArray(value["elements"])) {
+    return "array: expected {maxParallel, elements}";
+  }
+  return value["elements"].map((element, i) => fieldsProblem(element, ELEMENT, `array.elements.${i}.`)).find((p) => p !== null) ?? null;
+}
+
 function recordProblem(value: unknown): string | null {
   const spec = isPlainObject(value) ? value["spec"] : undefined;
   return (
     fieldsProblem(value, RECORD, "") ??
     fieldsProblem(spec, SPEC, "spec.") ??
-    fieldsProblem(isPlainObject(spec) ? spec["resources"] : undefined, RESOURCES, "spec.resources.")
+    fieldsProblem(isPlainObject(spec) ? spec["resources"] : undefined, RESOURCES, "spec.resources.") ??
+    arrayProblem(isPlainObject(value) ? value["array"] : undefined)
   );
 }
 
@@ -107,8 +128,15 @@ export function ignoreStateDir(root: string): void {
   }
 }
 
+/** Saves a record; an array element's is written into its array's record. */
 export function saveJob(root: string, job: JobRecord): void {
   ignoreStateDir(root);
+  if (job.element !== undefined) {
+    const array = findJob(root, parseElementId(job.id)!.arrayId);
+    absorbElement(array, job);
+    writeJsonAtomic(join(jobsDir(root), `${array.id}.json`), array);
+    return;
+  }
   writeJsonAtomic(join(jobsDir(root), `${job.id}.json`), job);
 }
 
@@ -149,8 +177,10 @@ export function listJobs(root: string): JobRecord[] {
   return readJobs(root).jobs;
 }
 
-/** Finds a job by id, by a unique prefix of it, or "last" / no id for the newest. */
+/** Finds a job by id, by a unique prefix of it, or "last" / no id for the newest; "J_N" is element N of array J. */
 export function findJob(root: string, idOrPrefix?: string): JobRecord {
+  const element = idOrPrefix === undefined ? null : parseElementId(idOrPrefix);
+  if (element) return elementRecord(findJob(root, element.arrayId), element.index);
   const { jobs, invalid } = readJobs(root);
   if (idOrPrefix === undefined || idOrPrefix === "last") {
     const last = jobs.at(-1);
@@ -161,7 +191,7 @@ export function findJob(root: string, idOrPrefix?: string): JobRecord {
     return last;
   }
   if (!/^[0-9a-f-]+$/.test(idOrPrefix)) {
-    throw new InputError(`job ${JSON.stringify(idOrPrefix)}: a job id looks like 20261124-135501-3fa2c1 (see: slurmray jobs)`);
+    throw new InputError(`job ${JSON.stringify(idOrPrefix)}: a job id looks like 20261124-135501-3fa2c1, an array element like 20261124-135501-3fa2c1_7 (see: slurmray jobs)`);
   }
   const matches = [...jobs, ...invalid].filter((job) => job.id.startsWith(idOrPrefix));
   if (matches.length === 1) {

@@ -136,11 +136,14 @@ export async function finishJob(
   }
 }
 
-/** Submits and records the job; a refused submission is recorded FAILED with the reason, never left half-done. */
-async function submit(session: TargetSession, job: JobRecord, timings: Timings): Promise<string> {
+/**
+ * Submits and records the job; a refused submission is recorded FAILED with the reason, never left half-done.
+ * `send` submits it another way (an array's elements).
+ */
+export async function submit<T = string>(session: TargetSession, job: JobRecord, timings: Timings, send?: () => Promise<T>): Promise<T> {
   saveJob(session.config.root, job);
   try {
-    return await timed(timings, "submit", () => session.backend.submit(job));
+    return await timed(timings, "submit", send ?? (() => session.backend.submit(job) as Promise<T>));
   } catch (error) {
     Object.assign(job, { state: "FAILED", endedAt: new Date().toISOString(), reason: `submission failed: ${error instanceof Error ? error.message : String(error)}` });
     saveJob(session.config.root, job);
@@ -168,7 +171,34 @@ function wantsRay(request: RunRequest, config: LoadedConfig, nodes: number): boo
   return request.ray ?? config.project.ray ?? (nodes > 1 || pool === "ray");
 }
 
-export async function runJob(request: RunRequest): Promise<RunReport & { dry_run?: string[] }> {
+/** The report of a job not yet submitted; on the local target there is no env to sync. */
+export function newReport(session: TargetSession, job: JobRecord, timings: Timings): RunReport {
+  return {
+    job_id: job.id,
+    target: session.target.name,
+    state: "PLANNED",
+    result: null,
+    error: null,
+    env: session.layout ? null : { created: false, reused: true, installed: [], changed: [], unchanged: null, seconds: 0 },
+    code: null,
+    timings,
+    remote_commands: 0,
+    warnings: [],
+  };
+}
+
+/** A job checked and prepared up to its submission: what `run` and `map` share. */
+export interface PreparedJob {
+  session: TargetSession;
+  job: JobRecord;
+  report: RunReport & { dry_run?: string[] };
+  timings: Timings;
+  /** The report with its remote command count and total time filled in. */
+  finish(): RunReport & { dry_run?: string[] };
+}
+
+/** Checks the request, opens the target, and ships code, env and runtime (remote targets): all but the submission. */
+export async function prepareJob(request: RunRequest): Promise<PreparedJob> {
   const started = performance.now();
   const timings = emptyTimings();
   const config = loadConfig(request.cwd);
@@ -188,18 +218,7 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
   const entryWarning = checkEntryFunction(projectInterpreter(config.root, config.env, config.project.interpreter), config.root, spec.entry);
   const session = await openTarget(config, target.name, request.connect);
   const job = newJob(session, spec);
-  const report: RunReport & { dry_run?: string[] } = {
-    job_id: job.id,
-    target: session.target.name,
-    state: "PLANNED",
-    result: null,
-    error: null,
-    env: session.layout ? null : { created: false, reused: true, installed: [], changed: [], unchanged: null, seconds: 0 },
-    code: null,
-    timings,
-    remote_commands: 0,
-    warnings: [],
-  };
+  const report: RunReport & { dry_run?: string[] } = newReport(session, job, timings);
   const warn = (warning: string) => {
     report.warnings.push(warning);
     request.onWarning?.(warning);
@@ -216,8 +235,14 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
   job.python = prepared.python;
   job.codeDir = prepared.codeDir;
   if (prepared.dryRunList) report.dry_run = prepared.dryRunList;
+  if (!request.dryRun && request.signal?.aborted) throw new InterruptedError("Interrupted before the job was submitted; nothing is running");
+  return { session, job, report, timings, finish };
+}
+
+export async function runJob(request: RunRequest): Promise<RunReport & { dry_run?: string[] }> {
+  const { session, job, report, timings, finish } = await prepareJob(request);
+  const { config } = session;
   if (request.dryRun) return finish();
-  if (request.signal?.aborted) throw new InterruptedError("Interrupted before the job was submitted; nothing is running");
 
   if (!session.layout) mkdirSync(job.remoteDir, { recursive: true, mode: 0o700 });
   request.onStep?.({ step: "submit", phase: "start", text: `submitting to ${session.target.name}` });

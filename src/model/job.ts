@@ -68,6 +68,29 @@ export interface JobRecord {
   /** Free-form reason from the scheduler (PENDING reason, failure reason). */
   reason: string | null;
   exitCode: number | null;
+  /** A job array (`slurmray map`): one element per argument set, each in `<remoteDir>/<index>/`. */
+  array?: ArrayInfo;
+  /** Set on the record of one element of an array (derived from its array's record, never stored). */
+  element?: number;
+}
+
+/** One element of a job array, as its array's record keeps it. */
+export interface ArrayElement {
+  args: Record<string, unknown>;
+  state: JobState;
+  /** The element's scheduler handle (Slurm: "<array id>_<index>"); null until submitted. */
+  schedulerId: string | null;
+  startedAt: string | null;
+  endedAt: string | null;
+  reason: string | null;
+  exitCode: number | null;
+}
+
+export interface ArrayInfo {
+  /** At most this many elements run at once. */
+  maxParallel: number;
+  /** In input order: element N is `<job id>_N`. */
+  elements: ArrayElement[];
 }
 
 /** What the runner writes into error.json. */

@@ -1,7 +1,7 @@
 // The local target: runs the runner with the project interpreter on this machine, in its own process
 // group so that cancel (and Ctrl-C) can stop the job and everything it started.
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { TargetConfig } from "../../config/schema.js";
 import type { JobRecord, JobSpec, JobState } from "../../model/job.js";
@@ -13,7 +13,7 @@ import { InputError } from "../../util/errors.js";
 import { writeJsonAtomic } from "../../util/fs.js";
 import { withoutSecrets } from "../../util/secrets.js";
 import { localFiles } from "../job-files.js";
-import { type Backend, type BackendContext, type JobStatus, jobPaths, neverRetry, type WatchRequest, type WatchResult } from "../types.js";
+import { type ArraySubmission, type Backend, type BackendContext, type JobStatus, jobPaths, neverRetry, type WatchRequest, type WatchResult } from "../types.js";
 import { formatHandle, type LocalHandle, parseHandle, processStartTime } from "./handle.js";
 import { jobGroupAlive, signalJobGroup } from "./process-group.js";
 import { localWatcher } from "./watch.js";
@@ -42,6 +42,33 @@ function handleOf(job: JobRecord): LocalHandle | null {
   return job.schedulerId === null ? null : parseHandle(job.schedulerId);
 }
 
+/** An array element's dir holds this file once the element is cancelled: the pool then skips it. */
+const CANCELLED_MARK = "cancelled";
+
+// The pool: at most $1 runners at once, one per element index, each writing its own dir's job.log.
+const POOL = `n=$1 py=$2 runner=$3 base=$4; shift 4
+printf '%s\\n' "$@" | xargs -n 1 -P "$n" sh -c 'd="$3/$4"; [ -e "$d/${CANCELLED_MARK}" ] || "$1" -u "$2" "$d" >>"$d/job.log" 2>&1; exit 0' sh "$py" "$runner" "$base"`;
+
+/** An element of a pool: waiting until its runner writes status.json, then as the runner says. */
+function elementStatus(job: JobRecord, runner: RunnerStatus | null, poolAlive: boolean, base: Omit<JobStatus, "state">): JobStatus {
+  if (runner?.state && RUNNER_FINAL_STATES.includes(runner.state)) return { ...base, state: runner.state as JobState };
+  if (existsSync(`${job.remoteDir}/${CANCELLED_MARK}`)) return { ...base, state: "CANCELLED" };
+  if (poolAlive) return { ...base, state: runner ? "RUNNING" : "PENDING" };
+  return { ...base, state: "FAILED", reason: "the element's process ended without writing a result (was the pool killed?)" };
+}
+
+/** Marks the element so the pool skips it, and stops its runner if it has started. */
+async function cancelElement(job: JobRecord): Promise<void> {
+  writeFileSync(`${job.remoteDir}/${CANCELLED_MARK}`, "");
+  const pid = (readRunnerStatus(job.remoteDir) as { pid?: unknown } | null)?.pid;
+  if (typeof pid !== "number" || !Number.isSafeInteger(pid) || pid <= 1) return;
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    // already gone
+  }
+}
+
 /** The grace period between SIGTERM and SIGKILL when cancelling. */
 const CANCEL_GRACE_MS = 5000;
 
@@ -57,22 +84,43 @@ export class LocalBackend implements Backend {
     writeJsonAtomic(paths.spec, runnerSpec(job, job.spec.ray ? { address: "local" } : null));
     const log = openSync(paths.log, "a", 0o600);
     try {
-      const child = spawn(job.python, ["-u", remoteFile("runner.py"), job.remoteDir], {
-        cwd: job.codeDir,
-        detached: true,
-        stdio: ["ignore", log, log],
-        env: { ...withoutSecrets(), ...job.spec.env, PYTHONUNBUFFERED: "1", PYTHONIOENCODING: "utf-8" },
-      });
-      const pid = await new Promise<number>((resolve, reject) => {
-        child.once("spawn", () => resolve(child.pid!));
-        child.once("error", reject);
-      });
-      child.unref();
-      // The leader's start time, read now while it surely runs: it tells the job's group from a reused pid later.
-      return formatHandle(pid, processStartTime(pid) ?? "gone");
+      return await this.spawnGroup(job, ["-u", remoteFile("runner.py"), job.remoteDir], log, job.python);
     } finally {
       closeSync(log);
     }
+  }
+
+  /** Starts a detached process group (the runner, or `sh` for a pool) and returns its handle. */
+  private async spawnGroup(job: JobRecord, args: string[], output: number | "ignore", command = "sh"): Promise<string> {
+    const child = spawn(command, args, {
+      cwd: job.codeDir,
+      detached: true,
+      stdio: ["ignore", output, output],
+      env: { ...withoutSecrets(), ...job.spec.env, PYTHONUNBUFFERED: "1", PYTHONIOENCODING: "utf-8" },
+    });
+    const pid = await new Promise<number>((resolve, reject) => {
+      child.once("spawn", () => resolve(child.pid!));
+      child.once("error", reject);
+    });
+    child.unref();
+    // The leader's start time, read now while it surely runs: it tells the job's group from a reused pid later.
+    return formatHandle(pid, processStartTime(pid) ?? "gone");
+  }
+
+  /**
+   * A pool of `maxParallel` processes: one detached process group (xargs -P) runs the elements' runners,
+   * each in its own dir. Every element's handle is the pool's; poll and cancel tell elements apart by `element`.
+   */
+  async submitArray(array: JobRecord, elements: readonly JobRecord[], maxParallel: number): Promise<ArraySubmission> {
+    for (const element of elements) {
+      const paths = jobPaths(element.remoteDir);
+      mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+      for (const stale of [paths.resultJson, paths.resultPkl, paths.error, paths.status, `${paths.dir}/${CANCELLED_MARK}`]) rmSync(stale, { force: true });
+      writeJsonAtomic(paths.spec, runnerSpec(element, element.spec.ray ? { address: "local" } : null));
+    }
+    const indices = elements.map((element) => String(element.element));
+    const handle = await this.spawnGroup(array, ["-c", POOL, "sh", String(maxParallel), array.python, remoteFile("runner.py"), array.remoteDir, ...indices], "ignore");
+    return { schedulerId: handle, elements: new Map(elements.map((element) => [element.element!, handle])) };
   }
 
   async poll(jobs: readonly JobRecord[]): Promise<Map<string, JobStatus>> {
@@ -111,6 +159,7 @@ export class LocalBackend implements Backend {
     const alive = group !== null && jobGroupAlive(group);
     const base = { reason: null, exitCode: runner?.exit_code ?? null, startedAt: runner?.started_at ?? job.startedAt, endedAt: runner?.ended_at ?? null, nodes: null };
     if (job.state === "CANCELLED") return { ...base, state: "CANCELLED" };
+    if (job.element !== undefined) return elementStatus(job, runner, alive, base);
     if (runner?.state && RUNNER_FINAL_STATES.includes(runner.state)) {
       // Like Slurm at the end of a job: whatever the function started and left running is stopped,
       // so a finished job never leaves a process behind.
@@ -124,6 +173,7 @@ export class LocalBackend implements Backend {
   async cancel(job: JobRecord): Promise<void> {
     const group = handleOf(job);
     if (group === null) return;
+    if (job.element !== undefined) return cancelElement(job);
     signalJobGroup(group, "SIGTERM");
     const deadline = Date.now() + CANCEL_GRACE_MS;
     while (jobGroupAlive(group) && Date.now() < deadline) await sleep(50);

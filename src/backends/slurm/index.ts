@@ -5,14 +5,16 @@ import type { JobRecord, JobSpec, JobState } from "../../model/job.js";
 import type { ListedJobs } from "../../model/listed-job.js";
 import type { Transport } from "../../transport/types.js";
 import { type JobFiles, remoteFiles } from "../job-files.js";
-import type { Backend, BackendContext, JobStatus, LimitsCheck, RetryDecision, WatchRequest, WatchResult } from "../types.js";
+import { runnerSpec } from "../../model/runner-spec.js";
+import type { ArraySubmission, Backend, BackendContext, JobStatus, LimitsCheck, RetryDecision, WatchRequest, WatchResult } from "../types.js";
 import { cancelScript, checkCancelResult } from "./cancel.js";
 import { listJobs, liveJobsCommand } from "./jobs-list.js";
 import { checkLimits, LIMITS_SECTION, limitsSnippet, parseLimits } from "./limits.js";
 import { type RenderInput, renderSbatch, type SlurmTargetOptions } from "./render.js";
 import { retryDecision } from "./retry.js";
+import { arraySpec } from "./array.js";
 import { parseStatusOutput, StatusTracker, statusSnippet } from "./status.js";
-import { parseSubmitOutput, submitSnippet } from "./submit.js";
+import { parseSubmitOutput, submitDirsSnippet, submitSnippet } from "./submit.js";
 import { slurmWatcher } from "./watch.js";
 
 export interface SlurmBackendOptions {
@@ -64,6 +66,15 @@ export class SlurmBackend implements Backend {
   async submit(job: JobRecord): Promise<string> {
     const { stdout } = await this.transport.script(this.submitSnippet(job));
     return parseSubmitOutput(stdout);
+  }
+
+  /** A Slurm job array: one sbatch.sh in the array's dir, each element's job.json in <dir>/<index>/. */
+  async submitArray(array: JobRecord, elements: readonly JobRecord[], maxParallel: number): Promise<ArraySubmission> {
+    const dirs = elements.map((element) => ({ dir: element.remoteDir, spec: runnerSpec(element) }));
+    const indices = elements.map((element) => element.element!);
+    const snippet = submitDirsSnippet(array.remoteDir, array.codeDir, dirs, this.render(array), [`--array=${arraySpec(indices, maxParallel)}`]);
+    const id = parseSubmitOutput((await this.transport.script(snippet)).stdout);
+    return { schedulerId: id, elements: new Map(indices.map((index) => [index, `${id}_${index}`])) };
   }
 
   async poll(jobs: readonly JobRecord[]): Promise<Map<string, JobStatus>> {

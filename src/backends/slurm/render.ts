@@ -82,9 +82,10 @@ export function jobName(job: JobRecord): string {
 
 function header(job: JobRecord, params: SlurmParams, target: SlurmTargetOptions): string[] {
   const dir = requirePattern("job dir", job.remoteDir, HEADER_PATH, "choose a base_dir without spaces, quotes or '%'");
+  // An array element's log is in its own dir, <array dir>/<index>/ (sbatch expands %a to the index).
   const lines = [
     `--job-name=${jobName(job)}`,
-    `--output=${jobPaths(dir).log}`,
+    `--output=${job.array ? `${dir}/%a/job.log` : jobPaths(dir).log}`,
     "--open-mode=append",
     `--chdir=${dir}`,
     `--nodes=${params.nodes}`,
@@ -169,7 +170,7 @@ export function renderSbatch({ job, target, runtimeDir, python }: RenderInput): 
     ...header(job, params, target),
     `# Written by slurmray: runs job ${job.id} (job.json in this dir) with the slurmray runner.`,
     "set -u",
-    `job_dir=${quote(job.remoteDir)}`,
+    job.array ? `job_dir=${quote(job.remoteDir)}/"$SLURM_ARRAY_TASK_ID"` : `job_dir=${quote(job.remoteDir)}`,
     `runtime_dir=${quote(runtimeDir)}`,
     `python=${quote(python)}`,
     ...environment(job),

@@ -61,12 +61,13 @@ export function statusSnippet(jobs: readonly PollTarget[]): string {
     STATUS_SECTION,
     [
       `sr_ids=${quote(ids)}`,
-      `sr_q=$(squeue -h -j "$sr_ids" -o 'q|%i|%T|%r|%M|%N|%P' 2>&1)`,
+      // -r: one line per array element ("123_7"), pending ones too, never "123_[7-19%5]".
+      `sr_q=$(squeue -h -r -j "$sr_ids" -o 'q|%i|%T|%r|%M|%N|%P' 2>&1)`,
       `echo "squeue-exit|$?"`,
       `printf '%s\\n' "$sr_q"`,
       // Queue position of each pending job: one squeue per partition that holds one.
       `printf '%s\\n' "$sr_q" | awk -F'|' '$1 == "q" && $3 == "PENDING" {print $7}' | sort -u | while read -r sr_p; do`,
-      `  squeue -h -t PD -p "$sr_p" --sort=-p,i -o '%i' 2>/dev/null | awk -v ids=",$sr_ids," 'index(ids, "," $1 ",") {print "pos|" $1 "|" NR}'`,
+      `  squeue -h -r -t PD -p "$sr_p" --sort=-p,i -o '%i' 2>/dev/null | awk -v ids=",$sr_ids," 'index(ids, "," $1 ",") {print "pos|" $1 "|" NR}'`,
       "done",
       `sr_gone=$(printf '%s\\n' "$sr_q" | awk -F'|' -v ids="$sr_ids" 'BEGIN {n = split(ids, all, ",")} $1 == "q" && $3 !~ /^(${ENDED_PATTERN})$/ {active[$2] = 1} END {for (i = 1; i <= n; i++) if (!(all[i] in active)) printf ",%s", all[i]}')`,
       `if [ -n "$sr_gone" ]; then`,

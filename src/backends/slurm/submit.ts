@@ -3,7 +3,7 @@
 // job.json and sbatch.sh, clear the outcome files of an earlier attempt (a retry reuses the dir; job.log
 // is appended to), `sbatch --parsable`.
 // The snippet can be batched with other layers' work; its output is the slurm-submit section.
-import { runnerSpec } from "../../model/runner-spec.js";
+import { type RunnerSpec, runnerSpec } from "../../model/runner-spec.js";
 import type { JobRecord } from "../../model/job.js";
 import { EXIT, RemoteCommandError, SlurmrayError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
@@ -14,11 +14,30 @@ export const SUBMIT_SECTION = "slurm-submit";
 /** The exit code of the submit snippet when the job dir could not be written. */
 const SETUP_FAILED = 90;
 
+/** A job dir to write before sbatch: the job's own, or one per array element. */
+export interface SubmitDir {
+  dir: string;
+  spec: RunnerSpec;
+}
+
 /** POSIX sh that writes the job dir and submits it; prints `sbatch-exit|<code>` and sbatch's output. */
 export function submitSnippet(job: JobRecord, sbatchScript: string): string {
-  const paths = jobPaths(job.remoteDir);
-  const dir = quote(paths.dir);
-  const spec = `${JSON.stringify(runnerSpec(job))}\n`;
+  return submitDirsSnippet(job.remoteDir, job.codeDir, [{ dir: job.remoteDir, spec: runnerSpec(job) }], sbatchScript, []);
+}
+
+/**
+ * The same for any job dirs: `dir` holds sbatch.sh and the link to the code tree `codeDir` the job pins; each
+ * of `dirs` gets its job.json (an array has one dir per element below `dir`). `sbatchArgs` are validated options such as `--array=0-19%5`.
+ */
+export function submitDirsSnippet(dir: string, codeDir: string, dirs: readonly SubmitDir[], sbatchScript: string, sbatchArgs: readonly string[]): string {
+  const writes = dirs.flatMap(({ dir: d, spec }) => {
+    const paths = jobPaths(d);
+    return [
+      ...(d === dir ? [] : [`    mkdir -p ${quote(d)} && chmod 700 ${quote(d)} &&`]),
+      `    rm -rf ${[paths.resultJson, paths.resultPkl, paths.error, paths.status, `${d}/ray`].map(quote).join(" ")} &&`,
+      `    printf '%s' ${quote(`${JSON.stringify(spec)}\n`)} > ${quote(paths.spec)} &&`,
+    ];
+  });
   return wrapSection(
     SUBMIT_SECTION,
     [
@@ -26,16 +45,15 @@ export function submitSnippet(job: JobRecord, sbatchScript: string): string {
       "  umask 077",
       // Writing the job dir fails with its own message (a read-only or foreign jobs dir), in the section.
       "  {",
-      `    mkdir -p ${dir} && chmod 700 ${dir} &&`,
-      `    rm -rf ${[paths.resultJson, paths.resultPkl, paths.error, `${paths.dir}/status.json`, `${paths.dir}/ray`].map(quote).join(" ")} &&`,
-      `    printf '%s' ${quote(spec)} > ${quote(paths.spec)} &&`,
-      `    printf '%s' ${quote(sbatchScript)} > ${quote(`${paths.dir}/sbatch.sh`)}`,
+      `    mkdir -p ${quote(dir)} && chmod 700 ${quote(dir)} &&`,
+      ...writes,
+      `    printf '%s' ${quote(sbatchScript)} > ${quote(`${dir}/sbatch.sh`)}`,
       `  } 2>&1 || exit ${SETUP_FAILED}`,
       // The job's code: its pinned tree, linked under the store's shared lock (clean takes it exclusively).
-      `  code=${quote(job.codeDir)}`,
-      `  { ! command -v flock >/dev/null 2>&1 || flock -s 9; ln -sfn -- "$code" ${quote(`${paths.dir}/code`)} && touch -c -- "$code" && [ -d ${quote(`${paths.dir}/code/`)} ]; } 9>>"\${code%/*}/.lock" ||`,
+      `  code=${quote(codeDir)}`,
+      `  { ! command -v flock >/dev/null 2>&1 || flock -s 9; ln -sfn -- "$code" ${quote(`${dir}/code`)} && touch -c -- "$code" && [ -d ${quote(`${dir}/code/`)} ]; } 9>>"\${code%/*}/.lock" ||`,
       '  { echo "the code tree $code is missing (removed by clean meanwhile?); run again"; exit 1; }',
-      `  cd ${dir} && sbatch --parsable sbatch.sh 2>&1`,
+      `  cd ${quote(dir)} && ${["sbatch", "--parsable", ...sbatchArgs].map(quote).join(" ")} sbatch.sh 2>&1`,
       ")",
       'echo "sbatch-exit|$?"',
     ].join("\n"),

@@ -4,6 +4,7 @@ import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type LoadedConfig, loadConfig } from "../../config/load.js";
+import { elementRecord } from "../../jobs/array-record.js";
 import { findJob, listJobs, readJobs } from "../../jobs/registry.js";
 import { isFinal, type JobRecord } from "../../model/job.js";
 import type { ListedJob } from "../../model/listed-job.js";
@@ -12,6 +13,7 @@ import { EXIT, InputError } from "../../util/errors.js";
 import { targetName } from "../flags.js";
 import { interruptSignal } from "../interrupt.js";
 import { jobsLayer } from "../lazy.js";
+import { printElements } from "./map.js";
 import { colorState, info, JOB_HEADERS, jobRow, printFailure, printJson, table, warn } from "../output.js";
 
 // The registry and config are cheap; the control layer (sessions, transports) loads only when a job is still
@@ -68,8 +70,14 @@ function printQueue(target: string, queue: readonly ListedJob[]): void {
   process.stdout.write(`${table(["USER", "JOB", "STATE", "CPUS", "MEM", "GPUS", "SINCE"], rows)}\n`);
 }
 
+/** Element records of an array (none for another job), for its status table. */
+function elementsOf(job: JobRecord): JobRecord[] {
+  return (job.array?.elements ?? []).map((_, index) => elementRecord(job, index));
+}
+
 /** Prints a final job's result (stdout) or its error (stderr, exit 1). `logShown`: its log is on screen already. */
 async function printOutcome(config: LoadedConfig, job: JobRecord, json: boolean, logShown: boolean): Promise<void> {
+  if (job.array) return printArrayOutcome(config, job, json);
   const outcome = await (await control()).readJobOutcome(config, job);
   const failed = job.state !== "COMPLETED";
   if (json) printJson({ job_id: job.id, state: job.state, result: resultForDisplay(outcome.result), error: outcome.error });
@@ -80,6 +88,16 @@ async function printOutcome(config: LoadedConfig, job: JobRecord, json: boolean,
   }
 }
 
+/** An array's outcome: every element's, in order, as `map` prints it. */
+async function printArrayOutcome(config: LoadedConfig, job: JobRecord, json: boolean): Promise<void> {
+  const [{ arrayOutcomes }, { openTarget }] = await jobsLayer(() => Promise.all([import("../../jobs/map.js"), import("../../jobs/session.js")]));
+  const elements = await arrayOutcomes(await openTarget(config, job.target), job);
+  const report = { job_id: job.id, target: job.target, state: job.state, elements };
+  if (json) printJson(report);
+  else printElements(job.id, elements);
+  if (json && job.state !== "COMPLETED") process.exitCode = EXIT.jobFailed;
+}
+
 export function jobCommands() {
   const status = new Command("status")
     .description("show a job's state (default: the newest job)")
@@ -88,7 +106,7 @@ export function jobCommands() {
     .action(async (id, options) => {
       const { job } = await currentJob(id);
       if (options.json) printJson(job);
-      else printTable([job]);
+      else printTable([job, ...elementsOf(job)]);
     });
 
   const logs = new Command("logs")
@@ -97,6 +115,7 @@ export function jobCommands() {
     .option("-f, --follow", "keep printing new output until the job ends")
     .action(async (id, options) => {
       const { config, job } = await currentJob(id);
+      if (job.array) throw new InputError(`job ${job.id} is an array of ${job.array.elements.length} elements, each with its own log: slurmray logs ${job.id}_N`);
       const { text, offset } = await (await control()).readJobLog(config, job);
       process.stdout.write(text);
       if (!options.follow || isFinal(job.state)) return;
@@ -141,11 +160,14 @@ export function jobCommands() {
     .option("--json", "print one JSON object")
     .action(async (id, options) => {
       const { config, job } = await currentJob(id);
-      if (!isFinal(job.state)) {
+      if (!isFinal(job.state) && job.array) {
+        const [{ finishArray }, { openTarget }] = await jobsLayer(() => Promise.all([import("../../jobs/map.js"), import("../../jobs/session.js")]));
+        await finishArray(await openTarget(config, job.target), job, { signal: interruptSignal() }, false);
+      } else if (!isFinal(job.state)) {
         // Ctrl-C stops watching only; finishJob then says once that the job goes on.
         const [{ finishJob }, { openTarget }] = await watching();
         await finishJob(await openTarget(config, job.target), job, { onLog: (text) => process.stderr.write(text), signal: interruptSignal() }, false);
-      } else {
+      } else if (!job.array) {
         process.stderr.write((await (await control()).readJobLog(config, job)).text);
       }
       await printOutcome(config, job, options.json ?? false, true);

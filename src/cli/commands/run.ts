@@ -2,7 +2,7 @@
 import { Command } from "@commander-js/extra-typings";
 import type { RunReport } from "../../jobs/report.js";
 import { EXIT } from "../../util/errors.js";
-import { parseArgs, partitionName, poolKind, positiveNumber, targetName, wholeNumber } from "../flags.js";
+import { parseArgs, poolKind, resourceOptions, targetName, wholeNumber } from "../flags.js";
 import { interruptSignal } from "../interrupt.js";
 import { jobsLayer } from "../lazy.js";
 import { info, printFailure, printJson } from "../output.js";
@@ -18,19 +18,16 @@ function printDryRun(entry: string, report: RunReport & { dry_run?: string[] }):
 }
 
 export function runCommand() {
-  return new Command("run")
-    .description("run a Python function or script on a target and print its result")
-    .argument("<entry>", "path/to/file.py:function, package.module:function, or path/to/script.py")
-    .argument("[script_args...]", "arguments for a script (after --)")
-    .option("--args <json>", "keyword arguments as a JSON object")
-    .option("--args-file <file>", "keyword arguments from a JSON file")
-    .option("--target <name>", "target from slurmray.toml (default: project.default_target, else local)", targetName)
-    .option("--nodes <n>", "number of nodes", wholeNumber("--nodes", 1, 1024))
-    .option("--cpus <n>", "CPUs per node", wholeNumber("--cpus", 1, 4096))
-    .option("--mem <gb>", "memory per node in GB", positiveNumber("--mem", 65536))
-    .option("--gpus <n>", "GPUs per node", wholeNumber("--gpus", 0, 64))
-    .option("--time <minutes>", "time limit in minutes", wholeNumber("--time", 1, 525600))
-    .option("--partition <name>", "Slurm partition", partitionName)
+  return resourceOptions(
+    new Command("run")
+      .description("run a Python function or script on a target and print its result")
+      .argument("<entry>", "path/to/file.py:function, package.module:function, or path/to/script.py")
+      .argument("[script_args...]", "arguments for a script (after --)")
+      .option("--args <json>", "keyword arguments as a JSON object")
+      .option("--args-file <file>", "keyword arguments from a JSON file")
+      .option("--target <name>", "target from slurmray.toml (default: project.default_target, else local)", targetName)
+      .option("--nodes <n>", "number of nodes", wholeNumber("--nodes", 1, 1024)),
+  )
     .option("--ray", "start Ray across the allocated nodes (default when --nodes > 1)")
     .option("--no-ray", "do not start Ray")
     .option("--pool <kind>", 'multiprocessing.Pool inside the job: "ray" spreads it over the job\'s nodes', poolKind)

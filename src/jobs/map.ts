@@ -1,0 +1,243 @@
+// Job arrays (`slurmray map`, Cluster.map): one entry run once per argument set. The whole array costs one
+// code sync, one env sync and ONE submission (backend.submitArray); it is watched by one batched poll of all
+// its elements per tick, and its outcomes are read in one remote command at the end. A failed element is
+// reported with its index and traceback and affects no other; `retryFailed` submits the failed ones again.
+import { setTimeout as sleep } from "node:timers/promises";
+import { loadConfig } from "../config/load.js";
+import { isFinal, type JobRecord, type JobState, type RemoteError } from "../model/job.js";
+import { type Outcome, readOutcome, resultForDisplay } from "../model/outcome.js";
+import { InputError, InterruptedError } from "../util/errors.js";
+import { activeElements, absorbElement, arrayState, elementRecord } from "./array-record.js";
+import { parseEntry } from "./entry.js";
+import { findJob, saveJob } from "./registry.js";
+import { prepareRemote } from "./remote-run.js";
+import { emptyTimings, type RunReport, type StepObserver, timed, type Timings } from "./report.js";
+import { newReport, prepareJob, type RunRequest, submit } from "./run.js";
+import { openTarget, type TargetSession } from "./session.js";
+import type { ConnectOptions } from "./connect.js";
+
+/** Slurm's default MaxArraySize is 1001 (indices 0–1000). */
+export const MAX_ELEMENTS = 1000;
+
+/** Between two polls of an array's elements: one remote command each on a remote target. */
+const POLL_MS = { remote: 250, local: 100 };
+
+export interface MapRequest extends Omit<RunRequest, "args" | "scriptArgs" | "detach" | "onLog"> {
+  /** One object of keyword arguments per element, in order. */
+  argsList: Record<string, unknown>[];
+  /** At most this many elements run at once (default: all). */
+  maxParallel?: number;
+  detach?: boolean;
+}
+
+export interface ElementOutcome {
+  index: number;
+  /** "<job id>_<index>": how status, logs, result and cancel address it. */
+  id: string;
+  state: JobState;
+  result: unknown;
+  error: RemoteError | null;
+  /** Why it ended so, when the scheduler or the runner said (a killed element has no error.json). */
+  reason: string | null;
+}
+
+export interface MapReport extends Omit<RunReport, "result" | "error"> {
+  elements: ElementOutcome[];
+}
+
+/** Who is told what while an array is submitted and watched. */
+type Observers = Pick<RunRequest, "signal" | "onProgress" | "onStep">;
+
+export function checkArgsList(argsList: unknown, source: string): Record<string, unknown>[] {
+  if (!Array.isArray(argsList) || argsList.length === 0) throw new InputError(`${source}: expected at least one element (one JSON object of keyword arguments per line)`);
+  if (argsList.length > MAX_ELEMENTS) throw new InputError(`${source}: ${argsList.length} elements; an array holds at most ${MAX_ELEMENTS}: split it in several maps`);
+  argsList.forEach((args, index) => {
+    if (args === null || typeof args !== "object" || Array.isArray(args)) {
+      throw new InputError(`${source}: element ${index} is ${JSON.stringify(args)}; each element is a JSON object of keyword arguments such as {"seed": 1}`);
+    }
+  });
+  return argsList as Record<string, unknown>[];
+}
+
+export function checkMaxParallel(value: number | undefined, size: number): number {
+  if (value === undefined) return size;
+  if (!Number.isSafeInteger(value) || value < 1) throw new InputError(`--max-parallel: expected a whole number of 1 or more, got ${value}`);
+  return Math.min(value, size);
+}
+
+/** The elements `indices` of the array go in, in ONE submission; they are recorded PENDING with their handles. */
+async function submitElements(session: TargetSession, job: JobRecord, indices: readonly number[], timings: Timings, onStep?: StepObserver): Promise<void> {
+  const { backend, config } = session;
+  if (!backend.submitArray) throw new InputError(`target ${session.target.name} (${backend.kind}) cannot run job arrays yet; use a slurm or the local target`);
+  const elements = indices.map((index) => elementRecord(job, index));
+  for (const element of elements) Object.assign(element, { state: "SUBMITTING", schedulerId: null, startedAt: null, endedAt: null, reason: null, exitCode: null });
+  for (const element of elements) absorbElement(job, element);
+  onStep?.({ step: "submit", phase: "start", text: `submitting ${indices.length} element(s) of job ${job.id} to ${session.target.name}` });
+  try {
+    const submission = await submit(session, job, timings, () => backend.submitArray!(job, elements, job.array!.maxParallel));
+    job.schedulerId = submission.schedulerId;
+    for (const element of elements) Object.assign(element, { state: "PENDING", schedulerId: submission.elements.get(element.element!) ?? null });
+  } catch (error) {
+    for (const element of elements) Object.assign(element, { state: "FAILED", endedAt: new Date().toISOString(), reason: job.reason ?? "submission failed" });
+    throw error;
+  } finally {
+    for (const element of elements) absorbElement(job, element);
+    saveJob(config.root, job);
+  }
+  onStep?.({ step: "queue_wait", phase: "start", text: `job ${job.id}: ${indices.length} element(s) submitted as ${backend.kind} job ${job.schedulerId}` });
+}
+
+function describeProgress(job: JobRecord): string {
+  const counts = new Map<string, number>();
+  for (const element of job.array!.elements) counts.set(element.state, (counts.get(element.state) ?? 0) + 1);
+  return `job ${job.id}: ${[...counts].map(([state, n]) => `${n} ${state.toLowerCase()}`).join(", ")} of ${job.array!.elements.length}`;
+}
+
+/** Polls every active element in one batched call per tick until all have ended; the record follows. */
+async function watchArray(session: TargetSession, job: JobRecord, observers: Observers): Promise<void> {
+  const interval = session.layout ? POLL_MS.remote : POLL_MS.local;
+  let last = "";
+  let lastShown = 0;
+  for (;;) {
+    const active = activeElements(job);
+    if (active.length === 0) return;
+    const statuses = await session.backend.poll(active);
+    for (const element of active) {
+      const status = statuses.get(element.id);
+      if (!status) continue;
+      const ended = isFinal(status.state) ? (status.endedAt ?? new Date().toISOString()) : null;
+      Object.assign(element, { state: status.state, exitCode: status.exitCode, reason: status.reason, startedAt: status.startedAt ?? element.startedAt, endedAt: ended });
+      absorbElement(job, element);
+    }
+    const progress = describeProgress(job);
+    if (progress !== last) {
+      saveJob(session.config.root, job);
+      last = progress;
+      // At most one progress line a second: a large array changes at every poll.
+      if (performance.now() - lastShown >= 1000) {
+        observers.onStep?.({ step: job.state === "PENDING" ? "queue_wait" : "run", phase: "update", text: progress });
+        lastShown = performance.now();
+      }
+    }
+    if (activeElements(job).length === 0) return;
+    await sleep(interval, undefined, { signal: observers.signal });
+  }
+}
+
+/** Every element's outcome, in input order: result.json and error.json of all in ONE read. */
+export async function arrayOutcomes(session: TargetSession, job: JobRecord): Promise<ElementOutcome[]> {
+  const elements = job.array!.elements.map((_, index) => elementRecord(job, index));
+  const paths = elements.flatMap((element) => [`${element.remoteDir}/result.json`, `${element.remoteDir}/error.json`]);
+  const texts = await session.files.readMany(paths);
+  const byPath = new Map(paths.map((path, i) => [path, texts[i] ?? null]));
+  return Promise.all(elements.map(async (element) => outcomeOf(element, await readOutcome(element.remoteDir, async (path) => byPath.get(path) ?? null))));
+}
+
+/** An element's outcome; `outcome` null while it has none to read. */
+function outcomeOf(element: JobRecord, outcome: Outcome | null): ElementOutcome {
+  const result = resultForDisplay(outcome?.result ?? null);
+  return { index: element.element!, id: element.id, state: element.state, result, error: outcome?.error ?? null, reason: element.reason };
+}
+
+/**
+ * Waits for an array's elements to end and reads all their outcomes. Ctrl-C (the signal) cancels the array
+ * when `cancelOnInterrupt` (map), else only stops watching (attach).
+ */
+export async function finishArray(
+  session: TargetSession,
+  job: JobRecord,
+  observers: Observers,
+  cancelOnInterrupt: boolean,
+  timings?: Timings,
+): Promise<ElementOutcome[]> {
+  try {
+    await watchArray(session, job, observers);
+  } catch (error) {
+    if (!observers.signal?.aborted) throw error;
+    if (!cancelOnInterrupt) throw new InterruptedError(`Stopped watching; job ${job.id} goes on (slurmray attach ${job.id})`);
+    observers.onProgress?.(`cancelling job ${job.id}…`);
+    await cancelArray(session, job, "interrupted (Ctrl-C)");
+    throw new InterruptedError(`Interrupted: job ${job.id} was cancelled`);
+  }
+  observers.onStep?.({ step: "run", phase: "end", text: describeProgress(job), failed: job.state !== "COMPLETED" });
+  observers.onStep?.({ step: "fetch", phase: "start", text: `reading the results of ${job.array!.elements.length} element(s)` });
+  const outcomes = await (timings ? timed(timings, "fetch", () => arrayOutcomes(session, job)) : arrayOutcomes(session, job));
+  observers.onStep?.({ step: "fetch", phase: "end", text: `read the results of ${outcomes.length} element(s)` });
+  return outcomes;
+}
+
+/** Cancels every element still active (one scheduler call for the whole array) and records them CANCELLED. */
+export async function cancelArray(session: TargetSession, job: JobRecord, reason: string): Promise<void> {
+  await session.backend.cancel(job);
+  for (const element of activeElements(job)) {
+    Object.assign(element, { state: "CANCELLED", endedAt: new Date().toISOString(), reason });
+    absorbElement(job, element);
+  }
+  job.state = arrayState(job.array!.elements);
+  saveJob(session.config.root, job);
+}
+
+function mapReport(report: RunReport, job: JobRecord, elements: ElementOutcome[]): MapReport {
+  const { result: _result, error: _error, ...rest } = report;
+  return { ...rest, state: job.state, elements };
+}
+
+/** `slurmray map` and Cluster.map: the array prepared like a run, submitted once, watched to its end. */
+export async function mapJob(request: MapRequest): Promise<MapReport> {
+  const argsList = checkArgsList(request.argsList, "the argument list");
+  const maxParallel = checkMaxParallel(request.maxParallel, argsList.length);
+  const config = loadConfig(request.cwd);
+  if (parseEntry(request.entry, request.cwd, config.root).kind === "script") {
+    throw new InputError(`map: ${request.entry} is a script; map runs a function (path/to/file.py:function) once per argument set`);
+  }
+  const detach = request.detach ?? false;
+  const { session, job, timings, finish } = await prepareJob({ ...request, args: {}, scriptArgs: [], detach });
+  if (request.dryRun) return mapReport(finish(), job, []);
+  const elements = argsList.map((args) => ({ args, state: "SUBMITTING" as const, schedulerId: null, startedAt: null, endedAt: null, reason: null, exitCode: null }));
+  job.array = { maxParallel, elements };
+  await submitElements(session, job, elements.map((_, index) => index), timings, request.onStep);
+  if (detach) return mapReport(finish(), job, job.array.elements.map((_, index) => outcomeOf(elementRecord(job, index), null)));
+  return runArray(session, job, timings, finish, request);
+}
+
+async function runArray(session: TargetSession, job: JobRecord, timings: Timings, finish: () => RunReport, observers: Observers): Promise<MapReport> {
+  const runStart = performance.now();
+  const outcomes = await finishArray(session, job, observers, true, timings);
+  timings.run = Math.round(performance.now() - runStart) / 1000 - timings.fetch;
+  return mapReport(finish(), job, outcomes);
+}
+
+export interface RetryRequest extends Observers {
+  cwd: string;
+  /** The array's id (or a unique prefix). */
+  job: string;
+  connect?: ConnectOptions;
+  onWarning?: (message: string) => void;
+}
+
+/** `slurmray map --retry-failed JOB`: the elements that did not complete go in again, after a code and env sync. */
+export async function retryFailed(request: RetryRequest): Promise<MapReport> {
+  const started = performance.now();
+  const config = loadConfig(request.cwd);
+  const job = findJob(config.root, request.job);
+  if (!job.array) throw new InputError(`job ${job.id} is not an array (slurmray map); run it again with slurmray run`);
+  const session = await openTarget(config, job.target, request.connect);
+  await watchArray(session, job, { signal: request.signal });
+  const failed = job.array.elements.flatMap((element, index) => (element.state === "COMPLETED" ? [] : [index]));
+  if (failed.length === 0) throw new InputError(`every element of job ${job.id} completed; there is nothing to retry`);
+  const timings = emptyTimings();
+  const report = newReport(session, job, timings);
+  const warn = (warning: string) => {
+    report.warnings.push(warning);
+    request.onWarning?.(warning);
+  };
+  if (session.layout) job.python = (await prepareRemote(session, job, report, warn, false, request.signal, request.onStep)).python;
+  request.onProgress?.(`retrying element(s) ${failed.join(", ")} of job ${job.id}`);
+  await submitElements(session, job, failed, timings, request.onStep);
+  const finish = () => {
+    report.remote_commands = session.layout ? session.transport.commandCount : 0;
+    timings.total = Math.round(performance.now() - started) / 1000;
+    return report;
+  };
+  return runArray(session, job, timings, finish, request);
+}

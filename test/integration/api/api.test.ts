@@ -1,0 +1,93 @@
+// The public library on the local target: Cluster.run / submit / map and Job, as a TypeScript user calls them.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Cluster, InputError, InterruptedError, JobFailedError } from "../../../src/api/index.js";
+import { tempProject } from "../../helpers/cli.js";
+
+const cwd = tempProject({
+  "calc.py": `import time
+
+def square(x):
+    print('squaring', x, flush=True)
+    return x * x
+
+def boom():
+    raise ValueError('bad value')
+
+def odd_fails(x):
+    if x % 2:
+        raise RuntimeError(f'odd {x}')
+    return x
+
+def ticks(n, every=0.3):
+    for i in range(n):
+        print('tick', i, flush=True)
+        time.sleep(every)
+    return n
+`,
+});
+
+describe("Cluster and Job on the local target", () => {
+  it("run returns the function's result", async () => {
+    assert.equal(await new Cluster({ cwd }).run("calc.py:square", { args: { x: 7 } }), 49);
+  });
+
+  it("map is one array with per-element outcomes in order; failures are outcomes, not a rejection", async () => {
+    const cluster = new Cluster({ cwd });
+    const report = await cluster.map("calc.py:odd_fails", [{ x: 0 }, { x: 1 }, { x: 2 }, { x: 3 }], { maxParallel: 2 });
+    assert.equal(report.state, "FAILED");
+    assert.deepEqual(
+      report.elements.map((e) => [e.index, e.id, e.state, e.result]),
+      [0, 1, 2, 3].map((i) => [i, `${report.job_id}_${i}`, i % 2 ? "FAILED" : "COMPLETED", i % 2 ? null : i]),
+    );
+    assert.match(report.elements[3]!.error!.traceback, /RuntimeError: odd 3/);
+    // Each element is a job of its own to the rest of the API.
+    assert.equal(await cluster.job(`${report.job_id}_2`).status(), "COMPLETED");
+    await assert.rejects(cluster.job(`${report.job_id}_1`).result(), /odd 1/);
+  });
+
+  it("a failing job rejects with its Python traceback and the CLI's exit code", async () => {
+    await assert.rejects(new Cluster({ cwd }).run("calc.py:boom"), (error: unknown) => {
+      assert.ok(error instanceof JobFailedError);
+      assert.equal(error.exitCode, 1);
+      assert.match(error.message, /ValueError: bad value/);
+      assert.match(error.message, /calc\.py", line 8, in boom/);
+      return true;
+    });
+  });
+
+  it("bad input is an InputError with exit code 2, before anything runs", async () => {
+    await assert.rejects(new Cluster({ cwd }).map("calc.py:square", []), (error: unknown) => error instanceof InputError && error.exitCode === 2);
+    await assert.rejects(new Cluster({ cwd, target: "nowhere" }).run("calc.py:square"), (error: unknown) => error instanceof InputError);
+  });
+
+  it("logs({ follow }) streams the output as it comes, until the job ends", async () => {
+    const job = await new Cluster({ cwd }).submit("calc.py:ticks", { args: { n: 4 } });
+    const chunks: string[] = [];
+    for await (const text of job.logs({ follow: true })) chunks.push(text);
+    assert.equal(chunks.join(""), "tick 0\ntick 1\ntick 2\ntick 3\n");
+    assert.ok(chunks.length > 1, "the output came in several pieces, as it was printed");
+    assert.equal(await job.status(), "COMPLETED");
+    assert.equal(await job.result(), 4);
+  });
+
+  it("an aborted run cancels its job and rejects with InterruptedError (exit code 130)", async () => {
+    const cluster = new Cluster({ cwd });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 1500);
+    await assert.rejects(cluster.run("calc.py:ticks", { args: { n: 100 }, signal: controller.signal }), (error: unknown) => {
+      assert.ok(error instanceof InterruptedError);
+      assert.equal(error.exitCode, 130);
+      return true;
+    });
+    const [last] = cluster.jobs().slice(-1);
+    assert.equal(await last!.status(), "CANCELLED");
+  });
+
+  it("cancel() stops a submitted job", async () => {
+    const job = await new Cluster({ cwd }).submit("calc.py:ticks", { args: { n: 100 } });
+    await job.cancel();
+    assert.equal(await job.status(), "CANCELLED");
+    await assert.rejects(job.result(), /CANCELLED/);
+  });
+});

@@ -1,0 +1,137 @@
+// `slurmray map` on the local target through the CLI: a pool of N processes, results in input order, a failed
+// element alone, elements addressed as J_N, --retry-failed, and input checked before anything runs.
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { runCli, startCli, tempProject } from "../../helpers/cli.js";
+import { maxOverlap } from "./overlap.js";
+
+const WORK = `import os, time
+
+def sq(x, pause=0.4):
+    time.sleep(pause)
+    if x == FAILING:
+        raise ValueError(f"element {x} fails on purpose")
+    print("squared", x, flush=True)
+    return x * x
+`;
+
+function project(failing: number): string {
+  const cwd = tempProject({ "work.py": `FAILING = ${failing}\n${WORK}` });
+  writeFileSync(join(cwd, "list.jsonl"), `${Array.from({ length: 8 }, (_, x) => JSON.stringify({ x })).join("\n")}\n`);
+  return cwd;
+}
+
+function jobDir(cwd: string, id: string): string {
+  return join(cwd, ".slurmray", "jobs", id);
+}
+
+/** The elements' run times from the runner's own status.json. */
+function runTimes(cwd: string, id: string, n: number): { start: number; end: number }[] {
+  return Array.from({ length: n }, (_, i) => {
+    const status = JSON.parse(readFileSync(join(jobDir(cwd, id), String(i), "status.json"), "utf8")) as { started_at: string; ended_at: string };
+    return { start: Date.parse(status.started_at), end: Date.parse(status.ended_at) };
+  });
+}
+
+describe("slurmray map on the local target", () => {
+  it("runs a pool of at most N, prints results in order, reports element 5 alone and exits 1; --retry-failed reruns only it", async () => {
+    const cwd = project(5);
+    const r = await runCli(["map", "work.py:sq", "--args-file", "list.jsonl", "--max-parallel", "3"], { cwd });
+    assert.equal(r.code, 1, r.stderr);
+    const lines = r.stdout.trim().split("\n");
+    assert.deepEqual(
+      lines.map((l) => l.split("\t").slice(0, 2)),
+      Array.from({ length: 8 }, (_, i) => [String(i), i === 5 ? "FAILED" : "COMPLETED"]),
+    );
+    assert.deepEqual(
+      lines.filter((_, i) => i !== 5).map((l) => JSON.parse(l.split("\t")[2]!)),
+      [0, 1, 2, 3, 4, 6, 7].map((x) => x * x),
+    );
+    assert.match(lines[5]!, /ValueError: element 5 fails on purpose/);
+    // The traceback once, with the element's id; nothing else failed.
+    const id = /error job (\S+)_5 ended FAILED/.exec(r.stderr)?.[1];
+    assert.ok(id, r.stderr);
+    assert.equal(r.stderr.match(/Traceback/g)?.length, 1);
+    assert.match(r.stderr, /work\.py", line 7, in sq/);
+    const overlap = maxOverlap(runTimes(cwd, id, 8));
+    assert.ok(overlap <= 3 && overlap >= 2, `at most 3 at once, and in parallel: ${overlap}`);
+
+    // J_N for the job commands.
+    const status = await runCli(["status", `${id}_5`, "--json"], { cwd });
+    assert.equal(JSON.parse(status.stdout).state, "FAILED");
+    assert.equal((await runCli(["logs", `${id}_3`], { cwd })).stdout, "squared 3\n");
+    const three = await runCli(["result", `${id}_3`], { cwd });
+    assert.equal(three.stdout.trim(), "9");
+    assert.equal((await runCli(["result", `${id}_5`], { cwd })).code, 1);
+    assert.equal((await runCli(["result", `${id}_8`], { cwd })).code, 2);
+
+    // Fixed, then only element 5 runs again.
+    const before = runTimes(cwd, id, 8);
+    writeFileSync(join(cwd, "work.py"), `FAILING = -1\n${WORK}`);
+    const retry = await runCli(["map", "--retry-failed", id, "--json"], { cwd });
+    assert.equal(retry.code, 0, retry.stderr);
+    const report = JSON.parse(retry.stdout);
+    assert.equal(report.job_id, id);
+    assert.deepEqual(
+      report.elements.map((e: { result: unknown }) => e.result),
+      Array.from({ length: 8 }, (_, x) => x * x),
+    );
+    const after = runTimes(cwd, id, 8);
+    assert.deepEqual(after.filter((_, i) => i !== 5), before.filter((_, i) => i !== 5), "the completed elements did not run again");
+    assert.ok(after[5]!.start > before[5]!.end);
+    const again = await runCli(["map", "--retry-failed", id], { cwd });
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /nothing to retry/);
+  });
+
+  it("cancel J_N stops one element and leaves the others; cancel J stops the rest", async () => {
+    const cwd = project(-1);
+    writeFileSync(join(cwd, "list.jsonl"), `${[0, 1, 2].map((x) => JSON.stringify({ x, pause: 30 })).join("\n")}\n`);
+    const submitted = await runCli(["map", "work.py:sq", "--args-file", "list.jsonl", "--max-parallel", "2", "--detach"], { cwd });
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const id = submitted.stdout.trim();
+    assert.equal((await runCli(["cancel", `${id}_2`], { cwd })).code, 0);
+    const one = JSON.parse((await runCli(["status", id, "--json"], { cwd })).stdout);
+    assert.deepEqual(one.array.elements.map((e: { state: string }) => e.state).slice(2), ["CANCELLED"]);
+    assert.ok(["RUNNING", "PENDING"].includes(one.state));
+    assert.equal((await runCli(["cancel", id], { cwd })).code, 0);
+    const all = JSON.parse((await runCli(["status", id, "--json"], { cwd })).stdout);
+    assert.equal(all.state, "CANCELLED");
+    assert.deepEqual(all.array.elements.map((e: { state: string }) => e.state), ["CANCELLED", "CANCELLED", "CANCELLED"]);
+  });
+
+  it("Ctrl-C during map cancels the array", async () => {
+    const cwd = project(-1);
+    writeFileSync(join(cwd, "list.jsonl"), `${JSON.stringify({ x: 1, pause: 30 })}\n`);
+    const { child, done } = startCli(["map", "work.py:sq", "--args-file", "list.jsonl"], { cwd });
+    setTimeout(() => child.kill("SIGINT"), 1500);
+    const r = await done;
+    assert.equal(r.code, 130, r.stderr);
+    assert.equal(r.stderr.match(/was cancelled/g)?.length, 1, r.stderr);
+  });
+
+  it("refuses bad input with exit code 2 before anything runs", async () => {
+    const cwd = project(-1);
+    writeFileSync(join(cwd, "bad.jsonl"), '{"x": 1}\n[1, 2]\n');
+    writeFileSync(join(cwd, "broken.jsonl"), '{"x": 1}\n{"x":\n');
+    writeFileSync(join(cwd, "empty.jsonl"), "\n");
+    const cases: [string[], RegExp][] = [
+      [["map", "work.py:sq", "--args-file", "bad.jsonl"], /element 1 is \[1,2\]; each element is a JSON object/],
+      [["map", "work.py:sq", "--args-file", "broken.jsonl"], /line 2: not valid JSON/],
+      [["map", "work.py:sq", "--args-file", "empty.jsonl"], /at least one element/],
+      [["map", "work.py:sq", "--args-file", "missing.jsonl"], /cannot read the file \(ENOENT\)/],
+      [["map", "work.py:sq"], /give ENTRY and --args-file/],
+      [["map", "work.py:sq", "--args-file", "list.jsonl", "--max-parallel", "0"], /--max-parallel: expected a whole number from 1/],
+      [["map", "work.py:sq", "--retry-failed", "x"], /give no ENTRY or --args-file/],
+      [["map", "work.py", "--args-file", "list.jsonl"], /is a script; map runs a function/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runCli(args, { cwd });
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
+    assert.equal(readFileSync(join(cwd, "work.py"), "utf8").includes("FAILING"), true);
+  });
+});

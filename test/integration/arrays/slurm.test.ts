@@ -1,0 +1,127 @@
+// `slurmray map` on the real Slurm test bed: one job array of 20 elements with a cap of 5. At most 5 ran at
+// once (from sacct's start and end times), element 7 fails alone, the other results come back in order;
+// then --retry-failed submits element 7 only.
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { runCli, tempProject } from "../../helpers/cli.js";
+import { removeRemote, requireTestbed, scratchBaseDir, sshArgs, type TestBed, testbed } from "../../helpers/testbed.js";
+import { testbedToml } from "../../helpers/testbed-project.js";
+import { maxOverlap } from "./overlap.js";
+
+const WORK = `import os, time
+
+def trial(seed):
+    time.sleep(2)
+    if seed == BROKEN:
+        raise ValueError(f"seed {seed} is broken")
+    return {"seed": seed, "task": os.environ.get("SLURM_ARRAY_TASK_ID")}
+
+def slow(seed):
+    time.sleep(120)
+`;
+
+function remote(tb: TestBed, command: string): string {
+  const r = spawnSync("ssh", [...sshArgs(tb), command], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+/** sacct's rows of an array: element index → [start, end] in seconds. */
+function sacctTimes(tb: TestBed, arrayId: string): Map<number, { start: number; end: number; state: string }> {
+  const rows = new Map<number, { start: number; end: number; state: string }>();
+  for (const line of remote(tb, `sacct -n -P -X -j ${arrayId} -o JobID,State,Start,End`).trim().split("\n")) {
+    const [id, state, start, end] = line.split("|") as [string, string, string, string];
+    const index = /_(\d+)$/.exec(id)?.[1];
+    if (index !== undefined) rows.set(Number(index), { start: Date.parse(start) / 1000, end: Date.parse(end) / 1000, state });
+  }
+  return rows;
+}
+
+describe("slurmray map on the Slurm test bed", () => {
+  let base = "";
+  let cwd = "";
+  before(() => {
+    const tb = testbed();
+    if (!tb) return;
+    base = scratchBaseDir(tb);
+    cwd = tempProject({ "work.py": `BROKEN = 7\n${WORK}`, "slurmray.toml": testbedToml(tb, { baseDir: base }) });
+    execFileSync("python3", ["-m", "venv", "--without-pip", join(cwd, ".venv")]);
+    writeFileSync(join(cwd, "seeds.jsonl"), `${Array.from({ length: 20 }, (_, seed) => JSON.stringify({ seed })).join("\n")}\n`);
+  });
+  after(() => {
+    const tb = testbed();
+    if (tb && base) removeRemote(tb, [base]);
+    if (cwd) rmSync(cwd, { recursive: true, force: true });
+  });
+
+  it("20 elements, at most 5 at once, element 7 fails alone; --retry-failed reruns only element 7", { timeout: 300_000 }, async (t) => {
+    const tb = requireTestbed(t);
+    if (!tb) return;
+    const r = await runCli(["map", "work.py:trial", "--args-file", "seeds.jsonl", "--max-parallel", "5", "--json"], { cwd, timeoutMs: 240_000 });
+    assert.equal(r.code, 1, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.elements.length, 20);
+    for (const [index, element] of report.elements.entries()) {
+      assert.equal(element.index, index);
+      assert.equal(element.id, `${report.job_id}_${index}`);
+      if (index === 7) {
+        assert.equal(element.state, "FAILED");
+        assert.match(element.error.traceback, /ValueError: seed 7 is broken/);
+      } else {
+        assert.equal(element.state, "COMPLETED", JSON.stringify(element));
+        assert.deepEqual(element.result, { seed: index, task: String(index) });
+      }
+    }
+    // One submission for the whole array: code, env and the array in a handful of commands, then the polls.
+    const record = JSON.parse((await runCli(["status", report.job_id, "--json"], { cwd })).stdout);
+    const arrayId = record.schedulerId as string;
+    assert.deepEqual(record.array.elements.map((e: { schedulerId: string }) => e.schedulerId), report.elements.map((_: unknown, i: number) => `${arrayId}_${i}`));
+    const times = sacctTimes(tb, arrayId);
+    assert.equal(times.size, 20, `sacct knows every element: ${[...times.keys()]}`);
+    const overlap = maxOverlap([...times.values()]);
+    assert.ok(overlap <= 5, `at most 5 elements ran at once, sacct says ${overlap}`);
+    assert.ok(overlap >= 3, `the elements ran in parallel, sacct says ${overlap} at most`);
+    assert.equal(times.get(7)!.state, "FAILED");
+
+    // J_N on the bed.
+    assert.equal(JSON.parse((await runCli(["status", `${report.job_id}_7`, "--json"], { cwd })).stdout).state, "FAILED");
+    assert.match((await runCli(["logs", `${report.job_id}_7`], { cwd })).stdout, /ValueError: seed 7 is broken/);
+    assert.deepEqual(JSON.parse((await runCli(["result", `${report.job_id}_3`], { cwd })).stdout), { seed: 3, task: "3" });
+
+    // Fixed; only element 7 goes in again, as its own array of one.
+    writeFileSync(join(cwd, "work.py"), `BROKEN = -1\n${WORK}`);
+    const retry = await runCli(["map", "--retry-failed", report.job_id, "--json"], { cwd, timeoutMs: 120_000 });
+    assert.equal(retry.code, 0, retry.stderr);
+    const retried = JSON.parse(retry.stdout);
+    assert.deepEqual(
+      retried.elements.map((e: { result: unknown }) => e.result),
+      Array.from({ length: 20 }, (_, seed) => ({ seed, task: String(seed) })),
+    );
+    const again = JSON.parse((await runCli(["status", report.job_id, "--json"], { cwd })).stdout);
+    assert.notEqual(again.schedulerId, arrayId);
+    assert.deepEqual([...sacctTimes(tb, again.schedulerId).keys()], [7], "the retry submitted element 7 only");
+    assert.equal(again.array.elements[7].schedulerId, `${again.schedulerId}_7`);
+    assert.equal(again.array.elements[6].schedulerId, `${arrayId}_6`, "the others keep their first run");
+  });
+
+  it("cancel J_N cancels one element, cancel J every element left; Slurm holds none of them after", { timeout: 180_000 }, async (t) => {
+    const tb = requireTestbed(t);
+    if (!tb) return;
+    writeFileSync(join(cwd, "three.jsonl"), '{"seed": 0}\n{"seed": 1}\n{"seed": 2}\n');
+    const submitted = await runCli(["map", "work.py:slow", "--args-file", "three.jsonl", "--max-parallel", "2", "--detach"], { cwd, timeoutMs: 120_000 });
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const id = submitted.stdout.trim();
+    const { schedulerId } = JSON.parse((await runCli(["status", id, "--json"], { cwd })).stdout);
+    assert.equal((await runCli(["cancel", `${id}_2`], { cwd })).code, 0);
+    const queued = remote(tb, `squeue -h -r -j ${schedulerId} -o %i 2>/dev/null || true`).trim().split("\n").sort();
+    assert.deepEqual(queued, [`${schedulerId}_0`, `${schedulerId}_1`]);
+    assert.equal((await runCli(["cancel", id], { cwd })).code, 0);
+    assert.equal(remote(tb, `squeue -h -r -j ${schedulerId} -o %i 2>/dev/null || true`).trim(), "");
+    const record = JSON.parse((await runCli(["status", id, "--json"], { cwd })).stdout);
+    assert.equal(record.state, "CANCELLED");
+    assert.deepEqual(record.array.elements.map((e: { state: string }) => e.state), ["CANCELLED", "CANCELLED", "CANCELLED"]);
+  });
+});

@@ -1,0 +1,109 @@
+// The pure parts of job arrays: sbatch's --array value, element records and the array's state, the batched
+// read of many files, and how the registry finds "J_N".
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { parseReadMany } from "../../../src/backends/job-files.js";
+import { arraySpec } from "../../../src/backends/slurm/array.js";
+import { renderSbatch } from "../../../src/backends/slurm/render.js";
+import { absorbElement, activeElements, arrayState, elementRecord, parseElementId } from "../../../src/jobs/array-record.js";
+import { findJob, readJobs, saveJob } from "../../../src/jobs/registry.js";
+import type { ArrayElement, JobRecord, JobState } from "../../../src/model/job.js";
+import { InputError } from "../../../src/util/errors.js";
+import { slurmJob } from "../slurm/job.js";
+
+function element(state: JobState, args: Record<string, unknown> = {}): ArrayElement {
+  return { args, state, schedulerId: null, startedAt: null, endedAt: null, reason: null, exitCode: null };
+}
+
+function arrayJob(states: JobState[]): JobRecord {
+  return { ...slurmJob({ id: "20261130-120000-abcdef" }), array: { maxParallel: 2, elements: states.map((s, i) => element(s, { i })) } };
+}
+
+describe("sbatch --array", () => {
+  it("compresses indices into ranges with the cap", () => {
+    assert.equal(arraySpec([0, 1, 2, 3, 4], 5), "0-4%5");
+    assert.equal(arraySpec([7], 5), "7%5");
+    assert.equal(arraySpec([9, 0, 1, 2, 7, 10, 3], 2), "0-3,7,9-10%2");
+  });
+  it("refuses no indices, negative ones and a cap below 1", () => {
+    assert.throws(() => arraySpec([], 1), InputError);
+    assert.throws(() => arraySpec([-1], 1), InputError);
+    assert.throws(() => arraySpec([0], 0), InputError);
+  });
+  it("an array's script logs each element into its own dir and runs the runner there", () => {
+    const script = renderSbatch({ job: arrayJob(["PENDING"]), target: {}, runtimeDir: "/rt", python: "/py" });
+    assert.match(script, /^#SBATCH --output=\/home\/alice\/\S*\/%a\/job\.log$/m);
+    assert.match(script, /^job_dir=\S+\/"\$SLURM_ARRAY_TASK_ID"$/m);
+  });
+});
+
+describe("element records", () => {
+  it("J_N is parsed; a plain id is not an element", () => {
+    assert.deepEqual(parseElementId("20261130-120000-abcdef_12"), { arrayId: "20261130-120000-abcdef", index: 12 });
+    assert.equal(parseElementId("20261130-120000-abcdef"), null);
+  });
+  it("an element has its own id, dir, args and state", () => {
+    const array = arrayJob(["COMPLETED", "RUNNING"]);
+    const record = elementRecord(array, 1);
+    assert.equal(record.id, `${array.id}_1`);
+    assert.equal(record.remoteDir, `${array.remoteDir}/1`);
+    assert.deepEqual(record.spec.args, { i: 1 });
+    assert.equal(record.state, "RUNNING");
+    assert.equal(record.element, 1);
+    assert.equal(record.array, undefined);
+    assert.throws(() => elementRecord(array, 2), /elements 0 to 1; there is no element 2/);
+    assert.deepEqual(activeElements(array).map((e) => e.id), [`${array.id}_1`]);
+  });
+  it("the array is active while any element is, COMPLETED only when all completed", () => {
+    assert.equal(arrayState([element("COMPLETED"), element("RUNNING")]), "RUNNING");
+    assert.equal(arrayState([element("COMPLETED"), element("PENDING")]), "PENDING");
+    assert.equal(arrayState([element("COMPLETED"), element("COMPLETED")]), "COMPLETED");
+    assert.equal(arrayState([element("COMPLETED"), element("FAILED"), element("CANCELLED")]), "FAILED");
+    assert.equal(arrayState([element("COMPLETED"), element("CANCELLED")]), "CANCELLED");
+  });
+  it("an element's new state is written back into its array", () => {
+    const array = arrayJob(["COMPLETED", "RUNNING"]);
+    const record = elementRecord(array, 1);
+    Object.assign(record, { state: "FAILED", endedAt: "2026-11-30T12:00:05", reason: "boom" });
+    absorbElement(array, record);
+    assert.equal(array.state, "FAILED");
+    assert.equal(array.array!.elements[1]!.reason, "boom");
+    assert.deepEqual(array.array!.elements[1]!.args, { i: 1 });
+    assert.equal(array.endedAt, "2026-11-30T12:00:05");
+  });
+});
+
+describe("the registry and elements", () => {
+  it("finds J_N, saves an element into its array's record, and refuses a tampered element handle", () => {
+    const root = mkdtempSync(join(tmpdir(), "srarr-"));
+    try {
+      const array = arrayJob(["PENDING", "PENDING"]);
+      saveJob(root, array);
+      const record = findJob(root, `${array.id}_1`);
+      Object.assign(record, { state: "COMPLETED", schedulerId: "12_1" });
+      saveJob(root, record);
+      const saved = findJob(root, array.id);
+      assert.equal(saved.array!.elements[1]!.state, "COMPLETED");
+      assert.equal(saved.array!.elements[1]!.schedulerId, "12_1");
+      assert.throws(() => findJob(root, `${array.id}_5`), /no element 5/);
+      saved.array!.elements[0]!.schedulerId = "1; rm -rf ~";
+      saveJob(root, saved);
+      assert.match(readJobs(root).invalid[0]!.error.message, /array\.elements\.0\.schedulerId/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("reading many files in one reply", () => {
+  it("splits sizes and bytes, multi-byte text and missing files included", () => {
+    const parts = ["é{}\n", null, ""];
+    const reply = Buffer.concat(parts.map((p) => (p === null ? Buffer.from("-\n") : Buffer.concat([Buffer.from(`${Buffer.byteLength(p)}\n`), Buffer.from(p)]))));
+    assert.deepEqual(parseReadMany(reply, 3), parts);
+    assert.throws(() => parseReadMany(Buffer.from("5\nab"), 1), /garbled/);
+    assert.throws(() => parseReadMany(Buffer.from(""), 1), /ended early/);
+  });
+});
