@@ -21,7 +21,7 @@ async function refreshJobs(config: LoadedConfig, jobs: JobRecord[]): Promise<voi
   if (jobs.some((job) => !isFinal(job.state))) await (await control()).refreshJobs(config, jobs);
 }
 
-async function currentJob(id: string | undefined): Promise<{ config: LoadedConfig; job: JobRecord }> {
+export async function currentJob(id: string | undefined): Promise<{ config: LoadedConfig; job: JobRecord }> {
   const config = loadConfig(process.cwd());
   const job = findJob(config.root, id);
   await refreshJobs(config, [job]);
