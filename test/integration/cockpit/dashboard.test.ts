@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
 import type { JobRecord } from "../../../src/model/job.js";
-import { REPO_ROOT, runCli, startCli, tempProject } from "../../helpers/cli.js";
-import { removeRemote, requireTestbed, scratchBaseDir, sshArgs } from "../../helpers/testbed.js";
-import { testbedToml } from "../../helpers/testbed-project.js";
+import { REPO_ROOT, runCli, startCli } from "../../helpers/cli.js";
+import { sshArgs } from "../../helpers/testbed.js";
+import { bedProject } from "./project.js";
 
 const HEAD = `
 import http.server, json, os, secrets, socket, threading, time
@@ -102,12 +102,9 @@ describe("ray_cluster.py and the dashboard", () => {
 
 describe("slurmray dashboard on the Slurm test bed", () => {
   it("forwards the job's dashboard through the login node and adds its token; says why when it cannot", async (t) => {
-    const tb = requireTestbed(t);
-    if (!tb) return;
-    const base = scratchBaseDir(tb);
-    t.after(() => removeRemote(tb, [base]));
-    const cwd = tempProject({ "head.py": HEAD, "slurmray.toml": testbedToml(tb, { baseDir: base }) });
-    execFileSync("python3", ["-m", "venv", "--without-pip", join(cwd, ".venv")]);
+    const project = bedProject(t, { "head.py": HEAD });
+    if (!project) return;
+    const { tb, cwd } = project;
     const started = await runCli(["run", "head.py:serve", "--detach"], { cwd, timeoutMs: 120_000 });
     assert.equal(started.code, 0, started.stderr);
     const id = started.stdout.trim();

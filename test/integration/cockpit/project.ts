@@ -1,0 +1,22 @@
+// Projects for the cockpit tests: an empty virtualenv of their own, so a remote env needs no package index.
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import type { TestContext } from "node:test";
+import { tempProject } from "../../helpers/cli.js";
+import { removeRemote, requireTestbed, scratchBaseDir, type TestBed } from "../../helpers/testbed.js";
+import { testbedToml } from "../../helpers/testbed-project.js";
+
+export function venvProject(files: Record<string, string>): string {
+  const cwd = tempProject(files);
+  execFileSync("python3", ["-m", "venv", "--without-pip", join(cwd, ".venv")]);
+  return cwd;
+}
+
+/** A project whose default target is the bed, in a scratch base_dir removed after the test; null (skipped) without a bed. */
+export function bedProject(t: TestContext, files: Record<string, string>): { tb: TestBed; cwd: string } | null {
+  const tb = requireTestbed(t);
+  if (!tb) return null;
+  const base = scratchBaseDir(tb);
+  t.after(() => removeRemote(tb, [base]));
+  return { tb, cwd: venvProject({ ...files, "slurmray.toml": testbedToml(tb, { baseDir: base }) }) };
+}
