@@ -9,6 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
+import { loadConfig } from "../../../src/config/load.js";
+import { openDashboardWhenReady } from "../../../src/jobs/dashboard.js";
+import { findJob } from "../../../src/jobs/registry.js";
+import { closeSessions } from "../../../src/jobs/session.js";
 import type { JobRecord } from "../../../src/model/job.js";
 import { REPO_ROOT, runCli, startCli } from "../../helpers/cli.js";
 import { sshArgs } from "../../helpers/testbed.js";
@@ -136,6 +140,16 @@ describe("slurmray dashboard on the Slurm test bed", () => {
       assert.equal(closed.code, 0, closed.stderr);
       assert.match(closed.stderr, /dashboard of job .* closed; the job goes on/);
       await assert.rejects(fetch(url), "the proxy is closed after Ctrl-C");
+
+      // What `run --dashboard` does once the job is submitted: wait for the head's dashboard, then open it.
+      const opened = await openDashboardWhenReady(loadConfig(cwd), findJob(cwd, id), new AbortController().signal, 100);
+      assert.ok(opened);
+      try {
+        assert.equal((await fetch(opened.url)).status, 200);
+      } finally {
+        await opened.close();
+        await closeSessions();
+      }
 
       assert.equal((await runCli(["cancel", id], { cwd })).code, 0);
       await dashboardRefused(cwd, id, /ended CANCELLED/);
