@@ -3,7 +3,7 @@
 // (through the login node on Slurm), and a loopback HTTP proxy in front of that forward adds the job's Ray token,
 // which a TCP forward cannot do. The token is read over the transport into memory only.
 // Sessions load when a dashboard opens: the CLI reads dashboardEnv() from here at start, cheaply.
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { Server } from "node:http";
 import type { LoadedConfig } from "../config/load.js";
 import { isFinal, type JobRecord, type JobSpec } from "../model/job.js";
 import type { Forward } from "../transport/types.js";
@@ -57,35 +57,6 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
-interface Upstream {
-  host: string;
-  port: number;
-}
-
-/** A loopback HTTP proxy to `upstream` that adds `Authorization: Bearer <token>` to every request. */
-async function startProxy(upstream: Upstream, token: string | null): Promise<Server> {
-  const { createServer, request } = await import("node:http");
-  const server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
-    const headers = { ...incoming.headers, host: `${upstream.host}:${upstream.port}` };
-    delete headers.authorization;
-    if (token) headers.authorization = `Bearer ${token}`;
-    const forwarded = request({ ...upstream, method: incoming.method, path: incoming.url, headers }, (answer) => {
-      outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(outgoing);
-    });
-    forwarded.on("error", (error) => {
-      if (!outgoing.headersSent) outgoing.writeHead(502, { "content-type": "text/plain" });
-      outgoing.end(`slurmray: the job's Ray dashboard did not answer (${error.message}); it may still be starting\n`);
-    });
-    incoming.pipe(forwarded);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  return server;
-}
-
 /** Opens the dashboard of a running job started with --dashboard; InputError saying why when it cannot. */
 export async function openDashboard(config: LoadedConfig, job: JobRecord): Promise<Dashboard> {
   const refusal = dashboardRefusal(job);
@@ -102,15 +73,15 @@ export async function openDashboard(config: LoadedConfig, job: JobRecord): Promi
   const token = (await files.read(`${job.remoteDir}/ray/token`))?.trim() || null;
   const forward: Forward = await transport.forward(address.host, address.port);
   let server: Server;
+  let url: string;
   try {
-    server = await startProxy({ host: "127.0.0.1", port: forward.localPort }, token);
+    ({ server, url } = await (await import("./dashboard-proxy.js")).startProxy({ host: "127.0.0.1", port: forward.localPort }, token));
   } catch (error) {
     await forward.close();
     throw error;
   }
-  const { port } = server.address() as { port: number };
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

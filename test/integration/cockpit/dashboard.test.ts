@@ -32,7 +32,8 @@ def serve(seconds=300):
     class Dashboard(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             ok = self.headers.get("Authorization") == "Bearer " + token
-            body = ("<title>Ray Dashboard</title> path=%s" % self.path if ok else "no token").encode()
+            page = "<title>Ray Dashboard</title> path=%s cookie=%s" % (self.path, self.headers.get("Cookie"))
+            body = (page if ok else "no token").encode()
             self.send_response(200 if ok else 401)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -65,6 +66,15 @@ async function waitForLog(cwd: string, id: string, text: string): Promise<void> 
     await sleep(1000);
   }
   throw new Error(`job ${id} never printed ${text}`);
+}
+
+/** Opens the printed URL as a browser does (it answers with a cookie), then fetches `path` with that cookie. */
+async function fetchThrough(url: string, path: string): Promise<Response> {
+  const login = await fetch(url, { redirect: "manual" });
+  assert.equal(login.status, 303);
+  assert.equal(login.headers.get("location"), "/");
+  const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+  return fetch(new URL(path, url), { headers: { cookie } });
 }
 
 async function dashboardRefused(cwd: string, id: string, why: RegExp): Promise<void> {
@@ -130,10 +140,12 @@ describe("slurmray dashboard on the Slurm test bed", () => {
       child.stdout!.on("data", (d: string) => (url += d));
       for (let i = 0; i < 300 && !url.includes("\n"); i++) await sleep(100);
       url = url.trim();
-      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
-      const page = await fetch(`${url}nodes?view=summary`);
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/\?slurmray=[0-9a-f]{48}$/);
+      const origin = new URL(url).origin;
+      assert.equal((await fetch(`${origin}/nodes`)).status, 403, "the proxy serves only the browser that opened its URL");
+      const page = await fetchThrough(url, "/nodes?view=summary");
       assert.equal(page.status, 200, "the proxy added the token");
-      assert.equal(await page.text(), "<title>Ray Dashboard</title> path=/nodes?view=summary");
+      assert.equal(await page.text(), "<title>Ray Dashboard</title> path=/nodes?view=summary cookie=None", "the proxy's own cookie stays here");
 
       child.kill("SIGINT");
       const closed = await done;
@@ -145,7 +157,7 @@ describe("slurmray dashboard on the Slurm test bed", () => {
       const opened = await openDashboardWhenReady(loadConfig(cwd), findJob(cwd, id), new AbortController().signal, 100);
       assert.ok(opened);
       try {
-        assert.equal((await fetch(opened.url)).status, 200);
+        assert.equal((await fetchThrough(opened.url, "/")).status, 200);
       } finally {
         await opened.close();
         await closeSessions();
