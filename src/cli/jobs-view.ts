@@ -48,6 +48,8 @@ export class JobsView {
   readonly #target: string | undefined;
   #jobs: JobRecord[] = [];
   readonly #details = new Map<string, ListedJob>();
+  /** Targets whose scheduler was asked for details at least once. */
+  readonly #detailed = new Set<string>();
   #selectedId: string | null = null;
   #message = "";
   #mode: Mode = { kind: "table" };
@@ -108,15 +110,19 @@ export class JobsView {
     }
   }
 
-  /** One poll per target with active jobs, then what their schedulers say (nodes, GPUs, efficiency). */
+  /**
+   * One poll per target with active jobs, then what the schedulers say (nodes, GPUs, efficiency): once for every
+   * target, then again only where jobs were active (finished jobs' figures no longer change).
+   */
   async #refresh(): Promise<void> {
     this.#load();
-    const targets = new Set(this.#jobs.filter((job) => !isFinal(job.state)).map((job) => job.target));
+    const targets = new Set(this.#jobs.filter((job) => !isFinal(job.state) || !this.#detailed.has(job.target)).map((job) => job.target));
     await refreshActive(this.#config, this.#jobs);
     const { clusterDetails } = await control();
     for (const target of targets) {
       const details = await clusterDetails(this.#config, target, this.#jobs.filter((job) => job.target === target));
       for (const [id, listed] of details) this.#details.set(id, listed);
+      this.#detailed.add(target);
     }
   }
 

@@ -61,11 +61,14 @@ async function twoSlowJobs(cwd: string): Promise<[string, string]> {
   return [ids[0]!, ids[1]!];
 }
 
-/** Opens the view, selects `victim` (the second row: the view lists the newest first), cancels it and quits. */
-async function cancelThroughView(t: TestContext, cwd: string, newest: string, victim: string): Promise<void> {
+/**
+ * Opens the view, selects `victim` (the second row: the view lists the newest first), cancels it and quits.
+ * `node`: the NODES column the scheduler's details fill in.
+ */
+async function cancelThroughView(t: TestContext, cwd: string, newest: string, victim: string, node: string): Promise<void> {
   const term = new Terminal(cwd, ["jobs"]);
   t.after(() => term.close());
-  await term.waitFor(new RegExp(`> ${newest} .*RUNNING[\\s\\S]*  ${victim} .*RUNNING`));
+  await term.waitFor(new RegExp(`> ${newest} .*RUNNING +\\S+ +${node} [\\s\\S]*  ${victim} .*RUNNING`));
   term.press("j");
   await term.waitFor(new RegExp(`> ${victim} `));
   term.press("c");
@@ -85,7 +88,7 @@ describe("the live jobs view", { skip: hasTmux ? false : "tmux is not installed"
     assert.equal(done.code, 0, done.stderr);
     const [newest, victim] = await twoSlowJobs(cwd);
     t.after(() => runCli(["cancel", newest], { cwd }));
-    await cancelThroughView(t, cwd, newest, victim);
+    await cancelThroughView(t, cwd, newest, victim, "localhost");
     // A local job's scheduler id is "<process group>:<start time>".
     const alive = (id: string) => processGroupAlive(Number(findJob(cwd, id).schedulerId!.split(":")[0]));
     assert.equal(alive(victim), false, "the cancelled job's processes are gone");
@@ -120,7 +123,7 @@ describe("the live jobs view", { skip: hasTmux ? false : "tmux is not installed"
     const queued = () => spawnSync("ssh", [...sshArgs(tb), "squeue -h -o %i"], { encoding: "utf8" }).stdout.split("\n");
     const victimId = findJob(cwd, victim).schedulerId!;
     assert.ok(queued().includes(victimId), "the job is in squeue before");
-    await cancelThroughView(t, cwd, newest, victim);
+    await cancelThroughView(t, cwd, newest, victim, "n\\d+");
     assert.ok(!queued().includes(victimId), "the job is gone from squeue");
     assert.ok(queued().includes(findJob(cwd, newest).schedulerId!), "the other job still runs");
   });
