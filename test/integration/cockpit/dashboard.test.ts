@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
 import { loadConfig } from "../../../src/config/load.js";
-import { openDashboardWhenReady } from "../../../src/jobs/dashboard.js";
+import { dashboardAddress, openDashboardWhenReady } from "../../../src/jobs/dashboard.js";
 import { findJob } from "../../../src/jobs/registry.js";
 import { closeSessions } from "../../../src/jobs/session.js";
 import type { JobRecord } from "../../../src/model/job.js";
@@ -102,6 +102,16 @@ function headOf(dashboard: boolean): { head: Record<string, string>; command: st
   const env = { ...process.env, SLURMRAY_RAY_DASHBOARD: dashboard ? "1" : "0", PATH: `${bin}:${process.env["PATH"]}` };
   return JSON.parse(execFileSync("python3", ["-c", script], { env, encoding: "utf8" }));
 }
+
+describe("the dashboard's address in head.json", () => {
+  it("takes host:port only, so nothing else reaches the forward's spec", () => {
+    assert.deepEqual(dashboardAddress('{"address": "10.0.0.5:20000", "dashboard": "10.0.0.5:20002"}'), { host: "10.0.0.5", port: 20002 });
+    assert.deepEqual(dashboardAddress('{"dashboard": "node-3.cluster:8265"}'), { host: "node-3.cluster", port: 8265 });
+    for (const text of [null, "", "{", '{"address": "10.0.0.5:20000"}', '{"dashboard": "h:0"}', '{"dashboard": "h:70000"}', '{"dashboard": "h;rm -rf ~:1"}', '{"dashboard": 8265}']) {
+      assert.equal(dashboardAddress(text), null, String(text));
+    }
+  });
+});
 
 describe("ray_cluster.py and the dashboard", () => {
   it("records the dashboard's host:port in head.json and lets the login node reach it, only when asked", () => {
