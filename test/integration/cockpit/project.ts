@@ -12,11 +12,15 @@ export function venvProject(files: Record<string, string>): string {
   return cwd;
 }
 
-/** A project whose default target is the bed, in a scratch base_dir removed after the test; null (skipped) without a bed. */
-export function bedProject(t: TestContext, files: Record<string, string>): { tb: TestBed; cwd: string } | null {
+/**
+ * A project whose default target is the bed, in a scratch base_dir removed after the test; null (skipped) without
+ * a bed. `projectKeys`: more lines for its [project] table.
+ */
+export function bedProject(t: TestContext, files: Record<string, string>, projectKeys = ""): { tb: TestBed; cwd: string; base: string } | null {
   const tb = requireTestbed(t);
   if (!tb) return null;
   const base = scratchBaseDir(tb);
   t.after(() => removeRemote(tb, [base]));
-  return { tb, cwd: venvProject({ ...files, "slurmray.toml": testbedToml(tb, { baseDir: base }) }) };
+  const toml = testbedToml(tb, { baseDir: base }).replace("[project]\n", `[project]\n${projectKeys}`);
+  return { tb, cwd: venvProject({ ...files, "slurmray.toml": toml }), base };
 }
