@@ -2,6 +2,9 @@
 // select a job, cancel it, confirm, and the job is gone — its process group locally, from squeue on the bed.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it, type TestContext } from "node:test";
 import { CLI, runCli } from "../../helpers/cli.js";
@@ -12,9 +15,10 @@ import { findJob } from "../../../src/jobs/registry.js";
 
 const WORK = "import time\n\ndef slow(seconds=300):\n    print('started', flush=True)\n    time.sleep(seconds)\n    return 'done'\n\ndef quick():\n    return {'answer': 42}\n";
 
-/** A tmux server of our own (its own socket), one window running the CLI at a fixed size. */
+/** A tmux server of our own (its socket in a temp dir of ours), one window running the CLI at a fixed size. */
 class Terminal {
-  readonly #socket = `srview-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  readonly #dir = mkdtempSync(join(tmpdir(), "srview-"));
+  readonly #socket = join(this.#dir, "tmux");
 
   constructor(cwd: string, args: string[]) {
     const command = `${process.execPath} ${CLI} ${args.join(" ")}; echo "EXITED $?"; sleep 60`;
@@ -22,7 +26,7 @@ class Terminal {
   }
 
   #tmux(...args: string[]): string {
-    return execFileSync("tmux", ["-L", this.#socket, ...args], { encoding: "utf8" });
+    return execFileSync("tmux", ["-S", this.#socket, ...args], { encoding: "utf8" });
   }
 
   screen(): string {
@@ -43,7 +47,8 @@ class Terminal {
   }
 
   close(): void {
-    spawnSync("tmux", ["-L", this.#socket, "kill-server"]);
+    spawnSync("tmux", ["-S", this.#socket, "kill-server"]);
+    rmSync(this.#dir, { recursive: true, force: true });
   }
 }
 
