@@ -8,6 +8,9 @@ export interface Upstream {
   port: number;
 }
 
+/** Ray's dashboard sets its token in this cookie when asked to (/api/authenticate): it stays out of the browser. */
+const RAY_TOKEN_COOKIE = "ray-authentication-token";
+
 /** The query parameter of the printed URL that carries the proxy's key. */
 const KEY_PARAM = "slurmray";
 
@@ -55,7 +58,11 @@ export async function startProxy(upstream: Upstream, token: string | null): Prom
     if (cookies.length > 0) headers.cookie = cookies.join("; ");
     if (token) headers.authorization = `Bearer ${token}`;
     const forwarded = request({ ...upstream, method: incoming.method, path: incoming.url, headers }, (answer) => {
-      outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+      const answerHeaders = { ...answer.headers };
+      const cookies = answerHeaders["set-cookie"]?.filter((cookie) => !cookie.startsWith(`${RAY_TOKEN_COOKIE}=`)) ?? [];
+      if (cookies.length > 0) answerHeaders["set-cookie"] = cookies;
+      else delete answerHeaders["set-cookie"];
+      outgoing.writeHead(answer.statusCode ?? 502, answerHeaders);
       answer.pipe(outgoing);
     });
     forwarded.on("error", (error) => {

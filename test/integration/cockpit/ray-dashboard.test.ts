@@ -70,6 +70,10 @@ it("run --dashboard forwards the job's real Ray dashboard, with its token, while
     assert.equal(((await answer!.json()) as { ray_version: string }).ray_version, "2.60.0");
     const page = await fetch(new URL("/", url), { headers: { cookie } });
     assert.match(await page.text(), /<title>Ray Dashboard<\/title>/);
+    // Asked to, Ray sets its token as a browser cookie: the proxy keeps it out of the browser's store.
+    const authenticated = await fetch(new URL("/api/authenticate", url), { method: "POST", headers: { cookie } });
+    assert.equal(authenticated.status, 200);
+    assert.equal(authenticated.headers.get("set-cookie"), null);
 
     const head = JSON.parse(remote(tb, `cat ${job.remoteDir}/ray/head.json`).stdout) as { dashboard: string };
     const direct = remote(tb, `curl -s -o /dev/null -w '%{http_code}' http://${head.dashboard}/api/version`).stdout;
