@@ -144,7 +144,8 @@ export class JobsView {
     const title = `${pc.bold("slurmray jobs")} ${pc.dim(`${this.#config.projectName} · ${new Date().toLocaleTimeString()}`)}`;
     const body = this.#jobs.length ? [`  ${header}`, ...shown] : [pc.dim("  no jobs yet; start one with: slurmray run ENTRY")];
     const prompt = this.#mode.kind === "confirm" ? pc.yellow(`Cancel job ${this.#mode.job.id} (${this.#mode.job.state} on ${this.#mode.job.target})? y/n`) : this.#message;
-    process.stdout.write(`${CLEAR}${[title, "", ...body, "", pc.dim(HELP), prompt].join("\n")}`);
+    // The message line may wrap (a dashboard URL must stay whole); the table does not.
+    process.stdout.write(`${CLEAR}${[title, "", ...body, "", pc.dim(HELP)].join("\n")}\n${CSI}?7h${prompt}${CSI}?7l`);
   }
 
   async #onKey(key: Key): Promise<void> {
@@ -212,7 +213,7 @@ export class JobsView {
       this.#dashboards.set(job.id, dashboard);
       openBrowser(dashboard.url);
     }
-    this.#message = `Ray dashboard of job ${job.id}: ${dashboard.url} (open while this view runs)`;
+    this.#message = `Ray dashboard of job ${job.id} (open while this view runs): ${dashboard.url}`;
   }
 
   /** Leaves the table for a log or an outcome on the whole screen; any key then returns to the table. */

@@ -16,7 +16,7 @@ import { closeSessions } from "../../../src/jobs/session.js";
 import type { JobRecord } from "../../../src/model/job.js";
 import { REPO_ROOT, runCli, startCli } from "../../helpers/cli.js";
 import { sshArgs } from "../../helpers/testbed.js";
-import { bedProject } from "./project.js";
+import { bedProject, fetchThrough } from "./project.js";
 
 const HEAD = `
 import http.server, json, os, secrets, socket, threading, time
@@ -66,15 +66,6 @@ async function waitForLog(cwd: string, id: string, text: string): Promise<void> 
     await sleep(1000);
   }
   throw new Error(`job ${id} never printed ${text}`);
-}
-
-/** Opens the printed URL as a browser does (it answers with a cookie), then fetches `path` with that cookie. */
-async function fetchThrough(url: string, path: string): Promise<Response> {
-  const login = await fetch(url, { redirect: "manual" });
-  assert.equal(login.status, 303);
-  assert.equal(login.headers.get("location"), "/");
-  const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
-  return fetch(new URL(path, url), { headers: { cookie } });
 }
 
 async function dashboardRefused(cwd: string, id: string, why: RegExp): Promise<void> {

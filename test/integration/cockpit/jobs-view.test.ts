@@ -1,58 +1,17 @@
 // The live `slurmray jobs` view, driven through a real pseudo-terminal (tmux, on a server of this test's own):
 // select a job, cancel it, confirm, and the job is gone — its process group locally, from squeue on the bed.
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { spawnSync } from "node:child_process";
 import { describe, it, type TestContext } from "node:test";
-import { CLI, runCli } from "../../helpers/cli.js";
+import { runCli } from "../../helpers/cli.js";
 import { sshArgs } from "../../helpers/testbed.js";
 import { bedProject, venvProject } from "./project.js";
+import { hasTmux, Terminal } from "./terminal.js";
 import { processGroupAlive } from "../../../src/backends/local/process-group.js";
 import { findJob } from "../../../src/jobs/registry.js";
 
 const WORK = "import time\n\ndef slow(seconds=300):\n    print('started', flush=True)\n    time.sleep(seconds)\n    return 'done'\n\ndef quick():\n    return {'answer': 42}\n";
 
-/** A tmux server of our own (its socket in a temp dir of ours), one window running the CLI at a fixed size. */
-class Terminal {
-  readonly #dir = mkdtempSync(join(tmpdir(), "srview-"));
-  readonly #socket = join(this.#dir, "tmux");
-
-  constructor(cwd: string, args: string[]) {
-    const command = `${process.execPath} ${CLI} ${args.join(" ")}; echo "EXITED $?"; sleep 60`;
-    this.#tmux("new-session", "-d", "-s", "v", "-x", "150", "-y", "30", "-c", cwd, command);
-  }
-
-  #tmux(...args: string[]): string {
-    return execFileSync("tmux", ["-S", this.#socket, ...args], { encoding: "utf8" });
-  }
-
-  screen(): string {
-    return this.#tmux("capture-pane", "-p", "-t", "v");
-  }
-
-  press(...keys: string[]): void {
-    this.#tmux("send-keys", "-t", "v", ...keys);
-  }
-
-  async waitFor(pattern: RegExp, seconds = 30): Promise<string> {
-    for (let i = 0; i < seconds * 10; i++) {
-      const screen = this.screen();
-      if (pattern.test(screen)) return screen;
-      await sleep(100);
-    }
-    throw new Error(`the screen never showed ${pattern}:\n${this.screen()}`);
-  }
-
-  close(): void {
-    spawnSync("tmux", ["-S", this.#socket, "kill-server"]);
-    rmSync(this.#dir, { recursive: true, force: true });
-  }
-}
-
-const hasTmux = spawnSync("tmux", ["-V"]).status === 0;
 
 async function detached(cwd: string, entry: string): Promise<string> {
   const r = await runCli(["run", entry, "--detach"], { cwd, timeoutMs: 120_000 });
@@ -87,7 +46,7 @@ async function cancelThroughView(t: TestContext, cwd: string, newest: string, vi
 }
 
 // CI installs tmux (.ci/run): there a missing tmux fails the tests instead of skipping them.
-describe("the live jobs view", { skip: hasTmux || process.env["CI"] === "true" ? false : "tmux is not installed" }, () => {
+describe("the live jobs view", { skip: hasTmux() || process.env["CI"] === "true" ? false : "tmux is not installed" }, () => {
   it("on the local target: selects a job with j, cancels it after y, and shows results and logs", async (t) => {
     const cwd = venvProject({ "work.py": WORK, "slurmray.toml": '[project]\nname = "view"\ndefault_target = "local"\n' });
     const done = await runCli(["run", "work.py:quick"], { cwd });

@@ -12,7 +12,8 @@ import { it } from "node:test";
 import type { JobRecord } from "../../../src/model/job.js";
 import { startCli } from "../../helpers/cli.js";
 import { sshArgs, type TestBed } from "../../helpers/testbed.js";
-import { bedProject } from "./project.js";
+import { bedProject, fetchThrough } from "./project.js";
+import { Terminal } from "./terminal.js";
 
 const RAY = "ray[default]==2.60.0";
 const WORK = `
@@ -74,6 +75,17 @@ it("run --dashboard forwards the job's real Ray dashboard, with its token, while
     const authenticated = await fetch(new URL("/api/authenticate", url), { method: "POST", headers: { cookie } });
     assert.equal(authenticated.status, 200);
     assert.equal(authenticated.headers.get("set-cookie"), null);
+
+    // The live view's `d` key opens its own forward to the same dashboard.
+    const term = new Terminal(cwd, ["jobs"]);
+    t.after(() => term.close());
+    await term.waitFor(new RegExp(`> ${id} .*RUNNING`));
+    term.press("d");
+    const shown = /open while this view runs\): (http\S+)/.exec(await term.waitFor(/Ray dashboard of job \S+ \(open while this view runs\): http\S+[0-9a-f]{48}/))![1]!;
+    assert.notEqual(shown, url);
+    assert.equal((await fetchThrough(shown, "/api/version")).status, 200);
+    term.press("q");
+    await term.waitFor(/EXITED 0/);
 
     const head = JSON.parse(remote(tb, `cat ${job.remoteDir}/ray/head.json`).stdout) as { dashboard: string };
     const direct = remote(tb, `curl -s -o /dev/null -w '%{http_code}' http://${head.dashboard}/api/version`).stdout;
