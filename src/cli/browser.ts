@@ -1,7 +1,5 @@
 // Opens a URL in the user's browser when there is one: `open` on macOS, `xdg-open` under a graphical session
 // on Linux. Never fails: without a browser the printed URL is all there is.
-import { spawn } from "node:child_process";
-
 function opener(): string | null {
   if (process.platform === "darwin") return "open";
   // Without a display, xdg-open would start a text browser inside this terminal.
@@ -9,9 +7,11 @@ function opener(): string | null {
   return null;
 }
 
-export function openBrowser(url: string): void {
+/** Fire and forget: resolves once the opener is started (child_process loads only then). */
+export async function openBrowser(url: string): Promise<void> {
   const command = opener();
   if (!command) return;
+  const { spawn } = await import("node:child_process");
   try {
     const child = spawn(command, [url], { stdio: "ignore", detached: true });
     child.on("error", () => {}); // not installed: the URL is printed already

@@ -211,7 +211,7 @@ export class JobsView {
       const { openDashboard } = await jobsLayer(() => import("../jobs/dashboard.js"));
       dashboard = await openDashboard(this.#config, job);
       this.#dashboards.set(job.id, dashboard);
-      openBrowser(dashboard.url);
+      void openBrowser(dashboard.url);
     }
     this.#message = `Ray dashboard of job ${job.id} (open while this view runs): ${dashboard.url}`;
   }

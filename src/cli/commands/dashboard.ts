@@ -28,7 +28,7 @@ export function dashboardWhileRunning(config: LoadedConfig, note: (message: stri
         .then((dashboard) => {
           if (dashboard) {
             note(`Ray dashboard of job ${job.id}: ${dashboard.url}`);
-            openBrowser(dashboard.url);
+            void openBrowser(dashboard.url);
           }
           return dashboard;
         })
@@ -76,7 +76,7 @@ export function dashboardCommand() {
       // The URL alone on stdout, for scripts; the rest on stderr.
       process.stdout.write(`${dashboard.url}\n`);
       info(`Ray dashboard of job ${job.id}: ${dashboard.url} (Ctrl-C closes it)`);
-      if (options.browser) openBrowser(dashboard.url);
+      if (options.browser) void openBrowser(dashboard.url);
       await keepOpen(config, job, dashboard, signal);
     });
 }

@@ -4,7 +4,7 @@
 // answers 401 without `Authorization: Bearer <token>`.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -136,7 +136,11 @@ describe("slurmray dashboard on the Slurm test bed", () => {
       const direct = spawnSync("ssh", [...sshArgs(tb), `curl -s -o /dev/null -w '%{http_code}' http://${head.dashboard}/`], { encoding: "utf8" }).stdout;
       assert.equal(direct, "401", "the page needs the token");
 
-      const { child, done } = startCli(["dashboard", id, "--no-browser"], { cwd, timeoutMs: 60_000 });
+      // A graphical session whose xdg-open records what it was asked to open.
+      const bin = mkdtempSync(join(tmpdir(), "srbrowser-"));
+      writeFileSync(join(bin, "xdg-open"), `#!/bin/sh\nprintf '%s' "$1" > ${bin}/opened\n`, { mode: 0o755 });
+      const browser = { DISPLAY: ":0", PATH: `${bin}:${process.env["PATH"]}` };
+      const { child, done } = startCli(["dashboard", id], { cwd, timeoutMs: 60_000, env: browser });
       let url = "";
       child.stdout!.on("data", (d: string) => (url += d));
       for (let i = 0; i < 300 && !url.includes("\n"); i++) await sleep(100);
@@ -147,6 +151,9 @@ describe("slurmray dashboard on the Slurm test bed", () => {
       const page = await fetchThrough(url, "/nodes?view=summary");
       assert.equal(page.status, 200, "the proxy added the token");
       assert.equal(await page.text(), "<title>Ray Dashboard</title> path=/nodes?view=summary cookie=None", "the proxy's own cookie stays here");
+
+      for (let i = 0; i < 50 && !existsSync(join(bin, "opened")); i++) await sleep(100);
+      assert.equal(readFileSync(join(bin, "opened"), "utf8"), url, "the browser was opened on the URL");
 
       child.kill("SIGINT");
       const closed = await done;
