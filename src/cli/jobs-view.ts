@@ -52,6 +52,8 @@ export class JobsView {
   readonly #detailed = new Set<string>();
   #selectedId: string | null = null;
   #message = "";
+  /** Why the last refresh failed (shown in the title until one succeeds), or "". */
+  #refreshError = "";
   #mode: Mode = { kind: "table" };
   readonly #dashboards = new Map<string, Dashboard>();
   #closed = false;
@@ -102,8 +104,9 @@ export class JobsView {
     while (!this.#closed) {
       try {
         await this.#refresh();
+        this.#refreshError = "";
       } catch (error) {
-        this.#message = pc.red(`refresh failed: ${messageOf(error)}`);
+        this.#refreshError = `refresh failed: ${messageOf(error).split("\n")[0]}`;
       }
       this.#render();
       await sleep(REFRESH_MS, undefined, { signal: this.#stopped.signal }).catch(() => undefined);
@@ -141,7 +144,8 @@ export class JobsView {
     const room = Math.max(1, (process.stdout.rows ?? 24) - CHROME_LINES);
     const first = Math.min(Math.max(0, selected - room + 1), Math.max(0, lines.length - room));
     const shown = lines.slice(first, first + room).map((line, i) => (first + i === selected ? pc.inverse(`> ${line}`) : `  ${line}`));
-    const title = `${pc.bold("slurmray jobs")} ${pc.dim(`${this.#config.projectName} · ${new Date().toLocaleTimeString()}`)}`;
+    const status = this.#refreshError ? pc.red(this.#refreshError) : pc.dim(`${this.#config.projectName} · ${new Date().toLocaleTimeString()}`);
+    const title = `${pc.bold("slurmray jobs")} ${status}`;
     const body = this.#jobs.length ? [`  ${header}`, ...shown] : [pc.dim("  no jobs yet; start one with: slurmray run ENTRY")];
     const prompt = this.#mode.kind === "confirm" ? pc.yellow(`Cancel job ${this.#mode.job.id} (${this.#mode.job.state} on ${this.#mode.job.target})? y/n`) : this.#message;
     // The message line may wrap (a dashboard URL must stay whole); the table does not.
