@@ -3,6 +3,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { cleanCommand } from "./commands/clean.js";
 import { completionCommands } from "./commands/completion.js";
+import { dashboardCommand } from "./commands/dashboard.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { envCommand } from "./commands/env.js";
 import { initCommand } from "./commands/init.js";
@@ -24,7 +25,7 @@ export function program() {
       const { quiet, verbose } = command.opts();
       await setVerbosity(quiet ? "quiet" : verbose ? "verbose" : "normal");
     });
-  for (const command of [runCommand(), mapCommand(), ...jobCommands(), envCommand(), doctorCommand(), cleanCommand(), initCommand(), ...completionCommands()]) {
+  for (const command of [runCommand(), mapCommand(), ...jobCommands(), dashboardCommand(), envCommand(), doctorCommand(), cleanCommand(), initCommand(), ...completionCommands()]) {
     root.addCommand(command.exitOverride(), command.name() === "__complete" ? { hidden: true } : {});
   }
   return root;

@@ -20,6 +20,7 @@ import { fail, isObject, readCache } from "../util/json-file.js";
 import { sectionLines, wrapSection } from "../util/sections.js";
 import { checkPrivatePaths, privatePathsSnippet } from "../util/remote-private.js";
 import { quote } from "../util/shell.js";
+import { wantsDashboard } from "./dashboard.js";
 import { entrySourceFile } from "./entry-check.js";
 import { limitsStep } from "./limits-cache.js";
 import { activeJobIds, ignoreStateDir, jobsDir } from "./registry.js";
@@ -56,7 +57,8 @@ function envReportJson(env: EnvReport): RunReport["env"] {
 }
 
 /** The snapshot of the project interpreter that the remote env must satisfy. */
-export function localSnapshot(session: TargetSession, ray: boolean): Promise<Snapshot> {
+/** `dashboard`: Ray's dashboard needs ray[default]. */
+export function localSnapshot(session: TargetSession, ray: boolean, dashboard = false): Promise<Snapshot> {
   const { config } = session;
   return takeSnapshot({
     python: projectInterpreter(config.root, config.env, config.project.interpreter),
@@ -65,7 +67,7 @@ export function localSnapshot(session: TargetSession, ray: boolean): Promise<Sna
     strictVersions: config.project.strict_versions ?? true,
     requirementsFile: config.project.requirements,
     exclude: config.project.exclude ?? [],
-    extra: ray ? ["ray"] : [],
+    extra: ray ? [dashboard ? "ray[default]" : "ray"] : [],
     cacheDir: cacheDir(config),
   });
 }
@@ -129,7 +131,7 @@ export async function prepareRemote(
   await timed(timings, "connect", () => transport.connect());
   onStep({ step: "connect", phase: "end", text: `connected to ${transport.description}` });
   onStep({ step: "code_sync", phase: "start", text: "code sync: comparing the project with the target" });
-  const snapshot = await timed(timings, "env_sync", () => localSnapshot(session, job.spec.ray));
+  const snapshot = await timed(timings, "env_sync", () => localSnapshot(session, job.spec.ray, wantsDashboard(job.spec)));
   snapshotWarnings(snapshot).forEach(warn);
   const envTarget = envTargetFor(session, snapshot);
   const limits = limitsStep(session.backend.limits, cacheDir(config), target.name);

@@ -40,6 +40,8 @@ export interface RunRequest {
   onWarning?: (message: string) => void;
   /** Steps as they start and end (the CLI draws its progress from these). */
   onStep?: StepObserver;
+  /** The job, once submitted; its record object is kept up to date while it is watched. */
+  onSubmitted?: (job: JobRecord) => void;
 }
 
 /** The job record before submission. Local jobs run in place; remote ones in the layout's job dir. */
@@ -254,6 +256,7 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
   );
   Object.assign(job, { state: session.layout ? "PENDING" : "RUNNING", startedAt: session.layout ? null : new Date().toISOString() });
   saveJob(config.root, job);
+  request.onSubmitted?.(job);
   if (request.detach) {
     report.state = job.state;
     return finish();

@@ -27,7 +27,7 @@ Why it looks like this (see the project's notes on running several Ray nodes on 
 - each node's resources are the allocation: --num-cpus from SLURM_CPUS_PER_TASK, --num-gpus from
   SLURMRAY_RAY_GPUS, --memory from SLURM_MEM_PER_NODE (MB) less the object store.
 
-Files in JOB_DIR/ray/: head.json {"address"}, node-INDEX.log (Ray's output), node-INDEX.exit (written
+Files in JOB_DIR/ray/: head.json {"address", and "dashboard" (host:port) with SLURMRAY_RAY_DASHBOARD=1}, node-INDEX.log (Ray's output), node-INDEX.exit (written
 when a node's Ray ended without being asked to, so `head`/`ready` fail at once instead of timing out).
 Failures of `head` and `ready` are also written to JOB_DIR/error.json (type RayStartError), so the job's
 outcome says why it failed.
@@ -200,11 +200,25 @@ def ray_command(index, head_address, ports, temp_dir, ip):
         if (index == 0 or name not in head_only) and name not in unused:
             cmd += ["--" + name, str(port)]
     if index == 0:
-        dashboard = os.environ.get("SLURMRAY_RAY_DASHBOARD") == "1"
-        cmd += ["--head", "--include-dashboard", "true" if dashboard else "false"]
+        cmd += ["--head", "--include-dashboard", "true" if dashboard_on() else "false"]
+        if dashboard_on():
+            # Reached from the login node through `slurmray dashboard` (Ray's token guards it), not only here.
+            cmd += ["--dashboard-host", ip]
     else:
         cmd += ["--address", head_address]
     return cmd
+
+
+def dashboard_on():
+    return os.environ.get("SLURMRAY_RAY_DASHBOARD") == "1"
+
+
+def head_info(ip, ports):
+    """head.json: the GCS address, and the dashboard's host:port when it was asked for."""
+    info = {"address": "%s:%d" % (ip, ports["port"])}
+    if dashboard_on():
+        info["dashboard"] = "%s:%d" % (ip, ports["dashboard-port"])
+    return info
 
 
 def wait_port_open(host, port, proc):
@@ -244,7 +258,7 @@ def run_node(job_dir, index, head_address):
     try:
         if index == 0:
             if wait_port_open(ip, ports["port"], proc):
-                write_json_atomic(os.path.join(ray_dir(job_dir), "head.json"), {"address": "%s:%d" % (ip, ports["port"])})
+                write_json_atomic(os.path.join(ray_dir(job_dir), "head.json"), head_info(ip, ports))
         while True:
             try:
                 code = proc.wait(timeout=STOP_GRACE_S if stopping else None)

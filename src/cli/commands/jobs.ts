@@ -8,22 +8,13 @@ import { elementRecord } from "../../jobs/array-record.js";
 import { findJob, listJobs, readJobs } from "../../jobs/registry.js";
 import { isFinal, type JobRecord } from "../../model/job.js";
 import type { ListedJob } from "../../model/listed-job.js";
-import { resultForDisplay } from "../../model/outcome.js";
 import { EXIT, InputError } from "../../util/errors.js";
 import { targetName } from "../flags.js";
 import { interruptSignal } from "../interrupt.js";
 import { jobsLayer } from "../lazy.js";
 import { printElements } from "./map.js";
-import { colorState, info, JOB_HEADERS, jobRow, printFailure, printJson, table, warn } from "../output.js";
-
-// The registry and config are cheap; the control layer (sessions, transports) loads only when a job is still
-// active and must be asked about, or when a command reads or changes a job on its target.
-const control = () => jobsLayer(() => import("../../jobs/control.js"));
-const watching = () => jobsLayer(() => Promise.all([import("../../jobs/run.js"), import("../../jobs/session.js")]));
-
-async function refreshJobs(config: LoadedConfig, jobs: JobRecord[]): Promise<void> {
-  if (jobs.some((job) => !isFinal(job.state))) await (await control()).refreshJobs(config, jobs);
-}
+import { control, followLog, refreshActive, showOutcome } from "../job-actions.js";
+import { colorState, info, JOB_HEADERS, jobRow, printJson, table, warn } from "../output.js";
 
 /** --outputs DIR: a directory, or a path to create; never an existing file. */
 function outputsDir(dir: string): string {
@@ -33,10 +24,10 @@ function outputsDir(dir: string): string {
   return dir;
 }
 
-async function currentJob(id: string | undefined): Promise<{ config: LoadedConfig; job: JobRecord }> {
+export async function currentJob(id: string | undefined): Promise<{ config: LoadedConfig; job: JobRecord }> {
   const config = loadConfig(process.cwd());
   const job = findJob(config.root, id);
-  await refreshJobs(config, [job]);
+  await refreshActive(config, [job]);
   return { config, job };
 }
 
@@ -78,14 +69,7 @@ function elementsOf(job: JobRecord): JobRecord[] {
 /** Prints a final job's result (stdout) or its error (stderr, exit 1). `logShown`: its log is on screen already. */
 async function printOutcome(config: LoadedConfig, job: JobRecord, json: boolean, logShown: boolean): Promise<void> {
   if (job.array) return printArrayOutcome(config, job, json);
-  const outcome = await (await control()).readJobOutcome(config, job);
-  const failed = job.state !== "COMPLETED";
-  if (json) printJson({ job_id: job.id, state: job.state, result: resultForDisplay(outcome.result), error: outcome.error });
-  else if (!failed) printJson(resultForDisplay(outcome.result));
-  if (failed) {
-    printFailure(job, outcome.error, logShown || json);
-    process.exitCode = EXIT.jobFailed;
-  }
+  if (await showOutcome(config, job, json, logShown)) process.exitCode = EXIT.jobFailed;
 }
 
 /** An array's outcome: every element's, in order, as `map` prints it. */
@@ -116,13 +100,9 @@ export function jobCommands() {
     .action(async (id, options) => {
       const { config, job } = await currentJob(id);
       if (job.array) throw new InputError(`job ${job.id} is an array of ${job.array.elements.length} elements, each with its own log: slurmray logs ${job.id}_N`);
-      const { text, offset } = await (await control()).readJobLog(config, job);
-      process.stdout.write(text);
-      if (!options.follow || isFinal(job.state)) return;
-      // Following is one streaming watch from where the read stopped (one remote command on Slurm).
-      const [{ finishJob }, { openTarget }] = await watching();
-      const write = (more: string) => process.stdout.write(more);
-      await finishJob(await openTarget(config, job.target), job, { onLog: write, signal: interruptSignal() }, false, offset);
+      const write = (text: string) => process.stdout.write(text);
+      if (options.follow) await followLog(config, job, write, interruptSignal());
+      else write((await (await control()).readJobLog(config, job)).text);
     });
 
   const result = new Command("result")
@@ -163,28 +143,29 @@ export function jobCommands() {
       if (!isFinal(job.state) && job.array) {
         const [{ finishArray }, { openTarget }] = await jobsLayer(() => Promise.all([import("../../jobs/map.js"), import("../../jobs/session.js")]));
         await finishArray(await openTarget(config, job.target), job, { signal: interruptSignal() }, false);
-      } else if (!isFinal(job.state)) {
-        // Ctrl-C stops watching only; finishJob then says once that the job goes on.
-        const [{ finishJob }, { openTarget }] = await watching();
-        await finishJob(await openTarget(config, job.target), job, { onLog: (text) => process.stderr.write(text), signal: interruptSignal() }, false);
       } else if (!job.array) {
-        process.stderr.write((await (await control()).readJobLog(config, job)).text);
+        // Ctrl-C stops watching only; finishJob then says once that the job goes on.
+        await followLog(config, job, (text) => process.stderr.write(text), interruptSignal());
       }
       await printOutcome(config, job, options.json ?? false, true);
     });
 
   const jobs = new Command("jobs")
-    .description("list this project's jobs")
+    .description("list this project's jobs: on a terminal, a live view with keys to follow, cancel, open the dashboard, show the result")
     .option("--target <name>", "only jobs of this target", targetName)
-    .option("--watch", "refresh every 2 seconds until all jobs have ended")
+    .option("--watch", "print the table every 2 seconds until all jobs have ended (no keys)")
     .option("--json", "print one JSON object")
     .action(async (options) => {
       const config = loadConfig(process.cwd());
       const signal = options.watch ? interruptSignal() : undefined;
       for (const record of readJobs(config.root).invalid) warn(`skipped: ${record.error.message}`);
+      if (!options.json && !options.watch && process.stdout.isTTY && process.stdin.isTTY) {
+        const { JobsView } = await import("../jobs-view.js");
+        return new JobsView(config, options.target).run();
+      }
       for (;;) {
         const selected = listJobs(config.root).filter((job) => !options.target || job.target === options.target);
-        await refreshJobs(config, selected);
+        await refreshActive(config, selected);
         const cluster = options.target ? await (await control()).clusterDetails(config, options.target, selected) : null;
         const details = cluster?.details ?? null;
         if (options.json) printJson({ jobs: selected.map((job) => (details ? { ...job, cluster: details.get(job.id) ?? null } : job)), ...(cluster?.queue ? { queue: cluster.queue } : {}) });

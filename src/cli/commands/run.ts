@@ -1,7 +1,9 @@
 // slurmray run ENTRY: the main command. Logs stream to stderr, the result goes to stdout.
 import { Command } from "@commander-js/extra-typings";
 import type { RunReport } from "../../jobs/report.js";
-import { EXIT } from "../../util/errors.js";
+import { EXIT, InputError } from "../../util/errors.js";
+import { dashboardEnv } from "../../jobs/dashboard.js";
+import { dashboardWhileRunning } from "./dashboard.js";
 import { parseArgs, poolKind, resourceOptions, targetName, wholeNumber } from "../flags.js";
 import { interruptSignal } from "../interrupt.js";
 import { jobsLayer } from "../lazy.js";
@@ -30,6 +32,7 @@ export function runCommand() {
   )
     .option("--ray", "start Ray across the allocated nodes (default when --nodes > 1)")
     .option("--no-ray", "do not start Ray")
+    .option("--dashboard", "start Ray with its dashboard (adds ray[default]) and forward it here while the job runs")
     .option("--pool <kind>", 'multiprocessing.Pool inside the job: "ray" spreads it over the job\'s nodes', poolKind)
     .option("--detach", "print the job id and return at once")
     .option("--dry-run", "check everything and show what would run, without running it")
@@ -39,7 +42,10 @@ export function runCommand() {
       const signal = interruptSignal("stopping: the job is cancelled if it was submitted");
       const [{ loadConfig }, { runJob }] = await jobsLayer(() => Promise.all([import("../../config/load.js"), import("../../jobs/run.js")]));
       const config = loadConfig(process.cwd());
+      if (options.dashboard && options.ray === false) throw new InputError("--dashboard needs Ray: drop --no-ray, or --dashboard");
       const progress = await progressFor();
+      // With --detach the job still starts its dashboard; `slurmray dashboard JOB` opens it later.
+      const dashboard = options.dashboard && !options.detach && !options.dryRun ? dashboardWhileRunning(config, (message) => progress.note(message)) : null;
       const report = await runJob({
         cwd: process.cwd(),
         entry,
@@ -47,7 +53,8 @@ export function runCommand() {
         scriptArgs,
         target: options.target,
         resources: { nodes: options.nodes, cpus: options.cpus, mem: options.mem, gpus: options.gpus, time: options.time, partition: options.partition },
-        ray: options.ray,
+        ray: options.dashboard ? true : options.ray,
+        env: options.dashboard ? dashboardEnv() : undefined,
         pool: options.pool,
         detach: options.detach ?? false,
         dryRun: options.dryRun ?? false,
@@ -57,7 +64,11 @@ export function runCommand() {
         onProgress: (message) => progress.note(message),
         onWarning: (message) => progress.warning(message),
         onStep: (event) => progress.step(event),
-      }).finally(() => progress.stop());
+        onSubmitted: dashboard?.start,
+      }).finally(async () => {
+        progress.stop();
+        await dashboard?.stop();
+      });
       const failed = report.state !== "COMPLETED" && report.state !== "PLANNED" && !options.detach;
       if (options.json) printJson(report);
       else if (options.detach) process.stdout.write(`${report.job_id}\n`);

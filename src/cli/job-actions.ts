@@ -1,0 +1,38 @@
+// What the job commands and the live jobs view both do to a job: refresh it, follow its log, show its outcome.
+// The control layer (sessions, transports) loads only when a job must be asked about or changed on its target.
+import type { LoadedConfig } from "../config/load.js";
+import { isFinal, type JobRecord } from "../model/job.js";
+import { resultForDisplay } from "../model/outcome.js";
+import { jobsLayer } from "./lazy.js";
+import { printFailure, printJson } from "./output.js";
+
+export const control = () => jobsLayer(() => import("../jobs/control.js"));
+const watching = () => jobsLayer(() => Promise.all([import("../jobs/run.js"), import("../jobs/session.js")]));
+
+/** Brings the records of active jobs up to date (one batched poll per target); final ones cost nothing. */
+export async function refreshActive(config: LoadedConfig, jobs: JobRecord[]): Promise<void> {
+  if (jobs.some((job) => !isFinal(job.state))) await (await control()).refreshJobs(config, jobs);
+}
+
+/**
+ * Writes a job's log and, while it runs, what it prints next, until it ends or `signal` aborts (then an
+ * InterruptedError says the job goes on). A running job costs one streaming watch (one remote command on Slurm).
+ */
+export async function followLog(config: LoadedConfig, job: JobRecord, write: (text: string) => void, signal: AbortSignal): Promise<void> {
+  if (isFinal(job.state)) {
+    write((await (await control()).readJobLog(config, job)).text);
+    return;
+  }
+  const [{ finishJob }, { openTarget }] = await watching();
+  await finishJob(await openTarget(config, job.target), job, { onLog: write, signal }, false);
+}
+
+/** Prints a final job's result (stdout) or its error (stderr); says whether it failed. `logShown`: its log is on screen already. */
+export async function showOutcome(config: LoadedConfig, job: JobRecord, json: boolean, logShown: boolean): Promise<boolean> {
+  const outcome = await (await control()).readJobOutcome(config, job);
+  const failed = job.state !== "COMPLETED";
+  if (json) printJson({ job_id: job.id, state: job.state, result: resultForDisplay(outcome.result), error: outcome.error });
+  else if (!failed) printJson(resultForDisplay(outcome.result));
+  if (failed) printFailure(job, outcome.error, logShown || json);
+  return failed;
+}
