@@ -146,7 +146,9 @@ def plan(limits, running, pending, now):
     """Decides which pending jobs start now, and the order of the others.
 
     limits: {cpus, mem, gpus: [ids]}. running: [{id, user, cpus, mem, gpus, cores, gpu_ids, started, time}].
-    pending: [{id, user, cpus, mem, gpus, time, submitted}]. time is in minutes (or None), mem in GB.
+    pending: [{id, user, cpus, mem, gpus, time, submitted, group, group_limit}]. time is in minutes (or None),
+    mem in GB. A job of a group (the elements of one job array) waits while group_limit jobs of its group run;
+    such a job is not the head: it waits for its own group, not for resources.
     Returns {"start": {id: {"cores": [...], "gpu_ids": [...]}}, "waiting": [ids in order], "reason": {id: str}}.
     """
     used_cores = {c for j in running for c in j["cores"]}
@@ -157,6 +159,11 @@ def plan(limits, running, pending, now):
     for j in running:
         h = held.setdefault(j["user"], [0, 0.0, 0])
         held[j["user"]] = [h[0] + j["cpus"], h[1] + j["mem"], h[2] + j["gpus"]]
+    in_group = {}  # (user, group): running jobs; a group is one user's (another user's of that name is another)
+    for j in running:
+        if j.get("group"):
+            key = (j["user"], j["group"])
+            in_group[key] = in_group.get(key, 0) + 1
     queues = {}
     for j in sorted(pending, key=lambda j: (j["submitted"], j["id"])):
         queues.setdefault(j["user"], []).append(j)
@@ -168,6 +175,11 @@ def plan(limits, running, pending, now):
         job = queues[user].pop(0)
         if not queues[user]:
             del queues[user]
+        group = (user, job["group"]) if job.get("group") else None
+        if group and job.get("group_limit") and in_group.get(group, 0) >= job["group_limit"]:
+            waiting.append(job["id"])
+            reason[job["id"]] = "GroupLimit"
+            continue
         now_free = [len(free_cores), free_mem, len(free_gpus)]
         if head is None:
             go = _fits(job, *now_free)
@@ -182,6 +194,8 @@ def plan(limits, running, pending, now):
             free_mem -= job["mem"]
             h = held.get(user, [0, 0.0, 0])
             held[user] = [h[0] + job["cpus"], h[1] + job["mem"], h[2] + job["gpus"]]
+            if group:
+                in_group[group] = in_group.get(group, 0) + 1
             if head is not None:
                 reason[job["id"]] = "Backfill"
             continue
@@ -417,6 +431,8 @@ def valid_entry(e, user, n):
         and all(_is_int(e.get(k)) and e[k] >= 0 for k in NUM_FIELDS)
         and _is_num(e.get("mem"))
         and (e.get("time") is None or _is_num(e.get("time")))
+        and (e.get("group") is None or isinstance(e.get("group"), str))
+        and (e.get("group_limit") is None or (_is_int(e.get("group_limit")) and e["group_limit"] >= 1))
         and _is_num(e.get("submitted"))
         and isinstance(e.get("cores"), list)
         and all(_is_int(c) for c in e["cores"])
@@ -825,6 +841,8 @@ def cmd_submit(args, qdir):
         raise QueueError("submit needs --limits '{\"cpus\": N, \"mem\": GB, \"gpus\": [ids]}'", 2)
     limits = parse_limits(args.limits)
     check_request(args.cpus, args.mem, args.gpus, args.time, limits)
+    if args.group_limit is not None and (args.group_limit < 1 or not args.group):
+        raise QueueError("--group-limit needs --group and must be at least 1", 2)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         raise QueueError("submit needs the command to run after --", 2)
@@ -849,6 +867,8 @@ def cmd_submit(args, qdir):
             "mem": float(args.mem),
             "gpus": args.gpus,
             "time": args.time,
+            "group": args.group,
+            "group_limit": args.group_limit,
             "limits": limits,
             "job_dir": job_dir,
             "command": command,
@@ -994,6 +1014,8 @@ def parser():
     s.add_argument("--time", type=float, help="minutes; enforced (TIMEOUT); needed to backfill")
     s.add_argument("--limits", dest="limits_submit")
     s.add_argument("--output", help="the job's stdout and stderr (default: JOB_DIR/job.log)")
+    s.add_argument("--group", help="a name shared by the elements of one job array")
+    s.add_argument("--group-limit", type=int, help="at most this many jobs of --group run at once")
     s.add_argument("command", nargs=argparse.REMAINDER)
     po = sub.add_parser("poll")
     po.add_argument("ids", nargs="+")

@@ -6,10 +6,11 @@ import type { JobRecord, JobSpec, JobState } from "../../model/job.js";
 import type { ListedJobs } from "../../model/listed-job.js";
 import { runnerSpec } from "../../model/runner-spec.js";
 import type { Transport } from "../../transport/types.js";
-import { InputError } from "../../util/errors.js";
+import { InputError, RemoteCommandError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
 import { type JobFiles, remoteFiles } from "../job-files.js";
-import { type Backend, type BackendContext, type JobStatus, jobPaths, neverRetry, type WatchRequest, type WatchResult } from "../types.js";
+import { codeLinkLines } from "../code-link.js";
+import { type ArraySubmission, type Backend, type BackendContext, type JobStatus, jobPaths, neverRetry, type WatchRequest, type WatchResult } from "../types.js";
 import type { JobWatcher } from "../watch/watcher.js";
 import { DEFAULT_QUEUE_DIR, parseJobs, parseReply, parseSubmitted, QUEUE_ID, type QueueJob, queueCommand, type ServerLimits } from "./queue-cli.js";
 import { renderServerScript } from "./script.js";
@@ -80,21 +81,49 @@ export class ServerBackend implements Backend {
   }
 
   async submit(job: JobRecord): Promise<string> {
-    const paths = jobPaths(job.remoteDir);
+    return (await this.#submitDirs(job, [job])).get(job.id)!;
+  }
+
+  /** The elements of an array are N queued jobs of one group, at most maxParallel of them running at once. */
+  async submitArray(array: JobRecord, elements: readonly JobRecord[], maxParallel: number): Promise<ArraySubmission> {
+    const ids = await this.#submitDirs(array, elements, maxParallel);
+    return { schedulerId: `array:${array.id}`, elements: new Map(elements.map((element) => [element.element!, ids.get(element.id)!])) };
+  }
+
+  /**
+   * ONE remote command: `job`'s dir with job.sh and the code link, each of `dirs`' job.json, then one
+   * queue.py submit per dir. With maxParallel, they share a group capped at that many running at once.
+   */
+  async #submitDirs(job: JobRecord, dirs: readonly JobRecord[], maxParallel?: number): Promise<Map<string, string>> {
+    const top = jobPaths(job.remoteDir);
     const r = job.spec.resources;
-    const script = renderServerScript(job, this.runtimeDir);
-    const args = ["--job-dir", paths.dir, "--cpus", String(r.cpus), "--mem", String(r.mem), "--gpus", String(r.gpus), ...(r.time ? ["--time", String(r.time)] : []), "--output", paths.log, "--", "/bin/sh", `${paths.dir}/job.sh`];
-    const submit = this.command("submit", args, job.python);
-    const snippet = [
+    const group = maxParallel ? ["--group", job.id, "--group-limit", String(maxParallel)] : [];
+    const lines = [
       "umask 077",
-      `mkdir -p ${quote(paths.dir)} && chmod 700 ${quote(paths.dir)} || exit 1`,
-      `rm -rf ${[paths.resultJson, paths.resultPkl, paths.error, paths.status, `${paths.dir}/ray`].map(quote).join(" ")}`,
-      `printf '%s' ${quote(`${JSON.stringify(runnerSpec(job))}\n`)} > ${quote(paths.spec)} || exit 1`,
-      `printf '%s' ${quote(script)} > ${quote(`${paths.dir}/job.sh`)} || exit 1`,
-      `exec ${submit}`,
-    ].join("\n");
-    const { code, stdout, stderr } = await this.transport.script(snippet);
-    return parseSubmitted(parseReply("Queueing the job on the server", "queue.py submit", code, stdout, stderr));
+      `mkdir -p ${quote(top.dir)} && chmod 700 ${quote(top.dir)} || exit 1`,
+      ...codeLinkLines(top.dir, job.codeDir),
+      `printf '%s' ${quote(renderServerScript(job, this.runtimeDir))} > ${quote(`${top.dir}/job.sh`)} || exit 1`,
+    ];
+    for (const element of dirs) {
+      const paths = jobPaths(element.remoteDir);
+      const args = ["--job-dir", paths.dir, "--cpus", String(r.cpus), "--mem", String(r.mem), "--gpus", String(r.gpus), ...(r.time ? ["--time", String(r.time)] : []), ...group, "--output", paths.log, "--", "/bin/sh", `${top.dir}/job.sh`, paths.dir];
+      lines.push(
+        `mkdir -p ${quote(paths.dir)} && chmod 700 ${quote(paths.dir)} || exit 1`,
+        `rm -rf ${[paths.resultJson, paths.resultPkl, paths.error, paths.status, `${paths.dir}/ray`].map(quote).join(" ")}`,
+        `printf '%s' ${quote(`${JSON.stringify(runnerSpec(element))}\n`)} > ${quote(paths.spec)} || exit 1`,
+        `sr_out=$(${this.command("submit", args, job.python)}) || { printf '%s\n' "$sr_out"; exit 1; }`,
+        `printf '%s %s\n' ${quote(element.id)} "$sr_out"`,
+      );
+    }
+    const { code, stdout, stderr } = await this.transport.script(lines.join("\n"));
+    if (code !== 0) parseReply("Queueing the job on the server", "queue.py submit", code, stdout, stderr);
+    const ids = new Map<string, string>();
+    for (const line of stdout.split("\n")) {
+      const space = line.indexOf(" ");
+      if (space > 0) ids.set(line.slice(0, space), parseSubmitted(parseReply("Queueing the job on the server", "queue.py submit", 0, line.slice(space + 1), stderr)));
+    }
+    if (dirs.some((d) => !ids.has(d.id))) throw new RemoteCommandError("Queueing the job on the server", "queue.py submit", 1, stdout || stderr);
+    return ids;
   }
 
   /** Every job in one poll command. */
@@ -146,9 +175,12 @@ export class ServerBackend implements Backend {
     };
   }
 
-  /** The job dirs' names (slurmray job ids) of the user's pending and running jobs, from one `active`. */
+  /**
+   * The slurmray job ids of the user's pending and running jobs, from one `active`: the name under `jobs/`
+   * of each job dir (an array element's dir is below its array's).
+   */
   liveJobsCommand(): string {
-    const names = "import json, os, sys; [print(os.path.basename(d)) for d in json.load(sys.stdin)['job_dirs']]";
+    const names = "import json, re, sys; [print(m.group(1)) for d in json.load(sys.stdin)['job_dirs'] for m in [re.search(r'/projects/[^/]+/jobs/([^/]+)', d)] if m]";
     return [`sr_active=$(${this.command("active")}) || exit 1`, `printf '%s' "$sr_active" | python3 -c ${quote(names)}`].join("\n");
   }
 }

@@ -1,4 +1,5 @@
-// job.sh for the server kind (pure): what queue.py starts once the job's grant is free. Without Ray it is the
+// job.sh for the server kind (pure): what queue.py starts once the job's grant is free, with the job (or
+// array element) dir as its argument. Without Ray it is the
 // runner; with Ray, one Ray node sized to the grant (the queue sets SLURMRAY_CPUS, SLURMRAY_GPUS and
 // SLURMRAY_MEM_GB, and CUDA_VISIBLE_DEVICES), private to the job by its token, then the runner.
 import type { JobRecord } from "../../model/job.js";
@@ -43,7 +44,8 @@ export function renderServerScript(job: JobRecord, runtimeDir: string): string {
     "#!/bin/sh",
     `# Written by slurmray: runs job ${job.id} (job.json in this dir) under its grant from the server's queue.`,
     "set -u",
-    `job_dir=${quote(job.remoteDir)}`,
+    // The job dir comes as the argument: one script serves every element of an array.
+    'job_dir=$1',
     `runtime_dir=${quote(runtimeDir)}`,
     `python=${quote(job.python)}`,
     'export PYTHONUNBUFFERED=1 SLURMRAY_JOB_DIR="$job_dir"',

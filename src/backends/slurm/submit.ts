@@ -7,6 +7,7 @@ import { type RunnerSpec, runnerSpec } from "../../model/runner-spec.js";
 import type { JobRecord } from "../../model/job.js";
 import { EXIT, RemoteCommandError, SlurmrayError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
+import { codeLinkLines } from "../code-link.js";
 import { jobPaths } from "../types.js";
 import { sectionLines, wrapSection } from "../../util/sections.js";
 
@@ -49,10 +50,7 @@ export function submitDirsSnippet(dir: string, codeDir: string, dirs: readonly S
       ...writes,
       `    printf '%s' ${quote(sbatchScript)} > ${quote(`${dir}/sbatch.sh`)}`,
       `  } 2>&1 || exit ${SETUP_FAILED}`,
-      // The job's code: its pinned tree, linked under the store's shared lock (clean takes it exclusively).
-      `  code=${quote(codeDir)}`,
-      `  { ! command -v flock >/dev/null 2>&1 || flock -s 9; ln -sfn -- "$code" ${quote(`${dir}/code`)} && touch -c -- "$code" && [ -d ${quote(`${dir}/code/`)} ]; } 9>>"\${code%/*}/.lock" ||`,
-      '  { echo "the code tree $code is missing (removed by clean meanwhile?); run again"; exit 1; }',
+      ...codeLinkLines(dir, codeDir),
       `  cd ${quote(dir)} && ${["sbatch", "--parsable", ...sbatchArgs].map(quote).join(" ")} sbatch.sh 2>&1`,
       ")",
       'echo "sbatch-exit|$?"',

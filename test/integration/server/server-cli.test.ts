@@ -3,6 +3,7 @@
 // and attach, cancel (and Ctrl-C), another user's job, the whole queue.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
@@ -28,6 +29,13 @@ def hog(gb):
         block[i] = 1
     time.sleep(30)
     return len(block)
+
+def span(i):
+    start = time.time()
+    if i == 3:
+        raise ValueError("element 3 fails on purpose")
+    time.sleep(1.5)
+    return [i, start, time.time()]
 
 def hold(seconds=5):
     print("holding", flush=True)
@@ -104,6 +112,24 @@ describe("the server kind on the bed", () => {
     assert.equal(run.code, 1, run.stderr);
     assert.equal(run.report.state, "OUT_OF_MEMORY", run.stderr);
     assert.match(run.stderr, /over its 1 GB \(--mem\)/);
+  });
+
+  it("map: an array is N queued jobs of one group, at most --max-parallel at once; one failed element, results in order", async (t) => {
+    const b = bed(t);
+    if (!b) return;
+    const cwd = project(b, b.user, base1);
+    writeFileSync(join(cwd, "list.jsonl"), Array.from({ length: 6 }, (_, i) => JSON.stringify({ i })).join("\n"));
+    const run = await json(cwd, ["map", "work.py:span", "--args-file", "list.jsonl", "--max-parallel", "2"]);
+    assert.equal(run.code, 1, run.stderr);
+    const elements = run.report.elements as { index: number; state: string; result: [number, number, number] | null; error: { message: string } | null }[];
+    assert.deepEqual(elements.map((e) => [e.index, e.state]), [0, 1, 2, 3, 4, 5].map((i) => [i, i === 3 ? "FAILED" : "COMPLETED"]));
+    assert.match(elements[3]!.error!.message, /element 3 fails on purpose/);
+    const spans = elements.filter((e) => e.result).map((e) => e.result!);
+    assert.deepEqual(spans.map((s) => s[0]), [0, 1, 2, 4, 5]);
+    // At no instant do more than 2 elements run.
+    const most = Math.max(...spans.map(([, start]) => spans.filter(([, s, e]) => s <= start + 0.05 && start < e - 0.05).length));
+    assert.ok(most <= 2, `at most 2 at once, saw ${most}`);
+    assert.ok(most === 2, "the cap was used (2 ran together)");
   });
 
   it("refuses a request over the limits with exit 2, naming the limit, before anything is sent", async (t) => {

@@ -181,6 +181,22 @@ describe("queue liveness", () => {
   });
 });
 
+describe("queue plan: job array groups", () => {
+  test("at most group_limit jobs of a group run; the capped ones wait without blocking others", () => {
+    const group = { group: "arr", group_limit: 2 };
+    const p = plan(CPU4, [running("a.1", "a", [0], group)], [pending("a.2", "a", 1, group), pending("a.3", "a", 2, group), pending("a.4", "a", 3)]);
+    assert.deepEqual(Object.keys(p.start).sort(), ["a.2", "a.4"]);
+    assert.deepEqual(p.waiting, ["a.3"]);
+    assert.equal(p.reason["a.3"], "GroupLimit");
+  });
+
+  test("a group is one user's: another user's group of the same name is counted apart", () => {
+    const group = { group: "arr", group_limit: 1 };
+    const p = plan(CPU4, [running("a.1", "a", [0], group)], [pending("b.1", "b", 1, group)]);
+    assert.deepEqual(Object.keys(p.start), ["b.1"]);
+  });
+});
+
 test("queue.py is Python 3.8 syntax (the oldest the server may run)", () => {
   const check = "import ast, sys; ast.parse(open(sys.argv[1]).read(), feature_version=(3, 8))";
   const out = spawnSync("python3", ["-c", check, queuePy], { encoding: "utf8" });
