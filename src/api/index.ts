@@ -11,6 +11,7 @@ import type { ConnectOptions } from "../jobs/connect.js";
 import { cancelJob, readJobLog, readJobOutcome, refreshJobs } from "../jobs/control.js";
 import { finishArray, type MapReport, mapJob, retryFailed } from "../jobs/map.js";
 import { findJob, listJobs } from "../jobs/registry.js";
+import { fetchJobOutputs } from "../jobs/remote-run.js";
 import { finishJob, runJob } from "../jobs/run.js";
 import { closeSessions, openTarget } from "../jobs/session.js";
 import { isFinal, type JobRecord, type JobState } from "../model/job.js";
@@ -131,6 +132,18 @@ export class Job {
       throw new JobFailedError(`job ${this.id} ended ${this.record.state}:\n${detail}`);
     }
     return resultForDisplay(outcome.result);
+  }
+
+  /**
+   * Brings what the job wrote under its outputs folder into `dir` (default: .slurmray/jobs/<id>/outputs), only
+   * files that changed; resolves with where they are. Waits for the job to end first.
+   */
+  async outputs(options: { dir?: string; signal?: AbortSignal } = {}): Promise<{ dir: string; files: number; bytes: number }> {
+    const config = loadConfig(this.cwd);
+    if (this.record.array) throw new InputError(`job ${this.id} is an array: each element has its own outputs, cluster.job("${this.id}_N").outputs()`);
+    const session = await openTarget(config, this.record.target);
+    if (!isFinal(this.record.state)) await finishJob(session, this.record, { signal: options.signal }, false);
+    return fetchJobOutputs(session, this.record, options.dir);
   }
 
   /** Cancels the job (an array: every element still pending or running) and resolves once it is gone. */

@@ -1,5 +1,8 @@
 // The public library on the local target: Cluster.run / submit / map and Job, as a TypeScript user calls them.
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Cluster, InputError, InterruptedError, JobFailedError } from "../../../src/api/index.js";
 import { tempProject } from "../../helpers/cli.js";
@@ -18,6 +21,13 @@ def odd_fails(x):
     if x % 2:
         raise RuntimeError(f'odd {x}')
     return x
+
+def report(name):
+    import os
+    os.makedirs("outputs/tables", exist_ok=True)
+    with open(os.path.join("outputs", "tables", name), "w") as f:
+        f.write("a,b\\n1,2\\n")
+    return name
 
 def ticks(n, every=0.3):
     for i in range(n):
@@ -82,6 +92,15 @@ describe("Cluster and Job on the local target", () => {
     });
     const [last] = cluster.jobs().slice(-1);
     assert.equal(await last!.status(), "CANCELLED");
+  });
+
+  it("outputs() waits for the job and brings back what it wrote under outputs/", async () => {
+    const job = await new Cluster({ cwd }).submit("calc.py:report", { args: { name: "t.csv" } });
+    const dir = mkdtempSync(join(tmpdir(), "srout-"));
+    const fetched = await job.outputs({ dir });
+    assert.equal(fetched.dir, dir);
+    assert.equal(readFileSync(join(dir, "tables", "t.csv"), "utf8"), "a,b\n1,2\n");
+    assert.equal(await job.status(), "COMPLETED");
   });
 
   it("cancel() stops a submitted job", async () => {

@@ -3,7 +3,7 @@
 // and attach, cancel (and Ctrl-C), another user's job, the whole queue.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
@@ -36,6 +36,13 @@ def span(i):
         raise ValueError("element 3 fails on purpose")
     time.sleep(1.5)
     return [i, start, time.time()]
+
+def write_outputs(n=3):
+    os.makedirs("outputs", exist_ok=True)
+    for i in range(n):
+        with open("outputs/part-%d.txt" % i, "w") as f:
+            f.write("part %d" % i)
+    return n
 
 def hold(seconds=5):
     print("holding", flush=True)
@@ -102,6 +109,16 @@ describe("the server kind on the bed", () => {
     assert.equal(warm.code, 0, warm.stderr);
     assert.deepEqual(warm.report.result, { x: 1, cuda: "0,1", cores: [0, 1], cpus: "2" });
     assert.ok(warm.report.remote_commands <= 3, `remote commands: ${warm.report.remote_commands}`);
+  });
+
+  it("what a job writes under outputs/ comes back at the end of run, as on Slurm", async (t) => {
+    const b = bed(t);
+    if (!b) return;
+    const cwd = project(b, b.user, base1);
+    const run = await json(cwd, ["run", "work.py:write_outputs"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.report.outputs.files, 3);
+    for (let i = 0; i < 3; i++) assert.equal(readFileSync(join(run.report.outputs.dir, `part-${i}.txt`), "utf8"), `part ${i}`);
   });
 
   it("a job over its --mem is stopped by the watchdog and ends OUT_OF_MEMORY", async (t) => {
