@@ -10,7 +10,7 @@ import { InputError, InterruptedError } from "../util/errors.js";
 import { activeElements, absorbElement, arrayState, elementRecord } from "./array-record.js";
 import { parseEntry } from "./entry.js";
 import { findJob, saveJob } from "./registry.js";
-import { prepareRemote } from "./remote-run.js";
+import { prepareLocal, prepareRemote } from "./remote-run.js";
 import { emptyTimings, type RunReport, type StepObserver, timed, type Timings } from "./report.js";
 import { newReport, prepareJob, type RunRequest, submit } from "./run.js";
 import { openTarget, type TargetSession } from "./session.js";
@@ -231,7 +231,12 @@ export async function retryFailed(request: RetryRequest): Promise<MapReport> {
     report.warnings.push(warning);
     request.onWarning?.(warning);
   };
-  if (session.layout) job.python = (await prepareRemote(session, job, report, warn, false, request.signal, request.onStep)).python;
+  // The fix is shipped: code and env are synced again, and the retried elements run from the new code tree.
+  const prepared = session.layout
+    ? await prepareRemote(session, job, report, warn, false, request.signal, request.onStep)
+    : await prepareLocal(session, job, report, warn, false);
+  job.python = prepared.python;
+  job.codeDir = prepared.codeDir;
   request.onProgress?.(`retrying element(s) ${failed.join(", ")} of job ${job.id}`);
   await submitElements(session, job, failed, timings, request.onStep);
   const finish = () => {

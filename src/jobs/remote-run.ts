@@ -1,6 +1,6 @@
 // The remote half of `run` (slurm targets): one batched probe, then code sync, env sync and the runtime
 // files only where something changed. A warm run (nothing changed) costs: probe, submit, watch.
-import { mkdirSync, readFileSync, symlinkSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { checkImports, formatImportWarning } from "../codesync/imports.js";
@@ -226,11 +226,17 @@ export async function prepareLocal(session: TargetSession, job: JobRecord, repor
   reportCode(session, job, report, code, warn);
   if (dryRun) return { python: job.python, codeDir: code.treeDir, dryRunList: code.dryRunList ?? [] };
   mkdirSync(job.remoteDir, { recursive: true, mode: 0o700 });
-  symlinkSync(code.treeDir, join(job.remoteDir, "code"));
+  relink(code.treeDir, join(job.remoteDir, "code"));
   const refs = join(base, "projects", session.config.projectName, "jobs");
   mkdirSync(refs, { recursive: true, mode: 0o700 });
-  symlinkSync(job.remoteDir, join(refs, job.id));
+  relink(job.remoteDir, join(refs, job.id));
   return { python: job.python, codeDir: code.treeDir, dryRunList: null };
+}
+
+/** A symlink at `path` to `target`, replacing the one a retried job had (like `ln -sfn`). */
+function relink(target: string, path: string): void {
+  rmSync(path, { force: true });
+  symlinkSync(target, path);
 }
 
 function describeUpload(files: number, bytes: number, dryRun: boolean): string {

@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { runCli, tempProject } from "../../helpers/cli.js";
 import { removeRemote, requireTestbed, scratchBaseDir, sshArgs, type TestBed, testbed } from "../../helpers/testbed.js";
 import { testbedToml } from "../../helpers/testbed-project.js";
@@ -79,7 +80,12 @@ describe("slurmray map on the Slurm test bed", () => {
     const record = JSON.parse((await runCli(["status", report.job_id, "--json"], { cwd })).stdout);
     const arrayId = record.schedulerId as string;
     assert.deepEqual(record.array.elements.map((e: { schedulerId: string }) => e.schedulerId), report.elements.map((_: unknown, i: number) => `${arrayId}_${i}`));
-    const times = sacctTimes(tb, arrayId);
+    // sacct lags squeue by a few seconds (more on a busy machine): asked until it knows every element's end.
+    let times = sacctTimes(tb, arrayId);
+    for (let i = 0; i < 60 && (times.size < 20 || [...times.values()].some((t) => Number.isNaN(t.end))); i++) {
+      await sleep(500);
+      times = sacctTimes(tb, arrayId);
+    }
     assert.equal(times.size, 20, `sacct knows every element: ${[...times.keys()]}`);
     const overlap = maxOverlap([...times.values()]);
     assert.ok(overlap <= 5, `at most 5 elements ran at once, sacct says ${overlap}`);
