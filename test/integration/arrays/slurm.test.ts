@@ -41,6 +41,16 @@ function sacctTimes(tb: TestBed, arrayId: string): Map<number, { start: number; 
   return rows;
 }
 
+/** sacct lags squeue by a few seconds (more on a busy machine): asked until it knows `count` elements' ends. */
+async function settledSacct(tb: TestBed, arrayId: string, count: number): Promise<ReturnType<typeof sacctTimes>> {
+  let times = sacctTimes(tb, arrayId);
+  for (let i = 0; i < 60 && (times.size < count || [...times.values()].some((t) => Number.isNaN(t.end))); i++) {
+    await sleep(500);
+    times = sacctTimes(tb, arrayId);
+  }
+  return times;
+}
+
 describe("slurmray map on the Slurm test bed", () => {
   let base = "";
   let cwd = "";
@@ -80,12 +90,7 @@ describe("slurmray map on the Slurm test bed", () => {
     const record = JSON.parse((await runCli(["status", report.job_id, "--json"], { cwd })).stdout);
     const arrayId = record.schedulerId as string;
     assert.deepEqual(record.array.elements.map((e: { schedulerId: string }) => e.schedulerId), report.elements.map((_: unknown, i: number) => `${arrayId}_${i}`));
-    // sacct lags squeue by a few seconds (more on a busy machine): asked until it knows every element's end.
-    let times = sacctTimes(tb, arrayId);
-    for (let i = 0; i < 60 && (times.size < 20 || [...times.values()].some((t) => Number.isNaN(t.end))); i++) {
-      await sleep(500);
-      times = sacctTimes(tb, arrayId);
-    }
+    const times = await settledSacct(tb, arrayId, 20);
     assert.equal(times.size, 20, `sacct knows every element: ${[...times.keys()]}`);
     const overlap = maxOverlap([...times.values()]);
     assert.ok(overlap <= 5, `at most 5 elements ran at once, sacct says ${overlap}`);
@@ -108,7 +113,7 @@ describe("slurmray map on the Slurm test bed", () => {
     );
     const again = JSON.parse((await runCli(["status", report.job_id, "--json"], { cwd })).stdout);
     assert.notEqual(again.schedulerId, arrayId);
-    assert.deepEqual([...sacctTimes(tb, again.schedulerId).keys()], [7], "the retry submitted element 7 only");
+    assert.deepEqual([...(await settledSacct(tb, again.schedulerId, 1)).keys()], [7], "the retry submitted element 7 only");
     assert.equal(again.array.elements[7].schedulerId, `${again.schedulerId}_7`);
     assert.equal(again.array.elements[6].schedulerId, `${arrayId}_6`, "the others keep their first run");
   });
