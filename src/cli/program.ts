@@ -15,7 +15,7 @@ import { VERSION } from "./version.js";
 
 export function program() {
   const root = new Command("slurmray")
-    .description("Run a Python function or script from your project on a Slurm cluster or on this machine, with the remote virtualenv kept in step.")
+    .description("Run a Python function or script from your project on a Slurm cluster, a shared server or this machine, with the remote virtualenv kept in step.")
     .version(VERSION)
     .option("-q, --quiet", "print errors only (no progress, no notes)")
     .option("-v, --verbose", "also print every remote command with its duration")
