@@ -3,6 +3,7 @@ import { diffEnv, type EnvDiff, type EnvReport, syncEnv } from "../envsync/sync.
 import type { LoadedConfig } from "../config/load.js";
 import { InputError } from "../util/errors.js";
 import type { ConnectOptions } from "./connect.js";
+import { envsInUse } from "./env-use.js";
 import { envOptions, snapshotWarnings, envTargetFor, localSnapshot } from "./remote-run.js";
 import { openTarget, type TargetSession } from "./session.js";
 
@@ -39,6 +40,7 @@ export async function envSync(
   const session = await remoteSession(config, name, connect);
   const snapshot = await localSnapshot(session, config.project.ray ?? false);
   const target = envTargetFor(session, snapshot);
-  const result = await syncEnv(session.transport, { ...target, ...envOptions(session), ...options });
+  const envsInUseNow = (): Promise<string[]> => envsInUse(session, target.envDir);
+  const result = await syncEnv(session.transport, { ...target, ...envOptions(session), ...options, envsInUse: envsInUseNow });
   return { target: session.target.name, env_dir: target.envDir, warnings: snapshotWarnings(snapshot), result };
 }

@@ -8,6 +8,7 @@ import { retentionSnippet } from "../codesync/retention.js";
 import { syncCode } from "../codesync/sync.js";
 import { projectInterpreter } from "../config/interpreter.js";
 import { type Snapshot, takeSnapshot } from "../envsync/snapshot.js";
+import { parseEnvProbe } from "../envsync/remote-state.js";
 import { envProbeFor, type EnvReport, type EnvTarget, syncEnv } from "../envsync/sync.js";
 import { remoteFile } from "../remote/index.js";
 import { uploadFiles } from "../transport/files.js";
@@ -16,6 +17,7 @@ import { writeJsonAtomic } from "../util/fs.js";
 import { sectionLines, wrapSection } from "../util/sections.js";
 import { quote } from "../util/shell.js";
 import { entrySourceFile } from "./entry-check.js";
+import { envsInUse } from "./env-use.js";
 import { limitsStep } from "./limits-cache.js";
 import { envDirFor } from "./remote-paths.js";
 import { type RunReport, timed } from "./report.js";
@@ -133,8 +135,7 @@ export async function prepareRemote(
   );
   report.code = { files_uploaded: code.files_uploaded, bytes_uploaded: code.bytes_uploaded, seconds: code.seconds };
   [...code.warnings, ...importWarnings(session, job, code.selected)].forEach(warn);
-  const python = `${envTarget.envDir}/bin/python`;
-  if (dryRun) return { python, dryRunList: code.dryRunList ?? [] };
+  if (dryRun) return { python: `${parseEnvProbe(probe.stdout).envDir ?? envTarget.envDir}/bin/python`, dryRunList: code.dryRunList ?? [] };
 
   const env = await timed(timings, "env_sync", () =>
     syncEnv(transport, {
@@ -143,6 +144,7 @@ export async function prepareRemote(
       exact: false,
       forceReinstall: false,
       probe: probe.stdout,
+      envsInUse: () => envsInUse(session, envTarget.envDir),
       signal,
     }),
   );
@@ -152,7 +154,8 @@ export async function prepareRemote(
     await timed(timings, "code_sync", () => uploadFiles(transport, dirname(remoteFile("runner.py")), RUNTIME_FILES, layout.runtimeDir));
   }
   await cleanOldJobs(session, job);
-  return { python, dryRunList: null };
+  // The exact env generation this job runs with: a later change builds the next one beside it.
+  return { python: `${env.envDir}/bin/python`, dryRunList: null };
 }
 
 /** Opportunistic retention: at most once a day per target, in the background on the target. */

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { after, before, describe, type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { EnvSyncError } from "../../../src/envsync/errors.js";
+import { parseRetired, retireEnvsScript } from "../../../src/envsync/generations.js";
 import { probeRemoteEnv } from "../../../src/envsync/remote-state.js";
 import { type Snapshot, snapshotHash, takeSnapshot } from "../../../src/envsync/snapshot.js";
 import { diffEnv, envProbeFor, type SyncOptions, syncEnv } from "../../../src/envsync/sync.js";
@@ -445,6 +446,89 @@ export function envSyncSuite(name: string, open: (bed: TestBed | null) => Promis
       assert.equal(await remoteVersion(tr, opts.envDir, "alpha"), "1.0");
       const after = await diffEnv(tr, { ...smaller, exact: false });
       assert.deepEqual(after.plan.entries.map((e) => [e.name, e.action]), [["alpha", "keep"]]);
+    });
+
+    /** Fails when a file of the env's bin/ or its pyvenv.cfg still names `old` (the env it was cloned from). */
+    const assertRelocated = async (t: Transport, envDir: string, old: string): Promise<void> => {
+      const stale = await t.exec(["grep", "-rlE", `${old}([^-0-9]|$)`, `${envDir}/bin`, `${envDir}/pyvenv.cfg`]);
+      assert.equal(stale.stdout, "", "no file of the new env names the old one");
+      const prefix = await t.exec([`${envDir}/bin/python`, "-c", "import sys; print(sys.prefix)"]);
+      assert.equal(prefix.stdout.trim(), envDir);
+      assert.equal((await t.exec(["grep", "-qF", envDir, `${envDir}/bin/activate`])).code, 0, "activate names the new env");
+    };
+    const exists = async (t: Transport, path: string): Promise<boolean> => (await t.exec(["test", "-e", path])).code === 0;
+
+    test("a change while a job uses the env: the next env is built beside it, the job keeps its versions, the old env goes once unused", async (t) => {
+      const tr = usable(t);
+      if (!tr) return;
+      freshEnv();
+      const opts = options(snapshotOf(["alpha==1.0", "delta==1.0"]));
+      const first = await syncEnv(tr, { ...opts, envsInUse: async () => [] });
+      assert.equal(first.envDir, opts.envDir);
+      // Job A: started from the env, it imports alpha only once the flag exists (after the change).
+      const flag = `${base}/go${counter}`;
+      const jobA = tr.exec([
+        `${opts.envDir}/bin/python`,
+        "-c",
+        `import os, time\nwhile not os.path.exists(${JSON.stringify(flag)}): time.sleep(0.05)\nimport alpha, importlib.metadata as m\nprint(alpha.__version__, m.version("alpha"))`,
+      ]);
+      let asked = 0;
+      const inUse = async (): Promise<string[]> => {
+        asked++;
+        return [opts.envDir];
+      };
+      const changed = { ...opts, snapshot: snapshotOf(["alpha==1.1", "delta==1.0"]), envsInUse: inUse };
+      const beside = await syncEnv(tr, changed);
+      assert.equal(beside.envDir, `${opts.envDir}-1`);
+      assert.deepEqual(beside.changed, [{ name: "alpha", from: "1.0", to: "1.1" }]);
+      assert.deepEqual([beside.created, beside.retired, asked], [false, [], 1]);
+      await tr.exec(["touch", flag]);
+      const a = await jobA;
+      assert.equal(a.stdout.trim(), "1.0 1.0", a.stderr);
+      assert.equal(await remoteVersion(tr, beside.envDir, "alpha"), "1.1", "job B's env");
+      assert.equal(await remoteVersion(tr, opts.envDir, "alpha"), "1.0", "the old env is untouched");
+      await assertRelocated(tr, beside.envDir, opts.envDir);
+
+      // The warm path is unchanged: one command, nobody asked which jobs run, the new env.
+      const warm = await syncEnv(tr, changed);
+      assert.deepEqual([warm.reused, warm.remote_commands, warm.envDir, asked], [true, 1, beside.envDir, 1]);
+
+      // Job A has ended: the next change is made in place (no job uses the env) and removes the old env.
+      const next = await syncEnv(tr, { ...opts, snapshot: snapshotOf(["alpha==2.0", "delta==1.0"]), envsInUse: async () => [] });
+      assert.deepEqual([next.envDir, next.retired], [beside.envDir, [opts.envDir]]);
+      assert.equal(await exists(tr, opts.envDir), false);
+      assert.equal(await remoteVersion(tr, beside.envDir, "alpha"), "2.0");
+      const probe = await probeRemoteEnv(tr, { envDir: opts.envDir });
+      assert.equal(probe.envDir, beside.envDir, "the probe resolves the current generation");
+    });
+
+    test("with pip only, generations beside in use ones; clean's retirement keeps the current env and those in use", async (t) => {
+      const tr = usable(t);
+      if (!tr) return;
+      freshEnv();
+      const pipOnly = withoutUv(tr);
+      const opts = options(snapshotOf(["alpha==1.0"]));
+      const e0 = (await syncEnv(pipOnly, opts)).envDir;
+      const e1 = (await syncEnv(pipOnly, { ...opts, snapshot: snapshotOf(["alpha==1.1"]), envsInUse: async () => [e0] })).envDir;
+      const e2 = (await syncEnv(pipOnly, { ...opts, snapshot: snapshotOf(["alpha==2.0"]), envsInUse: async () => [e0, e1] })).envDir;
+      assert.deepEqual([e1, e2], [`${opts.envDir}-1`, `${opts.envDir}-2`]);
+      assert.deepEqual(
+        [await remoteVersion(tr, e0, "alpha"), await remoteVersion(tr, e1, "alpha"), await remoteVersion(tr, e2, "alpha")],
+        ["1.0", "1.1", "2.0"],
+      );
+      await assertRelocated(tr, e2, e1);
+
+      const retire = async (keep: string[]): Promise<string[]> => {
+        const result = await tr.script(retireEnvsScript(`${base}/envs`, `proj${counter}`, keep));
+        assert.equal(result.code, 0, result.stderr);
+        return parseRetired(result.stdout);
+      };
+      assert.deepEqual(await retire([e1]), [e0]);
+      assert.deepEqual(await retire([]), [e1]);
+      assert.deepEqual(await retire([]), []);
+      assert.deepEqual([await exists(tr, e0), await exists(tr, e1), await exists(tr, e2)], [false, false, true]);
+      const warm = await syncEnv(pipOnly, { ...opts, snapshot: snapshotOf(["alpha==2.0"]) });
+      assert.deepEqual([warm.reused, warm.envDir], [true, e2]);
     });
 
     test("--force-reinstall rebuilds the env from scratch", async (t) => {
