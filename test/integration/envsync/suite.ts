@@ -14,9 +14,10 @@ import { probeRemoteEnv } from "../../../src/envsync/remote-state.js";
 import { type Snapshot, snapshotHash, takeSnapshot } from "../../../src/envsync/snapshot.js";
 import { diffEnv, envProbeFor, type SyncOptions, syncEnv } from "../../../src/envsync/sync.js";
 import { OpenSshTransport } from "../../../src/transport/openssh.js";
-import type { ExecOptions, Transport } from "../../../src/transport/types.js";
+import type { Transport } from "../../../src/transport/types.js";
 import { InputError } from "../../../src/util/errors.js";
 import { requireTestbed, type TestBed, testbed } from "../../helpers/testbed.js";
+import { intercept, withoutUv } from "../../helpers/transports.js";
 import { MANY, type WheelIndex, wheelIndex } from "../../helpers/wheel-index.js";
 
 export function snapshotOf(requirements: string[], pythonVersion = "3.11"): Snapshot {
@@ -44,26 +45,6 @@ const WINONLY_SKIPPED = {
   reason: 'not needed on the remote: delta requires it only when sys_platform == "win32" (there sys_platform = "linux")',
 };
 
-/** A transport that hands every command to `inner`, after `rewrite` saw it (and changed it, for scripts). */
-function intercept(inner: Transport, rewrite: (script: string) => string): Transport {
-  return new Proxy(inner, {
-    get(target, property) {
-      if (property === "script") {
-        return (script: string, args?: readonly string[], options?: Omit<ExecOptions, "stdin">) => target.script(rewrite(script), args, options);
-      }
-      if (property === "exec") {
-        // Commands run as given; `rewrite` only sees them.
-        return (argv: readonly string[], options?: ExecOptions) => {
-          rewrite(argv.join(" "));
-          return target.exec(argv, options);
-        };
-      }
-      const value = Reflect.get(target, property, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
-
 /** Records every command sent, so a test can assert that no package command ran. */
 function recording(inner: Transport): { transport: Transport; sent: string[] } {
   const sent: string[] = [];
@@ -72,11 +53,6 @@ function recording(inner: Transport): { transport: Transport; sent: string[] } {
     return script;
   };
   return { transport: intercept(inner, record), sent };
-}
-
-/** A remote without uv: every script runs with PATH=/usr/bin:/bin (uv lives in /usr/local/bin). */
-function withoutUv(inner: Transport): Transport {
-  return intercept(inner, (script) => `PATH=/usr/bin:/bin; export PATH\n${script}`);
 }
 
 /** A TCP port that accepts connections and never answers: an index stuck mid-install. */
