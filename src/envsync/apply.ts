@@ -23,7 +23,7 @@ import {
 } from "./remote-state.js";
 import { sectionLines, wrapSection } from "../util/sections.js";
 import type { IndexOptions } from "./snapshot.js";
-import { buildBeside, isOneOf, lockFamily, parseRetired, RESOLVE_ENV, retireStale, switchCurrent } from "./generations.js";
+import { buildBeside, isOneOf, lockFamily, movedSince, parseRetired, RESOLVE_ENV, retireStale, switchCurrent } from "./generations.js";
 import { STAMP_FILE, type Stamp, stampLine } from "./stamp.js";
 
 /** How to create the env when it is missing: with this interpreter, or first `uv python install <version>`. */
@@ -56,6 +56,10 @@ export interface ApplyInput {
    * so the env is changed in place and nothing is removed.
    */
   keep?: readonly string[];
+  /** With `keep`: the stamp id the caller's probe saw ("" for none); see generations.ts, movedSince. */
+  seenStampId?: string;
+  /** With `keep`: what a new env gets (the whole snapshot) when one is made anew beside the current one. */
+  fresh?: Pick<ApplyInput, "install" | "constraints">;
 }
 
 export interface ApplyOutcome {
@@ -136,20 +140,24 @@ function applySteps(input: ApplySteps, create: string): string[] {
     // Another sync may have made a new generation current while this one waited.
     RESOLVE_ENV,
     "sr_cur=$sr_env",
+    input.keep ? movedSince(input.seenStampId ?? "") : "",
     // A rebuild asked for is done even when the env already satisfies the snapshot.
     // The stamp vouches for the env only while its distributions are as it records (SITE_SUM).
     `if ${input.recreate || input.ignoreStamp ? "false" : "true"} && ${stampMatches({ matchHash: input.stamp.hash })}; then`,
     `  ${step("already")}`,
     "else",
-    input.keep && input.keep.length > 0
-      ? `  if ${isOneOf(input.keep)} && [ -e "$sr_env/bin/python" ]; then\n${buildBeside(input.recreate, failAt("beside"))}\n  fi`
+    // Beside a used env: a fresh env with uv (or for a rebuild), else a clone plus the delta (generations.ts).
+    "sr_fresh=",
+    input.keep
+      ? `  if { ${isOneOf(input.keep)} || [ -n "$sr_moved" ]; } && [ -e "$sr_env/bin/python" ]; then\n` +
+        `    if ${input.recreate ? "true" : "false"} || [ -n "$sr_uv" ]; then sr_fresh=1; fi\n${buildBeside(failAt("beside"))}\n  fi`
       : "",
     `  rm -f ${stamp} || ${failAt("stamp")}`,
     `  ${input.recreate ? "" : '[ -e "$sr_env/bin/python" ] && [ ! -x "$sr_env/bin/python" ] && '}${EMPTY_ENV}`,
     `  if [ ! -x "$sr_env/bin/python" ]; then\n    ${create}\n  fi`,
-    input.uninstall.length > 0 ? `  ${installerCommand("uninstall", input.uninstall, {})} || ${failAt("uninstall")}` : "",
-    input.install.length > 0 ? writeConstraints(input.constraints) : "",
-    input.install.length > 0 ? `  ${installerCommand("install", input.install, input.indexOptions, input.constraints.length > 0)} || ${failAt("install")}` : "",
+    input.fresh ? `  if [ -n "$sr_fresh" ]; then\n${installSteps({ ...input.fresh, uninstall: [], indexOptions: input.indexOptions })}\n  else` : "",
+    installSteps(input),
+    input.fresh ? "  fi" : "",
     // The stamp's JSON with the env's checksum as its last field, taken after the install.
     `  printf '%s,"site":"%s"}\\n' ${quote(stampLine(input.stamp).slice(0, -1))} "${SITE_SUM}" > "$sr_env/.stamp.$$" && mv -f "$sr_env/.stamp.$$" ${stamp} || ${failAt("stamp")}`,
     `  [ "$sr_env" = "$sr_cur" ] || { ${switchCurrent(failAt("switch"))}; }`,
@@ -157,6 +165,17 @@ function applySteps(input: ApplySteps, create: string): string[] {
     "fi",
     wrapSection(DIST_SECTION, [input.keep ? retireStale(input.keep) : "", `printf 'envdir %s\\n' "$sr_env"`, DIST_INFO_SNIPPET].filter(Boolean).join("\n")),
   ];
+}
+
+// Uninstall, then install with the constraints written beside.
+function installSteps(input: Pick<ApplyInput, "uninstall" | "install" | "constraints" | "indexOptions">): string {
+  return [
+    input.uninstall.length > 0 ? `  ${installerCommand("uninstall", input.uninstall, {})} || ${failAt("uninstall")}` : "",
+    input.install.length > 0 ? writeConstraints(input.constraints) : "",
+    input.install.length > 0 ? `  ${installerCommand("install", input.install, input.indexOptions, input.constraints.length > 0)} || ${failAt("install")}` : "",
+  ]
+    .filter(Boolean)
+    .join("\n") || "  :";
 }
 
 const script = (lines: readonly string[]): string => `${lines.filter(Boolean).join("\n")}\n`;

@@ -257,7 +257,7 @@ export async function syncEnv(transport: Transport, options: SyncOptions): Promi
     uninstall: plan ? [...uninstallArgs(plan), ...reinstallNames(plan)] : [],
     install: plan ? installArgs(plan) : snapshot.requirements,
     constraints: (planned?.parity ?? parityFor(snapshot, null)).constraints,
-    ...(options.envsInUse ? { keep: await options.envsInUse() } : {}),
+    ...(options.envsInUse ? { keep: await options.envsInUse(), seenStampId: stampBefore?.id ?? "", fresh: applyParts(options) } : {}),
   };
   const skipped = planned?.parity.skipped ?? null;
   return applied(await run(applyScript(input)), input, { state: view.state, stamp: stampBefore, plan, skipped });

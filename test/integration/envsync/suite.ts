@@ -457,7 +457,7 @@ export function envSyncSuite(name: string, open: (bed: TestBed | null) => Promis
       const beside = await syncEnv(tr, changed);
       assert.equal(beside.envDir, `${opts.envDir}-1`);
       assert.deepEqual(beside.changed, [{ name: "alpha", from: "1.0", to: "1.1" }]);
-      assert.deepEqual([beside.created, beside.retired, asked], [false, [], 1]);
+      assert.deepEqual([beside.created, beside.retired, asked], [true, [], 1], "with uv: a new env from uv's cache");
       await tr.exec(["touch", flag]);
       const a = await jobA;
       assert.equal(a.stdout.trim(), "1.0 1.0", a.stderr);
@@ -476,6 +476,25 @@ export function envSyncSuite(name: string, open: (bed: TestBed | null) => Promis
       assert.equal(await remoteVersion(tr, beside.envDir, "alpha"), "2.0");
       const probe = await probeRemoteEnv(tr, { envDir: opts.envDir });
       assert.equal(probe.envDir, beside.envDir, "the probe resolves the current generation");
+    });
+
+    test("two syncs of different snapshots at once while a job uses the env: each gets an env of its own, none is removed", async (t) => {
+      const tr = usable(t);
+      if (!tr) return;
+      freshEnv();
+      const opts = options(snapshotOf(["alpha==1.0"]));
+      const e0 = (await syncEnv(tr, opts)).envDir;
+      const inUse = async (): Promise<string[]> => [e0];
+      const [one, two] = await Promise.all([
+        syncEnv(tr, { ...opts, snapshot: snapshotOf(["alpha==1.1"]), envsInUse: inUse }),
+        syncEnv(tr, { ...opts, snapshot: snapshotOf(["alpha==2.0"]), envsInUse: inUse, cacheDir: join(cacheDir, "other") }),
+      ]);
+      // The one that waited saw an env the other had just made (its job may be about to use it): beside again.
+      assert.deepEqual([one.envDir, two.envDir].sort(), [`${opts.envDir}-1`, `${opts.envDir}-2`]);
+      assert.deepEqual([...one.retired, ...two.retired], []);
+      assert.equal(await remoteVersion(tr, one.envDir, "alpha"), "1.1");
+      assert.equal(await remoteVersion(tr, two.envDir, "alpha"), "2.0");
+      assert.equal(await remoteVersion(tr, e0, "alpha"), "1.0");
     });
 
     test("with pip only, generations beside in use ones; clean's retirement keeps the current env and those in use", async (t) => {
