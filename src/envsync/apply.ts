@@ -163,7 +163,7 @@ function applySteps(input: ApplySteps, create: string): string[] {
     `  [ "$sr_env" = "$sr_cur" ] || { ${switchCurrent(failAt("switch"))}; }`,
     `  ${step("done")}`,
     "fi",
-    wrapSection(DIST_SECTION, [input.keep ? retireStale(input.keep) : "", `printf 'envdir %s\\n' "$sr_env"`, DIST_INFO_SNIPPET].filter(Boolean).join("\n")),
+    wrapSection(DIST_SECTION, [input.keep ? retireStale(input.keep, true) : "", `printf 'envdir %s\\n' "$sr_env"`, DIST_INFO_SNIPPET].filter(Boolean).join("\n")),
   ];
 }
 

@@ -103,15 +103,22 @@ export function isOneOf(dirs: readonly string[]): string {
 /**
  * Removes every generation of $sr_base that is not $sr_env (the current one), not $sr_moved (see movedSince)
  * and not in `keep` (the envs of pending or running jobs), and leftovers of builds that failed; prints
- * "retired <dir>" for each. Run under the family's lock.
+ * "retired <dir>" for each. Run under the family's lock. In the `background`, the dir is first renamed to
+ * `<dir>.trash` (gone from its name at once) and removed after the script has returned: removing a large
+ * env's thousands of files would otherwise be most of the time a change takes.
  */
-export function retireStale(keep: readonly string[]): string {
+export function retireStale(keep: readonly string[], background: boolean): string {
   const kept = keep.length === 0 ? "" : `  case "$sr_d" in ${keep.map(quote).join("|")}) continue ;; esac\n`;
-  return `for sr_d in "$sr_base" "$sr_base"-*; do
+  // The removal lets go of the lock (fd 9) and of the command's output.
+  const remove = background
+    ? `{ case $sr_d in *.trash) sr_t=$sr_d ;; *) sr_t=$sr_d.trash; mv "$sr_d" "$sr_t" || continue ;; esac; rm -rf "$sr_t" </dev/null >/dev/null 2>&1 9>&- & }`
+    : `rm -rf "$sr_d"`;
+  // <base>.trash first: a word, not a glob, so it must be looked at before <base> is renamed to it.
+  return `for sr_d in "$sr_base".trash "$sr_base" "$sr_base"-*; do
   [ -e "$sr_d" ] && [ "$sr_d" != "$sr_env" ] && [ "$sr_d" != "$sr_moved" ] || continue
-  sr_s=\${sr_d#"$sr_base"}; sr_s=\${sr_s#-}; sr_s=\${sr_s%.tmp}
+  sr_s=\${sr_d#"$sr_base"}; sr_s=\${sr_s#-}; sr_s=\${sr_s%.trash}; sr_s=\${sr_s%.tmp}
   case $sr_s in *[!0-9]*) continue ;; esac
-${kept}  rm -rf "$sr_d" && printf 'retired %s\\n' "$sr_d"
+${kept}  ${remove} && printf 'retired %s\\n' "$sr_d"
 done`;
 }
 
@@ -127,7 +134,7 @@ export function retireEnvsScript(envsDir: string, project: string, keep: readonl
   (
 ${lockFamily("exit 1")}
 ${RESOLVE_ENV}
-${retireStale(keep)}
+${retireStale(keep, false)}
   )
 done
 :

@@ -28,13 +28,13 @@ test("the current generation: the base without a pointer, <base>-<n> with one; a
 
 test("retirement removes the unused generations and leftovers, and nothing else", () => {
   const envs = join(home, "retire");
-  const dirs = ["p-py3.11", "p-py3.11-1", "p-py3.11-2", "p-py3.11-3.tmp", "p-py3.11-x", "p-py3.11-1x-py3.11", "p-py3.12", "q-py3.11", "p-extra-py3.11"];
+  const dirs = ["p-py3.11", "p-py3.11-1", "p-py3.11-2", "p-py3.11-3.tmp", "p-py3.11-4.trash", "p-py3.11-x", "p-py3.11-1x-py3.11", "p-py3.12", "q-py3.11", "p-extra-py3.11"];
   for (const dir of dirs) mkdirSync(join(envs, dir), { recursive: true });
   for (const lock of ["p-py3.11", "p-py3.12", "p-py3.11-1x-py3.11", "q-py3.11", "p-extra-py3.11"]) writeFileSync(join(envs, `${lock}.lock`), "");
   writeFileSync(join(envs, "p-py3.11.current"), "2\n");
 
   const removed = parseRetired(sh(retireEnvsScript(envs, "p", [join(envs, "p-py3.11-1")])));
-  assert.deepEqual(removed.sort(), [join(envs, "p-py3.11"), join(envs, "p-py3.11-3.tmp")]);
+  assert.deepEqual(removed.sort(), [join(envs, "p-py3.11"), join(envs, "p-py3.11-3.tmp"), join(envs, "p-py3.11-4.trash")]);
   const left = readdirSync(envs).filter((name) => !name.endsWith(".lock") && !name.endsWith(".current"));
   assert.deepEqual(left.sort(), ["p-extra-py3.11", "p-py3.11-1", "p-py3.11-1x-py3.11", "p-py3.11-2", "p-py3.11-x", "p-py3.12", "q-py3.11"]);
 
