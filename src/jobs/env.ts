@@ -40,7 +40,7 @@ export async function envSync(
   const session = await remoteSession(config, name, connect);
   const snapshot = await localSnapshot(session, config.project.ray ?? false);
   const target = envTargetFor(session, snapshot);
-  const envsInUseNow = (): Promise<string[]> => envsInUse(session, target.envDir);
-  const result = await syncEnv(session.transport, { ...target, ...envOptions(session), ...options, envsInUse: envsInUseNow });
-  return { target: session.target.name, env_dir: target.envDir, warnings: snapshotWarnings(snapshot), result };
+  const result = await syncEnv(session.transport, { ...target, ...envOptions(session), ...options, envsInUse: () => envsInUse(session, target.envDir) });
+  // The env's current generation (see envsync/generations.ts).
+  return { target: session.target.name, env_dir: result.envDir, warnings: snapshotWarnings(snapshot), result };
 }
