@@ -1,6 +1,8 @@
-// The apply script: ONE remote sh script that, under a lock on <env>/.slurmray.lock, re-reads the stamp (another
-// sync may just have finished), creates the env when missing, removes the stamp, installs only the plan
-// (uv when present, else pip), writes the new stamp atomically, and lists the env's distributions for the cache.
+// The apply script: ONE remote sh script that, under the env family's lock (<base>.lock, see generations.ts),
+// re-reads the stamp (another sync may just have finished), creates the env when missing (or, when a job
+// uses the current env, builds the next generation beside it), removes the stamp, installs only the plan
+// (uv when present, else pip), writes the new stamp atomically, makes the env current, removes generations
+// no job uses, and lists the env's distributions for the cache.
 import type { ExecResult } from "../transport/types.js";
 import { quote, quoteArgv } from "../util/shell.js";
 import { EnvSyncError } from "./errors.js";
@@ -21,6 +23,7 @@ import {
 } from "./remote-state.js";
 import { sectionLines, wrapSection } from "../util/sections.js";
 import type { IndexOptions } from "./snapshot.js";
+import { buildBeside, isOneOf, lockFamily, movedSince, parseRetired, RESOLVE_ENV, retireStale, switchCurrent } from "./generations.js";
 import { STAMP_FILE, type Stamp, stampLine } from "./stamp.js";
 
 /** How to create the env when it is missing: with this interpreter, or first `uv python install <version>`. */
@@ -47,6 +50,16 @@ export interface ApplyInput {
   /** Parity: "name==version" lines the installer applies as constraints (`-c`); see parity.ts. */
   constraints: string[];
   indexOptions: IndexOptions;
+  /**
+   * The env dirs pending or running jobs use. When the current env is one of them, a change is made in a new
+   * generation beside it; generations that are neither current nor listed are removed. Absent: not known,
+   * so the env is changed in place and nothing is removed.
+   */
+  keep?: readonly string[];
+  /** With `keep`: the stamp id the caller's probe saw ("" for none); see generations.ts, movedSince. */
+  seenStampId?: string;
+  /** With `keep`: what a new env gets (the whole snapshot) when one is made anew beside the current one. */
+  fresh?: Pick<ApplyInput, "install" | "constraints">;
 }
 
 export interface ApplyOutcome {
@@ -55,9 +68,13 @@ export interface ApplyOutcome {
   created: boolean;
   /** The env's distributions after the script (from its dist-info folders), for the local cache. */
   distributions: ReturnType<typeof parseDistInfo>;
+  /** The dir of the env now current (a new generation when one was built beside the old). */
+  envDir: string | null;
+  /** Generations removed because no job used them any more. */
+  retired: string[];
 }
 
-// Not ".lock": uv locks <venv>/.lock itself while installing, and would wait on ours forever.
+// The lock file of slurmray versions that locked inside the env; kept when an env is emptied.
 const LOCK_FILE = ".slurmray.lock";
 const STEP = (name: string): string => `@@slurmray:apply:${name}@@`;
 const step = (name: string): string => `echo '${STEP(name)}'`;
@@ -119,26 +136,46 @@ function applySteps(input: ApplySteps, create: string): string[] {
   return [
     input.installUv ? installUvCommands(input.envDir) : "",
     `(umask 077 && mkdir -p "$sr_env") || ${failAt("mkdir")}`,
-    `exec 9>>"$sr_env/${LOCK_FILE}" || ${failAt("lock")}`,
-    // flock(1) when present; else Python's fcntl on the inherited descriptor (the lock stays with the shell's).
-    `if command -v flock >/dev/null 2>&1; then flock 9; else python3 -c 'import fcntl; fcntl.flock(9, fcntl.LOCK_EX)'; fi || ${failAt("lock")}`,
+    lockFamily(failAt("lock")),
+    // Another sync may have made a new generation current while this one waited.
+    RESOLVE_ENV,
+    "sr_cur=$sr_env",
+    input.keep ? movedSince(input.seenStampId ?? "") : "",
     // A rebuild asked for is done even when the env already satisfies the snapshot.
     // The stamp vouches for the env only while its distributions are as it records (SITE_SUM).
     `if ${input.recreate || input.ignoreStamp ? "false" : "true"} && ${stampMatches({ matchHash: input.stamp.hash })}; then`,
     `  ${step("already")}`,
     "else",
+    // Beside a used env: a fresh env with uv (or for a rebuild), else a clone plus the delta (generations.ts).
+    "sr_fresh=",
+    input.keep
+      ? `  if { ${isOneOf(input.keep)} || [ -n "$sr_moved" ]; } && [ -e "$sr_env/bin/python" ]; then\n` +
+        `    if ${input.recreate ? "true" : "false"} || [ -n "$sr_uv" ]; then sr_fresh=1; fi\n${buildBeside(failAt("beside"))}\n  fi`
+      : "",
     `  rm -f ${stamp} || ${failAt("stamp")}`,
     `  ${input.recreate ? "" : '[ -e "$sr_env/bin/python" ] && [ ! -x "$sr_env/bin/python" ] && '}${EMPTY_ENV}`,
     `  if [ ! -x "$sr_env/bin/python" ]; then\n    ${create}\n  fi`,
+    input.fresh ? `  if [ -n "$sr_fresh" ]; then\n${installSteps({ ...input.fresh, uninstall: [], indexOptions: input.indexOptions })}\n  else` : "",
+    installSteps(input),
+    input.fresh ? "  fi" : "",
+    // The stamp's JSON with the env's checksum as its last field, taken after the install.
+    `  printf '%s,"site":"%s"}\\n' ${quote(stampLine(input.stamp).slice(0, -1))} "${SITE_SUM}" > "$sr_env/.stamp.$$" && mv -f "$sr_env/.stamp.$$" ${stamp} || ${failAt("stamp")}`,
+    `  [ "$sr_env" = "$sr_cur" ] || { ${switchCurrent(failAt("switch"))}; }`,
+    `  ${step("done")}`,
+    "fi",
+    wrapSection(DIST_SECTION, [input.keep ? retireStale(input.keep, true) : "", `printf 'envdir %s\\n' "$sr_env"`, DIST_INFO_SNIPPET].filter(Boolean).join("\n")),
+  ];
+}
+
+// Uninstall, then install with the constraints written beside.
+function installSteps(input: Pick<ApplyInput, "uninstall" | "install" | "constraints" | "indexOptions">): string {
+  return [
     input.uninstall.length > 0 ? `  ${installerCommand("uninstall", input.uninstall, {})} || ${failAt("uninstall")}` : "",
     input.install.length > 0 ? writeConstraints(input.constraints) : "",
     input.install.length > 0 ? `  ${installerCommand("install", input.install, input.indexOptions, input.constraints.length > 0)} || ${failAt("install")}` : "",
-    // The stamp's JSON with the env's checksum as its last field, taken after the install.
-    `  printf '%s,"site":"%s"}\\n' ${quote(stampLine(input.stamp).slice(0, -1))} "${SITE_SUM}" > "$sr_env/.stamp.$$" && mv -f "$sr_env/.stamp.$$" ${stamp} || ${failAt("stamp")}`,
-    `  ${step("done")}`,
-    "fi",
-    wrapSection(DIST_SECTION, DIST_INFO_SNIPPET),
-  ];
+  ]
+    .filter(Boolean)
+    .join("\n") || "  :";
 }
 
 const script = (lines: readonly string[]): string => `${lines.filter(Boolean).join("\n")}\n`;
@@ -146,7 +183,7 @@ const script = (lines: readonly string[]): string => `${lines.filter(Boolean).jo
 /** The script (run with `sh -s`). Exits 0 with the "done" or "already" marker, or 1 with "fail:<step>". */
 export function applyScript(input: ApplyInput): string {
   const create = createCommands(quote(input.create.python), input.create.installPython, failAt("create"));
-  return script([`sr_env=${quote(input.envDir)}`, `sr_uv=${quote(input.uv ?? "")}`, ...applySteps(input, create)]);
+  return script([`sr_base=${quote(input.envDir)}`, RESOLVE_ENV, `sr_uv=${quote(input.uv ?? "")}`, ...applySteps(input, create)]);
 }
 
 export type FirstContactInput = Omit<ApplySteps, "recreate" | "uninstall"> & {
@@ -195,9 +232,12 @@ export function parseApplyOutput(result: ExecResult, input: Pick<ApplyInput, "en
       result.stderr,
     );
   }
+  const listed = sectionLines(result.stdout, DIST_SECTION) ?? [];
   return {
     already: result.stdout.includes(STEP("already")),
     created: result.stdout.includes(STEP("created")),
-    distributions: parseDistInfo(sectionLines(result.stdout, DIST_SECTION) ?? []),
+    distributions: parseDistInfo(listed),
+    envDir: listed.find((line) => line.startsWith("envdir "))?.slice(7) ?? null,
+    retired: parseRetired(listed.join("\n")),
   };
 }

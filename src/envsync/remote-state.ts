@@ -12,6 +12,7 @@ import { quote } from "../util/shell.js";
 import type { ProbedEnvironment } from "./distributions.js";
 import type { Pep610DirectUrl } from "./requirements/direct-url.js";
 import { sectionLines, wrapSection } from "../util/sections.js";
+import { RESOLVE_ENV } from "./generations.js";
 import { parseStamp, STAMP_FILE, type Stamp } from "./stamp.js";
 
 export const ENV_SECTION = "env";
@@ -24,11 +25,12 @@ export interface RemotePython {
   path: string;
 }
 
-/** What the probe found. `uv` is the path of uv on the remote, or null. */
-export type RemoteEnvProbe =
-  | { kind: "stamp"; uv: string | null; stamp: Stamp }
-  | { kind: "state"; uv: string | null; state: ProbedEnvironment; stamp: Stamp | null }
-  | { kind: "missing"; uv: string | null; broken: boolean; pythons: RemotePython[] };
+/** What the probe found. `uv` is the path of uv on the remote, or null; `envDir` the current generation's dir. */
+export type RemoteEnvProbe = { uv: string | null; envDir: string | null } & (
+  | { kind: "stamp"; stamp: Stamp }
+  | { kind: "state"; state: ProbedEnvironment; stamp: Stamp | null }
+  | { kind: "missing"; broken: boolean; pythons: RemotePython[] }
+);
 
 export interface EnvProbeOptions {
   /** Absolute remote path of the env. */
@@ -127,14 +129,14 @@ export function parseDistInfo(lines: readonly string[]): { name: string; version
   });
 }
 
-/** Sets $sr_env and $sr_uv, for envSection and the scripts built on it. */
+/** Sets $sr_base (the env family, see generations.ts), $sr_env (its current generation) and $sr_uv. */
 export function envVariables(envDir: string): string {
-  return `sr_env=${quote(envDir)}\n${findUvSnippet(envDir)}`;
+  return `sr_base=${quote(envDir)}\n${RESOLVE_ENV}\n${findUvSnippet(envDir)}`;
 }
 
-/** The "env" section: uv's path, then what `body` prints. Expects $sr_env, $sr_uv. */
+/** The "env" section: uv's path and the env's dir, then what `body` prints. Expects $sr_env, $sr_uv. */
 export function envSection(body: string): string {
-  return wrapSection(ENV_SECTION, `echo "uv $sr_uv"\n${body}`);
+  return wrapSection(ENV_SECTION, `echo "uv $sr_uv"\necho "dir $sr_env"\n${body}`);
 }
 
 /**
@@ -187,15 +189,16 @@ export function parseEnvProbe(output: string): RemoteEnvProbe {
   const lines = sectionLines(output, ENV_SECTION);
   if (!lines) throw new Error(`the remote env probe printed no "${ENV_SECTION}" section:\n${output.slice(-2000)}`);
   const uv = lines.find((line) => line.startsWith("uv "))?.slice(3).trim() || null;
+  const envDir = lines.find((line) => line.startsWith("dir "))?.slice(4) || null;
   const stampLine = lines.find((line) => line.startsWith("stamp "));
   const stamp = stampLine ? parseStamp(stampLine.slice(6)) : null;
-  if (stamp) return { kind: "stamp", uv, stamp };
+  if (stamp) return { kind: "stamp", uv, envDir, stamp };
   const stateLine = lines.find((line) => line.startsWith("state "));
   if (stateLine) {
     const state = JSON.parse(stateLine.slice(6)) as ProbedEnvironment;
-    return { kind: "state", uv, state, stamp: parseStamp(state.stamp ?? null) };
+    return { kind: "state", uv, envDir, state, stamp: parseStamp(state.stamp ?? null) };
   }
-  return { kind: "missing", uv, broken: lines.includes("broken"), pythons: parsePythons(lines) };
+  return { kind: "missing", uv, envDir, broken: lines.includes("broken"), pythons: parsePythons(lines) };
 }
 
 /** Runs the probe alone over a transport (one remote command). */

@@ -31,10 +31,20 @@ export interface SyncOptions extends EnvTarget {
   indexOptions?: IndexOptions;
   /** The output of a batched command that included envProbeFor(...) (the "env" section). */
   probe?: string;
+  /**
+   * The env dirs of this family that pending or running jobs use, asked only when the env must change: a
+   * used env is never changed (the next one is built beside it), and unused old ones are removed. Absent:
+   * the env is changed in place and nothing is removed.
+   */
+  envsInUse?: () => Promise<string[]>;
   signal?: AbortSignal;
 }
 
 export interface EnvReport {
+  /** The env's dir now (its current generation): jobs submitted after this sync use `<envDir>/bin/python`. */
+  envDir: string;
+  /** Old generations removed because no pending or running job used them. */
+  retired: string[];
   created: boolean;
   /** The env existed, whole (stamped), before this sync. */
   reused: boolean;
@@ -139,12 +149,14 @@ function skippedByMarker(plan: Plan): SkippedDistribution[] {
     .map((entry) => ({ name: entry.name, version: parseRequirement(entry.requirement).specifier.replace(/^==/, "") || null, reason: entry.reason }));
 }
 
-type ReportFields = Pick<EnvReport, "created" | "reused" | "skipped">;
+type ReportFields = Pick<EnvReport, "envDir" | "created" | "reused" | "skipped"> & Partial<Pick<EnvReport, "retired">>;
 
 function report(plan: Plan | null, fields: ReportFields, started: number, commands: number): EnvReport {
   const entries = plan?.entries ?? [];
   const named = (action: PlanEntry["action"]): PlanEntry[] => entries.filter((entry) => entry.action === action);
   return {
+    envDir: fields.envDir,
+    retired: fields.retired ?? [],
     created: fields.created,
     reused: fields.reused,
     installed: named("install").map((entry) => entry.name),
@@ -180,9 +192,10 @@ export async function syncEnv(transport: Transport, options: SyncOptions): Promi
   const run = (script: string): Promise<ExecResult> => transport.script(script, [], options.signal ? { signal: options.signal } : {});
   const applied = (result: ExecResult, input: ApplyInput | FirstContactInput, before: Before): EnvReport => {
     const outcome = parseApplyOutput(result, { uninstall: [], ...input });
+    const where = { envDir: outcome.envDir ?? options.envDir, retired: outcome.retired };
     if (outcome.already) {
       writeEnvCache(options, null); // The other sync's stamp id is not known here.
-      return report(null, { created: false, reused: true, skipped: [] }, started, commands());
+      return report(null, { ...where, created: false, reused: true, skipped: [] }, started, commands());
     }
     // The state after: the same interpreter (markers), the listed distributions; a fresh env is probed in full
     // the next time it needs planning (its entry only says it is known).
@@ -192,7 +205,7 @@ export async function syncEnv(transport: Transport, options: SyncOptions): Promi
     const done = plan ?? freshPlan(snapshot, distributions);
     const skipped = [...skippedByMarker(done), ...(before.skipped ?? skippedAfterInstall(snapshot, distributions.map((d) => d.name)))];
     writeEnvCache(options, { stampId: input.stamp.id, state: plan && state ? { ...state, distributions } : null, skipped });
-    return report(done, { created: outcome.created, reused: !outcome.created && before.stamp !== null, skipped }, started, commands());
+    return report(done, { ...where, created: outcome.created, reused: !outcome.created && before.stamp !== null, skipped }, started, commands());
   };
 
   let probe: RemoteEnvProbe;
@@ -222,7 +235,8 @@ export async function syncEnv(transport: Transport, options: SyncOptions): Promi
     const cached = readEnvCache(options);
     const skipped = cached?.stampId === probe.stamp.id ? (cached.skipped ?? []) : [];
     const unchanged = snapshot.requirements.length + (snapshot.constraints?.length ?? 0) - skipped.length;
-    return { ...report(null, { created: false, reused: true, skipped }, started, commands()), unchanged };
+    const envDir = probe.envDir ?? options.envDir;
+    return { ...report(null, { envDir, created: false, reused: true, skipped }, started, commands()), unchanged };
   }
 
   const view = await remoteView(transport, options, probe);
@@ -243,6 +257,7 @@ export async function syncEnv(transport: Transport, options: SyncOptions): Promi
     uninstall: plan ? [...uninstallArgs(plan), ...reinstallNames(plan)] : [],
     install: plan ? installArgs(plan) : snapshot.requirements,
     constraints: (planned?.parity ?? parityFor(snapshot, null)).constraints,
+    ...(options.envsInUse ? { keep: await options.envsInUse(), seenStampId: stampBefore?.id ?? "", fresh: applyParts(options) } : {}),
   };
   const skipped = planned?.parity.skipped ?? null;
   return applied(await run(applyScript(input)), input, { state: view.state, stamp: stampBefore, plan, skipped });

@@ -1,15 +1,25 @@
 // `slurmray clean`: remove job dirs older than retention_days (or --older-than) on a target, and then the
 // code trees and objects no job uses any more, in one remote command, never touching live jobs (the
-// registry's, and those the scheduler still holds); the local records of removed jobs go with them.
+// registry's, and those the scheduler still holds); the local records of removed jobs go with them. Then the
+// project's env generations that no pending or running job uses (one more command).
 import { cleanJobDirs, type RetentionResult } from "../codesync/retention.js";
 import { projectInterpreter } from "../config/interpreter.js";
 import type { LoadedConfig } from "../config/load.js";
 import type { ConnectOptions } from "./connect.js";
+import { parseRetired, retireEnvsScript } from "../envsync/generations.js";
+import { RemoteCommandError } from "../util/errors.js";
+import { envsInUse } from "./env-use.js";
 import { activeJobIds, jobsDir, removeJob } from "./registry.js";
+import { envsDirOf, type RemoteLayout } from "./remote-paths.js";
 import { localStoreDir, REMOTE_PYTHON } from "./remote-run.js";
-import { openTarget } from "./session.js";
+import { openTarget, type TargetSession } from "./session.js";
 
-export async function cleanTarget(config: LoadedConfig, name: string | undefined, olderThanDays: number | undefined, connect: ConnectOptions = {}): Promise<RetentionResult & { target: string }> {
+export async function cleanTarget(
+  config: LoadedConfig,
+  name: string | undefined,
+  olderThanDays: number | undefined,
+  connect: ConnectOptions = {},
+): Promise<RetentionResult & { envsRemoved: string[]; target: string }> {
   const session = await openTarget(config, name, connect);
   const target = session.target.name;
   const dir = session.layout ? session.layout.jobsDir : jobsDir(config.root);
@@ -25,5 +35,15 @@ export async function cleanTarget(config: LoadedConfig, name: string | undefined
     store,
   });
   for (const id of result.removed) removeJob(config.root, id);
-  return { ...result, target };
+  const envsRemoved = session.layout ? await retireEnvs(session, session.layout) : [];
+  return { ...result, envsRemoved, target };
+}
+
+/** Removes the project's env generations that are not current and that no pending or running job uses. */
+async function retireEnvs(session: TargetSession, layout: RemoteLayout): Promise<string[]> {
+  const keep = await envsInUse(session, null);
+  const script = retireEnvsScript(envsDirOf(layout), session.config.projectName, keep);
+  const { code, stdout, stderr } = await session.transport.script(script);
+  if (code !== 0) throw new RemoteCommandError("Removing envs no job uses", "sh -s (env retirement)", code, stderr);
+  return parseRetired(stdout);
 }

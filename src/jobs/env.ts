@@ -4,6 +4,7 @@ import type { LoadedConfig } from "../config/load.js";
 import { InputError } from "../util/errors.js";
 import { checkPrivatePaths, privatePathsSnippet } from "../util/remote-private.js";
 import type { ConnectOptions } from "./connect.js";
+import { envsInUse } from "./env-use.js";
 import { envOptions, snapshotWarnings, envTargetFor, localSnapshot } from "./remote-run.js";
 import { openTarget, type TargetSession } from "./session.js";
 
@@ -49,6 +50,7 @@ export async function envSync(
   const snapshot = await localSnapshot(session, config.project.ray ?? false);
   const target = envTargetFor(session, snapshot);
   await checkEnvPrivate(session, target.envDir);
-  const result = await syncEnv(session.transport, { ...target, ...envOptions(session), ...options });
-  return { target: session.target.name, env_dir: target.envDir, warnings: snapshotWarnings(snapshot), result };
+  const result = await syncEnv(session.transport, { ...target, ...envOptions(session), ...options, envsInUse: () => envsInUse(session, target.envDir) });
+  // The env's current generation (see envsync/generations.ts).
+  return { target: session.target.name, env_dir: result.envDir, warnings: snapshotWarnings(snapshot), result };
 }

@@ -35,7 +35,12 @@ export function remoteLayout(base: string, project: string, runtimeHash: string)
   };
 }
 
-/** The env of one project and one Python major.minor. */
+/** The folder holding every project's envs. */
+export function envsDirOf(layout: RemoteLayout): string {
+  return `${layout.base}/envs`;
+}
+
+/** The env family of one project and one Python major.minor (its generations sit beside it, see envsync/generations.ts). */
 export function envDirFor(layout: RemoteLayout, project: string, python: string): string {
-  return `${layout.base}/envs/${project}-py${python}`;
+  return `${envsDirOf(layout)}/${project}-py${python}`;
 }

@@ -11,6 +11,7 @@ import { retentionSnippet } from "../codesync/retention.js";
 import { lastCodeId, type SyncOptions, type SyncResult, syncCode } from "../codesync/sync.js";
 import { projectInterpreter } from "../config/interpreter.js";
 import { type Snapshot, takeSnapshot } from "../envsync/snapshot.js";
+import { parseEnvProbe } from "../envsync/remote-state.js";
 import { envProbeFor, type EnvReport, type EnvTarget, syncEnv } from "../envsync/sync.js";
 import { remoteFile } from "../remote/index.js";
 import { uploadFiles } from "../transport/files.js";
@@ -22,6 +23,7 @@ import { checkPrivatePaths, privatePathsSnippet } from "../util/remote-private.j
 import { quote } from "../util/shell.js";
 import { wantsDashboard } from "./dashboard.js";
 import { entrySourceFile } from "./entry-check.js";
+import { envsInUse } from "./env-use.js";
 import { limitsStep } from "./limits-cache.js";
 import { activeJobIds, ignoreStateDir, jobsDir } from "./registry.js";
 import { absoluteBaseDir, envDirFor, type RemoteLayout } from "./remote-paths.js";
@@ -156,8 +158,7 @@ export async function prepareRemote(
   const code = await timed(timings, "code_sync", () => syncCode(transport, { ...codeSyncOptions(session, layout.base, REMOTE_PYTHON, dryRun), probe: codeProbe }));
   reportCode(session, job, report, code, warn);
   onStep({ step: "code_sync", phase: "end", text: `code sync: ${describeUpload(code.files_uploaded, code.bytes_uploaded, dryRun)}` });
-  const python = `${envTarget.envDir}/bin/python`;
-  if (dryRun) return { python, codeDir: code.treeDir, dryRunList: code.dryRunList ?? [] };
+  if (dryRun) return { python: `${parseEnvProbe(probe.stdout).envDir ?? envTarget.envDir}/bin/python`, codeDir: code.treeDir, dryRunList: code.dryRunList ?? [] };
 
   onStep({ step: "env_sync", phase: "start", text: `env sync: ${envTarget.envDir}` });
   const env = await timed(timings, "env_sync", () =>
@@ -167,6 +168,7 @@ export async function prepareRemote(
       exact: false,
       forceReinstall: false,
       probe: probe.stdout,
+      envsInUse: () => envsInUse(session, envTarget.envDir),
       signal,
     }),
   );
@@ -177,7 +179,8 @@ export async function prepareRemote(
     await timed(timings, "code_sync", () => uploadFiles(transport, dirname(remoteFile("runner.py")), RUNTIME_FILES, layout.runtimeDir));
   }
   await cleanOldJobs(session, job);
-  return { python, codeDir: code.treeDir, dryRunList: null };
+  // The exact env generation this job runs with: a later change builds the next one beside it.
+  return { python: `${env.envDir}/bin/python`, codeDir: code.treeDir, dryRunList: null };
 }
 
 /** The interpreter that runs the code store's script on remote targets (before any env exists). */

@@ -9,13 +9,15 @@ import { join } from "node:path";
 import { after, before, describe, type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { EnvSyncError } from "../../../src/envsync/errors.js";
+import { parseRetired, retireEnvsScript } from "../../../src/envsync/generations.js";
 import { probeRemoteEnv } from "../../../src/envsync/remote-state.js";
 import { type Snapshot, snapshotHash, takeSnapshot } from "../../../src/envsync/snapshot.js";
 import { diffEnv, envProbeFor, type SyncOptions, syncEnv } from "../../../src/envsync/sync.js";
 import { OpenSshTransport } from "../../../src/transport/openssh.js";
-import type { ExecOptions, Transport } from "../../../src/transport/types.js";
+import type { Transport } from "../../../src/transport/types.js";
 import { InputError } from "../../../src/util/errors.js";
 import { requireTestbed, type TestBed, testbed } from "../../helpers/testbed.js";
+import { intercept, withoutUv } from "../../helpers/transports.js";
 import { MANY, type WheelIndex, wheelIndex } from "../../helpers/wheel-index.js";
 
 export function snapshotOf(requirements: string[], pythonVersion = "3.11"): Snapshot {
@@ -43,26 +45,6 @@ const WINONLY_SKIPPED = {
   reason: 'not needed on the remote: delta requires it only when sys_platform == "win32" (there sys_platform = "linux")',
 };
 
-/** A transport that hands every command to `inner`, after `rewrite` saw it (and changed it, for scripts). */
-function intercept(inner: Transport, rewrite: (script: string) => string): Transport {
-  return new Proxy(inner, {
-    get(target, property) {
-      if (property === "script") {
-        return (script: string, args?: readonly string[], options?: Omit<ExecOptions, "stdin">) => target.script(rewrite(script), args, options);
-      }
-      if (property === "exec") {
-        // Commands run as given; `rewrite` only sees them.
-        return (argv: readonly string[], options?: ExecOptions) => {
-          rewrite(argv.join(" "));
-          return target.exec(argv, options);
-        };
-      }
-      const value = Reflect.get(target, property, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
-
 /** Records every command sent, so a test can assert that no package command ran. */
 function recording(inner: Transport): { transport: Transport; sent: string[] } {
   const sent: string[] = [];
@@ -71,11 +53,6 @@ function recording(inner: Transport): { transport: Transport; sent: string[] } {
     return script;
   };
   return { transport: intercept(inner, record), sent };
-}
-
-/** A remote without uv: every script runs with PATH=/usr/bin:/bin (uv lives in /usr/local/bin). */
-function withoutUv(inner: Transport): Transport {
-  return intercept(inner, (script) => `PATH=/usr/bin:/bin; export PATH\n${script}`);
 }
 
 /** A TCP port that accepts connections and never answers: an index stuck mid-install. */
@@ -445,6 +422,108 @@ export function envSyncSuite(name: string, open: (bed: TestBed | null) => Promis
       assert.equal(await remoteVersion(tr, opts.envDir, "alpha"), "1.0");
       const after = await diffEnv(tr, { ...smaller, exact: false });
       assert.deepEqual(after.plan.entries.map((e) => [e.name, e.action]), [["alpha", "keep"]]);
+    });
+
+    /** Fails when a file of the env's bin/ or its pyvenv.cfg still names `old` (the env it was cloned from). */
+    const assertRelocated = async (t: Transport, envDir: string, old: string): Promise<void> => {
+      const stale = await t.exec(["grep", "-rlE", `${old}([^-0-9]|$)`, `${envDir}/bin`, `${envDir}/pyvenv.cfg`]);
+      assert.equal(stale.stdout, "", "no file of the new env names the old one");
+      const prefix = await t.exec([`${envDir}/bin/python`, "-c", "import sys; print(sys.prefix)"]);
+      assert.equal(prefix.stdout.trim(), envDir);
+      assert.equal((await t.exec(["grep", "-qF", envDir, `${envDir}/bin/activate`])).code, 0, "activate names the new env");
+    };
+    const exists = async (t: Transport, path: string): Promise<boolean> => (await t.exec(["test", "-e", path])).code === 0;
+
+    test("a change while a job uses the env: the next env is built beside it, the job keeps its versions, the old env goes once unused", async (t) => {
+      const tr = usable(t);
+      if (!tr) return;
+      freshEnv();
+      const opts = options(snapshotOf(["alpha==1.0", "delta==1.0"]));
+      const first = await syncEnv(tr, { ...opts, envsInUse: async () => [] });
+      assert.equal(first.envDir, opts.envDir);
+      // Job A: started from the env, it imports alpha only once the flag exists (after the change).
+      const flag = `${base}/go${counter}`;
+      const jobA = tr.exec([
+        `${opts.envDir}/bin/python`,
+        "-c",
+        `import os, time\nwhile not os.path.exists(${JSON.stringify(flag)}): time.sleep(0.05)\nimport alpha, importlib.metadata as m\nprint(alpha.__version__, m.version("alpha"))`,
+      ]);
+      let asked = 0;
+      const inUse = async (): Promise<string[]> => {
+        asked++;
+        return [opts.envDir];
+      };
+      const changed = { ...opts, snapshot: snapshotOf(["alpha==1.1", "delta==1.0"]), envsInUse: inUse };
+      const beside = await syncEnv(tr, changed);
+      assert.equal(beside.envDir, `${opts.envDir}-1`);
+      assert.deepEqual(beside.changed, [{ name: "alpha", from: "1.0", to: "1.1" }]);
+      assert.deepEqual([beside.created, beside.retired, asked], [true, [], 1], "with uv: a new env from uv's cache");
+      await tr.exec(["touch", flag]);
+      const a = await jobA;
+      assert.equal(a.stdout.trim(), "1.0 1.0", a.stderr);
+      assert.equal(await remoteVersion(tr, beside.envDir, "alpha"), "1.1", "job B's env");
+      assert.equal(await remoteVersion(tr, opts.envDir, "alpha"), "1.0", "the old env is untouched");
+      await assertRelocated(tr, beside.envDir, opts.envDir);
+
+      // The warm path is unchanged: one command, nobody asked which jobs run, the new env.
+      const warm = await syncEnv(tr, changed);
+      assert.deepEqual([warm.reused, warm.remote_commands, warm.envDir, asked], [true, 1, beside.envDir, 1]);
+
+      // Job A has ended: the next change is made in place (no job uses the env) and removes the old env.
+      const next = await syncEnv(tr, { ...opts, snapshot: snapshotOf(["alpha==2.0", "delta==1.0"]), envsInUse: async () => [] });
+      assert.deepEqual([next.envDir, next.retired], [beside.envDir, [opts.envDir]]);
+      assert.equal(await exists(tr, opts.envDir), false);
+      assert.equal(await remoteVersion(tr, beside.envDir, "alpha"), "2.0");
+      const probe = await probeRemoteEnv(tr, { envDir: opts.envDir });
+      assert.equal(probe.envDir, beside.envDir, "the probe resolves the current generation");
+    });
+
+    test("two syncs of different snapshots at once while a job uses the env: each gets an env of its own, none is removed", async (t) => {
+      const tr = usable(t);
+      if (!tr) return;
+      freshEnv();
+      const opts = options(snapshotOf(["alpha==1.0"]));
+      const e0 = (await syncEnv(tr, opts)).envDir;
+      const inUse = async (): Promise<string[]> => [e0];
+      const [one, two] = await Promise.all([
+        syncEnv(tr, { ...opts, snapshot: snapshotOf(["alpha==1.1"]), envsInUse: inUse }),
+        syncEnv(tr, { ...opts, snapshot: snapshotOf(["alpha==2.0"]), envsInUse: inUse, cacheDir: join(cacheDir, "other") }),
+      ]);
+      // The one that waited saw an env the other had just made (its job may be about to use it): beside again.
+      assert.deepEqual([one.envDir, two.envDir].sort(), [`${opts.envDir}-1`, `${opts.envDir}-2`]);
+      assert.deepEqual([...one.retired, ...two.retired], []);
+      assert.equal(await remoteVersion(tr, one.envDir, "alpha"), "1.1");
+      assert.equal(await remoteVersion(tr, two.envDir, "alpha"), "2.0");
+      assert.equal(await remoteVersion(tr, e0, "alpha"), "1.0");
+    });
+
+    test("with pip only, generations beside in use ones; clean's retirement keeps the current env and those in use", async (t) => {
+      const tr = usable(t);
+      if (!tr) return;
+      freshEnv();
+      const pipOnly = withoutUv(tr);
+      const opts = options(snapshotOf(["alpha==1.0"]));
+      const e0 = (await syncEnv(pipOnly, opts)).envDir;
+      const e1 = (await syncEnv(pipOnly, { ...opts, snapshot: snapshotOf(["alpha==1.1"]), envsInUse: async () => [e0] })).envDir;
+      const e2 = (await syncEnv(pipOnly, { ...opts, snapshot: snapshotOf(["alpha==2.0"]), envsInUse: async () => [e0, e1] })).envDir;
+      assert.deepEqual([e1, e2], [`${opts.envDir}-1`, `${opts.envDir}-2`]);
+      assert.deepEqual(
+        [await remoteVersion(tr, e0, "alpha"), await remoteVersion(tr, e1, "alpha"), await remoteVersion(tr, e2, "alpha")],
+        ["1.0", "1.1", "2.0"],
+      );
+      await assertRelocated(tr, e2, e1);
+
+      const retire = async (keep: string[]): Promise<string[]> => {
+        const result = await tr.script(retireEnvsScript(`${base}/envs`, `proj${counter}`, keep));
+        assert.equal(result.code, 0, result.stderr);
+        return parseRetired(result.stdout);
+      };
+      assert.deepEqual(await retire([e1]), [e0]);
+      assert.deepEqual(await retire([]), [e1]);
+      assert.deepEqual(await retire([]), []);
+      assert.deepEqual([await exists(tr, e0), await exists(tr, e1), await exists(tr, e2)], [false, false, true]);
+      const warm = await syncEnv(pipOnly, { ...opts, snapshot: snapshotOf(["alpha==2.0"]) });
+      assert.deepEqual([warm.reused, warm.envDir], [true, e2]);
     });
 
     test("--force-reinstall rebuilds the env from scratch", async (t) => {

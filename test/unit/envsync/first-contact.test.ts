@@ -45,8 +45,8 @@ test("an env stamped with the snapshot hash: the stamp only, nothing created or 
   writeFileSync(join(envDir, "bin", "python"), "#!/bin/sh\n", { mode: 0o755 });
   const stamp = writeStamp(envDir);
   const probe = parseEnvProbe(run(envDir));
-  assert.deepEqual(probe, { kind: "stamp", uv: null, stamp });
-  assert.equal(existsSync(join(envDir, ".slurmray.lock")), false);
+  assert.deepEqual(probe, { kind: "stamp", uv: null, envDir, stamp });
+  assert.equal(existsSync(`${envDir}.lock`), false);
 });
 
 test("a distribution changed behind the stamp (pip install in the env): the stamp no longer vouches", () => {
@@ -69,5 +69,6 @@ test("a Python on PATH that makes an env of another version: no half-made env, t
   const probe = parseEnvProbe(output);
   assert.equal(probe.kind, "missing");
   assert.deepEqual(probe.kind === "missing" && probe.pythons, [{ version: "3.12.1", path: join(bin, "python3.11") }]);
-  assert.deepEqual(readdirSync(envDir), [".slurmray.lock"]);
+  assert.deepEqual(readdirSync(envDir), []);
+  assert.equal(existsSync(`${envDir}.lock`), true, "the env family's lock, beside the env");
 });

@@ -7,8 +7,8 @@ const STAMP = { version: 1 as const, hash: "ab12", id: "ff00", python: "3.11", t
 const section = (...lines: string[]): string => ["noise", "@@slurmray:env:begin@@", ...lines, "@@slurmray:env:end@@", "more"].join("\n");
 
 test("the stamp form: the stamp and uv's path, no state", () => {
-  const probe = parseEnvProbe(section("uv /usr/local/bin/uv", `stamp ${stampLine(STAMP)}`));
-  assert.deepEqual(probe, { kind: "stamp", uv: "/usr/local/bin/uv", stamp: STAMP });
+  const probe = parseEnvProbe(section("uv /usr/local/bin/uv", "dir /h/envs/p-py3.11-2", `stamp ${stampLine(STAMP)}`));
+  assert.deepEqual(probe, { kind: "stamp", uv: "/usr/local/bin/uv", envDir: "/h/envs/p-py3.11-2", stamp: STAMP });
 });
 
 test("the full form: state with its stamp; an env without a stamp has stamp null", () => {
@@ -41,6 +41,7 @@ test("a missing env lists the Pythons from PATH and from uv, once per path", () 
   assert.deepEqual(probe, {
     kind: "missing",
     uv: "/u/uv",
+    envDir: null,
     broken: false,
     pythons: [
       { version: "3.11.2", path: "/usr/bin/python3" },
