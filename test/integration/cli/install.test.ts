@@ -4,7 +4,7 @@
 // files, and nothing of the tests.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -24,7 +24,9 @@ describe("installing slurmray", () => {
     // dist/ is built already (npm test builds first); --ignore-scripts packs it as it is instead of rebuilding.
     const [packed] = JSON.parse(npm(["pack", "--json", "--ignore-scripts", "--pack-destination", dir], REPO_ROOT)) as { filename: string; files: { path: string }[] }[];
     const files = packed!.files.map((f) => f.path);
-    for (const file of ["dist/cli/main.js", "dist/api/index.js", "dist/remote/runner.py", "dist/remote/slurm_watch.py", "dist/remote/ray_cluster.py", "dist/remote/envprobe.py", "README.md", "package.json"]) {
+    const remoteFiles = readdirSync(join(REPO_ROOT, "src", "remote")).filter((f) => /\.(py|sh)$/.test(f)).map((f) => `dist/remote/${f}`);
+    assert.ok(remoteFiles.includes("dist/remote/runner.py") && remoteFiles.includes("dist/remote/queue.py"), remoteFiles.join(" "));
+    for (const file of ["dist/cli/main.js", "dist/api/index.js", ...remoteFiles, "README.md", "package.json"]) {
       assert.ok(files.includes(file), file);
     }
     assert.deepEqual(files.filter((f) => /(^|\/)(test|tests|bench)\/|\.test\.|^src\//.test(f)), []);

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, it, type TestContext } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { runCli } from "../../helpers/cli.js";
 import { sshArgs } from "../../helpers/testbed.js";
 import { bedProject, venvProject } from "./project.js";
@@ -51,6 +52,8 @@ describe("the live jobs view", { skip: hasTmux() || process.env["CI"] === "true"
     const cwd = venvProject({ "work.py": WORK, "slurmray.toml": '[project]\nname = "view"\ndefault_target = "local"\n' });
     const done = await runCli(["run", "work.py:quick"], { cwd });
     assert.equal(done.code, 0, done.stderr);
+    // Job ids sort by the second they were made in: the slow jobs' must sort after the quick one's.
+    await sleep(1100);
     const [newest, victim] = await twoSlowJobs(cwd);
     t.after(() => runCli(["cancel", newest], { cwd }));
     await cancelThroughView(t, cwd, newest, victim, "localhost");
