@@ -5,6 +5,7 @@ import type { ExecResult } from "../transport/types.js";
 import { quote, quoteArgv } from "../util/shell.js";
 import { EnvSyncError } from "./errors.js";
 import { installFailure } from "./install-errors.js";
+import { pipFallbackWarning, siteInstallerFunction } from "./installer-config.js";
 import { parseRequirement } from "./requirements/requirement.js";
 import {
   DIST_INFO_SNIPPET,
@@ -50,6 +51,8 @@ export interface ApplyOutcome {
   created: boolean;
   /** The env's distributions after the script (from its dist-info folders), for the local cache. */
   distributions: ReturnType<typeof parseDistInfo>;
+  /** Said once to the user: uv could not reach the index and pip installed instead. */
+  warnings: string[];
 }
 
 // Not ".lock": uv locks <venv>/.lock itself while installing, and would wait on ours forever.
@@ -71,7 +74,8 @@ function indexArgs({ indexUrl, extraIndexUrls = [], findLinks = [] }: IndexOptio
 function installerCommand(verb: "install" | "uninstall", names: readonly string[], options: IndexOptions): string {
   const args = quoteArgv(verb === "install" ? [...indexArgs(options), ...names] : names);
   const pip = `"$sr_env/bin/python" -m pip ${verb} --disable-pip-version-check --no-input ${verb === "uninstall" ? "-y " : ""}${args}`;
-  return `if [ -n "$sr_uv" ]; then "$sr_uv" pip ${verb} --python "$sr_env/bin/python" ${args}; else ${pip}; fi 1>&2`;
+  const uv = verb === "install" ? `sr_uv_install ${args}` : `"$sr_uv" pip ${verb} --python "$sr_env/bin/python" ${args}`;
+  return `if [ -n "$sr_uv" ]; then ${uv}; else ${pip}; fi 1>&2`;
 }
 
 // Creates the env with the interpreter `python` (a shell word), or runs `onFail` (also when `check` fails).
@@ -105,6 +109,7 @@ function applySteps(input: ApplySteps, create: string): string[] {
   const stamp = `"$sr_env/${STAMP_FILE}"`;
   return [
     input.installUv ? installUvCommands(input.envDir) : "",
+    siteInstallerFunction(),
     `(umask 077 && mkdir -p "$sr_env") || ${failAt("mkdir")}`,
     `exec 9>>"$sr_env/${LOCK_FILE}" || ${failAt("lock")}`,
     // flock(1) when present; else Python's fcntl on the inherited descriptor (the lock stays with the shell's).
@@ -183,5 +188,6 @@ export function parseApplyOutput(result: ExecResult, input: Pick<ApplyInput, "en
     already: result.stdout.includes(STEP("already")),
     created: result.stdout.includes(STEP("created")),
     distributions: parseDistInfo(sectionLines(result.stdout, DIST_SECTION) ?? []),
+    warnings: [pipFallbackWarning(result.stderr, input.envDir)].filter((w): w is string => w !== null),
   };
 }

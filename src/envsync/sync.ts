@@ -45,6 +45,8 @@ export interface EnvReport {
   remote_commands: number;
   /** null on the fast path (nothing was planned). */
   plan: Plan | null;
+  /** Said once to the user (for example: uv could not reach the index and pip installed instead). */
+  warnings?: string[];
 }
 
 export interface EnvDiff {
@@ -160,7 +162,7 @@ export async function syncEnv(transport: Transport, options: SyncOptions): Promi
     const outcome = parseApplyOutput(result, { uninstall: [], ...input });
     if (outcome.already) {
       writeEnvCache(options, null); // The other sync's stamp id is not known here.
-      return report(null, { created: false, reused: true }, started, commands());
+      return { ...report(null, { created: false, reused: true }, started, commands()), warnings: outcome.warnings };
     }
     // The state after: the same interpreter (markers), the listed distributions; a fresh env is probed in full
     // the next time it needs planning (its entry only says it is known).
@@ -169,7 +171,8 @@ export async function syncEnv(transport: Transport, options: SyncOptions): Promi
     const { plan, state } = before;
     writeEnvCache(options, { stampId: input.stamp.id, state: plan && state ? { ...state, distributions } : null });
     const done = plan ?? freshPlan(snapshot, distributions);
-    return report(done, { created: outcome.created, reused: !outcome.created && before.stamp !== null }, started, commands());
+    const fields = { created: outcome.created, reused: !outcome.created && before.stamp !== null };
+    return { ...report(done, fields, started, commands()), warnings: outcome.warnings };
   };
 
   let probe: RemoteEnvProbe;

@@ -40,5 +40,6 @@ export async function envSync(
   const snapshot = await localSnapshot(session, config.project.ray ?? false);
   const target = envTargetFor(session, snapshot);
   const result = await syncEnv(session.transport, { ...target, ...envOptions(session), ...options });
-  return { target: session.target.name, env_dir: target.envDir, warnings: editableWarnings(snapshot), result };
+  const warnings = [...editableWarnings(snapshot), ...(result.warnings ?? [])];
+  return { target: session.target.name, env_dir: target.envDir, warnings, result };
 }

@@ -138,6 +138,7 @@ export async function prepareRemote(session: TargetSession, job: JobRecord, repo
     }),
   );
   report.env = envReportJson(env);
+  report.warnings.push(...(env.warnings ?? []));
 
   if (sectionLines(probe.stdout, RUNTIME_SECTION)?.[0] !== "present") {
     await timed(timings, "code_sync", () => uploadFiles(transport, dirname(remoteFile("runner.py")), RUNTIME_FILES, layout.runtimeDir));
