@@ -122,7 +122,7 @@ export function siteInstallerFunction(): string {
   if [ "$sr_rc" -ne 0 ] && grep -q -i -E ${quote(UV_UNREACHABLE)} "$sr_log"; then
     rm -f "$sr_log"
     echo ${quote(PIP_FALLBACK_MARK)} 1>&2
-    ${python} -m pip --version >/dev/null 2>&1 || ${python} -m ensurepip -q 1>&2 || return 1
+    ${python} -m pip --version >/dev/null 2>&1 || ${python} -m ensurepip 1>&2 || return 1
     ${python} -m pip install --disable-pip-version-check --no-input "$@"
     return
   fi

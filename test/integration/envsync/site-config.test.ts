@@ -1,0 +1,107 @@
+// A site whose index and CA are configured for pip only, on the real sshd: an HTTPS index on loopback signed
+// by a private CA that only the bed's second user's own pip.conf knows about. uv (in /usr/local/bin on the
+// bed) must install through it; where uv cannot use the CA, pip must take over and the report must say so.
+// The machine-wide /etc/pip.conf and CA bundle are left alone.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { type Snapshot, snapshotHash } from "../../../src/envsync/snapshot.js";
+import { type SyncOptions, syncEnv } from "../../../src/envsync/sync.js";
+import { OpenSshTransport } from "../../../src/transport/openssh.js";
+import { quote } from "../../../src/util/shell.js";
+import { requireTestbed, testbed } from "../../helpers/testbed.js";
+import { type TlsIndex, tlsIndex } from "../../helpers/tls-index.js";
+
+const PIP_CONF = ".config/pip/pip.conf";
+
+function snapshotOf(requirements: string[]): Snapshot {
+  return { requirements, hash: snapshotHash("3.11", requirements), pythonVersion: "3.11", editablesOutside: [], source: "test" };
+}
+
+describe("env sync on a site configured for pip only (HTTPS index, private CA)", () => {
+  let transport: OpenSshTransport | undefined;
+  let index: TlsIndex;
+  let base = "";
+  let counter = 0;
+  let wrotePipConf = false;
+  const cacheDir = mkdtempSync(join(tmpdir(), "sr-sitecache-"));
+
+  before(async () => {
+    const tb = testbed();
+    if (!tb) return;
+    index = await tlsIndex();
+    transport = new OpenSshTransport({ host: "srtb2", sshConfigFile: tb.sshConfig, controlDir: mkdtempSync("/tmp/srtbc-") });
+    await transport.connect();
+    base = (await transport.exec(["mktemp", "-d", "/tmp/sr-site-XXXXXX"])).stdout.trim();
+    // Never overwrite a pip.conf the user already has.
+    const existing = await transport.script(`test -e "$HOME"/${PIP_CONF}`);
+    assert.notEqual(existing.code, 0, `~srtest2/${PIP_CONF} exists already; this test will not overwrite it`);
+  });
+  after(async () => {
+    if (transport) {
+      if (wrotePipConf) await transport.script(`rm -f "$HOME"/${PIP_CONF}; rmdir "$HOME/.config/pip" "$HOME/.config" 2>/dev/null; true`);
+      if (base) await transport.exec(["rm", "-rf", base]);
+      await transport.shutdown();
+    }
+    await index?.stop();
+    rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  /** Writes the CA bundle into the scratch folder and the user's pip.conf naming it and the index. */
+  async function configurePip(bundle: string): Promise<void> {
+    const file = `${base}/ca-bundle.pem`;
+    const conf = `[global]\nindex-url = ${index.url}\ncert = ${file}\n`;
+    const written = await transport!.script(
+      `printf '%s' ${quote(bundle)} > ${quote(file)} && mkdir -p "$HOME/.config/pip" && printf '%s' ${quote(conf)} > "$HOME"/${PIP_CONF}`,
+    );
+    wrotePipConf = true;
+    assert.equal(written.code, 0, written.stderr);
+  }
+
+  // No index options from slurmray: the index and the CA come from pip.conf alone.
+  const options = (snapshot: Snapshot): SyncOptions => ({
+    envDir: `${base}/envs/proj${++counter}-py3.11`,
+    snapshot,
+    strictVersions: true,
+    exact: false,
+    forceReinstall: false,
+    allowPythonInstall: false,
+    installUv: false,
+    cacheDir,
+    targetKey: `site${counter}`,
+  });
+  const remoteVersion = async (envDir: string, module: string): Promise<string> => {
+    const result = await transport!.exec([`${envDir}/bin/python`, "-c", `import importlib.metadata as m; print(m.version(${JSON.stringify(module)}))`]);
+    return result.code === 0 ? result.stdout.trim() : "absent";
+  };
+
+  test("uv installs from an index and CA that only the user's pip.conf names", async (t) => {
+    if (!requireTestbed(t) || !transport) return;
+    await configurePip(index.caPem);
+    const opts = options(snapshotOf(["alpha==1.1"]));
+    const report = await syncEnv(transport, opts);
+    assert.equal(report.created, true);
+    assert.deepEqual(report.warnings, [], "uv did it, no fallback");
+    assert.equal(await remoteVersion(opts.envDir, "alpha"), "1.1");
+    // uv made the env (a venv made by uv has no pip): the install was uv's.
+    assert.equal(await remoteVersion(opts.envDir, "pip"), "absent");
+    // Then a change, planned against the env and installed by uv the same way.
+    const changed = await syncEnv(transport, { ...opts, snapshot: snapshotOf(["alpha==2.0"]) });
+    assert.deepEqual(changed.changed, [{ name: "alpha", from: "1.1", to: "2.0" }]);
+    assert.deepEqual(changed.warnings, []);
+  });
+
+  test("when uv cannot use the CA (a trusted-certificate bundle), pip installs instead and the report says so once", async (t) => {
+    if (!requireTestbed(t) || !transport) return;
+    await configurePip(index.caTrustedPem);
+    const opts = options(snapshotOf(["alpha==1.0", "epsilon==1.1"]));
+    const report = await syncEnv(transport, opts);
+    assert.equal(report.created, true);
+    assert.equal(report.warnings?.length, 1);
+    assert.match(report.warnings![0]!, /uv could not reach or trust the package index .* pip installed into .* instead/);
+    assert.equal(await remoteVersion(opts.envDir, "alpha"), "1.0");
+    assert.equal(await remoteVersion(opts.envDir, "epsilon"), "1.1");
+  });
+});
