@@ -2,11 +2,11 @@
 // private CA made here with openssl: nothing on the machine trusts it unless told to. For the tests of a site
 // whose index or CA is configured for pip only. Stopped by PID.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freeLocalPort } from "../../src/transport/openssh.js";
-import { wheelIndex } from "./wheel-index.js";
+import { stopper, wheelIndex } from "./wheel-index.js";
 
 export interface TlsIndex {
   /** https://127.0.0.1:PORT/simple/ */
@@ -51,14 +51,7 @@ export async function tlsIndex(): Promise<TlsIndex> {
   makeCertificates(dir);
   const port = await freeLocalPort();
   const child = spawn("python3", ["-c", SERVE, wheels.dir, String(port), join(dir, "server-full.pem")], { stdio: ["ignore", "pipe", "ignore"] });
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const stop = stopper(child, dir);
   const ready = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), 10_000);
     child.stdout!.setEncoding("utf8").on("data", (text: string) => text.includes("ready") && (clearTimeout(timer), resolve(true)));

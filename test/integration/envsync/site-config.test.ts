@@ -7,18 +7,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type Snapshot, snapshotHash } from "../../../src/envsync/snapshot.js";
+import type { Snapshot } from "../../../src/envsync/snapshot.js";
 import { type SyncOptions, syncEnv } from "../../../src/envsync/sync.js";
 import { OpenSshTransport } from "../../../src/transport/openssh.js";
 import { quote } from "../../../src/util/shell.js";
 import { requireTestbed, testbed } from "../../helpers/testbed.js";
 import { type TlsIndex, tlsIndex } from "../../helpers/tls-index.js";
+import { SYNC_DEFAULTS, snapshotOf } from "./suite.js";
 
 const PIP_CONF = ".config/pip/pip.conf";
-
-function snapshotOf(requirements: string[]): Snapshot {
-  return { requirements, hash: snapshotHash("3.11", requirements), pythonVersion: "3.11", editablesOutside: [], source: "test" };
-}
 
 describe("env sync on a site configured for pip only (HTTPS index, private CA)", () => {
   let transport: OpenSshTransport | undefined;
@@ -64,11 +61,7 @@ describe("env sync on a site configured for pip only (HTTPS index, private CA)",
   const options = (snapshot: Snapshot): SyncOptions => ({
     envDir: `${base}/envs/proj${++counter}-py3.11`,
     snapshot,
-    strictVersions: true,
-    exact: false,
-    forceReinstall: false,
-    allowPythonInstall: false,
-    installUv: false,
+    ...SYNC_DEFAULTS,
     cacheDir,
     targetKey: `site${counter}`,
   });

@@ -22,6 +22,9 @@ export function snapshotOf(requirements: string[], pythonVersion = "3.11"): Snap
   return { requirements: sorted, hash: snapshotHash(pythonVersion, sorted), pythonVersion, editablesOutside: [], source: "test" };
 }
 
+/** A plain sync: strict, not exact, no reinstall, nothing installed beyond the snapshot. */
+export const SYNC_DEFAULTS = { strictVersions: true, exact: false, forceReinstall: false, allowPythonInstall: false, installUv: false } as const;
+
 /** A transport that hands every command to `inner`, after `rewrite` saw it (and changed it, for scripts). */
 function intercept(inner: Transport, rewrite: (script: string) => string): Transport {
   return new Proxy(inner, {
@@ -103,11 +106,7 @@ export function envSyncSuite(name: string, open: (bed: TestBed | null) => Promis
     const options = (snapshot: Snapshot, extra: Partial<SyncOptions> = {}): SyncOptions => ({
       envDir: `${base}/envs/proj${counter}-py${snapshot.pythonVersion}`,
       snapshot,
-      strictVersions: true,
-      exact: false,
-      forceReinstall: false,
-      allowPythonInstall: false,
-      installUv: false,
+      ...SYNC_DEFAULTS,
       indexOptions: { indexUrl: index.url },
       cacheDir,
       targetKey: name,
