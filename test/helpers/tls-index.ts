@@ -5,7 +5,10 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freeLocalPort } from "../../src/transport/openssh.js";
+import { freeLocalPort, OpenSshTransport } from "../../src/transport/openssh.js";
+import type { Transport } from "../../src/transport/types.js";
+import { quote } from "../../src/util/shell.js";
+import type { TestBed } from "./testbed.js";
 import { stopper, wheelIndex } from "./wheel-index.js";
 
 export interface TlsIndex {
@@ -19,7 +22,7 @@ export interface TlsIndex {
   stop(): Promise<void>;
 }
 
-const SERVE = String.raw`
+const SERVE = `
 import functools, http.server, ssl, sys
 handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
 handler.log_message = lambda *args: None
@@ -53,9 +56,15 @@ export async function tlsIndex(): Promise<TlsIndex> {
   const child = spawn("python3", ["-c", SERVE, wheels.dir, String(port), join(dir, "server-full.pem")], { stdio: ["ignore", "pipe", "ignore"] });
   const stop = stopper(child, dir);
   const ready = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), 10_000);
-    child.stdout!.setEncoding("utf8").on("data", (text: string) => text.includes("ready") && (clearTimeout(timer), resolve(true)));
-    child.once("exit", () => (clearTimeout(timer), resolve(false)));
+    const settle = (value: boolean): void => {
+      clearTimeout(timer);
+      resolve(value);
+    };
+    const timer = setTimeout(() => settle(false), 10_000);
+    child.stdout!.setEncoding("utf8").on("data", (text: string) => {
+      if (text.includes("ready")) settle(true);
+    });
+    child.once("exit", () => settle(false));
   });
   if (!ready) {
     await stop();
@@ -66,5 +75,61 @@ export async function tlsIndex(): Promise<TlsIndex> {
     caPem: readFileSync(join(dir, "ca.pem"), "utf8"),
     caTrustedPem: readFileSync(join(dir, "ca-trusted.pem"), "utf8"),
     stop,
+  };
+}
+
+const PIP_CONF = ".config/pip/pip.conf";
+
+/** The bed user's own pip configuration (~/.config/pip/pip.conf), written over `transport` by a test. */
+export interface UserPipConf {
+  /** Writes `bundle` to `bundleFile` and a pip.conf whose [global] section holds `lines` (with `cert`). */
+  write(lines: string[], bundle: string, bundleFile: string): Promise<void>;
+  /** Removes what write() made. */
+  remove(): Promise<void>;
+}
+
+/** Refuses (throws) when the user already has a pip.conf: a test never overwrites one. */
+export async function userPipConf(transport: Transport): Promise<UserPipConf> {
+  const existing = await transport.script(`test -e "$HOME"/${PIP_CONF}`);
+  if (existing.code === 0) throw new Error(`the bed user already has ~/${PIP_CONF}; this test will not overwrite it`);
+  let written = false;
+  return {
+    async write(lines, bundle, bundleFile) {
+      const conf = `[global]\n${lines.join("\n")}\ncert = ${bundleFile}\n`;
+      written = true;
+      const result = await transport.script(
+        `printf '%s' ${quote(bundle)} > ${quote(bundleFile)} && mkdir -p "$HOME/.config/pip" && printf '%s' ${quote(conf)} > "$HOME"/${PIP_CONF}`,
+      );
+      if (result.code !== 0) throw new Error(`writing ~/${PIP_CONF} failed: ${result.stderr}`);
+    },
+    async remove() {
+      if (written) await transport.script(`rm -f "$HOME"/${PIP_CONF}; rmdir "$HOME/.config/pip" "$HOME/.config" 2>/dev/null; true`);
+    },
+  };
+}
+
+/** The HTTPS index, and the bed's second user (whose pip.conf the tests write) with a scratch folder. */
+export interface PipSite {
+  index: TlsIndex;
+  transport: OpenSshTransport;
+  /** Remote scratch folder, removed by close(). */
+  base: string;
+  close(): Promise<void>;
+}
+
+export async function pipSite(tb: TestBed, scratchPrefix: string): Promise<PipSite> {
+  const index = await tlsIndex();
+  const transport = new OpenSshTransport({ host: "srtb2", sshConfigFile: tb.sshConfig, controlDir: mkdtempSync("/tmp/srtbc-") });
+  await transport.connect();
+  const base = (await transport.exec(["mktemp", "-d", `${scratchPrefix}XXXXXX`])).stdout.trim();
+  return {
+    index,
+    transport,
+    base,
+    async close() {
+      await transport.exec(["rm", "-rf", base]);
+      await transport.shutdown();
+      await index.stop();
+    },
   };
 }

@@ -9,53 +9,35 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Snapshot } from "../../../src/envsync/snapshot.js";
 import { type SyncOptions, syncEnv } from "../../../src/envsync/sync.js";
-import { OpenSshTransport } from "../../../src/transport/openssh.js";
-import { quote } from "../../../src/util/shell.js";
+import type { OpenSshTransport } from "../../../src/transport/openssh.js";
 import { requireTestbed, testbed } from "../../helpers/testbed.js";
-import { type TlsIndex, tlsIndex } from "../../helpers/tls-index.js";
+import { type PipSite, pipSite, type TlsIndex, type UserPipConf, userPipConf } from "../../helpers/tls-index.js";
 import { SYNC_DEFAULTS, snapshotOf } from "./suite.js";
 
-const PIP_CONF = ".config/pip/pip.conf";
-
 describe("env sync on a site configured for pip only (HTTPS index, private CA)", () => {
+  let site: PipSite | undefined;
   let transport: OpenSshTransport | undefined;
   let index: TlsIndex;
   let base = "";
   let counter = 0;
-  let wrotePipConf = false;
+  let pipConf: UserPipConf | undefined;
   const cacheDir = mkdtempSync(join(tmpdir(), "sr-sitecache-"));
 
   before(async () => {
     const tb = testbed();
     if (!tb) return;
-    index = await tlsIndex();
-    transport = new OpenSshTransport({ host: "srtb2", sshConfigFile: tb.sshConfig, controlDir: mkdtempSync("/tmp/srtbc-") });
-    await transport.connect();
-    base = (await transport.exec(["mktemp", "-d", "/tmp/sr-site-XXXXXX"])).stdout.trim();
-    // Never overwrite a pip.conf the user already has.
-    const existing = await transport.script(`test -e "$HOME"/${PIP_CONF}`);
-    assert.notEqual(existing.code, 0, `~srtest2/${PIP_CONF} exists already; this test will not overwrite it`);
+    site = await pipSite(tb, "/tmp/sr-site-");
+    ({ transport, index, base } = site);
+    pipConf = await userPipConf(transport);
   });
   after(async () => {
-    if (transport) {
-      if (wrotePipConf) await transport.script(`rm -f "$HOME"/${PIP_CONF}; rmdir "$HOME/.config/pip" "$HOME/.config" 2>/dev/null; true`);
-      if (base) await transport.exec(["rm", "-rf", base]);
-      await transport.shutdown();
-    }
-    await index?.stop();
+    await pipConf?.remove();
+    await site?.close();
     rmSync(cacheDir, { recursive: true, force: true });
   });
 
-  /** Writes the CA bundle into the scratch folder and the user's pip.conf naming it and the index. */
-  async function configurePip(bundle: string): Promise<void> {
-    const file = `${base}/ca-bundle.pem`;
-    const conf = `[global]\nindex-url = ${index.url}\ncert = ${file}\n`;
-    const written = await transport!.script(
-      `printf '%s' ${quote(bundle)} > ${quote(file)} && mkdir -p "$HOME/.config/pip" && printf '%s' ${quote(conf)} > "$HOME"/${PIP_CONF}`,
-    );
-    wrotePipConf = true;
-    assert.equal(written.code, 0, written.stderr);
-  }
+  /** The user's pip.conf names the index and a CA bundle (in the scratch folder) holding `bundle`. */
+  const configurePip = (bundle: string): Promise<void> => pipConf!.write([`index-url = ${index.url}`], bundle, `${base}/ca-bundle.pem`);
 
   // No index options from slurmray: the index and the CA come from pip.conf alone.
   const options = (snapshot: Snapshot): SyncOptions => ({
