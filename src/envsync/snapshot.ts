@@ -2,9 +2,10 @@
 // interpreter's installed distributions (DESIGN.md, "The environment engine", step 1).
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { isAbsolute, relative, resolve } from "node:path";
+import { basename, isAbsolute, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseToml } from "smol-toml";
+import { InputError } from "../util/errors.js";
 import { majorMinor, type ProbedDistribution, type ProbedEnvironment, topLevelNames } from "./distributions.js";
 import { probeLocalEnvironment } from "./local-probe.js";
 import { parseDirectReference, requirementUrlFromPep610 } from "./requirements/direct-url.js";
@@ -48,6 +49,8 @@ export interface Snapshot {
   source: string;
   /** Index options a requirements file gave (--index-url, --extra-index-url, --find-links). */
   indexOptions?: IndexOptions;
+  /** Said once to the user: what is mirrored from a non-virtualenv interpreter, conda's distributions. */
+  warnings?: string[];
 }
 
 // The env's own tooling: each env has its own, and pinning the local one would only fight the remote's.
@@ -82,6 +85,16 @@ function projectName(projectRoot: string): string | null {
 interface Selection {
   requirements: Requirement[];
   editablesOutside: string[];
+  /** Distributions conda installed (pinned to their version on the package index). */
+  conda?: string[];
+}
+
+// Where conda builds packages: a direct_url.json pointing there names a conda package, not a local pin.
+const CONDA_BUILD = /\/(conda-bld|build_artifacts|croot)\/|^file:\/\/\/tmp\/build\/[0-9a-f]+\//;
+
+/** Installed by conda: INSTALLER says so, or its direct_url.json points into a conda build dir. */
+function isConda(dist: ProbedDistribution): boolean {
+  return dist.installer === "conda" || CONDA_BUILD.test(dist.direct_url?.url ?? "");
 }
 
 /** The requirement that reproduces an installed distribution remotely, or where it must go instead. */
@@ -93,6 +106,8 @@ function classify(dist: ProbedDistribution, projectRoot: string, project: string
   if (path !== null && isInside(path, projectRoot)) return "project";
   if (direct?.dir_info?.editable) return "editable-outside";
   const pinned = { name, extras: [], specifier: "", marker: null, url: null };
+  // A conda package is the same version from the package index (its build dir exists on no other machine).
+  if (isConda(dist)) return { ...pinned, specifier: `==${dist.version}` };
   // A VCS pin or a remote archive is reproduced by its URL; a local file can only be matched by version.
   if (direct && path === null) return { ...pinned, url: requirementUrlFromPep610(direct) };
   return { ...pinned, specifier: `==${dist.version}` };
@@ -102,14 +117,58 @@ function fromInstalled(probe: ProbedEnvironment, mode: SnapshotMode, projectRoot
   const wanted = mode === "full" ? null : new Set(topLevelNames(probe.distributions, probe.markers));
   const project = projectName(projectRoot);
   const selection: Selection = { requirements: [], editablesOutside: [] };
+  const conda: string[] = [];
   for (const dist of probe.distributions) {
     const name = normalizeName(dist.name);
     if (TOOLING.has(name) || (wanted && !wanted.has(name))) continue;
     const kind = classify(dist, projectRoot, project);
     if (kind === "editable-outside") selection.editablesOutside.push(name);
     else if (kind !== "project") selection.requirements.push(kind);
+    if (typeof kind !== "string" && isConda(dist)) conda.push(name);
   }
-  return selection;
+  return { ...selection, conda };
+}
+
+/** The PEP 508 lines of pyproject.toml's [project].dependencies. */
+function fromPyproject(file: string): Selection {
+  let dependencies: unknown;
+  try {
+    dependencies = (parseToml(readFileSync(file, "utf8")) as { project?: { dependencies?: unknown } }).project?.dependencies;
+  } catch (error) {
+    throw new InputError(`project.requirements: cannot read ${file}: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(dependencies) || !dependencies.every((line) => typeof line === "string")) {
+    throw new InputError(`project.requirements: ${file} has no [project].dependencies list; add one, or name a requirements file`);
+  }
+  const requirements = dependencies.map((line) => {
+    const requirement = parseRequirement(line);
+    return { ...requirement, name: normalizeName(requirement.name) };
+  });
+  return { requirements, editablesOutside: [] };
+}
+
+const SHOWN = 8;
+
+/** One line per thing the user should know about where the snapshot comes from. */
+function sourceWarnings(probe: ProbedEnvironment, selection: Selection, fromInstalled: boolean): string[] {
+  const warnings: string[] = [];
+  if (fromInstalled && !probe.virtualenv && !probe.conda) {
+    warnings.push(
+      `The project interpreter ${probe.executable} is not a virtualenv: the remote env mirrors its ` +
+        `${selection.requirements.length} installed packages. To choose otherwise, create a .venv in the project, ` +
+        'set [project] interpreter, or set [project] requirements to a requirements file or to "pyproject.toml" (its [project].dependencies).',
+    );
+  }
+  const conda = selection.conda ?? [];
+  if (conda.length > 0) {
+    const shown = conda.slice(0, SHOWN).join(", ") + (conda.length > SHOWN ? ` and ${conda.length - SHOWN} more` : "");
+    warnings.push(
+      `${conda.length} package(s) were installed by conda (${shown}): the remote env installs the same versions ` +
+        "from the package index. One the index lacks fails the install: leave it out with [project] exclude, or " +
+        "list what the job needs with [project] requirements.",
+    );
+  }
+  return warnings;
 }
 
 function fromFile(file: string, projectRoot: string): Selection & { indexOptions: IndexOptions } {
@@ -156,16 +215,20 @@ export function snapshotHash(pythonVersion: string, requirements: readonly strin
 export async function takeSnapshot(options: SnapshotOptions): Promise<Snapshot> {
   const probe = await probeLocalEnvironment(options.python, options.projectRoot, options.cacheDir);
   const file = options.requirementsFile ? resolve(options.projectRoot, options.requirementsFile) : null;
+  const pyproject = file !== null && basename(file) === "pyproject.toml";
   const selection: Selection & { indexOptions?: IndexOptions } = file
-    ? fromFile(file, options.projectRoot)
+    ? pyproject
+      ? fromPyproject(file)
+      : fromFile(file, options.projectRoot)
     : fromInstalled(probe, options.mode, options.projectRoot);
   const excluded = new Set(options.exclude.map(normalizeName));
   const kept = selection.requirements.filter((requirement) => !excluded.has(requirement.name));
   const all = [...kept, ...runnerNeeds(options.extra, kept, probe)];
   const requirements = [...new Set(all.map((requirement) => formatRequirement(requirement)))].sort();
   const pythonVersion = majorMinor(probe.python);
+  const warnings = sourceWarnings(probe, selection, file === null);
   const source = file
-    ? `requirements file ${file}`
+    ? `${pyproject ? "[project].dependencies of" : "requirements file"} ${file}`
     : `${options.mode === "full" ? "all" : "top-level"} distributions of ${probe.executable}`;
   return {
     requirements,
@@ -174,5 +237,6 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<Snapshot> 
     editablesOutside: [...new Set(selection.editablesOutside)].sort(),
     source,
     ...(selection.indexOptions && Object.keys(selection.indexOptions).length > 0 ? { indexOptions: selection.indexOptions } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
 }

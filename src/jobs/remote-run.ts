@@ -49,9 +49,10 @@ export function localSnapshot(session: TargetSession, ray: boolean): Promise<Sna
 }
 
 export function editableWarnings(snapshot: Snapshot): string[] {
-  return snapshot.editablesOutside.map(
+  const editables = snapshot.editablesOutside.map(
     (name) => `${name} is an editable install outside the project: it is not shipped; install it on the target or move it into the project`,
   );
+  return [...(snapshot.warnings ?? []), ...editables];
 }
 
 export function envTargetFor(session: TargetSession, snapshot: Snapshot): EnvTarget {
