@@ -2,7 +2,7 @@
 // PIP_* variables; uv reads neither, so on a site whose index, proxy or CA is set up for pip only, uv fails
 // where pip works. The apply script reads pip's configuration ON THE REMOTE, with the env's Python (its
 // sys.prefix is pip's "site" level), translates it to uv's variables for uv's run only, and falls back to
-// pip when uv still fails on a network or TLS error.
+// pip when uv still fails to trust the index or to go through the proxy.
 import { quote } from "../util/shell.js";
 
 /**
@@ -98,9 +98,10 @@ for name, value in sorted(translate(settings()).items()):
 /** Printed on stderr by the apply script when uv failed on the network or TLS and pip installed instead. */
 export const PIP_FALLBACK_MARK = "@@slurmray:apply:pip-fallback@@";
 
-// uv's reports of a failure to reach or trust the index (not a resolution or build failure).
-const UV_UNREACHABLE =
-  "invalid peer certificate|certificate verify failed|UnknownIssuer|tls handshake|error sending request|client error \\(Connect\\)|dns error|failed to lookup address|Connection refused|Connection reset";
+// uv's reports of a failure pip may not share: trusting the index (a CA bundle or store uv cannot read), or
+// going through the proxy. Not a refused connection or an unknown host: pip would ask the same host through the
+// same proxy settings and only repeat the failure, after its own retries.
+const UV_UNTRUSTED = "invalid peer certificate|certificate verify failed|UnknownIssuer|tls handshake|No valid certificates|proxy error|tunnel";
 
 /** Shell: `eval`s the site's pip configuration as uv variables into the current (sub)shell, using `python`. */
 export function loadSiteConfig(python: string): string {
@@ -109,7 +110,7 @@ export function loadSiteConfig(python: string): string {
 
 /**
  * Shell: defines `sr_uv_install ARGS...`, which runs `$sr_uv pip install --python $sr_env/bin/python ARGS`
- * with the site's pip configuration, and, when uv fails to reach or trust the index, prints PIP_FALLBACK_MARK
+ * with the site's pip configuration, and, when uv fails to trust the index or to use the proxy, prints PIP_FALLBACK_MARK
  * and installs ARGS with the env's pip instead (bootstrapped by ensurepip in an env uv made without pip).
  */
 export function siteInstallerFunction(): string {
@@ -119,7 +120,7 @@ export function siteInstallerFunction(): string {
   ( ${loadSiteConfig(python)}; exec "$sr_uv" pip install --python ${python} "$@" ) >"$sr_log" 2>&1
   sr_rc=$?
   cat "$sr_log"
-  if [ "$sr_rc" -ne 0 ] && grep -q -i -E ${quote(UV_UNREACHABLE)} "$sr_log"; then
+  if [ "$sr_rc" -ne 0 ] && grep -q -i -E ${quote(UV_UNTRUSTED)} "$sr_log"; then
     rm -f "$sr_log"
     echo ${quote(PIP_FALLBACK_MARK)} 1>&2
     ${python} -m pip --version >/dev/null 2>&1 || ${python} -m ensurepip 1>&2 || return 1
