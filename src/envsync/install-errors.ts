@@ -70,7 +70,9 @@ export function installFailure(stderr: string, planned: readonly string[], envDi
     "package",
     `${blamed.length === 1 ? "Package" : "Packages"} ${list} could not be installed on the remote ` +
       `(into ${envDir}). If the job does not need ${blamed.length === 1 ? "it" : "them"} there (for example a ` +
-      `package for another platform), leave ${blamed.length === 1 ? "it" : "them"} out in slurmray.toml:\n` +
+      `package for another platform, or one conda installed that the package index lacks), leave ` +
+      `${blamed.length === 1 ? "it" : "them"} out in slurmray.toml, or list what the job needs in a requirements file ` +
+      `(requirements = "requirements.txt" under [project]):\n` +
       `  [project]\n  exclude = [${list}]\n\nInstaller output:\n${tail(stderr)}`,
     stderr,
     blamed,
