@@ -50,7 +50,7 @@ export interface Snapshot {
   /** Index options a requirements file gave (--index-url, --extra-index-url, --find-links). */
   indexOptions?: IndexOptions;
   /** Said once to the user: what is mirrored from a non-virtualenv interpreter, conda's distributions. */
-  warnings?: string[];
+  notes?: string[];
 }
 
 // The env's own tooling: each env has its own, and pinning the local one would only fight the remote's.
@@ -150,25 +150,25 @@ function fromPyproject(file: string): Selection {
 const SHOWN = 8;
 
 /** One line per thing the user should know about where the snapshot comes from. */
-function sourceWarnings(probe: ProbedEnvironment, selection: Selection, fromInstalled: boolean): string[] {
-  const warnings: string[] = [];
+function sourceNotes(probe: ProbedEnvironment, selection: Selection, fromInstalled: boolean): string[] {
+  const notes: string[] = [];
   if (fromInstalled && !probe.virtualenv && !probe.conda) {
-    warnings.push(
+    notes.push(
       `The project interpreter ${probe.executable} is not a virtualenv: the remote env mirrors its ` +
-        `${selection.requirements.length} installed packages. To choose otherwise, create a .venv in the project, ` +
+        `${selection.requirements.length} top-level packages (and what they require). To choose otherwise, create a .venv in the project, ` +
         'set [project] interpreter, or set [project] requirements to a requirements file or to "pyproject.toml" (its [project].dependencies).',
     );
   }
   const conda = selection.conda ?? [];
   if (conda.length > 0) {
     const shown = conda.slice(0, SHOWN).join(", ") + (conda.length > SHOWN ? ` and ${conda.length - SHOWN} more` : "");
-    warnings.push(
+    notes.push(
       `${conda.length} package(s) were installed by conda (${shown}): the remote env installs the same versions ` +
         "from the package index. One the index lacks fails the install: leave it out with [project] exclude, or " +
         "list what the job needs with [project] requirements.",
     );
   }
-  return warnings;
+  return notes;
 }
 
 function fromFile(file: string, projectRoot: string): Selection & { indexOptions: IndexOptions } {
@@ -226,7 +226,7 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<Snapshot> 
   const all = [...kept, ...runnerNeeds(options.extra, kept, probe)];
   const requirements = [...new Set(all.map((requirement) => formatRequirement(requirement)))].sort();
   const pythonVersion = majorMinor(probe.python);
-  const warnings = sourceWarnings(probe, selection, file === null);
+  const notes = sourceNotes(probe, selection, file === null);
   const source = file
     ? `${pyproject ? "[project].dependencies of" : "requirements file"} ${file}`
     : `${options.mode === "full" ? "all" : "top-level"} distributions of ${probe.executable}`;
@@ -237,6 +237,6 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<Snapshot> 
     editablesOutside: [...new Set(selection.editablesOutside)].sort(),
     source,
     ...(selection.indexOptions && Object.keys(selection.indexOptions).length > 0 ? { indexOptions: selection.indexOptions } : {}),
-    ...(warnings.length > 0 ? { warnings } : {}),
+    ...(notes.length > 0 ? { notes } : {}),
   };
 }

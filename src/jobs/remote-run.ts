@@ -52,7 +52,7 @@ export function editableWarnings(snapshot: Snapshot): string[] {
   const editables = snapshot.editablesOutside.map(
     (name) => `${name} is an editable install outside the project: it is not shipped; install it on the target or move it into the project`,
   );
-  return [...(snapshot.warnings ?? []), ...editables];
+  return [...(snapshot.notes ?? []), ...editables];
 }
 
 export function envTargetFor(session: TargetSession, snapshot: Snapshot): EnvTarget {

@@ -54,8 +54,8 @@ describe("snapshot sources: conda env, non-virtualenv Python, pyproject.toml", (
     const env = condaStyleEnv();
     const snapshot = await takeSnapshot(snapshotOptions(`${env}/bin/python`));
     assert.deepEqual(snapshot.requirements, ["alpha==1.0", "beta==1.0"]);
-    assert.equal(snapshot.warnings?.length, 1, "a conda env is an env the user chose: no virtualenv warning");
-    assert.match(snapshot.warnings![0]!, /^2 package\(s\) were installed by conda \(alpha, beta\): .*\[project\] exclude.*\[project\] requirements/);
+    assert.equal(snapshot.notes?.length, 1, "a conda env is an env the user chose: no virtualenv warning");
+    assert.match(snapshot.notes![0]!, /^2 package\(s\) were installed by conda \(alpha, beta\): .*\[project\] exclude.*\[project\] requirements/);
 
     const remote = join(root, "remote", "envs", "proj-py3.11");
     const report = await syncEnv(new LocalTransport(), {
@@ -73,13 +73,13 @@ describe("snapshot sources: conda env, non-virtualenv Python, pyproject.toml", (
 
   test("a Python that is not a virtualenv gets one line saying what is mirrored and how to choose otherwise", async () => {
     const snapshot = await takeSnapshot(snapshotOptions("/usr/bin/python3"));
-    const lines = (snapshot.warnings ?? []).filter((w) => w.includes("not a virtualenv"));
+    const lines = (snapshot.notes ?? []).filter((w) => w.includes("not a virtualenv"));
     assert.equal(lines.length, 1);
-    assert.match(lines[0]!, /^The project interpreter \/usr\/bin\/python3\S* is not a virtualenv: the remote env mirrors its \d+ installed packages\. .*\.venv.*interpreter.*requirements.*pyproject\.toml/);
+    assert.match(lines[0]!, /^The project interpreter \/usr\/bin\/python3\S* is not a virtualenv: the remote env mirrors its \d+ top-level packages \(and what they require\)\. .*\.venv.*interpreter.*requirements.*pyproject\.toml/);
     // With a requirements source the interpreter's packages are not mirrored: nothing to say.
     writeFileSync(join(project, "requirements.txt"), "alpha==1.0\n");
     const fromFile = await takeSnapshot(snapshotOptions("/usr/bin/python3", { requirementsFile: "requirements.txt" }));
-    assert.equal(fromFile.warnings, undefined);
+    assert.equal(fromFile.notes, undefined);
   });
 
   test('requirements = "pyproject.toml" takes [project].dependencies', async () => {
