@@ -7,6 +7,7 @@ import type { ExecResult } from "../transport/types.js";
 import { quote, quoteArgv } from "../util/shell.js";
 import { EnvSyncError } from "./errors.js";
 import { installFailure } from "./install-errors.js";
+import { pipFallbackWarning, siteInstallerFunction } from "./installer-config.js";
 import { parseRequirement } from "./requirements/requirement.js";
 import {
   DIST_INFO_SNIPPET,
@@ -72,6 +73,8 @@ export interface ApplyOutcome {
   envDir: string | null;
   /** Generations removed because no job used them any more. */
   retired: string[];
+  /** Said once to the user: uv could not reach the index and pip installed instead. */
+  warnings: string[];
 }
 
 // The lock file of slurmray versions that locked inside the env; kept when an env is emptied.
@@ -101,7 +104,8 @@ function installerCommand(verb: "install" | "uninstall", names: readonly string[
   const quoted = quoteArgv(verb === "install" ? [...indexArgs(options), ...names] : names);
   const args = constrained ? `${quoted} -c ${CONSTRAINTS_FILE}` : quoted;
   const pip = `"$sr_env/bin/python" -m pip ${verb} --disable-pip-version-check --no-input ${verb === "uninstall" ? "-y " : ""}${args}`;
-  return `if [ -n "$sr_uv" ]; then "$sr_uv" pip ${verb} --python "$sr_env/bin/python" ${args}; else ${pip}; fi 1>&2`;
+  const uv = verb === "install" ? `sr_uv_install ${args}` : `"$sr_uv" pip ${verb} --python "$sr_env/bin/python" ${args}`;
+  return `if [ -n "$sr_uv" ]; then ${uv}; else ${pip}; fi 1>&2`;
 }
 
 // Creates the env with the interpreter `python` (a shell word), or runs `onFail` (also when `check` fails).
@@ -135,6 +139,7 @@ function applySteps(input: ApplySteps, create: string): string[] {
   const stamp = `"$sr_env/${STAMP_FILE}"`;
   return [
     input.installUv ? installUvCommands(input.envDir) : "",
+    siteInstallerFunction(),
     `(umask 077 && mkdir -p "$sr_env") || ${failAt("mkdir")}`,
     lockFamily(failAt("lock")),
     // Another sync may have made a new generation current while this one waited.
@@ -239,5 +244,6 @@ export function parseApplyOutput(result: ExecResult, input: Pick<ApplyInput, "en
     distributions: parseDistInfo(listed),
     envDir: listed.find((line) => line.startsWith("envdir "))?.slice(7) ?? null,
     retired: parseRetired(listed.join("\n")),
+    warnings: [pipFallbackWarning(result.stderr, input.envDir)].filter((w): w is string => w !== null),
   };
 }

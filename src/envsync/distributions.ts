@@ -11,6 +11,8 @@ export interface ProbedDistribution {
   /** Its Requires-Dist lines (PEP 508, markers included). */
   requires: string[];
   direct_url: Pep610DirectUrl | null;
+  /** The dist-info INSTALLER ("pip", "uv", "conda"; "" when absent). */
+  installer?: string;
 }
 
 /** One JSON line of envprobe.py. */
@@ -22,6 +24,10 @@ export interface ProbedEnvironment {
   distributions: ProbedDistribution[];
   /** Existing sys.path directories (site-packages and friends). */
   path: string[];
+  /** sys.prefix differs from sys.base_prefix (a venv). */
+  virtualenv?: boolean;
+  /** sys.prefix holds conda-meta (a conda env). */
+  conda?: boolean;
   /** The env's stamp, when the probe was given an env dir. */
   stamp?: unknown;
 }

@@ -6,6 +6,8 @@ import { normalizeName } from "./requirements/names.js";
 const DISK = /No space left on device|Errno 28|Disk quota exceeded/i;
 const NETWORK =
   /Connection refused|Connection reset|Temporary failure in name resolution|Name or service not known|Network is unreachable|NewConnectionError|ConnectTimeout|Max retries exceeded|error sending request|operation timed out/i;
+// A TLS failure: the index's certificate is signed by a CA the installer does not trust.
+const TLS = /invalid peer certificate|UnknownIssuer|CERTIFICATE_VERIFY_FAILED|certificate verify failed|SSLError|SSLCertVerificationError/i;
 // Where an installer's report of the failure starts: what comes before is progress.
 const ERROR_START = /^\s*(ERROR:|error:|×|╰─▶|Because )/m;
 
@@ -39,11 +41,23 @@ export function installFailure(stderr: string, planned: readonly string[], envDi
       stderr,
     );
   }
+  if (TLS.test(stderr)) {
+    return new EnvSyncError(
+      "network",
+      `The remote does not trust the package index's TLS certificate while installing into ${envDir}. On the ` +
+        "target, point pip at a PEM bundle holding the site's CA: `cert = /path/to/ca-bundle.pem` under [global] " +
+        "in ~/.config/pip/pip.conf (or /etc/pip.conf, or PIP_CERT in your login environment); slurmray gives " +
+        `pip's configuration to uv too. \`slurmray doctor\` checks it.\n${tail(stderr)}`,
+      stderr,
+    );
+  }
   if (NETWORK.test(stderr)) {
     return new EnvSyncError(
       "network",
-      `The remote could not reach the package index while installing into ${envDir}. Check the target's ` +
-        `network or proxy settings (or set an index it can reach) and run again.\n${tail(stderr)}`,
+      `The remote could not reach the package index while installing into ${envDir}. On the target, set ` +
+        "the proxy or an index it can reach in pip's configuration: `proxy = http://host:port` or " +
+        "`index-url = https://mirror/simple` under [global] in ~/.config/pip/pip.conf (or PIP_PROXY / " +
+        `PIP_INDEX_URL in your login environment); slurmray gives pip's configuration to uv too. \`slurmray doctor\` checks it.\n${tail(stderr)}`,
       stderr,
     );
   }
@@ -56,7 +70,9 @@ export function installFailure(stderr: string, planned: readonly string[], envDi
     "package",
     `${blamed.length === 1 ? "Package" : "Packages"} ${list} could not be installed on the remote ` +
       `(into ${envDir}). If the job does not need ${blamed.length === 1 ? "it" : "them"} there (for example a ` +
-      `package for another platform), leave ${blamed.length === 1 ? "it" : "them"} out in slurmray.toml:\n` +
+      `package for another platform, or one conda installed that the package index lacks), leave ` +
+      `${blamed.length === 1 ? "it" : "them"} out in slurmray.toml, or list what the job needs in a requirements file ` +
+      `(requirements = "requirements.txt" under [project]):\n` +
       `  [project]\n  exclude = [${list}]\n\nInstaller output:\n${tail(stderr)}`,
     stderr,
     blamed,

@@ -2,9 +2,10 @@
 // interpreter's installed distributions (DESIGN.md, "The environment engine", step 1).
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { isAbsolute, relative, resolve } from "node:path";
+import { basename, isAbsolute, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseToml } from "smol-toml";
+import { InputError } from "../util/errors.js";
 import { majorMinor, type ProbedDistribution, type ProbedEnvironment, topLevelNames } from "./distributions.js";
 import { probeLocalEnvironment } from "./local-probe.js";
 import { parseDirectReference, requirementUrlFromPep610 } from "./requirements/direct-url.js";
@@ -53,7 +54,10 @@ export interface Snapshot {
   constraints?: string[];
   /** The local dependency graph, normalised name -> Requires-Dist lines: which constraints apply remotely. */
   dependencies?: Record<string, string[]>;
-  /** Things the user should know about how the snapshot was taken (a setting that changed meaning). */
+  /**
+   * Said once to the user about how the snapshot was taken: a setting that changed meaning, what is mirrored
+   * from a non-virtualenv interpreter, conda's distributions.
+   */
   notes?: string[];
   /** Identifies the requirements, constraints and the Python major.minor: what the remote stamp records. */
   hash: string;
@@ -101,6 +105,16 @@ interface Selection {
   /** Pins of the distributions that are not top-level (installed distributions only). */
   constraints: Requirement[];
   editablesOutside: string[];
+  /** Distributions conda installed (pinned to their version on the package index). */
+  conda?: string[];
+}
+
+// Where conda builds packages: a direct_url.json pointing there names a conda package, not a local pin.
+const CONDA_BUILD = /\/(conda-bld|build_artifacts|croot)\/|^file:\/\/\/tmp\/build\/[0-9a-f]+\//;
+
+/** Installed by conda: INSTALLER says so, or its direct_url.json points into a conda build dir. */
+function isConda(dist: ProbedDistribution): boolean {
+  return dist.installer === "conda" || CONDA_BUILD.test(dist.direct_url?.url ?? "");
 }
 
 /** The requirement that reproduces an installed distribution remotely, or where it must go instead. */
@@ -112,6 +126,8 @@ function classify(dist: ProbedDistribution, projectRoot: string, project: string
   if (path !== null && isInside(path, projectRoot)) return "project";
   if (direct?.dir_info?.editable) return "editable-outside";
   const pinned = { name, extras: [], specifier: "", marker: null, url: null };
+  // A conda package is the same version from the package index (its build dir exists on no other machine).
+  if (isConda(dist)) return { ...pinned, specifier: `==${dist.version}` };
   // A VCS pin or a remote archive is reproduced by its URL; a local file can only be matched by version.
   if (direct && path === null) return { ...pinned, url: requirementUrlFromPep610(direct) };
   // A legacy version that is not PEP 440 ("2004d") can only be pinned by string.
@@ -123,12 +139,14 @@ function fromInstalled(probe: ProbedEnvironment, projectRoot: string): Selection
   const project = projectName(projectRoot);
   const selection: Selection = { requirements: [], constraints: [], editablesOutside: [] };
   const packages = new Map<string, Requirement>();
+  const conda: string[] = [];
   for (const dist of probe.distributions) {
     const name = normalizeName(dist.name);
     if (TOOLING.has(name)) continue;
     const kind = classify(dist, projectRoot, project);
     if (kind === "editable-outside") selection.editablesOutside.push(name);
     else if (kind !== "project") packages.set(name, kind);
+    if (typeof kind !== "string" && isConda(dist)) conda.push(name);
   }
   const shipped = probe.distributions.filter((dist) => packages.has(normalizeName(dist.name)));
   const topLevel = new Set(topLevelNames(shipped, probe.markers));
@@ -137,7 +155,49 @@ function fromInstalled(probe: ProbedEnvironment, projectRoot: string): Selection
     // A constraint must be a plain version pin; a dependency from a URL is left to its dependant.
     else if (requirement.url === null) selection.constraints.push(requirement);
   }
-  return selection;
+  return { ...selection, conda };
+}
+
+/** The PEP 508 lines of pyproject.toml's [project].dependencies. */
+function fromPyproject(file: string): Selection {
+  let dependencies: unknown;
+  try {
+    dependencies = (parseToml(readFileSync(file, "utf8")) as { project?: { dependencies?: unknown } }).project?.dependencies;
+  } catch (error) {
+    throw new InputError(`project.requirements: cannot read ${file}: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(dependencies) || !dependencies.every((line) => typeof line === "string")) {
+    throw new InputError(`project.requirements: ${file} has no [project].dependencies list; add one, or name a requirements file`);
+  }
+  const requirements = dependencies.map((line) => {
+    const requirement = parseRequirement(line);
+    return { ...requirement, name: normalizeName(requirement.name) };
+  });
+  return { requirements, constraints: [], editablesOutside: [] };
+}
+
+const SHOWN = 8;
+
+/** One line per thing the user should know about where the snapshot comes from. */
+function sourceNotes(probe: ProbedEnvironment, selection: Selection, fromInstalled: boolean): string[] {
+  const notes: string[] = [];
+  if (fromInstalled && probe.virtualenv === false && !probe.conda) {
+    notes.push(
+      `The project interpreter ${probe.executable} is not a virtualenv: the remote env mirrors its ` +
+        `${selection.requirements.length} top-level packages (and what they require). To choose otherwise, create a .venv in the project, ` +
+        'set [project] interpreter, or set [project] requirements to a requirements file or to "pyproject.toml" (its [project].dependencies).',
+    );
+  }
+  const conda = selection.conda ?? [];
+  if (conda.length > 0) {
+    const shown = conda.slice(0, SHOWN).join(", ") + (conda.length > SHOWN ? ` and ${conda.length - SHOWN} more` : "");
+    notes.push(
+      `${conda.length} package(s) were installed by conda (${shown}): the remote env installs the same versions ` +
+        "from the package index. One the index lacks fails the install: leave it out with [project] exclude, or " +
+        "list what the job needs with [project] requirements.",
+    );
+  }
+  return notes;
 }
 
 function fromFile(file: string, projectRoot: string): Selection & { indexOptions: IndexOptions } {
@@ -192,7 +252,12 @@ function modeNote(mode: SnapshotMode | undefined, file: string | null): string[]
 export async function takeSnapshot(options: SnapshotOptions): Promise<Snapshot> {
   const probe = await probeLocalEnvironment(options.python, options.projectRoot, options.cacheDir);
   const file = options.requirementsFile ? resolve(options.projectRoot, options.requirementsFile) : null;
-  const selection: Selection & { indexOptions?: IndexOptions } = file ? fromFile(file, options.projectRoot) : fromInstalled(probe, options.projectRoot);
+  const pyproject = file !== null && basename(file) === "pyproject.toml";
+  const selection: Selection & { indexOptions?: IndexOptions } = file
+    ? pyproject
+      ? fromPyproject(file)
+      : fromFile(file, options.projectRoot)
+    : fromInstalled(probe, options.projectRoot);
   const excluded = new Set(options.exclude.map(normalizeName));
   const kept = selection.requirements.filter((requirement) => !excluded.has(requirement.name));
   const requirements = sortedLines([...kept, ...runnerNeeds(options.extra, kept, probe)]);
@@ -200,7 +265,7 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<Snapshot> 
   const strict = options.strictVersions ?? true;
   const constraints = strict ? sortedLines(selection.constraints.filter(({ name }) => !excluded.has(name) && !wanted.has(name))) : [];
   const pythonVersion = majorMinor(probe.python);
-  const notes = modeNote(options.mode, file);
+  const notes = [...modeNote(options.mode, file), ...sourceNotes(probe, selection, file === null)];
   return {
     requirements,
     ...(constraints.length > 0 ? { constraints, dependencies: dependencyGraph(probe) } : {}),
@@ -208,7 +273,7 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<Snapshot> 
     hash: snapshotHash(pythonVersion, requirements, constraints),
     pythonVersion,
     editablesOutside: [...new Set(selection.editablesOutside)].sort(),
-    source: file ? `requirements file ${file}` : `distributions of ${probe.executable}`,
+    source: file ? `${pyproject ? "[project].dependencies of" : "requirements file"} ${file}` : `distributions of ${probe.executable}`,
     ...(selection.indexOptions && Object.keys(selection.indexOptions).length > 0 ? { indexOptions: selection.indexOptions } : {}),
   };
 }

@@ -58,6 +58,8 @@ export interface EnvReport {
   remote_commands: number;
   /** null on the fast path (nothing was planned). */
   plan: Plan | null;
+  /** Said once to the user (for example: uv could not reach the index and pip installed instead). */
+  warnings?: string[];
 }
 
 export interface EnvDiff {
@@ -195,7 +197,7 @@ export async function syncEnv(transport: Transport, options: SyncOptions): Promi
     const where = { envDir: outcome.envDir ?? options.envDir, retired: outcome.retired };
     if (outcome.already) {
       writeEnvCache(options, null); // The other sync's stamp id is not known here.
-      return report(null, { ...where, created: false, reused: true, skipped: [] }, started, commands());
+      return { ...report(null, { ...where, created: false, reused: true, skipped: [] }, started, commands()), warnings: outcome.warnings };
     }
     // The state after: the same interpreter (markers), the listed distributions; a fresh env is probed in full
     // the next time it needs planning (its entry only says it is known).
@@ -205,7 +207,8 @@ export async function syncEnv(transport: Transport, options: SyncOptions): Promi
     const done = plan ?? freshPlan(snapshot, distributions);
     const skipped = [...skippedByMarker(done), ...(before.skipped ?? skippedAfterInstall(snapshot, distributions.map((d) => d.name)))];
     writeEnvCache(options, { stampId: input.stamp.id, state: plan && state ? { ...state, distributions } : null, skipped });
-    return report(done, { ...where, created: outcome.created, reused: !outcome.created && before.stamp !== null, skipped }, started, commands());
+    const fields = { ...where, created: outcome.created, reused: !outcome.created && before.stamp !== null, skipped };
+    return { ...report(done, fields, started, commands()), warnings: outcome.warnings };
   };
 
   let probe: RemoteEnvProbe;

@@ -51,6 +51,7 @@ export async function envSync(
   const target = envTargetFor(session, snapshot);
   await checkEnvPrivate(session, target.envDir);
   const result = await syncEnv(session.transport, { ...target, ...envOptions(session), ...options, envsInUse: () => envsInUse(session, target.envDir) });
+  const warnings = [...snapshotWarnings(snapshot), ...(result.warnings ?? [])];
   // The env's current generation (see envsync/generations.ts).
-  return { target: session.target.name, env_dir: result.envDir, warnings: snapshotWarnings(snapshot), result };
+  return { target: session.target.name, env_dir: result.envDir, warnings, result };
 }

@@ -173,6 +173,7 @@ export async function prepareRemote(
     }),
   );
   report.env = envReportJson(env);
+  (env.warnings ?? []).forEach(warn);
   onStep({ step: "env_sync", phase: "end", text: `env sync: ${describeEnv(env)}` });
 
   if (!runtimePresent(probe.stdout, layout.runtimeDir)) {

@@ -53,7 +53,8 @@ def distributions():
             direct = json.loads(direct) if direct else None
         except ValueError:
             direct = None
-        found.append({"name": name, "version": dist.version, "requires": dist.requires or [], "direct_url": direct})
+        installer = (dist.read_text("INSTALLER") or "").strip()
+        found.append({"name": name, "version": dist.version, "requires": dist.requires or [], "direct_url": direct, "installer": installer})
     return found
 
 
@@ -73,6 +74,9 @@ def main():
         "distributions": distributions(),
         # Where distributions are found; their mtimes key the local snapshot cache.
         "path": [p for p in sys.path[1:] if os.path.isdir(p)],
+        # A venv, or a conda env: an environment the user chose, not a system or pyenv Python.
+        "virtualenv": sys.prefix != getattr(sys, "base_prefix", sys.prefix),
+        "conda": os.path.isdir(os.path.join(sys.prefix, "conda-meta")),
     }
     if len(sys.argv) > 1:
         state["stamp"] = stamp(sys.argv[1])

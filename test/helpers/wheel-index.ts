@@ -99,6 +99,18 @@ async function waitUntilServing(url: string, child: ChildProcess): Promise<void>
   throw new Error(`the wheel index at ${url} did not come up within 10 s`);
 }
 
+/** Stops a server started by a test (by its PID) and removes its folder. */
+export function stopper(child: ChildProcess, dir: string): () => Promise<void> {
+  return async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
+
 async function start(): Promise<WheelIndex> {
   const dir = mkdtempSync(join(tmpdir(), "sr-wheels-"));
   execFileSync("python3", ["-c", BUILD, dir, JSON.stringify(WHEELS)], { timeout: 60_000 });
@@ -107,14 +119,7 @@ async function start(): Promise<WheelIndex> {
     stdio: "ignore",
   });
   const url = `http://127.0.0.1:${port}/simple/`;
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const stop = stopper(child, dir);
   try {
     await waitUntilServing(url, child);
   } catch (error) {

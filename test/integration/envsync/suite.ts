@@ -31,6 +31,9 @@ function paritySnapshot(requirements: string[], constraints: string[], dependenc
   return { ...plain, constraints, dependencies, hash: snapshotHash(plain.pythonVersion, plain.requirements, constraints) };
 }
 
+/** A plain sync: strict, not exact, no reinstall, nothing installed beyond the snapshot. */
+export const SYNC_DEFAULTS = { strictVersions: true, exact: false, forceReinstall: false, allowPythonInstall: false, installUv: false } as const;
+
 // Local: alpha 1.0 under beta 2.0 (which accepts alpha >= 1.0; the index also has alpha 1.1 and 2.0).
 const DRIFT = paritySnapshot(["beta==2.0"], ["alpha==1.0"], { beta: ["alpha>=1.0"], alpha: [] });
 // Taken where delta needs winonly (Windows): winonly cannot exist on the Linux remote.
@@ -101,11 +104,7 @@ export function envSyncSuite(name: string, open: (bed: TestBed | null) => Promis
     const options = (snapshot: Snapshot, extra: Partial<SyncOptions> = {}): SyncOptions => ({
       envDir: `${base}/envs/proj${counter}-py${snapshot.pythonVersion}`,
       snapshot,
-      strictVersions: true,
-      exact: false,
-      forceReinstall: false,
-      allowPythonInstall: false,
-      installUv: false,
+      ...SYNC_DEFAULTS,
       indexOptions: { indexUrl: index.url },
       cacheDir,
       targetKey: name,

@@ -49,3 +49,15 @@ test("a full disk and an unreachable index are told apart from a bad package", (
   assert.equal(installFailure(network, ["alpha"], "/e").failure, "network");
   assert.equal(installFailure("something odd", ["alpha"], "/e").failure, "other");
 });
+
+test("a TLS failure names the setting that fixes it and where to put it", () => {
+  const uv = "error: Failed to fetch: `https://idx/simple/alpha/`\n  Caused by: error sending request\n  Caused by: invalid peer certificate: UnknownIssuer";
+  const pip = "WARNING: Retrying ... SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed'))";
+  for (const stderr of [uv, pip]) {
+    const error = installFailure(stderr, ["alpha"], "/e");
+    assert.equal(error.failure, "network");
+    assert.match(error.message, /cert = \/path\/to\/ca-bundle\.pem` under \[global\] in ~\/\.config\/pip\/pip\.conf/);
+  }
+  const refused = installFailure("Caused by: Connection refused (os error 111)", ["alpha"], "/e");
+  assert.match(refused.message, /proxy = http:\/\/host:port/);
+});
