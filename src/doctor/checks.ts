@@ -3,6 +3,7 @@
 // of `key=value` lines, parsed here. Exit code: 3 when the connection or authentication failed, 1 when a
 // check failed, 0 when there are only warnings.
 import { readFileSync } from "node:fs";
+import { DEFAULT_QUEUE_DIR } from "../backends/server/queue-cli.js";
 import type { TargetConfig } from "../config/schema.js";
 import { PIP_CONFIG_PY } from "../envsync/installer-config.js";
 import { remoteFile } from "../remote/index.js";
@@ -93,6 +94,15 @@ function indexCheck(facts: Map<string, string>): Check {
 }
 
 /** Checks after the connection was made (which itself covers reachable, host key, authenticated). */
+/** The server kind's queue dir: an admin makes it once, root's, sticky and open to all; anything else is refused. */
+function queueDirCheck(dir: string, found: string): Check {
+  const fix = `ask an admin of the server to run once: sudo install -d -m 1777 -o root -g root ${dir}`;
+  if (found === "missing") return { name: "queue dir", status: "fail", detail: `${dir} does not exist`, fix };
+  const [uid, mode] = found.split(" ");
+  const safe = uid === "0" && mode === "1777";
+  return { name: "queue dir", status: status(safe), detail: `${dir}: owner uid ${uid}, mode ${mode}${safe ? "" : " (must be root's, mode 1777: a dir another user made could be swapped)"}`, fix };
+}
+
 export function remoteChecks(target: TargetConfig, pythonWanted: string, stdout: string): Check[] {
   const facts = parseFacts(stdout);
   const checks: Check[] = [];
@@ -106,6 +116,7 @@ export function remoteChecks(target: TargetConfig, pythonWanted: string, stdout:
   checks.push(uvCheck(target, facts));
   checks.push(indexCheck(facts));
   if (target.kind === "slurm") checks.push(...slurmChecks(target, facts));
+  if (target.kind === "server") checks.push(queueDirCheck(target.queue_dir ?? DEFAULT_QUEUE_DIR, facts.get("queue_dir") ?? "missing"));
   checks.push({
     name: "base dir writable",
     status: status(facts.get("base_writable") === "yes"),
@@ -169,7 +180,8 @@ export async function diagnose(target: TargetConfig, transport: Transport, baseD
     return { checks: [{ status: "fail", name: "connection", detail: transport.description, fix: error.message }], exitCode: error.exitCode };
   }
   const checks: Check[] = [{ status: "ok", name: "connection", detail: `${transport.description}: reachable, host key known, authenticated` }];
-  const probe = await transport.script(readFileSync(remoteFile("doctor.sh"), "utf8"), [baseDir, pythonWanted, PIP_CONFIG_PY, REACH_PY]);
+  const queueDir = target.kind === "server" ? (target.queue_dir ?? DEFAULT_QUEUE_DIR) : "";
+  const probe = await transport.script(readFileSync(remoteFile("doctor.sh"), "utf8"), [baseDir, pythonWanted, PIP_CONFIG_PY, REACH_PY, queueDir]);
   const all = [...checks, ...remoteChecks(target, pythonWanted, probe.stdout)];
   return { checks: all, exitCode: all.some((check) => check.status === "fail") ? EXIT.jobFailed : EXIT.ok };
 }

@@ -1,6 +1,7 @@
 # slurmray doctor's probe: prints facts about the target as key=value lines, in one remote command.
 # $1: base dir (absolute, or starting with ~/), $2: the project's Python major.minor, $3: Python printing the
-# site's pip configuration as uv's variables (export lines), $4: Python testing the index with them.
+# site's pip configuration as uv's variables (export lines), $4: Python testing the index with them, $5: the
+# server kind's queue dir (empty for other kinds): it must be root's, sticky and open to all (1777).
 base=$1; want=$2
 case $base in "~/"*) base="$HOME/${base#"~/"}";; "~") base=$HOME;; esac
 echo "home=$HOME"
@@ -22,6 +23,9 @@ else
   echo "base_writable=no"
 fi
 echo "base=$base"
+if [ -n "${5:-}" ]; then
+  if [ -d "$5" ] && [ ! -L "$5" ]; then echo "queue_dir=$(stat -c '%u %a' "$5" 2>/dev/null)"; else echo "queue_dir=missing"; fi
+fi
 echo "free_kb=$(df -Pk "$base" 2>/dev/null | awk 'NR==2 {print $4}')"
 # The package index, reached with the configuration installs will use (in a subshell: the variables stay there).
 py=$(command -v "python$want" 2>/dev/null || command -v python3 2>/dev/null)

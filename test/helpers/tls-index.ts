@@ -54,7 +54,12 @@ export async function tlsIndex(): Promise<TlsIndex> {
   makeCertificates(dir);
   const port = await freeLocalPort();
   const child = spawn("python3", ["-c", SERVE, wheels.dir, String(port), join(dir, "server-full.pem")], { stdio: ["ignore", "pipe", "ignore"] });
-  const stop = stopper(child, dir);
+  // The plain index was started only to build the wheels: it goes with this one, or it keeps the process alive.
+  const stopTls = stopper(child, dir);
+  const stop = async (): Promise<void> => {
+    await stopTls();
+    await wheels.stop();
+  };
   const ready = await new Promise<boolean>((resolve) => {
     const settle = (value: boolean): void => {
       clearTimeout(timer);

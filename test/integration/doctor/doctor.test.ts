@@ -58,6 +58,22 @@ describe("slurmray doctor", () => {
     assert.deepEqual(partitions, { name: "partitions", status: "fail", detail: "debug*, short (configured: gpu)", fix: "set partition to one of: debug, short" });
   });
 
+  it("a server target: the bed's root-owned 1777 queue dir passes; a missing one or one a user made fails with the admin's command", async (t) => {
+    const tb = requireTestbed(t);
+    if (!tb) return;
+    const server = (queueDir: string) => `[project]\ndefault_target = "box"\n[targets.box]\nkind = "server"\nhost = "${tb.host}"\nport = ${tb.port}\nuser = "${tb.user}"\nidentity_file = "${tb.key}"\nknown_hosts = "${tb.knownHosts}"\nqueue_dir = "${queueDir}"\nlimits = { cpus = 2, mem = 2 }\n`;
+    const good = await runCli(["doctor", "--json"], { cwd: tempProject({ "slurmray.toml": server(tb.queueDir) }) });
+    const goodCheck = (JSON.parse(good.stdout) as { checks: { name: string; status: string }[] }).checks.find((c) => c.name === "queue dir");
+    assert.equal(goodCheck?.status, "ok", good.stdout);
+    const mine = onBed(tb, "d=$(mktemp -d /tmp/srq-user-XXXXXX) && chmod 1777 \"$d\" && echo \"$d\"").trim();
+    t.after(() => onBed(tb, `rm -rf ${quote(mine)}`));
+    for (const dir of [mine, "/tmp/slurmray-no-such-queue"]) {
+      const r = await runCli(["doctor"], { cwd: tempProject({ "slurmray.toml": server(dir) }) });
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stdout, new RegExp(`✗ queue dir: .*\\n    fix: ask an admin of the server to run once: sudo install -d -m 1777 -o root -g root ${dir}`));
+    }
+  });
+
   it("names a missing partition and how to fix it", async (t) => {
     const tb = requireTestbed(t);
     if (!tb) return;
