@@ -23,9 +23,13 @@ function pipeShaped(from: Socket, to: Socket, shape: Shape): void {
   const queue: { at: number; chunk: Buffer | null }[] = []; // null: the end of the stream
   let linkFreeAt = 0;
   let queued = 0;
-  let timer: NodeJS.Timeout | undefined;
+  let scheduled = false;
+  const schedule = (now: number) => {
+    scheduled = true;
+    setTimeout(pump, queue[0]!.at - now);
+  };
   const pump = () => {
-    timer = undefined;
+    scheduled = false;
     const now = performance.now();
     while (queue.length && queue[0]!.at <= now) {
       const { chunk } = queue.shift()!;
@@ -34,7 +38,7 @@ function pipeShaped(from: Socket, to: Socket, shape: Shape): void {
       queued -= chunk?.length ?? 0;
     }
     if (queued <= HIGH_WATER && from.isPaused()) from.resume();
-    if (queue.length) timer = setTimeout(pump, queue[0]!.at - now);
+    if (queue.length) schedule(now);
   };
   const push = (chunk: Buffer | null) => {
     const now = performance.now();
@@ -42,7 +46,7 @@ function pipeShaped(from: Socket, to: Socket, shape: Shape): void {
     queue.push({ at: linkFreeAt + shape.delayMs, chunk });
     queued += chunk?.length ?? 0;
     if (queued > HIGH_WATER) from.pause();
-    timer ??= setTimeout(pump, queue[0]!.at - now);
+    if (!scheduled) schedule(now);
   };
   from.on("data", (chunk: Buffer) => push(chunk));
   from.on("end", () => push(null)); // the end travels behind the data, as on a real link
