@@ -72,7 +72,7 @@ export function lastCodeId(cacheDir: string, targetKey: string): string | null {
 }
 
 /** What to send: objects not in the base's tree (when it still exists), and a delta against it. */
-function planUpload(local: Manifest, base: SentState | null): Upload & { deleted: string[] } {
+function planUpload(local: Manifest, id: string, base: SentState | null): Upload & { deleted: string[] } {
   const baseEntries = base?.entries ?? [];
   const before = new Map(baseEntries.map((e) => [e.path, e]));
   const held = new Set(baseEntries.filter((e) => e.link === undefined).map(objectKey));
@@ -83,6 +83,7 @@ function planUpload(local: Manifest, base: SentState | null): Upload & { deleted
     entries: local,
     full: base === null,
     base: baseEntries,
+    id,
     deleted: baseEntries.map((e) => e.path).filter((p) => !paths.has(p)),
   };
 }
@@ -138,7 +139,7 @@ export async function syncCode(transport: Transport, options: SyncOptions): Prom
   });
   if (base && base.id === id) return finish(options.dryRun ? { dryRunList: [] } : {});
 
-  const plan = planUpload(local, base);
+  const plan = planUpload(local, id, base);
   if (options.dryRun) {
     return finish({ dryRunList: [...plan.objects.map((e) => e.path), ...plan.deleted.map((p) => `delete ${p}`)] });
   }
