@@ -110,6 +110,25 @@ export function sameRecord(a: ManifestEntry, b: ManifestEntry | undefined): bool
   return b !== undefined && a.sha256 === b.sha256 && kind(a) === kind(b) && a.link === b.link;
 }
 
+/**
+ * Frames joined into chunks of about 256 KB. Each chunk written to gzip is one compression call through
+ * the thread pool: 100,000 small files sent frame by frame took 7.6 s locally, most of it in those calls.
+ */
+function* batched(parts: Iterable<Buffer>, size = 1 << 18): Generator<Buffer> {
+  let pending: Buffer[] = [];
+  let length = 0;
+  for (const part of parts) {
+    pending.push(part);
+    length += part.length;
+    if (length >= size) {
+      yield Buffer.concat(pending, length);
+      pending = [];
+      length = 0;
+    }
+  }
+  if (pending.length) yield Buffer.concat(pending, length);
+}
+
 /** The gzip stream of an upload, counting the compressed bytes (what travels). */
 export function uploadStream(root: string, upload: Upload, result: { id: string; bytes: number }): Readable {
   const gzip = createGzip({ level: 6 });
@@ -121,7 +140,7 @@ export function uploadStream(root: string, upload: Upload, result: { id: string;
       callback(null, chunk);
     },
   });
-  const source = Readable.from(frames(root, upload, result), { objectMode: false });
+  const source = Readable.from(batched(frames(root, upload, result)), { objectMode: false });
   source.on("error", (error) => counted.destroy(error)); // a file that cannot be read fails the upload
   source.pipe(gzip).pipe(counted);
   return counted;
