@@ -1,21 +1,30 @@
 // Benchmark: syncCode (objects into the content-addressed store, plus the job tree it builds) against
-// `rsync -a --delete` over the same multiplexed ssh (the test bed's sshd), on a tree of small files
-// (BENCH_FILES, default 5,000): first sync, nothing changed, one file changed; bytes on the wire next to
-// rsync's "Total bytes sent"; and the time to build one job tree alone. Medians of a few rounds.
-// Run: npx tsx bench/codesync/run.ts   (needs `bash scripts/test-cluster.sh up`)
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+// `rsync -a --delete` over the same multiplexed ssh (the test bed's sshd), on trees of 100-byte files:
+// first sync, nothing changed, one file changed; bytes on the wire next to rsync's "Total bytes sent";
+// and the time to build one job tree alone. Medians of a few rounds.
+//   BENCH_FILES=5000,100000   the tree sizes (comma-separated)
+//   BENCH_GIT=0,1             outside git (0) and/or in a git work tree with every file committed (1)
+//   BENCH_ROUNDS=3            rounds per case
+//   BENCH_SHAPED=1            also one round of 5,000 files (outside git) through a shaped link:
+//                             a loopback forward (shaper.ts) at 20 Mbit/s and 20 ms each way
+// Run: npx tsx bench/codesync/run.ts   (needs the test bed: `bash scripts/test-cluster.sh up`)
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { readFileSync } from "node:fs";
 import { applyArgv } from "../../src/codesync/store.js";
 import { syncCode } from "../../src/codesync/sync.js";
 import { remoteFile } from "../../src/remote/index.js";
+import { OpenSshTransport } from "../../src/transport/openssh.js";
 import { bedTransport, testbed } from "../../test/helpers/testbed.js";
-import { makeTree } from "../../test/unit/codesync/tree.js";
+import { git, gitInit, makeTree } from "../../test/unit/codesync/tree.js";
 
-const FILES = Number(process.env["BENCH_FILES"] ?? 5000);
+const list = (name: string, fallback: string) => (process.env[name] ?? fallback).split(",").map(Number);
+const SIZES = list("BENCH_FILES", "5000,100000");
+const GIT = list("BENCH_GIT", "0,1");
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
+const SHAPED = process.env["BENCH_SHAPED"] === "1";
 
 const bed = testbed();
 if (!bed) {
@@ -23,30 +32,24 @@ if (!bed) {
   process.exit(2);
 }
 
-const files: Record<string, string> = {};
-for (let i = 0; i < FILES; i++) files[`pkg${i % 50}/sub${i % 7}/m${i}.py`] = `# module ${i}\nVALUE = ${i}\n${"x = 1\n".repeat(i % 40)}`;
-const root = makeTree(files, "sr-bench-");
-const transport = bedTransport(bed, "/tmp/srb-");
-await transport.connect();
-const remoteTmp = (await transport.exec(["mktemp", "-d", "/tmp/sr-bench-XXXXXX"])).stdout.trim();
-
-const sshForRsync = ["ssh", "-F", "/dev/null", "-S", transport.controlSocket, "-p", String(bed.port), "-l", bed.user].join(" ");
-let rsyncBytes = 0;
-function rsync(dest: string): void {
-  const out = execFileSync("rsync", ["-a", "--delete", "--stats", "-e", sshForRsync, `${root}/`, `${bed!.host}:${dest}/`], { encoding: "utf8" });
-  rsyncBytes = Number(/Total bytes sent: ([\d,]+)/.exec(out)?.[1]?.replaceAll(",", "") ?? 0);
+/** `count` files of exactly 100 bytes in 350 directories. */
+function makeProject(count: number, inGit: boolean): string {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < count; i++) files[`pkg${i % 50}/sub${i % 7}/m${i}.py`] = `# module ${i}\nVALUE = ${i}\n`.padEnd(99, "#") + "\n";
+  const root = makeTree(files, "sr-bench-");
+  if (inGit) {
+    gitInit(root);
+    git(root, "add", "-A");
+    git(root, "commit", "-qm", "bench");
+  }
+  return root;
 }
 
 /** Our bytes on the wire: the gzip stream plus the apply command's argv (codestore.py travels in it). */
 const ARGV_BYTES = applyArgv("python3", "/tmp/base", "0".repeat(64)).join(" ").length;
-let ourBytes = 0;
-async function ours(options: Parameters<typeof syncCode>[1]): Promise<void> {
-  const r = await syncCode(transport, options);
-  ourBytes = r.bytes_uploaded + (r.remote_commands > 1 ? ARGV_BYTES : 0);
-}
 
-/** Building one job tree of the manifest in base from its objects, alone, timed on the target. */
-async function treeBuildMs(base: string, id: string): Promise<number> {
+/** Building one job tree of the manifest `id` from its objects, alone, timed on the target. */
+async function treeBuildMs(transport: OpenSshTransport, base: string, id: string): Promise<number> {
   const code = `import sys, time, os
 g = {"__name__": "codestore"}
 exec(sys.stdin.read(), g)
@@ -69,48 +72,93 @@ async function timed(fn: () => unknown | Promise<unknown>): Promise<number> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const series = () => ({ ours: [] as number[], rsync: [] as number[], oursBytes: [] as number[], rsyncBytes: [] as number[] });
-const results = { first: series(), none: series(), one: series() };
-const treeBuilds: number[] = [];
-let oneFileUploads = 0;
-
-for (let round = 0; round < ROUNDS; round++) {
-  const baseDir = `${remoteTmp}/base${round}`;
-  const rsyncDir = `${remoteTmp}/rsync${round}`;
-  const cacheDir = mkdtempSync(join(tmpdir(), "sr-bench-cache-"));
-  const options = { root, baseDir, python: "python3", cacheDir, targetKey: "bench" };
-  const step = async (key: keyof typeof results) => {
-    results[key].ours.push(await timed(() => ours(options)));
-    results[key].rsync.push(await timed(() => rsync(rsyncDir)));
-    results[key].oursBytes.push(ourBytes);
-    results[key].rsyncBytes.push(rsyncBytes);
-  };
-  await step("first");
-  await step("none");
-  writeFileSync(join(root, "pkg3/sub3/m1003.py"), `VALUE = ${round}-${Date.now()}\n`);
-  await step("one");
-  const last = await syncCode(transport, options);
-  oneFileUploads = last.files_uploaded;
-  treeBuilds.push(await treeBuildMs(baseDir, last.id));
-  rmSync(cacheDir, { recursive: true, force: true });
-}
-
-const goals = { first: 1.5, none: 0.5, one: 1.0 };
 const label = { first: "first sync", none: "no change", one: "one file changed" };
-console.log(`codesync vs rsync -a --delete, ${FILES} files, same ssh ControlMaster, median of ${ROUNDS}`);
-console.log("scenario           slurmray     rsync    ratio   goal      bytes: slurmray      rsync  ratio");
-for (const key of ["first", "none", "one"] as const) {
-  const mine = median(results[key].ours);
-  const theirs = median(results[key].rsync);
-  const ratio = mine / theirs;
-  const ok = ratio <= goals[key] ? "ok" : "MISSED";
-  const [b1, b2] = [median(results[key].oursBytes), median(results[key].rsyncBytes)];
-  const bytes = `${String(b1).padStart(16)} ${String(b2).padStart(10)} ${b2 ? (b1 / b2).toFixed(2) : "-"}×`;
-  console.log(`${label[key].padEnd(18)} ${mine.toFixed(0).padStart(6)} ms ${theirs.toFixed(0).padStart(6)} ms ${ratio.toFixed(2).padStart(6)}×  ≤${goals[key]}× ${ok.padEnd(6)} ${bytes}`);
-}
-console.log(`files uploaded for one change: ${oneFileUploads}`);
-console.log(`building one job tree of ${FILES} files alone: ${median(treeBuilds).toFixed(0)} ms (included in "one file changed")`);
 
-await transport.exec(["sh", "-c", 'chmod -R u+w -- "$1"; rm -rf -- "$1"', "sh", remoteTmp]);
-await transport.shutdown();
-rmSync(root, { recursive: true, force: true });
-rmSync(dirname(transport.controlSocket), { recursive: true, force: true });
+/** One case: `files` files, in git or not, over `transport` (rsync shares its ControlMaster). */
+async function runCase(transport: OpenSshTransport, sshConfig: string, files: number, inGit: boolean, rounds: number, title: string): Promise<void> {
+  const root = makeProject(files, inGit);
+  const remoteTmp = (await transport.exec(["mktemp", "-d", "/tmp/sr-bench-XXXXXX"])).stdout.trim();
+  // The ssh command rsync runs: the same master (-S), so neither side pays a new connection.
+  const sshForRsync = ["ssh", "-F", sshConfig, "-S", transport.controlSocket].join(" ");
+  let rsyncBytes = 0;
+  const rsync = (dest: string) => {
+    // .git is left out, as slurmray never ships it.
+    const args = ["-a", "--delete", "--stats", ...(inGit ? ["--exclude=.git"] : []), "-e", sshForRsync, `${root}/`, `srtb:${dest}/`];
+    const out = execFileSync("rsync", args, { encoding: "utf8" });
+    rsyncBytes = Number(/Total bytes sent: ([\d,]+)/.exec(out)?.[1]?.replaceAll(",", "") ?? 0);
+  };
+  let ourBytes = 0;
+  let ourFiles = 0;
+  let lastId = "";
+  const ours = async (options: Parameters<typeof syncCode>[1]) => {
+    const r = await syncCode(transport, options);
+    ourBytes = r.bytes_uploaded + (r.remote_commands > 1 ? ARGV_BYTES : 0);
+    ourFiles = r.files_uploaded;
+    lastId = r.id;
+  };
+  const results = { first: series(), none: series(), one: series() };
+  const treeBuilds: number[] = [];
+  let oneFileUploads = 0;
+  for (let round = 0; round < rounds; round++) {
+    const baseDir = `${remoteTmp}/base${round}`;
+    const rsyncDir = `${remoteTmp}/rsync${round}`;
+    const cacheDir = mkdtempSync(join(tmpdir(), "sr-bench-cache-"));
+    const options = { root, baseDir, python: "python3", cacheDir, targetKey: "bench" };
+    const step = async (key: keyof typeof results) => {
+      results[key].ours.push(await timed(() => ours(options)));
+      results[key].rsync.push(await timed(() => rsync(rsyncDir)));
+      results[key].oursBytes.push(ourBytes);
+      results[key].rsyncBytes.push(rsyncBytes);
+    };
+    await step("first");
+    await step("none");
+    writeFileSync(join(root, "pkg3/sub3/m1003.py"), `VALUE = ${round}-${Date.now()}\n`.padEnd(99, "#") + "\n");
+    await step("one");
+    oneFileUploads = ourFiles;
+    treeBuilds.push(await treeBuildMs(transport, baseDir, lastId));
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
+  const goals = { first: 1.5, none: 0.5, one: files > 5000 ? 1.5 : 1.0 };
+  console.log(`\n${title}: ${files} files of 100 bytes, ${inGit ? "git work tree" : "not git"}, median of ${rounds}`);
+  console.log("scenario           slurmray      rsync    ratio   goal          bytes: slurmray      rsync  ratio");
+  for (const key of ["first", "none", "one"] as const) {
+    const mine = median(results[key].ours);
+    const theirs = median(results[key].rsync);
+    const ratio = mine / theirs;
+    const ok = ratio <= goals[key] ? "ok" : "MISSED";
+    const [b1, b2] = [median(results[key].oursBytes), median(results[key].rsyncBytes)];
+    const bytes = `${String(b1).padStart(16)} ${String(b2).padStart(10)} ${b2 ? (b1 / b2).toFixed(2) : "-"}×`;
+    console.log(`${label[key].padEnd(18)} ${mine.toFixed(0).padStart(7)} ms ${theirs.toFixed(0).padStart(7)} ms ${ratio.toFixed(2).padStart(6)}×  ≤${goals[key]}× ${ok.padEnd(6)} ${bytes}`);
+  }
+  console.log(`files uploaded for one change: ${oneFileUploads}`);
+  console.log(`building one job tree of ${files} files alone: ${median(treeBuilds).toFixed(0)} ms (included in "one file changed")`);
+  await transport.exec(["sh", "-c", 'chmod -R u+w -- "$1"; rm -rf -- "$1"', "sh", remoteTmp]);
+  rmSync(root, { recursive: true, force: true });
+}
+
+const direct = bedTransport(bed, "/tmp/srb-");
+await direct.connect();
+for (const files of SIZES) for (const inGit of GIT) await runCase(direct, bed.sshConfig, files, inGit === 1, ROUNDS, "loopback");
+await direct.shutdown();
+rmSync(dirname(direct.controlSocket), { recursive: true, force: true });
+
+if (SHAPED) {
+  const shaper = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "shaper.ts"), String(bed.port), "20000000", "20"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const [line] = (await once(shaper.stdout, "data")) as [Buffer];
+  const shaperPort = Number(line.toString().trim());
+  // The bed's host key is known as [host]:port of its sshd; through the forward the port differs.
+  const config = join(mkdtempSync(join(tmpdir(), "sr-bench-ssh-")), "ssh_config");
+  writeFileSync(config, readFileSync(bed.sshConfig, "utf8").replace(/^(Host srtb\n(?:[ \t]+.*\n)*?)[ \t]+Port \d+\n/m, `$1  Port ${shaperPort}\n  HostKeyAlias [${bed.host}]:${bed.port}\n`));
+  const shaped = new OpenSshTransport({ host: "srtb", sshConfigFile: config, controlDir: mkdtempSync("/tmp/srb-") });
+  try {
+    await shaped.connect();
+    await runCase(shaped, config, 5000, false, 1, "shaped link (20 Mbit/s, 20 ms each way)");
+  } finally {
+    await shaped.shutdown();
+    shaper.kill();
+    rmSync(dirname(config), { recursive: true, force: true });
+    rmSync(dirname(shaped.controlSocket), { recursive: true, force: true });
+  }
+}

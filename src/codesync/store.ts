@@ -60,6 +60,8 @@ export interface Upload {
   /** Send the whole manifest; else a delta against `base`. */
   full: boolean;
   base: readonly ManifestEntry[];
+  /** manifestId(entries) as computed before the upload; recomputed only if a sent file changed meanwhile. */
+  id: string;
 }
 
 function readLocal(root: string, path: string): Buffer {
@@ -74,10 +76,13 @@ function readLocal(root: string, path: string): Buffer {
 /** The frames of an upload. Sets `result.id` to the id of the manifest sent, once the stream is read. */
 function* frames(root: string, upload: Upload, result: { id: string }): Generator<Buffer> {
   const sent = new Set<string>();
+  let rehashed = false;
   for (const entry of upload.objects) {
     const data = readLocal(root, entry.path);
     // The file may have changed since it was hashed: what is sent is what the manifest records.
-    entry.sha256 = sha256(data);
+    const hash = sha256(data);
+    rehashed ||= hash !== entry.sha256;
+    entry.sha256 = hash;
     entry.size = data.length;
     const key = objectKey(entry);
     if (sent.has(key)) continue;
@@ -86,7 +91,8 @@ function* frames(root: string, upload: Upload, result: { id: string }): Generato
     yield data;
   }
   const body = upload.full ? manifestBytes(upload.entries) : deltaOf(upload.base, upload.entries);
-  result.id = manifestId(upload.entries);
+  // Hashing 100,000 records costs ~0.1 s: done again only when the entries changed since upload.id.
+  result.id = upload.full ? sha256(body) : rehashed ? manifestId(upload.entries) : upload.id;
   yield Buffer.concat([Buffer.from(upload.full ? "M" : "D"), Buffer.from(result.id, "latin1"), length(body.length), body]);
   yield Buffer.from("E");
 }
@@ -104,6 +110,25 @@ export function sameRecord(a: ManifestEntry, b: ManifestEntry | undefined): bool
   return b !== undefined && a.sha256 === b.sha256 && kind(a) === kind(b) && a.link === b.link;
 }
 
+/**
+ * Frames joined into chunks of about 256 KB. Each chunk written to gzip is one compression call through
+ * the thread pool: 100,000 small files sent frame by frame took 7.6 s locally, most of it in those calls.
+ */
+function* batched(parts: Iterable<Buffer>, size = 1 << 18): Generator<Buffer> {
+  let pending: Buffer[] = [];
+  let length = 0;
+  for (const part of parts) {
+    pending.push(part);
+    length += part.length;
+    if (length >= size) {
+      yield Buffer.concat(pending, length);
+      pending = [];
+      length = 0;
+    }
+  }
+  if (pending.length) yield Buffer.concat(pending, length);
+}
+
 /** The gzip stream of an upload, counting the compressed bytes (what travels). */
 export function uploadStream(root: string, upload: Upload, result: { id: string; bytes: number }): Readable {
   const gzip = createGzip({ level: 6 });
@@ -115,7 +140,7 @@ export function uploadStream(root: string, upload: Upload, result: { id: string;
       callback(null, chunk);
     },
   });
-  const source = Readable.from(frames(root, upload, result), { objectMode: false });
+  const source = Readable.from(batched(frames(root, upload, result)), { objectMode: false });
   source.on("error", (error) => counted.destroy(error)); // a file that cannot be read fails the upload
   source.pipe(gzip).pipe(counted);
   return counted;

@@ -159,53 +159,77 @@ def remove_tree(path):
     shutil.rmtree(path, ignore_errors=True)
 
 
-def link_object(src, dest):
+def link_object(store_fd, key, dir_fd, name):
+    """Links the object `key` as `name` in dir_fd, both relative to open dirs: no path walk per file."""
     try:
-        os.link(src, dest)
+        os.link(key, name, src_dir_fd=store_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
     except OSError as exc:
         if exc.errno != errno.EMLINK:
             raise
-        shutil.copyfile(src, dest)  # an object linked more often than the file system allows
-        os.chmod(dest, os.lstat(src).st_mode & 0o777)
+        # An object linked more often than the file system allows: copied, with its mode.
+        mode = os.stat(key, dir_fd=store_fd, follow_symlinks=False).st_mode & 0o777
+        src = os.open(key, os.O_RDONLY, dir_fd=store_fd)
+        dest = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, dir_fd=dir_fd)
+        with os.fdopen(src, "rb") as fin, os.fdopen(dest, "wb") as fout:
+            shutil.copyfileobj(fin, fout)
+            os.fchmod(fout.fileno(), mode)
+
+
+def open_dir(path):
+    return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
 
 
 def build_tree(store, trees, new_id, records):
-    """Builds trees/<new_id>/ in a temp dir, renamed into place whole; returns the missing keys."""
+    """Builds trees/<new_id>/ in a temp dir, renamed into place whole; returns the missing keys.
+    Paths sorted by bytes keep each directory's subtree together, so the directory being filled is held
+    open and each file costs one lstat and one link relative to open dirs."""
     final = os.path.join(trees, new_id)
     if os.path.isdir(final):
         os.utime(final)  # fresh again for gc
         return []
-    tmp = os.path.join(trees, ".build-%s-%d" % (new_id, os.getpid()))
+    tmp = os.path.join(trees, ".build-%s-%d" % (new_id, os.getpid())).encode()
     os.mkdir(tmp, 0o700)
     missing, dirs = [], set()
+    store_fd = open_dir(store)
+    cur_parent, cur_fd = None, None
     try:
         for path in sorted(records):
-            if path.startswith(b"/") or any(p in (b"", b".", b"..") for p in path.split(b"/")):
+            parts = path.split(b"/")  # an empty part also catches a leading "/"
+            if b"" in parts or b"." in parts or b".." in parts:
                 raise ValueError("refused the path %r: it could lead outside the tree" % path)
             rec = records[path]
-            parent = os.path.dirname(path)
-            if parent and parent not in dirs:
-                os.makedirs(os.path.join(tmp.encode(), parent), 0o700, exist_ok=True)
-                while parent:
-                    dirs.add(parent)
-                    parent = os.path.dirname(parent)
-            dest = os.path.join(tmp.encode(), path)
+            parent, _, name = path.rpartition(b"/")
+            if parent != cur_parent:
+                if parent and parent not in dirs:
+                    os.makedirs(os.path.join(tmp, parent), 0o700, exist_ok=True)
+                    up = parent
+                    while up:
+                        dirs.add(up)
+                        up = os.path.dirname(up)
+                if cur_fd is not None:
+                    os.close(cur_fd)
+                cur_fd = None  # not left dangling if the open fails
+                cur_fd = open_dir(os.path.join(tmp, parent) if parent else tmp)
+                cur_parent = parent
             if rec[:1] == b"l":
-                os.symlink(rec[67 + len(path):-1], dest)
+                os.symlink(rec[67 + len(path):-1], name, dir_fd=cur_fd)
                 continue
             key = rec[1:65] + (b"x" if rec[:1] == b"x" else b"")
-            src = os.path.join(store.encode(), key)
             try:
-                if not trusted(src):
-                    raise FileNotFoundError(src)
-                link_object(src, dest)
-            except FileNotFoundError:  # never sent, removed by gc meanwhile, or not trustworthy
+                # never sent, removed by gc meanwhile, or not trustworthy (e.g. a partial 0600 leftover)
+                if not object_ok(os.stat(key, dir_fd=store_fd, follow_symlinks=False)):
+                    raise FileNotFoundError(key)
+                link_object(store_fd, key, cur_fd, name)
+            except FileNotFoundError:
                 missing.append(key.decode())
+        if cur_fd is not None:
+            os.close(cur_fd)
+            cur_fd = None
         if missing:
             remove_tree(tmp)
             return missing
         for d in sorted(dirs, key=len, reverse=True):
-            os.chmod(os.path.join(tmp.encode(), d), 0o500)
+            os.chmod(os.path.join(tmp, d), 0o500)
         try:
             os.rename(tmp, final)
         except OSError as exc:
@@ -217,6 +241,10 @@ def build_tree(store, trees, new_id, records):
     except BaseException:
         remove_tree(tmp)
         raise
+    finally:
+        os.close(store_fd)
+        if cur_fd is not None:
+            os.close(cur_fd)
 
 
 def apply(base, base_id):

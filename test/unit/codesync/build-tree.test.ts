@@ -1,0 +1,90 @@
+// codestore.py's build_tree, run by the local python3: a tree of real dirs (0500) holding hard links to the
+// store's objects, whatever order directories come back in (a/x, a/b/y, a/z reopens a), with symlinks,
+// executables, missing or untrustworthy objects and unsafe paths handled.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { remoteFile } from "../../../src/remote/index.js";
+
+const base = mkdtempSync(join(tmpdir(), "sr-bt-"));
+const store = join(base, "objects");
+const trees = join(base, "trees");
+mkdirSync(store, { mode: 0o700 });
+mkdirSync(trees, { mode: 0o700 });
+after(() => {
+  execFileSync("chmod", ["-R", "u+w", base]);
+  rmSync(base, { recursive: true, force: true });
+});
+
+/** Stores content as an object (read-only once "checked", as apply leaves it) and returns its key. */
+function object(content: string, executable = false, mode = executable ? 0o555 : 0o444): string {
+  const key = createHash("sha256").update(content).digest("hex") + (executable ? "x" : "");
+  writeFileSync(join(store, key), content);
+  chmodSync(join(store, key), mode);
+  return key;
+}
+
+/** Runs build_tree(store, trees, id, records) with records given as [kind, key or target hash, path, link target?]. */
+function build(id: string, records: [string, string, string, string?][]): string {
+  const code = `import sys, json
+g = {"__name__": "codestore"}
+exec(open(sys.argv[1]).read(), g)
+records = {}
+for kind, key, path, target in json.loads(sys.argv[3]):
+    p = path.encode()
+    records[p] = kind.encode() + key[:64].encode() + b" " + p + b"\\0" + ((target.encode() + b"\\0") if target else b"")
+try:
+    print(json.dumps(g["build_tree"]("${store}", "${trees}", sys.argv[2], records)))
+except ValueError as e:
+    print(json.dumps(str(e)))`;
+  return execFileSync("python3", ["-c", code, remoteFile("codestore.py"), id, JSON.stringify(records.map(([kind, key, path, target]) => [kind, key, path, target ?? ""]))], { encoding: "utf8" }).trim();
+}
+
+test("a tree holds real dirs (0500) of hard links to the objects, in any directory order, with links and executables", () => {
+  const [a, b, c, x] = [object("a"), object("b"), object("c"), object("#!/bin/sh\n", true)];
+  const out = build("t1", [
+    ["f", a, "pkg/a.py"],
+    ["f", b, "pkg/b/deep/y.py"],
+    ["f", c, "pkg/z.py"],
+    ["x", x, "run.sh"],
+    ["l", "0".repeat(64), "pkg/b/link.py", "../a.py"],
+    ["f", a, "top.py"],
+  ]);
+  assert.equal(out, "[]");
+  const tree = join(trees, "t1");
+  for (const [path, key] of [["pkg/a.py", a], ["pkg/b/deep/y.py", b], ["pkg/z.py", c], ["run.sh", x], ["top.py", a]] as const) {
+    assert.equal(statSync(join(tree, path)).ino, statSync(join(store, key)).ino, path);
+  }
+  assert.equal(statSync(join(tree, "run.sh")).mode & 0o777, 0o555);
+  assert.equal(readlinkSync(join(tree, "pkg/b/link.py")), "../a.py");
+  for (const dir of ["", "pkg", "pkg/b", "pkg/b/deep"]) {
+    const st = lstatSync(join(tree, dir));
+    assert.ok(st.isDirectory() && !st.isSymbolicLink(), dir);
+    assert.equal(st.mode & 0o777, 0o500, dir);
+  }
+});
+
+test("a missing or writable object is reported missing and leaves no tree", () => {
+  const good = object("good");
+  const writable = object("partial", false, 0o600);
+  const out = build("t2", [
+    ["f", good, "ok.py"],
+    ["f", writable, "sub/partial.py"],
+    ["f", "f".repeat(64), "sub/gone.py"],
+  ]);
+  assert.deepEqual(JSON.parse(out).sort(), [writable, "f".repeat(64)].sort());
+  assert.throws(() => lstatSync(join(trees, "t2")));
+  assert.deepEqual(execFileSync("ls", ["-A", trees], { encoding: "utf8" }).split("\n").filter((n) => n.startsWith(".build")), []);
+});
+
+test("a path that could leave the tree is refused", () => {
+  const key = object("evil");
+  for (const path of ["../out.py", "a/../../out.py", "/abs.py", "a//b.py", "./a.py"]) {
+    assert.match(build("t3", [["f", key, path]]), /refused the path/, path);
+  }
+  assert.throws(() => lstatSync(join(trees, "t3")));
+});
