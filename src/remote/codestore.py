@@ -40,14 +40,18 @@ UID = os.getuid()
 
 def private_dir(path):
     """Creates path (0700) when missing; refuses one that is not the user's own private dir. Its parent
-    (objects/, trees/) is made like /tmp (1777) when this creates it: in a base_dir shared by several
-    users each makes its own dir there, and nobody can remove or replace another's."""
+    (objects/, trees/) is private too, unless the base_dir is shared (sticky and open to all, like /tmp):
+    then it is made like /tmp (1777), so each user makes their own dir there and nobody can remove or
+    replace another's."""
     parent = os.path.dirname(path)
     if not os.path.isdir(parent):
-        os.makedirs(os.path.dirname(parent), exist_ok=True)
+        base = os.path.dirname(parent)
+        os.makedirs(base, 0o700, exist_ok=True)
+        shared = os.stat(base).st_mode & 0o1777 == 0o1777
         try:
-            os.mkdir(parent)
-            os.chmod(parent, 0o1777)
+            os.mkdir(parent, 0o700)
+            if shared:
+                os.chmod(parent, 0o1777)
         except FileExistsError:
             pass
     try:

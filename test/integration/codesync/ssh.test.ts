@@ -1,6 +1,6 @@
 // Code sync over OpenSSH against the test bed's real sshd.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { test } from "node:test";
 import { syncCode } from "../../../src/codesync/sync.js";
@@ -24,7 +24,10 @@ test("a base_dir shared by two users: one store each, neither can plant an objec
   if (!bed) return;
   const { transport } = (await open(t))!;
   const other = new OpenSshTransport({ host: "srtb2", sshConfigFile: bed.sshConfig, controlDir: mkdtempSync("/tmp/srcs2-") });
+  // A base_dir shared on purpose is one an admin made like /tmp (the bed is this machine; the test is root).
   const base = `/tmp/sr-cs-shared-${process.pid}`;
+  mkdirSync(base);
+  chmodSync(base, 0o1777);
   const root = makeTree({ "a.py": "same content" });
   const caches = [makeTree({}), makeTree({})];
   try {
@@ -40,6 +43,7 @@ test("a base_dir shared by two users: one store each, neither can plant an objec
     const own = 'for d in "$1/objects/$(id -u)" "$1/trees/$(id -u)"; do chmod -R u+w "$d" 2>/dev/null; rm -rf "$d"; done';
     await other.exec(["sh", "-c", own, "sh", base]);
     await transport.exec(["sh", "-c", REMOVE_STORE, "sh", base]);
+    rmSync(base, { recursive: true, force: true });
     await other.shutdown();
     rmSync(dirname(other.controlSocket), { recursive: true, force: true });
     for (const d of [root, ...caches]) rmSync(d, { recursive: true, force: true });

@@ -47,7 +47,13 @@ test("a wrong password is offered once and refused with exit code 3 within a few
 test("SLURMRAY_PASSWORD is not in the ssh master's environment after authentication", async (t) => {
   const tb = requireTestbed(t);
   if (!tb) return;
-  // Set in this process's environment, as a user exporting it would, for the whole connection.
+  // Set in this process's environment, as a user exporting it would, for the whole connection. The bed's own
+  // variable holding the password (exported by `test-cluster.sh env`) is not slurmray's to remove: out of the way.
+  const bedVariable = process.env["SLURMRAY_TB_PASSWORD"];
+  delete process.env["SLURMRAY_TB_PASSWORD"];
+  t.after(() => {
+    if (bedVariable !== undefined) process.env["SLURMRAY_TB_PASSWORD"] = bedVariable;
+  });
   process.env["SLURMRAY_PASSWORD"] = tb.password;
   const transport = createTransport({ kind: "ssh", implementation: "openssh", host: tb.host, port: tb.port, user: tb.user, knownHostsFile: tb.knownHosts, sshConfigFile: "/dev/null" });
   assert.ok(transport instanceof OpenSshTransport);
