@@ -77,7 +77,7 @@ async function slurmBaseline(): Promise<number> {
 
 async function serverBaseline(): Promise<number> {
   const start = performance.now();
-  const dir = remote(`d=$(mktemp -d) && setsid python3 -c 'print(41 + 1)' > "$d/out" 2>&1 < /dev/null & echo "$d"`).trim();
+  const dir = remote(`d=$(mktemp -d) || exit 1; (setsid python3 -c 'print(41 + 1)' > "$d/out" 2>&1 < /dev/null &); echo "$d"`).trim();
   let out = "";
   for (;;) {
     out = remote(`cat ${dir}/out`);
