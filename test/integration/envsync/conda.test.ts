@@ -21,7 +21,6 @@ describe("snapshot sources: conda env, non-virtualenv Python, pyproject.toml", (
   const snapshotOptions = (python: string, extra: Partial<SnapshotOptions> = {}): SnapshotOptions => ({
     python,
     projectRoot: project,
-    mode: "top-level",
     exclude: [],
     extra: [],
     cacheDir,
