@@ -31,7 +31,8 @@ kind = "local"
 # modules = ["python/3.11"]
 # defaults = { cpus = 4, mem = 16, time = 60 }
 
-# A shared server without a scheduler (the "server" kind is not available in this version yet).
+# A shared server without a scheduler: slurmray queues jobs fairly between its users. An admin makes the
+# queue dir once: sudo install -d -m 1777 -o root -g root /tmp/slurmray-queue
 # [targets.gpu-box]
 # kind = "server"
 # host = "gpu-box.example"
