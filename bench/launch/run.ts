@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CLI, tempProject } from "../../test/helpers/cli.js";
 import { removeRemote, scratchBaseDir, sshBaseArgs, type TestBed, testbed } from "../../test/helpers/testbed.js";
-import { testbedToml } from "../../test/helpers/testbed-project.js";
+import { serverToml, testbedToml } from "../../test/helpers/testbed-project.js";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 7);
 const found = testbed();
@@ -22,23 +22,6 @@ if (!found) {
 }
 const bed: TestBed = found;
 const baseDir = scratchBaseDir(bed);
-
-function serverToml(): string {
-  return `[project]
-default_target = "box"
-
-[targets.box]
-kind = "server"
-host = "${bed.host}"
-port = ${bed.port}
-user = "${bed.user}"
-identity_file = "${bed.key}"
-known_hosts = "${bed.knownHosts}"
-base_dir = "${baseDir}"
-queue_dir = "${bed.queueDir}"
-limits = { cpus = 2, mem = 2, gpus = [] }
-`;
-}
 
 function project(toml: string): string {
   const cwd = tempProject({ "slurmray.toml": toml, "trivial.py": "def f(x=1):\n    return x + 1\n" });
@@ -113,7 +96,7 @@ async function measure(kind: string, cwd: string, baseline: () => Promise<number
 
 try {
   await measure("slurm", project(testbedToml(bed, { baseDir })), slurmBaseline, "<= 1.5x, <= 4 remote commands");
-  await measure("server", project(serverToml()), serverBaseline, "<= 1.5x, <= 3 remote commands");
+  await measure("server", project(serverToml(bed, { baseDir, gpus: [] })), serverBaseline, "<= 1.5x, <= 3 remote commands");
 } finally {
   execFileSync("ssh", [...ssh, "-O", "exit", `${bed.user}@${bed.host}`], { stdio: "ignore" });
   removeRemote(bed, [baseDir]);

@@ -25,3 +25,22 @@ partition = "debug"
 ${options.baseDir ? `base_dir = "${options.baseDir}"\n` : ""}${options.extra ?? ""}
 `;
 }
+
+/** A slurmray.toml whose default target "box" is a shared server: the bed's sshd and its root-owned queue dir. */
+export function serverToml(tb: TestBed, options: { user?: string; baseDir: string; gpus: number[] }): string {
+  const user = options.user ?? tb.user;
+  return `[project]
+default_target = "box"
+
+[targets.box]
+kind = "server"
+host = "${tb.host}"
+port = ${tb.port}
+user = "${user}"
+identity_file = "${keyOf(tb, user)}"
+known_hosts = "${tb.knownHosts}"
+base_dir = "${options.baseDir}"
+queue_dir = "${tb.queueDir}"
+limits = { cpus = 2, mem = 2, gpus = [${options.gpus.join(", ")}] }
+`;
+}

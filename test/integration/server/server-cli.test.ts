@@ -13,6 +13,7 @@ import type { JobRecord } from "../../../src/model/job.js";
 import { runtimeHash } from "../../../src/remote/index.js";
 import { OpenSshTransport } from "../../../src/transport/openssh.js";
 import { runCli, startCli, tempProject } from "../../helpers/cli.js";
+import { serverToml } from "../../helpers/testbed-project.js";
 import { keyOf, removeRemote, scratchBaseDir, type TestBed, testbed } from "../../helpers/testbed.js";
 
 const FILES = {
@@ -51,25 +52,8 @@ def hold(seconds=5):
 `,
 };
 
-function toml(tb: TestBed, user: string, baseDir: string): string {
-  return `[project]
-default_target = "box"
-
-[targets.box]
-kind = "server"
-host = "${tb.host}"
-port = ${tb.port}
-user = "${user}"
-identity_file = "${keyOf(tb, user)}"
-known_hosts = "${tb.knownHosts}"
-base_dir = "${baseDir}"
-queue_dir = "${tb.queueDir}"
-limits = { cpus = 2, mem = 2, gpus = [0, 1] }
-`;
-}
-
 function project(tb: TestBed, user: string, baseDir: string): string {
-  const cwd = tempProject({ ...FILES, "slurmray.toml": toml(tb, user, baseDir) });
+  const cwd = tempProject({ ...FILES, "slurmray.toml": serverToml(tb, { user, baseDir, gpus: [0, 1] }) });
   execFileSync("python3", ["-m", "venv", "--without-pip", join(cwd, ".venv")]);
   return cwd;
 }

@@ -27,7 +27,7 @@ test("cancel and logs of another user's job are refused at once with the schedul
   const tb = requireTestbed(t);
   if (!tb) return;
   const theirDir = `/home/${tb.user2}/.srtrust-${process.pid}`;
-  const theirJob = as(tb, tb.user2, `umask 077 && mkdir -p ${theirDir} && echo secret > ${theirDir}/job.log && sbatch --parsable -p debug --wrap 'sleep 120'`);
+  const theirJob = as(tb, tb.user2, `umask 077 && mkdir -p ${theirDir} && echo secret > ${theirDir}/job.log && sbatch --parsable -p debug -o /dev/null --wrap 'sleep 120'`);
   cleanups.push(() => void as(tb, tb.user2, `scancel ${theirJob}; rm -rf ${theirDir}`));
 
   const cwd = tempProject({ "slurmray.toml": testbedToml(tb) });

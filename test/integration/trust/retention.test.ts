@@ -63,7 +63,7 @@ test("retention keeps the dir of a job pending in Slurm for longer than retentio
   const dir = `${home}/.slurmray-test-${project}/jobs`;
   cleanups.push(async () => void (await transport.exec(["rm", "-rf", "--", `${home}/.slurmray-test-${project}`])));
   // Held far in the future: pending all along, as a job waiting a week in a busy queue would be.
-  const sbatch = await transport.exec(["sbatch", "--parsable", "-p", "debug", "--begin=now+7days", `--job-name=slurmray-${project}-${pendingId}`, "--wrap", "true"]);
+  const sbatch = await transport.exec(["sbatch", "--parsable", "-p", "debug", "-o", "/dev/null", "--begin=now+7days", `--job-name=slurmray-${project}-${pendingId}`, "--wrap", "true"]);
   assert.equal(sbatch.code, 0, sbatch.stderr);
   const slurmId = sbatch.stdout.trim();
   cleanups.push(async () => void (await transport.exec(["scancel", slurmId])));
