@@ -7,8 +7,6 @@ import { checkSlurmJob, createSlurmBackend } from "./slurm/index.js";
 import type { Backend, BackendContext } from "./types.js";
 
 export interface KindInfo {
-  /** Whether jobs run elsewhere, reached through SSH (code, env and runtime files are shipped there). */
-  remote: boolean;
   create(context: BackendContext): Backend;
   /**
    * Refuses, before anything is sent, a job this target could never run (a bad scheduler parameter, more
@@ -18,9 +16,9 @@ export interface KindInfo {
 }
 
 const KINDS: Record<TargetKind, KindInfo> = {
-  local: { remote: false, create: createLocalBackend, check: checkLocalJob },
-  slurm: { remote: true, create: createSlurmBackend, check: checkSlurmJob },
-  server: { remote: true, create: createServerBackend, check: checkServerJob },
+  local: { create: createLocalBackend, check: checkLocalJob },
+  slurm: { create: createSlurmBackend, check: checkSlurmJob },
+  server: { create: createServerBackend, check: checkServerJob },
 };
 
 export function kindInfo(kind: TargetKind): KindInfo {
