@@ -1,8 +1,11 @@
 // The one place that knows which kinds exist. Adding a kind: its folder, and one line here.
 import type { TargetConfig } from "../config/schema.js";
 import type { JobSpec, TargetKind } from "../model/job.js";
+import type { KindDoctor } from "./doctor.js";
 import { checkLocalJob, createLocalBackend } from "./local/index.js";
+import { serverDoctor } from "./server/doctor.js";
 import { checkServerJob, createServerBackend } from "./server/index.js";
+import { slurmDoctor } from "./slurm/doctor.js";
 import { checkSlurmJob, createSlurmBackend } from "./slurm/index.js";
 import type { Backend, BackendContext } from "./types.js";
 
@@ -13,12 +16,14 @@ export interface KindInfo {
    * nodes than one machine has). Throws InputError (exit 2). Pure: no remote command.
    */
   check(target: TargetConfig, spec: JobSpec, name: string): void;
+  /** The kind's own checks in `slurmray doctor`; absent when the kind has none beyond the common ones. */
+  doctor?: KindDoctor;
 }
 
 const KINDS: Record<TargetKind, KindInfo> = {
   local: { create: createLocalBackend, check: checkLocalJob },
-  slurm: { create: createSlurmBackend, check: checkSlurmJob },
-  server: { create: createServerBackend, check: checkServerJob },
+  slurm: { create: createSlurmBackend, check: checkSlurmJob, doctor: slurmDoctor },
+  server: { create: createServerBackend, check: checkServerJob, doctor: serverDoctor },
 };
 
 export function kindInfo(kind: TargetKind): KindInfo {
