@@ -1,26 +1,29 @@
 // The one place that knows which kinds exist. Adding a kind: its folder, and one line here.
 import type { TargetConfig } from "../config/schema.js";
 import type { JobSpec, TargetKind } from "../model/job.js";
+import type { KindDoctor } from "./doctor.js";
 import { checkLocalJob, createLocalBackend } from "./local/index.js";
+import { serverDoctor } from "./server/doctor.js";
 import { checkServerJob, createServerBackend } from "./server/index.js";
+import { slurmDoctor } from "./slurm/doctor.js";
 import { checkSlurmJob, createSlurmBackend } from "./slurm/index.js";
 import type { Backend, BackendContext } from "./types.js";
 
 export interface KindInfo {
-  /** Whether jobs run elsewhere, reached through SSH (code, env and runtime files are shipped there). */
-  remote: boolean;
   create(context: BackendContext): Backend;
   /**
    * Refuses, before anything is sent, a job this target could never run (a bad scheduler parameter, more
    * nodes than one machine has). Throws InputError (exit 2). Pure: no remote command.
    */
   check(target: TargetConfig, spec: JobSpec, name: string): void;
+  /** The kind's own checks in `slurmray doctor`; absent when the kind has none beyond the common ones. */
+  doctor?: KindDoctor;
 }
 
 const KINDS: Record<TargetKind, KindInfo> = {
-  local: { remote: false, create: createLocalBackend, check: checkLocalJob },
-  slurm: { remote: true, create: createSlurmBackend, check: checkSlurmJob },
-  server: { remote: true, create: createServerBackend, check: checkServerJob },
+  local: { create: createLocalBackend, check: checkLocalJob },
+  slurm: { create: createSlurmBackend, check: checkSlurmJob, doctor: slurmDoctor },
+  server: { create: createServerBackend, check: checkServerJob, doctor: serverDoctor },
 };
 
 export function kindInfo(kind: TargetKind): KindInfo {

@@ -119,7 +119,11 @@ export function projectId(root: string, host = hostname()): string {
   return `${basename(root)}-${discriminator}`;
 }
 
+/** Every target name a command accepts: the embedded "local" first, then the config's. */
+export function targetNames(targets: Record<string, TargetConfig>): string[] {
+  return ["local", ...Object.keys(targets).filter((n) => n !== "local")];
+}
+
 export function describeTargets(targets: Record<string, TargetConfig>): string {
-  const names = ["local", ...Object.keys(targets).filter((n) => n !== "local")];
-  return `defined targets: ${names.join(", ")} (add others under [targets.NAME] in ${CONFIG_FILE})`;
+  return `defined targets: ${targetNames(targets).join(", ")} (add others under [targets.NAME] in ${CONFIG_FILE})`;
 }

@@ -12,6 +12,14 @@ export interface ResolvedTarget {
 
 export const EMBEDDED_LOCAL: TargetConfig = { kind: "local" };
 
+/** A target reached over SSH: jobs run there, and code, env and runtime files are shipped to it. */
+export type RemoteTargetConfig = Extract<TargetConfig, { host: string }>;
+
+/** Whether jobs on this target run elsewhere, over SSH (a target with a host); else they run on this machine. */
+export function isRemoteTarget(target: TargetConfig): target is RemoteTargetConfig {
+  return "host" in target;
+}
+
 export const BUILTIN_RESOURCES: Resources = { nodes: 1, cpus: 1, mem: 1, gpus: 0, time: 60, partition: null };
 
 export function resolveTarget(config: LoadedConfig, flag?: string): ResolvedTarget {

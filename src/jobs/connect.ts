@@ -4,7 +4,8 @@ import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import type { LoadedConfig } from "../config/load.js";
 import type { TargetConfig } from "../config/schema.js";
-import { createTransport, type PasswordProvider, type Transport } from "../transport/index.js";
+import { isRemoteTarget } from "../config/target.js";
+import { createTransport, LocalTransport, type PasswordProvider, type Transport } from "../transport/index.js";
 
 export interface ConnectOptions {
   acceptNewHostKey?: boolean;
@@ -19,8 +20,7 @@ function expandHome(path: string, root: string): string {
 }
 
 export function transportFor(config: LoadedConfig, target: TargetConfig, options: ConnectOptions = {}): Transport {
-  // A target without a host is this machine.
-  if (!("host" in target)) return createTransport({ kind: "local" });
+  if (!isRemoteTarget(target)) return new LocalTransport();
   return createTransport({
     kind: "ssh",
     implementation: target.transport ?? "auto",

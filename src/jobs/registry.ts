@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { InputError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
 import { readJsonChecked } from "../util/json-file.js";
-import { ACTIVE_STATES, FINAL_STATES, isFinal, type JobRecord } from "../model/job.js";
+import { ACTIVE_STATES, FINAL_STATES, isFinal, type JobRecord, TARGET_KINDS } from "../model/job.js";
 import { absorbElement, elementRecord, parseElementId } from "./array-record.js";
 
 export const STATE_DIR = ".slurmray";
@@ -37,7 +37,7 @@ const SPEC: Record<string, Check> = { entry: nonEmpty, args: objectOf(() => null
 const RECORD: Record<string, Check> = {
   id: matching(JOB_ID, "a job id such as 20261124-135501-3fa2c1"),
   target: nonEmpty,
-  kind: oneOf(["slurm", "server", "local"]),
+  kind: oneOf(TARGET_KINDS),
   project: str,
   state: oneOf([...FINAL_STATES, ...ACTIVE_STATES]),
   schedulerId: nullable(matching(SCHEDULER_ID, "a scheduler id (letters, digits, '_', '.', ':', '-')")),

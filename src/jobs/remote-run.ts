@@ -10,6 +10,7 @@ import { codeProbeSnippet, parseCodeProbe } from "../codesync/remote.js";
 import { retentionSnippet } from "../codesync/retention.js";
 import { lastCodeId, type SyncOptions, type SyncResult, syncCode } from "../codesync/sync.js";
 import { projectInterpreter } from "../config/interpreter.js";
+import { isRemoteTarget } from "../config/target.js";
 import { type Snapshot, takeSnapshot } from "../envsync/snapshot.js";
 import { parseEnvProbe } from "../envsync/remote-state.js";
 import { envProbeFor, type EnvReport, type EnvTarget, syncEnv } from "../envsync/sync.js";
@@ -89,7 +90,7 @@ export function envTargetFor(session: TargetSession, snapshot: Snapshot): EnvTar
 
 /** The target's env options from its config. */
 export function envOptions(session: TargetSession): { strictVersions: boolean; allowPythonInstall: boolean; installUv: boolean } {
-  const t = "host" in session.target.config ? session.target.config : null;
+  const t = isRemoteTarget(session.target.config) ? session.target.config : null;
   return {
     strictVersions: session.config.project.strict_versions ?? true,
     allowPythonInstall: t?.allow_python_install ?? false,
@@ -212,7 +213,7 @@ function reportCode(session: TargetSession, job: JobRecord, report: RunReport, c
 
 /** The local target's code store: its base_dir, else the user's cache dir; shared by all projects, like a remote base_dir. */
 export function localStoreDir(session: TargetSession): string {
-  const configured = "host" in session.target.config ? undefined : session.target.config.base_dir;
+  const configured = isRemoteTarget(session.target.config) ? undefined : session.target.config.base_dir;
   if (configured) return absoluteBaseDir(configured, homedir());
   return join(process.env["XDG_CACHE_HOME"] || join(homedir(), ".cache"), "slurmray");
 }

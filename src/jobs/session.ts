@@ -5,7 +5,7 @@ import type { JobFiles } from "../backends/job-files.js";
 import { kindInfo } from "../backends/registry.js";
 import type { Backend, WatchRequest, WatchResult } from "../backends/types.js";
 import type { LoadedConfig } from "../config/load.js";
-import { type ResolvedTarget, resolveTarget } from "../config/target.js";
+import { isRemoteTarget, type ResolvedTarget, resolveTarget } from "../config/target.js";
 import type { JobRecord, JobSpec } from "../model/job.js";
 import { runtimeHash } from "../remote/index.js";
 import type { Transport } from "../transport/types.js";
@@ -86,9 +86,8 @@ export async function closeSessions(): Promise<void> {
 }
 
 async function createSession(config: LoadedConfig, target: ResolvedTarget, connect: ConnectOptions): Promise<TargetSession> {
-  const info = kindInfo(target.config.kind);
   const transport = transportFor(config, target.config, connect);
-  if (!info.remote) return newSession(config, target, transport, null);
+  if (!isRemoteTarget(target.config)) return newSession(config, target, transport, null);
   try {
     const home = await remoteHome(config, target, transport);
     const base = absoluteBaseDir(remoteBaseDir(target.config), home);

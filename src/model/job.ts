@@ -1,7 +1,8 @@
 // The job record: one run of an entry on a target. Stored as .slurmray/jobs/<id>.json locally
 // (written atomically), mirrored by job.json in the remote job dir.
 
-export type TargetKind = "slurm" | "server" | "local";
+export const TARGET_KINDS = ["slurm", "server", "local"] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];
 
 export const FINAL_STATES = [
   "COMPLETED",

@@ -1,7 +1,7 @@
 # slurmray doctor's probe: prints facts about the target as key=value lines, in one remote command.
 # $1: base dir (absolute, or starting with ~/), $2: the project's Python major.minor, $3: Python printing the
 # site's pip configuration as uv's variables (export lines), $4: Python testing the index with them, $5: the
-# server kind's queue dir (empty for other kinds): it must be root's, sticky and open to all (1777).
+# target kind's own probe (sh printing key=value lines, from its backend; empty when it has none).
 base=$1; want=$2
 case $base in "~/"*) base="$HOME/${base#"~/"}";; "~") base=$HOME;; esac
 echo "home=$HOME"
@@ -13,19 +13,13 @@ echo "python_wanted=$(command -v "python$want" 2>/dev/null)"
 uv=$(command -v uv 2>/dev/null) || uv=
 for c in "$HOME/.local/bin/uv" "$HOME/.cargo/bin/uv" "$base/tools/uv/bin/uv"; do [ -z "$uv" ] && [ -x "$c" ] && uv=$c; done
 echo "uv=$uv"
-for c in sbatch squeue sacct scancel sinfo; do
-  if command -v "$c" >/dev/null 2>&1; then echo "slurm_$c=yes"; else echo "slurm_$c=no"; fi
-done
-if command -v sinfo >/dev/null 2>&1; then echo "partitions=$(sinfo -h -o '%P' 2>/dev/null | tr '\n' ' ')"; fi
 if mkdir -p "$base" 2>/dev/null && chmod 700 "$base" && t="$base/.doctor.$$" && : > "$t" 2>/dev/null; then
   rm -f "$t"; echo "base_writable=yes"
 else
   echo "base_writable=no"
 fi
 echo "base=$base"
-if [ -n "${5:-}" ]; then
-  if [ -d "$5" ] && [ ! -L "$5" ]; then echo "queue_dir=$(stat -c '%u %a' "$5" 2>/dev/null)"; else echo "queue_dir=missing"; fi
-fi
+if [ -n "${5:-}" ]; then ( eval "$5" ); fi
 echo "free_kb=$(df -Pk "$base" 2>/dev/null | awk 'NR==2 {print $4}')"
 # The package index, reached with the configuration installs will use (in a subshell: the variables stay there).
 py=$(command -v "python$want" 2>/dev/null || command -v python3 2>/dev/null)

@@ -5,7 +5,7 @@ import { type CompletionSources, completionScript, completions, SHELLS } from ".
 
 /** Targets from slurmray.toml and job ids from the registry; a broken config or no registry completes nothing. */
 async function projectSources(cwd: string): Promise<CompletionSources> {
-  const [{ loadConfig, findProjectRoot }, { listJobs }] = await Promise.all([import("../../config/load.js"), import("../../jobs/registry.js")]);
+  const [{ loadConfig, findProjectRoot, targetNames }, { listJobs }] = await Promise.all([import("../../config/load.js"), import("../../jobs/registry.js")]);
   const safely = (read: () => string[]) => {
     try {
       return read();
@@ -14,7 +14,7 @@ async function projectSources(cwd: string): Promise<CompletionSources> {
     }
   };
   return {
-    targets: () => safely(() => [...new Set(["local", ...Object.keys(loadConfig(cwd).targets)])]),
+    targets: () => safely(() => targetNames(loadConfig(cwd).targets)),
     jobIds: () => safely(() => listJobs(findProjectRoot(cwd)).map((job) => job.id)),
   };
 }

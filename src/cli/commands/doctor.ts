@@ -3,7 +3,7 @@
 import { Command } from "@commander-js/extra-typings";
 import pc from "picocolors";
 import { loadConfig } from "../../config/load.js";
-import { resolveTarget } from "../../config/target.js";
+import { isRemoteTarget, resolveTarget } from "../../config/target.js";
 import type { Check, Diagnosis } from "../../doctor/checks.js";
 import { EXIT } from "../../util/errors.js";
 import { targetName } from "../flags.js";
@@ -35,7 +35,7 @@ export function doctorCommand() {
       const config = loadConfig(process.cwd());
       const target = resolveTarget(config, options.target);
       let diagnosis: Diagnosis;
-      if (!("host" in target.config)) {
+      if (!isRemoteTarget(target.config)) {
         const local: Check = { name: "local target", status: "ok", detail: "runs on this machine, nothing to check remotely" };
         diagnosis = { checks: [local], exitCode: EXIT.ok };
       } else {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { quote } from "../../../src/util/shell.js";
 import { runCli, tempProject } from "../../helpers/cli.js";
-import { requireTestbed, sshArgs, type TestBed, testbed } from "../../helpers/testbed.js";
+import { removeRemote, requireTestbed, scratchBaseDir, sshArgs, type TestBed, testbed } from "../../helpers/testbed.js";
 import { testbedToml } from "../../helpers/testbed-project.js";
 import { type PipSite, pipSite, userPipConf } from "../../helpers/tls-index.js";
 
@@ -25,10 +25,21 @@ function onBed(tb: TestBed, command: string): string {
 }
 
 describe("slurmray doctor", () => {
+  // The probe makes the base dir (its "base dir writable" check): a scratch one, removed at the end.
+  let base = "";
+  before(() => {
+    const tb = testbed();
+    if (tb) base = scratchBaseDir(tb);
+  });
+  after(() => {
+    const tb = testbed();
+    if (tb && base) removeRemote(tb, [base]);
+  });
+
   it("passes every check on a healthy target", async (t) => {
     const tb = requireTestbed(t);
     if (!tb) return;
-    const cwd = tempProject({ "slurmray.toml": testbedToml(tb, { extra: 'python = "3.11"\n' }) });
+    const cwd = tempProject({ "slurmray.toml": testbedToml(tb, { baseDir: base, extra: 'python = "3.11"\n' }) });
     const r = await runCli(["doctor"], { cwd });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     for (const name of ["connection", "remote Python", "uv", "package index", "Slurm commands", "sacct", "partitions", "base dir writable", "free disk"]) {
@@ -41,7 +52,7 @@ describe("slurmray doctor", () => {
   it("--json prints one object with every check", async (t) => {
     const tb = requireTestbed(t);
     if (!tb) return;
-    const cwd = tempProject({ "slurmray.toml": testbedToml(tb).replace('partition = "debug"', 'partition = "gpu"') });
+    const cwd = tempProject({ "slurmray.toml": testbedToml(tb, { baseDir: base }).replace('partition = "debug"', 'partition = "gpu"') });
     const r = await runCli(["doctor", "--json"], { cwd });
     assert.equal(r.code, 1);
     const out = JSON.parse(r.stdout) as { target: string; exit_code: number; checks: Record<string, unknown>[] };
@@ -61,7 +72,7 @@ describe("slurmray doctor", () => {
   it("a server target: the bed's root-owned 1777 queue dir passes; a missing one or one a user made fails with the admin's command", async (t) => {
     const tb = requireTestbed(t);
     if (!tb) return;
-    const server = (queueDir: string) => `[project]\ndefault_target = "box"\n[targets.box]\nkind = "server"\nhost = "${tb.host}"\nport = ${tb.port}\nuser = "${tb.user}"\nidentity_file = "${tb.key}"\nknown_hosts = "${tb.knownHosts}"\nqueue_dir = "${queueDir}"\nlimits = { cpus = 2, mem = 2 }\n`;
+    const server = (queueDir: string) => `[project]\ndefault_target = "box"\n[targets.box]\nkind = "server"\nhost = "${tb.host}"\nport = ${tb.port}\nuser = "${tb.user}"\nidentity_file = "${tb.key}"\nknown_hosts = "${tb.knownHosts}"\nbase_dir = "${base}"\nqueue_dir = "${queueDir}"\nlimits = { cpus = 2, mem = 2 }\n`;
     const good = await runCli(["doctor", "--json"], { cwd: tempProject({ "slurmray.toml": server(tb.queueDir) }) });
     const goodCheck = (JSON.parse(good.stdout) as { checks: { name: string; status: string }[] }).checks.find((c) => c.name === "queue dir");
     assert.equal(goodCheck?.status, "ok", good.stdout);
@@ -77,7 +88,7 @@ describe("slurmray doctor", () => {
   it("names a missing partition and how to fix it", async (t) => {
     const tb = requireTestbed(t);
     if (!tb) return;
-    const cwd = tempProject({ "slurmray.toml": testbedToml(tb).replace('partition = "debug"', 'partition = "gpu"') });
+    const cwd = tempProject({ "slurmray.toml": testbedToml(tb, { baseDir: base }).replace('partition = "debug"', 'partition = "gpu"') });
     const r = await runCli(["doctor"], { cwd });
     assert.equal(r.code, 1);
     assert.match(r.stdout, /✗ partitions: debug\*, short \(configured: gpu\)\n {4}fix: set partition to one of: debug, short/);
@@ -89,7 +100,7 @@ describe("slurmray doctor", () => {
     const cwd = tempProject({});
     const emptyKnownHosts = join(cwd, "known_hosts");
     writeFileSync(emptyKnownHosts, "");
-    writeFileSync(join(cwd, "slurmray.toml"), testbedToml(tb, { knownHosts: emptyKnownHosts }));
+    writeFileSync(join(cwd, "slurmray.toml"), testbedToml(tb, { baseDir: base, knownHosts: emptyKnownHosts }));
     const r = await runCli(["doctor"], { cwd, env: { HOME: cwd } });
     assert.equal(r.code, 3);
     assert.match(r.stdout, /✗ connection: .*\n {4}fix: .*--accept-new-host-key/s);
@@ -100,7 +111,7 @@ describe("slurmray doctor", () => {
     if (!tb) return;
     const { dir, key } = newKey();
     t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const cwd = tempProject({ "slurmray.toml": testbedToml(tb).replace(`identity_file = "${tb.key}"`, `identity_file = "${key}"`) });
+    const cwd = tempProject({ "slurmray.toml": testbedToml(tb, { baseDir: base }).replace(`identity_file = "${tb.key}"`, `identity_file = "${key}"`) });
     const r = await runCli(["doctor"], { cwd, env: { HOME: cwd, SLURMRAY_PASSWORD: "not-the-password" } });
     assert.equal(r.code, 3, r.stdout + r.stderr);
     assert.match(r.stdout, /✗ connection: /);
@@ -115,10 +126,9 @@ describe("slurmray doctor", () => {
     const { dir, key, pub } = newKey();
     const line = `command="PATH=/usr/bin:/bin; export PATH; eval \\"$SSH_ORIGINAL_COMMAND\\"",no-agent-forwarding,no-X11-forwarding ${pub}`;
     const keys = "$HOME/.ssh/authorized_keys";
-    const base = `/tmp/sr-doctor-${process.pid}`;
     onBed(tb, `printf '%s\\n' ${quote(line)} >> ${keys}`);
     t.after(() => {
-      onBed(tb, `grep -v -x -F ${quote(line)} ${keys} > ${keys}.sr-tmp; cat ${keys}.sr-tmp > ${keys}; rm -f ${keys}.sr-tmp; rm -rf ${base}`);
+      onBed(tb, `grep -v -x -F ${quote(line)} ${keys} > ${keys}.sr-tmp; cat ${keys}.sr-tmp > ${keys}; rm -f ${keys}.sr-tmp`);
       rmSync(dir, { recursive: true, force: true });
     });
     const toml = testbedToml(tb, { baseDir: base, extra: 'python = "3.11"\n' }).replace(`identity_file = "${tb.key}"`, `identity_file = "${key}"`);

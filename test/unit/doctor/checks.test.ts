@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { TargetConfig } from "../../../src/config/schema.js";
+import type { RemoteTargetConfig } from "../../../src/config/target.js";
 import { remoteChecks } from "../../../src/doctor/checks.js";
 
 const FACTS = [
@@ -18,8 +18,8 @@ const FACTS = [
   "index_detail=HTTP 200",
 ].join("\n");
 
-const slurm = { kind: "slurm", host: "h", partition: "debug" } as TargetConfig;
-const statusOf = (facts: string, target: TargetConfig = slurm): Record<string, string> =>
+const slurm = { kind: "slurm", host: "h", partition: "debug" } as RemoteTargetConfig;
+const statusOf = (facts: string, target: RemoteTargetConfig = slurm): Record<string, string> =>
   Object.fromEntries(remoteChecks(target, "3.11", facts).map((check) => [check.name, check.status]));
 
 test("a healthy target: every check ok", () => {
@@ -34,7 +34,7 @@ test("uv and sacct missing are warnings; a missing sbatch is a failure", () => {
   assert.equal(status["Slurm commands"], "ok");
   assert.equal(statusOf(facts.replace("slurm_sbatch=yes", "slurm_sbatch=no"))["Slurm commands"], "fail");
   // install_uv = true: slurmray brings uv itself.
-  assert.equal(statusOf(facts, { ...slurm, install_uv: true } as TargetConfig)["uv"], "ok");
+  assert.equal(statusOf(facts, { ...slurm, install_uv: true } as RemoteTargetConfig)["uv"], "ok");
 });
 
 test("an index that cannot be trusted fails, with the pip.conf setting to fix it", () => {
