@@ -6,8 +6,8 @@
 // - pip: "Collecting NAME…" (or "Processing FILE" from a local dir) for each package as it resolves and
 //   downloads it, then
 //   "Installing collected packages: a, b, c" and nothing per package until it ends.
-// - uv: "Resolved N packages in …", "Downloading NAME (SIZE)" for each large download only, then after the
-//   install one " + NAME==VERSION" line per package (" - " for the version it replaced). `uv -v` would say
+// - uv: "Resolved N packages in …", "Downloading NAME (SIZE)" for each large download only, "Prepared N
+//   packages" before it links them into the env, then one " + NAME==VERSION" line per package (" - " for the version it replaced). `uv -v` would say
 //   more but floods stderr (a line per file linked), which the install's error report reads.
 import { Writable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
@@ -36,6 +36,7 @@ const PATTERNS: [RegExp, (m: RegExpExecArray) => InstallerLine][] = [
   [/^Installing collected packages: (.+)$/, (m) => ({ kind: "phase", text: `installing ${count(m[1]!.split(",").length)}` })],
   [/^Resolved (\d+) packages? in\b/, (m) => ({ kind: "phase", text: `resolved ${count(Number(m[1]))}` })],
   [new RegExp(`^Downloading ${NAME} \\(${SIZE}\\)$`), (m) => ({ kind: "package", verb: "downloading", name: m[1]!, size: m[2]! })],
+  [/^Prepared (\d+) packages? in\b/, (m) => ({ kind: "phase", text: `installing ${count(Number(m[1]))}` })],
   [new RegExp(`^ [+~] ${NAME}==\\S+$`), (m) => ({ kind: "package", verb: "installed", name: m[1]! })],
 ];
 

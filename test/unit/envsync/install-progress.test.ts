@@ -87,10 +87,11 @@ describe("the installer's lines", () => {
     assert.deepEqual(texts(PIP_UPGRADE, ["alpha"]), ["collecting alpha (1 of 1)", "installing 1 package"]);
   });
 
-  it("uv: what it resolved, a large download with its size, then each package installed, n of m", () => {
+  it("uv: what it resolved, a large download with its size, the install, then each package installed, n of m", () => {
     assert.deepEqual(texts(UV_INDEX, ["alpha", "beta", "bigpkg"]), [
       "resolved 3 packages",
       "downloading bigpkg (2.9MiB)",
+      "installing 3 packages",
       "installed alpha (1 of 3)",
       "installed beta (2 of 3)",
       "installed bigpkg (3 of 3)",
@@ -98,7 +99,7 @@ describe("the installer's lines", () => {
   });
 
   it("uv upgrading: the replaced version is not counted", () => {
-    assert.deepEqual(texts(UV_UPGRADE, ["alpha"]), ["resolved 1 package", "installed alpha (1 of 1)"]);
+    assert.deepEqual(texts(UV_UPGRADE, ["alpha"]), ["resolved 1 package", "installing 1 package", "installed alpha (1 of 1)"]);
   });
 
   it("m counts distinct names, whatever their spelling", () => {
@@ -156,7 +157,7 @@ describe("uv and pip against a local wheelhouse", () => {
   it("pip: each package collected, n of m, then the install phase", () => {
     const r = spawnSync(
       "python3",
-      ["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--no-index", "--find-links", links, "--target", join(scratch, "pip"), "beta", "gamma"],
+      ["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--no-index", "--find-links", links, "--target", join(scratch, "pip"), "beta==2.0", "gamma==1.0"],
       { encoding: "utf8", env: { ...isolated, PYTHONUNBUFFERED: "1" }, timeout: 60_000 },
     );
     assert.equal(r.status, 0, r.stderr);
@@ -169,10 +170,10 @@ describe("uv and pip against a local wheelhouse", () => {
   });
 
   // m is what the plan asked for until the installer names more (here alpha, beta's dependency).
-  it("uv: what it resolved, then each package installed, n of m", (t) => {
+  it("uv: what it resolved, the install, then each package installed, n of m", (t) => {
     if (spawnSync("uv", ["--version"]).status !== 0) return t.skip("uv is not installed here");
     execFileSync("uv", ["venv", "-q", join(scratch, "uv")], { env: isolated });
-    const r = spawnSync("uv", ["pip", "install", "--python", join(scratch, "uv", "bin", "python"), "--no-index", "--find-links", links, "beta", "gamma"], {
+    const r = spawnSync("uv", ["pip", "install", "--python", join(scratch, "uv", "bin", "python"), "--no-index", "--find-links", links, "beta==2.0", "gamma==1.0"], {
       encoding: "utf8",
       env: isolated,
       timeout: 60_000,
@@ -180,6 +181,7 @@ describe("uv and pip against a local wheelhouse", () => {
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(texts(r.stderr, ["beta", "gamma"]), [
       "resolved 3 packages",
+      "installing 3 packages",
       "installed alpha (1 of 2)",
       "installed beta (2 of 2)",
       "installed gamma (3 of 3)",
