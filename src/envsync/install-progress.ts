@@ -4,11 +4,11 @@
 //
 // What uv and pip print without a terminal (captured in test/unit/envsync/install-progress.test.ts):
 // - pip: "Collecting NAME…" (or "Processing FILE" from a local dir) for each package as it resolves and
-//   downloads it, then
-//   "Installing collected packages: a, b, c" and nothing per package until it ends.
+//   downloads it, then "Installing collected packages: a, b, c" and nothing per package until it ends.
 // - uv: "Resolved N packages in …", "Downloading NAME (SIZE)" for each large download only, "Prepared N
-//   packages" before it links them into the env, then one " + NAME==VERSION" line per package (" - " for the version it replaced). `uv -v` would say
-//   more but floods stderr (a line per file linked), which the install's error report reads.
+//   packages" before it links them into the env, then one " + NAME==VERSION" line per package (" - " for the
+//   version it replaced). `uv -v` would say more but floods stderr (a line per file linked), which the
+//   install's error report reads.
 import { Writable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { normalizeName } from "./requirements/names.js";
@@ -56,8 +56,8 @@ export function parseInstallerLine(raw: string): InstallerLine | null {
 
 /**
  * Turns installer lines into progress texts ("installed scipy (3 of 7)"). `planned` are the names of the
- * requirements the installer was given: m is how many distinct names that is, or more once the installer has named more (a
- * dependency the plan did not list). A package is counted once, whatever it goes through.
+ * requirements the installer was given: m is how many distinct names that is, or more once the installer has
+ * named more (a dependency the plan did not list). A package is counted once, whatever it goes through.
  */
 export class InstallProgress {
   readonly #seen = new Map<string, number>();
