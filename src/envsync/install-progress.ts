@@ -15,7 +15,9 @@ import { normalizeName } from "./requirements/names.js";
 
 export type InstallerLine =
   | { kind: "package"; verb: "collecting" | "downloading" | "installed"; name: string; size?: string }
-  | { kind: "phase"; text: string };
+  | { kind: "phase"; text: string }
+  /** How many packages the lines after it name, when the installer says so (uv, just before naming them). */
+  | { kind: "total"; count: number };
 
 // ANSI escape sequences, then any other control or format character (bidi overrides, zero-width marks).
 const ESCAPES = /\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-_])/g;
@@ -37,6 +39,7 @@ const PATTERNS: [RegExp, (m: RegExpExecArray) => InstallerLine][] = [
   [/^Resolved (\d+) packages? in\b/, (m) => ({ kind: "phase", text: `resolved ${count(Number(m[1]))}` })],
   [new RegExp(`^Downloading ${NAME} \\(${SIZE}\\)$`), (m) => ({ kind: "package", verb: "downloading", name: m[1]!, size: m[2]! })],
   [/^Prepared (\d+) packages? in\b/, (m) => ({ kind: "phase", text: `installing ${count(Number(m[1]))}` })],
+  [/^Installed (\d+) packages? in\b/, (m) => ({ kind: "total", count: Number(m[1]) })],
   [new RegExp(`^ [+~] ${NAME}==\\S+$`), (m) => ({ kind: "package", verb: "installed", name: m[1]! })],
 ];
 
@@ -57,14 +60,15 @@ export function parseInstallerLine(raw: string): InstallerLine | null {
 /**
  * Turns installer lines into progress texts ("installed scipy (3 of 7)"). `planned` are the names of the
  * requirements the installer was given: m is how many distinct names that is, or more once the installer has
- * named more (a dependency the plan did not list). A package is counted once, whatever it goes through.
+ * named more (a dependency the plan did not list), until the installer says how many it installed (uv's
+ * "Installed N packages", just before it names them). A package is counted once, whatever it goes through.
  */
 export class InstallProgress {
   readonly #seen = new Map<string, number>();
-  readonly #planned: number;
+  #total: number;
 
   constructor(planned: readonly string[]) {
-    this.#planned = new Set(planned.map(normalizeName)).size;
+    this.#total = new Set(planned.map(normalizeName)).size;
   }
 
   /** The text for this line, or null when it says nothing to show. */
@@ -72,11 +76,17 @@ export class InstallProgress {
     const line = parseInstallerLine(raw);
     if (!line) return null;
     if (line.kind === "phase") return line.text;
+    if (line.kind === "total") {
+      // The packages it names next are counted from one again, out of what it says.
+      this.#seen.clear();
+      this.#total = line.count;
+      return null;
+    }
     // uv announces only its large downloads: a count of those would mislead, so a download says its size.
     if (line.verb === "downloading") return `downloading ${line.name} (${line.size})`;
     const key = normalizeName(line.name);
     if (!this.#seen.has(key)) this.#seen.set(key, this.#seen.size + 1);
-    return `${line.verb} ${line.name} (${this.#seen.get(key)} of ${Math.max(this.#planned, this.#seen.size)})`;
+    return `${line.verb} ${line.name} (${this.#seen.get(key)} of ${Math.max(this.#total, this.#seen.size)})`;
   }
 }
 

@@ -85,5 +85,12 @@ describe("progress on the Slurm test bed", () => {
     assert.deepEqual(JSON.parse(changed.stdout).env.changed, [{ name: "alpha", from: "1.0", to: "1.1" }]);
     assert.match(changed.stderr, line("installed alpha (1 of 1)"), changed.stderr);
     assert.doesNotMatch(changed.stderr, /env sync: installed (beta|gamma)/);
+
+    // `env sync` shows the same lines.
+    writeFileSync(join(cwd, "requirements.txt"), pins("alpha==1.1\nbeta==2.0\ngamma==1.0\ndelta==1.0"));
+    const synced = await runCli(["env", "sync"], { cwd, timeoutMs: 180_000 });
+    assert.equal(synced.code, 0, synced.stderr);
+    assert.match(synced.stderr, line("installed delta (1 of 2)"), synced.stderr);
+    assert.match(synced.stderr, line("installed epsilon (2 of 2)"), synced.stderr);
   });
 });

@@ -169,7 +169,7 @@ describe("uv and pip against a local wheelhouse", () => {
     ]);
   });
 
-  // m is what the plan asked for until the installer names more (here alpha, beta's dependency).
+  // uv says how many it installed before naming them: alpha (beta's dependency, not asked for) counts in m.
   it("uv: what it resolved, the install, then each package installed, n of m", (t) => {
     if (spawnSync("uv", ["--version"]).status !== 0) return t.skip("uv is not installed here");
     execFileSync("uv", ["venv", "-q", join(scratch, "uv")], { env: isolated });
@@ -182,8 +182,8 @@ describe("uv and pip against a local wheelhouse", () => {
     assert.deepEqual(texts(r.stderr, ["beta", "gamma"]), [
       "resolved 3 packages",
       "installing 3 packages",
-      "installed alpha (1 of 2)",
-      "installed beta (2 of 2)",
+      "installed alpha (1 of 3)",
+      "installed beta (2 of 3)",
       "installed gamma (3 of 3)",
     ]);
   });
