@@ -3,10 +3,11 @@
 // uses the current env, builds the next generation beside it), removes the stamp, installs only the plan
 // (uv when present, else pip), writes the new stamp atomically, makes the env current, removes generations
 // no job uses, and lists the env's distributions for the cache.
-import type { ExecResult } from "../transport/types.js";
+import type { ExecResult, Transport } from "../transport/types.js";
 import { quote, quoteArgv } from "../util/shell.js";
 import { EnvSyncError } from "./errors.js";
 import { installFailure } from "./install-errors.js";
+import { progressSink } from "./install-progress.js";
 import { pipFallbackWarning, siteInstallerFunction } from "./installer-config.js";
 import { parseRequirement } from "./requirements/requirement.js";
 import {
@@ -103,7 +104,8 @@ function writeConstraints(constraints: readonly string[]): string {
 function installerCommand(verb: "install" | "uninstall", names: readonly string[], options: IndexOptions, constrained = false): string {
   const quoted = quoteArgv(verb === "install" ? [...indexArgs(options), ...names] : names);
   const args = constrained ? `${quoted} -c ${CONSTRAINTS_FILE}` : quoted;
-  const pip = `"$sr_env/bin/python" -m pip ${verb} --disable-pip-version-check --no-input ${verb === "uninstall" ? "-y " : ""}${args}`;
+  // Unbuffered: pip's lines reach the progress display as they are printed, not when the install ends.
+  const pip = `PYTHONUNBUFFERED=1 "$sr_env/bin/python" -m pip ${verb} --disable-pip-version-check --no-input ${verb === "uninstall" ? "-y " : ""}${args}`;
   const uv = verb === "install" ? `sr_uv_install ${args}` : `"$sr_uv" pip ${verb} --python "$sr_env/bin/python" ${args}`;
   return `if [ -n "$sr_uv" ]; then ${uv}; else ${pip}; fi 1>&2`;
 }
@@ -218,6 +220,23 @@ export function firstContactScript(input: FirstContactInput): string {
     envSection(fullStateSnippet(input.python)),
     "fi",
   ]);
+}
+
+/**
+ * Runs an apply (or first-contact) script as ONE remote command. With `onProgress`, the installer's lines are
+ * read as they come and what they say goes there ("installed scipy (3 of 7)"; see install-progress.ts);
+ * `install` are the requirements the script installs. The result is read as without it.
+ */
+export function runApplyScript(
+  transport: Transport,
+  script: string,
+  options: { install: readonly string[]; signal?: AbortSignal | undefined; onProgress?: ((text: string) => void) | undefined },
+): Promise<ExecResult> {
+  const { signal, onProgress } = options;
+  return transport.script(script, [], {
+    ...(signal ? { signal } : {}),
+    ...(onProgress ? { stderr: progressSink(options.install.map((line) => parseRequirement(line).name), onProgress) } : {}),
+  });
 }
 
 /** Reads the script's result; throws an EnvSyncError saying what failed and how to fix it. */

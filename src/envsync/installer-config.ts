@@ -117,14 +117,14 @@ export function siteInstallerFunction(): string {
   const python = '"$sr_env/bin/python"';
   return `sr_uv_install() {
   sr_log="$sr_env/.slurmray-install.log"
-  ( ${loadSiteConfig(python)}; exec "$sr_uv" pip install --python ${python} "$@" ) >"$sr_log" 2>&1
-  sr_rc=$?
-  cat "$sr_log"
+  # uv's lines go out as they come (the progress display reads them) and to the log; its exit code comes on fd 3.
+  { sr_rc=$( { { ( ${loadSiteConfig(python)}; exec "$sr_uv" pip install --python ${python} "$@" ) 2>&1 3>&- 4>&-; echo "$?" >&3; } | tee "$sr_log" 1>&4 4>&-; } 3>&1 ); } 4>&1
+  sr_rc=\${sr_rc:-1}
   if [ "$sr_rc" -ne 0 ] && grep -q -i -E ${quote(UV_UNTRUSTED)} "$sr_log"; then
     rm -f "$sr_log"
     echo ${quote(PIP_FALLBACK_MARK)} 1>&2
     ${python} -m pip --version >/dev/null 2>&1 || ${python} -m ensurepip 1>&2 || return 1
-    ${python} -m pip install --disable-pip-version-check --no-input "$@"
+    PYTHONUNBUFFERED=1 ${python} -m pip install --disable-pip-version-check --no-input "$@"
     return
   fi
   rm -f "$sr_log"

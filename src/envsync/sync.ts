@@ -5,7 +5,7 @@
 import type { ExecResult, Transport } from "../transport/types.js";
 import { sectionLines } from "../util/sections.js";
 import { InputError } from "../util/errors.js";
-import { type ApplyInput, applyScript, type CreateWith, type FirstContactInput, firstContactScript, parseApplyOutput } from "./apply.js";
+import { type ApplyInput, applyScript, type CreateWith, type FirstContactInput, firstContactScript, parseApplyOutput, runApplyScript } from "./apply.js";
 import { type EnvCacheKey, readEnvCache, writeEnvCache } from "./cache.js";
 import { majorMinor, type ProbedEnvironment } from "./distributions.js";
 import { type Parity, parityFor, type SkippedDistribution, skippedAfterInstall } from "./parity.js";
@@ -38,6 +38,8 @@ export interface SyncOptions extends EnvTarget {
    */
   envsInUse?: () => Promise<string[]>;
   signal?: AbortSignal;
+  /** What the installer is doing, as it goes ("installed scipy (3 of 7)"), for the progress display only. */
+  onInstallProgress?: (text: string) => void;
 }
 
 export interface EnvReport {
@@ -191,7 +193,8 @@ export async function syncEnv(transport: Transport, options: SyncOptions): Promi
   const commandsBefore = transport.commandCount;
   const commands = (): number => transport.commandCount - commandsBefore;
   const { snapshot, forceReinstall } = options;
-  const run = (script: string): Promise<ExecResult> => transport.script(script, [], options.signal ? { signal: options.signal } : {});
+  const run = (script: string, install: readonly string[]): Promise<ExecResult> =>
+    runApplyScript(transport, script, { install, signal: options.signal, onProgress: options.onInstallProgress });
   const applied = (result: ExecResult, input: ApplyInput | FirstContactInput, before: Before): EnvReport => {
     const outcome = parseApplyOutput(result, { uninstall: [], ...input });
     const where = { envDir: outcome.envDir ?? options.envDir, retired: outcome.retired };
@@ -218,7 +221,7 @@ export async function syncEnv(transport: Transport, options: SyncOptions): Promi
     // First contact (nothing known about the env here): the probe and, when the env is missing, its creation
     // in one command.
     const input: FirstContactInput = { ...applyParts(options), python: snapshot.pythonVersion };
-    const result = await run(firstContactScript(input));
+    const result = await run(firstContactScript(input), input.install);
     if (!sectionLines(result.stdout, ENV_SECTION)) return applied(result, input, { state: null, stamp: null, plan: null, skipped: null });
     probe = parseEnvProbe(result.stdout);
   } else {
@@ -263,7 +266,7 @@ export async function syncEnv(transport: Transport, options: SyncOptions): Promi
     ...(options.envsInUse ? { keep: await options.envsInUse(), seenStampId: stampBefore?.id ?? "", fresh: applyParts(options) } : {}),
   };
   const skipped = planned?.parity.skipped ?? null;
-  return applied(await run(applyScript(input)), input, { state: view.state, stamp: stampBefore, plan, skipped });
+  return applied(await run(applyScript(input), input.install), input, { state: view.state, stamp: stampBefore, plan, skipped });
 }
 
 /** What every apply script gets: a new stamp, the whole snapshot to install with its constraints, the index options. */

@@ -43,7 +43,7 @@ export async function envDiff(config: LoadedConfig, name: string | undefined, co
 export async function envSync(
   config: LoadedConfig,
   name: string | undefined,
-  options: { forceReinstall: boolean; exact: boolean; signal?: AbortSignal },
+  options: { forceReinstall: boolean; exact: boolean; signal?: AbortSignal; onInstallProgress?: (text: string) => void },
   connect: ConnectOptions = {},
 ): Promise<EnvCommandResult<EnvReport>> {
   const session = await remoteSession(config, name, connect);

@@ -171,6 +171,7 @@ export async function prepareRemote(
       probe: probe.stdout,
       envsInUse: () => envsInUse(session, envTarget.envDir),
       signal,
+      onInstallProgress: (text) => onStep({ step: "env_sync", phase: "update", text: `env sync: ${text}` }),
     }),
   );
   report.env = envReportJson(env);

@@ -45,6 +45,7 @@ export async function runCommand(
   const stdout = options.stdout ? null : collect(running.stdout);
   if (options.stdout) running.stdout.pipe(options.stdout);
   const stderr = collect(running.stderr);
+  if (options.stderr) running.stderr.pipe(options.stderr);
 
   let timedOut = false;
   const onAbort = () => running.kill();

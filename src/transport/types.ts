@@ -9,6 +9,8 @@ export interface ExecOptions {
   stdin?: string | Buffer | Readable;
   /** When set, stdout is piped here instead of being collected (ExecResult.stdout is then ""). */
   stdout?: Writable;
+  /** When set, stderr is also piped here as it arrives (ExecResult.stderr still holds all of it). */
+  stderr?: Writable;
   /** Aborting kills the remote command (and, for ssh, the channel). */
   signal?: AbortSignal;
   /** Fail with a ConnectionError when the command has not finished after this long. */

@@ -111,9 +111,15 @@ export function stopper(child: ChildProcess, dir: string): () => Promise<void> {
   };
 }
 
-async function start(): Promise<WheelIndex> {
+/** Builds the wheels in a new temp dir: the wheel files in `<dir>/files`, the PEP 503 pages in `<dir>/simple`. */
+export function buildWheels(specs: readonly WheelSpec[]): string {
   const dir = mkdtempSync(join(tmpdir(), "sr-wheels-"));
-  execFileSync("python3", ["-c", BUILD, dir, JSON.stringify(WHEELS)], { timeout: 60_000 });
+  execFileSync("python3", ["-c", BUILD, dir, JSON.stringify(specs)], { timeout: 60_000 });
+  return dir;
+}
+
+async function start(): Promise<WheelIndex> {
+  const dir = buildWheels(WHEELS);
   const port = await freeLocalPort();
   const child = spawn("python3", ["-m", "http.server", "--bind", "127.0.0.1", "--directory", dir, String(port)], {
     stdio: "ignore",

@@ -61,7 +61,12 @@ export function envCommand() {
       const out = await envSync(
         config,
         options.target,
-        { forceReinstall: options.forceReinstall ?? false, exact: options.exact ?? false, signal: interruptSignal() },
+        {
+          forceReinstall: options.forceReinstall ?? false,
+          exact: options.exact ?? false,
+          signal: interruptSignal(),
+          onInstallProgress: (text) => progress.update(`env sync: ${text}`),
+        },
         { acceptNewHostKey: options.acceptNewHostKey, password: passwordProvider(config.env) },
       ).finally(() => progress.stop());
       for (const w of out.warnings) warn(w);

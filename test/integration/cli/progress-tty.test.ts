@@ -1,9 +1,14 @@
 // Progress on a terminal, through a real pseudo-terminal (Python's pty module): a spinner while a step is under
-// way, a ✔ line when it ends, no spinner once the job's output streams, and no colour with NO_COLOR.
+// way, a ✔ line when it ends, no spinner once the job's output streams, and no colour with NO_COLOR; on the test
+// bed, the env sync's spinner names the package being installed, n of m.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { describe, it } from "node:test";
+import { randomBytes } from "node:crypto";
+import { after, describe, it } from "node:test";
 import { CLI, tempProject } from "../../helpers/cli.js";
+import { removeRemote, requireTestbed } from "../../helpers/testbed.js";
+import { testbedToml } from "../../helpers/testbed-project.js";
+import { wheelIndex } from "../../helpers/wheel-index.js";
 
 const PTY_RUN = `
 import os, pty, sys
@@ -53,5 +58,29 @@ describe("progress on a terminal", () => {
     const { code, out } = onTerminal(["run", "work.py:slow"], cwd, {});
     assert.equal(code, 0, out);
     assert.match(out, SGR);
+  });
+});
+
+describe("env sync progress on a terminal, on the test bed", () => {
+  after(async () => (await wheelIndex()).stop());
+
+  it("the spinner names each package as the installer installs it, n of m", async (t) => {
+    const tb = requireTestbed(t);
+    if (!tb) return;
+    const { url } = await wheelIndex();
+    const baseDir = `/tmp/srtty-${randomBytes(4).toString("hex")}`;
+    t.after(() => removeRemote(tb, [baseDir]));
+    const cwd = tempProject({
+      "slurmray.toml": testbedToml(tb, { baseDir }).replace("[targets.tb]", 'requirements = "requirements.txt"\n\n[targets.tb]'),
+      "requirements.txt": `--index-url ${url}\nalpha==1.0\nbeta==2.0\n`,
+      "use.py": "def ok():\n    return 1\n",
+    });
+    const { code, out } = onTerminal(["run", "use.py:ok"], cwd, { NO_COLOR: "1" });
+    assert.equal(code, 0, out);
+    const envDone = out.search(/✔ env sync: created/);
+    assert.ok(envDone > 0, out);
+    const spinning = new RegExp(`${SPINNER.source} env sync: installed beta \\(2 of 2\\)`);
+    assert.match(out.slice(0, envDone), spinning, "the spinner's text names the package, n of m");
+    assert.doesNotMatch(out, /^\d\d:\d\d:\d\d env sync: installed/m, "no plain lines on a terminal");
   });
 });

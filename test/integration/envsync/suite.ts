@@ -270,7 +270,10 @@ export function envSyncSuite(name: string, open: (bed: TestBed | null) => Promis
       freshEnv();
       const pipOnly = withoutUv(tr);
       const opts = options(snapshotOf(["alpha==1.1", "delta==1.0"]));
-      const report = await syncEnv(pipOnly, opts);
+      // pip's lines reach the progress display as it prints them: each package, n of m (epsilon is delta's).
+      const said: string[] = [];
+      const report = await syncEnv(pipOnly, { ...opts, onInstallProgress: (text) => said.push(text) });
+      assert.deepEqual(said, ["collecting alpha (1 of 2)", "collecting delta (2 of 2)", "collecting epsilon (3 of 3)", "installing 3 packages"]);
       assert.deepEqual([report.created, report.installed], [true, ["alpha", "delta"]]);
       assert.equal(await remoteVersion(tr, opts.envDir, "epsilon"), "1.1");
       assert.equal(await remoteVersion(tr, opts.envDir, "pip") !== "absent", true, "made by python -m venv");

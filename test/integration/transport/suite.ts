@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { get } from "node:http";
+import { PassThrough } from "node:stream";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -117,6 +118,24 @@ export function transportSuite(name: string, open: (bed: TestBed | null) => Prom
       for await (const line of handle.lines) lines.push(line);
       assert.deepEqual(lines, ["line1", "line2", "line3"]);
       assert.equal((await handle.done).code, 4);
+    });
+
+    test("a script's stderr reaches the `stderr` option while it runs, and is still collected", async (t) => {
+      const transport = usable(t);
+      if (!transport) return;
+      const sink = new PassThrough();
+      const seen: Buffer[] = [];
+      sink.on("data", (chunk: Buffer) => seen.push(chunk));
+      // The script goes on only once its first line was seen here (it gives up with exit 3 after 5 s).
+      const flag = `/tmp/sr-stderr-${process.pid}-${Date.now()}`;
+      const script = 'echo one >&2; i=0; while [ ! -e "$1" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; [ -e "$1" ] || exit 3; echo two >&2; echo out';
+      const running = transport.script(script, [flag], { stderr: sink });
+      await new Promise((resolve) => sink.once("data", resolve));
+      await transport.exec(["touch", flag]);
+      const result = await running;
+      await transport.exec(["rm", "-f", flag]);
+      assert.deepEqual([result.code, result.stdout, result.stderr], [0, "out\n", "one\ntwo\n"]);
+      assert.equal(Buffer.concat(seen).toString("utf8"), "one\ntwo\n");
     });
 
     test("a killed stream ends", async (t) => {
