@@ -40,7 +40,8 @@ class Output {
     const size = end - start;
     if (this.#length + size > PIECE) this.flush();
     if (size >= PIECE / 4) this.write(source.subarray(start, end));
-    else this.#length += source.copy(this.#buffer, this.#length, start, end);
+    else if (size > 16) this.#length += source.copy(this.#buffer, this.#length, start, end);
+    else for (let i = start; i < end; i++) this.#buffer[this.#length++] = source[i]!; // cheaper than copy() for a token
   }
 
   /** A newline and the indentation of `depth` levels (two spaces each). */
