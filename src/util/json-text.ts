@@ -32,7 +32,8 @@ const isHex = (c: number | undefined) => c !== undefined && (isDigit(c) || (c >=
 class Output {
   #buffer = Buffer.allocUnsafe(PIECE);
   #length = 0;
-  readonly #lines: Buffer[] = [];
+  /** A newline and the spaces of the deepest indentation so far: each line is a slice of it. */
+  #line = Buffer.from("\n");
 
   constructor(private readonly write: (chunk: Buffer) => void) {}
 
@@ -46,12 +47,9 @@ class Output {
 
   /** A newline and the indentation of `depth` levels (two spaces each). */
   newline(depth: number): void {
-    let line = this.#lines[depth];
-    if (!line) {
-      line = Buffer.from(`\n${"  ".repeat(depth)}`);
-      this.#lines[depth] = line;
-    }
-    this.put(line);
+    const length = 1 + 2 * depth;
+    if (this.#line.length < length) this.#line = Buffer.from(`\n${" ".repeat(2 * length)}`);
+    this.put(this.#line, 0, length);
   }
 
   /** Hands on what is collected; the buffer goes with it (the writer may keep it), a new one takes its place. */
