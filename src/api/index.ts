@@ -15,7 +15,7 @@ import { fetchJobOutputs } from "../jobs/remote-run.js";
 import { finishJob, runJob } from "../jobs/run.js";
 import { closeSessions, openTarget } from "../jobs/session.js";
 import { isFinal, type JobRecord, type JobState } from "../model/job.js";
-import { formatRemoteError, resultForDisplay } from "../model/outcome.js";
+import { formatRemoteError, printedValue, resultForDisplay } from "../model/outcome.js";
 import { InputError, JobFailedError } from "../util/errors.js";
 
 export * from "../util/errors.js";
@@ -195,7 +195,7 @@ export class Cluster {
       const detail = report.error ? formatRemoteError(report.error) : report.state;
       throw new JobFailedError(`job ${report.job_id} ended ${report.state}:\n${detail}`);
     }
-    return report.result;
+    return printedValue(report.result);
   }
 
   /**

@@ -2,7 +2,7 @@
 // The control layer (sessions, transports) loads only when a job must be asked about or changed on its target.
 import type { LoadedConfig } from "../config/load.js";
 import { isFinal, type JobRecord } from "../model/job.js";
-import { resultForDisplay } from "../model/outcome.js";
+import { resultToPrint } from "../model/outcome.js";
 import { jobsLayer } from "./lazy.js";
 import { printFailure, printJson } from "./output.js";
 
@@ -31,8 +31,8 @@ export async function followLog(config: LoadedConfig, job: JobRecord, write: (te
 export async function showOutcome(config: LoadedConfig, job: JobRecord, json: boolean, logShown: boolean): Promise<boolean> {
   const outcome = await (await control()).readJobOutcome(config, job);
   const failed = job.state !== "COMPLETED";
-  if (json) printJson({ job_id: job.id, state: job.state, result: resultForDisplay(outcome.result), error: outcome.error });
-  else if (!failed) printJson(resultForDisplay(outcome.result));
+  if (json) printJson({ job_id: job.id, state: job.state, result: resultToPrint(outcome.result), error: outcome.error });
+  else if (!failed) printJson(resultToPrint(outcome.result));
   if (failed) printFailure(job, outcome.error, logShown || json);
   return failed;
 }

@@ -3,6 +3,7 @@
 import pc from "picocolors";
 import type { JobRecord, RemoteError } from "../model/job.js";
 import { formatRemoteError } from "../model/outcome.js";
+import { writeJson } from "../util/json-text.js";
 
 export type Verbosity = "quiet" | "normal" | "verbose";
 
@@ -23,8 +24,10 @@ export async function setVerbosity(level: Verbosity): Promise<void> {
   });
 }
 
+/** Pretty-prints a value; a result's JSON text inside it is re-indented piece by piece, never parsed or copied whole. */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  writeJson(value, (chunk) => process.stdout.write(chunk));
+  process.stdout.write("\n");
 }
 
 export function info(message: string): void {

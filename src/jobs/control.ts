@@ -52,7 +52,7 @@ export async function readJobLog(config: LoadedConfig, job: JobRecord, fromOffse
 
 export async function readJobOutcome(config: LoadedConfig, job: JobRecord): Promise<Outcome> {
   const { files } = await openTarget(config, job.target);
-  return readOutcome(job.remoteDir, (path) => files.read(path));
+  return readOutcome(job.remoteDir, (path) => files.readBytes(path)); // bytes: a large result is never a string
 }
 
 /**

@@ -1,6 +1,7 @@
 // The `run --json` report (DESIGN.md, "CLI contract"). Fields a target does not fill are null or zero,
 // never invented.
 import type { RemoteError } from "../model/job.js";
+import type { PrintableResult } from "../model/outcome.js";
 
 export interface EnvReportJson {
   created: boolean;
@@ -36,7 +37,8 @@ export interface RunReport {
   state: string;
   /** The scheduler's word on how the job ended (OUT_OF_MEMORY: how much it used), or null. */
   reason?: string | null;
-  result: unknown;
+  /** The value's JSON text (printed as it is, never parsed here), or the pickle's description. */
+  result: PrintableResult;
   error: RemoteError | null;
   env: EnvReportJson | null;
   code: CodeReportJson | null;

@@ -10,7 +10,7 @@ import { InputError, InterruptedError } from "../util/errors.js";
 import type { ConnectOptions } from "./connect.js";
 import { parseEntry, runnerEntry } from "./entry.js";
 import { checkEntryFunction } from "./entry-check.js";
-import { type Outcome, resultForDisplay } from "../model/outcome.js";
+import { type Outcome, resultToPrint } from "../model/outcome.js";
 import { jobsDir, newJobId, saveJob } from "./registry.js";
 import { fetchJobOutputs, prepareLocal, prepareRemote } from "./remote-run.js";
 import { emptyTimings, type RunReport, type StepObserver, type Timings, timed } from "./report.js";
@@ -284,7 +284,7 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
   timings.run = Math.round(performance.now() - runStart) / 1000 - queueSeconds;
   report.state = job.state;
   report.reason = job.reason;
-  report.result = resultForDisplay(outcome.result);
+  report.result = resultToPrint(outcome.result);
   report.error = outcome.error;
   return finish();
 }

@@ -69,18 +69,52 @@ export async function downloadFiles(
 
 const MISSING = 44;
 
+/**
+ * Takes "SIZE\n" then the file's bytes, and fills one buffer of that size as they arrive: a 100 MB file costs
+ * 100 MB, not its chunks and then their join. Bytes beyond the size (the file grew meanwhile) are kept too.
+ */
+class SizedSink extends Writable {
+  #head: Buffer = Buffer.alloc(0);
+  #bytes: Buffer | null = null;
+  #filled = 0;
+  readonly #beyond: Buffer[] = [];
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    let rest = chunk;
+    if (this.#bytes === null) {
+      this.#head = Buffer.concat([this.#head, chunk]);
+      const newline = this.#head.indexOf(10);
+      if (newline < 0) {
+        callback();
+        return;
+      }
+      // wc -c prints a number; were it anything else, the buffer would be empty and every byte kept as beyond it.
+      const size = Number(this.#head.subarray(0, newline).toString("latin1").trim());
+      this.#bytes = Buffer.allocUnsafe(Number.isSafeInteger(size) && size >= 0 ? size : 0);
+      rest = this.#head.subarray(newline + 1);
+      this.#head = Buffer.alloc(0);
+    }
+    const copied = rest.copy(this.#bytes, this.#filled);
+    this.#filled += copied;
+    if (copied < rest.length) this.#beyond.push(rest.subarray(copied));
+    callback();
+  }
+
+  /** The file's bytes, or null when no size line came. */
+  bytes(): Buffer | null {
+    if (this.#bytes === null) return null;
+    const filled = this.#bytes.subarray(0, this.#filled);
+    return this.#beyond.length === 0 ? filled : Buffer.concat([filled, ...this.#beyond]);
+  }
+}
+
 /** The bytes of a remote file, or null when it does not exist. */
 export async function readRemoteFile(transport: Transport, path: string): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      chunks.push(chunk);
-      callback();
-    },
-  });
-  const command = ["sh", "-c", `[ -e "$1" ] || exit ${MISSING}; exec cat -- "$1"`, "sh", path];
+  const sink = new SizedSink();
+  const command = ["sh", "-c", `[ -e "$1" ] || exit ${MISSING}; wc -c < "$1" && exec cat -- "$1"`, "sh", path];
   const result = await transport.exec(command, { stdout: sink });
   if (result.code === MISSING) return null;
-  if (result.code !== 0) throw new RemoteCommandError(`Reading ${path}`, command.join(" "), result.code, result.stderr);
-  return Buffer.concat(chunks);
+  const bytes = result.code === 0 ? sink.bytes() : null;
+  if (bytes === null) throw new RemoteCommandError(`Reading ${path}`, command.join(" "), result.code, result.stderr);
+  return bytes;
 }

@@ -8,8 +8,8 @@ import { readFileSync } from "node:fs";
 import { PassThrough } from "node:stream";
 import { TextDecoder } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Outcome, ResultValue } from "../../model/outcome.js";
-import { isFinal, type JobRecord, type RemoteError } from "../../model/job.js";
+import { outcomeOf } from "../../model/outcome.js";
+import { isFinal, type JobRecord } from "../../model/job.js";
 import { remoteFile } from "../../remote/index.js";
 import type { Transport } from "../../transport/types.js";
 import { ConnectionError, InputError, RemoteCommandError } from "../../util/errors.js";
@@ -293,12 +293,13 @@ export class JobWatcher {
     this.#drop(job.id);
     const rest = entry.decoder.decode();
     if (rest) entry.request.onLog?.(rest);
-    const text = (name: string) => {
+    // The result's bytes are kept as they came (its value stays text), never copied into a string.
+    const bytes = (name: string) => {
       const file = entry.files.get(name);
-      entry.files.delete(name); // the bytes can go before the text is parsed
-      return file ? file.bytes.subarray(0, file.filled).toString("utf8") : null;
+      return file ? file.bytes.subarray(0, file.filled) : null;
     };
-    const outcome: Outcome = { result: parseJson<ResultValue>(text("result")), error: parseJson<RemoteError>(text("error")) };
+    const outcome = outcomeOf(job.remoteDir, bytes("result"), bytes("error"));
+    entry.files.clear();
     const status = await this.scheduler.finalStatus(job, entry.runner, entry.polled);
     const outputs = typeof entry.runner?.outputs === "number" ? entry.runner.outputs : null;
     entry.resolve({ status, outcome, logOffset: entry.offset, outputs });

@@ -1,12 +1,12 @@
 // Bounded memory of the CLI itself: `slurmray run` of a job printing 200 MB (one line of 50 MB among them),
-// and of a job returning a 100 MB string, on the local target. Measured as the peak RSS (VmHWM) of the CLI
-// process, read from /proc at its exit by a preloaded module. Linux only.
+// and `run`, `run --json`, `result JOB` and `result JOB --json` of a job returning a 100 MB list, on the local
+// target. Measured as the peak RSS (VmHWM) of the CLI process.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { CLI, tempProject } from "../../helpers/cli.js";
+import { tempProject } from "../../helpers/cli.js";
+import { BIG_RESULT_PY, bigResultPrinted, canMeasure, PeakRecorder } from "../../helpers/peak-rss.js";
 
 const PROJECT = {
   "big.py": `
@@ -21,48 +21,48 @@ def spew(mb, long_mb):
     sys.stdout.write("\\n")
     sys.stdout.flush()
     return "done"
-
-def big(mb):
-    return "r" * (mb << 20)
-`,
-  "hwm.mjs": `
-import { readFileSync, writeFileSync } from "node:fs";
-process.on("exit", () => {
-  const peak = /VmHWM:\\s+(\\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))[1];
-  writeFileSync(process.env.HWM_FILE, peak);
-});
-`,
+${BIG_RESULT_PY}`,
 };
 
 const cwd = tempProject(PROJECT);
-after(() => rmSync(cwd, { recursive: true, force: true }));
+const recorder = new PeakRecorder();
+after(() => {
+  rmSync(cwd, { recursive: true, force: true });
+  recorder.remove();
+});
 
-/** Runs the CLI with its stdout and stderr going to files; returns its peak RSS (MiB) and the files' sizes. */
-function peakOfRun(name: string, args: string[]): { peakMiB: number; stdoutBytes: number; stderrBytes: number } {
-  const files = { out: join(cwd, `${name}.out`), err: join(cwd, `${name}.err`), hwm: join(cwd, `${name}.hwm`) };
-  const script = `exec "$0" --import ./hwm.mjs "$@" > ${files.out} 2> ${files.err}`;
-  const run = spawnSync("sh", ["-c", script, process.execPath, CLI, "run", ...args], {
-    cwd,
-    env: { ...process.env, NO_COLOR: "1", HWM_FILE: files.hwm },
-    timeout: 300_000,
-  });
-  assert.equal(run.status, 0, existsSync(files.err) ? readFileSync(files.err, "utf8").slice(-2000) : String(run.error));
-  const sizes = { stdoutBytes: statSync(files.out).size, stderrBytes: statSync(files.err).size };
-  rmSync(files.err);
-  return { peakMiB: Math.round(Number(readFileSync(files.hwm, "utf8")) / 1024), ...sizes };
-}
-
-test("slurmray run: 200 MB of output and a 100 MB result keep the CLI's peak RSS bounded", { skip: !existsSync("/proc/self/status"), timeout: 600_000 }, () => {
+test("slurmray run and result: 200 MB of output and a 100 MB result keep the CLI's peak RSS bounded", { skip: !canMeasure, timeout: 900_000 }, () => {
   writeFileSync(join(cwd, "slurmray.toml"), "");
-  const baseline = peakOfRun("baseline", ["big.py:big", "--args", '{"mb": 0}']);
-  const output = peakOfRun("output", ["big.py:spew", "--args", '{"mb": 200, "long_mb": 50}']);
-  const result = peakOfRun("result", ["big.py:big", "--args", '{"mb": 100}']);
-  console.log(`CLI peak RSS: baseline ${baseline.peakMiB} MiB, 200 MB of output ${output.peakMiB} MiB, 100 MB result ${result.peakMiB} MiB`);
+  const run = (name: string, args: string[]) => recorder.run(cwd, name, args);
+  const baseline = run("baseline", ["run", "big.py:big", "--args", '{"mb": 0}']);
+  const output = run("output", ["run", "big.py:spew", "--args", '{"mb": 200, "long_mb": 50}']);
+  const result = run("result", ["run", "big.py:big", "--args", '{"mb": 100}']);
+  const json = run("json", ["run", "--json", "big.py:big", "--args", '{"mb": 100}']);
+  const jobId = /"job_id": "([^"]+)"/.exec(recorder.bytes("json", 0, 200))?.[1];
+  assert.ok(jobId, recorder.bytes("json", 0, 200));
+  const shown = run("shown", ["result", jobId]);
+  const shownJson = run("shown-json", ["result", "--json", jobId]);
+  const over = (measured: { peakMiB: number }) => measured.peakMiB - baseline.peakMiB;
+  console.log(
+    `CLI peak RSS: baseline ${baseline.peakMiB} MiB; over it: 200 MB of output ${over(output)} MiB, 100 MB result: run ${over(result)}, ` +
+      `run --json ${over(json)}, result ${over(shown)}, result --json ${over(shownJson)} MiB`,
+  );
   assert.ok(output.stderrBytes >= 200 << 20, `the log reached stderr (${output.stderrBytes} bytes)`);
-  assert.ok(result.stdoutBytes >= 100 << 20, `the result reached stdout (${result.stdoutBytes} bytes)`);
   // The output streams through: well under the 50 MB line, let alone the 200 MB.
-  assert.ok(output.peakMiB - baseline.peakMiB < 50, `200 MB of output: ${output.peakMiB - baseline.peakMiB} MiB over the baseline`);
-  // The result: its bytes, its text and its value in the watch (~3× its size), then the printed JSON (~2×),
-  // against 7× for the watch alone before.
-  assert.ok(result.peakMiB - baseline.peakMiB < 640, `100 MB result: ${result.peakMiB - baseline.peakMiB} MiB over the baseline`);
+  assert.ok(over(output) < 50, `200 MB of output: ${over(output)} MiB over the baseline`);
+  // The result printed as JSON.stringify(value, null, 2) prints it.
+  const expected = bigResultPrinted(100);
+  for (const [name, measured] of Object.entries({ result, shown })) {
+    assert.equal(measured.stdoutBytes, expected.size, name);
+    assert.equal(recorder.bytes(name, 0, 12), expected.head);
+    assert.equal(recorder.bytes(name, -12, 12), expected.tail);
+  }
+  assert.match(recorder.bytes("json", 0, 300), /"state": "COMPLETED",\n(.*\n)? {2}"result": \[\n {4}"r{100}/);
+  assert.match(recorder.bytes("shown-json", 0, 300), new RegExp(`^\\{\n  "job_id": "${jobId}",\n  "state": "COMPLETED",\n  "result": \\[\n    "r{100}`));
+  for (const name of ["json", "shown-json"]) assert.match(recorder.bytes(name, -4000, 4000), /r"\n {2}\],\n {2}"error": null(,\n {2}"env": |\n\}\n$)/);
+  // The result's bytes once (its value is never a string or a parsed object), plus a small constant; it was
+  // 4–5× its size while the CLI parsed it and pretty-printed a copy.
+  for (const [name, measured] of Object.entries({ run: result, "run --json": json, result: shown, "result --json": shownJson })) {
+    assert.ok(over(measured) < 100 + 60, `100 MB result, ${name}: ${over(measured)} MiB over the baseline`);
+  }
 });

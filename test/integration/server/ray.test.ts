@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { ServerBackend } from "../../../src/backends/server/index.js";
+import { resultForDisplay } from "../../../src/model/outcome.js";
 import { requireTestbed } from "../../helpers/testbed.js";
 import { rayPython, type SlurmBed, slurmBed } from "../slurm/harness.js";
 
@@ -24,7 +25,7 @@ test("a server job with Ray gets one node sized to its grant, token-protected, j
   let log = "";
   const outcome = await backend.watch(job, { onLog: (text) => (log += text) });
   assert.equal(outcome.status.state, "COMPLETED", `${JSON.stringify(outcome)}\n${log}`);
-  const value = (outcome.outcome.result as { value: Record<string, unknown> }).value;
+  const value = resultForDisplay(outcome.outcome.result) as Record<string, unknown>;
   assert.equal(value["cpus"], 2, JSON.stringify(value));
   const expectedMemory = (1536 - 80) * 1024 * 1024;
   assert.ok(Math.abs(Number(value["memory"]) - expectedMemory) / expectedMemory < 0.01, `memory ${value["memory"]} vs ${expectedMemory}`);

@@ -7,6 +7,7 @@ import { SlurmScheduler, slurmWatcher } from "../../../src/backends/slurm/watch.
 import { JobWatcher } from "../../../src/backends/watch/watcher.js";
 import type { JobStatus } from "../../../src/backends/types.js";
 import type { JobRecord } from "../../../src/model/job.js";
+import { resultForDisplay } from "../../../src/model/outcome.js";
 import { requireTestbed, testbed } from "../../helpers/testbed.js";
 import { type SlurmBed, slurmBed, submitted } from "./harness.js";
 
@@ -30,7 +31,7 @@ describe("slurm backend on the test bed", { timeout: 240_000 }, () => {
     const job = await submitted(b, b.job("single", { entry: "funcs.py:add", args: { a: 2, b: 40 } }));
     const outcome = await slurmWatcher(b.transport).watch(job);
     assert.equal(outcome.status.state, "COMPLETED", JSON.stringify(outcome));
-    assert.deepEqual(outcome.outcome.result, { value: 42 });
+    assert.deepEqual(resultForDisplay(outcome.outcome.result), 42);
     assert.equal(outcome.outcome.error, null);
     assert.equal(outcome.status.exitCode, 0);
     assert.equal(b.transport.commandCount - commandsBefore, 2);
@@ -53,8 +54,8 @@ describe("slurm backend on the test bed", { timeout: 240_000 }, () => {
     const jobs = await Promise.all([1, 2].map((n) => submitted(b, b.job("twins", { entry: "funcs.py:add", args: { a: n, b: 100 } }))));
     const outcomes = await Promise.all(jobs.map((job) => slurmWatcher(b.transport).watch(job)));
     assert.deepEqual(
-      outcomes.map((o) => o.outcome.result),
-      [{ value: 101 }, { value: 102 }],
+      outcomes.map((o) => resultForDisplay(o.outcome.result)),
+      [101, 102],
     );
   });
 

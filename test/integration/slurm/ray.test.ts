@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { slurmWatcher } from "../../../src/backends/slurm/watch.js";
+import { resultForDisplay } from "../../../src/model/outcome.js";
 import { requireTestbed } from "../../helpers/testbed.js";
 import { rayPython, type SlurmBed, slurmBed, submitted } from "./harness.js";
 
@@ -26,7 +27,7 @@ test("a 3-node job: ray.init(address=\"auto\") joins it, tasks and Ray's Pool re
   let log = "";
   const outcome = await slurmWatcher(bed.transport).watch(job, { onLog: (text) => (log += text) });
   assert.equal(outcome.status.state, "COMPLETED", `${JSON.stringify(outcome)}\n${log}`);
-  const value = (outcome.outcome.result as { value: Record<string, unknown> }).value;
+  const value = resultForDisplay(outcome.outcome.result) as Record<string, unknown>;
   assert.deepEqual(value["nodes"], ["n1", "n2", "n3"], JSON.stringify(value));
   assert.deepEqual(value["pool_nodes"], ["n1", "n2", "n3"], JSON.stringify(value));
   // The allocation: 3 nodes × 1 CPU, and 1 GB per node less the 80 MB object store.

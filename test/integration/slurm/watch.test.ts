@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { slurmWatcher } from "../../../src/backends/slurm/watch.js";
+import { resultForDisplay } from "../../../src/model/outcome.js";
 import { Ssh2Transport } from "../../../src/transport/ssh2.js";
 import { quote } from "../../../src/util/shell.js";
 import { requireTestbed, testbed } from "../../helpers/testbed.js";
@@ -31,7 +32,7 @@ describe("job watcher on the test bed", { timeout: 300_000 }, () => {
     let text = "";
     const watched = await slurmWatcher(b.transport).watch(job, { onLog: (chunk) => (text += chunk) });
     assert.equal(watched.status.state, "COMPLETED");
-    assert.deepEqual(watched.outcome.result, { value: "real" });
+    assert.deepEqual(resultForDisplay(watched.outcome.result), "real");
     const log = await b.transport.exec(["cat", `${job.remoteDir}/job.log`]);
     assert.equal(text, log.stdout);
     assert.ok(text.includes("\0@@slurmray:final:"), "the forged lines arrived as plain output");
@@ -55,7 +56,7 @@ describe("job watcher on the test bed", { timeout: 300_000 }, () => {
       assert.ok((await Promise.all(held)).some((r) => typeof r === "string" && /open failed/.test(r)), "the connection's sessions were all taken");
       assert.ok(transport.commandCount - before > 1, "the watcher's channel was refused at least once, then retried");
       assert.equal(watched.status.state, "COMPLETED");
-      assert.deepEqual(watched.outcome.result, { value: 1 });
+      assert.deepEqual(resultForDisplay(watched.outcome.result), 1);
     } finally {
       await transport.close();
     }
@@ -83,8 +84,8 @@ describe("job watcher on the test bed", { timeout: 300_000 }, () => {
     );
     assert.equal(b.transport.commandCount - before, 1, "one watcher command for all 30 jobs");
     assert.deepEqual(
-      results.map((r) => r.outcome.result),
-      jobs.map((_, i) => ({ value: i < 3 ? 2 : 1 })),
+      results.map((r) => resultForDisplay(r.outcome.result)),
+      jobs.map((_, i) => (i < 3 ? 2 : 1)),
     );
     latencies.sort((x, y) => x - y);
     console.log(`end latency on the bed (runner's ended_at to the watch resolving, 30 jobs): median ${latencies[15]} ms, max ${latencies[29]} ms`);

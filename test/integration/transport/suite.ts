@@ -170,12 +170,15 @@ export function transportSuite(name: string, open: (bed: TestBed | null) => Prom
       assert.equal(sha256Tree(back, relPaths), sha256Tree(src, relPaths));
     });
 
-    test("readRemoteFile returns the bytes, or null when missing", async (t) => {
+    test("readRemoteFile returns the bytes (none, a few, many chunks' worth), or null when missing", async (t) => {
       const transport = usable(t);
       if (!transport) return;
-      const bytes = Buffer.from([0, 1, 2, 255, 10, 13]);
-      await transport.exec(["sh", "-c", 'cat > "$1"', "sh", `${remoteTmp}/bin`], { stdin: bytes });
-      assert.deepEqual(await readRemoteFile(transport, `${remoteTmp}/bin`), bytes);
+      const large = Buffer.alloc(3 << 20);
+      for (let i = 0; i < large.length; i++) large[i] = (i * 7919) & 255;
+      for (const bytes of [Buffer.alloc(0), Buffer.from([0, 1, 2, 255, 10, 13]), large]) {
+        await transport.exec(["sh", "-c", 'cat > "$1"', "sh", `${remoteTmp}/bin`], { stdin: bytes });
+        assert.ok((await readRemoteFile(transport, `${remoteTmp}/bin`))?.equals(bytes), `${bytes.length} bytes`);
+      }
       assert.equal(await readRemoteFile(transport, `${remoteTmp}/missing`), null);
     });
 

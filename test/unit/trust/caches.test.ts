@@ -9,7 +9,7 @@ import { localManifest } from "../../../src/codesync/manifest.js";
 import { SelectionCache } from "../../../src/codesync/select-cache.js";
 import { envCachePath, readEnvCache } from "../../../src/envsync/cache.js";
 import { probeLocalEnvironment } from "../../../src/envsync/local-probe.js";
-import { readOutcome } from "../../../src/model/outcome.js";
+import { readOutcome, resultForDisplay } from "../../../src/model/outcome.js";
 import { readCache } from "../../../src/util/json-file.js";
 
 const dirs: string[] = [];
@@ -84,5 +84,6 @@ test("a truncated or foreign result.json / error.json is named, never a raw Synt
   await assert.rejects(readOutcome("/j", read), /\/j\/(result|error)\.json on the target is not what the runner writes/);
   files["/j/result.json"] = '{"value": [1, 2]}';
   delete files["/j/error.json"];
-  assert.deepEqual(await readOutcome("/j", read), { result: { value: [1, 2] }, error: null });
+  const outcome = await readOutcome("/j", read);
+  assert.deepEqual([resultForDisplay(outcome.result), outcome.error], [[1, 2], null]);
 });

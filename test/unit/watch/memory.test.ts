@@ -49,6 +49,7 @@ test("baseline, 200 MB of output with a 50 MB line, and a 100 MB result: peak RS
   assert.equal(result.resultChars, 100 * MB);
   // Output streams through: the peak stays far below the 200 MB printed (and the 50 MB line is never whole).
   assert.ok(output.peakKiB - baseline.peakKiB < 64 * 1024, `output: ${mb(output.peakKiB - baseline.peakKiB)} MB over the baseline`);
-  // The result: its bytes, its text and the parsed value (~3× its size), not 7×.
-  assert.ok(result.peakKiB - baseline.peakKiB < 350 * 1024, `result: ${mb(result.peakKiB - baseline.peakKiB)} MB over the baseline`);
+  // The result: its bytes once (its value stays text, never a string or a parsed value), plus frames not yet
+  // collected; it was ~3× its size while the watch parsed it.
+  assert.ok(result.peakKiB - baseline.peakKiB < 160 * 1024, `result: ${mb(result.peakKiB - baseline.peakKiB)} MB over the baseline`);
 });

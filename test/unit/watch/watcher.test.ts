@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { JobWatcher } from "../../../src/backends/watch/watcher.js";
+import { resultForDisplay } from "../../../src/model/outcome.js";
 import { LocalTransport } from "../../../src/transport/local.js";
 import { FaultyTransport, runnerOnly, tempJob, tempRoot } from "./helpers.js";
 
@@ -34,7 +35,7 @@ describe("job watcher", { timeout: 60_000 }, () => {
     assert.equal(watcher.size, 1, "still watching: the job has not ended");
     job.end("COMPLETED", { value: "real" });
     const result = await done;
-    assert.deepEqual(result.outcome.result, { value: "real" });
+    assert.deepEqual(resultForDisplay(result.outcome.result), "real");
     assert.equal(result.status.state, "COMPLETED");
     assert.equal(text, readFileSync(join(job.remoteDir, "job.log"), "utf8"));
   });
@@ -86,8 +87,8 @@ describe("job watcher", { timeout: 60_000 }, () => {
     });
     const results = await Promise.all(done);
     assert.deepEqual(
-      results.map((r) => r.outcome.result),
-      jobs.map((_, i) => ({ value: i })),
+      results.map((r) => resultForDisplay(r.outcome.result)),
+      jobs.map((_, i) => i),
     );
     assert.equal(transport.commandCount - before, 1);
   });
@@ -110,7 +111,7 @@ describe("job watcher", { timeout: 60_000 }, () => {
     assert.equal(reconnects, 1);
     assert.equal(transport.execs, 2);
     assert.equal(text, readFileSync(join(job.remoteDir, "job.log"), "utf8"));
-    assert.deepEqual(result.outcome.result, { value: 42 });
+    assert.deepEqual(resultForDisplay(result.outcome.result), 42);
   });
 
   test("a channel refused by sshd (MaxSessions) is retried, not a failure", async () => {
@@ -133,7 +134,7 @@ describe("job watcher", { timeout: 60_000 }, () => {
     await first;
     const second = watcher.watch(b); // the first command is still winding down
     b.end("COMPLETED", { value: "b" });
-    assert.deepEqual((await second).outcome.result, { value: "b" });
+    assert.deepEqual(resultForDisplay((await second).outcome.result), "b");
     assert.equal(transport.commandCount - before, 2);
   });
 
