@@ -16,6 +16,9 @@ import { printElements } from "./map.js";
 import { control, followLog, refreshActive, showOutcome } from "../job-actions.js";
 import { colorState, info, JOB_HEADERS, jobRow, printJson, table, warn } from "../output.js";
 
+/** `jobs --watch` prints the table at least this often, whatever changes. */
+const WATCH_REPRINT_MS = 15_000;
+
 /** --outputs DIR: a directory, or a path to create; never an existing file. */
 function outputsDir(dir: string): string {
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
@@ -80,6 +83,44 @@ async function printArrayOutcome(config: LoadedConfig, job: JobRecord, json: boo
   if (json) printJson(report);
   else printElements(job.id, elements);
   if (json && job.state !== "COMPLETED") process.exitCode = EXIT.jobFailed;
+}
+
+/** The registry's jobs, of one target when given. */
+function selectJobs(config: LoadedConfig, target: string | undefined): JobRecord[] {
+  return listJobs(config.root).filter((job) => !target || job.target === target);
+}
+
+/** The jobs table, or one JSON object; with a target, what its scheduler reports too (one remote command). */
+async function printJobs(config: LoadedConfig, selected: JobRecord[], target: string | undefined, json: boolean): Promise<void> {
+  const cluster = target ? await (await control()).clusterDetails(config, target, selected) : null;
+  const details = cluster?.details ?? null;
+  if (json) printJson({ jobs: selected.map((job) => (details ? { ...job, cluster: details.get(job.id) ?? null } : job)), ...(cluster?.queue ? { queue: cluster.queue } : {}) });
+  else if (details) {
+    printClusterTable(selected, details);
+    if (cluster?.queue) printQueue(target!, cluster.queue);
+  } else printTable(selected);
+}
+
+/**
+ * `jobs --watch`: the table now, then again each time a job starts or ends (the connection's one watcher tells,
+ * through jobs/live.ts) and every 15 s (jobs from other shells appear), until every job has ended.
+ */
+async function watchJobs(config: LoadedConfig, target: string | undefined, print: (selected: JobRecord[]) => Promise<void>, signal: AbortSignal): Promise<void> {
+  const { LiveJobs } = await jobsLayer(() => import("../../jobs/live.js"));
+  let changed = new AbortController();
+  const live = new LiveJobs(config, { onChange: () => changed.abort(), onError: (error) => warn(`watching jobs: ${error instanceof Error ? error.message : String(error)}`) });
+  try {
+    for (;;) {
+      changed = new AbortController();
+      const selected = selectJobs(config, target);
+      await print(selected);
+      if (signal.aborted || selected.every((job) => isFinal(job.state))) return;
+      live.follow(selected);
+      await sleep(WATCH_REPRINT_MS, undefined, { signal: AbortSignal.any([changed.signal, signal]) }).catch(() => undefined);
+    }
+  } finally {
+    live.close();
+  }
 }
 
 export function jobCommands() {
@@ -153,29 +194,21 @@ export function jobCommands() {
   const jobs = new Command("jobs")
     .description("list this project's jobs: on a terminal, a live view with keys to follow, cancel, open the dashboard, show the result")
     .option("--target <name>", "only jobs of this target", targetName)
-    .option("--watch", "print the table every 2 seconds until all jobs have ended (no keys)")
+    .option("--watch", "print the table again whenever a job starts or ends (and every 15 s) until all jobs have ended (no keys)")
     .option("--json", "print one JSON object")
     .action(async (options) => {
       const config = loadConfig(process.cwd());
-      const signal = options.watch ? interruptSignal() : undefined;
       for (const record of readJobs(config.root).invalid) warn(`skipped: ${record.error.message}`);
       if (!options.json && !options.watch && process.stdout.isTTY && process.stdin.isTTY) {
         const { JobsView } = await import("../jobs-view.js");
         return new JobsView(config, options.target).run();
       }
-      for (;;) {
-        const selected = listJobs(config.root).filter((job) => !options.target || job.target === options.target);
+      const print = (selected: JobRecord[]) => printJobs(config, selected, options.target, options.json ?? false);
+      if (options.watch) await watchJobs(config, options.target, print, interruptSignal());
+      else {
+        const selected = selectJobs(config, options.target);
         await refreshActive(config, selected);
-        const cluster = options.target ? await (await control()).clusterDetails(config, options.target, selected) : null;
-        const details = cluster?.details ?? null;
-        if (options.json) printJson({ jobs: selected.map((job) => (details ? { ...job, cluster: details.get(job.id) ?? null } : job)), ...(cluster?.queue ? { queue: cluster.queue } : {}) });
-        else if (details) {
-          printClusterTable(selected, details);
-          if (cluster?.queue) printQueue(options.target!, cluster.queue);
-        }
-        else printTable(selected);
-        if (!options.watch || signal?.aborted || selected.every((job) => isFinal(job.state))) break;
-        await sleep(2000);
+        await print(selected);
       }
     });
 
