@@ -1,6 +1,6 @@
 // The live jobs view: `slurmray jobs` on a terminal. A table of the project's jobs, newest first, and keys that act
-// on the selected job. States come from the connection's one watcher (jobs/live.ts): a job's end shows within
-// about a second, at no remote command per refresh. Every second the view re-reads the local registry (jobs from
+// on the selected job. States come from jobs/live.ts (the connection's one watcher on a remote target, this
+// machine's processes on the local one): a job's end shows within about a second, at no remote command per refresh. Every second the view re-reads the local registry (jobs from
 // other shells appear) and ticks the elapsed times; the scheduler's details (nodes, GPUs, CPU efficiency) are
 // asked every 15 s, and for a target at the next tick after one of its jobs starts or ends. Plain ANSI and node's readline keypress
 // events; loaded only when the view opens.
@@ -127,7 +127,7 @@ export class JobsView {
     let detailsAt = 0;
     while (!this.#closed) {
       this.#load();
-      this.#live!.follow(this.#jobs);
+      await this.#live!.follow(this.#jobs);
       if (Date.now() >= detailsAt || this.#detailsDue.size > 0) {
         detailsAt = Date.now() + DETAILS_EVERY_MS;
         try {

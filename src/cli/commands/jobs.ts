@@ -18,6 +18,8 @@ import { colorState, info, JOB_HEADERS, jobRow, printJson, table, warn } from ".
 
 /** `jobs --watch` prints the table at least this often, whatever changes. */
 const WATCH_REPRINT_MS = 15_000;
+/** How often `jobs --watch` re-reads the registry and checks local jobs (no remote command). */
+const WATCH_TICK_MS = 1000;
 
 /** --outputs DIR: a directory, or a path to create; never an existing file. */
 function outputsDir(dir: string): string {
@@ -102,21 +104,32 @@ async function printJobs(config: LoadedConfig, selected: JobRecord[], target: st
 }
 
 /**
- * `jobs --watch`: the table now, then again each time a job starts or ends (the connection's one watcher tells,
- * through jobs/live.ts) and every 15 s (jobs from other shells appear), until every job has ended.
+ * `jobs --watch`: the table now, then again each time a job starts or ends (told through jobs/live.ts: the
+ * connection's one watcher, or this machine's processes) and at least every 15 s, until every job has ended.
+ * The registry is re-read every second, so jobs from other shells are followed too.
  */
 async function watchJobs(config: LoadedConfig, target: string | undefined, print: (selected: JobRecord[]) => Promise<void>, signal: AbortSignal): Promise<void> {
   const { LiveJobs } = await jobsLayer(() => import("../../jobs/live.js"));
-  let changed = new AbortController();
-  const live = new LiveJobs(config, { onChange: () => changed.abort(), onError: (error) => warn(`watching jobs: ${error instanceof Error ? error.message : String(error)}`) });
+  let changed = false;
+  let wake = new AbortController();
+  const onChange = () => {
+    changed = true;
+    wake.abort();
+  };
+  const live = new LiveJobs(config, { onChange, onError: (error) => warn(`watching jobs: ${error instanceof Error ? error.message : String(error)}`) });
+  let printedAt = Number.NEGATIVE_INFINITY;
   try {
     for (;;) {
-      changed = new AbortController();
+      wake = new AbortController();
       const selected = selectJobs(config, target);
-      await print(selected);
+      await live.follow(selected);
+      if (changed || Date.now() - printedAt >= WATCH_REPRINT_MS) {
+        changed = false;
+        printedAt = Date.now();
+        await print(selected);
+      }
       if (signal.aborted || selected.every((job) => isFinal(job.state))) return;
-      live.follow(selected);
-      await sleep(WATCH_REPRINT_MS, undefined, { signal: AbortSignal.any([changed.signal, signal]) }).catch(() => undefined);
+      await sleep(WATCH_TICK_MS, undefined, { signal: AbortSignal.any([wake.signal, signal]) }).catch(() => undefined);
     }
   } finally {
     live.close();
