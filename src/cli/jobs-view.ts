@@ -1,9 +1,10 @@
-// The live jobs view: `slurmray jobs` on a terminal. A table of the project's jobs, newest first, and keys that act
-// on the selected job. States come from jobs/live.ts (the connection's one watcher on a remote target, this
-// machine's processes on the local one): a job's end shows within about a second, at no remote command per refresh. Every second the view re-reads the local registry (jobs from
-// other shells appear) and ticks the elapsed times; the scheduler's details (nodes, GPUs, CPU efficiency) are
-// asked every 15 s, and for a target at the next tick after one of its jobs starts or ends. Plain ANSI and node's readline keypress
-// events; loaded only when the view opens.
+// The live jobs view: `slurmray jobs` on a terminal. A table of the project's jobs, newest first, and keys that
+// act on the selected job. States come from jobs/live.ts (the connection's one watcher on a remote target, this
+// machine's processes on the local one): a job's end shows within about a second, at no remote command per
+// refresh. Every second the view re-reads the local registry (jobs from other shells appear) and ticks the
+// elapsed times; the scheduler's details (nodes, GPUs, CPU efficiency) are asked every 15 s, and for a target at
+// the next tick after one of its jobs starts or ends. Plain ANSI and node's readline keypress events; loaded
+// only when the view opens.
 import { emitKeypressEvents } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import pc from "picocolors";
@@ -57,7 +58,7 @@ export class JobsView {
   readonly #details = new Map<string, ListedJob>();
   /** Targets whose scheduler was asked for details at least once. */
   readonly #detailed = new Set<string>();
-  /** Targets to ask for details at the next tick (one of their jobs ended). */
+  /** Targets to ask for details at the next tick (one of their jobs started, ended or was cancelled here). */
   readonly #detailsDue = new Set<string>();
   #live: LiveJobs | null = null;
   #selectedId: string | null = null;

@@ -130,7 +130,8 @@ export class LiveJobs {
         },
       });
       const { state, exitCode, reason } = status;
-      this.#record(record.id, { state, exitCode, reason, endedAt: status.endedAt ?? new Date().toISOString() });
+      const started = status.startedAt ? { startedAt: status.startedAt } : {};
+      this.#record(record.id, { state, exitCode, reason, endedAt: status.endedAt ?? new Date().toISOString(), ...started });
     } catch (error) {
       if (watch.signal.aborted) return;
       this.#retryAt.set(record.id, Date.now() + RETRY_AFTER_MS);
