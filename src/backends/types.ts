@@ -44,6 +44,11 @@ export interface WatchRequest {
   signal?: AbortSignal;
   /** Byte offset in job.log to start from (0, or where an earlier watch stopped). */
   fromOffset?: number;
+  /**
+   * Only the job's state: queue updates and the end, but no log bytes and no result or error file (the outcome
+   * comes back empty). For the live jobs view, which follows many jobs and shows none of their output.
+   */
+  stateOnly?: boolean;
 }
 
 export interface WatchResult {

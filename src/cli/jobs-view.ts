@@ -1,20 +1,28 @@
-// The live jobs view: `slurmray jobs` on a terminal. A table of the project's jobs, newest first, refreshed every
-// 2 s by one batched poll per target, and keys that act on the selected job. Plain ANSI and node's readline
-// keypress events; loaded only when the view opens.
+// The live jobs view: `slurmray jobs` on a terminal. A table of the project's jobs, newest first, and keys that
+// act on the selected job. States come from jobs/live.ts (the connection's one watcher on a remote target, this
+// machine's processes on the local one): a job's end shows within about a second, at no remote command per
+// refresh. Every second the view re-reads the local registry (jobs from other shells appear) and ticks the
+// elapsed times; the scheduler's details (nodes, GPUs, CPU efficiency) are asked every 15 s, and for a target at
+// the next tick after one of its jobs starts or ends. Plain ANSI and node's readline keypress events; loaded
+// only when the view opens.
 import { emitKeypressEvents } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import pc from "picocolors";
 import type { LoadedConfig } from "../config/load.js";
 import type { Dashboard } from "../jobs/dashboard.js";
+import type { LiveJobs } from "../jobs/live.js";
 import { listJobs } from "../jobs/registry.js";
 import { isFinal, type JobRecord } from "../model/job.js";
 import type { ListedJob } from "../model/listed-job.js";
 import { openBrowser } from "./browser.js";
-import { control, followLog, refreshActive, showOutcome } from "./job-actions.js";
+import { control, followLog, showOutcome } from "./job-actions.js";
 import { jobsLayer } from "./lazy.js";
 import { colorState, elapsed, table } from "./output.js";
 
-const REFRESH_MS = 2000;
+/** Elapsed times tick and the registry is re-read: local work only. */
+const TICK_MS = 1000;
+/** The scheduler's details (one remote command per target with active jobs). */
+const DETAILS_EVERY_MS = 15_000;
 const HEADERS = ["JOB", "TARGET", "ENTRY", "STATE", "ELAPSED", "NODES", "GPUS", "CPU EFF"];
 const STATE_COLUMN = 3;
 const HELP = "↑/↓ j/k select   l logs   c cancel   d dashboard   r result   o outputs   q quit";
@@ -50,6 +58,9 @@ export class JobsView {
   readonly #details = new Map<string, ListedJob>();
   /** Targets whose scheduler was asked for details at least once. */
   readonly #detailed = new Set<string>();
+  /** Targets to ask for details at the next tick (one of their jobs started, ended or was cancelled here). */
+  readonly #detailsDue = new Set<string>();
+  #live: LiveJobs | null = null;
   #selectedId: string | null = null;
   #message = "";
   /** Why the last refresh failed (shown in the title until one succeeds), or "". */
@@ -80,10 +91,23 @@ export class JobsView {
     try {
       this.#load();
       this.#render();
-      await Promise.race([this.#refreshLoop(), quit]);
+      const { LiveJobs } = await jobsLayer(() => import("../jobs/live.js"));
+      this.#live = new LiveJobs(this.#config, {
+        onChange: (job) => {
+          this.#detailsDue.add(job.target); // a start brings nodes, an end the efficiency
+          this.#load();
+          this.#render();
+        },
+        onError: (error) => {
+          this.#refreshError = `watching failed: ${messageOf(error).split("\n")[0]}`;
+          this.#render();
+        },
+      });
+      await Promise.race([this.#tickLoop(), quit]);
     } finally {
       this.#closed = true;
       this.#stopped.abort();
+      this.#live?.close();
       stdin.off("keypress", onKey);
       process.stdout.off("resize", onResize);
       stdin.setRawMode(false);
@@ -100,27 +124,32 @@ export class JobsView {
     if (!this.#jobs.some((job) => job.id === this.#selectedId)) this.#selectedId = this.#jobs[0]?.id ?? null;
   }
 
-  async #refreshLoop(): Promise<void> {
+  async #tickLoop(): Promise<void> {
+    let detailsAt = 0;
     while (!this.#closed) {
-      try {
-        await this.#refresh();
-        this.#refreshError = "";
-      } catch (error) {
-        this.#refreshError = `refresh failed: ${messageOf(error).split("\n")[0]}`;
+      this.#load();
+      await this.#live!.follow(this.#jobs);
+      if (Date.now() >= detailsAt || this.#detailsDue.size > 0) {
+        detailsAt = Date.now() + DETAILS_EVERY_MS;
+        try {
+          await this.#askDetails();
+          this.#refreshError = "";
+        } catch (error) {
+          this.#refreshError = `refresh failed: ${messageOf(error).split("\n")[0]}`;
+        }
       }
       this.#render();
-      await sleep(REFRESH_MS, undefined, { signal: this.#stopped.signal }).catch(() => undefined);
+      await sleep(TICK_MS, undefined, { signal: this.#stopped.signal }).catch(() => undefined);
     }
   }
 
   /**
-   * One poll per target with active jobs, then what the schedulers say (nodes, GPUs, efficiency): once for every
-   * target, then again only where jobs were active (finished jobs' figures no longer change).
+   * What the schedulers say (nodes, GPUs, efficiency): once for every target, then again only where jobs are
+   * active or have just started or ended (finished jobs' figures no longer change).
    */
-  async #refresh(): Promise<void> {
-    this.#load();
-    const targets = new Set(this.#jobs.filter((job) => !isFinal(job.state) || !this.#detailed.has(job.target)).map((job) => job.target));
-    await refreshActive(this.#config, this.#jobs);
+  async #askDetails(): Promise<void> {
+    const targets = new Set([...this.#detailsDue, ...this.#jobs.filter((job) => !isFinal(job.state) || !this.#detailed.has(job.target)).map((job) => job.target)]);
+    this.#detailsDue.clear();
     const { clusterDetails } = await control();
     for (const target of targets) {
       const details = await clusterDetails(this.#config, target, this.#jobs.filter((job) => job.target === target));
@@ -184,7 +213,7 @@ export class JobsView {
       if (isFinal(job.state)) this.#message = `job ${job.id} has already ended ${job.state}`;
       else this.#mode = { kind: "confirm", job };
     } else if (key.name === "l") {
-      await this.#show(`log of job ${job.id}`, (signal) => followLog(this.#config, job, (text) => process.stdout.write(text), signal));
+      await this.#show(`log of job ${job.id}`, (signal) => this.#paused(job, () => followLog(this.#config, job, (text) => process.stdout.write(text), signal)));
     } else if (key.name === "r") {
       if (!isFinal(job.state)) this.#message = `job ${job.id} is still ${job.state}: press l to follow its log`;
       else await this.#show(`outcome of job ${job.id}`, () => showOutcome(this.#config, job, false, false));
@@ -204,11 +233,23 @@ export class JobsView {
     }
   }
 
+  /** The job's watch is paused meanwhile, so the cancel alone records how it ended. */
   async #cancel(job: JobRecord): Promise<void> {
     this.#message = `cancelling job ${job.id}…`;
     this.#render();
-    await (await control()).cancelJob(this.#config, job);
+    await this.#paused(job, async () => (await control()).cancelJob(this.#config, job));
     this.#message = `job ${job.id} cancelled`;
+    this.#detailsDue.add(job.target);
+  }
+
+  /** Runs `action` with the view's own watch of `job` stopped (a process watches a job once at a time). */
+  async #paused<T>(job: JobRecord, action: () => Promise<T>): Promise<T> {
+    this.#live?.pause(job.id);
+    try {
+      return await action();
+    } finally {
+      this.#live?.resume(job.id);
+    }
   }
 
   /** Brings the job's outputs into .slurmray/jobs/<id>/outputs (only changed files), as `result --outputs` does. */

@@ -9,6 +9,8 @@ object a line:
                                                      set changes); run with /bin/sh every SECONDS, and soon
                                                      after a change
     {"op": "add", "id": ID, "dir": JOB_DIR, "offset": N}  follow JOB_DIR/job.log from byte N
+                                                     ("quiet": true: only the end, with no log bytes and
+                                                     no result or error; the live jobs view's watch)
     {"op": "remove", "id": ID}                       stop following (nothing more is sent for it)
     {"op": "finish", "id": ID}                       the client decided from a poll that the job has ended:
                                                      send its end as below
@@ -65,16 +67,19 @@ def read_small(path):
 
 
 class Job:
-    def __init__(self, job_id, job_dir, offset):
+    def __init__(self, job_id, job_dir, offset, quiet=False):
         self.id = job_id
         self.dir = job_dir
         self.offset = offset
+        self.quiet = quiet
         self.log = None
         self.status_stamp = None
         self.runner_state = None
 
     def pump(self, limit=None):
         """Sends the log's new bytes (up to limit). True when more may be waiting."""
+        if self.quiet:
+            return False
         if self.log is None:
             try:
                 self.log = open(os.path.join(self.dir, "job.log"), "rb")
@@ -113,8 +118,9 @@ class Job:
         """Sends the rest of the log, status.json, result.json (in frames) and error.json, then "end"."""
         self.pump()
         send("runner", self.id, read_small(os.path.join(self.dir, "status.json")) or b"")
-        self.send_file("result")
-        self.send_file("error")
+        if not self.quiet:
+            self.send_file("result")
+            self.send_file("error")
         send("end", self.id)
         self.close()
 
@@ -203,7 +209,7 @@ def main():
             if op == "poll":
                 poller.configure(str(command.get("tag", "-")), command.get("command"), command.get("every", 3.0))
             elif op == "add":
-                jobs[job_id] = Job(job_id, command["dir"], int(command["offset"]))
+                jobs[job_id] = Job(job_id, command["dir"], int(command["offset"]), command.get("quiet") is True)
             elif op == "remove" and job_id in jobs:
                 jobs.pop(job_id).close()
             elif op == "finish" and job_id in jobs:

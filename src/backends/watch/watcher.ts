@@ -126,7 +126,8 @@ export class JobWatcher {
   }
 
   #add(channel: Channel, entry: Entry): void {
-    this.#send({ op: "add", id: entry.job.id, dir: entry.job.remoteDir, offset: entry.offset }, channel);
+    const { job, offset, request } = entry;
+    this.#send({ op: "add", id: job.id, dir: job.remoteDir, offset, ...(request.stateOnly ? { quiet: true } : {}) }, channel);
   }
 
   /** The poll command covers all watched jobs: resent (once per burst of adds) when the set changes. */

@@ -16,6 +16,11 @@ import { printElements } from "./map.js";
 import { control, followLog, refreshActive, showOutcome } from "../job-actions.js";
 import { colorState, info, JOB_HEADERS, jobRow, printJson, table, warn } from "../output.js";
 
+/** `jobs --watch` prints the table at least this often, whatever changes. */
+const WATCH_REPRINT_MS = 15_000;
+/** How often `jobs --watch` re-reads the registry and checks local jobs (no remote command). */
+const WATCH_TICK_MS = 1000;
+
 /** --outputs DIR: a directory, or a path to create; never an existing file. */
 function outputsDir(dir: string): string {
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
@@ -80,6 +85,55 @@ async function printArrayOutcome(config: LoadedConfig, job: JobRecord, json: boo
   if (json) printJson(report);
   else printElements(job.id, elements);
   if (json && job.state !== "COMPLETED") process.exitCode = EXIT.jobFailed;
+}
+
+/** The registry's jobs, of one target when given. */
+function selectJobs(config: LoadedConfig, target: string | undefined): JobRecord[] {
+  return listJobs(config.root).filter((job) => !target || job.target === target);
+}
+
+/** The jobs table, or one JSON object; with a target, what its scheduler reports too (one remote command). */
+async function printJobs(config: LoadedConfig, selected: JobRecord[], target: string | undefined, json: boolean): Promise<void> {
+  const cluster = target ? await (await control()).clusterDetails(config, target, selected) : null;
+  const details = cluster?.details ?? null;
+  if (json) printJson({ jobs: selected.map((job) => (details ? { ...job, cluster: details.get(job.id) ?? null } : job)), ...(cluster?.queue ? { queue: cluster.queue } : {}) });
+  else if (details) {
+    printClusterTable(selected, details);
+    if (cluster?.queue) printQueue(target!, cluster.queue);
+  } else printTable(selected);
+}
+
+/**
+ * `jobs --watch`: the table now, then again each time a job starts or ends (told through jobs/live.ts: the
+ * connection's one watcher, or this machine's processes) and at least every 15 s, until every job has ended.
+ * The registry is re-read every second, so jobs from other shells are followed too.
+ */
+async function watchJobs(config: LoadedConfig, target: string | undefined, print: (selected: JobRecord[]) => Promise<void>, signal: AbortSignal): Promise<void> {
+  const { LiveJobs } = await jobsLayer(() => import("../../jobs/live.js"));
+  let changed = false;
+  let wake = new AbortController();
+  const onChange = () => {
+    changed = true;
+    wake.abort();
+  };
+  const live = new LiveJobs(config, { onChange, onError: (error) => warn(`watching jobs: ${error instanceof Error ? error.message : String(error)}`) });
+  let printedAt = Number.NEGATIVE_INFINITY;
+  try {
+    for (;;) {
+      wake = new AbortController();
+      const selected = selectJobs(config, target);
+      await live.follow(selected);
+      if (changed || Date.now() - printedAt >= WATCH_REPRINT_MS) {
+        changed = false;
+        printedAt = Date.now();
+        await print(selected);
+      }
+      if (signal.aborted || selected.every((job) => isFinal(job.state))) return;
+      await sleep(WATCH_TICK_MS, undefined, { signal: AbortSignal.any([wake.signal, signal]) }).catch(() => undefined);
+    }
+  } finally {
+    live.close();
+  }
 }
 
 export function jobCommands() {
@@ -153,29 +207,21 @@ export function jobCommands() {
   const jobs = new Command("jobs")
     .description("list this project's jobs: on a terminal, a live view with keys to follow, cancel, open the dashboard, show the result")
     .option("--target <name>", "only jobs of this target", targetName)
-    .option("--watch", "print the table every 2 seconds until all jobs have ended (no keys)")
+    .option("--watch", "print the table again whenever a job starts or ends (and every 15 s) until all jobs have ended (no keys)")
     .option("--json", "print one JSON object")
     .action(async (options) => {
       const config = loadConfig(process.cwd());
-      const signal = options.watch ? interruptSignal() : undefined;
       for (const record of readJobs(config.root).invalid) warn(`skipped: ${record.error.message}`);
       if (!options.json && !options.watch && process.stdout.isTTY && process.stdin.isTTY) {
         const { JobsView } = await import("../jobs-view.js");
         return new JobsView(config, options.target).run();
       }
-      for (;;) {
-        const selected = listJobs(config.root).filter((job) => !options.target || job.target === options.target);
+      const print = (selected: JobRecord[]) => printJobs(config, selected, options.target, options.json ?? false);
+      if (options.watch) await watchJobs(config, options.target, print, interruptSignal());
+      else {
+        const selected = selectJobs(config, options.target);
         await refreshActive(config, selected);
-        const cluster = options.target ? await (await control()).clusterDetails(config, options.target, selected) : null;
-        const details = cluster?.details ?? null;
-        if (options.json) printJson({ jobs: selected.map((job) => (details ? { ...job, cluster: details.get(job.id) ?? null } : job)), ...(cluster?.queue ? { queue: cluster.queue } : {}) });
-        else if (details) {
-          printClusterTable(selected, details);
-          if (cluster?.queue) printQueue(options.target!, cluster.queue);
-        }
-        else printTable(selected);
-        if (!options.watch || signal?.aborted || selected.every((job) => isFinal(job.state))) break;
-        await sleep(2000);
+        await print(selected);
       }
     });
 

@@ -75,6 +75,21 @@ describe("job watcher", { timeout: 60_000 }, () => {
     assert.ok(median < 1000, `median ${median} ms`);
   });
 
+  test("a state-only watch gets the end but no log bytes and no result", async () => {
+    const { watcher } = watched();
+    const job = tempJob(root, "stateonly");
+    let logged = "";
+    const done = watcher.watch(job, { stateOnly: true, onLog: (t) => (logged += t) });
+    job.write("printed\n");
+    await sleep(250);
+    job.end("COMPLETED", { value: "x".repeat(1 << 20) });
+    const result = await done;
+    assert.equal(result.status.state, "COMPLETED");
+    assert.equal(logged, "");
+    assert.equal(result.logOffset, 0);
+    assert.deepEqual(result.outcome, { result: null, error: null });
+  });
+
   test("30 concurrent watches share one watcher command", async () => {
     const { transport, watcher } = watched();
     const before = transport.commandCount;
