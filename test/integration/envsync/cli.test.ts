@@ -66,4 +66,38 @@ describe("env diff, env sync --exact and run --json env.skipped on the test bed"
     const after = await json(cwd, ["env", "diff"]);
     assert.deepEqual(after.plan.filter((e: Entry) => e.action !== "keep" && e.action !== "skip-marker"), []);
   });
+
+  it("run --json succeeds when a pinned package has no wheel for the target's platform: env.skipped lists it with the reason, the rest is installed", async (t) => {
+    const tb = requireTestbed(t);
+    if (!tb) return;
+    const { url } = await wheelIndex();
+    const baseDir = `/tmp/sr-nowheel-cli-${process.pid}-${Date.now()}`;
+    t.after(() => ssh(tb, `rm -rf '${baseDir}'`));
+    // The index has maconly 1.0 only as a macOS wheel.
+    const cwd = tempProject({
+      "slurmray.toml": testbedToml(tb, { baseDir }).replace("[targets.tb]", 'requirements = "requirements.txt"\n\n[targets.tb]'),
+      "requirements.txt": `--index-url ${url}\nalpha==1.0\nmaconly==1.0\n`,
+      "use.py": [
+        "import importlib.util",
+        "import alpha",
+        "def check():",
+        "    return [alpha.__version__, importlib.util.find_spec('maconly') is None]",
+        "",
+      ].join("\n"),
+    });
+    const skipped = [{ name: "maconly", version: "1.0", reason: "no wheel or sdist for the remote platform (linux x86_64, cp311) in the target's package index" }];
+    const r = await runCli(["run", "use.py:check", "--json"], { cwd, timeoutMs: 180_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const run = JSON.parse(r.stdout);
+    assert.deepEqual(run.result, ["1.0", true], "alpha is there, maconly is not");
+    assert.deepEqual(run.env.skipped, skipped);
+    assert.match(r.stderr, /maconly 1\.0 \(installed at the top level locally\) cannot be installed on the target/);
+
+    const diff = await json(cwd, ["env", "diff"]);
+    assert.deepEqual([diff.skipped, diff.plan.map((e: Entry) => [e.name, e.action])], [skipped, [["alpha", "keep"]]]);
+    const human = await runCli(["env", "diff"], { cwd, timeoutMs: 180_000 });
+    assert.match(human.stderr, /maconly 1\.0: no wheel or sdist for the remote platform \(linux x86_64, cp311\)/);
+    const warm = await json(cwd, ["run", "use.py:check"]);
+    assert.deepEqual([warm.env.reused, warm.env.skipped], [true, skipped]);
+  });
 });
