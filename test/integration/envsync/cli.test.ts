@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { after, describe, it, type TestContext } from "node:test";
 import { runCli, tempProject } from "../../helpers/cli.js";
 import { requireTestbed, sshArgs, type TestBed } from "../../helpers/testbed.js";
 import { testbedToml } from "../../helpers/testbed-project.js";
@@ -27,19 +27,25 @@ function ssh(tb: TestBed, command: string): void {
   spawnSync("ssh", [...sshArgs(tb), command], { encoding: "utf8" });
 }
 
+/** A project on the bed (its base dir removed afterwards) whose requirements file uses the test index. */
+async function bedProject(t: TestContext, tb: TestBed, name: string, requirements: string, code: string) {
+  const { url } = await wheelIndex();
+  const baseDir = `/tmp/sr-${name}-${process.pid}-${Date.now()}`;
+  t.after(() => ssh(tb, `rm -rf '${baseDir}'`));
+  const pins = (lines: string): string => `--index-url ${url}\n${lines}\n`;
+  const cwd = tempProject({
+    "slurmray.toml": testbedToml(tb, { baseDir }).replace("[targets.tb]", 'requirements = "requirements.txt"\n\n[targets.tb]'),
+    "requirements.txt": pins(requirements),
+    "use.py": code,
+  });
+  return { cwd, pins };
+}
+
 describe("env diff, env sync --exact and run --json env.skipped on the test bed", () => {
   it("lists what the remote holds beyond the snapshot, removes it with --exact, and reports a platform-only requirement", async (t) => {
     const tb = requireTestbed(t);
     if (!tb) return;
-    const { url } = await wheelIndex();
-    const baseDir = `/tmp/sr-envparity-cli-${process.pid}-${Date.now()}`;
-    t.after(() => ssh(tb, `rm -rf '${baseDir}'`));
-    const pins = (lines: string): string => `--index-url ${url}\n${lines}\n`;
-    const cwd = tempProject({
-      "slurmray.toml": testbedToml(tb, { baseDir }).replace("[targets.tb]", 'requirements = "requirements.txt"\n\n[targets.tb]'),
-      "requirements.txt": pins("alpha==1.0\ndelta==1.0"),
-      "use.py": "def ok():\n    return 1\n",
-    });
+    const { cwd, pins } = await bedProject(t, tb, "envparity-cli", "alpha==1.0\ndelta==1.0", "def ok():\n    return 1\n");
     await json(cwd, ["env", "sync"]);
 
     writeFileSync(join(cwd, "requirements.txt"), pins('alpha==1.0\nwinonly==1.0; sys_platform == "win32"'));
@@ -70,21 +76,9 @@ describe("env diff, env sync --exact and run --json env.skipped on the test bed"
   it("run --json succeeds when a pinned package has no wheel for the target's platform: env.skipped lists it with the reason, the rest is installed", async (t) => {
     const tb = requireTestbed(t);
     if (!tb) return;
-    const { url } = await wheelIndex();
-    const baseDir = `/tmp/sr-nowheel-cli-${process.pid}-${Date.now()}`;
-    t.after(() => ssh(tb, `rm -rf '${baseDir}'`));
     // The index has maconly 1.0 only as a macOS wheel.
-    const cwd = tempProject({
-      "slurmray.toml": testbedToml(tb, { baseDir }).replace("[targets.tb]", 'requirements = "requirements.txt"\n\n[targets.tb]'),
-      "requirements.txt": `--index-url ${url}\nalpha==1.0\nmaconly==1.0\n`,
-      "use.py": [
-        "import importlib.util",
-        "import alpha",
-        "def check():",
-        "    return [alpha.__version__, importlib.util.find_spec('maconly') is None]",
-        "",
-      ].join("\n"),
-    });
+    const code = "import importlib.util\nimport alpha\n\ndef check():\n    return [alpha.__version__, importlib.util.find_spec('maconly') is None]\n";
+    const { cwd } = await bedProject(t, tb, "nowheel-cli", "alpha==1.0\nmaconly==1.0", code);
     const skipped = [{ name: "maconly", version: "1.0", reason: "no wheel or sdist for the remote platform (linux x86_64, cp311) in the target's package index" }];
     const r = await runCli(["run", "use.py:check", "--json"], { cwd, timeoutMs: 180_000 });
     assert.equal(r.code, 0, r.stderr);
