@@ -4,7 +4,11 @@
 // alpha-1.0-py3-none-any.whl and delta-1.0-py3-none-any.whl (which requires pkgx), with `-c` holding pkgx==1.0;
 // the uv build failure and pip's index error are shaped after those installers' reports (marked below).
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
+import { envCachePath, readEnvCache, writeEnvCache } from "../../../src/envsync/cache.js";
 import { snapshotHash } from "../../../src/envsync/snapshot.js";
 import {
   type Pin,
@@ -162,4 +166,16 @@ test("the reason names the remote platform; a top-level one gets a warning", () 
   assert.equal(platformOf(null), "");
   assert.match(topLevelWarning(SNAPSHOT, pkgx) ?? "", /^pkgx 1\.0 \(installed at the top level locally\) cannot be installed on the target.*ImportError/);
   assert.equal(topLevelWarning(SNAPSHOT, [{ name: "winonly", version: "1.0" }]), null, "a dependency: listed in env.skipped, no warning");
+});
+
+test("the env cache keeps the unavailable pins and refuses a malformed list", () => {
+  const key = { cacheDir: mkdtempSync(join(tmpdir(), "sr-unavail-")), targetKey: "t", envDir: "/e/p-py3.11" };
+  try {
+    writeEnvCache(key, { stampId: "s1", state: null, unavailable: pkgx });
+    assert.deepEqual(readEnvCache(key)?.unavailable, pkgx);
+    writeFileSync(envCachePath(key), JSON.stringify({ stampId: "s1", state: null, unavailable: [{ name: "pkgx" }] }));
+    assert.equal(readEnvCache(key), null, "an entry without a version is dropped, and the env probed afresh");
+  } finally {
+    rmSync(key.cacheDir, { recursive: true, force: true });
+  }
 });
