@@ -1,12 +1,11 @@
 // `env diff`, `env sync --exact` and `run --json` on the test bed, as a user runs them: what the remote holds
 // beyond the snapshot, what --exact removes, and what cannot exist remotely (env.skipped).
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it, type TestContext } from "node:test";
 import { runCli, tempProject } from "../../helpers/cli.js";
-import { requireTestbed, sshArgs, type TestBed } from "../../helpers/testbed.js";
+import { removeRemote, requireTestbed, type TestBed } from "../../helpers/testbed.js";
 import { testbedToml } from "../../helpers/testbed-project.js";
 import { wheelIndex } from "../../helpers/wheel-index.js";
 
@@ -23,15 +22,11 @@ async function json(cwd: string, args: string[]) {
   return JSON.parse(r.stdout);
 }
 
-function ssh(tb: TestBed, command: string): void {
-  spawnSync("ssh", [...sshArgs(tb), command], { encoding: "utf8" });
-}
-
-/** A project on the bed (its base dir removed afterwards) whose requirements file uses the test index. */
+/** A project on the bed (its base dir removed afterwards, read-only code trees included) whose requirements file uses the test index. */
 async function bedProject(t: TestContext, tb: TestBed, name: string, requirements: string, code: string) {
   const { url } = await wheelIndex();
   const baseDir = `/tmp/sr-${name}-${process.pid}-${Date.now()}`;
-  t.after(() => ssh(tb, `rm -rf '${baseDir}'`));
+  t.after(() => removeRemote(tb, [baseDir]));
   const pins = (lines: string): string => `--index-url ${url}\n${lines}\n`;
   const cwd = tempProject({
     "slurmray.toml": testbedToml(tb, { baseDir }).replace("[targets.tb]", 'requirements = "requirements.txt"\n\n[targets.tb]'),
