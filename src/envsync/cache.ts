@@ -7,6 +7,7 @@ import { writeJsonAtomic } from "../util/fs.js";
 import { fail, isObject, readCache } from "../util/json-file.js";
 import { isProbedEnvironment, type ProbedEnvironment } from "./distributions.js";
 import type { SkippedDistribution } from "./parity.js";
+import type { Pin } from "./unavailable.js";
 
 export interface EnvCacheEntry {
   /** The id of the remote stamp this state was read under. */
@@ -15,6 +16,11 @@ export interface EnvCacheEntry {
   state: ProbedEnvironment | null;
   /** The local distributions that env cannot hold, as the sync that stamped it found them. */
   skipped?: SkippedDistribution[];
+  /**
+   * Pins the remote's installer found no distribution of for its platform (unavailable.ts): later plans leave
+   * them out at once. Kept whatever the stamp id, since they depend on the target, not on the env's state.
+   */
+  unavailable?: Pin[];
 }
 
 export interface EnvCacheKey {
@@ -33,11 +39,19 @@ function checkEntry(value: unknown): EnvCacheEntry {
   if (!isObject(value) || typeof value.stampId !== "string") return fail("expected {stampId, state}");
   const { state } = value;
   if (state !== null && !isProbedEnvironment(state)) return fail("state: expected a probed environment");
-  const { skipped } = value;
-  if (skipped === undefined) return { stampId: value.stampId, state };
-  const valid = Array.isArray(skipped) && skipped.every((s) => isObject(s) && typeof s.name === "string" && typeof s.reason === "string");
-  if (!valid) return fail("skipped: expected a list of {name, reason}");
-  return { stampId: value.stampId, state, skipped: skipped as SkippedDistribution[] };
+  const { skipped, unavailable } = value;
+  const entry: EnvCacheEntry = { stampId: value.stampId, state };
+  if (skipped !== undefined) {
+    const valid = Array.isArray(skipped) && skipped.every((s) => isObject(s) && typeof s.name === "string" && typeof s.reason === "string");
+    if (!valid) return fail("skipped: expected a list of {name, reason}");
+    entry.skipped = skipped as SkippedDistribution[];
+  }
+  if (unavailable !== undefined) {
+    const valid = Array.isArray(unavailable) && unavailable.every((p) => isObject(p) && typeof p.name === "string" && typeof p.version === "string");
+    if (!valid) return fail("unavailable: expected a list of {name, version}");
+    entry.unavailable = unavailable as Pin[];
+  }
+  return entry;
 }
 
 /** The cached state, or null (missing, or invalid: then it is removed and the env probed afresh). */

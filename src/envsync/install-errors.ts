@@ -3,11 +3,11 @@
 import { EnvSyncError } from "./errors.js";
 import { normalizeName } from "./requirements/names.js";
 
-const DISK = /No space left on device|Errno 28|Disk quota exceeded/i;
-const NETWORK =
+export const DISK = /No space left on device|Errno 28|Disk quota exceeded/i;
+export const NETWORK =
   /Connection refused|Connection reset|Temporary failure in name resolution|Name or service not known|Network is unreachable|NewConnectionError|ConnectTimeout|Max retries exceeded|error sending request|operation timed out/i;
 // A TLS failure: the index's certificate is signed by a CA the installer does not trust.
-const TLS = /invalid peer certificate|UnknownIssuer|CERTIFICATE_VERIFY_FAILED|certificate verify failed|SSLError|SSLCertVerificationError/i;
+export const TLS = /invalid peer certificate|UnknownIssuer|CERTIFICATE_VERIFY_FAILED|certificate verify failed|SSLError|SSLCertVerificationError/i;
 // Where an installer's report of the failure starts: what comes before is progress.
 const ERROR_START = /^\s*(ERROR:|error:|×|╰─▶|Because )/m;
 

@@ -193,8 +193,9 @@ function sourceNotes(probe: ProbedEnvironment, selection: Selection, fromInstall
     const shown = conda.slice(0, SHOWN).join(", ") + (conda.length > SHOWN ? ` and ${conda.length - SHOWN} more` : "");
     notes.push(
       `${conda.length} package(s) were installed by conda (${shown}): the remote env installs the same versions ` +
-        "from the package index. One the index lacks fails the install: leave it out with [project] exclude, or " +
-        "list what the job needs with [project] requirements.",
+        "from the package index. One the index lacks at that version is left out and listed in env.skipped (an install " +
+        "fails only when another package needs it); leave such packages out with [project] exclude, or list what the " +
+        "job needs with [project] requirements.",
     );
   }
   return notes;

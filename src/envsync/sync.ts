@@ -1,7 +1,10 @@
 // Keeping a remote env in step with a snapshot (DESIGN.md, "The environment engine", steps 2–5):
 // probe (or use the batched probe), fast path when the stamp matches, else plan against the remote state
 // (from the local cache while the stamp id matches) and run ONE apply script. On first contact (no batched
-// probe, nothing cached) the probe and the creation of a missing env go in one command.
+// probe, nothing cached) the probe and the creation of a missing env go in one command. When the installer
+// reports that pinned versions have no distribution for the remote (unavailable.ts), the sync is done again
+// without them, they are listed in env.skipped, and the local cache remembers them so that later plans leave
+// them out at once.
 import type { ExecResult, Transport } from "../transport/types.js";
 import { sectionLines } from "../util/sections.js";
 import { InputError } from "../util/errors.js";
@@ -15,6 +18,8 @@ import { normalizeName } from "./requirements/names.js";
 import { parseRequirement } from "./requirements/requirement.js";
 import type { IndexOptions, Snapshot } from "./snapshot.js";
 import { newStamp, type Stamp } from "./stamp.js";
+import { EnvSyncError } from "./errors.js";
+import { type Pin, pinsOf, stillPinned, topLevelWarning, unavailablePins, unavailableReason, withoutUnavailable } from "./unavailable.js";
 
 export interface EnvTarget extends EnvCacheKey {
   /** Absolute remote path: <base>/envs/<project>-py<major.minor>. */
@@ -53,7 +58,10 @@ export interface EnvReport {
   installed: string[];
   changed: { name: string; from: string | null; to: string | null }[];
   removed: string[];
-  /** Local distributions the remote env cannot hold (a marker false there), with why; see parity.ts. */
+  /**
+   * Local distributions the remote env cannot hold, with why: a marker false there (parity.ts), or no wheel
+   * or sdist of the local version for the remote platform (unavailable.ts).
+   */
   skipped: SkippedDistribution[];
   unchanged: number;
   seconds: number;
@@ -187,12 +195,45 @@ interface Before {
   skipped: SkippedDistribution[] | null;
 }
 
+// A pin found unavailable is left out and the sync done again. uv and pip report one such pin at a time, so
+// each round may find another; every round must find a new one, and a few is the most a real env has.
+const MAX_RETRIES = 4;
+
+/** The pins an install failure reports as unavailable on the remote; empty for any other failure. */
+function newlyUnavailable(error: unknown, installable: Snapshot): Pin[] {
+  if (!(error instanceof EnvSyncError) || error.failure !== "package") return [];
+  return unavailablePins(error.stderr, pinsOf([...installable.requirements, ...(installable.constraints ?? [])]));
+}
+
 /** Brings the remote env in step with the snapshot; see the module comment. */
 export async function syncEnv(transport: Transport, options: SyncOptions): Promise<EnvReport> {
   const started = performance.now();
   const commandsBefore = transport.commandCount;
   const commands = (): number => transport.commandCount - commandsBefore;
+  // Pins found unavailable by an earlier sync of this env; --force-reinstall tries them all again.
+  let unavailable = options.forceReinstall ? [] : stillPinned(options.snapshot, readEnvCache(options)?.unavailable ?? []);
+  let round = options;
+  for (let retries = 0; ; retries++) {
+    try {
+      return await syncRound(transport, round, unavailable, started, commands);
+    } catch (error) {
+      const found = retries < MAX_RETRIES ? newlyUnavailable(error, withoutUnavailable(options.snapshot, unavailable)) : [];
+      if (found.length === 0) throw error;
+      unavailable = [...unavailable, ...found];
+      // The failed install removed the stamp a batched probe saw: the next round probes again.
+      round = { ...options };
+      delete round.probe;
+    }
+  }
+}
+
+/** One attempt, leaving out the `unavailable` pins. */
+async function syncRound(transport: Transport, options: SyncOptions, unavailable: readonly Pin[], started: number, commands: () => number): Promise<EnvReport> {
   const { snapshot, forceReinstall } = options;
+  // What is installed: the snapshot without the unavailable pins, under the snapshot's hash (the stamp's).
+  const installable = withoutUnavailable(snapshot, unavailable);
+  const installOptions = { ...options, snapshot: installable };
+  const warnings = [topLevelWarning(snapshot, unavailable)].filter((w): w is string => w !== null);
   const run = (script: string, install: readonly string[]): Promise<ExecResult> =>
     runApplyScript(transport, script, { install, signal: options.signal, onProgress: options.onInstallProgress });
   const applied = (result: ExecResult, input: ApplyInput | FirstContactInput, before: Before): EnvReport => {
@@ -207,11 +248,17 @@ export async function syncEnv(transport: Transport, options: SyncOptions): Promi
     const known = new Map(before.state?.distributions.map((d) => [`${normalizeName(d.name)} ${d.version}`, d.requires]));
     const distributions = outcome.distributions.map((d) => ({ ...d, requires: known.get(`${normalizeName(d.name)} ${d.version}`) ?? [] }));
     const { plan, state } = before;
-    const done = plan ?? freshPlan(snapshot, distributions);
-    const skipped = [...skippedByMarker(done), ...(before.skipped ?? skippedAfterInstall(snapshot, distributions.map((d) => d.name)))];
-    writeEnvCache(options, { stampId: input.stamp.id, state: plan && state ? { ...state, distributions } : null, skipped });
+    const done = plan ?? freshPlan(installable, distributions);
+    const reason = unavailableReason(state?.markers ?? null);
+    const skipped = [
+      ...skippedByMarker(done),
+      ...(before.skipped ?? skippedAfterInstall(installable, distributions.map((d) => d.name))),
+      ...unavailable.map((pin) => ({ ...pin, reason })),
+    ];
+    const entry = { stampId: input.stamp.id, state: plan && state ? { ...state, distributions } : null, skipped };
+    writeEnvCache(options, unavailable.length > 0 ? { ...entry, unavailable: [...unavailable] } : entry);
     const fields = { ...where, created: outcome.created, reused: !outcome.created && before.stamp !== null, skipped };
-    return { ...report(done, fields, started, commands()), warnings: outcome.warnings };
+    return { ...report(done, fields, started, commands()), warnings: [...warnings, ...outcome.warnings] };
   };
 
   let probe: RemoteEnvProbe;
@@ -220,7 +267,7 @@ export async function syncEnv(transport: Transport, options: SyncOptions): Promi
   } else if (!forceReinstall && !options.exact && MAJOR_MINOR.test(snapshot.pythonVersion) && !readEnvCache(options)) {
     // First contact (nothing known about the env here): the probe and, when the env is missing, its creation
     // in one command.
-    const input: FirstContactInput = { ...applyParts(options), python: snapshot.pythonVersion };
+    const input: FirstContactInput = { ...applyParts(installOptions), python: snapshot.pythonVersion };
     const result = await run(firstContactScript(input), input.install);
     if (!sectionLines(result.stdout, ENV_SECTION)) return applied(result, input, { state: null, stamp: null, plan: null, skipped: null });
     probe = parseEnvProbe(result.stdout);
@@ -242,7 +289,7 @@ export async function syncEnv(transport: Transport, options: SyncOptions): Promi
     const skipped = cached?.stampId === probe.stamp.id ? (cached.skipped ?? []) : [];
     const unchanged = snapshot.requirements.length + (snapshot.constraints?.length ?? 0) - skipped.length;
     const envDir = probe.envDir ?? options.envDir;
-    return { ...report(null, { envDir, created: false, reused: true, skipped }, started, commands()), unchanged };
+    return { ...report(null, { envDir, created: false, reused: true, skipped }, started, commands()), unchanged, warnings };
   }
 
   const view = await remoteView(transport, options, probe);
@@ -251,19 +298,19 @@ export async function syncEnv(transport: Transport, options: SyncOptions): Promi
   const fresh = recreate || view.state === null;
   // A fresh env is planned by the installer itself: requirements go with their markers, which it evaluates,
   // and every constraint, which it applies to what it installs.
-  const planned = fresh ? null : planFor(options, view.state!);
+  const planned = fresh ? null : planFor(installOptions, view.state!);
   const plan = planned?.plan ?? null;
   const input: ApplyInput = {
-    ...applyParts(options),
+    ...applyParts(installOptions),
     uv: view.uv,
     installUv: options.installUv && !view.uv,
     recreate,
     ignoreStamp: options.exact,
     create: createWith(view, options),
     uninstall: plan ? [...uninstallArgs(plan), ...reinstallNames(plan)] : [],
-    install: plan ? installArgs(plan) : snapshot.requirements,
-    constraints: (planned?.parity ?? parityFor(snapshot, null)).constraints,
-    ...(options.envsInUse ? { keep: await options.envsInUse(), seenStampId: stampBefore?.id ?? "", fresh: applyParts(options) } : {}),
+    install: plan ? installArgs(plan) : installable.requirements,
+    constraints: (planned?.parity ?? parityFor(installable, null)).constraints,
+    ...(options.envsInUse ? { keep: await options.envsInUse(), seenStampId: stampBefore?.id ?? "", fresh: applyParts(installOptions) } : {}),
   };
   const skipped = planned?.parity.skipped ?? null;
   return applied(await run(applyScript(input), input.install), input, { state: view.state, stamp: stampBefore, plan, skipped });
@@ -308,8 +355,11 @@ export async function diffEnv(
   const view = await remoteView(transport, options, probe);
   const sameVersion = view.state !== null && majorMinor(view.state.python) === options.snapshot.pythonVersion;
   if (view.state && sameVersion) {
-    const { plan, parity } = planFor(options, view.state);
-    return { missing: false, plan, skipped: [...skippedByMarker(plan), ...parity.skipped] };
+    // What an earlier sync found unavailable there is left out, as the next sync will.
+    const unavailable = stillPinned(options.snapshot, readEnvCache(options)?.unavailable ?? []);
+    const { plan, parity } = planFor({ ...options, snapshot: withoutUnavailable(options.snapshot, unavailable) }, view.state);
+    const reason = unavailableReason(view.state.markers);
+    return { missing: false, plan, skipped: [...skippedByMarker(plan), ...parity.skipped, ...unavailable.map((pin) => ({ ...pin, reason }))] };
   }
   const reason = view.state ? `the env has Python ${view.state.python}; it will be rebuilt` : "the env does not exist yet";
   const entries: PlanEntry[] = options.snapshot.requirements.map((line) => {

@@ -1,12 +1,11 @@
 // `env diff`, `env sync --exact` and `run --json` on the test bed, as a user runs them: what the remote holds
 // beyond the snapshot, what --exact removes, and what cannot exist remotely (env.skipped).
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { after, describe, it, type TestContext } from "node:test";
 import { runCli, tempProject } from "../../helpers/cli.js";
-import { requireTestbed, sshArgs, type TestBed } from "../../helpers/testbed.js";
+import { removeRemote, requireTestbed, type TestBed } from "../../helpers/testbed.js";
 import { testbedToml } from "../../helpers/testbed-project.js";
 import { wheelIndex } from "../../helpers/wheel-index.js";
 
@@ -23,23 +22,25 @@ async function json(cwd: string, args: string[]) {
   return JSON.parse(r.stdout);
 }
 
-function ssh(tb: TestBed, command: string): void {
-  spawnSync("ssh", [...sshArgs(tb), command], { encoding: "utf8" });
+/** A project on the bed (its base dir removed afterwards, read-only code trees included) whose requirements file uses the test index. */
+async function bedProject(t: TestContext, tb: TestBed, name: string, requirements: string, code: string) {
+  const { url } = await wheelIndex();
+  const baseDir = `/tmp/sr-${name}-${process.pid}-${Date.now()}`;
+  t.after(() => removeRemote(tb, [baseDir]));
+  const pins = (lines: string): string => `--index-url ${url}\n${lines}\n`;
+  const cwd = tempProject({
+    "slurmray.toml": testbedToml(tb, { baseDir }).replace("[targets.tb]", 'requirements = "requirements.txt"\n\n[targets.tb]'),
+    "requirements.txt": pins(requirements),
+    "use.py": code,
+  });
+  return { cwd, pins };
 }
 
 describe("env diff, env sync --exact and run --json env.skipped on the test bed", () => {
   it("lists what the remote holds beyond the snapshot, removes it with --exact, and reports a platform-only requirement", async (t) => {
     const tb = requireTestbed(t);
     if (!tb) return;
-    const { url } = await wheelIndex();
-    const baseDir = `/tmp/sr-envparity-cli-${process.pid}-${Date.now()}`;
-    t.after(() => ssh(tb, `rm -rf '${baseDir}'`));
-    const pins = (lines: string): string => `--index-url ${url}\n${lines}\n`;
-    const cwd = tempProject({
-      "slurmray.toml": testbedToml(tb, { baseDir }).replace("[targets.tb]", 'requirements = "requirements.txt"\n\n[targets.tb]'),
-      "requirements.txt": pins("alpha==1.0\ndelta==1.0"),
-      "use.py": "def ok():\n    return 1\n",
-    });
+    const { cwd, pins } = await bedProject(t, tb, "envparity-cli", "alpha==1.0\ndelta==1.0", "def ok():\n    return 1\n");
     await json(cwd, ["env", "sync"]);
 
     writeFileSync(join(cwd, "requirements.txt"), pins('alpha==1.0\nwinonly==1.0; sys_platform == "win32"'));
@@ -65,5 +66,27 @@ describe("env diff, env sync --exact and run --json env.skipped on the test bed"
     assert.deepEqual(exact.removed, ["delta", "epsilon"]);
     const after = await json(cwd, ["env", "diff"]);
     assert.deepEqual(after.plan.filter((e: Entry) => e.action !== "keep" && e.action !== "skip-marker"), []);
+  });
+
+  it("run --json succeeds when a pinned package has no wheel for the target's platform: env.skipped lists it with the reason, the rest is installed", async (t) => {
+    const tb = requireTestbed(t);
+    if (!tb) return;
+    // The index has maconly 1.0 only as a macOS wheel.
+    const code = "import importlib.util\nimport alpha\n\ndef check():\n    return [alpha.__version__, importlib.util.find_spec('maconly') is None]\n";
+    const { cwd } = await bedProject(t, tb, "nowheel-cli", "alpha==1.0\nmaconly==1.0", code);
+    const skipped = [{ name: "maconly", version: "1.0", reason: "no wheel or sdist for the remote platform (linux x86_64, cp311) in the target's package index" }];
+    const r = await runCli(["run", "use.py:check", "--json"], { cwd, timeoutMs: 180_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const run = JSON.parse(r.stdout);
+    assert.deepEqual(run.result, ["1.0", true], "alpha is there, maconly is not");
+    assert.deepEqual(run.env.skipped, skipped);
+    assert.match(r.stderr, /maconly 1\.0 \(installed at the top level locally\) cannot be installed on the target/);
+
+    const diff = await json(cwd, ["env", "diff"]);
+    assert.deepEqual([diff.skipped, diff.plan.map((e: Entry) => [e.name, e.action])], [skipped, [["alpha", "keep"]]]);
+    const human = await runCli(["env", "diff"], { cwd, timeoutMs: 180_000 });
+    assert.match(human.stderr, /maconly 1\.0: no wheel or sdist for the remote platform \(linux x86_64, cp311\)/);
+    const warm = await json(cwd, ["run", "use.py:check"]);
+    assert.deepEqual([warm.env.reused, warm.env.skipped], [true, skipped]);
   });
 });

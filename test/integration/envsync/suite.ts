@@ -240,11 +240,11 @@ export function envSyncSuite(name: string, open: (bed: TestBed | null) => Promis
       });
     });
 
-    test("a package that cannot install there is named, with the exclude hint; no stamp is written", async (t) => {
+    test("a package that cannot install there and is not pinned (so not a local version) is named, with the exclude hint; no stamp is written", async (t) => {
       const tr = usable(t);
       if (!tr) return;
       freshEnv();
-      const opts = options(snapshotOf(["alpha==1.0", "maconly==1.0"]));
+      const opts = options(snapshotOf(["alpha==1.0", "maconly>=1.0"]));
       await assert.rejects(syncEnv(tr, opts), (error: Error) => {
         assert.ok(error instanceof EnvSyncError, String(error));
         assert.equal(error.failure, "package");
@@ -253,6 +253,61 @@ export function envSyncSuite(name: string, open: (bed: TestBed | null) => Promis
         return true;
       });
       assert.equal(await hasStamp(tr, opts.envDir), false);
+    });
+
+    /** A real local venv: alpha and delta from the index, and maconly's macOS-only wheel installed as on a Mac. */
+    const macVenv = async (): Promise<Snapshot> => {
+      const local = join(cacheDir, `venv${counter}`);
+      const uv = (args: string[]): void => void execFileSync("uv", args, { stdio: "pipe", timeout: 120_000 });
+      const install = ["pip", "install", "--quiet", "--python", `${local}/bin/python`, "--index-url", index.url];
+      uv(["venv", "--quiet", "--no-python-downloads", "--python", "3.11", local]);
+      uv([...install, "alpha==1.0", "delta==1.0", "epsilon==1.0"]);
+      uv([...install, "--python-platform", "aarch64-apple-darwin", "maconly==1.0"]);
+      return takeSnapshot({ python: `${local}/bin/python`, projectRoot: local, exclude: [], extra: [], cacheDir: join(local, "cache") });
+    };
+    const MACONLY = { name: "maconly", version: "1.0", reason: "no wheel or sdist for the remote platform (linux x86_64, cp311) in the target's package index" };
+
+    for (const installer of ["uv", "pip"] as const) {
+      test(`no wheel for the remote platform (${installer}): the local version is skipped and reported, the rest installed, the warm path unchanged`, async (t) => {
+        const tr = usable(t);
+        if (!tr) return;
+        freshEnv();
+        const on = installer === "uv" ? tr : withoutUv(tr);
+        const snapshot = await macVenv();
+        assert.deepEqual([snapshot.requirements, snapshot.constraints], [["alpha==1.0", "delta==1.0", "maconly==1.0"], ["epsilon==1.0"]]);
+        const opts = options(snapshot);
+        const report = await syncEnv(on, opts);
+        assert.deepEqual(report.skipped, [MACONLY]);
+        assert.match(report.warnings?.join("\n") ?? "", /maconly 1\.0 \(installed at the top level locally\) cannot be installed on the target.*ImportError/);
+        assert.equal(report.remote_commands, 3, "the failed first contact, the state, the install without maconly");
+        for (const [module, version] of [["alpha", "1.0"], ["delta", "1.0"], ["epsilon", "1.0"], ["maconly", "absent"]]) {
+          assert.equal(await remoteVersion(tr, report.envDir, module!), version, module);
+        }
+
+        // Nothing changed: one command, no package command, still reported, the stamp records the local env.
+        const recorder = recording(on);
+        const warm = await syncEnv(recorder.transport, opts);
+        assert.deepEqual([warm.reused, warm.plan, warm.remote_commands, warm.skipped], [true, null, 1, [MACONLY]]);
+        assert.doesNotMatch(recorder.sent.join("\n"), /pip (install|uninstall)/);
+        assert.equal(warm.warnings?.length, 1);
+
+        // A change: maconly is left out of the plan at once (no failed install), and env diff lists it.
+        const changed = { ...opts, snapshot: { ...snapshot, requirements: ["alpha==1.1", "delta==1.0", "maconly==1.0"], hash: `${snapshot.hash}-next` } };
+        const next = await syncEnv(on, changed);
+        assert.deepEqual([next.changed, next.skipped, next.remote_commands], [[{ name: "alpha", from: "1.0", to: "1.1" }], [MACONLY], 2]);
+        const diff = await diffEnv(on, { ...changed, exact: false });
+        assert.deepEqual([diff.skipped, diff.plan.entries.find((e) => e.name === "maconly")], [[MACONLY], undefined]);
+      });
+    }
+
+    test("two pins without a distribution there (one a name the index lacks): each round finds one, both are skipped", async (t) => {
+      const tr = usable(t);
+      if (!tr) return;
+      freshEnv();
+      const opts = options(snapshotOf(["alpha==1.0", "maconly==1.0", "nothere==2.0"]));
+      const report = await syncEnv(tr, opts);
+      assert.deepEqual(report.skipped.map((s) => [s.name, s.version]).sort(), [["maconly", "1.0"], ["nothere", "2.0"]]);
+      assert.equal(await remoteVersion(tr, report.envDir, "alpha"), "1.0");
     });
 
     test("an unreachable index is a network error and leaves no stamp", async (t) => {
