@@ -1,13 +1,19 @@
 // `slurmray map` on the real Slurm test bed: one job array of 20 elements with a cap of 5. At most 5 ran at
 // once (from sacct's start and end times), element 7 fails alone, the other results come back in order;
-// then --retry-failed submits element 7 only.
+// then --retry-failed submits element 7 only. The elements are followed through the connection's one watcher:
+// a map costs the same few remote commands however long it runs, its last end is noticed at once, and Ctrl-C
+// cancels every element.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { runCli, tempProject } from "../../helpers/cli.js";
+import { loadConfig } from "../../../src/config/load.js";
+import { mapJob } from "../../../src/jobs/map.js";
+import { findJob } from "../../../src/jobs/registry.js";
+import { closeSessions } from "../../../src/jobs/session.js";
+import { runCli, startCli, tempProject } from "../../helpers/cli.js";
 import { removeRemote, requireTestbed, scratchBaseDir, sshArgs, type TestBed, testbed } from "../../helpers/testbed.js";
 import { testbedToml } from "../../helpers/testbed-project.js";
 import { maxOverlap } from "./overlap.js";
@@ -22,6 +28,10 @@ def trial(seed):
 
 def slow(seed):
     time.sleep(120)
+
+def nap(seconds):
+    time.sleep(seconds)
+    return seconds
 `;
 
 function remote(tb: TestBed, command: string): string {
@@ -134,5 +144,64 @@ describe("slurmray map on the Slurm test bed", () => {
     const record = JSON.parse((await runCli(["status", id, "--json"], { cwd })).stdout);
     assert.equal(record.state, "CANCELLED");
     assert.deepEqual(record.array.elements.map((e: { state: string }) => e.state), ["CANCELLED", "CANCELLED", "CANCELLED"]);
+  });
+  it("a map's remote commands do not grow with its run time, and its last end is noticed within a second", { timeout: 240_000 }, async (t) => {
+    const tb = requireTestbed(t);
+    if (!tb) return;
+    /** In this process, on a fresh connection (so report.remote_commands counts this map's commands only). */
+    const map = async (seconds: number) => {
+      await closeSessions();
+      let noticedAt = 0;
+      const report = await mapJob({
+        cwd,
+        entry: "work.py:nap",
+        argsList: Array.from({ length: 4 }, () => ({ seconds })),
+        resources: {},
+        dryRun: false,
+        onStep: ({ step, phase }) => {
+          if (step === "run" && phase === "end") noticedAt = Date.now();
+        },
+      });
+      assert.deepEqual(report.elements.map((e) => [e.state, e.result]), Array.from({ length: 4 }, () => ["COMPLETED", seconds]));
+      return { report, noticedAt };
+    };
+    try {
+      await map(0); // code and env synced, if an earlier test did not
+      const short = await map(0);
+      const long = await map(8);
+      // Polling every 250 ms cost about 4 more commands a second; the watcher is one command however long.
+      assert.equal(long.report.remote_commands, short.report.remote_commands, "the 8 s map cost more remote commands than the instant one");
+      assert.ok(long.report.remote_commands <= 6, `a warm map of 4 costs ${long.report.remote_commands} remote commands`);
+      // The runner's end time of the last element (same clock: the bed is on this machine) to the run's end.
+      const ends = findJob(loadConfig(cwd).root, long.report.job_id).array!.elements.map((e) => Date.parse(e.endedAt!));
+      const delay = long.noticedAt - Math.max(...ends);
+      assert.ok(delay >= 0 && delay < 1000, `the last element's end was noticed ${delay} ms after it`);
+    } finally {
+      await closeSessions();
+    }
+  });
+
+  it("Ctrl-C during map cancels every element; Slurm holds none of them after", { timeout: 120_000 }, async (t) => {
+    const tb = requireTestbed(t);
+    if (!tb) return;
+    writeFileSync(join(cwd, "three.jsonl"), '{"seed": 0}\n{"seed": 1}\n{"seed": 2}\n');
+    const { child, done } = startCli(["map", "work.py:slow", "--args-file", "three.jsonl", "--max-parallel", "2"], { cwd, timeoutMs: 100_000 });
+    // Interrupted once the watcher has seen elements run (the progress line says so).
+    let seen = "";
+    await new Promise<void>((resolve) => {
+      child.stderr!.on("data", (d: string) => {
+        seen += d;
+        if (/\d running/.test(seen)) resolve();
+      });
+      child.on("close", () => resolve());
+    });
+    child.kill("SIGINT");
+    const r = await done;
+    assert.equal(r.code, 130, r.stderr);
+    const id = /Interrupted: job (\S+) was cancelled/.exec(r.stderr)?.[1];
+    assert.ok(id, r.stderr);
+    const record = JSON.parse((await runCli(["status", id, "--json"], { cwd })).stdout);
+    assert.deepEqual(record.array.elements.map((e: { state: string }) => e.state), ["CANCELLED", "CANCELLED", "CANCELLED"]);
+    assert.equal(remote(tb, `squeue -h -r -j ${record.schedulerId} -o %i 2>/dev/null || true`).trim(), "");
   });
 });
