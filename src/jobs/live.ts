@@ -30,7 +30,7 @@ export type StatusFields = Pick<JobRecord, "state" | "exitCode" | "endedAt" | "r
 /**
  * Follows one job (or array element) on a remote target through its connection's one watcher, state only.
  * `onQueue` gets each change the batched scheduler poll sees (PENDING with why; RUNNING with startedAt: when it
- * was seen running, which the end's runner time later corrects); the end's fields are returned.
+ * was seen running, up to one poll late); the end's fields are returned, with the runner's own start time.
  */
 export async function followState(
   session: TargetSession,

@@ -128,7 +128,7 @@ describe("slurmray map on the Slurm test bed", () => {
     assert.equal(again.array.elements[6].schedulerId, `${arrayId}_6`, "the others keep their first run");
   });
 
-  it("cancel J_N cancels one element, cancel J every element left; Slurm holds none of them after", { timeout: 180_000 }, async (t) => {
+  it("Ctrl-C in attach J stops watching only; cancel J_N cancels one element, cancel J every element left; Slurm holds none after", { timeout: 180_000 }, async (t) => {
     const tb = requireTestbed(t);
     if (!tb) return;
     writeFileSync(join(cwd, "three.jsonl"), '{"seed": 0}\n{"seed": 1}\n{"seed": 2}\n');
@@ -136,6 +136,14 @@ describe("slurmray map on the Slurm test bed", () => {
     assert.equal(submitted.code, 0, submitted.stderr);
     const id = submitted.stdout.trim();
     const { schedulerId } = JSON.parse((await runCli(["status", id, "--json"], { cwd })).stdout);
+    // Ctrl-C during attach of an array only stops watching it (through the watcher): every element goes on.
+    const attached = startCli(["attach", id], { cwd, timeoutMs: 60_000 });
+    await sleep(3000);
+    attached.child.kill("SIGINT");
+    const stopped = await attached.done;
+    assert.equal(stopped.code, 130, stopped.stderr);
+    assert.match(stopped.stderr, /Stopped watching/);
+    assert.equal(remote(tb, `squeue -h -r -j ${schedulerId} -o %i`).trim().split("\n").length, 3, "attach cancelled nothing");
     assert.equal((await runCli(["cancel", `${id}_2`], { cwd })).code, 0);
     const queued = remote(tb, `squeue -h -r -j ${schedulerId} -o %i 2>/dev/null || true`).trim().split("\n").sort();
     assert.deepEqual(queued, [`${schedulerId}_0`, `${schedulerId}_1`]);
