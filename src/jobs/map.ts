@@ -4,6 +4,7 @@
 // the number of elements and the run time); on this machine's target one batched in-process poll per tick.
 // Outcomes are read in one remote command at the end. A failed element is reported with its index and
 // traceback and affects no other; `retryFailed` submits the failed ones again.
+import { setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../config/load.js";
 import { isFinal, type JobRecord, type JobState, type RemoteError } from "../model/job.js";
@@ -169,14 +170,16 @@ function updateElement(job: JobRecord, index: number, fields: Partial<StatusFiel
 
 /** Remote: every active element through the connection's one watcher, at once. One failure stops the others. */
 async function followElements(session: TargetSession, job: JobRecord, progress: ArrayProgress, signal?: AbortSignal): Promise<void> {
+  const active = activeElements(job);
   const stop = new AbortController();
   const stopped = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+  setMaxListeners(active.length + 1, stopped); // each element's watch listens to it
   const update = (index: number, fields: Partial<StatusFields>) => {
     if (updateElement(job, index, fields)) progress.changed();
   };
   const failures: unknown[] = [];
   await Promise.all(
-    activeElements(job).map(async (element) => {
+    active.map(async (element) => {
       const index = element.element!;
       try {
         update(index, await followState(session, element, stopped, (fields) => update(index, fields)));

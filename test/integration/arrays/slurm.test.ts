@@ -85,6 +85,12 @@ describe("slurmray map on the Slurm test bed", () => {
     assert.equal(r.code, 1, r.stderr);
     const report = JSON.parse(r.stdout);
     assert.equal(report.elements.length, 20);
+    assert.doesNotMatch(r.stderr, /Warning/);
+    // Progress as the watcher tells it ("HH:MM:SS job J: 5 running, 15 pending of 20"): a line a second at most.
+    const progress = r.stderr.split("\n").filter((line) => /^\d\d:\d\d:\d\d job \S+: .* of 20$/.test(line));
+    assert.ok(progress.length >= 3, `progress lines while the array ran:\n${r.stderr}`);
+    const stamps = progress.map((line) => line.slice(0, 8));
+    assert.equal(new Set(stamps).size, stamps.length, `at most one progress line a second:\n${progress.join("\n")}`);
     for (const [index, element] of report.elements.entries()) {
       assert.equal(element.index, index);
       assert.equal(element.id, `${report.job_id}_${index}`);
