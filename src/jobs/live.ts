@@ -4,12 +4,13 @@
 // end within ~100 ms, and no log or result bytes travel. So following N jobs there costs that one long-running
 // command. On this machine's target the backend's own poll is the cheapest: process groups and status files,
 // read in this process every 250 ms, with no command at all.
+import type { JobStatus } from "../backends/types.js";
 import { isFinal, type JobRecord, type JobState } from "../model/job.js";
 import type { LoadedConfig } from "../config/load.js";
 import { activeElements } from "./array-record.js";
 import { refreshJobs } from "./control.js";
 import { findJob, saveJob } from "./registry.js";
-import { openTarget } from "./session.js";
+import { openTarget, type TargetSession } from "./session.js";
 
 /** After a watch failed, the job is followed again only this much later (the view shows the error meanwhile). */
 const RETRY_AFTER_MS = 15_000;
@@ -23,7 +24,37 @@ export interface LiveObserver {
   onError(error: unknown): void;
 }
 
-type StatusFields = Pick<JobRecord, "state" | "exitCode" | "endedAt" | "reason" | "startedAt">;
+/** What a state-only watch tells of a job. */
+export type StatusFields = Pick<JobRecord, "state" | "exitCode" | "endedAt" | "reason" | "startedAt">;
+
+/**
+ * Follows one job (or array element) on a remote target through its connection's one watcher, state only.
+ * `onQueue` gets each change the batched scheduler poll sees (PENDING with why; RUNNING with startedAt: when it
+ * was seen running, up to one poll late); the end's fields are returned, with the runner's own start time.
+ */
+export async function followState(
+  session: TargetSession,
+  record: JobRecord,
+  signal: AbortSignal,
+  onQueue: (fields: Partial<StatusFields>) => void,
+): Promise<Partial<StatusFields>> {
+  const { status } = await session.watch(record, {
+    stateOnly: true,
+    signal,
+    onQueue: ({ state, reason }) => {
+      const started = state === "RUNNING" ? { startedAt: new Date().toISOString() } : {};
+      onQueue({ state: state as JobState, reason: reason || null, ...started });
+    },
+  });
+  return statusFields(status);
+}
+
+/** A polled or final status as record fields: an end gets a time (now when the scheduler gave none). */
+export function statusFields(status: JobStatus): Partial<StatusFields> {
+  const { state, exitCode, reason } = status;
+  const started = status.startedAt ? { startedAt: status.startedAt } : {};
+  return { state, exitCode, reason, endedAt: isFinal(state) ? (status.endedAt ?? new Date().toISOString()) : null, ...started };
+}
 
 export class LiveJobs {
   /** The watches going on, by job (or element) id. */
@@ -121,17 +152,8 @@ export class LiveJobs {
   async #watch(record: JobRecord, watch: AbortController): Promise<void> {
     try {
       const session = await openTarget(this.config, record.target);
-      const { status } = await session.watch(record, {
-        stateOnly: true,
-        signal: watch.signal,
-        onQueue: ({ state }) => {
-          const started = state === "RUNNING" ? { startedAt: new Date().toISOString() } : {};
-          this.#record(record.id, { state: state as JobState, ...started });
-        },
-      });
-      const { state, exitCode, reason } = status;
-      const started = status.startedAt ? { startedAt: status.startedAt } : {};
-      this.#record(record.id, { state, exitCode, reason, endedAt: status.endedAt ?? new Date().toISOString(), ...started });
+      const end = await followState(session, record, watch.signal, (fields) => this.#record(record.id, fields));
+      this.#record(record.id, end);
     } catch (error) {
       if (watch.signal.aborted) return;
       this.#retryAt.set(record.id, Date.now() + RETRY_AFTER_MS);

@@ -1,7 +1,10 @@
 // Job arrays (`slurmray map`, Cluster.map): one entry run once per argument set. The whole array costs one
-// code sync, one env sync and ONE submission (backend.submitArray); it is watched by one batched poll of all
-// its elements per tick, and its outcomes are read in one remote command at the end. A failed element is
-// reported with its index and traceback and affects no other; `retryFailed` submits the failed ones again.
+// code sync, one env sync and ONE submission (backend.submitArray). On a remote target every active element is
+// followed through the connection's one watcher (state only, jobs/live.ts: one long-running command whatever
+// the number of elements and the run time); on this machine's target one batched in-process poll per tick.
+// Outcomes are read in one remote command at the end. A failed element is reported with its index and
+// traceback and affects no other; `retryFailed` submits the failed ones again.
+import { setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../config/load.js";
 import { isFinal, type JobRecord, type JobState, type RemoteError } from "../model/job.js";
@@ -9,6 +12,7 @@ import { type Outcome, readOutcome, resultForDisplay } from "../model/outcome.js
 import { InputError, InterruptedError } from "../util/errors.js";
 import { activeElements, absorbElement, arrayState, elementRecord } from "./array-record.js";
 import { parseEntry } from "./entry.js";
+import { followState, type StatusFields, statusFields } from "./live.js";
 import { findJob, saveJob } from "./registry.js";
 import { prepareLocal, prepareRemote } from "./remote-run.js";
 import { emptyTimings, type RunReport, type StepObserver, timed, type Timings } from "./report.js";
@@ -19,8 +23,12 @@ import type { ConnectOptions } from "./connect.js";
 /** Slurm's default MaxArraySize is 1001 (indices 0–1000). */
 export const MAX_ELEMENTS = 1000;
 
-/** Between two polls of an array's elements: one remote command each on a remote target. */
-const POLL_MS = { remote: 250, local: 100 };
+/** Between two polls of a local array's elements (in this process: no command). */
+const LOCAL_POLL_MS = 100;
+/** Changes arriving together (a wave of elements ending) are saved in one write of the record. */
+const SAVE_DELAY_MS = 50;
+/** At most one progress line a second: a large array changes all the time. */
+const PROGRESS_EVERY_MS = 1000;
 
 export interface MapRequest extends Omit<RunRequest, "args" | "scriptArgs" | "detach" | "onLog"> {
   /** One object of keyword arguments per element, in order. */
@@ -93,34 +101,119 @@ function describeProgress(job: JobRecord): string {
   return `job ${job.id}: ${[...counts].map(([state, n]) => `${n} ${state.toLowerCase()}`).join(", ")} of ${job.array!.elements.length}`;
 }
 
-/** Polls every active element in one batched call per tick until all have ended; the record follows. */
-async function watchArray(session: TargetSession, job: JobRecord, observers: Observers): Promise<void> {
-  const interval = session.layout ? POLL_MS.remote : POLL_MS.local;
-  let last = "";
-  let lastShown = 0;
+/** Saves an array's record as its elements change (a burst in one write) and tells its progress, a line a second at most. */
+class ArrayProgress {
+  #dirty = false;
+  #shown = "";
+  #shownAt = Number.NEGATIVE_INFINITY;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly session: TargetSession,
+    private readonly job: JobRecord,
+    private readonly onStep?: StepObserver,
+  ) {}
+
+  changed(): void {
+    this.#dirty = true;
+    this.#later(SAVE_DELAY_MS);
+  }
+
+  /** The last changes saved; no line (the caller tells the end). */
+  close(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#save();
+  }
+
+  #later(ms: number): void {
+    this.#timer ??= setTimeout(() => {
+      this.#timer = null;
+      this.#flush();
+    }, ms);
+  }
+
+  #save(): void {
+    if (this.#dirty) saveJob(this.session.config.root, this.job);
+    this.#dirty = false;
+  }
+
+  #flush(): void {
+    this.#save();
+    const text = describeProgress(this.job);
+    if (text === this.#shown) return;
+    const wait = this.#shownAt + PROGRESS_EVERY_MS - performance.now();
+    if (wait > 0) {
+      this.#later(wait); // shown then, as it is by then
+      return;
+    }
+    this.onStep?.({ step: this.job.state === "PENDING" ? "queue_wait" : "run", phase: "update", text });
+    this.#shown = text;
+    this.#shownAt = performance.now();
+  }
+}
+
+/**
+ * Writes what was learnt of element `index` into the array's record; says whether anything changed. An element
+ * already ended (a cancel) is left as it is, and a running one keeps the start first seen (its end brings the
+ * runner's own start time).
+ */
+function updateElement(job: JobRecord, index: number, fields: Partial<StatusFields>): boolean {
+  const element = elementRecord(job, index);
+  if (isFinal(element.state)) return false;
+  const before = JSON.stringify(job.array!.elements[index]);
+  const start = fields.state === "RUNNING" && element.startedAt !== null ? { startedAt: element.startedAt } : {};
+  Object.assign(element, fields, start);
+  absorbElement(job, element);
+  return JSON.stringify(job.array!.elements[index]) !== before;
+}
+
+/** Remote: every active element through the connection's one watcher, at once. One failure stops the others. */
+async function followElements(session: TargetSession, job: JobRecord, progress: ArrayProgress, signal?: AbortSignal): Promise<void> {
+  const active = activeElements(job);
+  const stop = new AbortController();
+  const stopped = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+  setMaxListeners(active.length + 1, stopped); // each element's watch listens to it
+  const update = (index: number, fields: Partial<StatusFields>) => {
+    if (updateElement(job, index, fields)) progress.changed();
+  };
+  const failures: unknown[] = [];
+  await Promise.all(
+    active.map(async (element) => {
+      const index = element.element!;
+      try {
+        update(index, await followState(session, element, stopped, (fields) => update(index, fields)));
+      } catch (error) {
+        failures.push(error);
+        stop.abort();
+      }
+    }),
+  );
+  if (failures.length > 0) throw failures[0];
+}
+
+/** This machine: one batched poll of the active elements per tick, in this process (as jobs/live.ts does). */
+async function pollElements(session: TargetSession, job: JobRecord, progress: ArrayProgress, signal?: AbortSignal): Promise<void> {
   for (;;) {
     const active = activeElements(job);
     if (active.length === 0) return;
     const statuses = await session.backend.poll(active);
     for (const element of active) {
       const status = statuses.get(element.id);
-      if (!status) continue;
-      const ended = isFinal(status.state) ? (status.endedAt ?? new Date().toISOString()) : null;
-      Object.assign(element, { state: status.state, exitCode: status.exitCode, reason: status.reason, startedAt: status.startedAt ?? element.startedAt, endedAt: ended });
-      absorbElement(job, element);
-    }
-    const progress = describeProgress(job);
-    if (progress !== last) {
-      saveJob(session.config.root, job);
-      last = progress;
-      // At most one progress line a second: a large array changes at every poll.
-      if (performance.now() - lastShown >= 1000) {
-        observers.onStep?.({ step: job.state === "PENDING" ? "queue_wait" : "run", phase: "update", text: progress });
-        lastShown = performance.now();
-      }
+      if (status && updateElement(job, element.element!, statusFields(status))) progress.changed();
     }
     if (activeElements(job).length === 0) return;
-    await sleep(interval, undefined, { signal: observers.signal });
+    await sleep(LOCAL_POLL_MS, undefined, { signal });
+  }
+}
+
+/** Follows every active element until all have ended; the array's record follows. */
+async function watchArray(session: TargetSession, job: JobRecord, observers: Observers): Promise<void> {
+  const progress = new ArrayProgress(session, job, observers.onStep);
+  try {
+    await (session.layout ? followElements : pollElements)(session, job, progress, observers.signal);
+  } finally {
+    progress.close();
   }
 }
 

@@ -1,13 +1,19 @@
 // `slurmray map` on the real Slurm test bed: one job array of 20 elements with a cap of 5. At most 5 ran at
 // once (from sacct's start and end times), element 7 fails alone, the other results come back in order;
-// then --retry-failed submits element 7 only.
+// then --retry-failed submits element 7 only. The elements are followed through the connection's one watcher:
+// a map costs the same few remote commands however long it runs, its last end is noticed at once, and Ctrl-C
+// cancels every element.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { runCli, tempProject } from "../../helpers/cli.js";
+import { loadConfig } from "../../../src/config/load.js";
+import { mapJob } from "../../../src/jobs/map.js";
+import { findJob } from "../../../src/jobs/registry.js";
+import { closeSessions } from "../../../src/jobs/session.js";
+import { runCli, startCli, tempProject } from "../../helpers/cli.js";
 import { removeRemote, requireTestbed, scratchBaseDir, sshArgs, type TestBed, testbed } from "../../helpers/testbed.js";
 import { testbedToml } from "../../helpers/testbed-project.js";
 import { maxOverlap } from "./overlap.js";
@@ -22,6 +28,10 @@ def trial(seed):
 
 def slow(seed):
     time.sleep(120)
+
+def nap(seconds):
+    time.sleep(seconds)
+    return seconds
 `;
 
 function remote(tb: TestBed, command: string): string {
@@ -75,6 +85,12 @@ describe("slurmray map on the Slurm test bed", () => {
     assert.equal(r.code, 1, r.stderr);
     const report = JSON.parse(r.stdout);
     assert.equal(report.elements.length, 20);
+    assert.doesNotMatch(r.stderr, /Warning/);
+    // Progress as the watcher tells it ("HH:MM:SS job J: 5 running, 15 pending of 20"): a line a second at most.
+    const progress = r.stderr.split("\n").filter((line) => /^\d\d:\d\d:\d\d job \S+: .* of 20$/.test(line));
+    assert.ok(progress.length >= 3, `progress lines while the array ran:\n${r.stderr}`);
+    const stamps = progress.map((line) => line.slice(0, 8));
+    assert.equal(new Set(stamps).size, stamps.length, `at most one progress line a second:\n${progress.join("\n")}`);
     for (const [index, element] of report.elements.entries()) {
       assert.equal(element.index, index);
       assert.equal(element.id, `${report.job_id}_${index}`);
@@ -118,7 +134,7 @@ describe("slurmray map on the Slurm test bed", () => {
     assert.equal(again.array.elements[6].schedulerId, `${arrayId}_6`, "the others keep their first run");
   });
 
-  it("cancel J_N cancels one element, cancel J every element left; Slurm holds none of them after", { timeout: 180_000 }, async (t) => {
+  it("Ctrl-C in attach J stops watching only; cancel J_N cancels one element, cancel J every element left; Slurm holds none after", { timeout: 180_000 }, async (t) => {
     const tb = requireTestbed(t);
     if (!tb) return;
     writeFileSync(join(cwd, "three.jsonl"), '{"seed": 0}\n{"seed": 1}\n{"seed": 2}\n');
@@ -126,6 +142,14 @@ describe("slurmray map on the Slurm test bed", () => {
     assert.equal(submitted.code, 0, submitted.stderr);
     const id = submitted.stdout.trim();
     const { schedulerId } = JSON.parse((await runCli(["status", id, "--json"], { cwd })).stdout);
+    // Ctrl-C during attach of an array only stops watching it (through the watcher): every element goes on.
+    const attached = startCli(["attach", id], { cwd, timeoutMs: 60_000 });
+    await sleep(3000);
+    attached.child.kill("SIGINT");
+    const stopped = await attached.done;
+    assert.equal(stopped.code, 130, stopped.stderr);
+    assert.match(stopped.stderr, /Stopped watching/);
+    assert.equal(remote(tb, `squeue -h -r -j ${schedulerId} -o %i`).trim().split("\n").length, 3, "attach cancelled nothing");
     assert.equal((await runCli(["cancel", `${id}_2`], { cwd })).code, 0);
     const queued = remote(tb, `squeue -h -r -j ${schedulerId} -o %i 2>/dev/null || true`).trim().split("\n").sort();
     assert.deepEqual(queued, [`${schedulerId}_0`, `${schedulerId}_1`]);
@@ -134,5 +158,64 @@ describe("slurmray map on the Slurm test bed", () => {
     const record = JSON.parse((await runCli(["status", id, "--json"], { cwd })).stdout);
     assert.equal(record.state, "CANCELLED");
     assert.deepEqual(record.array.elements.map((e: { state: string }) => e.state), ["CANCELLED", "CANCELLED", "CANCELLED"]);
+  });
+  it("a map's remote commands do not grow with its run time, and its last end is noticed within a second", { timeout: 240_000 }, async (t) => {
+    const tb = requireTestbed(t);
+    if (!tb) return;
+    /** In this process, on a fresh connection (so report.remote_commands counts this map's commands only). */
+    const map = async (seconds: number) => {
+      await closeSessions();
+      let noticedAt = 0;
+      const report = await mapJob({
+        cwd,
+        entry: "work.py:nap",
+        argsList: Array.from({ length: 4 }, () => ({ seconds })),
+        resources: {},
+        dryRun: false,
+        onStep: ({ step, phase }) => {
+          if (step === "run" && phase === "end") noticedAt = Date.now();
+        },
+      });
+      assert.deepEqual(report.elements.map((e) => [e.state, e.result]), Array.from({ length: 4 }, () => ["COMPLETED", seconds]));
+      return { report, noticedAt };
+    };
+    try {
+      await map(0); // code and env synced, if an earlier test did not
+      const short = await map(0);
+      const long = await map(8);
+      // Polling every 250 ms cost about 4 more commands a second; the watcher is one command however long.
+      assert.equal(long.report.remote_commands, short.report.remote_commands, "the 8 s map cost more remote commands than the instant one");
+      assert.ok(long.report.remote_commands <= 6, `a warm map of 4 costs ${long.report.remote_commands} remote commands`);
+      // The runner's end time of the last element (same clock: the bed is on this machine) to the run's end.
+      const ends = findJob(loadConfig(cwd).root, long.report.job_id).array!.elements.map((e) => Date.parse(e.endedAt!));
+      const delay = long.noticedAt - Math.max(...ends);
+      assert.ok(delay >= 0 && delay < 1000, `the last element's end was noticed ${delay} ms after it`);
+    } finally {
+      await closeSessions();
+    }
+  });
+
+  it("Ctrl-C during map cancels every element; Slurm holds none of them after", { timeout: 120_000 }, async (t) => {
+    const tb = requireTestbed(t);
+    if (!tb) return;
+    writeFileSync(join(cwd, "three.jsonl"), '{"seed": 0}\n{"seed": 1}\n{"seed": 2}\n');
+    const { child, done } = startCli(["map", "work.py:slow", "--args-file", "three.jsonl", "--max-parallel", "2"], { cwd, timeoutMs: 100_000 });
+    // Interrupted once the watcher has seen elements run (the progress line says so).
+    let seen = "";
+    await new Promise<void>((resolve) => {
+      child.stderr!.on("data", (d: string) => {
+        seen += d;
+        if (/\d running/.test(seen)) resolve();
+      });
+      child.on("close", () => resolve());
+    });
+    child.kill("SIGINT");
+    const r = await done;
+    assert.equal(r.code, 130, r.stderr);
+    const id = /Interrupted: job (\S+) was cancelled/.exec(r.stderr)?.[1];
+    assert.ok(id, r.stderr);
+    const record = JSON.parse((await runCli(["status", id, "--json"], { cwd })).stdout);
+    assert.deepEqual(record.array.elements.map((e: { state: string }) => e.state), ["CANCELLED", "CANCELLED", "CANCELLED"]);
+    assert.equal(remote(tb, `squeue -h -r -j ${record.schedulerId} -o %i 2>/dev/null || true`).trim(), "");
   });
 });
