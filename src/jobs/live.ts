@@ -4,13 +4,14 @@
 // end within ~100 ms, and no log or result bytes travel. So following N jobs there costs that one long-running
 // command. On this machine's target the backend's own poll is the cheapest: process groups and status files,
 // read in this process every 250 ms, with no command at all.
-import type { JobStatus } from "../backends/types.js";
-import { isFinal, type JobRecord, type JobState } from "../model/job.js";
+
 import type { LoadedConfig } from "../config/load.js";
+import { isFinal, type JobRecord } from "../model/job.js";
 import { activeElements } from "./array-record.js";
 import { refreshJobs } from "./control.js";
+import { followState, type StatusFields } from "./follow.js";
 import { findJob, saveJob } from "./registry.js";
-import { openTarget, type TargetSession } from "./session.js";
+import { openTarget } from "./session.js";
 
 /** After a watch failed, the job is followed again only this much later (the view shows the error meanwhile). */
 const RETRY_AFTER_MS = 15_000;
@@ -22,38 +23,6 @@ export interface LiveObserver {
   onChange(job: JobRecord): void;
   /** A watch failed (the connection is gone for good, the target refused the watcher). */
   onError(error: unknown): void;
-}
-
-/** What a state-only watch tells of a job. */
-export type StatusFields = Pick<JobRecord, "state" | "exitCode" | "endedAt" | "reason" | "startedAt">;
-
-/**
- * Follows one job (or array element) on a remote target through its connection's one watcher, state only.
- * `onQueue` gets each change the batched scheduler poll sees (PENDING with why; RUNNING with startedAt: when it
- * was seen running, up to one poll late); the end's fields are returned, with the runner's own start time.
- */
-export async function followState(
-  session: TargetSession,
-  record: JobRecord,
-  signal: AbortSignal,
-  onQueue: (fields: Partial<StatusFields>) => void,
-): Promise<Partial<StatusFields>> {
-  const { status } = await session.watch(record, {
-    stateOnly: true,
-    signal,
-    onQueue: ({ state, reason }) => {
-      const started = state === "RUNNING" ? { startedAt: new Date().toISOString() } : {};
-      onQueue({ state: state as JobState, reason: reason || null, ...started });
-    },
-  });
-  return statusFields(status);
-}
-
-/** A polled or final status as record fields: an end gets a time (now when the scheduler gave none). */
-export function statusFields(status: JobStatus): Partial<StatusFields> {
-  const { state, exitCode, reason } = status;
-  const started = status.startedAt ? { startedAt: status.startedAt } : {};
-  return { state, exitCode, reason, endedAt: isFinal(state) ? (status.endedAt ?? new Date().toISOString()) : null, ...started };
 }
 
 export class LiveJobs {

@@ -10,15 +10,15 @@ import { loadConfig } from "../config/load.js";
 import { isFinal, type JobRecord, type JobState, type RemoteError } from "../model/job.js";
 import { type Outcome, readOutcome, resultForDisplay } from "../model/outcome.js";
 import { InputError, InterruptedError } from "../util/errors.js";
-import { activeElements, absorbElement, arrayState, elementRecord } from "./array-record.js";
+import { absorbElement, activeElements, arrayState, elementRecord } from "./array-record.js";
+import type { ConnectOptions } from "./connect.js";
 import { parseEntry } from "./entry.js";
-import { followState, type StatusFields, statusFields } from "./live.js";
+import { followState, type StatusFields, statusFields } from "./follow.js";
 import { findJob, saveJob } from "./registry.js";
 import { prepareLocal, prepareRemote } from "./remote-run.js";
-import { emptyTimings, type RunReport, type StepObserver, timed, type Timings } from "./report.js";
+import { emptyTimings, type RunReport, type StepObserver, type Timings, timed } from "./report.js";
 import { newReport, prepareJob, type RunRequest, submit } from "./run.js";
 import { openTarget, type TargetSession } from "./session.js";
-import type { ConnectOptions } from "./connect.js";
 
 /** Slurm's default MaxArraySize is 1001 (indices 0–1000). */
 export const MAX_ELEMENTS = 1000;
