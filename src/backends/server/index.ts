@@ -2,17 +2,17 @@
 // fairly between its users (docs/architecture.md, README "A shared server"). Every operation is one remote
 // command running queue.py from the runtime dir with the env's python; the limits come from the target config.
 import type { ServerTargetConfig, TargetConfig } from "../../config/schema.js";
-import type { JobRecord, JobSpec, JobState } from "../../model/job.js";
+import type { JobRecord, JobSpec } from "../../model/job.js";
 import type { ListedJobs } from "../../model/listed-job.js";
 import { runnerSpec } from "../../model/runner-spec.js";
 import type { Transport } from "../../transport/types.js";
 import { InputError, RemoteCommandError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
-import { type JobFiles, remoteFiles } from "../job-files.js";
 import { codeLinkLines } from "../code-link.js";
+import { type JobFiles, remoteFiles } from "../job-files.js";
 import { type ArraySubmission, type Backend, type BackendContext, type JobStatus, jobPaths, neverRetry, type WatchRequest, type WatchResult } from "../types.js";
 import type { JobWatcher } from "../watch/watcher.js";
-import { DEFAULT_QUEUE_DIR, parseJobs, parseReply, parseSubmitted, QUEUE_ID, type QueueJob, queueCommand, type ServerLimits } from "./queue-cli.js";
+import { DEFAULT_QUEUE_DIR, iso, parseJobs, parseReply, parseSubmitted, QUEUE_ID, type QueueJob, queueCommand, queueStatus, type ServerLimits } from "./queue-cli.js";
 import { renderServerScript } from "./script.js";
 import { serverWatcher } from "./watch.js";
 
@@ -34,19 +34,6 @@ export function checkServerJob(target: TargetConfig, spec: JobSpec, name = "serv
   if (r.cpus > limits.cpus) throw over("--cpus", r.cpus, limits.cpus, " CPUs");
   if (r.mem > limits.mem) throw over("--mem", r.mem, limits.mem, " GB");
   if (r.gpus > limits.gpus.length) throw over("--gpus", r.gpus, limits.gpus.length, limits.gpus.length ? ` GPUs (ids ${limits.gpus.join(", ")})` : " GPUs: it lists none");
-}
-
-function iso(seconds: number | null): string | null {
-  return seconds === null ? null : new Date(seconds * 1000).toISOString();
-}
-
-/** A queue entry as a job status; an entry the queue no longer has keeps the record's last word. */
-export function queueStatus(job: JobRecord, entry: QueueJob | undefined): JobStatus {
-  if (!entry || entry.state === "UNKNOWN") {
-    return { state: job.state, reason: job.reason ?? "no longer in the queue", exitCode: job.exitCode, startedAt: job.startedAt, endedAt: job.endedAt, nodes: null };
-  }
-  const reason = entry.state === "PENDING" ? `${entry.reason || "Resources"}${entry.position !== null ? `, position ${entry.position}` : ""}` : entry.reason || null;
-  return { state: entry.state as JobState, reason, exitCode: entry.exitCode, startedAt: iso(entry.started), endedAt: iso(entry.ended), nodes: null };
 }
 
 export class ServerBackend implements Backend {

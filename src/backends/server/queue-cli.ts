@@ -1,8 +1,9 @@
 // The server kind's half on this side of remote/queue.py: its command lines (one remote command per
 // operation) and its JSON replies, validated before use: a reply is data from the target, never trusted.
-import type { JobState } from "../../model/job.js";
+import type { JobRecord, JobState } from "../../model/job.js";
 import { RemoteCommandError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
+import type { JobStatus } from "../types.js";
 
 export const DEFAULT_QUEUE_DIR = "/tmp/slurmray-queue";
 
@@ -94,4 +95,17 @@ export function parseSubmitted(reply: Record<string, unknown>): string {
   const id = reply["id"];
   if (typeof id !== "string" || !QUEUE_ID.test(id)) throw new RemoteCommandError("Queueing the job", "queue.py submit", 1, `unexpected reply ${JSON.stringify(reply)}`);
   return id;
+}
+
+export function iso(seconds: number | null): string | null {
+  return seconds === null ? null : new Date(seconds * 1000).toISOString();
+}
+
+/** A queue entry as a job status; an entry the queue no longer has keeps the record's last word. */
+export function queueStatus(job: JobRecord, entry: QueueJob | undefined): JobStatus {
+  if (!entry || entry.state === "UNKNOWN") {
+    return { state: job.state, reason: job.reason ?? "no longer in the queue", exitCode: job.exitCode, startedAt: job.startedAt, endedAt: job.endedAt, nodes: null };
+  }
+  const reason = entry.state === "PENDING" ? `${entry.reason || "Resources"}${entry.position !== null ? `, position ${entry.position}` : ""}` : entry.reason || null;
+  return { state: entry.state as JobState, reason, exitCode: entry.exitCode, startedAt: iso(entry.started), endedAt: iso(entry.ended), nodes: null };
 }

@@ -4,8 +4,8 @@ import type { JobRecord } from "../../model/job.js";
 import type { JobStatus } from "../types.js";
 import type { RunnerStatus, WatchScheduler } from "../watch/types.js";
 import { type JobWatcher, sharedWatcher } from "../watch/watcher.js";
-import { queueStatus, type ServerBackend } from "./index.js";
-import { parseJobs, parseReply, type QueueJob } from "./queue-cli.js";
+import type { ServerBackend } from "./index.js";
+import { parseJobs, parseReply, type QueueJob, queueStatus } from "./queue-cli.js";
 
 /** queue.py reads small files under a lock: cheap, but a few times a second is plenty. */
 const POLL_EVERY_MS = 1000;

@@ -2,8 +2,8 @@
 // status a queue entry gives, the "running now" line, and job.sh.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { checkServerJob, queueStatus } from "../../../src/backends/server/index.js";
-import { parseJobs, parseReply, parseSubmitted, queueCommand } from "../../../src/backends/server/queue-cli.js";
+import { checkServerJob } from "../../../src/backends/server/index.js";
+import { parseJobs, parseReply, parseSubmitted, queueCommand, queueStatus } from "../../../src/backends/server/queue-cli.js";
 import { renderServerScript } from "../../../src/backends/server/script.js";
 import { runningNow } from "../../../src/backends/server/watch.js";
 import type { JobRecord, JobSpec, Resources } from "../../../src/model/job.js";
