@@ -80,3 +80,47 @@ test("an upward import, a peer import and a dynamic upward import are caught", (
     "envsync/x.ts imports ../cli/main.js: envsync (level 5) may not import cli (level 9)",
   ]);
 });
+
+/** Modules a file loads at run time: relative static imports and re-exports that are not type-only. */
+function valueImportsOf(text: string): string[] {
+  const found: string[] = [];
+  for (const match of text.matchAll(/(?:^|\n)\s*(import|export)(\s+type)?\b[^;]*?\bfrom\s+"(\.[^"]+)"/g)) if (!match[2]) found.push(match[3]!);
+  return found;
+}
+
+/** One cycle of value imports among the files (absolute paths with their text), as "a -> b -> a", or none. */
+function importCycle(files: readonly { path: string; text: string }[]): string | null {
+  const edges = new Map(files.map(({ path, text }) => [path, valueImportsOf(text).map((s) => resolve(dirname(path), s).replace(/\.js$/, ".ts"))]));
+  const state = new Map<string, "open" | "done">();
+  const stack: string[] = [];
+  const visit = (file: string): string | null => {
+    state.set(file, "open");
+    stack.push(file);
+    for (const next of edges.get(file) ?? []) {
+      if (state.get(next) === "open") return [...stack.slice(stack.indexOf(next)), next].map((f) => relative(SRC, f)).join(" -> ");
+      const found = state.has(next) ? null : visit(next);
+      if (found) return found;
+    }
+    stack.pop();
+    state.set(file, "done");
+    return null;
+  };
+  for (const file of edges.keys()) {
+    const found = state.has(file) ? null : visit(file);
+    if (found) return found;
+  }
+  return null;
+}
+
+// A cycle makes a module see another half-loaded (undefined exports at load time) and ties files that should
+// change apart; a type-only import is erased and does not count.
+test("no cycle of run-time imports among the modules of src/", () => {
+  assert.equal(importCycle(sources(SRC).map((path) => ({ path, text: readFileSync(path, "utf8") }))), null);
+});
+
+test("a cycle of run-time imports is caught, a type-only one is not", () => {
+  const file = (name: string, text: string) => ({ path: join(SRC, `jobs/${name}.ts`), text });
+  const cycle = [file("a", 'import { b } from "./b.js";'), file("b", 'export { c } from "./c.js";'), file("c", 'import {\n  a,\n} from "./a.js";')];
+  assert.equal(importCycle(cycle), "jobs/a.ts -> jobs/b.ts -> jobs/c.ts -> jobs/a.ts");
+  assert.equal(importCycle([file("a", 'import { b } from "./b.js";'), file("b", 'import type { A } from "./a.js";')]), null);
+});
