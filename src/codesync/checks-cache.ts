@@ -4,9 +4,10 @@
 //   script's content, the arguments and stdin (the root, the entry file, the function name, the selected set);
 // - the inputs the script reports: the sha256 of every file it read, and whether each path it looked up was
 //   a file (a module created or removed changes the answer).
-// Anything unusual (an interpreter named without a path, an input the script could not read) is not cached.
+// Anything unusual (an interpreter named without a path or that is a script, an input the script could not
+// read) is not cached.
 import { createHash } from "node:crypto";
-import { readFileSync, realpathSync, statSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { isObject, readCache } from "../util/json-file.js";
 import { writeJsonAtomic } from "../util/fs.js";
@@ -45,25 +46,33 @@ export function cachedCheck<T>(request: CheckRequest, run: () => T & { inputs: u
   const key = request.cacheDir ? cacheKey(request) : null;
   if (!key || !request.cacheDir) return run();
   const file = checksCacheFile(request.cacheDir);
-  const entries = readCache(file, checkEntries) ?? [];
+  const entries = cachedEntries(file);
   const hit = entries.find((e) => e.key === key);
   if (hit && request.valid(hit.answer) && inputsHold(hit.inputs)) return hit.answer as T;
   const fresh = run();
   const { inputs, ...answer } = fresh;
   if (isInputs(inputs)) {
     const kept = entries.filter((e) => e.key !== key).slice(0, KEEP - 1);
-    writeJsonAtomic(file, [{ key, inputs, answer }, ...kept]);
+    try {
+      writeJsonAtomic(file, [{ key, inputs, answer }, ...kept]);
+    } catch {
+      // A project dir we cannot write to (read-only checkout): the answer stands, uncached.
+    }
   }
   return answer as T;
 }
 
-/** The key, or null when the interpreter cannot be pinned to one file (a bare name is looked up on PATH). */
+/**
+ * The key, or null when the interpreter cannot be pinned to one file: a bare name is looked up on PATH, and a
+ * script (a pyenv shim, a wrapper) may start a different Python each time.
+ */
 function cacheKey(request: CheckRequest): string | null {
   if (!request.python.includes("/")) return null;
   let interpreter: string;
   try {
     const real = realpathSync(request.python);
     const s = statSync(real);
+    if (!s.isFile() || isScript(real)) return null;
     interpreter = `${real}\0${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
   } catch {
     return null;
@@ -71,6 +80,16 @@ function cacheKey(request: CheckRequest): string | null {
   const hash = createHash("sha256");
   for (const part of [interpreter, readFileSync(request.script), ...request.args]) hash.update(sha256(part)).update("\0");
   return hash.update(sha256(request.input)).digest("hex");
+}
+
+function isScript(path: string): boolean {
+  const fd = openSync(path, "r");
+  try {
+    const head = Buffer.alloc(2);
+    return readSync(fd, head, 0, 2, 0) === 2 && head.toString("latin1") === "#!";
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function sha256(data: string | Buffer): string {
@@ -108,6 +127,15 @@ function isInputs(value: unknown): value is CheckInputs {
     Object.values(value.files).every((d) => typeof d === "string" && /^[0-9a-f]{64}$/.test(d)) &&
     Object.values(value.lookups).every((b) => typeof b === "boolean")
   );
+}
+
+/** The cached answers; none when the file is missing, invalid, or cannot be removed once invalid. */
+function cachedEntries(file: string): CachedAnswer[] {
+  try {
+    return readCache(file, checkEntries) ?? [];
+  } catch {
+    return [];
+  }
 }
 
 function checkEntries(value: unknown): CachedAnswer[] {

@@ -1,8 +1,9 @@
-// The cache of the entry check's and the import check's answers, with a real Python. The interpreter is a
-// wrapper that logs each start, so a test sees whether an answer came from the cache or from a fresh run; each
-// input the answer depends on gets a test that changing it alone is noticed.
+// The cache of the entry check's and the import check's answers, with a real Python. Each interpreter start
+// appends to a log (a sitecustomize on PYTHONPATH), so a test sees whether an answer came from the cache or
+// from a fresh run; each input the answer depends on gets a test that changing it alone is noticed.
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -10,27 +11,25 @@ import { checksCacheFile } from "../../../src/codesync/checks-cache.js";
 import { checkImports, functionStatus } from "../../../src/codesync/imports.js";
 import { makeTree } from "../../unit/codesync/tree.js";
 
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tools = mkdtempSync(join(tmpdir(), "sr-cc-"));
+after(() => rmSync(tools, { recursive: true, force: true }));
+// A venv with its own copy of the interpreter, so that a test can change the interpreter's file.
+execFileSync("python3", ["-m", "venv", "--copies", "--without-pip", join(tools, "venv")]);
+const python = join(tools, "venv", "bin", "python");
+const log = join(tools, "starts");
+writeFileSync(join(tools, "sitecustomize.py"), `with open(${JSON.stringify(log)}, "a") as f:\n    f.write("x")\n`);
+process.env["PYTHONPATH"] = tools;
 
-/** A project, its cache dir, and an interpreter that counts its starts. */
+/** A project, its cache dir, and the count of interpreter starts since. */
 function setup(files: Record<string, string>) {
   const root = makeTree(files);
-  const tools = mkdtempSync(join(tmpdir(), "sr-cc-"));
-  dirs.push(root, tools);
-  const log = join(tools, "starts");
-  const python = join(tools, "python");
+  after(() => rmSync(root, { recursive: true, force: true }));
   writeFileSync(log, "");
-  writeFileSync(python, `#!/bin/sh\necho x >> '${log}'\nexec python3 "$@"\n`);
-  chmodSync(python, 0o755);
   const cacheDir = join(root, ".slurmray", "cache");
-  const starts = () => readFileSync(log, "utf8").length / 2;
-  const entry = (name = "main", py = python) => functionStatus(py, root, "main.py", name, cacheDir);
-  const imports = (selected: string[], py = python) =>
-    checkImports({ python: py, root, entryFile: "main.py", selected, cacheDir }).map((w) => `${w.kind} ${w.module}`);
-  return { root, python, cacheDir, starts, entry, imports };
+  const starts = () => readFileSync(log, "utf8").length;
+  const entry = (name = "main") => functionStatus(python, root, "main.py", name, cacheDir);
+  const imports = (selected: string[]) => checkImports({ python, root, entryFile: "main.py", selected, cacheDir }).map((w) => `${w.kind} ${w.module}`);
+  return { root, cacheDir, starts, entry, imports };
 }
 
 const project = {
@@ -112,19 +111,32 @@ test("a changed interpreter invalidates both checks", () => {
   const p = setup(project);
   p.entry();
   p.imports(all);
-  writeFileSync(p.python, `${readFileSync(p.python, "utf8")}# another build\n`);
+  const later = new Date(Date.now() + 60_000);
+  utimesSync(python, later, later);
   p.entry();
   p.imports(all);
   assert.equal(p.starts(), 4);
 });
 
-test("an interpreter named without a path, or no cache dir, is never cached", () => {
+test("an interpreter named without a path, a script interpreter, or no cache dir: never cached", () => {
   const p = setup(project);
-  functionStatus("python3", p.root, "main.py", "main", p.cacheDir);
-  functionStatus(p.python, p.root, "main.py", "main");
-  functionStatus(p.python, p.root, "main.py", "main");
-  assert.equal(p.starts(), 2);
+  const wrapper = join(tools, "wrapper");
+  writeFileSync(wrapper, `#!/bin/sh\nexec ${python} "$@"\n`, { mode: 0o755 });
+  for (let i = 0; i < 2; i++) {
+    functionStatus("python3", p.root, "main.py", "main", p.cacheDir);
+    functionStatus(wrapper, p.root, "main.py", "main", p.cacheDir);
+    functionStatus(python, p.root, "main.py", "main");
+  }
+  assert.equal(p.starts(), 6);
   assert.throws(() => readFileSync(checksCacheFile(p.cacheDir)), /ENOENT/);
+});
+
+test("a cache dir that cannot be written leaves the answers right, uncached", () => {
+  const p = setup(project);
+  const blocked = join(p.root, "main.py", "cache");
+  assert.deepEqual(functionStatus(python, p.root, "main.py", "main", blocked), { function: "defined", detail: "" });
+  assert.deepEqual(functionStatus(python, p.root, "main.py", "main", blocked), { function: "defined", detail: "" });
+  assert.equal(p.starts(), 2);
 });
 
 test("an answer from a file that could not be read is not cached", () => {
