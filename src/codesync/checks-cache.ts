@@ -1,7 +1,8 @@
 // A cache of importcheck.py's answers (the entry check and the import check), so that a warm run with nothing
 // changed starts no local Python. An answer is reused only while everything it depends on is unchanged:
 // - the key: the interpreter (its resolved file's identity: the Python version decides what parses), the
-//   script's content, the arguments and stdin (the root, the entry file, the function name, the selected set);
+//   script's content, the working dir, the arguments and stdin (the root, the entry file, the function name,
+//   the selected set);
 // - the inputs the script reports: the sha256 of every file it read, and whether each path it looked up was
 //   a file (a module created or removed changes the answer).
 // Anything unusual (an interpreter named without a path or that is a script, an input the script could not
@@ -78,7 +79,8 @@ function cacheKey(request: CheckRequest): string | null {
     return null;
   }
   const hash = createHash("sha256");
-  for (const part of [interpreter, readFileSync(request.script), ...request.args]) hash.update(sha256(part)).update("\0");
+  // The working dir too: the script makes a relative root absolute from it.
+  for (const part of [interpreter, readFileSync(request.script), process.cwd(), ...request.args]) hash.update(sha256(part)).update("\0");
   return hash.update(sha256(request.input)).digest("hex");
 }
 

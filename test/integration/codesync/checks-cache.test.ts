@@ -73,6 +73,19 @@ test("another function name is another answer", () => {
   assert.equal(p.starts(), 2);
 });
 
+test("a relative root is read from the working dir: another working dir is another answer", () => {
+  const p = setup({ "a/main.py": "def main():\n    pass\n", "b/main.py": "def other():\n    pass\n" });
+  const cwd = process.cwd();
+  try {
+    process.chdir(join(p.root, "a"));
+    assert.equal(functionStatus(python, ".", "main.py", "main", p.cacheDir).function, "defined");
+    process.chdir(join(p.root, "b"));
+    assert.equal(functionStatus(python, ".", "main.py", "main", p.cacheDir).function, "missing");
+  } finally {
+    process.chdir(cwd);
+  }
+});
+
 test("an edit of a followed project file invalidates the import check", () => {
   const p = setup({ ...project, "pkg/secret.py": "X = 1\n" });
   assert.deepEqual(p.imports(all), []);
