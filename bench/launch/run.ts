@@ -6,6 +6,8 @@
 // Also the end latency: from the runner writing its final status.json to the CLI's exit (the job record holds
 // the runner's ended_at; the bed is one machine, so both clocks are one).
 // Run: npx tsx bench/launch/run.ts   (needs `npm run build` and `bash scripts/test-cluster.sh up`)
+// BENCH_COMPARE=path/to/dist/cli/main.js also times another build's warm run (e.g. the main branch's) on the
+// same project, interleaved round by round, so that a change is measured against the same machine load.
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,6 +17,7 @@ import { removeRemote, scratchBaseDir, sshBaseArgs, type TestBed, testbed } from
 import { serverToml, testbedToml } from "../../test/helpers/testbed-project.js";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 7);
+const other = process.env["BENCH_COMPARE"];
 const found = testbed();
 if (!found) {
   console.error("test bed not running: bash scripts/test-cluster.sh up");
@@ -30,9 +33,9 @@ function project(toml: string): string {
 }
 
 /** One warm run: wall time, remote commands, and the end latency (CLI exit − runner's ended_at). */
-function slurmray(cwd: string): { ms: number; commands: number; endMs: number } {
+function slurmray(cwd: string, cli = CLI): { ms: number; commands: number; endMs: number } {
   const start = performance.now();
-  const r = spawnSync(process.execPath, [CLI, "run", "trivial.py:f", "--args", '{"x": 41}', "--json"], { cwd, encoding: "utf8" });
+  const r = spawnSync(process.execPath, [cli, "run", "trivial.py:f", "--args", '{"x": 41}', "--json"], { cwd, encoding: "utf8" });
   const exited = Date.now();
   const ms = performance.now() - start;
   const report = JSON.parse(r.stdout);
@@ -76,9 +79,11 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function measure(kind: string, cwd: string, baseline: () => Promise<number>, goal: string): Promise<void> {
   slurmray(cwd); // the cold run: creates the env and ships the code; not measured
+  if (other) slurmray(cwd, other);
   const ours: number[] = [];
   const ends: number[] = [];
   const base: number[] = [];
+  const compared: number[] = [];
   let commands = 0;
   for (let round = 0; round < ROUNDS; round++) {
     const run = slurmray(cwd);
@@ -86,11 +91,13 @@ async function measure(kind: string, cwd: string, baseline: () => Promise<number
     ends.push(run.endMs);
     commands = Math.max(commands, run.commands);
     base.push(await baseline());
+    if (other) compared.push(slurmray(cwd, other).ms);
   }
   const [m, b] = [median(ours), median(base)];
   console.log(`${kind}: warm slurmray run, median of ${ROUNDS}: ${m.toFixed(0)} ms, ${commands} remote commands`);
   console.log(`${kind}: hand-written baseline (50 ms polling), median of ${ROUNDS}: ${b.toFixed(0)} ms`);
   console.log(`${kind}: ratio slurmray / baseline: ${(m / b).toFixed(2)}x (goal ${goal})`);
+  if (other) console.log(`${kind}: compared build ${other}, median of ${ROUNDS}: ${median(compared).toFixed(0)} ms`);
   console.log(`${kind}: end latency (runner's final status -> CLI exit), median of ${ROUNDS}: ${median(ends).toFixed(0)} ms (goal <= 200 ms)`);
 }
 

@@ -1,8 +1,11 @@
 // The import check: code that runs locally but fails remotely because a project module was not shipped.
 // Runs remote/importcheck.py with the project interpreter, locally, over the selected files.
+// Its answers (and the entry check's) are cached: see checks-cache.ts.
 import { spawnSync } from "node:child_process";
 import { remoteFile } from "../remote/index.js";
 import { InputError } from "../util/errors.js";
+import { isObject } from "../util/json-file.js";
+import { cachedCheck } from "./checks-cache.js";
 import { displayName, encodeName } from "./names.js";
 
 export interface ImportWarning {
@@ -25,22 +28,17 @@ export interface CheckImportsOptions {
   entryFile: string;
   /** The selected paths, relative to root. */
   selected: readonly string[];
+  /** Where answers are cached (the project's cache dir); no cache when absent. */
+  cacheDir?: string;
 }
 
 export function checkImports(options: CheckImportsOptions): ImportWarning[] {
   const input = Buffer.concat(options.selected.map((p) => Buffer.concat([encodeName(p), Buffer.from([0])])));
-  const run = spawnSync(options.python, [remoteFile("importcheck.py"), options.root, options.entryFile], {
-    input,
-    encoding: "utf8",
-    timeout: 60_000,
-    maxBuffer: 64 << 20,
-  });
-  if (run.error || run.status !== 0) {
-    const why = run.error?.message ?? run.stderr.trim().split("\n").slice(-3).join("\n");
-    throw new InputError(`The import check could not run with ${options.python}: ${why}`);
-  }
-  return (JSON.parse(run.stdout) as { warnings: ImportWarning[] }).warnings;
+  const valid = (answer: Record<string, unknown>) => Array.isArray(answer["warnings"]) && answer["warnings"].every(isWarning);
+  return runImportCheck<{ warnings: ImportWarning[] }>("import check", options.python, [options.root, options.entryFile], input, options.cacheDir, valid).warnings;
 }
+
+const FUNCTION_STATES = ["defined", "missing", "star", "unparsable"];
 
 export interface FunctionStatus {
   /** "star": not bound by name, but a star import might bind it. */
@@ -50,13 +48,28 @@ export interface FunctionStatus {
 }
 
 /** Whether `name` is bound at the top level of `file` (relative to root), read by AST without running it. */
-export function functionStatus(python: string, root: string, file: string, name: string): FunctionStatus {
-  const run = spawnSync(python, [remoteFile("importcheck.py"), "--function", name, root, file], { encoding: "utf8", timeout: 60_000 });
-  if (run.error || run.status !== 0) {
-    const why = run.error?.message ?? run.stderr.trim().split("\n").slice(-3).join("\n");
-    throw new InputError(`The entry check could not run with ${python}: ${why}`);
-  }
-  return JSON.parse(run.stdout) as FunctionStatus;
+export function functionStatus(python: string, root: string, file: string, name: string, cacheDir?: string): FunctionStatus {
+  const valid = (answer: Record<string, unknown>) => FUNCTION_STATES.includes(answer["function"] as string) && typeof answer["detail"] === "string";
+  const { function: status, detail } = runImportCheck<FunctionStatus>("entry check", python, ["--function", name, root, file], Buffer.alloc(0), cacheDir, valid);
+  return { function: status, detail };
+}
+
+/** importcheck.py's answer for these arguments and stdin: from the cache while its inputs hold, else run. */
+function runImportCheck<T>(what: string, python: string, args: string[], input: Buffer, cacheDir: string | undefined, valid: (answer: Record<string, unknown>) => boolean): T {
+  const script = remoteFile("importcheck.py");
+  return cachedCheck<T>({ cacheDir, python, script, args, input, valid }, () => {
+    const run = spawnSync(python, [script, ...args], { input, encoding: "utf8", timeout: 60_000, maxBuffer: 64 << 20 });
+    if (run.error || run.status !== 0) {
+      const why = run.error?.message ?? run.stderr.trim().split("\n").slice(-3).join("\n");
+      throw new InputError(`The ${what} could not run with ${python}: ${why}`);
+    }
+    return JSON.parse(run.stdout) as T & { inputs: unknown };
+  });
+}
+
+function isWarning(w: unknown): boolean {
+  if (!isObject(w) || (w["kind"] !== "missing" && w["kind"] !== "dynamic")) return false;
+  return typeof w["file"] === "string" && typeof w["line"] === "number" && typeof w["module"] === "string" && (w["path"] === undefined || typeof w["path"] === "string");
 }
 
 /** One line per warning, for the CLI. */

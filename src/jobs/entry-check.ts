@@ -18,12 +18,12 @@ export function entrySourceFile(root: string, entry: string): string | null {
  * Refuses an entry whose function the file does not define (exit 2). Returns a warning when only a star
  * import could define it. Scripts and modules outside the project are not checked.
  */
-export function checkEntryFunction(python: string, root: string, entry: string): string | null {
+export function checkEntryFunction(python: string, root: string, entry: string, cacheDir?: string): string | null {
   const colon = entry.lastIndexOf(":");
   const file = entrySourceFile(root, entry);
   if (colon === -1 || file === null) return null;
   const name = entry.slice(colon + 1);
-  const status = functionStatus(python, root, file, name);
+  const status = functionStatus(python, root, file, name, cacheDir);
   if (status.function === "defined") return null;
   if (status.function === "star") return `${file} does not define ${name} by name; it may come from a star import (not checked)`;
   if (status.function === "unparsable") throw new InputError(`entry ${entry}: ${file} does not parse (${status.detail}); fix the syntax error first`);

@@ -104,7 +104,7 @@ function importWarnings(session: TargetSession, job: JobRecord, selected: string
   const file = entrySourceFile(config.root, job.spec.entry);
   if (!file) return [];
   const python = projectInterpreter(config.root, config.env, config.project.interpreter);
-  return checkImports({ python, root: config.root, entryFile: file, selected }).map(formatImportWarning);
+  return checkImports({ python, root: config.root, entryFile: file, selected, cacheDir: cacheDir(config) }).map(formatImportWarning);
 }
 
 export interface PreparedRemote {

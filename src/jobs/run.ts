@@ -14,7 +14,7 @@ import { type Outcome, resultToPrint } from "../model/outcome.js";
 import { jobsDir, newJobId, saveJob } from "./registry.js";
 import { fetchJobOutputs, prepareLocal, prepareRemote } from "./remote-run.js";
 import { emptyTimings, type RunReport, type StepObserver, type Timings, timed } from "./report.js";
-import { checkJob, openTarget, type TargetSession, type WatchRequest } from "./session.js";
+import { cacheDir, checkJob, openTarget, type TargetSession, type WatchRequest } from "./session.js";
 import type { JobRecord, JobSpec } from "../model/job.js";
 
 export interface RunRequest {
@@ -217,7 +217,7 @@ export async function prepareJob(request: RunRequest): Promise<PreparedJob> {
     ...(config.project.outputs ? { outputs: config.project.outputs.replace(/\/$/, "") } : {}),
   };
   checkJob(target, spec);
-  const entryWarning = checkEntryFunction(projectInterpreter(config.root, config.env, config.project.interpreter), config.root, spec.entry);
+  const entryWarning = checkEntryFunction(projectInterpreter(config.root, config.env, config.project.interpreter), config.root, spec.entry, cacheDir(config));
   const session = await openTarget(config, target.name, request.connect);
   const job = newJob(session, spec);
   const report: RunReport & { dry_run?: string[] } = newReport(session, job, timings);

@@ -6,17 +6,64 @@ Usage: python importcheck.py ROOT ENTRY_FILE  < NUL-separated selected paths (re
 Follows the imports of ENTRY_FILE transitively through the project's own modules. A module that exists
 under ROOT but is not in the selection would be missing on the target: it is reported with the importing
 file and line. importlib.import_module / __import__ calls cannot be followed: they are listed as such.
-Prints one JSON object: {"warnings": [{"kind": "missing"|"dynamic", "file", "line", "module"}]}.
+Prints one JSON object: {"warnings": [{"kind": "missing"|"dynamic", "file", "line", "module"}], "inputs"}.
 
 With --function, says whether NAME is bound at the top level of ENTRY_FILE (a def, a class, an assignment
 or an import, also inside a top-level if/try/with), without running it: {"function": "defined" | "missing"
-| "star" (a star import might bind it) | "unparsable", "detail"}.
+| "star" (a star import might bind it) | "unparsable", "detail", "inputs"}.
+
+"inputs" is everything the answer depends on besides the arguments and the interpreter, so that the caller can
+cache it exactly: {"files": {path: sha256 of the bytes read}, "lookups": {path: whether it was a file}}, or
+null when the answer cannot be cached (a file could not be read, a path is not UTF-8, or something changed
+while the script ran).
 """
 
 import ast
+import hashlib
 import json
 import os
 import sys
+
+
+class Inputs:
+    """Records every file read and every existence check, with what was seen."""
+
+    def __init__(self):
+        self.files, self.lookups, self.exact = {}, {}, True
+
+    def note(self, table, path, seen):
+        if table.setdefault(path, seen) != seen or not utf8(path):
+            self.exact = False
+
+    def read(self, path):
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            self.exact = False
+            raise
+        self.note(self.files, path, hashlib.sha256(data).hexdigest())
+        return data
+
+    def isfile(self, path):
+        found = os.path.isfile(path)
+        self.note(self.lookups, path, found)
+        return found
+
+    def json(self):
+        return {"files": self.files, "lookups": self.lookups} if self.exact else None
+
+
+def utf8(path):
+    """Whether the caller, which reads paths as UTF-8, would find this very path."""
+    try:
+        path.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+INPUTS = Inputs()
 
 
 def candidates(base, dotted):
@@ -44,7 +91,7 @@ class Checker:
         """(relative path of the module's file, or None) for a module found under the project."""
         for base in bases:
             for path in candidates(base, dotted):
-                if os.path.isfile(path):
+                if INPUTS.isfile(path):
                     return self.rel(path)
         return None
 
@@ -79,8 +126,7 @@ class Checker:
             return
         self.seen.add(rel)
         try:
-            with open(os.path.join(self.root, rel), "rb") as f:
-                tree = ast.parse(f.read(), filename=rel)
+            tree = ast.parse(INPUTS.read(os.path.join(self.root, rel)), filename=rel)
         except (OSError, SyntaxError, ValueError):
             return
         for node in ast.walk(tree):
@@ -168,8 +214,7 @@ def module_exports(root, path, seen):
         return None
     seen = seen | {path}
     try:
-        with open(path, "rb") as f:
-            tree = ast.parse(f.read(), filename=path)
+        tree = ast.parse(INPUTS.read(path), filename=path)
     except (OSError, SyntaxError, ValueError):
         return None
     for node in tree.body:
@@ -193,15 +238,14 @@ def star_exports(root, importer, node, seen):
         bases = [root, os.path.dirname(importer)]
     for base in bases:
         for path in candidates(base, node.module or "__init__") if node.module else [os.path.join(base, "__init__.py")]:
-            if os.path.isfile(path):
+            if INPUTS.isfile(path):
                 return module_exports(root, path, seen)
     return None
 
 
 def function_status(root, path, name):
     try:
-        with open(path, "rb") as f:
-            tree = ast.parse(f.read(), filename=path)
+        tree = ast.parse(INPUTS.read(path), filename=path)
     except SyntaxError as error:
         return {"function": "unparsable", "detail": "line %s: %s" % (error.lineno, error.msg)}
     except (OSError, ValueError) as error:
@@ -215,13 +259,14 @@ def function_status(root, path, name):
 def main():
     if sys.argv[1] == "--function":
         name, root, entry = sys.argv[2], os.path.abspath(sys.argv[3]), sys.argv[4]
-        json.dump(function_status(root, os.path.join(root, entry), name), sys.stdout)
+        status = function_status(root, os.path.join(root, entry), name)
+        json.dump(dict(status, inputs=INPUTS.json()), sys.stdout)
         return
     root, entry = os.path.abspath(sys.argv[1]), sys.argv[2]
     selected = {os.fsdecode(p) for p in sys.stdin.buffer.read().split(b"\0") if p}
     checker = Checker(root, entry, selected)
     checker.visit(entry)
-    json.dump({"warnings": checker.warnings}, sys.stdout)
+    json.dump({"warnings": checker.warnings, "inputs": INPUTS.json()}, sys.stdout)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 // The entry is checked before anything is sent: a misspelled function is exit 2 at once, no job is recorded,
 // and a name only a star import could bind is a warning, not a refusal.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { runCli, tempProject } from "../../helpers/cli.js";
@@ -86,5 +87,21 @@ describe("entry check before submission (local target)", () => {
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stderr, /broken\.py does not parse \(line 1: .*\); fix the syntax error first/);
     assert.deepEqual(recordedJobs(root), []);
+  });
+
+  it("with a project venv the answer is cached: the same refusal again, and an edit is seen at once", async () => {
+    const root = tempProject(PROJECT);
+    execFileSync("python3", ["-m", "venv", "--without-pip", join(root, ".venv")]);
+    for (let i = 0; i < 2; i++) {
+      const run = await runCli(["run", "strict.py:onw"], { cwd: root });
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, /strict\.py defines no top-level "onw" \(it defines: helped, own\); check the spelling/);
+    }
+    assert.ok(existsSync(join(root, ".slurmray", "cache", "import-checks.json")));
+    assert.deepEqual(recordedJobs(root), []);
+    writeFileSync(join(root, "helpers.py"), "def onw():\n    return 'fixed'\n");
+    const run = await runCli(["run", "strict.py:onw"], { cwd: root });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout.trim(), '"fixed"');
   });
 });
