@@ -109,19 +109,23 @@ export function localManifest(root: string, selection: Selection, cacheDir: stri
   const entries: Manifest = selection.files.flatMap((f) => {
     const hit = cache[f.path];
     let hash: string;
+    // A file setting a password is shipped only while config `files` lists it: its hash is never
+    // cached, so it is checked again once it is no longer listed.
+    let secret = false;
     if (hit && hit[0] === f.size && hit[1] === f.mtimeMs && hit[2] === f.ino) {
       hash = hit[3];
     } else {
       const data = readIfPresent(join(root, f.path));
       if (data === null) return []; // gone since it was selected (an editor's temp file): not shipped
       changed = true;
-      if (!selection.requested?.has(f.path) && holdsPassword(data)) {
+      secret = holdsPassword(data);
+      if (secret && !selection.requested?.has(f.path)) {
         withPassword.push(f.path);
         return [];
       }
       hash = sha256(data);
     }
-    if (!racilyRecent(f.mtimeMs, now)) next[f.path] = [f.size, f.mtimeMs, f.ino, hash];
+    if (!secret && !racilyRecent(f.mtimeMs, now)) next[f.path] = [f.size, f.mtimeMs, f.ino, hash];
     else changed = true;
     return [{ path: f.path, size: f.size, mtimeMs: f.mtimeMs, sha256: hash, mode: f.mode }];
   });

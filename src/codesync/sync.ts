@@ -8,10 +8,11 @@ import type { Transport } from "../transport/types.js";
 import { RemoteCommandError } from "../util/errors.js";
 import { writeFileAtomic } from "../util/fs.js";
 import { type SizeLimits, sizeWarnings } from "./limits.js";
-import { localManifest, type Manifest } from "./manifest.js";
+import type { Manifest } from "./manifest.js";
 import { type CodeProbe, probeCode } from "./remote.js";
+import { scanManifest } from "./scan.js";
 import { selectFiles } from "./select.js";
-import { applyArgv, manifestId, objectKey, parseApply, sameRecord, treeDir, type Upload, uploadStream } from "./store.js";
+import { applyArgv, objectKey, parseApply, sameRecord, treeDir, type Upload, uploadStream } from "./store.js";
 
 export interface SyncOptions {
   root: string;
@@ -139,17 +140,16 @@ export async function syncCode(transport: Transport, options: SyncOptions): Prom
   // One turn of the event loop lets the probe's command start before the local work blocks the loop.
   await new Promise<void>((resolve) => setImmediate(resolve));
   const selection = await selectFiles({ root: options.root, files: options.files, exclude: options.exclude, cacheDir: options.cacheDir });
-  const local = localManifest(options.root, selection, options.cacheDir);
-  const warnings = [...selection.warnings, ...sizeWarnings(selection.files, options.limits)];
+  const scanned = scanManifest(options.root, selection, options.cacheDir);
   const probe = await probed;
   // The cache only names a candidate base; the probe says whether its tree is on disk.
   const baseId = lastId !== null && probe.present ? lastId : null;
-  const id = manifestId(local);
-  const finish = (fields: Partial<SyncResult>, finalId = id): SyncResult => ({
+  const finish = (fields: Partial<SyncResult>, finalId: string): SyncResult => ({
     files_uploaded: 0,
     bytes_uploaded: 0,
     files_deleted: 0,
-    warnings,
+    // Read last: building the manifest may add a warning (a file left out for a password).
+    warnings: [...selection.warnings, ...sizeWarnings(selection.files, options.limits)],
     ...fields,
     seconds: (performance.now() - started) / 1000,
     remote_commands: transport.commandCount - commandsBefore,
@@ -157,12 +157,16 @@ export async function syncCode(transport: Transport, options: SyncOptions): Prom
     id: finalId,
     treeDir: treeDir(options.baseDir, probe.uid, finalId),
   });
-  if (baseId === id) return finish(options.dryRun ? { dryRunList: [] } : {});
+  const unchanged = (id: string) => finish(options.dryRun ? { dryRunList: [] } : {}, id);
+  if (baseId === scanned.id) return unchanged(baseId);
+  // After a scan that matched its stamp, the manifest is built only here, and its id computed afresh.
+  const { entries: local, id } = scanned.manifest();
+  if (baseId === id) return unchanged(baseId);
 
   const base = baseId === null ? null : sentState(options.cacheDir, options.targetKey, baseId);
   const plan = planUpload(local, id, base);
   if (options.dryRun) {
-    return finish({ dryRunList: [...plan.objects.map((e) => e.path), ...plan.deleted.map((p) => `delete ${p}`)] });
+    return finish({ dryRunList: [...plan.objects.map((e) => e.path), ...plan.deleted.map((p) => `delete ${p}`)] }, id);
   }
   let upload: Upload = plan;
   let files = 0;

@@ -1,27 +1,16 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, renameSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdtempSync, renameSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { localManifest } from "../../../src/codesync/manifest.js";
 import { type SelectOptions, selectFiles } from "../../../src/codesync/select.js";
-import { gitInit, makeTree } from "./tree.js";
+import { age, gitInit, makeTree } from "./tree.js";
 
 const dirs: string[] = [];
 after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-/** Sets every directory's and file's mtime a minute back, so that the walk is not racily recent. */
-function age(path: string): void {
-  const past = new Date(Date.now() - 60_000);
-  for (const entry of readdirSync(path, { withFileTypes: true })) {
-    const full = join(path, entry.name);
-    if (entry.isDirectory()) age(full);
-    else utimesSync(full, past, past);
-  }
-  utimesSync(path, past, past);
-}
 
 /** A project tree (aged) and a cache dir, with its first selection done (and cached). */
 async function project(files: Record<string, string>, extra: Partial<SelectOptions> = {}) {

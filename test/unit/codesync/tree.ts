@@ -1,6 +1,6 @@
 // Building small project trees on disk for codesync tests.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { encodeName } from "../../../src/codesync/names.js";
@@ -37,4 +37,18 @@ export function git(root: string, ...args: string[]): Buffer {
 
 export function gitInit(root: string): void {
   git(root, "init", "-q");
+}
+
+/**
+ * Sets every directory's and file's mtime a minute back (whole seconds, which utimes keeps exactly), so
+ * that the walk is not racily recent.
+ */
+export function age(path: string): void {
+  const past = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    const full = join(path, entry.name);
+    if (entry.isDirectory()) age(full);
+    else utimesSync(full, past, past);
+  }
+  utimesSync(path, past, past);
 }

@@ -1,0 +1,93 @@
+// The scan stamp: when every selected file keeps the (size, mtime, inode) it had when the last local
+// manifest was built (the very key the hash cache trusts), that manifest is known without reading the
+// hash cache or hashing 100,000 entries again. One digest of every selected file's stat tuple and every
+// link's target is kept with the manifest's id; a sync whose digest matches takes the id as it is.
+// In-place edits change a file's size, mtime or inode, hence the digest, and the full path runs.
+import { join } from "node:path";
+import { writeFileAtomic } from "../util/fs.js";
+import { fail, isObject, readCache } from "../util/json-file.js";
+import { localManifest, type Manifest, racilyRecent, sha256 } from "./manifest.js";
+import type { Selection } from "./select.js";
+import { manifestId } from "./store.js";
+
+const STAMP_FILE = "codesync-scan.json";
+// Bumped whenever what a manifest holds for the same files changes (as the hash cache's version is).
+const STAMP_VERSION = 1;
+
+interface Stamp {
+  version: typeof STAMP_VERSION;
+  scan: string;
+  id: string;
+  /** sha256 of the other fields: a corrupt or hand-edited stamp is discarded, never trusted. */
+  check: string;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+function checkOf(scan: string, id: string): string {
+  return sha256(`slurmray-scan ${STAMP_VERSION} ${scan} ${id}`);
+}
+
+function checkStamp(value: unknown): Stamp {
+  const valid =
+    isObject(value) &&
+    value.version === STAMP_VERSION &&
+    typeof value.scan === "string" &&
+    HEX64.test(value.scan) &&
+    typeof value.id === "string" &&
+    HEX64.test(value.id) &&
+    value.check === checkOf(value.scan, value.id);
+  return valid ? (value as unknown as Stamp) : fail("expected a scan stamp");
+}
+
+/**
+ * The digest of what the local manifest is built from: the root, each selected file's path, size,
+ * mtime, inode, mode and whether config `files` asked for it (a requested file skips the password
+ * check), each link's path and target. JSON keeps names with escaped bytes distinct (names.ts).
+ */
+export function scanDigest(root: string, selection: Selection): string {
+  const requested = selection.requested ?? new Set<string>();
+  const files = selection.files.map((f) => [f.path, f.size, f.mtimeMs, f.ino, f.mode, requested.has(f.path) ? 1 : 0]);
+  const links = selection.symlinks.map((l) => [l.path, l.target]);
+  return sha256(JSON.stringify([STAMP_VERSION, root, files, links]));
+}
+
+export interface LocalManifest {
+  entries: Manifest;
+  id: string;
+}
+
+export interface ScannedManifest {
+  /** The manifest's id: from the stamp when the scan matched, else of the manifest just built. */
+  id: string;
+  /** The manifest itself, built (and its id computed afresh) only when first asked for after a match. */
+  manifest(): LocalManifest;
+}
+
+function build(root: string, selection: Selection, cacheDir: string): LocalManifest {
+  const entries = localManifest(root, selection, cacheDir);
+  return { entries, id: manifestId(entries) };
+}
+
+/**
+ * The local manifest's id, through the stamp when nothing changed. A new stamp is written only for a
+ * manifest that is the scan's whole truth: every selected file in it (none gone since it was selected,
+ * none left out for a password, whose warning must come again) and none modified within the clock's
+ * tick of the scan (a second change in that tick would keep its mtime; see racilyRecent).
+ */
+export function scanManifest(root: string, selection: Selection, cacheDir: string): ScannedManifest {
+  const file = join(cacheDir, STAMP_FILE);
+  const scan = scanDigest(root, selection);
+  const stamp = readCache(file, checkStamp);
+  if (stamp?.scan === scan) {
+    let built: LocalManifest | undefined;
+    return { id: stamp.id, manifest: () => (built ??= build(root, selection, cacheDir)) };
+  }
+  const now = Date.now();
+  const local = build(root, selection, cacheDir);
+  const whole = local.entries.length === selection.files.length + selection.symlinks.length;
+  if (whole && !selection.files.some((f) => racilyRecent(f.mtimeMs, now))) {
+    writeFileAtomic(file, JSON.stringify({ version: STAMP_VERSION, scan, id: local.id, check: checkOf(scan, local.id) } satisfies Stamp));
+  }
+  return { id: local.id, manifest: () => local };
+}
