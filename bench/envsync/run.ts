@@ -112,7 +112,8 @@ async function main(): Promise<void> {
   ensureWheelhouse();
   const index = await wheelIndex();
   const cacheDir = mkdtempSync(join(tmpdir(), "sr-bench-"));
-  const transport = new OpenSshTransport({ host: "srtb", sshConfigFile: bed.sshConfig, controlDir: mkdtempSync("/tmp/srb-") });
+  const controlDir = mkdtempSync("/tmp/srb-");
+  const transport = new OpenSshTransport({ host: "srtb", sshConfigFile: bed.sshConfig, controlDir });
   await transport.connect();
   const base = (await transport.exec(["mktemp", "-d", "/tmp/sr-bench-XXXXXX"])).stdout.trim();
   const must = async (t: Transport, script: string): Promise<string> => {
@@ -259,6 +260,7 @@ async function main(): Promise<void> {
     await transport.shutdown();
     await index.stop();
     rmSync(cacheDir, { recursive: true, force: true });
+    rmSync(controlDir, { recursive: true, force: true });
   }
 }
 
