@@ -13,6 +13,7 @@
 //      ssh, remote), with a warm and a cold local snapshot cache, against the installer run over a new ssh.
 // The wheelhouse is downloaded once with pip download into /tmp/sr-bench-envsync/wheelhouse.
 // Usage: bash scripts/test-cluster.sh up && npm run build && npx tsx bench/envsync/run.ts [runs=5] [stack_runs=3] [stack_pip_runs=1]
+// (a count of 0 leaves those cases out).
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -111,7 +112,8 @@ async function main(): Promise<void> {
   ensureWheelhouse();
   const index = await wheelIndex();
   const cacheDir = mkdtempSync(join(tmpdir(), "sr-bench-"));
-  const transport = new OpenSshTransport({ host: "srtb", sshConfigFile: bed.sshConfig, controlDir: mkdtempSync("/tmp/srb-") });
+  const controlDir = mkdtempSync("/tmp/srb-");
+  const transport = new OpenSshTransport({ host: "srtb", sshConfigFile: bed.sshConfig, controlDir });
   await transport.connect();
   const base = (await transport.exec(["mktemp", "-d", "/tmp/sr-bench-XXXXXX"])).stdout.trim();
   const must = async (t: Transport, script: string): Promise<string> => {
@@ -140,6 +142,7 @@ async function main(): Promise<void> {
 
   /** The four engine cases for one installer and one set of requirements with one package that flips. */
   const engineCases = async (installer: Installer, label: string, versions: [string[], string[]], findLinks: string[], runs: number): Promise<void> => {
+    if (runs === 0) return;
     const t = installer.transport;
     const indexArgs = [`--index-url ${quote(index.url)}`, ...findLinks.map((dir) => `--find-links ${quote(dir)}`)].join(" ");
     const [reqA, reqB] = [`${base}/req-${label}-a.txt`, `${base}/req-${label}-b.txt`];
@@ -177,6 +180,9 @@ async function main(): Promise<void> {
       });
       if (envDir === held) throw new Error("the env held by a job was changed in place");
       d.slurmray.push(beside);
+      // The sync returned before removing the generation it retired (in the background): the baselines and
+      // the cold build after it are measured once that removal is over, not racing it for the disk.
+      await must(t, `while [ -n "$(find ${quote(`${base}/envs`)} -maxdepth 1 -name '*.trash' -print -quit)" ]; do sleep 0.05; done`);
       d.baseline.push(await time(() => must(t, installer.full(fresh(`full-${installer.name}`), at(state).req, indexArgs))));
       // (c) a new env each time.
       const cold = `${base}/envs/cold${++dirs}-py3.11`;
@@ -254,6 +260,7 @@ async function main(): Promise<void> {
     await transport.shutdown();
     await index.stop();
     rmSync(cacheDir, { recursive: true, force: true });
+    rmSync(controlDir, { recursive: true, force: true });
   }
 }
 

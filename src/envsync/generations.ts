@@ -24,9 +24,10 @@ export function generationDir(base: string, n: number): string {
   return n === 0 ? base : `${base}-${n}`;
 }
 
-/** Sets $sr_env to the current generation of the family $sr_base. */
+/** Sets $sr_env to the current generation of the family $sr_base (`read`, not `$(cat)`: no process to start). */
 export const RESOLVE_ENV = `sr_env=$sr_base
-sr_g=$(cat "$sr_base${CURRENT_SUFFIX}" 2>/dev/null) && case $sr_g in ''|*[!0-9]*) ;; *) sr_env=$sr_base-$sr_g ;; esac`;
+sr_g=; { read -r sr_g < "$sr_base${CURRENT_SUFFIX}"; } 2>/dev/null
+case $sr_g in ''|*[!0-9]*) ;; *) sr_env=$sr_base-$sr_g ;; esac`;
 
 /** Takes the family's lock on descriptor 9 (flock(1) when present, else Python's fcntl on the inherited fd). */
 export function lockFamily(onFail: string): string {
