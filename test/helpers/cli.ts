@@ -1,9 +1,9 @@
 // Spawns the built CLI (dist/cli/main.js) as a user would. `npm test` builds first (pretest).
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { scratchDir } from "./scratch.js";
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const CLI = join(REPO_ROOT, "dist", "cli", "main.js");
@@ -45,26 +45,9 @@ export function runCli(args: string[], options: CliOptions): Promise<CliResult> 
   return startCli(args, options).done;
 }
 
-/** Throwaway projects still on disk; removed when the test process exits, whatever the tests did. */
-const projects = new Set<string>();
-
-function removeProjects(): void {
-  for (const root of projects) {
-    try {
-      rmSync(root, { recursive: true, force: true });
-    } catch {
-      // A read-only dir inside (a job's shipped tree): make it writable, then remove it.
-      spawnSync("chmod", ["-R", "u+w", root]);
-      rmSync(root, { recursive: true, force: true });
-    }
-  }
-}
-
 /** A throwaway project folder holding the given files, removed at the latest when the test process exits. */
 export function tempProject(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), "srproj-"));
-  if (projects.size === 0) process.on("exit", removeProjects);
-  projects.add(root);
+  const root = scratchDir("srproj-");
   for (const [name, content] of Object.entries(files)) {
     const path = join(root, name);
     mkdirSync(dirname(path), { recursive: true });

@@ -2,11 +2,11 @@
 // read from /proc at its exit by a preloaded module). Linux only: `canMeasure` says whether it applies.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { CLI } from "./cli.js";
+import { scratchDir } from "./scratch.js";
 
 export const canMeasure = existsSync("/proc/self/status");
 
@@ -26,7 +26,7 @@ export interface PeakRun {
 
 /** Where the runs' printed files go: outside the project, so no run syncs or hashes an earlier one's output. */
 export class PeakRecorder {
-  readonly dir = mkdtempSync(join(tmpdir(), "srmem-"));
+  readonly dir = scratchDir("srmem-");
 
   constructor() {
     writeFileSync(join(this.dir, "hwm.mjs"), HWM_MODULE);

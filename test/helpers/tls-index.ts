@@ -2,12 +2,12 @@
 // private CA made here with openssl: nothing on the machine trusts it unless told to. For the tests of a site
 // whose index or CA is configured for pip only. Stopped by PID.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freeLocalPort, OpenSshTransport } from "../../src/transport/openssh.js";
 import type { Transport } from "../../src/transport/types.js";
 import { quote } from "../../src/util/shell.js";
+import { scratchDir } from "./scratch.js";
 import type { TestBed } from "./testbed.js";
 import { stopper, wheelIndex } from "./wheel-index.js";
 
@@ -50,7 +50,7 @@ function makeCertificates(dir: string): void {
 /** Starts the HTTPS index (building the wheels if this process has not yet). Call stop() in an `after` hook. */
 export async function tlsIndex(): Promise<TlsIndex> {
   const wheels = await wheelIndex();
-  const dir = mkdtempSync(join(tmpdir(), "sr-tls-"));
+  const dir = scratchDir("sr-tls-");
   makeCertificates(dir);
   const port = await freeLocalPort();
   const child = spawn("python3", ["-c", SERVE, wheels.dir, String(port), join(dir, "server-full.pem")], { stdio: ["ignore", "pipe", "ignore"] });
@@ -124,7 +124,7 @@ export interface PipSite {
 
 export async function pipSite(tb: TestBed, scratchPrefix: string): Promise<PipSite> {
   const index = await tlsIndex();
-  const transport = new OpenSshTransport({ host: "srtb2", sshConfigFile: tb.sshConfig, controlDir: mkdtempSync("/tmp/srtbc-") });
+  const transport = new OpenSshTransport({ host: "srtb2", sshConfigFile: tb.sshConfig, controlDir: scratchDir("/tmp/srtbc-") });
   await transport.connect();
   const base = (await transport.exec(["mktemp", "-d", `${scratchPrefix}XXXXXX`])).stdout.trim();
   return {

@@ -2,10 +2,9 @@
 // zipfile (METADATA, WHEEL, RECORD as installers check them), served by `python3 -m http.server` on
 // loopback. Built and started once per test process; stopped by PID.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { freeLocalPort } from "../../src/transport/openssh.js";
+import { scratchDir } from "./scratch.js";
 
 export interface WheelSpec {
   name: string;
@@ -113,7 +112,7 @@ export function stopper(child: ChildProcess, dir: string): () => Promise<void> {
 
 /** Builds the wheels in a new temp dir: the wheel files in `<dir>/files`, the PEP 503 pages in `<dir>/simple`. */
 export function buildWheels(specs: readonly WheelSpec[]): string {
-  const dir = mkdtempSync(join(tmpdir(), "sr-wheels-"));
+  const dir = scratchDir("sr-wheels-");
   execFileSync("python3", ["-c", BUILD, dir, JSON.stringify(specs)], { timeout: 60_000 });
   return dir;
 }

@@ -1,11 +1,11 @@
 // The public library on the local target: Cluster.run / submit / map and Job, as a TypeScript user calls them.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Cluster, InputError, InterruptedError, JobFailedError } from "../../../src/api/index.js";
 import { tempProject } from "../../helpers/cli.js";
+import { scratchDir } from "../../helpers/scratch.js";
 
 const cwd = tempProject({
   "calc.py": `import time
@@ -96,7 +96,7 @@ describe("Cluster and Job on the local target", () => {
 
   it("outputs() waits for the job and brings back what it wrote under outputs/", async () => {
     const job = await new Cluster({ cwd }).submit("calc.py:report", { args: { name: "t.csv" } });
-    const dir = mkdtempSync(join(tmpdir(), "srout-"));
+    const dir = scratchDir("srout-");
     const fetched = await job.outputs({ dir });
     assert.equal(fetched.dir, dir);
     assert.equal(readFileSync(join(dir, "tables", "t.csv"), "utf8"), "a,b\n1,2\n");

@@ -3,12 +3,12 @@
 // and its function called as bash's completion would call it.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { listJobs } from "../../../src/jobs/registry.js";
 import { CLI, runCli, tempProject } from "../../helpers/cli.js";
+import { scratchDir } from "../../helpers/scratch.js";
 
 const TOML = '[project]\nname = "p"\n\n[targets.cluster]\nkind = "slurm"\nhost = "login.example"\n\n[targets.box]\nkind = "local"\n';
 
@@ -18,7 +18,7 @@ function hasShell(name: string): boolean {
 
 /** A `slurmray` on PATH that runs this build, as the scripts call it by name. */
 function binDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "srbin-"));
+  const dir = scratchDir("srbin-");
   writeFileSync(join(dir, "slurmray"), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} "$@"\n`, { mode: 0o755 });
   return dir;
 }
@@ -64,7 +64,7 @@ describe("shell completion", () => {
         t.diagnostic(`${shell} not installed: its script is not checked`);
         continue;
       }
-      const file = join(mkdtempSync(join(tmpdir(), "srcomp-")), `slurmray.${shell}`);
+      const file = join(scratchDir("srcomp-"), `slurmray.${shell}`);
       writeFileSync(file, (await runCli(["completion", shell], { cwd })).stdout);
       const r = spawnSync(shell, ["-n", file], { encoding: "utf8" });
       assert.equal(r.status, 0, `${shell}: ${r.stderr}`);

@@ -4,11 +4,11 @@
 // files, and nothing of the tests.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { REPO_ROOT, tempProject } from "../../helpers/cli.js";
+import { scratchDir } from "../../helpers/scratch.js";
 
 const npm = (args: string[], cwd: string) => execFileSync("npm", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, npm_config_update_notifier: "false" } });
 
@@ -20,7 +20,7 @@ function runFrom(prefix: string) {
 
 describe("installing slurmray", () => {
   it("npm pack holds dist/ and the remote files, no tests; its global install runs a job anywhere", { timeout: 300_000 }, () => {
-    const dir = mkdtempSync(join(tmpdir(), "srpack-"));
+    const dir = scratchDir("srpack-");
     // dist/ is built already (npm test builds first); --ignore-scripts packs it as it is instead of rebuilding.
     const [packed] = JSON.parse(npm(["pack", "--json", "--ignore-scripts", "--pack-destination", dir], REPO_ROOT)) as { filename: string; files: { path: string }[] }[];
     const files = packed!.files.map((f) => f.path);
@@ -31,7 +31,7 @@ describe("installing slurmray", () => {
     }
     assert.deepEqual(files.filter((f) => /(^|\/)(test|tests|bench)\/|\.test\.|^src\//.test(f)), []);
 
-    const prefix = mkdtempSync(join(tmpdir(), "srprefix-"));
+    const prefix = scratchDir("srprefix-");
     npm(["install", "-g", "--prefix", prefix, "--no-audit", "--no-fund", join(dir, packed!.filename)], dir);
     const r = runFrom(prefix);
     assert.equal(r.status, 0, r.stderr);
@@ -46,7 +46,7 @@ describe("installing slurmray", () => {
   });
 
   it("npm install -g . from the clone links a working slurmray", () => {
-    const prefix = mkdtempSync(join(tmpdir(), "srprefix-"));
+    const prefix = scratchDir("srprefix-");
     npm(["install", "-g", "--prefix", prefix, "--no-audit", "--no-fund", "."], REPO_ROOT);
     const r = runFrom(prefix);
     assert.equal(r.status, 0, r.stderr);

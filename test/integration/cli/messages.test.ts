@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { listJobs } from "../../../src/jobs/registry.js";
 import type { JobRecord } from "../../../src/model/job.js";
 import { runCli, startCli, tempProject } from "../../helpers/cli.js";

@@ -4,17 +4,17 @@
 // answers 401 without `Authorization: Bearer <token>`.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../../../src/config/load.js";
 import { dashboardAddress, openDashboardWhenReady } from "../../../src/jobs/dashboard.js";
 import { findJob } from "../../../src/jobs/registry.js";
 import { closeSessions } from "../../../src/jobs/session.js";
 import type { JobRecord } from "../../../src/model/job.js";
 import { REPO_ROOT, runCli, startCli } from "../../helpers/cli.js";
+import { scratchDir } from "../../helpers/scratch.js";
 import { sshArgs } from "../../helpers/testbed.js";
 import { bedProject, fetchThrough } from "./project.js";
 
@@ -88,7 +88,7 @@ function headOf(dashboard: boolean): { head: Record<string, string>; command: st
     "print(json.dumps({'head': ray_cluster.head_info('10.0.0.5', ports), 'command': command}))",
   ].join("\n");
   // ray_command only needs a `ray` on PATH to name.
-  const bin = mkdtempSync(join(tmpdir(), "srray-"));
+  const bin = scratchDir("srray-");
   writeFileSync(join(bin, "ray"), "", { mode: 0o755 });
   const env = { ...process.env, SLURMRAY_RAY_DASHBOARD: dashboard ? "1" : "0", PATH: `${bin}:${process.env["PATH"]}` };
   return JSON.parse(execFileSync("python3", ["-c", script], { env, encoding: "utf8" }));
@@ -137,7 +137,7 @@ describe("slurmray dashboard on the Slurm test bed", () => {
       assert.equal(direct, "401", "the page needs the token");
 
       // A graphical session whose xdg-open records what it was asked to open.
-      const bin = mkdtempSync(join(tmpdir(), "srbrowser-"));
+      const bin = scratchDir("srbrowser-");
       writeFileSync(join(bin, "xdg-open"), `#!/bin/sh\nprintf '%s' "$1" > ${bin}/opened\n`, { mode: 0o755 });
       const browser = { DISPLAY: ":0", PATH: `${bin}:${process.env["PATH"]}` };
       const { child, done } = startCli(["dashboard", id], { cwd, timeoutMs: 60_000, env: browser });

@@ -5,17 +5,17 @@
 // on the bed and none locally (counted with --verbose).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { processGroupAlive } from "../../../src/backends/local/process-group.js";
+import { findJob } from "../../../src/jobs/registry.js";
 import { runCli, startCli } from "../../helpers/cli.js";
+import { scratchDir } from "../../helpers/scratch.js";
 import { sshArgs } from "../../helpers/testbed.js";
 import { bedProject, venvProject } from "./project.js";
 import { hasTmux, Terminal } from "./terminal.js";
-import { processGroupAlive } from "../../../src/backends/local/process-group.js";
-import { findJob } from "../../../src/jobs/registry.js";
 
 const WORK =
   "import os, time\n\ndef slow(seconds=300):\n    print('started', flush=True)\n    time.sleep(seconds)\n    return 'done'\n\ndef quick():\n    return {'answer': 42}\n\n" +
@@ -77,7 +77,7 @@ async function watchedEnds(t: TestContext, cwd: string, gate: (name: string) => 
   const gated = (name: string) => detached(cwd, "work.py:gated", ["--args", JSON.stringify({ path: gate(name) })]);
   const a = await gated("a");
   t.after(() => runCli(["cancel", a], { cwd }));
-  const logs = mkdtempSync(join(tmpdir(), "srview-log-"));
+  const logs = scratchDir("srview-log-");
   t.after(() => rmSync(logs, { recursive: true, force: true }));
   const term = new Terminal(cwd, ["--verbose", "jobs", `2>${join(logs, "view")}`]);
   t.after(() => term.close());

@@ -1,10 +1,10 @@
 // A pseudo-terminal for the live view's tests: tmux, on a server of the test's own.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CLI } from "../../helpers/cli.js";
+import { scratchDir } from "../../helpers/scratch.js";
 
 export function hasTmux(): boolean {
   return spawnSync("tmux", ["-V"]).status === 0;
@@ -12,7 +12,7 @@ export function hasTmux(): boolean {
 
 /** A tmux server of our own (its socket in a temp dir of ours), one window running the CLI at a fixed size. */
 export class Terminal {
-  readonly #dir = mkdtempSync(join(tmpdir(), "srview-"));
+  readonly #dir = scratchDir("srview-");
   readonly #socket = join(this.#dir, "tmux");
 
   constructor(cwd: string, args: string[]) {

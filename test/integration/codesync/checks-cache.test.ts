@@ -3,15 +3,15 @@
 // from a fresh run; each input the answer depends on gets a test that changing it alone is noticed.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { checksCacheFile } from "../../../src/codesync/checks-cache.js";
 import { checkImports, functionStatus } from "../../../src/codesync/imports.js";
+import { scratchDir } from "../../helpers/scratch.js";
 import { makeTree } from "../../unit/codesync/tree.js";
 
-const tools = mkdtempSync(join(tmpdir(), "sr-cc-"));
+const tools = scratchDir("sr-cc-");
 after(() => rmSync(tools, { recursive: true, force: true }));
 // A venv with its own copy of the interpreter, so that a test can change the interpreter's file.
 execFileSync("python3", ["-m", "venv", "--copies", "--without-pip", join(tools, "venv")]);

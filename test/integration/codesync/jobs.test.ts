@@ -2,12 +2,12 @@
 // each job runs the code it was submitted with, however many runs and edits overlap.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type CliResult, runCli, startCli, tempProject } from "../../helpers/cli.js";
+import { scratchDir } from "../../helpers/scratch.js";
 import { requireTestbed, sshArgs, type TestBed } from "../../helpers/testbed.js";
 import { testbedToml } from "../../helpers/testbed-project.js";
 
@@ -58,7 +58,7 @@ interface Target {
 }
 
 function localTarget(): Target {
-  const cache = mkdtempSync(join(tmpdir(), "sr-faithful-cache-"));
+  const cache = scratchDir("sr-faithful-cache-");
   cleanups.push(() => execFileSync("sh", ["-c", REMOVE, "sh", cache]));
   return {
     name: "local",
@@ -80,7 +80,7 @@ function slurmTarget(tb: TestBed): Target {
 }
 
 function newProject(folder: string | undefined, toml: string): string {
-  const cwd = folder ? join(mkdtempSync(join(tmpdir(), "sr-clone-")), folder) : tempProject({});
+  const cwd = folder ? join(scratchDir("sr-clone-"), folder) : tempProject({});
   mkdirSync(cwd, { recursive: true });
   for (const [name, content] of Object.entries({ ...FILES, "slurmray.toml": toml })) writeFileSync(join(cwd, name), content);
   execFileSync("python3", ["-m", "venv", "--without-pip", join(cwd, ".venv")]);
@@ -185,7 +185,7 @@ function faithfulSuite(name: string, open: (t: TestContext) => Target | undefine
         assert.equal(report.outputs.dir, dir);
         assert.deepEqual(["one", "sub/1.txt", "sub/2.txt"].map((f) => readFileSync(join(dir, f === "one" ? name : f), "utf8")), [name, name, name]);
       }
-      const elsewhere = join(mkdtempSync(join(tmpdir(), "sr-out-")), "got");
+      const elsewhere = join(scratchDir("sr-out-"), "got");
       cleanups.push(() => rmSync(elsewhere, { recursive: true, force: true }));
       const fetched = await runCli(["result", one.job_id, "--outputs", elsewhere], { cwd, env: tg.env });
       assert.equal(fetched.code, 0, fetched.stderr);

@@ -1,10 +1,11 @@
 // Code sync over OpenSSH against the test bed's real sshd.
 import assert from "node:assert/strict";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { test } from "node:test";
 import { syncCode } from "../../../src/codesync/sync.js";
 import { OpenSshTransport } from "../../../src/transport/openssh.js";
+import { scratchDir } from "../../helpers/scratch.js";
 import { bedTransport, requireTestbed } from "../../helpers/testbed.js";
 import { makeTree } from "../../unit/codesync/tree.js";
 import { bedOpener, codesyncSuite, REMOVE_STORE } from "./suite.js";
@@ -23,7 +24,7 @@ test("a base_dir shared by two users: one store each, neither can plant an objec
   const bed = requireTestbed(t);
   if (!bed) return;
   const { transport } = (await open(t))!;
-  const other = new OpenSshTransport({ host: "srtb2", sshConfigFile: bed.sshConfig, controlDir: mkdtempSync("/tmp/srcs2-") });
+  const other = new OpenSshTransport({ host: "srtb2", sshConfigFile: bed.sshConfig, controlDir: scratchDir("/tmp/srcs2-") });
   // A base_dir shared on purpose is one an admin made like /tmp (the bed is this machine; the test is root).
   const base = `/tmp/sr-cs-shared-${process.pid}`;
   mkdirSync(base);

@@ -1,19 +1,19 @@
 // slurmray doctor against the real sshd + Slurm test bed.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { quote } from "../../../src/util/shell.js";
 import { runCli, tempProject } from "../../helpers/cli.js";
+import { scratchDir } from "../../helpers/scratch.js";
 import { removeRemote, requireTestbed, scratchBaseDir, sshArgs, type TestBed, testbed } from "../../helpers/testbed.js";
 import { testbedToml } from "../../helpers/testbed-project.js";
 import { type PipSite, pipSite, userPipConf } from "../../helpers/tls-index.js";
 
 /** A fresh ed25519 key pair in a temporary folder (removed by the caller). */
 function newKey(): { dir: string; key: string; pub: string } {
-  const dir = mkdtempSync(join(tmpdir(), "sr-doctor-key-"));
+  const dir = scratchDir("sr-doctor-key-");
   const key = join(dir, "id");
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "slurmray-doctor-test", "-f", key]);
   return { dir, key, pub: execFileSync("ssh-keygen", ["-y", "-f", key], { encoding: "utf8" }).trim() };

@@ -3,18 +3,18 @@
 // Real interpreters and the hermetic wheel index; the remote is the local transport.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type SnapshotOptions, takeSnapshot } from "../../../src/envsync/snapshot.js";
 import { syncEnv } from "../../../src/envsync/sync.js";
 import { LocalTransport } from "../../../src/transport/local.js";
+import { scratchDir } from "../../helpers/scratch.js";
 import { type WheelIndex, wheelIndex } from "../../helpers/wheel-index.js";
 import { SYNC_DEFAULTS } from "./suite.js";
 
 describe("snapshot sources: conda env, non-virtualenv Python, pyproject.toml", () => {
-  const root = mkdtempSync(join(tmpdir(), "sr-conda-"));
+  const root = scratchDir("sr-conda-");
   const project = join(root, "project");
   const cacheDir = join(root, "cache");
   let index: WheelIndex;

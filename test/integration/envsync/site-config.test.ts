@@ -3,13 +3,12 @@
 // bed) must install through it; where uv cannot use the CA, pip must take over and the report must say so.
 // The machine-wide /etc/pip.conf and CA bundle are left alone.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import type { Snapshot } from "../../../src/envsync/snapshot.js";
 import { type SyncOptions, syncEnv } from "../../../src/envsync/sync.js";
 import type { OpenSshTransport } from "../../../src/transport/openssh.js";
+import { scratchDir } from "../../helpers/scratch.js";
 import { requireTestbed, testbed } from "../../helpers/testbed.js";
 import { type PipSite, pipSite, type TlsIndex, type UserPipConf, userPipConf } from "../../helpers/tls-index.js";
 import { SYNC_DEFAULTS, snapshotOf } from "./suite.js";
@@ -21,7 +20,7 @@ describe("env sync on a site configured for pip only (HTTPS index, private CA)",
   let base = "";
   let counter = 0;
   let pipConf: UserPipConf | undefined;
-  const cacheDir = mkdtempSync(join(tmpdir(), "sr-sitecache-"));
+  const cacheDir = scratchDir("sr-sitecache-");
 
   before(async () => {
     const tb = testbed();

@@ -2,9 +2,8 @@
 // the hermetic wheel index. Each test uses its own env dir under one remote scratch folder.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -16,6 +15,7 @@ import { diffEnv, envProbeFor, type SyncOptions, syncEnv } from "../../../src/en
 import { OpenSshTransport } from "../../../src/transport/openssh.js";
 import type { Transport } from "../../../src/transport/types.js";
 import { InputError } from "../../../src/util/errors.js";
+import { scratchDir } from "../../helpers/scratch.js";
 import { requireTestbed, type TestBed, testbed } from "../../helpers/testbed.js";
 import { intercept, withoutUv } from "../../helpers/transports.js";
 import { MANY, type WheelIndex, wheelIndex } from "../../helpers/wheel-index.js";
@@ -83,7 +83,7 @@ export function envSyncSuite(name: string, open: (bed: TestBed | null) => Promis
     let index: WheelIndex;
     let base = "";
     let counter = 0;
-    const cacheDir = mkdtempSync(join(tmpdir(), "sr-envcache-"));
+    const cacheDir = scratchDir("sr-envcache-");
     const usable = (t: TestContext): Transport | undefined => (needsBed && !requireTestbed(t) ? undefined : transport);
 
     before(async () => {

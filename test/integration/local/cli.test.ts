@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseHandle } from "../../../src/backends/local/handle.js";
 import { processGroupAlive } from "../../../src/backends/local/process-group.js";
 import type { JobRecord } from "../../../src/model/job.js";

@@ -3,10 +3,11 @@
 // fresh dir; the queue dir is root-owned and sticky, as an admin makes it (these tests run as root, on the
 // bed's machine). Everything is removed afterwards.
 import { execFile } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { remoteFile } from "../../../src/remote/index.js";
 import { quoteArgv } from "../../../src/util/shell.js";
+import { scratchDir } from "../../helpers/scratch.js";
 import { sshArgs, type TestBed } from "../../helpers/testbed.js";
 
 /** A job that keeps a cpu busy (or sleeps) for some seconds, then records what it saw in times.json. */
@@ -47,7 +48,7 @@ export class QueueBed {
   private count = 0;
 
   constructor(readonly tb: TestBed) {
-    this.base = mkdtempSync("/tmp/srq-it-");
+    this.base = scratchDir("/tmp/srq-it-");
     chmodSync(this.base, 0o755);
     this.script = join(this.base, "queue.py");
     copyFileSync(remoteFile("queue.py"), this.script);

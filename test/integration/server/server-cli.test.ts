@@ -5,16 +5,16 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ServerBackend } from "../../../src/backends/server/index.js";
 import { RUNTIME_FILES } from "../../../src/jobs/session.js";
 import type { JobRecord } from "../../../src/model/job.js";
 import { runtimeHash } from "../../../src/remote/index.js";
 import { OpenSshTransport } from "../../../src/transport/openssh.js";
 import { runCli, startCli, tempProject } from "../../helpers/cli.js";
-import { serverToml } from "../../helpers/testbed-project.js";
 import { keyOf, removeRemote, scratchBaseDir, type TestBed, testbed } from "../../helpers/testbed.js";
+import { serverToml } from "../../helpers/testbed-project.js";
 
 const FILES = {
   "work.py": `

@@ -3,11 +3,12 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { scratchDir } from "../../helpers/scratch.js";
 import { bedTransport, keyOf, requireTestbed, sshArgs, sshBaseArgs, type TestBed } from "../../helpers/testbed.js";
 
 interface Run {
@@ -88,7 +89,7 @@ test("every bed user's authorized_keys holds this bed's key once, marked with th
 
 /** Opens `count` sessions at once over one connection as `user`; returns how many sshd refused. */
 async function refusedSessions(tb: TestBed, user: string, count: number): Promise<number> {
-  const dir = mkdtempSync("/tmp/srtb-mux-");
+  const dir = scratchDir("/tmp/srtb-mux-");
   const mux = ["-S", join(dir, "s")];
   try {
     // -f: ssh forks once authenticated; stdio ignored so that the forked master does not hold our pipes.
@@ -178,7 +179,7 @@ test("sacct reports a finished job of the test user as COMPLETED", async (t) => 
 });
 
 // The password reaches ssh only through an environment variable read by the askpass helper.
-const askpassDir = mkdtempSync(join(tmpdir(), "srtb-askpass-"));
+const askpassDir = scratchDir("srtb-askpass-");
 after(() => rmSync(askpassDir, { recursive: true, force: true }));
 const ASKPASS = join(askpassDir, "askpass.sh");
 writeFileSync(ASKPASS, '#!/bin/sh\nprintf "%s\\n" "$SRTB_TEST_PASSWORD"\n', { mode: 0o700 });

@@ -1,11 +1,12 @@
 // Building SSH transports against the test bed, hermetically: no ~/.ssh/config, a private control dir.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { OpenSshTransport } from "../../../src/transport/openssh.js";
 import type { SshTransportOptions } from "../../../src/transport/options.js";
 import { Ssh2Transport } from "../../../src/transport/ssh2.js";
+import { scratchDir } from "../../helpers/scratch.js";
 import type { TestBed } from "../../helpers/testbed.js";
 
 export type SshKind = "openssh" | "ssh2";
@@ -18,7 +19,7 @@ process.on("exit", () => {
 
 /** A short private scratch dir (control sockets need short paths), removed when the process exits. */
 export function scratch(): string {
-  const dir = mkdtempSync("/tmp/srt-");
+  const dir = scratchDir("/tmp/srt-");
   scratchDirs.push(dir);
   return dir;
 }

@@ -1,16 +1,16 @@
 // The behaviour every transport must have, written once and run against each (local, openssh, ssh2).
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { get } from "node:http";
-import { PassThrough } from "node:stream";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { PassThrough } from "node:stream";
 import type { TestContext } from "node:test";
+import { after, before, describe, test } from "node:test";
 import { downloadFiles, readRemoteFile, uploadFiles } from "../../../src/transport/files.js";
 import { OpenSshTransport } from "../../../src/transport/openssh.js";
 import type { Transport } from "../../../src/transport/types.js";
+import { scratchDir } from "../../helpers/scratch.js";
 import { requireTestbed, type TestBed, testbed } from "../../helpers/testbed.js";
 import { awkwardArgs, randomArgvs } from "../../unit/transport/argv.js";
 
@@ -40,7 +40,7 @@ export function transportSuite(name: string, open: (bed: TestBed | null) => Prom
   describe(`${name} transport`, () => {
     let opened: Transport | undefined;
     let remoteTmp = "";
-    const local = mkdtempSync(join(tmpdir(), "sr-tr-"));
+    const local = scratchDir("sr-tr-");
     const usable = (t: TestContext): Transport | undefined => (needsBed && !requireTestbed(t) ? undefined : opened);
 
     before(async () => {

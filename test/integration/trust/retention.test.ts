@@ -1,7 +1,6 @@
 // Retention never deletes live work, and a forged reply to `clean` removes nothing outside .slurmray/.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { liveJobsCommand } from "../../../src/backends/slurm/jobs-list.js";
@@ -11,6 +10,7 @@ import { LocalTransport } from "../../../src/transport/local.js";
 import type { Transport } from "../../../src/transport/types.js";
 import { quote } from "../../../src/util/shell.js";
 import { runCli, tempProject } from "../../helpers/cli.js";
+import { scratchDir } from "../../helpers/scratch.js";
 import { bedTransport, requireTestbed } from "../../helpers/testbed.js";
 
 const local = new LocalTransport();
@@ -27,7 +27,7 @@ async function agedDirs(transport: Transport, dir: string, ids: string[]): Promi
 }
 
 test("a forged clean reply naming ../../../victim deletes nothing outside .slurmray/", async () => {
-  const root = mkdtempSync(join(tmpdir(), "sr-forged-"));
+  const root = scratchDir("sr-forged-");
   cleanups.push(() => rmSync(root, { recursive: true, force: true }));
   mkdirSync(recordsDir(root), { recursive: true });
   const victim = join(root, "victim.json");
@@ -43,7 +43,7 @@ test("a forged clean reply naming ../../../victim deletes nothing outside .slurm
 });
 
 test("when the scheduler cannot say which jobs are alive, nothing is removed", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "sr-live-"));
+  const dir = scratchDir("sr-live-");
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   await agedDirs(local, dir, ["a", "b"]);
   await assert.rejects(cleanJobDirs(local, { jobsDir: dir, olderThanDays: 7, activeJobIds: [], liveJobsCommand: "exit 1" }), /nothing was removed/);

@@ -2,12 +2,13 @@
 // never run; a base of one's own in it works, and everything made there is private.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { after, test } from "node:test";
-import { runtimeHash } from "../../../src/remote/index.js";
 import { RUNTIME_FILES } from "../../../src/jobs/session.js";
+import { runtimeHash } from "../../../src/remote/index.js";
 import { runCli, tempProject } from "../../helpers/cli.js";
+import { scratchDir } from "../../helpers/scratch.js";
 import { requireTestbed, sshArgs, type TestBed } from "../../helpers/testbed.js";
 import { testbedToml } from "../../helpers/testbed-project.js";
 
@@ -18,7 +19,7 @@ after(() => {
 
 /** A sticky world-writable dir, as an admin makes for a shared project space (removed after the tests, as root). */
 function sharedDir(): string {
-  const dir = mkdtempSync("/tmp/srshared-");
+  const dir = scratchDir("/tmp/srshared-");
   chmodSync(dir, 0o1777);
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   return dir;

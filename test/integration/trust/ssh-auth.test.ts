@@ -1,12 +1,13 @@
 // The password is offered once and forgotten by every other process; the local control dir is ours alone.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { createTransport } from "../../../src/transport/index.js";
 import { OpenSshTransport } from "../../../src/transport/openssh.js";
 import { ConnectionError } from "../../../src/util/errors.js";
+import { scratchDir } from "../../helpers/scratch.js";
 import { requireTestbed, type TestBed } from "../../helpers/testbed.js";
 
 const dirs: string[] = [];
@@ -15,7 +16,7 @@ after(() => {
 });
 
 function scratch(): string {
-  const dir = mkdtempSync("/tmp/srtrust-");
+  const dir = scratchDir("/tmp/srtrust-");
   dirs.push(dir);
   return dir;
 }

@@ -1,9 +1,7 @@
 // The pure parts of job arrays: sbatch's --array value, element records and the array's state, the batched
 // read of many files, and how the registry finds "J_N".
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { describe, it } from "node:test";
 import { parseReadMany } from "../../../src/backends/job-files.js";
 import { arraySpec } from "../../../src/backends/slurm/array.js";
@@ -12,6 +10,7 @@ import { absorbElement, activeElements, arrayState, elementRecord, parseElementI
 import { findJob, readJobs, saveJob } from "../../../src/jobs/registry.js";
 import type { ArrayElement, JobRecord, JobState } from "../../../src/model/job.js";
 import { InputError } from "../../../src/util/errors.js";
+import { scratchDir } from "../../helpers/scratch.js";
 import { slurmJob } from "../slurm/job.js";
 
 function element(state: JobState, args: Record<string, unknown> = {}): ArrayElement {
@@ -78,7 +77,7 @@ describe("element records", () => {
 
 describe("the registry and elements", () => {
   it("finds J_N, saves an element into its array's record, and refuses a tampered element handle", () => {
-    const root = mkdtempSync(join(tmpdir(), "srarr-"));
+    const root = scratchDir("srarr-");
     try {
       const array = arrayJob(["PENDING", "PENDING"]);
       saveJob(root, array);

@@ -3,8 +3,8 @@
 // driven through a real pseudo-terminal in test/integration/cli/progress.test.ts.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Progress } from "../../../src/cli/progress.js";
 import type { Verbosity } from "../../../src/cli/output.js";
+import { Progress } from "../../../src/cli/progress.js";
 
 function plain(verbosity: Verbosity = "normal") {
   let out = "";

@@ -3,20 +3,20 @@
 // to the file is validated again.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { loadConfig } from "../../../src/config/load.js";
 import { ConfigError } from "../../../src/util/errors.js";
 import { CLI, tempProject } from "../../helpers/cli.js";
+import { scratchDir } from "../../helpers/scratch.js";
 
 const HEAVY = ["zod", "ssh2", "@clack/prompts", "ignore", "tinyglobby", "yocto-spinner"];
 const TOML = '[project]\nname = "p"\n\n[targets.cluster]\nkind = "slurm"\nhost = "login.example"\n';
 
 /** The bare package names the CLI process imports, seen by a module resolve hook. */
 function packagesLoaded(args: string[], cwd: string): string[] {
-  const dir = mkdtempSync(join(tmpdir(), "srhook-"));
+  const dir = scratchDir("srhook-");
   writeFileSync(join(dir, "hooks.mjs"), "export async function resolve(s, c, next) { if (!s.startsWith('.') && !s.startsWith('node:') && !s.startsWith('file:') && !s.startsWith('/')) process.stderr.write('LOADED ' + s + '\\n'); return next(s, c); }\n");
   writeFileSync(join(dir, "register.mjs"), `import { register } from "node:module"; register(${JSON.stringify(`file://${join(dir, "hooks.mjs")}`)});\n`);
   const r = spawnSync(process.execPath, ["--import", join(dir, "register.mjs"), CLI, ...args], { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
@@ -36,7 +36,7 @@ describe("startup", () => {
   });
 
   it("validates slurmray.toml with zod on a change, and trusts the cache only for the text it validated", () => {
-    const root = mkdtempSync(join(tmpdir(), "srcfg-"));
+    const root = scratchDir("srcfg-");
     writeFileSync(join(root, "slurmray.toml"), TOML);
     assert.equal(loadConfig(root).targets["cluster"]?.kind, "slurm");
     const stamp = join(root, ".slurmray", "cache", "config-valid");

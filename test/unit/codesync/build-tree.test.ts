@@ -4,13 +4,13 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, lstatSync, mkdirSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { remoteFile } from "../../../src/remote/index.js";
+import { scratchDir } from "../../helpers/scratch.js";
 
-const base = mkdtempSync(join(tmpdir(), "sr-bt-"));
+const base = scratchDir("sr-bt-");
 const store = join(base, "objects");
 const trees = join(base, "trees");
 mkdirSync(store, { mode: 0o700 });

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { localManifest } from "../../../src/codesync/manifest.js";
 import { scanManifest } from "../../../src/codesync/scan.js";
 import { selectFiles } from "../../../src/codesync/select.js";
 import { manifestId } from "../../../src/codesync/store.js";
+import { scratchDir } from "../../helpers/scratch.js";
 import { age, makeTree } from "./tree.js";
 
 const dirs: string[] = [];
@@ -15,7 +15,7 @@ after(() => {
 });
 
 const tempDir = () => {
-  const dir = mkdtempSync(join(tmpdir(), "sr-cs-scan-"));
+  const dir = scratchDir("sr-cs-scan-");
   dirs.push(dir);
   return dir;
 };

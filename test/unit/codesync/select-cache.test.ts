@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, renameSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { renameSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { localManifest } from "../../../src/codesync/manifest.js";
 import { type SelectOptions, selectFiles } from "../../../src/codesync/select.js";
+import { scratchDir } from "../../helpers/scratch.js";
 import { age, gitInit, makeTree } from "./tree.js";
 
 const dirs: string[] = [];
@@ -15,7 +15,7 @@ after(() => {
 /** A project tree (aged) and a cache dir, with its first selection done (and cached). */
 async function project(files: Record<string, string>, extra: Partial<SelectOptions> = {}) {
   const root = makeTree({ ".gitignore": "*.log\n", "a/b/c.py": "C = 1\n", "a/d.py": "D = 1\n", "top.py": "", ...files });
-  const cacheDir = mkdtempSync(join(tmpdir(), "sr-cs-cache-"));
+  const cacheDir = scratchDir("sr-cs-cache-");
   dirs.push(root, cacheDir);
   age(root);
   const select = (more: Partial<SelectOptions> = {}) => selectFiles({ root, cacheDir, ...extra, ...more });
@@ -135,7 +135,7 @@ describe("selection cache", () => {
 
   test("is not used for a git work tree (git's own index decides)", async () => {
     const root = makeTree({ "a.py": "" });
-    const cacheDir = mkdtempSync(join(tmpdir(), "sr-cs-cache-"));
+    const cacheDir = scratchDir("sr-cs-cache-");
     dirs.push(root, cacheDir);
     gitInit(root);
     age(root);

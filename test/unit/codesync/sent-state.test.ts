@@ -1,13 +1,13 @@
 // The last-sent id is read from its own small file (so a sync with nothing changed never parses the
 // entries), falling back to the state file that caches from before it hold.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { lastCodeId } from "../../../src/codesync/sync.js";
+import { scratchDir } from "../../helpers/scratch.js";
 
-const cacheDir = mkdtempSync(join(tmpdir(), "sr-sent-"));
+const cacheDir = scratchDir("sr-sent-");
 after(() => rmSync(cacheDir, { recursive: true, force: true }));
 const [a, b] = ["a".repeat(64), "b".repeat(64)];
 

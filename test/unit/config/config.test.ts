@@ -1,13 +1,13 @@
 // The config validation table: each bad slurmray.toml gets one exact message naming the key, the bad
 // value and what is allowed.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { loadConfig, parseConfigText, projectId } from "../../../src/config/load.js";
 import { resolveResources, resolveTarget } from "../../../src/config/target.js";
 import { ConfigError, InputError } from "../../../src/util/errors.js";
+import { scratchDir } from "../../helpers/scratch.js";
 
 const BAD: [toml: string, message: string][] = [
   ["nonsense = 1","slurmray.toml: (top level): unknown key \"nonsense\"; valid keys: project, targets"],
@@ -82,7 +82,7 @@ limits = { cpus = 32, mem = 256, gpus = [0, 1] }
 
 describe("target and resources", () => {
   function project(toml: string | null, env: Record<string, string> = {}) {
-    const root = mkdtempSync(join(tmpdir(), "srcfg-"));
+    const root = scratchDir("srcfg-");
     if (toml !== null) writeFileSync(join(root, "slurmray.toml"), toml);
     return loadConfig(root, env);
   }
@@ -113,7 +113,7 @@ describe("target and resources", () => {
   });
 
   it("reads .env at the project root, the process environment winning", () => {
-    const root = mkdtempSync(join(tmpdir(), "srcfg-"));
+    const root = scratchDir("srcfg-");
     writeFileSync(join(root, "slurmray.toml"), '[targets.a]\nkind = "local"\n[targets.b]\nkind = "local"\n');
     writeFileSync(join(root, ".env"), "SLURMRAY_TARGET=a\n");
     assert.equal(resolveTarget(loadConfig(root, {})).name, "a");
@@ -131,7 +131,7 @@ describe("target and resources", () => {
   });
 
   it("names a project by its folder and a hash of host and root; a configured name is the exact id", () => {
-    const [a, b] = [mkdtempSync(join(tmpdir(), "srcfg-")), mkdtempSync(join(tmpdir(), "srcfg-"))];
+    const [a, b] = [scratchDir("srcfg-"), scratchDir("srcfg-")];
     for (const dir of [join(a, "exp"), join(b, "exp")]) mkdirSync(dir);
     const [one, two] = [loadConfig(join(a, "exp"), {}).projectName, loadConfig(join(b, "exp"), {}).projectName];
     assert.match(one, /^exp-[0-9a-f]{8}$/);

@@ -2,15 +2,16 @@
 // real sh on this machine, and its checks placed between the package index and the base dir.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir, userInfo } from "node:os";
+import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { userInfo } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { kindInfo } from "../../../src/backends/registry.js";
 import type { RemoteTargetConfig } from "../../../src/config/target.js";
 import { remoteChecks } from "../../../src/doctor/checks.js";
+import { scratchDir } from "../../helpers/scratch.js";
 
-const scratch = mkdtempSync(join(tmpdir(), "sr-doctor-kinds-"));
+const scratch = scratchDir("sr-doctor-kinds-");
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 const COMMON = ["python_wanted=/usr/bin/python3.11", "uv=/usr/bin/uv", "index_status=ok", "base_writable=yes", `free_kb=${50 * 1024 * 1024}`];

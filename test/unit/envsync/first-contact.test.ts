@@ -2,16 +2,16 @@
 // (or when the Python on PATH made an env of another version) prints the probe's "env" section instead.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { firstContactScript } from "../../../src/envsync/apply.js";
 import { parseEnvProbe, SITE_SUM } from "../../../src/envsync/remote-state.js";
 import { stampLine } from "../../../src/envsync/stamp.js";
+import { scratchDir } from "../../helpers/scratch.js";
 
 const STAMP = { version: 1 as const, hash: "ab12", id: "ff00", python: "3.11", time: "2025-01-01T00:00:00Z", requirements: ["alpha==1.0"] };
-const home = mkdtempSync(join(tmpdir(), "sr-first-contact-"));
+const home = scratchDir("sr-first-contact-");
 after(() => rmSync(home, { recursive: true, force: true }));
 
 // A "python3.11" that is really 3.12: it reports 3.12.1 and makes venvs with lib/python3.12.

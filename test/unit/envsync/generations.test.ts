@@ -2,13 +2,13 @@
 // never touches (the current one, those in use, other projects' envs that share a prefix).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { parseRetired, RESOLVE_ENV, retireEnvsScript } from "../../../src/envsync/generations.js";
+import { scratchDir } from "../../helpers/scratch.js";
 
-const home = mkdtempSync(join(tmpdir(), "sr-generations-"));
+const home = scratchDir("sr-generations-");
 after(() => rmSync(home, { recursive: true, force: true }));
 
 function sh(script: string): string {

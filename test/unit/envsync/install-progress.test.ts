@@ -3,11 +3,11 @@
 // the terminal from them.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { InstallProgress, parseInstallerLine, printable, progressSink } from "../../../src/envsync/install-progress.js";
+import { scratchDir } from "../../helpers/scratch.js";
 import { buildWheels } from "../../helpers/wheel-index.js";
 
 // pip install from an index (a progress bar line for the 3 MB wheel, as pip prints it without a terminal).
@@ -146,7 +146,7 @@ describe("uv and pip against a local wheelhouse", () => {
     { name: "beta", version: "2.0", requires: ["alpha>=1.0"] },
     { name: "gamma", version: "1.0" },
   ]);
-  const scratch = mkdtempSync(join(tmpdir(), "sr-install-progress-"));
+  const scratch = scratchDir("sr-install-progress-");
   after(() => {
     rmSync(wheels, { recursive: true, force: true });
     rmSync(scratch, { recursive: true, force: true });

@@ -1,13 +1,13 @@
 // The pip → uv translation, run by a real Python against pip.conf files in a temporary HOME.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { PIP_CONFIG_PY, PIP_FALLBACK_MARK, pipFallbackWarning } from "../../../src/envsync/installer-config.js";
+import { scratchDir } from "../../helpers/scratch.js";
 
-const home = mkdtempSync(join(tmpdir(), "sr-pipcfg-"));
+const home = scratchDir("sr-pipcfg-");
 after(() => rmSync(home, { recursive: true, force: true }));
 
 /** The exports the snippet prints, as a map, for a clean environment plus `env`. */

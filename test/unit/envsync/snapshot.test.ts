@@ -1,15 +1,15 @@
 // takeSnapshot over a fake interpreter: a sh script that prints a canned envprobe.py answer and counts its
 // runs, so the selection rules and the cache are checked without a real Python environment.
 import assert from "node:assert/strict";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { after, test } from "node:test";
+import { pathToFileURL } from "node:url";
 import type { ProbedDistribution } from "../../../src/envsync/distributions.js";
 import { type SnapshotOptions, snapshotHash, takeSnapshot } from "../../../src/envsync/snapshot.js";
+import { scratchDir } from "../../helpers/scratch.js";
 
-const root = mkdtempSync(join(tmpdir(), "sr-snap-"));
+const root = scratchDir("sr-snap-");
 const project = join(root, "project");
 const site = join(root, "site-packages");
 mkdirSync(project);

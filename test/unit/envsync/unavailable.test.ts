@@ -4,9 +4,7 @@
 // alpha-1.0-py3-none-any.whl and delta-1.0-py3-none-any.whl (which requires pkgx), with `-c` holding pkgx==1.0;
 // the uv build failure and pip's index error are shaped after those installers' reports (marked below).
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync, writeFileSync } from "node:fs";
 import { test } from "node:test";
 import { envCachePath, readEnvCache, writeEnvCache } from "../../../src/envsync/cache.js";
 import { snapshotHash } from "../../../src/envsync/snapshot.js";
@@ -19,6 +17,7 @@ import {
   unavailablePins,
   withoutUnavailable,
 } from "../../../src/envsync/unavailable.js";
+import { scratchDir } from "../../helpers/scratch.js";
 
 const UV_TOP = `Using Python 3.11.7 environment at: e
 error: No solution found when resolving dependencies
@@ -169,7 +168,7 @@ test("the reason names the remote platform; a top-level one gets a warning", () 
 });
 
 test("the env cache keeps the unavailable pins and refuses a malformed list", () => {
-  const key = { cacheDir: mkdtempSync(join(tmpdir(), "sr-unavail-")), targetKey: "t", envDir: "/e/p-py3.11" };
+  const key = { cacheDir: scratchDir("sr-unavail-"), targetKey: "t", envDir: "/e/p-py3.11" };
   try {
     writeEnvCache(key, { stampId: "s1", state: null, unavailable: pkgx });
     assert.deepEqual(readEnvCache(key)?.unavailable, pkgx);

@@ -1,13 +1,13 @@
 // Entry parsing: the three forms, and every malformed entry refused with a message before anything runs.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parseEntry, runnerEntry } from "../../../src/jobs/entry.js";
 import { InputError } from "../../../src/util/errors.js";
+import { scratchDir } from "../../helpers/scratch.js";
 
-const root = mkdtempSync(join(tmpdir(), "srentry-"));
+const root = scratchDir("srentry-");
 mkdirSync(join(root, "pkg", "sub"), { recursive: true });
 writeFileSync(join(root, "main.py"), "def main(): pass\n");
 writeFileSync(join(root, "pkg", "sub", "train.py"), "def fit(): pass\n");

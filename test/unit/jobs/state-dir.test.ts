@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { ignoreStateDir, saveJob } from "../../../src/jobs/registry.js";
 import type { JobRecord } from "../../../src/model/job.js";
+import { scratchDir } from "../../helpers/scratch.js";
 
 test(".slurmray/ keeps itself out of git from the first job record on", () => {
-  const root = mkdtempSync(join(tmpdir(), "sr-state-"));
+  const root = scratchDir("sr-state-");
   execFileSync("git", ["init", "-q", root]);
   saveJob(root, { id: "20261124-135501-3fa2c1" } as JobRecord);
   ignoreStateDir(root); // idempotent

@@ -1,11 +1,11 @@
 // Drives src/remote/queue.py as a backend does (one python3 command per operation, JSON out), on a temp
 // root-owned sticky queue dir, and calls its pure functions directly.
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, chownSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
+import { scratchDir } from "../../helpers/scratch.js";
 
 export const queuePy = fileURLToPath(new URL("../../../src/remote/queue.py", import.meta.url));
 
@@ -56,7 +56,7 @@ export function requireRoot(t: TestContext): boolean {
 
 /** A fresh root-owned queue dir of mode 1777 (as an admin makes it), removed by removeCreated(). */
 export function makeQueueDir(): string {
-  const base = mkdtempSync(join(tmpdir(), "srq-unit-"));
+  const base = scratchDir("srq-unit-");
   created.push(base);
   const dir = join(base, "queue");
   queues.push(dir);
@@ -68,7 +68,7 @@ export function makeQueueDir(): string {
 
 /** A temp job dir. */
 export function makeJobDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "srq-job-"));
+  const dir = scratchDir("srq-job-");
   created.push(dir);
   return dir;
 }

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { parseDirectReference } from "../../../src/envsync/requirements/direct-url.js";
 import {
   type Pep610DirectUrl,
   requirementUrlFromPep610,
   sameDirectReference,
 } from "../../../src/envsync/requirements/index.js";
-import { parseDirectReference } from "../../../src/envsync/requirements/direct-url.js";
 
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
 const installedAtTag: Pep610DirectUrl = {

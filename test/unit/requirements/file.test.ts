@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { after, describe, test } from "node:test";
 import { parseRequirementsFile, RequirementError } from "../../../src/envsync/requirements/index.js";
+import { scratchDir } from "../../helpers/scratch.js";
 
-const root = mkdtempSync(join(tmpdir(), "slurmray-reqfile-"));
+const root = scratchDir("slurmray-reqfile-");
 after(() => rmSync(root, { recursive: true, force: true }));
 
 let counter = 0;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { evaluateMarker, type MarkerEnvironment, MARKER_VARIABLES } from "../../../src/envsync/requirements/index.js";
+import { evaluateMarker, MARKER_VARIABLES, type MarkerEnvironment } from "../../../src/envsync/requirements/index.js";
 import { markerVariables } from "../../../src/envsync/requirements/markers.js";
 
 // A Linux CPython 3.11 remote, as the remote-state probe reports it.

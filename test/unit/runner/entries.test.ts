@@ -1,10 +1,10 @@
 // runner.py: entry forms, results (JSON and pickle), errors and job.json validation.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readlinkSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { scratchDir } from "../../helpers/scratch.js";
 import { job, projectDir, removeJobDirs, runRunner } from "./harness.js";
 
 after(removeJobDirs);
@@ -56,7 +56,7 @@ describe("runner entries", () => {
   });
 
   test("a write refused on a shipped file says why; other permission errors are left as they are", async () => {
-    const code = mkdtempSync(join(tmpdir(), "sr-tree-"));
+    const code = scratchDir("sr-tree-");
     writeFileSync(join(code, "w.py"), "import os\nraise PermissionError(13, 'Permission denied', os.environ['TARGET'])\n");
     try {
       const shipped = await runRunner(job("w.py", { code_dir: code, env: { TARGET: "w.py" } }));

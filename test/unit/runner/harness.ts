@@ -1,10 +1,10 @@
 // Runs src/remote/runner.py the way a backend does: python3 runner.py JOB_DIR with stdout and
 // stderr redirected to JOB_DIR/job.log, on a temp job dir holding the given job.json.
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { scratchDir } from "../../helpers/scratch.js";
 
 export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 export const runnerPath = join(repoRoot, "src/remote/runner.py");
@@ -43,7 +43,7 @@ const created: string[] = [];
 /** A temp job dir with job.json; `job` is written as is (a string is written raw). */
 export function makeJobDir(job: Record<string, unknown> | string): JobDir {
   // A non-ASCII dir name: paths must survive any locale too.
-  const dir = mkdtempSync(join(tmpdir(), "srrunner-ü-"));
+  const dir = scratchDir("srrunner-ü-");
   created.push(dir);
   writeFileSync(join(dir, "job.json"), typeof job === "string" ? job : JSON.stringify(job));
   return {

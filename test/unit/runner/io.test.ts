@@ -1,17 +1,17 @@
 // runner.py: script mode, output into job.log, cancellation, status.json, environment, locale, Ray wiring.
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { scratchDir } from "../../helpers/scratch.js";
 import {
   asciiLocale,
   fakeRayDir,
   job,
   makeJobDir,
   removeJobDirs,
-  runRunner,
   runnerPath,
+  runRunner,
   startRunner,
   waitFor,
 } from "./harness.js";
@@ -191,7 +191,7 @@ describe("runner Python environment", () => {
   });
 
   test("queue.py next to runner.py does not shadow the standard library's queue", async () => {
-    const runtime = mkdtempSync(join(tmpdir(), "srruntime-"));
+    const runtime = scratchDir("srruntime-");
     try {
       copyFileSync(runnerPath, join(runtime, "runner.py"));
       writeFileSync(join(runtime, "queue.py"), "raise RuntimeError('the runtime queue.py was imported')\n");

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { test } from "node:test";
-import { renderSbatch, type RenderInput } from "../../../src/backends/slurm/render.js";
+import { type RenderInput, renderSbatch } from "../../../src/backends/slurm/render.js";
 import { InputError } from "../../../src/util/errors.js";
 import { slurmJob } from "./job.js";
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { expandHostlist, parseDuration, parseMemory } from "../../../src/backends/slurm/format.js";
-import { mapSlurmState, parseExitCode } from "../../../src/backends/slurm/states.js";
 import { retryDecision } from "../../../src/backends/slurm/retry.js";
+import { mapSlurmState, parseExitCode } from "../../../src/backends/slurm/states.js";
 
 test("Slurm states map to job states, keeping what Slurm says beyond them", () => {
   const table: [string, string, string | null][] = [

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseJobsOutput } from "../../../src/backends/slurm/jobs-list.js";
@@ -8,6 +8,7 @@ import { ABSENT_GRACE_MS, parseStatusLines, parseStatusOutput, resolveStatus, st
 import { parseSubmitOutput } from "../../../src/backends/slurm/submit.js";
 import { SlurmScheduler } from "../../../src/backends/slurm/watch.js";
 import { RemoteCommandError } from "../../../src/util/errors.js";
+import { scratchDir } from "../../helpers/scratch.js";
 import { slurmJob } from "./job.js";
 
 const job = (id: string, state = "RUNNING" as const) => slurmJob({ schedulerId: id, state });
@@ -61,7 +62,7 @@ test("a squeue failure is an error, never 'the jobs are gone'", () => {
 });
 
 test("the status snippet runs against fake squeue/sacct and asks sacct only about jobs that left the queue", () => {
-  const dir = mkdtempSync("/tmp/sr-status-");
+  const dir = scratchDir("/tmp/sr-status-");
   const bin = join(dir, "bin");
   mkdirSync(bin);
   const fake = (name: string, body: string) => {

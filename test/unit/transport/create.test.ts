@@ -1,10 +1,10 @@
 // Choosing a transport.
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { createTransport, onPath, passwordFromEnv } from "../../../src/transport/index.js";
+import { scratchDir } from "../../helpers/scratch.js";
 
 test("local, explicit openssh/ssh2, and auto by the presence of ssh", () => {
   assert.equal(createTransport({ kind: "local" }).kind, "local");
@@ -14,7 +14,7 @@ test("local, explicit openssh/ssh2, and auto by the presence of ssh", () => {
 });
 
 test("onPath finds only executables", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sr-path-"));
+  const dir = scratchDir("sr-path-");
   writeFileSync(join(dir, "tool"), "#!/bin/sh\n", { mode: 0o755 });
   writeFileSync(join(dir, "plain"), "", { mode: 0o644 });
   assert.equal(onPath("tool", dir), true);

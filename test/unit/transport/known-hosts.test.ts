@@ -2,8 +2,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import {
@@ -13,10 +12,11 @@ import {
   hostKeyName,
   keyType,
 } from "../../../src/transport/known-hosts.js";
+import { scratchDir } from "../../helpers/scratch.js";
 
 /** A real ed25519 public key in wire format, and its OpenSSH fingerprint. */
 function newKey(): { key: Buffer; line: string; fingerprint: string } {
-  const dir = mkdtempSync(join(tmpdir(), "sr-kh-"));
+  const dir = scratchDir("sr-kh-");
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "k")]);
   const line = readFileSync(join(dir, "k.pub"), "utf8").trim();
   const printed = execFileSync("ssh-keygen", ["-l", "-f", join(dir, "k.pub")], { encoding: "utf8" });
@@ -65,7 +65,7 @@ test("a different key of the same type is a change; any matching line wins", () 
 });
 
 test("appendHostKey writes a line that then checks as known", () => {
-  const file = join(mkdtempSync(join(tmpdir(), "sr-kh-")), "sub", "known_hosts");
+  const file = join(scratchDir("sr-kh-"), "sub", "known_hosts");
   appendHostKey(file, "[h]:2200", a.key);
   appendHostKey(file, "other", b.key);
   const text = readFileSync(file, "utf8");

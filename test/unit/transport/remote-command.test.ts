@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { test } from "node:test";
-import { underPosixShell } from "../../../src/transport/remote-command.js";
 import { onPath } from "../../../src/transport/index.js";
+import { underPosixShell } from "../../../src/transport/remote-command.js";
 import { quoteArgv } from "../../../src/util/shell.js";
 import { awkwardArgs, randomArgvs } from "./argv.js";
 

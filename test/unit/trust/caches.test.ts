@@ -1,8 +1,7 @@
 // A corrupt or tampered cache is discarded (and so rebuilt by its caller), never a raw SyntaxError, and
 // never a way to name a file outside the project.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { localManifest } from "../../../src/codesync/manifest.js";
@@ -11,6 +10,7 @@ import { envCachePath, readEnvCache } from "../../../src/envsync/cache.js";
 import { probeLocalEnvironment } from "../../../src/envsync/local-probe.js";
 import { readOutcome, resultForDisplay } from "../../../src/model/outcome.js";
 import { readCache } from "../../../src/util/json-file.js";
+import { scratchDir } from "../../helpers/scratch.js";
 
 const dirs: string[] = [];
 after(() => {
@@ -18,7 +18,7 @@ after(() => {
 });
 
 function dir(): string {
-  const d = mkdtempSync(join(tmpdir(), "sr-caches-"));
+  const d = scratchDir("sr-caches-");
   dirs.push(d);
   return d;
 }

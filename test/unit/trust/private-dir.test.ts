@@ -1,12 +1,12 @@
 // The fallback control dir (/tmp/slurmray-<uid>/cm): a parent pre-created by another user is refused even
 // though the dir slurmray makes inside it would be its own.
 import assert from "node:assert/strict";
-import { chownSync, mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chownSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { ConnectionError } from "../../../src/util/errors.js";
 import { privateDir } from "../../../src/util/private-dir.js";
+import { scratchDir } from "../../helpers/scratch.js";
 
 const dirs: string[] = [];
 after(() => {
@@ -14,7 +14,7 @@ after(() => {
 });
 
 function scratch(): string {
-  const dir = mkdtempSync(join(tmpdir(), "sr-private-"));
+  const dir = scratchDir("sr-private-");
   dirs.push(dir);
   return dir;
 }

@@ -6,8 +6,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { LocalBackend } from "../../../src/backends/local/index.js";
 import { formatHandle, processStartTime } from "../../../src/backends/local/handle.js";
+import { LocalBackend } from "../../../src/backends/local/index.js";
 import { SlurmBackend } from "../../../src/backends/slurm/index.js";
 import { findJob, jobsDir, listJobs, readJobs, saveJob } from "../../../src/jobs/registry.js";
 import { createTransport } from "../../../src/transport/index.js";

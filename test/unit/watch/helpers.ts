@@ -1,7 +1,6 @@
 // A job dir on this machine, a scheduler that never ends a job (only the runner's status.json does), and
 // transports that count, refuse or cut the watcher's command: the real watcher.py runs through them.
-import { appendFileSync, mkdirSync, mkdtempSync, renameSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { JobStatus } from "../../../src/backends/types.js";
 import type { RunnerStatus, WatchScheduler } from "../../../src/backends/watch/types.js";
@@ -9,6 +8,7 @@ import type { JobRecord } from "../../../src/model/job.js";
 import { LocalTransport } from "../../../src/transport/local.js";
 import type { ExecOptions, ExecResult, Transport } from "../../../src/transport/types.js";
 import { ConnectionError } from "../../../src/util/errors.js";
+import { scratchDir } from "../../helpers/scratch.js";
 import { slurmJob } from "../slurm/job.js";
 
 export function tempJob(root: string, name: string): JobRecord & { write(bytes: string | Buffer): void; end(state?: string, result?: unknown): void } {
@@ -31,7 +31,7 @@ export function tempJob(root: string, name: string): JobRecord & { write(bytes: 
 }
 
 export function tempRoot(): string {
-  return mkdtempSync(join(tmpdir(), "srwatch-"));
+  return scratchDir("srwatch-");
 }
 
 /** Ends a job only from its runner's status.json: what the watcher itself notices. */

@@ -3,10 +3,10 @@
 import { readFileSync } from "node:fs";
 import { JobWatcher } from "../../../src/backends/watch/watcher.js";
 import { resultToPrint } from "../../../src/model/outcome.js";
-import { JsonText } from "../../../src/util/json-text.js";
 import { LocalTransport } from "../../../src/transport/local.js";
-import { runnerOnly } from "./helpers.js";
+import { JsonText } from "../../../src/util/json-text.js";
 import { slurmJob } from "../slurm/job.js";
+import { runnerOnly } from "./helpers.js";
 
 const dir = process.argv[2]!;
 let logChars = 0;

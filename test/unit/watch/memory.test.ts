@@ -3,7 +3,7 @@
 // (VmHWM) of a child process that only watches (Linux: /proc).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync, closeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { tempRoot } from "./helpers.js";
