@@ -83,6 +83,8 @@ stop() {
   local name=$1 pid i
   is_running "$name" || { rm -f "$(pidfile "$name")"; return 0; }
   pid=$(cat "$(pidfile "$name")")
+  # sshd: its open sessions first (one child per connection), so no client's master outlives the bed.
+  [[ $name != sshd ]] || pkill -TERM -P "$pid" 2>/dev/null || true
   kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < 100; i++)); do
     is_running "$name" || break
