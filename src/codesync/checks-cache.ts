@@ -10,8 +10,9 @@
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { isObject, readCache } from "../util/json-file.js";
 import { writeJsonAtomic } from "../util/fs.js";
+import { isObject, readCache } from "../util/json-file.js";
+import { sha256 } from "./manifest.js";
 
 /** The answers kept, newest first: enough for a few entries and selections in turn, small to read. */
 const KEEP = 16;
@@ -92,10 +93,6 @@ function isScript(path: string): boolean {
   } finally {
     closeSync(fd);
   }
-}
-
-function sha256(data: string | Buffer): string {
-  return createHash("sha256").update(data).digest("hex");
 }
 
 /** Whether every file the answer read has the same content, and every lookup the same result. */
