@@ -1,6 +1,7 @@
 // The Slurm side of the job watcher (src/backends/watch/): ONE squeue/sacct command for all watched jobs
 // (status.ts's snippet), run by the remote watcher every few seconds, and how a job's end is read.
-import type { JobRecord } from "../../model/job.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { isFinal, type JobRecord } from "../../model/job.js";
 import type { Transport } from "../../transport/types.js";
 import type { JobStatus } from "../types.js";
 import type { ReconnectPolicy, RunnerStatus, WatchScheduler } from "../watch/types.js";
@@ -11,10 +12,16 @@ export type { QueueUpdate } from "../watch/types.js";
 
 /** squeue is an RPC to slurmctld: asked rarely; the runner's status.json is read every 100 ms. */
 const POLL_EVERY_MS = 3000;
+/**
+ * How long a job stopped by a signal waits for Slurm to say why (NODE_FAIL, PREEMPTED, TIMEOUT or CANCELLED):
+ * sacct has it within a second or two of the end.
+ */
+const WHY_STOPPED = { attempts: 20, everyMs: 500 };
 
 export class SlurmScheduler implements WatchScheduler {
   readonly pollEveryMs = POLL_EVERY_MS;
   readonly #tracker = new StatusTracker();
+  constructor(private readonly transport: Transport) {}
 
   pollCommand(jobs: readonly JobRecord[]): string {
     return statusSnippet(jobs.map((job) => ({ schedulerId: job.schedulerId ?? "", dir: job.remoteDir })));
@@ -24,15 +31,38 @@ export class SlurmScheduler implements WatchScheduler {
     return this.#tracker.statuses(jobs, parseStatusOutput(output));
   }
 
-  /** A runner that says COMPLETED or FAILED has the final word; otherwise the poll that ended the job does. */
+  /**
+   * A runner that says COMPLETED or FAILED has the final word. A job the last poll saw end has Slurm's word.
+   * A runner stopped by a signal (or silent) does not know why: Slurm is asked, since only its verdict
+   * tells a node failure or a preemption (which max_retries submits again) from a cancel.
+   */
   async finalStatus(job: JobRecord, runner: RunnerStatus | null, polled: JobStatus | null): Promise<JobStatus> {
-    if (polled && (!runner?.state || !["COMPLETED", "FAILED"].includes(runner.state))) return polled;
-    const probe = { squeue: new Map(), positions: new Map(), sacct: new Map(), sacctError: null, runner: new Map(runner ? [[job.schedulerId ?? "", runner]] : []) };
-    return resolveStatus(job, probe, Number.POSITIVE_INFINITY);
+    const byRunner = () => {
+      const probe = { squeue: new Map(), positions: new Map(), sacct: new Map(), sacctError: null, runner: new Map(runner ? [[job.schedulerId ?? "", runner]] : []) };
+      return resolveStatus(job, probe, Number.POSITIVE_INFINITY);
+    };
+    if (runner?.state === "COMPLETED" || runner?.state === "FAILED") return byRunner();
+    if (polled && isFinal(polled.state)) return polled;
+    for (let attempt = 0; attempt < WHY_STOPPED.attempts; attempt++) {
+      if (attempt > 0) await sleep(WHY_STOPPED.everyMs);
+      const asked = await this.#ask(job, runner).catch(() => null);
+      if (asked === null) break;
+      if (isFinal(asked.state)) return asked;
+    }
+    return byRunner();
+  }
+
+  /** Slurm's status of one job, without the runner's word (so only squeue or sacct can end it); null if unreachable. */
+  async #ask(job: JobRecord, runner: RunnerStatus | null): Promise<JobStatus | null> {
+    const { stdout } = await this.transport.script(this.pollCommand([job]));
+    const probe = parseStatusOutput(stdout);
+    probe.runner.clear();
+    const status = resolveStatus(job, probe, 0);
+    return { ...status, exitCode: status.exitCode ?? runner?.exit_code ?? null, endedAt: status.endedAt ?? runner?.ended_at ?? null };
   }
 }
 
 /** The one watcher of this connection: every Slurm job this process watches there goes through it. */
 export function slurmWatcher(transport: Transport, reconnect?: ReconnectPolicy): JobWatcher {
-  return sharedWatcher(transport, () => new SlurmScheduler(), reconnect);
+  return sharedWatcher(transport, () => new SlurmScheduler(transport), reconnect);
 }

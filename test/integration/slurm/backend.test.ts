@@ -102,7 +102,7 @@ describe("slurm backend on the test bed", { timeout: 240_000 }, () => {
     let text = "";
     let killed = false;
     let reconnects = 0;
-    const watcher = new JobWatcher(b.transport, new SlurmScheduler(), { baseDelayMs: 200 });
+    const watcher = new JobWatcher(b.transport, new SlurmScheduler(b.transport), { baseDelayMs: 200 });
     const kill = async () => {
       const master = await b.transport.masterPid();
       assert.ok(master);

@@ -7,6 +7,7 @@ import { parseJobsOutput } from "../../../src/backends/slurm/jobs-list.js";
 import { ABSENT_GRACE_MS, parseStatusLines, parseStatusOutput, resolveStatus, statusSnippet } from "../../../src/backends/slurm/status.js";
 import { parseSubmitOutput } from "../../../src/backends/slurm/submit.js";
 import { SlurmScheduler } from "../../../src/backends/slurm/watch.js";
+import type { Transport } from "../../../src/transport/types.js";
 import { RemoteCommandError } from "../../../src/util/errors.js";
 import { scratchDir } from "../../helpers/scratch.js";
 import { slurmJob } from "./job.js";
@@ -41,6 +42,15 @@ test("sacct's lag: a job known to neither keeps its last state, then its job dir
     { ...resolveStatus(job("14"), withRunner, 0) },
     { state: "COMPLETED", reason: null, exitCode: 0, startedAt: null, endedAt: "2026-11-24T10:00:00.000Z", nodes: null },
   );
+});
+
+test("a runner stopped by a signal waits for Slurm's verdict (a failed node is not a cancel) until the grace ends", () => {
+  const signalled = 'f|17|{"state": "CANCELLED", "exit_code": 143}';
+  const lagging = parseStatusLines(["squeue-exit|0", "sacct-exit|0", signalled]);
+  assert.equal(resolveStatus(job("17"), lagging, 1000).state, "RUNNING");
+  assert.equal(resolveStatus(job("17"), lagging, ABSENT_GRACE_MS).state, "CANCELLED");
+  const accounted = parseStatusLines(["squeue-exit|0", "sacct-exit|0", "a|17|NODE_FAIL|0:0|2026-11-24T10:00:00|2026-11-24T10:00:01|n1", signalled]);
+  assert.equal(resolveStatus(job("17"), accounted, 0).state, "NODE_FAIL");
 });
 
 test("no accounting: sacct's error is kept and the runner's status.json decides", () => {
@@ -97,17 +107,51 @@ test("sbatch --parsable output: id, id;cluster, and refusals", () => {
   );
 });
 
+/** A transport whose script() answers each ask with the next canned status output (or fails). */
+function askedSlurm(...answers: (string | Error)[]) {
+  const asked: string[] = [];
+  const transport = {
+    script: async (script: string) => {
+      asked.push(script);
+      const answer = answers.shift() ?? new Error("no more answers");
+      if (answer instanceof Error) throw answer;
+      return { stdout: answer, stderr: "", code: 0 };
+    },
+  } as unknown as Transport;
+  return { transport, asked };
+}
+const statusOutput = (...lines: string[]) => ["@@slurmray:slurm-status:begin@@", "squeue-exit|0", ...lines, "sacct-exit|0", "@@slurmray:slurm-status:end@@"].join("\n");
+
 test("the watch's end: the runner's final word, else the poll that saw the job end", async () => {
   const j = job("30");
-  const scheduler = new SlurmScheduler();
+  const { transport, asked } = askedSlurm();
+  const scheduler = new SlurmScheduler(transport);
   assert.equal((await scheduler.finalStatus(j, { state: "COMPLETED", exit_code: 0 }, null)).state, "COMPLETED");
   const timeout = { state: "TIMEOUT" as const, reason: null, exitCode: 143, startedAt: null, endedAt: null, nodes: ["n2"] };
   assert.deepEqual(await scheduler.finalStatus(j, { state: "CANCELLED", exit_code: 143 }, timeout), timeout);
-  assert.equal((await scheduler.finalStatus(j, null, null)).state, "FAILED");
+  assert.equal(asked.length, 0, "no extra command when the runner or the last poll already knows");
+});
+
+test("the watch's end: a runner stopped by a signal asks Slurm why, so a node failure is not taken for a cancel", async () => {
+  const j = job("31");
+  const running = { state: "RUNNING" as const, reason: null, exitCode: null, startedAt: null, endedAt: null, nodes: ["n1"] };
+  const nodeFail = askedSlurm(statusOutput("q|31|NODE_FAIL|NodeDown|0:05|n1|debug"));
+  const status = await new SlurmScheduler(nodeFail.transport).finalStatus(j, { state: "CANCELLED", exit_code: 143 }, running);
+  assert.equal(status.state, "NODE_FAIL");
+  assert.equal(status.exitCode, 143);
+  assert.match(nodeFail.asked[0]!, /sr_ids=31\n/);
+  // Still completing at first, then sacct's verdict.
+  const later = askedSlurm(statusOutput("q|31|COMPLETING|None|0:05|n1|debug"), statusOutput("a|31|PREEMPTED|0:15|2026-11-30T10:00:00|2026-11-30T10:00:05|n1"));
+  assert.equal((await new SlurmScheduler(later.transport).finalStatus(j, { state: "CANCELLED" }, running)).state, "PREEMPTED");
+  assert.equal(later.asked.length, 2);
+  // Slurm unreachable: the runner's word stands.
+  const down = askedSlurm(new Error("connection lost"));
+  assert.equal((await new SlurmScheduler(down.transport).finalStatus(j, { state: "CANCELLED" }, running)).state, "CANCELLED");
+  assert.equal((await new SlurmScheduler(askedSlurm(new Error("lost")).transport).finalStatus(j, null, null)).state, "FAILED");
 });
 
 test("the watcher's poll: one snippet for all jobs, and a job missing from Slurm stays in its grace period", async () => {
-  const scheduler = new SlurmScheduler();
+  const scheduler = new SlurmScheduler(askedSlurm().transport);
   const jobs = [slurmJob({ id: "a", schedulerId: "31", state: "RUNNING" }), slurmJob({ id: "b", schedulerId: "32", state: "RUNNING" })];
   assert.match(scheduler.pollCommand(jobs), /sr_ids=31,32\n/);
   const output = ["@@slurmray:slurm-status:begin@@", "squeue-exit|0", "q|31|RUNNING|None|0:05|n1|debug", "sacct-exit|0", "@@slurmray:slurm-status:end@@"].join("\n");
