@@ -21,6 +21,7 @@ import {
   unknownHostKey,
 } from "./messages.js";
 import { CONNECT_TIMEOUT, describeTarget, KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL, type SshTransportOptions } from "./options.js";
+import { masterGreets } from "./mux-hello.js";
 import { spawnCommand } from "./process.js";
 import { underPosixShell } from "./remote-command.js";
 import type { RunningCommand } from "./running.js";
@@ -211,7 +212,8 @@ export class OpenSshTransport extends CommandTransport {
   async #open(): Promise<void> {
     this.#resolved = await this.#resolve();
     this.#socket = this.#socketPath(this.#resolved);
-    if ((await this.masterPid()) !== null) return;
+    const greeted = await masterGreets(this.#socket);
+    if (greeted === "yes" || (greeted === "unsure" && (await this.masterPid()) !== null)) return;
     // A socket left by a dead master would make the new one run without multiplexing.
     rmSync(this.#socket, { force: true });
     await this.#startMaster();

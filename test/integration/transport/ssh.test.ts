@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { masterGreets } from "../../../src/transport/mux-hello.js";
 import { OpenSshTransport } from "../../../src/transport/openssh.js";
 import { requireTestbed } from "../../helpers/testbed.js";
 import {
@@ -191,6 +192,7 @@ describe("openssh: ControlMaster", () => {
     assert.equal(first.description, `${bed.user}@${bed.host}:${bed.port}`);
     const pid = await first.masterPid();
     assert.ok(pid && alive(pid));
+    assert.equal(await masterGreets(first.controlSocket), "yes", "a live master answers on its socket (no ssh -O check needed)");
     await first.close();
     const second = new OpenSshTransport({ host: "srtb", sshConfigFile: bed.sshConfig, controlDir });
     await second.connect();
@@ -198,6 +200,7 @@ describe("openssh: ControlMaster", () => {
     await second.shutdown();
     await sleep(100);
     assert.equal(await second.masterPid(), null);
+    assert.equal(await masterGreets(second.controlSocket), "no");
   });
 
   test("the master killed mid-stream → ConnectionError within seconds, no leaked ssh process; the next command reconnects", async (t) => {
@@ -214,6 +217,8 @@ describe("openssh: ControlMaster", () => {
     await sleep(200);
     assert.deepEqual(childrenNamed("ssh"), []);
     assert.equal(alive(master), false);
+    // The dead master's socket file is still there: nothing answers on it, so the next command starts a new master.
+    assert.equal(await masterGreets(transport.controlSocket), "no");
     assert.equal((await transport.exec(["echo", "again"])).stdout, "again\n");
     const restarted = await transport.masterPid();
     assert.ok(restarted && restarted !== master);
