@@ -25,7 +25,9 @@ test("a control socket: 'yes' only for OpenSSH's mux hello, 'no' when nothing li
     await listening(join(dir, "other"), Buffer.from("SSH-2.0-not-a-master\r\n")),
     await listening(join(dir, "silent"), null),
   ];
-  t.after(() => servers.forEach((server) => server.close()));
+  t.after(() => {
+    for (const server of servers) server.close();
+  });
   assert.equal(await masterGreets(join(dir, "master")), "yes");
   assert.equal(await masterGreets(join(dir, "other")), "unsure");
   assert.equal(await masterGreets(join(dir, "missing")), "no");
