@@ -52,11 +52,13 @@ export class SlurmScheduler implements WatchScheduler {
     return byRunner();
   }
 
-  /** Slurm's status of one job, without the runner's word (so only squeue or sacct can end it); null if unreachable. */
+  /** Slurm's status of one job, without the runner's word (so only squeue or sacct can end it); null when Slurm cannot say. */
   async #ask(job: JobRecord, runner: RunnerStatus | null): Promise<JobStatus | null> {
     const { stdout } = await this.transport.script(this.pollCommand([job]));
     const probe = parseStatusOutput(stdout);
     probe.runner.clear();
+    // Without accounting, a job squeue no longer shows will never get a verdict: the runner's word stands.
+    if (probe.sacct === null && !probe.squeue.has(job.schedulerId ?? "")) return null;
     const status = resolveStatus(job, probe, 0);
     return { ...status, exitCode: status.exitCode ?? runner?.exit_code ?? null, endedAt: status.endedAt ?? runner?.ended_at ?? null };
   }

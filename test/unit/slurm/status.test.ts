@@ -148,6 +148,10 @@ test("the watch's end: a runner stopped by a signal asks Slurm why, so a node fa
   const down = askedSlurm(new Error("connection lost"));
   assert.equal((await new SlurmScheduler(down.transport).finalStatus(j, { state: "CANCELLED" }, running)).state, "CANCELLED");
   assert.equal((await new SlurmScheduler(askedSlurm(new Error("lost")).transport).finalStatus(j, null, null)).state, "FAILED");
+  // No accounting, and squeue has forgotten the job: asked once, not for ten seconds.
+  const noAccounting = askedSlurm(["@@slurmray:slurm-status:begin@@", "squeue-exit|0", "sacct-exit|1", "a|sacct: error: Slurm accounting storage is disabled", "@@slurmray:slurm-status:end@@"].join("\n"));
+  assert.equal((await new SlurmScheduler(noAccounting.transport).finalStatus(j, { state: "CANCELLED" }, running)).state, "CANCELLED");
+  assert.equal(noAccounting.asked.length, 1);
 });
 
 test("the watcher's poll: one snippet for all jobs, and a job missing from Slurm stays in its grace period", async () => {
