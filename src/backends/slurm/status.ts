@@ -183,8 +183,9 @@ export function resolveStatus(job: JobRecord, probe: StatusProbe, absentMs: numb
   }
   const runnerFinal = runner?.state ? RUNNER_FINAL[runner.state] : undefined;
   // A runner stopped by a signal does not know why (a cancel, a failed node, a preemption): Slurm's verdict
-  // is awaited while the job may still be in sacct's lag.
-  if (runnerFinal && (runnerFinal !== "CANCELLED" || absentMs >= ABSENT_GRACE_MS)) return { state: runnerFinal, reason: null, ...fromRunner, nodes: null };
+  // is awaited while the job may still be in sacct's lag; without accounting nothing else will ever say.
+  const verdictAwaited = runnerFinal === "CANCELLED" && probe.sacct !== null && absentMs < ABSENT_GRACE_MS;
+  if (runnerFinal && !verdictAwaited) return { state: runnerFinal, reason: null, ...fromRunner, nodes: null };
   if (absentMs < ABSENT_GRACE_MS) return { state: job.state, reason: job.reason, ...fromRunner, nodes: null };
   const why = probe.sacct === null ? `and this cluster has no job accounting to say why (${probe.sacctError})` : "and accounting has no record of it";
   return { state: "FAILED", reason: `Slurm no longer knows job ${id}, it left no result, ${why}`, ...fromRunner, nodes: null };

@@ -45,22 +45,17 @@ export class SlurmScheduler implements WatchScheduler {
     if (polled && isFinal(polled.state)) return polled;
     for (let attempt = 0; attempt < WHY_STOPPED.attempts; attempt++) {
       if (attempt > 0) await sleep(WHY_STOPPED.everyMs);
-      const asked = await this.#ask(job, runner).catch(() => null);
+      const asked = await this.#ask(job).catch(() => null);
       if (asked === null) break;
       if (isFinal(asked.state)) return asked;
     }
     return byRunner();
   }
 
-  /** Slurm's status of one job, without the runner's word (so only squeue or sacct can end it); null when Slurm cannot say. */
-  async #ask(job: JobRecord, runner: RunnerStatus | null): Promise<JobStatus | null> {
+  /** The job's status from one more poll, or null when Slurm cannot be reached. */
+  async #ask(job: JobRecord): Promise<JobStatus | null> {
     const { stdout } = await this.transport.script(this.pollCommand([job]));
-    const probe = parseStatusOutput(stdout);
-    probe.runner.clear();
-    // Without accounting, a job squeue no longer shows will never get a verdict: the runner's word stands.
-    if (probe.sacct === null && !probe.squeue.has(job.schedulerId ?? "")) return null;
-    const status = resolveStatus(job, probe, 0);
-    return { ...status, exitCode: status.exitCode ?? runner?.exit_code ?? null, endedAt: status.endedAt ?? runner?.ended_at ?? null };
+    return resolveStatus(job, parseStatusOutput(stdout), 0);
   }
 }
 

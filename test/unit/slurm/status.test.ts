@@ -51,6 +51,8 @@ test("a runner stopped by a signal waits for Slurm's verdict (a failed node is n
   assert.equal(resolveStatus(job("17"), lagging, ABSENT_GRACE_MS).state, "CANCELLED");
   const accounted = parseStatusLines(["squeue-exit|0", "sacct-exit|0", "a|17|NODE_FAIL|0:0|2026-11-24T10:00:00|2026-11-24T10:00:01|n1", signalled]);
   assert.equal(resolveStatus(job("17"), accounted, 0).state, "NODE_FAIL");
+  const noAccounting = parseStatusLines(["squeue-exit|0", "sacct-exit|1", "a|sacct: error: Slurm accounting storage is disabled", signalled]);
+  assert.equal(resolveStatus(job("17"), noAccounting, 0).state, "CANCELLED", "without accounting nothing else will say why");
 });
 
 test("no accounting: sacct's error is kept and the runner's status.json decides", () => {
@@ -135,13 +137,15 @@ test("the watch's end: the runner's final word, else the poll that saw the job e
 test("the watch's end: a runner stopped by a signal asks Slurm why, so a node failure is not taken for a cancel", async () => {
   const j = job("31");
   const running = { state: "RUNNING" as const, reason: null, exitCode: null, startedAt: null, endedAt: null, nodes: ["n1"] };
-  const nodeFail = askedSlurm(statusOutput("q|31|NODE_FAIL|NodeDown|0:05|n1|debug"));
+  // The snippet adds the runner's status.json (f|…) for every job squeue no longer shows as active.
+  const signalled = 'f|31|{"state": "CANCELLED", "exit_code": 143}';
+  const nodeFail = askedSlurm(statusOutput("q|31|NODE_FAIL|NodeDown|0:05|n1|debug", signalled));
   const status = await new SlurmScheduler(nodeFail.transport).finalStatus(j, { state: "CANCELLED", exit_code: 143 }, running);
   assert.equal(status.state, "NODE_FAIL");
   assert.equal(status.exitCode, 143);
   assert.match(nodeFail.asked[0]!, /sr_ids=31\n/);
   // Still completing at first, then sacct's verdict.
-  const later = askedSlurm(statusOutput("q|31|COMPLETING|None|0:05|n1|debug"), statusOutput("a|31|PREEMPTED|0:15|2026-11-30T10:00:00|2026-11-30T10:00:05|n1"));
+  const later = askedSlurm(statusOutput("q|31|COMPLETING|None|0:05|n1|debug"), statusOutput("a|31|PREEMPTED|0:15|2026-11-30T10:00:00|2026-11-30T10:00:05|n1", signalled));
   assert.equal((await new SlurmScheduler(later.transport).finalStatus(j, { state: "CANCELLED" }, running)).state, "PREEMPTED");
   assert.equal(later.asked.length, 2);
   // Slurm unreachable: the runner's word stands.
@@ -149,7 +153,7 @@ test("the watch's end: a runner stopped by a signal asks Slurm why, so a node fa
   assert.equal((await new SlurmScheduler(down.transport).finalStatus(j, { state: "CANCELLED" }, running)).state, "CANCELLED");
   assert.equal((await new SlurmScheduler(askedSlurm(new Error("lost")).transport).finalStatus(j, null, null)).state, "FAILED");
   // No accounting, and squeue has forgotten the job: asked once, not for ten seconds.
-  const noAccounting = askedSlurm(["@@slurmray:slurm-status:begin@@", "squeue-exit|0", "sacct-exit|1", "a|sacct: error: Slurm accounting storage is disabled", "@@slurmray:slurm-status:end@@"].join("\n"));
+  const noAccounting = askedSlurm(["@@slurmray:slurm-status:begin@@", "squeue-exit|0", "sacct-exit|1", "a|sacct: error: Slurm accounting storage is disabled", signalled, "@@slurmray:slurm-status:end@@"].join("\n"));
   assert.equal((await new SlurmScheduler(noAccounting.transport).finalStatus(j, { state: "CANCELLED" }, running)).state, "CANCELLED");
   assert.equal(noAccounting.asked.length, 1);
 });
