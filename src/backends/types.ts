@@ -49,6 +49,8 @@ export interface WatchRequest {
    * comes back empty). For the live jobs view, which follows many jobs and shows none of their output.
    */
   stateOnly?: boolean;
+  /** With stateOnly: the result and error files still come back at the end (map's elements: no read after). */
+  outcome?: boolean;
 }
 
 export interface WatchResult {

@@ -2,6 +2,7 @@
 // fields: shared by the live jobs view (live.ts) and map's array watch (map.ts).
 import type { JobStatus } from "../backends/types.js";
 import { isFinal, type JobRecord, type JobState } from "../model/job.js";
+import type { Outcome } from "../model/outcome.js";
 import type { TargetSession } from "./session.js";
 
 /** What a state-only watch tells of a job. */
@@ -10,23 +11,26 @@ export type StatusFields = Pick<JobRecord, "state" | "exitCode" | "endedAt" | "r
 /**
  * Follows one job (or array element) on a remote target through its connection's one watcher, state only.
  * `onQueue` gets each change the batched scheduler poll sees (PENDING with why; RUNNING with startedAt: when it
- * was seen running, up to one poll late); the end's fields are returned, with the runner's own start time.
+ * was seen running, up to one poll late); the end's fields are returned, with the runner's own start time, and
+ * with `outcome` the job's result and error from the same watch (map's elements; else null).
  */
 export async function followState(
   session: TargetSession,
   record: JobRecord,
   signal: AbortSignal,
   onQueue: (fields: Partial<StatusFields>) => void,
-): Promise<Partial<StatusFields>> {
-  const { status } = await session.watch(record, {
+  outcome = false,
+): Promise<{ fields: Partial<StatusFields>; outcome: Outcome | null }> {
+  const watched = await session.watch(record, {
     stateOnly: true,
+    outcome,
     signal,
     onQueue: ({ state, reason }) => {
       const started = state === "RUNNING" ? { startedAt: new Date().toISOString() } : {};
       onQueue({ state: state as JobState, reason: reason || null, ...started });
     },
   });
-  return statusFields(status);
+  return { fields: statusFields(watched.status), outcome: outcome ? watched.outcome : null };
 }
 
 /** A polled or final status as record fields: an end gets a time (now when the scheduler gave none). */

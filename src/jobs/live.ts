@@ -121,8 +121,8 @@ export class LiveJobs {
   async #watch(record: JobRecord, watch: AbortController): Promise<void> {
     try {
       const session = await openTarget(this.config, record.target);
-      const end = await followState(session, record, watch.signal, (fields) => this.#record(record.id, fields));
-      this.#record(record.id, end);
+      const { fields } = await followState(session, record, watch.signal, (update) => this.#record(record.id, update));
+      this.#record(record.id, fields);
     } catch (error) {
       if (watch.signal.aborted) return;
       this.#retryAt.set(record.id, Date.now() + RETRY_AFTER_MS);

@@ -169,7 +169,7 @@ function updateElement(job: JobRecord, index: number, fields: Partial<StatusFiel
 }
 
 /** Remote: every active element through the connection's one watcher, at once. One failure stops the others. */
-async function followElements(session: TargetSession, job: JobRecord, progress: ArrayProgress, signal?: AbortSignal): Promise<void> {
+async function followElements(session: TargetSession, job: JobRecord, progress: ArrayProgress, signal?: AbortSignal): Promise<Map<number, Outcome>> {
   const active = activeElements(job);
   const stop = new AbortController();
   const stopped = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
@@ -178,11 +178,14 @@ async function followElements(session: TargetSession, job: JobRecord, progress: 
     if (updateElement(job, index, fields)) progress.changed();
   };
   const failures: unknown[] = [];
+  const outcomes = new Map<number, Outcome>();
   await Promise.all(
     active.map(async (element) => {
       const index = element.element!;
       try {
-        update(index, await followState(session, element, stopped, (fields) => update(index, fields)));
+        const end = await followState(session, element, stopped, (fields) => update(index, fields), true);
+        update(index, end.fields);
+        if (end.outcome) outcomes.set(index, end.outcome);
       } catch (error) {
         failures.push(error);
         stop.abort();
@@ -190,40 +193,52 @@ async function followElements(session: TargetSession, job: JobRecord, progress: 
     }),
   );
   if (failures.length > 0) throw failures[0];
+  return outcomes;
 }
 
 /** This machine: one batched poll of the active elements per tick, in this process (as jobs/live.ts does). */
-async function pollElements(session: TargetSession, job: JobRecord, progress: ArrayProgress, signal?: AbortSignal): Promise<void> {
+async function pollElements(session: TargetSession, job: JobRecord, progress: ArrayProgress, signal?: AbortSignal): Promise<Map<number, Outcome>> {
   for (;;) {
     const active = activeElements(job);
-    if (active.length === 0) return;
+    if (active.length === 0) return new Map();
     const statuses = await session.backend.poll(active);
     for (const element of active) {
       const status = statuses.get(element.id);
       if (status && updateElement(job, element.element!, statusFields(status))) progress.changed();
     }
-    if (activeElements(job).length === 0) return;
+    if (activeElements(job).length === 0) return new Map();
     await sleep(LOCAL_POLL_MS, undefined, { signal });
   }
 }
 
-/** Follows every active element until all have ended; the array's record follows. */
-async function watchArray(session: TargetSession, job: JobRecord, observers: Observers): Promise<void> {
+/**
+ * Follows every active element until all have ended; the array's record follows. Returns the outcomes the
+ * watch brought back (by element index): on a remote target, those of every element that ended while watched.
+ */
+async function watchArray(session: TargetSession, job: JobRecord, observers: Observers): Promise<Map<number, Outcome>> {
   const progress = new ArrayProgress(session, job, observers.onStep);
   try {
-    await (session.layout ? followElements : pollElements)(session, job, progress, observers.signal);
+    return await (session.layout ? followElements : pollElements)(session, job, progress, observers.signal);
   } finally {
     progress.close();
   }
 }
 
-/** Every element's outcome, in input order: result.json and error.json of all in ONE read. */
-export async function arrayOutcomes(session: TargetSession, job: JobRecord): Promise<ElementOutcome[]> {
+/**
+ * Every element's outcome, in input order: those in `known` (brought back by the watch) as they are, the
+ * others' result.json and error.json in ONE read (none when the watch brought them all).
+ */
+export async function arrayOutcomes(session: TargetSession, job: JobRecord, known: ReadonlyMap<number, Outcome> = new Map()): Promise<ElementOutcome[]> {
   const elements = job.array!.elements.map((_, index) => elementRecord(job, index));
-  const paths = elements.flatMap((element) => [`${element.remoteDir}/result.json`, `${element.remoteDir}/error.json`]);
-  const texts = await session.files.readMany(paths);
+  const unread = elements.filter((element) => !known.has(element.element!));
+  const paths = unread.flatMap((element) => [`${element.remoteDir}/result.json`, `${element.remoteDir}/error.json`]);
+  const texts = paths.length > 0 ? await session.files.readMany(paths) : [];
   const byPath = new Map(paths.map((path, i) => [path, texts[i] ?? null]));
-  return Promise.all(elements.map(async (element) => outcomeOf(element, await readOutcome(element.remoteDir, async (path) => byPath.get(path) ?? null))));
+  return Promise.all(
+    elements.map(async (element) =>
+      outcomeOf(element, known.get(element.element!) ?? (await readOutcome(element.remoteDir, async (path) => byPath.get(path) ?? null))),
+    ),
+  );
 }
 
 /** An element's outcome; `outcome` null while it has none to read. */
@@ -243,8 +258,9 @@ export async function finishArray(
   cancelOnInterrupt: boolean,
   timings?: Timings,
 ): Promise<ElementOutcome[]> {
+  let watched: Map<number, Outcome>;
   try {
-    await watchArray(session, job, observers);
+    watched = await watchArray(session, job, observers);
   } catch (error) {
     if (!observers.signal?.aborted) throw error;
     if (!cancelOnInterrupt) throw new InterruptedError(`Stopped watching; job ${job.id} goes on (slurmray attach ${job.id})`);
@@ -254,7 +270,8 @@ export async function finishArray(
   }
   observers.onStep?.({ step: "run", phase: "end", text: describeProgress(job), failed: job.state !== "COMPLETED" });
   observers.onStep?.({ step: "fetch", phase: "start", text: `reading the results of ${job.array!.elements.length} element(s)` });
-  const outcomes = await (timings ? timed(timings, "fetch", () => arrayOutcomes(session, job)) : arrayOutcomes(session, job));
+  const read = () => arrayOutcomes(session, job, watched);
+  const outcomes = await (timings ? timed(timings, "fetch", read) : read());
   observers.onStep?.({ step: "fetch", phase: "end", text: `read the results of ${outcomes.length} element(s)` });
   return outcomes;
 }

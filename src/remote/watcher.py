@@ -10,7 +10,9 @@ object a line:
                                                      after a change
     {"op": "add", "id": ID, "dir": JOB_DIR, "offset": N}  follow JOB_DIR/job.log from byte N
                                                      ("quiet": true: only the end, with no log bytes and
-                                                     no result or error; the live jobs view's watch)
+                                                     no result or error; the live jobs view's watch;
+                                                     "quiet" with "outcome": true: no log bytes, but the
+                                                     result and error at the end; map's elements)
     {"op": "remove", "id": ID}                       stop following (nothing more is sent for it)
     {"op": "finish", "id": ID}                       the client decided from a poll that the job has ended:
                                                      send its end as below
@@ -67,11 +69,12 @@ def read_small(path):
 
 
 class Job:
-    def __init__(self, job_id, job_dir, offset, quiet=False):
+    def __init__(self, job_id, job_dir, offset, quiet=False, outcome=False):
         self.id = job_id
         self.dir = job_dir
         self.offset = offset
         self.quiet = quiet
+        self.outcome = outcome or not quiet
         self.log = None
         self.status_stamp = None
         self.runner_state = None
@@ -118,7 +121,7 @@ class Job:
         """Sends the rest of the log, status.json, result.json (in frames) and error.json, then "end"."""
         self.pump()
         send("runner", self.id, read_small(os.path.join(self.dir, "status.json")) or b"")
-        if not self.quiet:
+        if self.outcome:
             self.send_file("result")
             self.send_file("error")
         send("end", self.id)
@@ -209,7 +212,7 @@ def main():
             if op == "poll":
                 poller.configure(str(command.get("tag", "-")), command.get("command"), command.get("every", 3.0))
             elif op == "add":
-                jobs[job_id] = Job(job_id, command["dir"], int(command["offset"]), command.get("quiet") is True)
+                jobs[job_id] = Job(job_id, command["dir"], int(command["offset"]), command.get("quiet") is True, command.get("outcome") is True)
             elif op == "remove" and job_id in jobs:
                 jobs.pop(job_id).close()
             elif op == "finish" and job_id in jobs:

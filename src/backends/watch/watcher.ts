@@ -127,7 +127,7 @@ export class JobWatcher {
 
   #add(channel: Channel, entry: Entry): void {
     const { job, offset, request } = entry;
-    this.#send({ op: "add", id: job.id, dir: job.remoteDir, offset, ...(request.stateOnly ? { quiet: true } : {}) }, channel);
+    this.#send({ op: "add", id: job.id, dir: job.remoteDir, offset, ...(request.stateOnly ? { quiet: true, ...(request.outcome ? { outcome: true } : {}) } : {}) }, channel);
   }
 
   /** The poll command covers all watched jobs: resent (once per burst of adds) when the set changes. */
