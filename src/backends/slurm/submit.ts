@@ -21,6 +21,16 @@ export interface SubmitDir {
   spec: RunnerSpec;
 }
 
+/** Arguments per mkdir, chmod or rm: a few processes for an array of any size, each line far below ARG_MAX. */
+const ARGS_PER_COMMAND = 256;
+
+/** `command` over `args` in chunks, as lines of the submit snippet's `&&` chain. */
+function batched(command: string, args: readonly string[]): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i < args.length; i += ARGS_PER_COMMAND) lines.push(`    ${command} ${args.slice(i, i + ARGS_PER_COMMAND).map(quote).join(" ")} &&`);
+  return lines;
+}
+
 /** POSIX sh that writes the job dir and submits it; prints `sbatch-exit|<code>` and sbatch's output. */
 export function submitSnippet(job: JobRecord, sbatchScript: string): string {
   return submitDirsSnippet(job.remoteDir, job.codeDir, [{ dir: job.remoteDir, spec: runnerSpec(job) }], sbatchScript, []);
@@ -31,14 +41,18 @@ export function submitSnippet(job: JobRecord, sbatchScript: string): string {
  * of `dirs` gets its job.json (an array has one dir per element below `dir`). `sbatchArgs` are validated options such as `--array=0-19%5`.
  */
 export function submitDirsSnippet(dir: string, codeDir: string, dirs: readonly SubmitDir[], sbatchScript: string, sbatchArgs: readonly string[]): string {
-  const writes = dirs.flatMap(({ dir: d, spec }) => {
+  const made = dirs.map((d) => d.dir).filter((d) => d !== dir);
+  const stale = dirs.flatMap(({ dir: d }) => {
     const paths = jobPaths(d);
-    return [
-      ...(d === dir ? [] : [`    mkdir -p ${quote(d)} && chmod 700 ${quote(d)} &&`]),
-      `    rm -rf ${[paths.resultJson, paths.resultPkl, paths.error, paths.status, `${d}/ray`].map(quote).join(" ")} &&`,
-      `    printf '%s' ${quote(`${JSON.stringify(spec)}\n`)} > ${quote(paths.spec)} &&`,
-    ];
+    return [paths.resultJson, paths.resultPkl, paths.error, paths.status, `${d}/ray`];
   });
+  const writes = [
+    ...batched("mkdir -p", made),
+    ...batched("chmod 700", made),
+    ...batched("rm -rf", stale),
+    // printf is a shell builtin: no process per element.
+    ...dirs.map(({ dir: d, spec }) => `    printf '%s' ${quote(`${JSON.stringify(spec)}\n`)} > ${quote(jobPaths(d).spec)} &&`),
+  ];
   return wrapSection(
     SUBMIT_SECTION,
     [

@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { parseSubmitOutput, submitDirsSnippet } from "../../../src/backends/slurm/submit.js";
+import type { RunnerSpec } from "../../../src/model/runner-spec.js";
+import { scratchDir } from "../../helpers/scratch.js";
+
+test("an array's submit writes every element's dir and job.json with a few processes, whatever its size", () => {
+  const root = scratchDir("/tmp/sr-submit-");
+  const bin = join(root, "bin");
+  const store = join(root, "trees");
+  mkdirSync(bin);
+  mkdirSync(join(store, "t1"), { recursive: true });
+  // A fake sbatch that records where it ran and with what.
+  writeFileSync(join(bin, "sbatch"), `#!/bin/sh\npwd > ${root}/sbatch.cwd\necho "$@" > ${root}/sbatch.args\necho 4242\n`);
+  chmodSync(join(bin, "sbatch"), 0o755);
+  const array = join(root, "jobs", "J");
+  const n = 600; // more than one chunk of arguments per command
+  const dirs = Array.from({ length: n }, (_, i) => ({ dir: `${array}/${i}`, spec: { id: `J_${i}`, args: { x: i } } as unknown as RunnerSpec }));
+  // A retried element: its old outcome must go, its log stays.
+  mkdirSync(`${array}/7`, { recursive: true, mode: 0o755 });
+  writeFileSync(`${array}/7/result.json`, "old");
+  writeFileSync(`${array}/7/job.log`, "earlier attempt\n");
+  const snippet = submitDirsSnippet(array, join(store, "t1"), dirs, "#!/bin/bash\ntrue\n", ["--array=0-599%10"]);
+  const processes = snippet.split("\n").filter((line) => /^\s+(mkdir|chmod|rm) /.test(line)).length;
+  // Chunks of 256 arguments: mkdir and chmod of 600 dirs, rm of 3,000 stale paths, and the array's own dir
+  // (it was three processes per element: 1,800).
+  assert.ok(processes <= 19, `${processes} mkdir/chmod/rm lines for ${n} elements`);
+  const run = spawnSync("sh", ["-s"], { input: snippet, encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env["PATH"]}` } });
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(parseSubmitOutput(run.stdout), "4242");
+  for (const i of [0, 7, 255, 256, 599]) {
+    assert.deepEqual(JSON.parse(readFileSync(`${array}/${i}/job.json`, "utf8")), { id: `J_${i}`, args: { x: i } });
+    assert.equal(statSync(`${array}/${i}`).mode & 0o777, 0o700);
+  }
+  assert.equal(existsSync(`${array}/7/result.json`), false);
+  assert.equal(readFileSync(`${array}/7/job.log`, "utf8"), "earlier attempt\n");
+  assert.equal(readFileSync(join(root, "sbatch.cwd"), "utf8").trim(), array);
+  assert.equal(readFileSync(join(root, "sbatch.args"), "utf8").trim(), "--parsable --array=0-599%10 sbatch.sh");
+});
