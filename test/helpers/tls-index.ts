@@ -3,7 +3,7 @@
 // whose index or CA is configured for pip only. Stopped by PID.
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { freeLocalPort, OpenSshTransport } from "../../src/transport/openssh.js";
 import type { Transport } from "../../src/transport/types.js";
 import { quote } from "../../src/util/shell.js";
@@ -53,7 +53,8 @@ export async function tlsIndex(): Promise<TlsIndex> {
   const dir = scratchDir("sr-tls-");
   makeCertificates(dir);
   const port = await freeLocalPort();
-  const child = spawn("python3", ["-c", SERVE, wheels.dir, String(port), join(dir, "server-full.pem")], { stdio: ["ignore", "pipe", "ignore"] });
+  // Below the plain index's random path (see wheel-index.ts): no two runs share an index URL.
+  const child = spawn("python3", ["-c", SERVE, dirname(wheels.dir), String(port), join(dir, "server-full.pem")], { stdio: ["ignore", "pipe", "ignore"] });
   // The plain index was started only to build the wheels: it goes with this one, or it keeps the process alive.
   const stopTls = stopper(child, dir);
   const stop = async (): Promise<void> => {
@@ -76,7 +77,7 @@ export async function tlsIndex(): Promise<TlsIndex> {
     throw new Error("the HTTPS wheel index did not come up within 10 s");
   }
   return {
-    url: `https://127.0.0.1:${port}/simple/`,
+    url: `https://127.0.0.1:${port}/${basename(wheels.dir)}/simple/`,
     caPem: readFileSync(join(dir, "ca.pem"), "utf8"),
     caTrustedPem: readFileSync(join(dir, "ca-trusted.pem"), "utf8"),
     stop,

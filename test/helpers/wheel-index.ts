@@ -1,8 +1,14 @@
 // A hermetic PEP 503 package index for the env tests: small pure-Python wheels generated with Python's
 // zipfile (METADATA, WHEEL, RECORD as installers check them), served by `python3 -m http.server` on
 // loopback. Built and started once per test process; stopped by PID.
+// uv's cache, shared by every run as the bed's user, knows a wheel by its URL, and a later run's index may get
+// the same port: a wheel built with the clock in its zip entries then failed with "Hash mismatch for
+// alpha==1.1" against an earlier run's. So each index is served below a random path, and its wheels are
+// byte-identical from one run to the next all the same.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { freeLocalPort } from "../../src/transport/openssh.js";
 import { scratchDir } from "./scratch.js";
 
@@ -72,7 +78,10 @@ for spec in specs:
     path = os.path.join(files, wheel)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for member, text in content.items():
-            archive.writestr(member, text)
+            # A fixed date: the same spec gives the same bytes in every run (see the note at the top).
+            entry = zipfile.ZipInfo(member, date_time=(2020, 1, 1, 0, 0, 0))
+            entry.external_attr = 0o644 << 16
+            archive.writestr(entry, text, compress_type=zipfile.ZIP_DEFLATED)
     sha = hashlib.sha256(open(path, "rb").read()).hexdigest()
     links.setdefault(name, []).append('<a href="../../files/%s#sha256=%s">%s</a><br>' % (wheel, sha, html.escape(wheel)))
 simple = os.path.join(root, "simple"); os.makedirs(simple)
@@ -110,21 +119,26 @@ export function stopper(child: ChildProcess, dir: string): () => Promise<void> {
   };
 }
 
-/** Builds the wheels in a new temp dir: the wheel files in `<dir>/files`, the PEP 503 pages in `<dir>/simple`. */
-export function buildWheels(specs: readonly WheelSpec[]): string {
-  const dir = scratchDir("sr-wheels-");
+/**
+ * Builds the wheels in `dir` (default: a new temp dir): the wheel files in `<dir>/files`, the PEP 503 pages in
+ * `<dir>/simple`.
+ */
+export function buildWheels(specs: readonly WheelSpec[], dir = scratchDir("sr-wheels-")): string {
   execFileSync("python3", ["-c", BUILD, dir, JSON.stringify(specs)], { timeout: 60_000 });
   return dir;
 }
 
 async function start(): Promise<WheelIndex> {
-  const dir = buildWheels(WHEELS);
+  // Served below a random path: no two runs share an index URL, whatever port they get.
+  const root = scratchDir("sr-wheels-");
+  const prefix = randomBytes(8).toString("hex");
+  const dir = buildWheels(WHEELS, join(root, prefix));
   const port = await freeLocalPort();
-  const child = spawn("python3", ["-m", "http.server", "--bind", "127.0.0.1", "--directory", dir, String(port)], {
+  const child = spawn("python3", ["-m", "http.server", "--bind", "127.0.0.1", "--directory", root, String(port)], {
     stdio: "ignore",
   });
-  const url = `http://127.0.0.1:${port}/simple/`;
-  const stop = stopper(child, dir);
+  const url = `http://127.0.0.1:${port}/${prefix}/simple/`;
+  const stop = stopper(child, root);
   try {
     await waitUntilServing(url, child);
   } catch (error) {
