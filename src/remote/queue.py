@@ -837,6 +837,7 @@ def new_id(udir, user):
 
 
 def cmd_submit(args, qdir):
+    """Queues one job per --job-dir (an array's elements: one lock, one process), all with the same request."""
     if args.limits is None:
         raise QueueError("submit needs --limits '{\"cpus\": N, \"mem\": GB, \"gpus\": [ids]}'", 2)
     limits = parse_limits(args.limits)
@@ -846,46 +847,54 @@ def cmd_submit(args, qdir):
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         raise QueueError("submit needs the command to run after --", 2)
-    job_dir = os.path.abspath(args.job_dir)
-    if not os.path.isdir(job_dir) or not os.access(job_dir, os.W_OK):
-        raise QueueError("--job-dir %s is not a directory you can write to" % job_dir, 2)
-    output = os.path.abspath(args.output or os.path.join(job_dir, "job.log"))
-    if not os.path.isdir(os.path.dirname(output)):
-        raise QueueError("--output %s: its directory does not exist" % output, 2)
+    if args.output and len(args.job_dir) > 1:
+        raise QueueError("--output names one job's log: leave it out with several --job-dir (each gets JOB_DIR/job.log)", 2)
+    jobs = []
+    for given in args.job_dir:  # every dir checked before anything is queued
+        job_dir = os.path.abspath(given)
+        if not os.path.isdir(job_dir) or not os.access(job_dir, os.W_OK):
+            raise QueueError("--job-dir %s is not a directory you can write to" % job_dir, 2)
+        output = os.path.abspath(args.output or os.path.join(job_dir, "job.log"))
+        if not os.path.isdir(os.path.dirname(output)):
+            raise QueueError("--output %s: its directory does not exist" % output, 2)
+        jobs.append((job_dir, output, command + [job_dir] if args.pass_job_dir else command))
     uid, user = me()
+    ids = []
     with Lock(qdir):
         udir = own_dir(qdir, uid, user)
         queue = Queue(qdir)
         queue.tidy_own()
         prune_done(udir, time.time())
-        entry = {
-            "id": new_id(udir, user),
-            "user": user,
-            "state": "PENDING",
-            "reason": "",
-            "cpus": args.cpus,
-            "mem": float(args.mem),
-            "gpus": args.gpus,
-            "time": args.time,
-            "group": args.group,
-            "group_limit": args.group_limit,
-            "limits": limits,
-            "job_dir": job_dir,
-            "command": command,
-            "submitted": time.time(),
-            "cores": [],
-            "gpu_ids": [],
-            "pid": None,
-            "start": None,
-            "started": None,
-            "ended": None,
-            "exit_code": None,
-            "supervisor": {},
-        }
-        pid, start = spawn_supervisor(qdir, entry, command, output)
-        entry["supervisor"] = {"pid": pid, "start": start}
-        write_entry(udir, entry)
-    return {"id": entry["id"]}, queue.warnings
+        for job_dir, output, job_command in jobs:
+            entry = {
+                "id": new_id(udir, user),
+                "user": user,
+                "state": "PENDING",
+                "reason": "",
+                "cpus": args.cpus,
+                "mem": float(args.mem),
+                "gpus": args.gpus,
+                "time": args.time,
+                "group": args.group,
+                "group_limit": args.group_limit,
+                "limits": limits,
+                "job_dir": job_dir,
+                "command": job_command,
+                "submitted": time.time(),
+                "cores": [],
+                "gpu_ids": [],
+                "pid": None,
+                "start": None,
+                "started": None,
+                "ended": None,
+                "exit_code": None,
+                "supervisor": {},
+            }
+            pid, start = spawn_supervisor(qdir, entry, job_command, output)
+            entry["supervisor"] = {"pid": pid, "start": start}
+            write_entry(udir, entry)
+            ids.append(entry["id"])
+    return {"id": ids[0], "ids": ids}, queue.warnings
 
 
 def job_view(e, order):
@@ -1007,7 +1016,8 @@ def parser():
     p.add_argument("--limits", help='the server\'s limits as JSON: {"cpus": N, "mem": GB, "gpus": [ids]}')
     sub = p.add_subparsers(dest="op", required=True)
     s = sub.add_parser("submit")
-    s.add_argument("--job-dir", required=True)
+    s.add_argument("--job-dir", required=True, action="append", help="repeat to queue one job per dir (an array)")
+    s.add_argument("--pass-job-dir", action="store_true", help="append each job's dir to its command")
     s.add_argument("--cpus", type=int, default=1)
     s.add_argument("--mem", type=float, required=True, help="GB")
     s.add_argument("--gpus", type=int, default=0)

@@ -8,11 +8,13 @@ import { runnerSpec } from "../../model/runner-spec.js";
 import type { Transport } from "../../transport/types.js";
 import { InputError, RemoteCommandError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
+import { chunks } from "../../util/chunks.js";
+import { ARGS_PER_COMMAND, batchedCommands } from "../batched.js";
 import { codeLinkLines } from "../code-link.js";
 import { type JobFiles, remoteFiles } from "../job-files.js";
 import { type ArraySubmission, type Backend, type BackendContext, type JobStatus, jobPaths, neverRetry, type WatchRequest, type WatchResult } from "../types.js";
 import type { JobWatcher } from "../watch/watcher.js";
-import { DEFAULT_QUEUE_DIR, iso, parseJobs, parseReply, parseSubmitted, QUEUE_ID, type QueueJob, queueCommand, queueStatus, type ServerLimits } from "./queue-cli.js";
+import { DEFAULT_QUEUE_DIR, iso, parseJobs, parseReply, parseSubmittedIds, QUEUE_ID, type QueueJob, queueCommand, queueStatus, type ServerLimits } from "./queue-cli.js";
 import { renderServerScript } from "./script.js";
 import { serverWatcher } from "./watch.js";
 
@@ -78,39 +80,39 @@ export class ServerBackend implements Backend {
   }
 
   /**
-   * ONE remote command: `job`'s dir with job.sh and the code link, each of `dirs`' job.json, then one
-   * queue.py submit per dir. With maxParallel, they share a group capped at that many running at once.
+   * ONE remote command: `job`'s dir with job.sh and the code link, each of `dirs`' job.json, then queue.py
+   * submit once per chunk of dirs (one lock and one Python for a whole array). With maxParallel, they share
+   * a group capped at that many running at once.
    */
   async #submitDirs(job: JobRecord, dirs: readonly JobRecord[], maxParallel?: number): Promise<Map<string, string>> {
     const top = jobPaths(job.remoteDir);
     const r = job.spec.resources;
     const group = maxParallel ? ["--group", job.id, "--group-limit", String(maxParallel)] : [];
+    const request = ["--cpus", String(r.cpus), "--mem", String(r.mem), "--gpus", String(r.gpus), ...(r.time ? ["--time", String(r.time)] : []), ...group, "--pass-job-dir"];
+    const paths = dirs.map((element) => jobPaths(element.remoteDir));
+    const made = paths.map((p) => p.dir).filter((dir) => dir !== top.dir);
+    const stale = paths.flatMap((p) => [p.resultJson, p.resultPkl, p.error, p.status, `${p.dir}/ray`]);
     const lines = [
       "umask 077",
       `mkdir -p ${quote(top.dir)} && chmod 700 ${quote(top.dir)} || exit 1`,
       ...codeLinkLines(top.dir, job.codeDir),
       `printf '%s' ${quote(renderServerScript(job, this.runtimeDir))} > ${quote(`${top.dir}/job.sh`)} || exit 1`,
+      ...[...batchedCommands("mkdir -p", made), ...batchedCommands("chmod 700", made), ...batchedCommands("rm -rf", stale)].map((c) => `${c} || exit 1`),
+      ...dirs.map((element, i) => `printf '%s' ${quote(`${JSON.stringify(runnerSpec(element))}\n`)} > ${quote(paths[i]!.spec)} || exit 1`),
     ];
-    for (const element of dirs) {
-      const paths = jobPaths(element.remoteDir);
-      const args = ["--job-dir", paths.dir, "--cpus", String(r.cpus), "--mem", String(r.mem), "--gpus", String(r.gpus), ...(r.time ? ["--time", String(r.time)] : []), ...group, "--output", paths.log, "--", "/bin/sh", `${top.dir}/job.sh`, paths.dir];
-      lines.push(
-        `mkdir -p ${quote(paths.dir)} && chmod 700 ${quote(paths.dir)} || exit 1`,
-        `rm -rf ${[paths.resultJson, paths.resultPkl, paths.error, paths.status, `${paths.dir}/ray`].map(quote).join(" ")}`,
-        `printf '%s' ${quote(`${JSON.stringify(runnerSpec(element))}\n`)} > ${quote(paths.spec)} || exit 1`,
-        `sr_out=$(${this.command("submit", args, job.python)}) || { printf '%s\n' "$sr_out"; exit 1; }`,
-        `printf '%s %s\n' ${quote(element.id)} "$sr_out"`,
-      );
+    // queue.py prints one reply per call: {"id": first, "ids": [one per --job-dir, in order]}.
+    for (const chunk of chunks(paths.map((p) => p.dir), ARGS_PER_COMMAND)) {
+      const args = [...chunk.flatMap((dir) => ["--job-dir", dir]), ...request, "--", "/bin/sh", `${top.dir}/job.sh`];
+      lines.push(`sr_out=$(${this.command("submit", args, job.python)}) || { printf '%s\n' "$sr_out"; exit 1; }`, `printf '%s\n' "$sr_out"`);
     }
     const { code, stdout, stderr } = await this.transport.script(lines.join("\n"));
     if (code !== 0) parseReply("Queueing the job on the server", "queue.py submit", code, stdout, stderr);
-    const ids = new Map<string, string>();
-    for (const line of stdout.split("\n")) {
-      const space = line.indexOf(" ");
-      if (space > 0) ids.set(line.slice(0, space), parseSubmitted(parseReply("Queueing the job on the server", "queue.py submit", 0, line.slice(space + 1), stderr)));
-    }
-    if (dirs.some((d) => !ids.has(d.id))) throw new RemoteCommandError("Queueing the job on the server", "queue.py submit", 1, stdout || stderr);
-    return ids;
+    const queued = stdout
+      .split("\n")
+      .filter((line) => line.trim() !== "")
+      .flatMap((line) => parseSubmittedIds(parseReply("Queueing the job on the server", "queue.py submit", 0, line, stderr)));
+    if (queued.length !== dirs.length) throw new RemoteCommandError("Queueing the job on the server", "queue.py submit", 1, stdout || stderr);
+    return new Map(dirs.map((element, i) => [element.id, queued[i]!]));
   }
 
   /** Every job in one poll command. */

@@ -91,10 +91,13 @@ export function parseJobs(reply: Record<string, unknown>): QueueJob[] {
   return jobs.map(queueJob).filter((j): j is QueueJob => j !== null);
 }
 
-export function parseSubmitted(reply: Record<string, unknown>): string {
-  const id = reply["id"];
-  if (typeof id !== "string" || !QUEUE_ID.test(id)) throw new RemoteCommandError("Queueing the job", "queue.py submit", 1, `unexpected reply ${JSON.stringify(reply)}`);
-  return id;
+/** The queue ids of a submit's reply, one per --job-dir, in order; anything else is refused. */
+export function parseSubmittedIds(reply: Record<string, unknown>): string[] {
+  const ids = reply["ids"];
+  if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => typeof id === "string" && QUEUE_ID.test(id))) {
+    throw new RemoteCommandError("Queueing the job", "queue.py submit", 1, `unexpected reply ${JSON.stringify(reply)}`);
+  }
+  return ids as string[];
 }
 
 export function iso(seconds: number | null): string | null {

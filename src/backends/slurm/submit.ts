@@ -7,6 +7,7 @@ import { type RunnerSpec, runnerSpec } from "../../model/runner-spec.js";
 import type { JobRecord } from "../../model/job.js";
 import { EXIT, RemoteCommandError, SlurmrayError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
+import { batchedCommands } from "../batched.js";
 import { codeLinkLines } from "../code-link.js";
 import { jobPaths } from "../types.js";
 import { sectionLines, wrapSection } from "../../util/sections.js";
@@ -19,16 +20,6 @@ const SETUP_FAILED = 90;
 export interface SubmitDir {
   dir: string;
   spec: RunnerSpec;
-}
-
-/** Arguments per mkdir, chmod or rm: a few processes for an array of any size, each line far below ARG_MAX. */
-const ARGS_PER_COMMAND = 256;
-
-/** `command` over `args` in chunks, as lines of the submit snippet's `&&` chain. */
-function batched(command: string, args: readonly string[]): string[] {
-  const lines: string[] = [];
-  for (let i = 0; i < args.length; i += ARGS_PER_COMMAND) lines.push(`    ${command} ${args.slice(i, i + ARGS_PER_COMMAND).map(quote).join(" ")} &&`);
-  return lines;
 }
 
 /** POSIX sh that writes the job dir and submits it; prints `sbatch-exit|<code>` and sbatch's output. */
@@ -47,9 +38,7 @@ export function submitDirsSnippet(dir: string, codeDir: string, dirs: readonly S
     return [paths.resultJson, paths.resultPkl, paths.error, paths.status, `${d}/ray`];
   });
   const writes = [
-    ...batched("mkdir -p", made),
-    ...batched("chmod 700", made),
-    ...batched("rm -rf", stale),
+    ...[...batchedCommands("mkdir -p", made), ...batchedCommands("chmod 700", made), ...batchedCommands("rm -rf", stale)].map((c) => `    ${c} &&`),
     // printf is a shell builtin: no process per element.
     ...dirs.map(({ dir: d, spec }) => `    printf '%s' ${quote(`${JSON.stringify(spec)}\n`)} > ${quote(jobPaths(d).spec)} &&`),
   ];

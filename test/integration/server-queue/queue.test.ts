@@ -2,7 +2,8 @@
 // between users, a SIGKILLed job, cancel of another user's job, a corrupt entry, exclusive GPU ids under
 // simultaneous submissions, and a job outliving its ssh connection.
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { quoteArgv } from "../../../src/util/shell.js";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { requireTestbed, type TestBed, testbed } from "../../helpers/testbed.js";
@@ -155,6 +156,30 @@ describe("server queue on the test bed", () => {
       assert.deepEqual(polled.get(x.id)!["gpu_ids"], [Number(x.cuda)]);
     }
     for (const gpu of ["0", "1"]) assert.equal(maxOverlap(times.filter((x) => x.cuda === gpu)), 1, `GPU ${gpu} shared`);
+  });
+
+  test("one submit queues one job per --job-dir (an array's elements): each runs in its own dir; a bad dir queues none", async (t) => {
+    if (!ready(t)) return;
+    const dirs = [1, 2, 3].map((i) => join(bed.jobsDir, `${tb.user}-many-${i}`));
+    assert.equal((await bed.ssh(tb.user, `mkdir -p ${quoteArgv(dirs)}`)).code, 0);
+    const submit = (jobDirs: string[], extra: string[] = []) =>
+      bed.queue(tb.user, ["submit", ...jobDirs.flatMap((d) => ["--job-dir", d]), "--mem", "0.2", "--limits", JSON.stringify(CPUS2), "--pass-job-dir", ...extra, "--", "sh", "-c", 'cd "$1" && echo "$1" > seen', "sh"]);
+    const refused = await submit([dirs[0]!, join(bed.jobsDir, "missing"), dirs[1]!]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /--job-dir .*missing is not a directory/);
+    const withOutput = await submit(dirs, ["--output", join(dirs[0]!, "x.log")]);
+    assert.equal(withOutput.code, 2);
+    assert.match(withOutput.stderr, /--output names one job's log/);
+    // A queued job's supervisor writes queue.log in its dir at once: none was queued.
+    for (const dir of dirs) assert.equal(existsSync(join(dir, "queue.log")), false, `${dir} was queued by a refused submit`);
+    const queued = await submit(dirs);
+    assert.equal(queued.code, 0, queued.stderr);
+    const ids = queued.json["ids"] as string[];
+    assert.equal(ids.length, 3);
+    assert.equal(new Set(ids).size, 3);
+    assert.equal(queued.json["id"], ids[0]);
+    await bed.waitStates(tb.user, ids, ["COMPLETED"]);
+    for (const dir of dirs) assert.equal(readFileSync(join(dir, "seen"), "utf8").trim(), dir, "each job got its own dir as its last argument");
   });
 
   test("a job outlives its ssh connection, which returns at once", async (t) => {

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { checkServerJob } from "../../../src/backends/server/index.js";
-import { parseJobs, parseReply, parseSubmitted, queueCommand, queueStatus } from "../../../src/backends/server/queue-cli.js";
+import { parseJobs, parseReply, parseSubmittedIds, queueCommand, queueStatus } from "../../../src/backends/server/queue-cli.js";
 import { renderServerScript } from "../../../src/backends/server/script.js";
 import { runningNow } from "../../../src/backends/server/watch.js";
 import type { JobRecord, JobSpec, Resources } from "../../../src/model/job.js";
@@ -38,8 +38,10 @@ test("replies are validated: a refusal carries queue.py's message; malformed ent
   assert.throws(() => parseReply("Polling", "queue.py poll", 0, "not json", "boom"), /boom/);
   const reply = parseReply("Polling", "queue.py poll", 0, JSON.stringify({ jobs: [{ id: "alice.1", state: "RUNNING", cpus: 2 }, { id: "../evil", state: "RUNNING" }, { id: "bob.2", state: "HACKED" }] }), "");
   assert.deepEqual(parseJobs(reply).map((j) => j.id), ["alice.1"]);
-  assert.equal(parseSubmitted({ id: "alice.42" }), "alice.42");
-  assert.throws(() => parseSubmitted({ id: "$(id)" }), /unexpected reply/);
+  assert.deepEqual(parseSubmittedIds({ id: "alice.42", ids: ["alice.42", "alice.43"] }), ["alice.42", "alice.43"]);
+  assert.throws(() => parseSubmittedIds({ id: "alice.42", ids: ["alice.42", "$(id)"] }), /unexpected reply/);
+  assert.throws(() => parseSubmittedIds({ id: "alice.42" }), /unexpected reply/);
+  assert.throws(() => parseSubmittedIds({ ids: [] }), /unexpected reply/);
 });
 
 test("a queue entry becomes the job's status; one the queue lost keeps the record's last word", () => {
