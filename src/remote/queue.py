@@ -859,42 +859,65 @@ def cmd_submit(args, qdir):
             raise QueueError("--output %s: its directory does not exist" % output, 2)
         jobs.append((job_dir, output, command + [job_dir] if args.pass_job_dir else command))
     uid, user = me()
-    ids = []
     with Lock(qdir):
         udir = own_dir(qdir, uid, user)
         queue = Queue(qdir)
         queue.tidy_own()
         prune_done(udir, time.time())
-        for job_dir, output, job_command in jobs:
-            entry = {
-                "id": new_id(udir, user),
-                "user": user,
-                "state": "PENDING",
-                "reason": "",
-                "cpus": args.cpus,
-                "mem": float(args.mem),
-                "gpus": args.gpus,
-                "time": args.time,
-                "group": args.group,
-                "group_limit": args.group_limit,
-                "limits": limits,
-                "job_dir": job_dir,
-                "command": job_command,
-                "submitted": time.time(),
-                "cores": [],
-                "gpu_ids": [],
-                "pid": None,
-                "start": None,
-                "started": None,
-                "ended": None,
-                "exit_code": None,
-                "supervisor": {},
-            }
-            pid, start = spawn_supervisor(qdir, entry, job_command, output)
-            entry["supervisor"] = {"pid": pid, "start": start}
-            write_entry(udir, entry)
-            ids.append(entry["id"])
+        queued = []
+        try:
+            for job_dir, output, job_command in jobs:
+                entry = new_entry(udir, user, args, limits, job_dir, job_command)
+                pid, start = spawn_supervisor(qdir, entry, job_command, output)
+                entry["supervisor"] = {"pid": pid, "start": start}
+                queued.append(entry)
+                write_entry(udir, entry)
+        except BaseException:
+            withdraw(udir, queued)
+            raise
+    ids = [e["id"] for e in queued]
     return {"id": ids[0], "ids": ids}, queue.warnings
+
+
+def new_entry(udir, user, args, limits, job_dir, job_command):
+    return {
+        "id": new_id(udir, user),
+        "user": user,
+        "state": "PENDING",
+        "reason": "",
+        "cpus": args.cpus,
+        "mem": float(args.mem),
+        "gpus": args.gpus,
+        "time": args.time,
+        "group": args.group,
+        "group_limit": args.group_limit,
+        "limits": limits,
+        "job_dir": job_dir,
+        "command": job_command,
+        "submitted": time.time(),
+        "cores": [],
+        "gpu_ids": [],
+        "pid": None,
+        "start": None,
+        "started": None,
+        "ended": None,
+        "exit_code": None,
+        "supervisor": {},
+    }
+
+
+def withdraw(udir, entries):
+    """All or nothing: when one job of a submit cannot be queued, those already queued by it are ended (their
+    supervisors killed before they could start anything: they wait for the lock the submit holds) and recorded
+    CANCELLED, so no job runs that the caller was told had failed."""
+    for e in entries:
+        sup = e["supervisor"]
+        if alive(sup.get("pid"), sup.get("start")):
+            os.kill(sup["pid"], signal.SIGKILL)
+        try:
+            finish(udir, e, "CANCELLED", "withdrawn: another job of the same submit could not be queued")
+        except (OSError, QueueError):
+            pass
 
 
 def job_view(e, order):

@@ -8,8 +8,7 @@ import { runnerSpec } from "../../model/runner-spec.js";
 import type { Transport } from "../../transport/types.js";
 import { InputError, RemoteCommandError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
-import { chunks } from "../../util/chunks.js";
-import { ARGS_PER_COMMAND, batchedCommands } from "../batched.js";
+import { batchedCommands } from "../batched.js";
 import { codeLinkLines } from "../code-link.js";
 import { type JobFiles, remoteFiles } from "../job-files.js";
 import { type ArraySubmission, type Backend, type BackendContext, type JobStatus, jobPaths, neverRetry, type WatchRequest, type WatchResult } from "../types.js";
@@ -80,9 +79,9 @@ export class ServerBackend implements Backend {
   }
 
   /**
-   * ONE remote command: `job`'s dir with job.sh and the code link, each of `dirs`' job.json, then queue.py
-   * submit once per chunk of dirs (one lock and one Python for a whole array). With maxParallel, they share
-   * a group capped at that many running at once.
+   * ONE remote command: `job`'s dir with job.sh and the code link, each of `dirs`' job.json, then ONE queue.py
+   * submit for all the dirs (one lock and one Python for a whole array; all queued or none). With maxParallel,
+   * they share a group capped at that many running at once.
    */
   async #submitDirs(job: JobRecord, dirs: readonly JobRecord[], maxParallel?: number): Promise<Map<string, string>> {
     const top = jobPaths(job.remoteDir);
@@ -100,17 +99,12 @@ export class ServerBackend implements Backend {
       ...[...batchedCommands("mkdir -p", made), ...batchedCommands("chmod 700", made), ...batchedCommands("rm -rf", stale)].map((c) => `${c} || exit 1`),
       ...dirs.map((element, i) => `printf '%s' ${quote(`${JSON.stringify(runnerSpec(element))}\n`)} > ${quote(paths[i]!.spec)} || exit 1`),
     ];
-    // queue.py prints one reply per call: {"id": first, "ids": [one per --job-dir, in order]}.
-    for (const chunk of chunks(paths.map((p) => p.dir), ARGS_PER_COMMAND)) {
-      const args = [...chunk.flatMap((dir) => ["--job-dir", dir]), ...request, "--", "/bin/sh", `${top.dir}/job.sh`];
-      lines.push(`sr_out=$(${this.command("submit", args, job.python)}) || { printf '%s\n' "$sr_out"; exit 1; }`, `printf '%s\n' "$sr_out"`);
-    }
+    // ONE queue.py call for every dir (at most MAX_ELEMENTS, ~100 KB of arguments): it checks them all, and
+    // queues all or none. Its reply: {"id": first, "ids": [one per --job-dir, in order]}.
+    const args = [...paths.flatMap((p) => ["--job-dir", p.dir]), ...request, "--", "/bin/sh", `${top.dir}/job.sh`];
+    lines.push(`sr_out=$(${this.command("submit", args, job.python)}) || { printf '%s\n' "$sr_out"; exit 1; }`, `printf '%s\n' "$sr_out"`);
     const { code, stdout, stderr } = await this.transport.script(lines.join("\n"));
-    if (code !== 0) parseReply("Queueing the job on the server", "queue.py submit", code, stdout, stderr);
-    const queued = stdout
-      .split("\n")
-      .filter((line) => line.trim() !== "")
-      .flatMap((line) => parseSubmittedIds(parseReply("Queueing the job on the server", "queue.py submit", 0, line, stderr)));
+    const queued = parseSubmittedIds(parseReply("Queueing the job on the server", "queue.py submit", code, stdout, stderr));
     if (queued.length !== dirs.length) throw new RemoteCommandError("Queueing the job on the server", "queue.py submit", 1, stdout || stderr);
     return new Map(dirs.map((element, i) => [element.id, queued[i]!]));
   }

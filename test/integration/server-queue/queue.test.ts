@@ -182,6 +182,22 @@ describe("server queue on the test bed", () => {
     for (const dir of dirs) assert.equal(readFileSync(join(dir, "seen"), "utf8").trim(), dir, "each job got its own dir as its last argument");
   });
 
+  test("a submit of several dirs queues all or none: when one job cannot be queued, those queued before it are withdrawn", async (t) => {
+    if (!ready(t)) return;
+    const dirs = [1, 2, 3].map((i) => join(bed.jobsDir, `${tb.user}-allornone-${i}`));
+    // The second dir passes the checks, but its supervisor cannot open its queue.log (a directory), so it never starts.
+    assert.equal((await bed.ssh(tb.user, `mkdir -p ${quoteArgv(dirs)} ${quoteArgv([join(dirs[1]!, "queue.log")])}`)).code, 0);
+    const failed = await bed.queue(tb.user, ["submit", ...dirs.flatMap((d) => ["--job-dir", d]), "--mem", "0.2", "--limits", JSON.stringify(CPUS2), "--pass-job-dir", "--", "sh", "-c", 'cd "$1" && echo ran > seen', "sh"]);
+    assert.notEqual(failed.code, 0, "the submit reports the failure");
+    assert.match(String(failed.json["error"]), /supervisor of .* did not start/);
+    const active = await bed.queue(tb.user, ["active"]);
+    assert.equal(active.code, 0, active.stderr);
+    const activeDirs = active.json["job_dirs"] as string[];
+    for (const dir of dirs) assert.ok(!activeDirs.includes(dir), `${dir} is still queued after its submit failed`);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(existsSync(join(dirs[0]!, "seen")), false, "the job queued before the failure never ran");
+  });
+
   test("a job outlives its ssh connection, which returns at once", async (t) => {
     if (!ready(t)) return;
     const job = await bed.submit(tb.user, CPUS2, [], 5);
