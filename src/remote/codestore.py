@@ -34,7 +34,6 @@ import shutil
 import stat
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 UID = os.getuid()
 
@@ -267,6 +266,8 @@ def build_tree(store, trees, new_id, records):
         if threads == 1:
             missing = link_files(store_fd, tmp, paths, records)
         else:
+            from concurrent.futures import ThreadPoolExecutor  # ~7 ms to import: only for a big tree
+
             step = -(-len(paths) // threads)
             with ThreadPoolExecutor(threads) as pool:
                 slices = [pool.submit(link_files, store_fd, tmp, paths[i:i + step], records) for i in range(0, len(paths), step)]
