@@ -1,5 +1,6 @@
 // What the job commands and the live jobs view both do to a job: refresh it, follow its log, show its outcome.
 // The control layer (sessions, transports) loads only when a job must be asked about or changed on its target.
+import type { OutputsResult } from "../codesync/outputs.js";
 import type { LoadedConfig } from "../config/load.js";
 import { isFinal, type JobRecord } from "../model/job.js";
 import { resultToPrint } from "../model/outcome.js";
@@ -27,11 +28,28 @@ export async function followLog(config: LoadedConfig, job: JobRecord, write: (te
   await finishJob(await openTarget(config, job.target), job, { onLog: write, signal }, false);
 }
 
-/** Prints a final job's result (stdout) or its error (stderr); says whether it failed. `logShown`: its log is on screen already. */
-export async function showOutcome(config: LoadedConfig, job: JobRecord, json: boolean, logShown: boolean): Promise<boolean> {
+/**
+ * Follows a job to its end as `run` does (`attach`): its log through `write`, a job the cluster ended goes back
+ * in (max_retries), and its outputs come back (returned; null when it wrote none). A job already ended: its log.
+ * Ctrl-C stops watching only (an InterruptedError says the job goes on).
+ */
+export async function attachJob(config: LoadedConfig, job: JobRecord, write: (text: string) => void, onProgress: (message: string) => void, signal: AbortSignal): Promise<OutputsResult | null> {
+  if (isFinal(job.state)) {
+    write((await (await control()).readJobLog(config, job)).text);
+    return null;
+  }
+  const [{ followToEnd }, { openTarget }] = await watching();
+  return (await followToEnd(await openTarget(config, job.target), job, { onLog: write, onProgress, signal }, false)).outputs;
+}
+
+/**
+ * Prints a final job's result (stdout) or its error (stderr); says whether it failed. `logShown`: its log is on
+ * screen already. `outputs`: what was brought back of its outputs, in the JSON too.
+ */
+export async function showOutcome(config: LoadedConfig, job: JobRecord, json: boolean, logShown: boolean, outputs: OutputsResult | null = null): Promise<boolean> {
   const outcome = await (await control()).readJobOutcome(config, job);
   const failed = job.state !== "COMPLETED";
-  if (json) printJson({ job_id: job.id, state: job.state, result: resultToPrint(outcome.result), error: outcome.error });
+  if (json) printJson({ job_id: job.id, state: job.state, result: resultToPrint(outcome.result), error: outcome.error, ...(outputs ? { outputs } : {}) });
   else if (!failed) printJson(resultToPrint(outcome.result));
   if (failed) printFailure(job, outcome.error, logShown || json);
   return failed;

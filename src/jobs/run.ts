@@ -12,6 +12,7 @@ import { parseEntry, runnerEntry } from "./entry.js";
 import { checkEntryFunction } from "./entry-check.js";
 import { type Outcome, resultToPrint } from "../model/outcome.js";
 import { jobsDir, newJobId, saveJob } from "./registry.js";
+import type { OutputsResult } from "../codesync/outputs.js";
 import { fetchJobOutputs, prepareLocal, prepareRemote } from "./remote-run.js";
 import { emptyTimings, type RunReport, type StepObserver, type Timings, timed } from "./report.js";
 import { cacheDir, checkJob, openTarget, type TargetSession, type WatchRequest } from "./session.js";
@@ -139,6 +140,36 @@ export async function finishJob(
 }
 
 /**
+ * Follows a submitted job to its end as `run` does: a job the cluster ended (a node failed, it was preempted)
+ * goes back in, up to max_retries, and its outputs come back. Shared by run and attach.
+ */
+export async function followToEnd(
+  session: TargetSession,
+  job: JobRecord,
+  request: Pick<RunRequest, "onLog" | "onProgress" | "onStep" | "signal">,
+  cancelOnInterrupt: boolean,
+  timings: Timings = emptyTimings(),
+): Promise<{ outcome: Outcome; queueSeconds: number; outputs: OutputsResult | null; warnings: string[] }> {
+  const warnings: string[] = [];
+  let { outcome, queueSeconds, logOffset, outputs: outputCount } = await finishJob(session, job, request, cancelOnInterrupt);
+  for (let attempt = 1; ; attempt++) {
+    const decision = session.backend.retry(job.state, attempt);
+    if (decision.message) request.onProgress?.(decision.message);
+    if (!decision.retry) break;
+    warnings.push(decision.message!);
+    job.schedulerId = await submit(session, job, timings);
+    Object.assign(job, { state: "PENDING", endedAt: null, reason: null, exitCode: null });
+    saveJob(session.config.root, job);
+    ({ outcome, queueSeconds, logOffset, outputs: outputCount } = await finishJob(session, job, request, cancelOnInterrupt, logOffset));
+  }
+  // The runner counted the job's outputs: none means nothing to fetch, and no remote command for it.
+  if (outputCount === 0) return { outcome, queueSeconds, outputs: null, warnings };
+  const outputs = await timed(timings, "fetch", () => fetchJobOutputs(session, job, undefined, request.onProgress));
+  request.onProgress?.(`outputs of job ${job.id}: ${outputs.dir}${outputs.files ? ` (${outputs.files} file(s) brought back)` : ""}`);
+  return { outcome, queueSeconds, outputs, warnings };
+}
+
+/**
  * Submits and records the job; a refused submission is recorded FAILED with the reason, never left half-done.
  * `send` submits it another way (an array's elements).
  */
@@ -262,24 +293,9 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
     return finish();
   }
   const runStart = performance.now();
-  let { outcome, queueSeconds, logOffset, outputs: outputCount } = await finishJob(session, job, request, true);
-  // A job ended by the cluster (a node failed, it was preempted) goes back in, up to max_retries.
-  for (let attempt = 1; ; attempt++) {
-    const decision = session.backend.retry(job.state, attempt);
-    if (decision.message) request.onProgress?.(decision.message);
-    if (!decision.retry) break;
-    report.warnings.push(decision.message!);
-    job.schedulerId = await submit(session, job, timings);
-    Object.assign(job, { state: "PENDING", endedAt: null, reason: null, exitCode: null });
-    saveJob(config.root, job);
-    ({ outcome, queueSeconds, logOffset, outputs: outputCount } = await finishJob(session, job, request, true, logOffset));
-  }
-  // The runner counted the job's outputs: none means nothing to fetch, and no remote command for it.
-  if (outputCount !== 0) {
-    const outputs = await timed(timings, "fetch", () => fetchJobOutputs(session, job, undefined, request.onProgress));
-    report.outputs = outputs;
-    request.onProgress?.(`outputs of job ${job.id}: ${outputs.dir}${outputs.files ? ` (${outputs.files} file(s) brought back)` : ""}`);
-  }
+  const { outcome, queueSeconds, outputs, warnings } = await followToEnd(session, job, request, true, timings);
+  report.warnings.push(...warnings);
+  if (outputs) report.outputs = outputs;
   timings.queue_wait = queueSeconds;
   timings.run = Math.round(performance.now() - runStart) / 1000 - queueSeconds;
   report.state = job.state;

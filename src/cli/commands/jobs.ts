@@ -13,7 +13,7 @@ import { targetName } from "../flags.js";
 import { interruptSignal } from "../interrupt.js";
 import { jobsLayer } from "../lazy.js";
 import { printElements } from "./map.js";
-import { control, followLog, refreshActive, showOutcome } from "../job-actions.js";
+import { attachJob, control, followLog, refreshActive, showOutcome } from "../job-actions.js";
 import { colorState, info, JOB_HEADERS, jobRow, printJson, table, warn } from "../output.js";
 
 /** `jobs --watch` prints the table at least this often, whatever changes. */
@@ -194,14 +194,16 @@ export function jobCommands() {
     .option("--json", "print one JSON object")
     .action(async (id, options) => {
       const { config, job } = await currentJob(id);
-      if (!isFinal(job.state) && job.array) {
-        const [{ finishArray }, { openTarget }] = await jobsLayer(() => Promise.all([import("../../jobs/map.js"), import("../../jobs/session.js")]));
-        await finishArray(await openTarget(config, job.target), job, { signal: interruptSignal() }, false);
-      } else if (!job.array) {
-        // Ctrl-C stops watching only; finishJob then says once that the job goes on.
-        await followLog(config, job, (text) => process.stderr.write(text), interruptSignal());
+      if (job.array) {
+        if (!isFinal(job.state)) {
+          const [{ finishArray }, { openTarget }] = await jobsLayer(() => Promise.all([import("../../jobs/map.js"), import("../../jobs/session.js")]));
+          await finishArray(await openTarget(config, job.target), job, { signal: interruptSignal() }, false);
+        }
+        return printOutcome(config, job, options.json ?? false, true);
       }
-      await printOutcome(config, job, options.json ?? false, true);
+      // As run would have: retried when the cluster ended it, its outputs brought back. Ctrl-C stops watching only.
+      const outputs = await attachJob(config, job, (text) => process.stderr.write(text), info, interruptSignal());
+      if (await showOutcome(config, job, options.json ?? false, true, outputs)) process.exitCode = EXIT.jobFailed;
     });
 
   const jobs = new Command("jobs")

@@ -192,6 +192,17 @@ function faithfulSuite(name: string, open: (t: TestContext) => Target | undefine
       assert.match(fetched.stderr, /3 file\(s\) brought back/);
       const again = await runCli(["result", one.job_id, "--outputs", elsewhere], { cwd, env: tg.env });
       assert.match(again.stderr, /\(0 file\(s\) brought back\)/, "only changed files travel");
+
+      // A detached job's outputs come back when attach follows it to its end, as run would have brought them.
+      const detached = await runCli(["run", "work.py:write", "--args", '{"name": "three"}', "--detach"], { cwd, env: tg.env });
+      assert.equal(detached.code, 0, detached.stderr);
+      const id = detached.stdout.trim();
+      const attached = await runCli(["attach", id, "--json"], { cwd, env: tg.env });
+      assert.equal(attached.code, 0, attached.stderr);
+      const report = JSON.parse(attached.stdout);
+      const dir = join(cwd, ".slurmray", "jobs", id, "outputs");
+      assert.deepEqual([report.result, report.outputs?.dir], ["three", dir]);
+      assert.deepEqual(["three", "sub/1.txt", "sub/2.txt"].map((f) => readFileSync(join(dir, f), "utf8")), ["three", "three", "three"]);
     });
   });
 }
