@@ -30,7 +30,7 @@ export async function cleanTarget(
   const result = await cleanJobDirs(session.transport, {
     jobsDir: dir,
     olderThanDays: olderThanDays ?? config.project.retention_days ?? 7,
-    activeJobIds: activeJobIds(config.root, target),
+    activeJobIds: activeJobIds(config.root),
     liveJobsCommand: session.backend.liveJobsCommand(config.projectName) ?? undefined,
     store,
   });

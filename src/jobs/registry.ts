@@ -165,10 +165,14 @@ export function readJobs(root: string): { jobs: JobRecord[]; invalid: InvalidRec
   return result;
 }
 
-/** The ids of a target's jobs that the registry holds as not yet ended: retention keeps their dirs. */
-export function activeJobIds(root: string, target: string): string[] {
+/**
+ * The ids of the project's jobs that the registry holds as not yet ended (retention keeps their dirs), whatever
+ * their target: another target on the same host and base_dir shares the remote job dirs, and its scheduler's
+ * live list may not name them (a server and a Slurm target).
+ */
+export function activeJobIds(root: string): string[] {
   return listJobs(root)
-    .filter((job) => job.target === target && !isFinal(job.state))
+    .filter((job) => !isFinal(job.state))
     .map((job) => job.id);
 }
 

@@ -269,7 +269,7 @@ async function cleanOldJobs(session: TargetSession, job: JobRecord): Promise<voi
     {
       jobsDir: layout.jobsDir,
       olderThanDays: config.project.retention_days ?? 7,
-      activeJobIds: [job.id, ...activeJobIds(config.root, target.name)],
+      activeJobIds: [job.id, ...activeJobIds(config.root)],
       liveJobsCommand: session.backend.liveJobsCommand(config.projectName) ?? undefined,
       store: { baseDir: layout.base, python: REMOTE_PYTHON },
     },

@@ -105,6 +105,23 @@ describe("the server kind on the bed", () => {
     for (let i = 0; i < 3; i++) assert.equal(readFileSync(join(run.report.outputs.dir, `part-${i}.txt`), "utf8"), `part ${i}`);
   });
 
+  it("clean of another target sharing the host and base_dir keeps this target's running job", async (t) => {
+    const b = bed(t);
+    if (!b) return;
+    const cwd = project(b, b.user, base1);
+    // A Slurm target on the same login host and base_dir: its job dirs are the same remote folder.
+    const cluster = `\n[targets.cluster]\nkind = "slurm"\nhost = "${b.host}"\nport = ${b.port}\nuser = "${b.user}"\nidentity_file = "${keyOf(b, b.user)}"\nknown_hosts = "${b.knownHosts}"\npartition = "debug"\nbase_dir = "${base1}"\n`;
+    writeFileSync(join(cwd, "slurmray.toml"), readFileSync(join(cwd, "slurmray.toml"), "utf8") + cluster);
+    const detached = await runCli(["run", "work.py:hold", "--args", '{"seconds": 4}', "--detach"], { cwd, timeoutMs: 120_000 });
+    assert.equal(detached.code, 0, detached.stderr);
+    const id = detached.stdout.trim();
+    const cleaned = await runCli(["clean", "--target", "cluster", "--older-than", "0"], { cwd, timeoutMs: 120_000 });
+    assert.equal(cleaned.code, 0, cleaned.stderr);
+    const attached = await runCli(["attach", id], { cwd, timeoutMs: 120_000 });
+    assert.equal(attached.code, 0, attached.stderr);
+    assert.equal(JSON.parse(attached.stdout), "held");
+  });
+
   it("a job over its --mem is stopped by the watchdog and ends OUT_OF_MEMORY", async (t) => {
     const b = bed(t);
     if (!b) return;
