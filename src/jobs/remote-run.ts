@@ -158,7 +158,7 @@ export async function prepareRemote(
 
   const code = await timed(timings, "code_sync", () => syncCode(transport, { ...codeSyncOptions(session, layout.base, REMOTE_PYTHON, dryRun), probe: codeProbe }));
   reportCode(session, job, report, code, warn);
-  onStep({ step: "code_sync", phase: "end", text: `code sync: ${describeUpload(code.files_uploaded, code.bytes_uploaded, dryRun)}` });
+  onStep({ step: "code_sync", phase: "end", text: `code sync: ${describeUpload(code, dryRun)}` });
   if (dryRun) return { python: `${parseEnvProbe(probe.stdout).envDir ?? envTarget.envDir}/bin/python`, codeDir: code.treeDir, dryRunList: code.dryRunList ?? [] };
 
   onStep({ step: "env_sync", phase: "start", text: `env sync: ${envTarget.envDir}` });
@@ -245,10 +245,13 @@ function relink(target: string, path: string): void {
   symlinkSync(target, path);
 }
 
-function describeUpload(files: number, bytes: number, dryRun: boolean): string {
-  if (files === 0) return "the target is up to date";
+/** A dry run sends nothing: it counts what it would send (files, and removals). */
+function describeUpload(code: SyncResult, dryRun: boolean): string {
+  if (dryRun) return code.dryRunList?.length ? `${code.dryRunList.length} change(s) would be sent` : "the target is up to date";
+  if (code.files_uploaded === 0) return "the target is up to date";
+  const bytes = code.bytes_uploaded;
   const size = bytes < 1024 * 1024 ? `${Math.ceil(bytes / 1024)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-  return `${files} file(s), ${size} ${dryRun ? "would be sent" : "sent"}`;
+  return `${code.files_uploaded} file(s), ${size} sent`;
 }
 
 function describeEnv(env: EnvReport): string {

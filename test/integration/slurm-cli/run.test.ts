@@ -179,6 +179,8 @@ describe("slurmray on the Slurm test bed", () => {
     const r = await runJson(cwd, ["work.py:hello", "--dry-run"]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual([...r.report.dry_run].sort(), ["helpers.py", "slurmray.toml", "work.py"]);
+    assert.match(r.stderr, /code sync: 3 change\(s\) would be sent/);
+    assert.doesNotMatch(r.stderr, /up to date/, "the progress line agrees with the list");
     assert.equal(remote(b, `test -e ${base}/projects/${projectId(cwd)} && echo exists || echo absent`).trim(), "absent");
     assert.deepEqual(records(cwd), []);
   });
