@@ -123,7 +123,7 @@ export class Job {
   async result(options: { onLog?: (text: string) => void; signal?: AbortSignal } = {}): Promise<unknown> {
     const config = loadConfig(this.cwd);
     if (this.record.array) {
-      return finishArray(await openTarget(config, this.record.target), this.record, { signal: options.signal }, false);
+      return (await finishArray(await openTarget(config, this.record.target), this.record, { signal: options.signal }, false)).elements;
     }
     if (!isFinal(this.record.state)) await finishJob(await openTarget(config, this.record.target), this.record, options, false);
     const outcome = await readJobOutcome(config, this.record);

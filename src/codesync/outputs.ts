@@ -146,9 +146,17 @@ class FrameWriter extends Writable {
 
 /**
  * Brings remoteDir's files into localDir, sending only those that differ by (size, mtime). Files are
- * written with the remote mtime, which is what makes the next fetch skip them.
+ * written with the remote mtime, which is what makes the next fetch skip them. With `subdirs` (relative paths,
+ * such as an array's "3/outputs"), only the files under those, in ONE command whatever their number.
  */
-export async function fetchOutputs(transport: Transport, python: string, remoteDir: string, localDir: string, onProgress?: (message: string) => void): Promise<OutputsResult> {
+export async function fetchOutputs(
+  transport: Transport,
+  python: string,
+  remoteDir: string,
+  localDir: string,
+  onProgress?: (message: string) => void,
+  subdirs: readonly string[] = [],
+): Promise<OutputsResult> {
   mkdirSync(localDir, { recursive: true, mode: 0o700 });
   const writer = new FrameWriter(localDir.endsWith(sep) ? localDir.slice(0, -1) : localDir, onProgress);
   const gunzip = createGunzip();
@@ -164,8 +172,9 @@ export async function fetchOutputs(transport: Transport, python: string, remoteD
     writeError = error;
     abort.abort();
   });
-  const stdin = Buffer.concat(heldRecords(localDir));
-  const result = await transport.exec(storeArgv(python, "send", remoteDir), { stdin, stdout: gunzip, signal: abort.signal }).catch((error: unknown) => {
+  for (const sub of subdirs) checkOutputName(sub);
+  const stdin = Buffer.concat(subdirs.length ? subdirs.flatMap((sub) => heldRecords(localDir, sub)) : heldRecords(localDir));
+  const result = await transport.exec(storeArgv(python, "send", remoteDir, ...subdirs), { stdin, stdout: gunzip, signal: abort.signal }).catch((error: unknown) => {
     throw writeError ?? error;
   });
   await finished;

@@ -12,7 +12,8 @@ export type StatusFields = Pick<JobRecord, "state" | "exitCode" | "endedAt" | "r
  * Follows one job (or array element) on a remote target through its connection's one watcher, state only.
  * `onQueue` gets each change the batched scheduler poll sees (PENDING with why; RUNNING with startedAt: when it
  * was seen running, up to one poll late); the end's fields are returned, with the runner's own start time, and
- * with `outcome` the job's result and error from the same watch (map's elements; else null).
+ * with `outcome` the job's result and error from the same watch (map's elements; else null), and how many files
+ * the runner counted in its outputs folder (null when it did not say).
  */
 export async function followState(
   session: TargetSession,
@@ -20,7 +21,7 @@ export async function followState(
   signal: AbortSignal,
   onQueue: (fields: Partial<StatusFields>) => void,
   outcome = false,
-): Promise<{ fields: Partial<StatusFields>; outcome: Outcome | null }> {
+): Promise<{ fields: Partial<StatusFields>; outcome: Outcome | null; outputs: number | null }> {
   const watched = await session.watch(record, {
     stateOnly: true,
     outcome,
@@ -30,7 +31,7 @@ export async function followState(
       onQueue({ state: state as JobState, reason: reason || null, ...started });
     },
   });
-  return { fields: statusFields(watched.status), outcome: outcome ? watched.outcome : null };
+  return { fields: statusFields(watched.status), outcome: outcome ? watched.outcome : null, outputs: watched.outputs ?? null };
 }
 
 /** A polled or final status as record fields: an end gets a time (now when the scheduler gave none). */

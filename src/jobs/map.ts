@@ -2,12 +2,14 @@
 // code sync, one env sync and ONE submission (backend.submitArray). On a remote target every active element is
 // followed through the connection's one watcher (state only, jobs/live.ts: one long-running command whatever
 // the number of elements and the run time); on this machine's target one batched in-process poll per tick.
-// Outcomes are read in one remote command at the end. A failed element is reported with its index and
+// Each element's result and error come back through that watch; what the elements wrote under outputs/ comes
+// back in one more command, only when some element wrote any. A failed element is reported with its index and
 // traceback and affects no other; `retryFailed` submits the failed ones again.
 import { setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../config/load.js";
 import { isFinal, type JobRecord, type JobState, type RemoteError } from "../model/job.js";
+import type { OutputsResult } from "../codesync/outputs.js";
 import { type Outcome, readOutcome, resultForDisplay } from "../model/outcome.js";
 import { InputError, InterruptedError } from "../util/errors.js";
 import { absorbElement, activeElements, arrayState, elementRecord } from "./array-record.js";
@@ -15,7 +17,7 @@ import type { ConnectOptions } from "./connect.js";
 import { parseEntry } from "./entry.js";
 import { followState, type StatusFields, statusFields } from "./follow.js";
 import { findJob, saveJob } from "./registry.js";
-import { prepareLocal, prepareRemote } from "./remote-run.js";
+import { fetchArrayOutputs, prepareLocal, prepareRemote } from "./remote-run.js";
 import { emptyTimings, type RunReport, type StepObserver, type Timings, timed } from "./report.js";
 import { newReport, prepareJob, type RunRequest, submit } from "./run.js";
 import { openTarget, type TargetSession } from "./session.js";
@@ -51,6 +53,13 @@ export interface ElementOutcome {
 
 export interface MapReport extends Omit<RunReport, "result" | "error"> {
   elements: ElementOutcome[];
+}
+
+/** What the watch brought back of the elements that ended while watched, by index. */
+interface Watched {
+  outcomes: Map<number, Outcome>;
+  /** Files each left in its outputs folder, as its runner counted them (null: not known). */
+  outputs: Map<number, number | null>;
 }
 
 /** Who is told what while an array is submitted and watched. */
@@ -169,7 +178,7 @@ function updateElement(job: JobRecord, index: number, fields: Partial<StatusFiel
 }
 
 /** Remote: every active element through the connection's one watcher, at once. One failure stops the others. */
-async function followElements(session: TargetSession, job: JobRecord, progress: ArrayProgress, signal?: AbortSignal): Promise<Map<number, Outcome>> {
+async function followElements(session: TargetSession, job: JobRecord, progress: ArrayProgress, signal?: AbortSignal): Promise<Watched> {
   const active = activeElements(job);
   const stop = new AbortController();
   const stopped = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
@@ -178,14 +187,15 @@ async function followElements(session: TargetSession, job: JobRecord, progress: 
     if (updateElement(job, index, fields)) progress.changed();
   };
   const failures: unknown[] = [];
-  const outcomes = new Map<number, Outcome>();
+  const watched: Watched = { outcomes: new Map(), outputs: new Map() };
   await Promise.all(
     active.map(async (element) => {
       const index = element.element!;
       try {
         const end = await followState(session, element, stopped, (fields) => update(index, fields), true);
         update(index, end.fields);
-        if (end.outcome) outcomes.set(index, end.outcome);
+        if (end.outcome) watched.outcomes.set(index, end.outcome);
+        watched.outputs.set(index, end.outputs);
       } catch (error) {
         failures.push(error);
         stop.abort();
@@ -193,29 +203,29 @@ async function followElements(session: TargetSession, job: JobRecord, progress: 
     }),
   );
   if (failures.length > 0) throw failures[0];
-  return outcomes;
+  return watched;
 }
 
 /** This machine: one batched poll of the active elements per tick, in this process (as jobs/live.ts does). */
-async function pollElements(session: TargetSession, job: JobRecord, progress: ArrayProgress, signal?: AbortSignal): Promise<Map<number, Outcome>> {
+async function pollElements(session: TargetSession, job: JobRecord, progress: ArrayProgress, signal?: AbortSignal): Promise<Watched> {
   for (;;) {
     const active = activeElements(job);
-    if (active.length === 0) return new Map();
+    if (active.length === 0) return { outcomes: new Map(), outputs: new Map() };
     const statuses = await session.backend.poll(active);
     for (const element of active) {
       const status = statuses.get(element.id);
       if (status && updateElement(job, element.element!, statusFields(status))) progress.changed();
     }
-    if (activeElements(job).length === 0) return new Map();
+    if (activeElements(job).length === 0) return { outcomes: new Map(), outputs: new Map() };
     await sleep(LOCAL_POLL_MS, undefined, { signal });
   }
 }
 
 /**
- * Follows every active element until all have ended; the array's record follows. Returns the outcomes the
- * watch brought back (by element index): on a remote target, those of every element that ended while watched.
+ * Follows every active element until all have ended; the array's record follows. Returns what the watch brought
+ * back: on a remote target, of every element that ended while watched.
  */
-async function watchArray(session: TargetSession, job: JobRecord, observers: Observers): Promise<Map<number, Outcome>> {
+async function watchArray(session: TargetSession, job: JobRecord, observers: Observers): Promise<Watched> {
   const progress = new ArrayProgress(session, job, observers.onStep);
   try {
     return await (session.layout ? followElements : pollElements)(session, job, progress, observers.signal);
@@ -249,16 +259,18 @@ function outcomeOf(element: JobRecord, outcome: Outcome | null): ElementOutcome 
 
 /**
  * Waits for an array's elements to end and reads all their outcomes. Ctrl-C (the signal) cancels the array
- * when `cancelOnInterrupt` (map), else only stops watching (attach).
+ * when `cancelOnInterrupt` (map), else only stops watching (attach). With `bringOutputs` (map, attach), what
+ * the elements wrote under outputs/ comes back into .slurmray/jobs/<id>/<index>/outputs, in one command.
  */
 export async function finishArray(
   session: TargetSession,
   job: JobRecord,
   observers: Observers,
   cancelOnInterrupt: boolean,
-  timings?: Timings,
-): Promise<ElementOutcome[]> {
-  let watched: Map<number, Outcome>;
+  timings: Timings = emptyTimings(),
+  bringOutputs = false,
+): Promise<{ elements: ElementOutcome[]; outputs: OutputsResult | null }> {
+  let watched: Watched;
   try {
     watched = await watchArray(session, job, observers);
   } catch (error) {
@@ -270,10 +282,14 @@ export async function finishArray(
   }
   observers.onStep?.({ step: "run", phase: "end", text: describeProgress(job), failed: job.state !== "COMPLETED" });
   observers.onStep?.({ step: "fetch", phase: "start", text: `reading the results of ${job.array!.elements.length} element(s)` });
-  const read = () => arrayOutcomes(session, job, watched);
-  const outcomes = await (timings ? timed(timings, "fetch", read) : read());
+  const outcomes = await timed(timings, "fetch", () => arrayOutcomes(session, job, watched.outcomes));
   observers.onStep?.({ step: "fetch", phase: "end", text: `read the results of ${outcomes.length} element(s)` });
-  return outcomes;
+  // A runner that counted no outputs costs no command; one not watched (ended before an attach) may have some.
+  const writers = session.layout && bringOutputs ? job.array!.elements.flatMap((_, index) => (watched.outputs.get(index) === 0 ? [] : [index])) : [];
+  if (writers.length === 0) return { elements: outcomes, outputs: null };
+  const outputs = await timed(timings, "fetch", () => fetchArrayOutputs(session, job, writers, observers.onProgress));
+  observers.onProgress?.(`outputs of job ${job.id}: ${outputs.dir}/<index>/outputs (${outputs.files} file(s) brought back)`);
+  return { elements: outcomes, outputs };
 }
 
 /** Cancels every element still active (one scheduler call for the whole array) and records them CANCELLED. */
@@ -312,9 +328,11 @@ export async function mapJob(request: MapRequest): Promise<MapReport> {
 
 async function runArray(session: TargetSession, job: JobRecord, timings: Timings, finish: () => RunReport, observers: Observers): Promise<MapReport> {
   const runStart = performance.now();
-  const outcomes = await finishArray(session, job, observers, true, timings);
+  const { elements, outputs } = await finishArray(session, job, observers, true, timings, true);
   timings.run = Math.round(performance.now() - runStart) / 1000 - timings.fetch;
-  return mapReport(finish(), job, outcomes);
+  const report = finish();
+  if (outputs) report.outputs = outputs;
+  return mapReport(report, job, elements);
 }
 
 export interface RetryRequest extends Observers {

@@ -283,8 +283,16 @@ async function cleanOldJobs(session: TargetSession, job: JobRecord): Promise<voi
 }
 
 /** Where a job's outputs come back by default: next to its local record. */
+/** .slurmray/jobs/<id>/outputs; an array's element N: .slurmray/jobs/<id>/N/outputs, where local elements write theirs. */
 export function localOutputsDir(session: TargetSession, job: JobRecord): string {
-  return join(jobsDir(session.config.root), job.id, "outputs");
+  const id = job.element === undefined ? job.id : job.id.slice(0, -`_${job.element}`.length);
+  return join(jobsDir(session.config.root), id, ...(job.element === undefined ? [] : [String(job.element)]), "outputs");
+}
+
+/** The outputs of an array's elements `indices` into .slurmray/jobs/<id>/<index>/outputs, in ONE command. */
+export async function fetchArrayOutputs(session: TargetSession, array: JobRecord, indices: readonly number[], onProgress?: (message: string) => void): Promise<OutputsResult> {
+  const subdirs = indices.map((index) => `${index}/outputs`);
+  return fetchOutputs(session.transport, REMOTE_PYTHON, array.remoteDir, join(jobsDir(session.config.root), array.id), onProgress, subdirs);
 }
 
 /**

@@ -7,8 +7,9 @@ Run as `python3 -c <this file> MODE ...` (standard library only, Python 3.6+):
                                 "missing KEY..." (objects to send again).
     gc BASE MINUTES             Removes trees no job links to and objects no tree holds, untouched for
                                 MINUTES, under the store's lock. Prints "<trees> <objects> <bytes>".
-    send DIR                    stdin: what the caller holds, "<size> <mtime_ns> <path>" NUL-terminated.
-                                stdout: a gzip stream of the regular files under DIR that differ, each
+    send DIR [SUB...]           stdin: what the caller holds, "<size> <mtime_ns> <path>" NUL-terminated.
+                                stdout: a gzip stream of the regular files under DIR (or only under
+                                DIR/SUB for each SUB given; paths relative to DIR) that differ, each
                                 b"F" + 8-byte path length + path + 8-byte size + 8-byte mtime_ns + bytes;
                                 b"E" ends it. Symlinks are never followed nor sent.
 
@@ -397,7 +398,14 @@ def gc(base, minutes):
     print("%d %d %d" % (removed_trees, removed_objects, freed))
 
 
-def send(top):
+def send(top, subs):
+    """The files under top that the caller does not hold; with subs (paths under top, such as an array's
+    element's "3/outputs"), only those under them. Paths stay relative to top."""
+    for sub in subs:
+        parts = sub.split("/")
+        if not sub or sub.startswith("/") or "" in parts or "." in parts or ".." in parts:
+            sys.stderr.write("refused the path %r: it could lead outside %s\n" % (sub, top))
+            sys.exit(2)
     held = {}
     for item in sys.stdin.buffer.read().split(b"\0"):
         if item:
@@ -405,7 +413,8 @@ def send(top):
             held[path] = (int(size), int(mtime))
     out = gzip.GzipFile(fileobj=sys.stdout.buffer, mode="wb", compresslevel=6)
     top = os.fsencode(top)
-    for dirpath, dirnames, filenames in os.walk(top) if os.path.isdir(top) else []:
+    roots = [os.path.join(top, os.fsencode(sub)) for sub in subs] or [top]
+    for dirpath, dirnames, filenames in (step for root in roots if os.path.isdir(root) for step in os.walk(root)):
         for name in filenames:
             path = os.path.join(dirpath, name)
             st = os.lstat(path)
@@ -431,10 +440,10 @@ def main(argv):
         apply(argv[2], argv[3])
     elif len(argv) == 4 and argv[1] == "gc":
         gc(argv[2], int(argv[3]))
-    elif len(argv) == 3 and argv[1] == "send":
-        send(argv[2])
+    elif len(argv) >= 3 and argv[1] == "send":
+        send(argv[2], argv[3:])
     else:
-        sys.stderr.write("usage: codestore.py apply BASE BASE_ID | gc BASE MINUTES | send DIR\n")
+        sys.stderr.write("usage: codestore.py apply BASE BASE_ID | gc BASE MINUTES | send DIR [SUB...]\n")
         return 2
     return 0
 

@@ -197,7 +197,7 @@ export function jobCommands() {
       if (job.array) {
         if (!isFinal(job.state)) {
           const [{ finishArray }, { openTarget }] = await jobsLayer(() => Promise.all([import("../../jobs/map.js"), import("../../jobs/session.js")]));
-          await finishArray(await openTarget(config, job.target), job, { signal: interruptSignal() }, false);
+          await finishArray(await openTarget(config, job.target), job, { signal: interruptSignal(), onProgress: info }, false, undefined, true);
         }
         return printOutcome(config, job, options.json ?? false, true);
       }

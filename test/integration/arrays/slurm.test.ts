@@ -5,7 +5,7 @@
 // cancels every element.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -24,6 +24,10 @@ def trial(seed):
     time.sleep(2)
     if seed == BROKEN:
         raise ValueError(f"seed {seed} is broken")
+    if seed % 2 == 0:
+        os.makedirs("outputs", exist_ok=True)
+        with open(f"outputs/seed-{seed}.txt", "w") as f:
+            f.write(str(seed))
     return {"seed": seed, "task": os.environ.get("SLURM_ARRAY_TASK_ID")}
 
 def slow(seed):
@@ -101,6 +105,12 @@ describe("slurmray map on the Slurm test bed", () => {
         assert.equal(element.state, "COMPLETED", JSON.stringify(element));
         assert.deepEqual(element.result, { seed: index, task: String(index) });
       }
+    }
+    // What the even seeds wrote under outputs/ came back, each element's into its own folder, in one command.
+    assert.deepEqual([report.outputs.dir, report.outputs.files], [join(cwd, ".slurmray", "jobs", report.job_id), 10]);
+    for (let seed = 0; seed < 20; seed++) {
+      const file = join(cwd, ".slurmray", "jobs", report.job_id, String(seed), "outputs", `seed-${seed}.txt`);
+      assert.equal(existsSync(file) ? readFileSync(file, "utf8") : null, seed % 2 === 0 ? String(seed) : null, file);
     }
     // One submission for the whole array: code, env and the array in a handful of commands, then the polls.
     const record = JSON.parse((await runCli(["status", report.job_id, "--json"], { cwd })).stdout);

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { checkOutputName, fetchOutputs } from "../../../src/codesync/outputs.js";
+import { storeArgv } from "../../../src/codesync/store.js";
 import { LocalTransport } from "../../../src/transport/local.js";
 import { makeTree } from "../../unit/codesync/tree.js";
 
@@ -53,4 +54,28 @@ test("names that could lead outside the dir are refused", () => {
     assert.throws(() => checkOutputName(bad), /could lead outside the outputs dir/, bad);
   }
   for (const good of ["a", "a/b.csv", ".hidden", "..dots", "a b/c"]) checkOutputName(good);
+});
+
+test("an array's outputs: only the named element dirs' files travel, in one command, and only changed ones next time", async () => {
+  const remote = tree({ "0/outputs/a.txt": "a0", "0/job.log": "log", "1/outputs/b.txt": "b1", "2/outputs/c.txt": "c2", "2/result.json": "{}" });
+  const local = join(tree({}), "J");
+  const before = transport.commandCount;
+  const first = await fetchOutputs(transport, "python3", remote, local, undefined, ["0/outputs", "2/outputs"]);
+  assert.equal(transport.commandCount - before, 1);
+  assert.deepEqual([first.files, readFileSync(join(local, "0/outputs/a.txt"), "utf8"), readFileSync(join(local, "2/outputs/c.txt"), "utf8")], [2, "a0", "c2"]);
+  for (const other of ["0/job.log", "1/outputs/b.txt", "2/result.json"]) assert.equal(existsSync(join(local, other)), false, other);
+  writeFileSync(join(remote, "2/outputs/c.txt"), "c2 again");
+  const again = await fetchOutputs(transport, "python3", remote, local, undefined, ["0/outputs", "2/outputs"]);
+  assert.deepEqual([again.files, readFileSync(join(local, "2/outputs/c.txt"), "utf8")], [1, "c2 again"]);
+});
+
+test("a dir to send that could lead outside is refused, here and by the remote side", async () => {
+  const remote = tree({ "0/outputs/a.txt": "a" });
+  const local = tree({});
+  await assert.rejects(fetchOutputs(transport, "python3", remote, local, undefined, ["../0/outputs"]), /could lead outside/);
+  for (const bad of ["../x", "/etc", "0/../..", "0//outputs", ""]) {
+    const r = await transport.exec(storeArgv("python3", "send", remote, bad), { stdin: Buffer.alloc(0) });
+    assert.equal(r.code, 2, `${JSON.stringify(bad)}: ${r.stderr}`);
+    assert.match(r.stderr, /could lead outside/);
+  }
 });
