@@ -12,7 +12,7 @@ import { cancelJob, readJobLog, readJobOutcome, refreshJobs } from "../jobs/cont
 import { finishArray, type MapReport, mapJob, retryFailed } from "../jobs/map.js";
 import { findJob, listJobs } from "../jobs/registry.js";
 import { fetchJobOutputs } from "../jobs/remote-run.js";
-import { finishJob, runJob } from "../jobs/run.js";
+import { finishJob, followToEnd, runJob } from "../jobs/run.js";
 import { closeSessions, openTarget } from "../jobs/session.js";
 import { isFinal, type JobRecord, type JobState } from "../model/job.js";
 import { formatRemoteError, printedValue, resultForDisplay } from "../model/outcome.js";
@@ -125,7 +125,8 @@ export class Job {
     if (this.record.array) {
       return (await finishArray(await openTarget(config, this.record.target), this.record, { signal: options.signal }, false)).elements;
     }
-    if (!isFinal(this.record.state)) await finishJob(await openTarget(config, this.record.target), this.record, options, false);
+    // As attach waits (a job the cluster ended goes back in, up to max_retries), its outputs left for outputs().
+    if (!isFinal(this.record.state)) await followToEnd(await openTarget(config, this.record.target), this.record, options, false, undefined, false);
     const outcome = await readJobOutcome(config, this.record);
     if (this.record.state !== "COMPLETED") {
       const detail = outcome.error ? formatRemoteError(outcome.error) : (this.record.reason ?? "no error recorded");

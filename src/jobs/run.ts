@@ -141,7 +141,8 @@ export async function finishJob(
 
 /**
  * Follows a submitted job to its end as `run` does: a job the cluster ended (a node failed, it was preempted)
- * goes back in, up to max_retries, and its outputs come back. Shared by run and attach.
+ * goes back in, up to max_retries, and with `bringOutputs` its outputs come back. Shared by run, attach and the
+ * API's Job.result().
  */
 export async function followToEnd(
   session: TargetSession,
@@ -149,6 +150,7 @@ export async function followToEnd(
   request: Pick<RunRequest, "onLog" | "onProgress" | "onStep" | "signal">,
   cancelOnInterrupt: boolean,
   timings: Timings = emptyTimings(),
+  bringOutputs = true,
 ): Promise<{ outcome: Outcome; queueSeconds: number; outputs: OutputsResult | null; warnings: string[] }> {
   const warnings: string[] = [];
   let { outcome, queueSeconds, logOffset, outputs: outputCount } = await finishJob(session, job, request, cancelOnInterrupt);
@@ -163,7 +165,7 @@ export async function followToEnd(
     ({ outcome, queueSeconds, logOffset, outputs: outputCount } = await finishJob(session, job, request, cancelOnInterrupt, logOffset));
   }
   // The runner counted the job's outputs: none means nothing to fetch, and no remote command for it.
-  if (outputCount === 0) return { outcome, queueSeconds, outputs: null, warnings };
+  if (outputCount === 0 || !bringOutputs) return { outcome, queueSeconds, outputs: null, warnings };
   const outputs = await timed(timings, "fetch", () => fetchJobOutputs(session, job, undefined, request.onProgress));
   request.onProgress?.(`outputs of job ${job.id}: ${outputs.dir}${outputs.files ? ` (${outputs.files} file(s) brought back)` : ""}`);
   return { outcome, queueSeconds, outputs, warnings };
