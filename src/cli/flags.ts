@@ -36,6 +36,18 @@ export function targetName(value: string): string {
   return value;
 }
 
+const UNREADABLE: Record<string, string> = { ENOENT: "no such file", EISDIR: "it is a directory", EACCES: "permission denied" };
+
+/** The text of --args-file FILE, or an InputError saying why it cannot be read. */
+export function readArgsFile(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError(`--args-file ${file}: cannot read the file (${(code && UNREADABLE[code]) ?? code ?? String(error)})`);
+  }
+}
+
 /** --args JSON / --args-file FILE: must be a JSON object, passed as keyword arguments. */
 export function parseArgs(json: string | undefined, file: string | undefined): Record<string, unknown> {
   if (json !== undefined && file !== undefined) throw new InputError("--args and --args-file: give one or the other, not both");
@@ -43,11 +55,7 @@ export function parseArgs(json: string | undefined, file: string | undefined): R
   let source = "--args";
   if (file !== undefined) {
     source = `--args-file ${file}`;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (error) {
-      throw new InputError(`${source}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-    }
+    text = readArgsFile(file);
   }
   if (text === undefined) return {};
   let value: unknown;

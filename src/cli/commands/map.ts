@@ -1,10 +1,9 @@
 // slurmray map ENTRY --args-file list.jsonl: the entry once per line, as one job array. One line per element
 // on stdout (or one JSON object with `elements`), in input order; exit 1 when any element did not complete.
 import { Command } from "@commander-js/extra-typings";
-import { readFileSync } from "node:fs";
 import type { ElementOutcome, MapReport } from "../../jobs/map.js";
 import { EXIT, InputError } from "../../util/errors.js";
-import { resourceOptions, targetName, wholeNumber } from "../flags.js";
+import { readArgsFile, resourceOptions, targetName, wholeNumber } from "../flags.js";
 import { interruptSignal } from "../interrupt.js";
 import { jobsLayer } from "../lazy.js";
 import { info, printFailure, printJson } from "../output.js";
@@ -13,12 +12,7 @@ import { progressFor } from "../progress.js";
 
 /** JSON lines: one object of keyword arguments per non-empty line. */
 export function readArgsLines(file: string): unknown[] {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    throw new InputError(`--args-file ${file}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-  }
+  const text = readArgsFile(file);
   const elements: unknown[] = [];
   text.split("\n").forEach((line, i) => {
     if (line.trim() === "") return;
