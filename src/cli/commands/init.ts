@@ -10,7 +10,8 @@ export function configTemplate(projectName: string): string {
   return `# slurmray configuration. Every key is optional; run \`slurmray doctor --target NAME\` to check a target.
 
 [project]
-name = "${projectName}"
+# name = "${projectName}"${" ".repeat(Math.max(1, 20 - projectName.length))}# remote id; default: the folder name plus a hash of this host and path,
+#                              # so clones never share remote job folders or envs. Set it to share them.
 default_target = "local"       # "local" runs on this machine; change to "cluster" once it works
 # python = "3.11"              # default: the project interpreter's major.minor
 # exclude = ["results/"]       # files and packages never shipped

@@ -1,11 +1,12 @@
 // The CLI on the local default target, spawned as a user would run it.
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseHandle } from "../../../src/backends/local/handle.js";
 import { processGroupAlive } from "../../../src/backends/local/process-group.js";
+import { loadConfig } from "../../../src/config/load.js";
 import type { JobRecord } from "../../../src/model/job.js";
 import { runCli, startCli, tempProject } from "../../helpers/cli.js";
 
@@ -214,6 +215,8 @@ describe("slurmray CLI on the local target", () => {
     const cwd = tempProject({ "x.py": "def f():\n    return 1\n" });
     assert.equal((await runCli(["init"], { cwd })).code, 0);
     assert.match(readFileSync(join(cwd, "slurmray.toml"), "utf8"), /\[targets\.local\]/);
+    // No fixed name: two clones of one folder name keep remote state of their own (folder name + hash).
+    assert.match(loadConfig(cwd).projectName, new RegExp(`^${basename(cwd)}-[0-9a-f]{8}$`));
     const r = await runCli(["run", "x.py:f"], { cwd });
     assert.equal(r.code, 0, r.stderr);
     assert.equal((await runCli(["init"], { cwd })).code, 2);
