@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type LoadedConfig, loadConfig } from "../../config/load.js";
 import { elementRecord } from "../../jobs/array-record.js";
+import type { ElementOutcome } from "../../jobs/map.js";
 import { findJob, listJobs, readJobs } from "../../jobs/registry.js";
 import { isFinal, type JobRecord } from "../../model/job.js";
 import type { ListedJob } from "../../model/listed-job.js";
@@ -77,14 +78,18 @@ async function printOutcome(config: LoadedConfig, job: JobRecord, json: boolean,
   if (await showOutcome(config, job, json, logShown)) process.exitCode = EXIT.jobFailed;
 }
 
-/** An array's outcome: every element's, in order, as `map` prints it. */
-async function printArrayOutcome(config: LoadedConfig, job: JobRecord, json: boolean): Promise<void> {
-  const [{ arrayOutcomes }, { openTarget }] = await jobsLayer(() => Promise.all([import("../../jobs/map.js"), import("../../jobs/session.js")]));
-  const elements = await arrayOutcomes(await openTarget(config, job.target), job);
+/** An array's outcome: every element's, in order, as `map` prints it (read now unless `known`: attach's). */
+async function printArrayOutcome(config: LoadedConfig, job: JobRecord, json: boolean, known?: ElementOutcome[]): Promise<void> {
+  const elements = known ?? (await readArrayOutcomes(config, job));
   const report = { job_id: job.id, target: job.target, state: job.state, elements };
   if (json) printJson(report);
   else printElements(job.id, elements);
   if (json && job.state !== "COMPLETED") process.exitCode = EXIT.jobFailed;
+}
+
+async function readArrayOutcomes(config: LoadedConfig, job: JobRecord): Promise<ElementOutcome[]> {
+  const [{ arrayOutcomes }, { openTarget }] = await jobsLayer(() => Promise.all([import("../../jobs/map.js"), import("../../jobs/session.js")]));
+  return arrayOutcomes(await openTarget(config, job.target), job);
 }
 
 /** The registry's jobs, of one target when given. */
@@ -195,11 +200,10 @@ export function jobCommands() {
     .action(async (id, options) => {
       const { config, job } = await currentJob(id);
       if (job.array) {
-        if (!isFinal(job.state)) {
-          const [{ finishArray }, { openTarget }] = await jobsLayer(() => Promise.all([import("../../jobs/map.js"), import("../../jobs/session.js")]));
-          await finishArray(await openTarget(config, job.target), job, { signal: interruptSignal(), onProgress: info }, false, undefined, true);
-        }
-        return printOutcome(config, job, options.json ?? false, true);
+        if (isFinal(job.state)) return printArrayOutcome(config, job, options.json ?? false);
+        const [{ finishArray }, { openTarget }] = await jobsLayer(() => Promise.all([import("../../jobs/map.js"), import("../../jobs/session.js")]));
+        const { elements } = await finishArray(await openTarget(config, job.target), job, { signal: interruptSignal(), onProgress: info }, false, undefined, true);
+        return printArrayOutcome(config, job, options.json ?? false, elements);
       }
       // As run would have: retried when the cluster ended it, its outputs brought back. Ctrl-C stops watching only.
       const outputs = await attachJob(config, job, (text) => process.stderr.write(text), info, interruptSignal());

@@ -169,6 +169,21 @@ describe("slurmray map on the Slurm test bed", () => {
     assert.equal(record.state, "CANCELLED");
     assert.deepEqual(record.array.elements.map((e: { state: string }) => e.state), ["CANCELLED", "CANCELLED", "CANCELLED"]);
   });
+  it("map --detach, then attach J: every result in order, and the elements' outputs come back", { timeout: 120_000 }, async (t) => {
+    const tb = requireTestbed(t);
+    if (!tb) return;
+    writeFileSync(join(cwd, "three.jsonl"), '{"seed": 0}\n{"seed": 1}\n{"seed": 2}\n');
+    const submitted = await runCli(["map", "work.py:trial", "--args-file", "three.jsonl", "--detach", "--json"], { cwd, timeoutMs: 60_000 });
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const id = JSON.parse(submitted.stdout).job_id as string;
+    const attached = await runCli(["attach", id, "--json"], { cwd, timeoutMs: 90_000 });
+    assert.equal(attached.code, 0, attached.stderr);
+    const report = JSON.parse(attached.stdout);
+    assert.deepEqual(report.elements.map((e: { state: string; result: unknown }) => [e.state, e.result]), [0, 1, 2].map((seed) => ["COMPLETED", { seed, task: String(seed) }]));
+    for (const seed of [0, 2]) assert.equal(readFileSync(join(cwd, ".slurmray", "jobs", id, String(seed), "outputs", `seed-${seed}.txt`), "utf8"), String(seed));
+    assert.equal(existsSync(join(cwd, ".slurmray", "jobs", id, "1", "outputs")), false);
+  });
+
   it("a map's remote commands do not grow with its run time, and its last end is noticed within a second", { timeout: 240_000 }, async (t) => {
     const tb = requireTestbed(t);
     if (!tb) return;
