@@ -177,7 +177,7 @@ class Poller:
     @staticmethod
     def run(tag, command):
         try:
-            done = subprocess.run(["/bin/sh", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+            done = subprocess.run(["/bin/sh", "-c", command], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
             code, stdout, stderr = done.returncode, done.stdout, done.stderr
         except (OSError, subprocess.TimeoutExpired) as e:
             code, stdout, stderr = 1, b"", str(e).encode()

@@ -90,6 +90,26 @@ describe("job watcher", { timeout: 60_000 }, () => {
     assert.deepEqual(result.outcome, { result: null, error: null });
   });
 
+  test("a scheduler command that reads stdin cannot swallow the watcher's own commands", async () => {
+    const greedy = { ...runnerOnly, pollEveryMs: 500, pollCommand: () => "cat > /dev/null; true" };
+    const watcher = new JobWatcher(new LocalTransport(), greedy, { baseDelayMs: 50 });
+    const [first, second] = [tempJob(root, "greedy1"), tempJob(root, "greedy2")];
+    const stop = new AbortController(); // so that a failure here ends both watches, not the test run
+    const state = (job: typeof first) => watcher.watch(job, { signal: stop.signal }).then((r) => r.status.state, () => "not served");
+    const one = state(first);
+    await sleep(300); // the poll (cat) is running: the next watch's command must still reach the watcher
+    const two = state(second);
+    await sleep(200);
+    first.end();
+    second.end();
+    const timer = setTimeout(() => stop.abort(), 5000);
+    try {
+      assert.deepEqual(await Promise.all([one, two]), ["COMPLETED", "COMPLETED"]);
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+
   test("30 concurrent watches share one watcher command", async () => {
     const { transport, watcher } = watched();
     const before = transport.commandCount;
