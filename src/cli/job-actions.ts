@@ -34,10 +34,7 @@ export async function followLog(config: LoadedConfig, job: JobRecord, write: (te
  * Ctrl-C stops watching only (an InterruptedError says the job goes on).
  */
 export async function attachJob(config: LoadedConfig, job: JobRecord, write: (text: string) => void, onProgress: (message: string) => void, signal: AbortSignal): Promise<OutputsResult | null> {
-  if (isFinal(job.state)) {
-    write((await (await control()).readJobLog(config, job)).text);
-    return null;
-  }
+  if (isFinal(job.state)) return followLog(config, job, write, signal).then(() => null);
   const [{ followToEnd }, { openTarget }] = await watching();
   return (await followToEnd(await openTarget(config, job.target), job, { onLog: write, onProgress, signal }, false)).outputs;
 }
