@@ -237,7 +237,10 @@ export class JobsView {
   async #cancel(job: JobRecord): Promise<void> {
     this.#message = `cancelling job ${job.id}…`;
     this.#render();
-    await this.#paused(job, async () => (await control()).cancelJob(this.#config, job));
+    const cancelled = await this.#paused(job, async () => (await control()).cancelJob(this.#config, job));
+    // The table's records are re-read every tick: the one shown now may not be the object that was cancelled.
+    const shown = this.#jobs.find((row) => row.id === cancelled.id);
+    if (shown) Object.assign(shown, cancelled);
     this.#message = `job ${job.id} cancelled`;
     this.#detailsDue.add(job.target);
   }

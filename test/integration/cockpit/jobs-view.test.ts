@@ -54,6 +54,7 @@ async function cancelThroughView(t: TestContext, cwd: string, newest: string, vi
   await term.waitFor(new RegExp(`> ${victim} `));
   term.press("c");
   await term.waitFor(new RegExp(`Cancel job ${victim} \\(RUNNING on \\w+\\)\\? y/n`));
+  await sleep(1500); // as a user would think it over: the view re-reads the records meanwhile (once a second)
   term.press("y");
   const screen = await term.waitFor(new RegExp(`job ${victim} cancelled`), 60);
   assert.match(screen, new RegExp(`> ${victim} .*CANCELLED`));
