@@ -62,6 +62,9 @@ interface Watched {
   outputs: Map<number, number | null>;
 }
 
+/** The local target's poll brings nothing back: outcomes are read from the element dirs. */
+const unwatched = (): Watched => ({ outcomes: new Map(), outputs: new Map() });
+
 /** Who is told what while an array is submitted and watched. */
 type Observers = Pick<RunRequest, "signal" | "onProgress" | "onStep">;
 
@@ -210,13 +213,13 @@ async function followElements(session: TargetSession, job: JobRecord, progress: 
 async function pollElements(session: TargetSession, job: JobRecord, progress: ArrayProgress, signal?: AbortSignal): Promise<Watched> {
   for (;;) {
     const active = activeElements(job);
-    if (active.length === 0) return { outcomes: new Map(), outputs: new Map() };
+    if (active.length === 0) return unwatched();
     const statuses = await session.backend.poll(active);
     for (const element of active) {
       const status = statuses.get(element.id);
       if (status && updateElement(job, element.element!, statusFields(status))) progress.changed();
     }
-    if (activeElements(job).length === 0) return { outcomes: new Map(), outputs: new Map() };
+    if (activeElements(job).length === 0) return unwatched();
     await sleep(LOCAL_POLL_MS, undefined, { signal });
   }
 }

@@ -11,17 +11,19 @@ import { retentionSnippet } from "../codesync/retention.js";
 import { lastCodeId, type SyncOptions, type SyncResult, syncCode } from "../codesync/sync.js";
 import { projectInterpreter } from "../config/interpreter.js";
 import { isRemoteTarget } from "../config/target.js";
-import { type Snapshot, takeSnapshot } from "../envsync/snapshot.js";
 import { parseEnvProbe } from "../envsync/remote-state.js";
-import { envProbeFor, type EnvReport, type EnvTarget, syncEnv } from "../envsync/sync.js";
+import { type Snapshot, takeSnapshot } from "../envsync/snapshot.js";
+import { type EnvReport, type EnvTarget, envProbeFor, syncEnv } from "../envsync/sync.js";
+import type { JobRecord } from "../model/job.js";
 import { remoteFile } from "../remote/index.js";
 import { uploadFiles } from "../transport/files.js";
 import { RemoteCommandError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
 import { fail, isObject, readCache } from "../util/json-file.js";
-import { sectionLines, wrapSection } from "../util/sections.js";
 import { checkPrivatePaths, privatePathsSnippet } from "../util/remote-private.js";
+import { sectionLines, wrapSection } from "../util/sections.js";
 import { quote } from "../util/shell.js";
+import { parseElementId } from "./array-record.js";
 import { wantsDashboard } from "./dashboard.js";
 import { entrySourceFile } from "./entry-check.js";
 import { envsInUse } from "./env-use.js";
@@ -30,7 +32,6 @@ import { activeJobIds, ignoreStateDir, jobsDir } from "./registry.js";
 import { absoluteBaseDir, envDirFor, type RemoteLayout } from "./remote-paths.js";
 import { type RunReport, type StepObserver, timed } from "./report.js";
 import { cacheDir, RUNTIME_FILES, type TargetSession } from "./session.js";
-import type { JobRecord } from "../model/job.js";
 
 const RUNTIME_SECTION = "runtime";
 /** Retention runs at most this often per target (it is one extra remote command). */
@@ -282,11 +283,13 @@ async function cleanOldJobs(session: TargetSession, job: JobRecord): Promise<voi
   writeJsonAtomic(stampFile, { at: Date.now() });
 }
 
-/** Where a job's outputs come back by default: next to its local record. */
-/** .slurmray/jobs/<id>/outputs; an array's element N: .slurmray/jobs/<id>/N/outputs, where local elements write theirs. */
+/**
+ * Where a job's outputs come back by default, next to its local record: .slurmray/jobs/<id>/outputs; an array's
+ * element N: .slurmray/jobs/<id>/N/outputs, where the local target's elements write theirs.
+ */
 export function localOutputsDir(session: TargetSession, job: JobRecord): string {
-  const id = job.element === undefined ? job.id : job.id.slice(0, -`_${job.element}`.length);
-  return join(jobsDir(session.config.root), id, ...(job.element === undefined ? [] : [String(job.element)]), "outputs");
+  const element = parseElementId(job.id);
+  return element ? join(jobsDir(session.config.root), element.arrayId, String(element.index), "outputs") : join(jobsDir(session.config.root), job.id, "outputs");
 }
 
 /** The outputs of an array's elements `indices` into .slurmray/jobs/<id>/<index>/outputs, in ONE command. */

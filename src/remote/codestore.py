@@ -184,13 +184,18 @@ def open_dir(path):
     return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
 
 
+def leads_outside(path):
+    """Whether a relative path (bytes) could lead outside its dir: empty, absolute, or with a "." or ".." part."""
+    parts = path.split(b"/")  # an empty part also catches a leading "/" and an empty path
+    return b"" in parts or b"." in parts or b".." in parts
+
+
 def tree_dirs(paths):
     """The directories holding `paths`, sorted (a parent before its children); refuses a path that could
     lead outside the tree."""
     dirs = set()
     for path in paths:
-        parts = path.split(b"/")  # an empty part also catches a leading "/"
-        if b"" in parts or b"." in parts or b".." in parts:
+        if leads_outside(path):
             raise ValueError("refused the path %r: it could lead outside the tree" % path)
         up = path.rpartition(b"/")[0]
         while up and up not in dirs:
@@ -402,8 +407,7 @@ def send(top, subs):
     """The files under top that the caller does not hold; with subs (paths under top, such as an array's
     element's "3/outputs"), only those under them. Paths stay relative to top."""
     for sub in subs:
-        parts = sub.split("/")
-        if not sub or sub.startswith("/") or "" in parts or "." in parts or ".." in parts:
+        if leads_outside(os.fsencode(sub)):
             sys.stderr.write("refused the path %r: it could lead outside %s\n" % (sub, top))
             sys.exit(2)
     held = {}

@@ -906,16 +906,24 @@ def new_entry(udir, user, args, limits, job_dir, job_command):
     }
 
 
+def cancel_entry(udir, e, reason):
+    """Ends one of the caller's jobs, under the lock: the supervisor first, so it cannot record anything after
+    us; then the job's whole session; then the end is recorded CANCELLED."""
+    sup = e["supervisor"]
+    if alive(sup.get("pid"), sup.get("start")):
+        os.kill(sup["pid"], signal.SIGKILL)
+    if e["state"] == "RUNNING" and alive(e.get("pid"), e.get("start")):
+        stop_session(e["pid"])
+    finish(udir, e, "CANCELLED", reason)
+
+
 def withdraw(udir, entries):
-    """All or nothing: when one job of a submit cannot be queued, those already queued by it are ended (their
-    supervisors killed before they could start anything: they wait for the lock the submit holds) and recorded
-    CANCELLED, so no job runs that the caller was told had failed."""
+    """All or nothing: when one job of a submit cannot be queued, those already queued by it are cancelled
+    (their supervisors wait for the lock the submit holds, so none has started a job), so no job runs that
+    the caller was told had failed."""
     for e in entries:
-        sup = e["supervisor"]
-        if alive(sup.get("pid"), sup.get("start")):
-            os.kill(sup["pid"], signal.SIGKILL)
         try:
-            finish(udir, e, "CANCELLED", "withdrawn: another job of the same submit could not be queued")
+            cancel_entry(udir, e, "withdrawn: another job of the same submit could not be queued")
         except (OSError, QueueError):
             pass
 
@@ -1016,13 +1024,7 @@ def cmd_cancel(args, qdir):
             raise QueueError("no job %s in the queue %s" % (args.id, qdir), 1)
         if e["state"] in TERMINAL:
             return {"id": args.id, "state": e["state"], "cancelled": False}, queue.warnings
-        # The supervisor first, so it cannot record anything after us; then the job's whole session.
-        sup = e["supervisor"]
-        if alive(sup.get("pid"), sup.get("start")):
-            os.kill(sup["pid"], signal.SIGKILL)
-        if e["state"] == "RUNNING" and alive(e.get("pid"), e.get("start")):
-            stop_session(e["pid"])
-        finish(os.path.join(qdir, user), e, "CANCELLED", "cancelled by %s" % user)
+        cancel_entry(os.path.join(qdir, user), e, "cancelled by %s" % user)
     return {"id": args.id, "state": "CANCELLED", "cancelled": True}, queue.warnings
 
 

@@ -8,7 +8,7 @@ import { runnerSpec } from "../../model/runner-spec.js";
 import type { Transport } from "../../transport/types.js";
 import { InputError, RemoteCommandError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
-import { batchedCommands } from "../batched.js";
+import { elementDirCommands } from "../batched.js";
 import { codeLinkLines } from "../code-link.js";
 import { type JobFiles, remoteFiles } from "../job-files.js";
 import { type ArraySubmission, type Backend, type BackendContext, type JobStatus, jobPaths, neverRetry, type WatchRequest, type WatchResult } from "../types.js";
@@ -89,14 +89,12 @@ export class ServerBackend implements Backend {
     const group = maxParallel ? ["--group", job.id, "--group-limit", String(maxParallel)] : [];
     const request = ["--cpus", String(r.cpus), "--mem", String(r.mem), "--gpus", String(r.gpus), ...(r.time ? ["--time", String(r.time)] : []), ...group, "--pass-job-dir"];
     const paths = dirs.map((element) => jobPaths(element.remoteDir));
-    const made = paths.map((p) => p.dir).filter((dir) => dir !== top.dir);
-    const stale = paths.flatMap((p) => [p.resultJson, p.resultPkl, p.error, p.status, `${p.dir}/ray`]);
     const lines = [
       "umask 077",
       `mkdir -p ${quote(top.dir)} && chmod 700 ${quote(top.dir)} || exit 1`,
       ...codeLinkLines(top.dir, job.codeDir),
       `printf '%s' ${quote(renderServerScript(job, this.runtimeDir))} > ${quote(`${top.dir}/job.sh`)} || exit 1`,
-      ...[...batchedCommands("mkdir -p", made), ...batchedCommands("chmod 700", made), ...batchedCommands("rm -rf", stale)].map((c) => `${c} || exit 1`),
+      ...elementDirCommands(top.dir, paths.map((p) => p.dir)).map((c) => `${c} || exit 1`),
       ...dirs.map((element, i) => `printf '%s' ${quote(`${JSON.stringify(runnerSpec(element))}\n`)} > ${quote(paths[i]!.spec)} || exit 1`),
     ];
     // ONE queue.py call for every dir (at most MAX_ELEMENTS, ~100 KB of arguments): it checks them all, and

@@ -7,7 +7,7 @@ import { type RunnerSpec, runnerSpec } from "../../model/runner-spec.js";
 import type { JobRecord } from "../../model/job.js";
 import { EXIT, RemoteCommandError, SlurmrayError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
-import { batchedCommands } from "../batched.js";
+import { elementDirCommands } from "../batched.js";
 import { codeLinkLines } from "../code-link.js";
 import { jobPaths } from "../types.js";
 import { sectionLines, wrapSection } from "../../util/sections.js";
@@ -32,13 +32,8 @@ export function submitSnippet(job: JobRecord, sbatchScript: string): string {
  * of `dirs` gets its job.json (an array has one dir per element below `dir`). `sbatchArgs` are validated options such as `--array=0-19%5`.
  */
 export function submitDirsSnippet(dir: string, codeDir: string, dirs: readonly SubmitDir[], sbatchScript: string, sbatchArgs: readonly string[]): string {
-  const made = dirs.map((d) => d.dir).filter((d) => d !== dir);
-  const stale = dirs.flatMap(({ dir: d }) => {
-    const paths = jobPaths(d);
-    return [paths.resultJson, paths.resultPkl, paths.error, paths.status, `${d}/ray`];
-  });
   const writes = [
-    ...[...batchedCommands("mkdir -p", made), ...batchedCommands("chmod 700", made), ...batchedCommands("rm -rf", stale)].map((c) => `    ${c} &&`),
+    ...elementDirCommands(dir, dirs.map((d) => d.dir)).map((c) => `    ${c} &&`),
     // printf is a shell builtin: no process per element.
     ...dirs.map(({ dir: d, spec }) => `    printf '%s' ${quote(`${JSON.stringify(spec)}\n`)} > ${quote(jobPaths(d).spec)} &&`),
   ];
