@@ -3,12 +3,13 @@
 // to start it; in CI (CI=true) it fails the test, so a broken bed can never pass as "all skipped".
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
 import { OpenSshTransport } from "../../src/transport/openssh.js";
 import { quoteArgv } from "../../src/util/shell.js";
+import { scratchDir } from "./scratch.js";
 
 const SCRIPT = fileURLToPath(new URL("../../scripts/test-cluster.sh", import.meta.url));
 const START_HINT = "bash scripts/test-cluster.sh up";
@@ -164,7 +165,7 @@ export function sshArgs(tb: TestBed, user: string = tb.user, options: readonly s
  * with its own control dir. */
 export function bedTransport(tb: TestBed, controlDirPrefix = "/tmp/srtbc-", user: string = tb.user): OpenSshTransport {
   const host = bedUser(tb, user).alias;
-  return new OpenSshTransport({ host, sshConfigFile: tb.sshConfig, controlDir: mkdtempSync(controlDirPrefix) });
+  return new OpenSshTransport({ host, sshConfigFile: tb.sshConfig, controlDir: scratchDir(controlDirPrefix) });
 }
 
 /**

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { runCli, tempProject } from "../../helpers/cli.js";
-import { requireTestbed, sshArgs, type TestBed } from "../../helpers/testbed.js";
+import { removeRemote, requireTestbed, sshArgs, type TestBed } from "../../helpers/testbed.js";
 import { testbedToml } from "../../helpers/testbed-project.js";
 import { wheelIndex } from "../../helpers/wheel-index.js";
 
@@ -43,7 +43,7 @@ describe("env generations through the CLI on the Slurm bed", () => {
     const { url } = await wheelIndex();
     const baseDir = `/tmp/sr-envgen-cli-${process.pid}-${Date.now()}`;
     const flag = `${baseDir}/go`;
-    t.after(() => void ssh(tb, `rm -rf '${baseDir}'`));
+    t.after(() => removeRemote(tb, [baseDir]));
     const pins = (version: string): string => `--index-url ${url}\nalpha==${version}\n`;
     const cwd = tempProject({
       "slurmray.toml": testbedToml(tb, { baseDir }).replace("[targets.tb]", 'requirements = "requirements.txt"\n\n[targets.tb]'),
