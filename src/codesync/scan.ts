@@ -3,6 +3,7 @@
 // hash cache or hashing 100,000 entries again. One digest of every selected file's stat tuple and every
 // link's target is kept with the manifest's id; a sync whose digest matches takes the id as it is.
 // In-place edits change a file's size, mtime or inode, hence the digest, and the full path runs.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/fs.js";
 import { fail, isObject, readCache } from "../util/json-file.js";
@@ -11,6 +12,9 @@ import type { Selection } from "./select.js";
 import { manifestId } from "./store.js";
 
 const STAMP_FILE = "codesync-scan.json";
+// The last scan's digest, whatever came of it: a hint for a sync (whether to start its upload before the
+// manifest is built), never a reason to send or skip anything.
+const SEEN_FILE = "codesync-seen";
 // Bumped whenever what a manifest holds for the same files changes (as the hash cache's version is).
 const STAMP_VERSION = 1;
 
@@ -58,15 +62,32 @@ export interface LocalManifest {
 }
 
 export interface ScannedManifest {
-  /** The manifest's id: from the stamp when the scan matched, else of the manifest just built. */
-  id: string;
-  /** The manifest itself, built (and its id computed afresh) only when first asked for after a match. */
+  /** The id the stamp vouches for (no selected file changed since that manifest was built), or null. */
+  stamped: string | null;
+  /** Whether the last scan saw exactly these files (a hint: it may be stale or tampered with). */
+  seenBefore: boolean;
+  /** The manifest's id: the stamped one, else that of the manifest, built when first asked for. */
+  readonly id: string;
+  /** The manifest itself, built (and its id computed afresh) when first asked for. */
   manifest(): LocalManifest;
 }
 
 function build(root: string, selection: Selection, cacheDir: string): LocalManifest {
   const entries = localManifest(root, selection, cacheDir);
   return { entries, id: manifestId(entries) };
+}
+
+/** Whether the last scan's digest was `scan`; records `scan` as the last one when it was not. */
+function seen(cacheDir: string, scan: string): boolean {
+  const file = join(cacheDir, SEEN_FILE);
+  let last = "";
+  try {
+    last = readFileSync(file, "utf8");
+  } catch {
+    // no scan yet
+  }
+  if (last !== scan) writeFileAtomic(file, scan);
+  return last === scan;
 }
 
 /**
@@ -79,15 +100,25 @@ export function scanManifest(root: string, selection: Selection, cacheDir: strin
   const file = join(cacheDir, STAMP_FILE);
   const scan = scanDigest(root, selection);
   const stamp = readCache(file, checkStamp);
-  if (stamp?.scan === scan) {
-    let built: LocalManifest | undefined;
-    return { id: stamp.id, manifest: () => (built ??= build(root, selection, cacheDir)) };
-  }
-  const now = Date.now();
-  const local = build(root, selection, cacheDir);
-  const whole = local.entries.length === selection.files.length + selection.symlinks.length;
-  if (whole && !selection.files.some((f) => racilyRecent(f.mtimeMs, now))) {
-    writeFileAtomic(file, JSON.stringify({ version: STAMP_VERSION, scan, id: local.id, check: checkOf(scan, local.id) } satisfies Stamp));
-  }
-  return { id: local.id, manifest: () => local };
+  const stamped = stamp?.scan === scan ? stamp.id : null;
+  const seenBefore = seen(cacheDir, scan);
+  let built: LocalManifest | undefined;
+  const manifest = () => {
+    if (built) return built;
+    const now = Date.now();
+    built = build(root, selection, cacheDir);
+    const whole = built.entries.length === selection.files.length + selection.symlinks.length;
+    if (stamped === null && whole && !selection.files.some((f) => racilyRecent(f.mtimeMs, now))) {
+      writeFileAtomic(file, JSON.stringify({ version: STAMP_VERSION, scan, id: built.id, check: checkOf(scan, built.id) } satisfies Stamp));
+    }
+    return built;
+  };
+  return {
+    stamped,
+    seenBefore,
+    get id() {
+      return stamped ?? manifest().id;
+    },
+    manifest,
+  };
 }

@@ -4,14 +4,15 @@
 // sees a later sync, and concurrent syncs only ever add objects and trees (docs/architecture.md).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { PassThrough, Writable } from "node:stream";
 import type { Transport } from "../transport/types.js";
 import { RemoteCommandError } from "../util/errors.js";
 import { writeFileAtomic } from "../util/fs.js";
 import { type SizeLimits, sizeWarnings } from "./limits.js";
 import type { Manifest } from "./manifest.js";
 import { type CodeProbe, probeCode } from "./remote.js";
-import { scanManifest } from "./scan.js";
-import { selectFiles } from "./select.js";
+import { type ScannedManifest, scanManifest } from "./scan.js";
+import { type Selection, selectFiles } from "./select.js";
 import { applyArgv, objectKey, parseApply, sameRecord, treeDir, type Upload, uploadStream } from "./store.js";
 
 export interface SyncOptions {
@@ -30,6 +31,12 @@ export interface SyncOptions {
   dryRun?: boolean;
   /** The answer of a batched probe (codeProbeSnippet with lastCodeId); undefined: syncCode probes itself. */
   probe?: CodeProbe;
+  /**
+   * Return at the apply's answer, leaving what it goes on doing (the spare of the new tree, for the next
+   * change: docs/architecture.md) in SyncResult.background for the caller to await before it ends.
+   * Otherwise syncCode awaits it.
+   */
+  background?: boolean;
 }
 
 export interface SyncResult {
@@ -46,6 +53,8 @@ export interface SyncResult {
   /** The manifest's id and its tree on the target (what a job pins). */
   id: string;
   treeDir: string;
+  /** The apply's work after its answer; already settled unless options.background. Never rejects. */
+  background: Promise<void>;
 }
 
 /** The manifest last sent to a target, whose tree existed when it was sent. */
@@ -109,26 +118,74 @@ function planUpload(local: Manifest, id: string, base: SentState | null): Upload
   };
 }
 
-async function applyUpload(transport: Transport, options: SyncOptions, upload: Upload, baseId: string | null) {
-  const sent = { id: "", bytes: 0 };
+/** A stdout sink that keeps what arrives and resolves `line` with the first line, while the command goes on. */
+function firstLine(): { sink: Writable; line: Promise<string>; text: () => string } {
+  const chunks: Buffer[] = [];
+  let resolve: (line: string) => void = () => {};
+  const line = new Promise<string>((r) => (resolve = r));
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk);
+      const text = Buffer.concat(chunks).toString("utf8");
+      if (text.includes("\n")) resolve(text.slice(0, text.indexOf("\n")));
+      done();
+    },
+  });
+  return { sink, line, text: () => Buffer.concat(chunks).toString("utf8") };
+}
+
+/**
+ * One apply command, started before its upload is known: its start on the target (ssh channel, python,
+ * the script) overlaps building the manifest here. `send` feeds it one upload and reads its answer;
+ * `cancel` ends it with no input, which it takes as nothing to do.
+ */
+function startApply(transport: Transport, options: SyncOptions, baseId: string | null) {
+  const stdin = new PassThrough();
   // A local read error ends the remote command (it would wait for the rest of its stdin) and is the error.
   const abort = new AbortController();
   let failed: Error | undefined;
-  const stdin = uploadStream(options.root, upload, sent).on("error", (error) => {
-    failed = error;
-    abort.abort();
-  });
-  const result = await transport.exec(applyArgv(options.python, options.baseDir, upload.full ? null : baseId), { stdin, signal: abort.signal }).catch((error: unknown) => {
+  const answer = firstLine();
+  const finished = transport.exec(applyArgv(options.python, options.baseDir, baseId), { stdin, stdout: answer.sink, signal: abort.signal }).catch((error: unknown) => {
     throw failed ?? error;
   });
-  if (failed) throw failed;
-  const outcome = result.code === 0 ? parseApply(result.stdout) : null;
-  if (!outcome) {
-    const what = `Storing code under ${options.baseDir} on ${transport.description}`;
-    throw new RemoteCommandError(what, `${options.python} -c <codestore.py> apply`, result.code, result.stderr || result.stdout);
-  }
-  return { outcome, ...sent };
+  finished.catch(() => {}); // awaited by send or cancel
+  return {
+    async send(upload: Upload) {
+      const sent = { id: "", bytes: 0 };
+      uploadStream(options.root, upload, sent)
+        .on("error", (error) => {
+          failed = error;
+          abort.abort();
+        })
+        .pipe(stdin);
+      // "ok" comes once the tree is in place; the command then makes the spare, which nothing here waits for.
+      const first = await Promise.race([answer.line, finished.then(() => null)]);
+      if (failed) throw failed;
+      if (first === "ok") {
+        const rest = finished.then(
+          () => {},
+          () => {}, // the spare only saves the next change its full build
+        );
+        if (!options.background) await rest;
+        return { outcome: { kind: "ok" } as const, background: rest, ...sent };
+      }
+      const result = await finished;
+      const outcome = result.code === 0 ? parseApply(answer.text()) : null;
+      if (!outcome) {
+        const what = `Storing code under ${options.baseDir} on ${transport.description}`;
+        throw new RemoteCommandError(what, `${options.python} -c <codestore.py> apply`, result.code, result.stderr || answer.text());
+      }
+      return { outcome, background: Promise.resolve(), ...sent };
+    },
+    async cancel() {
+      stdin.end();
+      await finished.catch(() => {});
+    },
+  };
 }
+
+/** Lets a command started just now reach its spawn before synchronous work holds the event loop. */
+const oneTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export async function syncCode(transport: Transport, options: SyncOptions): Promise<SyncResult> {
   const started = performance.now();
@@ -137,29 +194,58 @@ export async function syncCode(transport: Transport, options: SyncOptions): Prom
   // The probe's round trip overlaps the local selection and hashing.
   const probed = options.probe !== undefined ? Promise.resolve(options.probe) : probeCode(transport, options.baseDir, lastId);
   probed.catch(() => {}); // awaited below; a local failure first must not leave it unhandled
-  // One turn of the event loop lets the probe's command start before the local work blocks the loop.
-  await new Promise<void>((resolve) => setImmediate(resolve));
+  await oneTurn();
   const selection = await selectFiles({ root: options.root, files: options.files, exclude: options.exclude, cacheDir: options.cacheDir });
   const scanned = scanManifest(options.root, selection, options.cacheDir);
-  const probe = await probed;
+  // When the files differ from the manifest last sent (by the stamp, else from what the last scan saw),
+  // something is likely to go: the apply starts now. Its base is the cache's candidate; with the probe
+  // saying that tree is gone, a whole manifest goes instead. A wrong guess costs one idle command.
+  const likely = scanned.stamped !== null ? scanned.stamped !== lastId : !scanned.seenBefore;
+  const early = !options.dryRun && likely ? startApply(transport, options, lastId) : null;
+  if (early) await oneTurn();
+  try {
+    return await finishSync(transport, options, { started, commandsBefore, lastId, selection, scanned, probe: await probed, early });
+  } catch (error) {
+    await early?.cancel();
+    throw error;
+  }
+}
+
+interface Scanned {
+  started: number;
+  commandsBefore: number;
+  lastId: string | null;
+  selection: Selection;
+  scanned: ScannedManifest;
+  probe: CodeProbe;
+  /** The apply started early, or null; cancelled here when nothing is to be sent. */
+  early: ReturnType<typeof startApply> | null;
+}
+
+async function finishSync(transport: Transport, options: SyncOptions, s: Scanned): Promise<SyncResult> {
+  const { selection, scanned, probe } = s;
   // The cache only names a candidate base; the probe says whether its tree is on disk.
-  const baseId = lastId !== null && probe.present ? lastId : null;
+  const baseId = s.lastId !== null && probe.present ? s.lastId : null;
   const finish = (fields: Partial<SyncResult>, finalId: string): SyncResult => ({
     files_uploaded: 0,
     bytes_uploaded: 0,
     files_deleted: 0,
+    background: Promise.resolve(),
     // Read last: building the manifest may add a warning (a file left out for a password).
     warnings: [...selection.warnings, ...sizeWarnings(selection.files, options.limits)],
     ...fields,
-    seconds: (performance.now() - started) / 1000,
-    remote_commands: transport.commandCount - commandsBefore,
+    seconds: (performance.now() - s.started) / 1000,
+    remote_commands: transport.commandCount - s.commandsBefore,
     selected: selection.files.map((file) => file.path),
     id: finalId,
     treeDir: treeDir(options.baseDir, probe.uid, finalId),
   });
-  const unchanged = (id: string) => finish(options.dryRun ? { dryRunList: [] } : {}, id);
-  if (baseId === scanned.id) return unchanged(baseId);
+  const unchanged = async (id: string) => {
+    await s.early?.cancel();
+    return finish(options.dryRun ? { dryRunList: [] } : {}, id);
+  };
   // After a scan that matched its stamp, the manifest is built only here, and its id computed afresh.
+  if (baseId !== null && baseId === scanned.stamped) return unchanged(baseId);
   const { entries: local, id } = scanned.manifest();
   if (baseId === id) return unchanged(baseId);
 
@@ -174,13 +260,14 @@ export async function syncCode(transport: Transport, options: SyncOptions): Prom
   // A second attempt only when the target lost what the cache and probe vouched for (a base manifest or
   // objects removed between the probe and the apply): then the whole manifest and what is missing go.
   for (let attempt = 1; ; attempt++) {
-    const applied = await applyUpload(transport, options, upload, base?.id ?? null);
+    const apply = attempt === 1 && s.early ? s.early : startApply(transport, options, upload.full ? null : (base?.id ?? null));
+    const applied = await apply.send(upload);
     files += upload.objects.length;
     bytes += applied.bytes;
     if (applied.outcome.kind === "ok") {
       writeFileAtomic(stateFile(options.cacheDir, options.targetKey), JSON.stringify({ id: applied.id, entries: local } satisfies SentState));
       writeFileAtomic(idFile(options.cacheDir, options.targetKey), applied.id);
-      return finish({ files_uploaded: files, bytes_uploaded: bytes, files_deleted: plan.deleted.length }, applied.id);
+      return finish({ files_uploaded: files, bytes_uploaded: bytes, files_deleted: plan.deleted.length, background: applied.background }, applied.id);
     }
     if (attempt === 3) {
       throw new RemoteCommandError(`Storing code under ${options.baseDir} on ${transport.description}`, "codestore.py apply", 1, `still ${applied.outcome.kind} after ${attempt} attempts`);

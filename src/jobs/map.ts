@@ -321,19 +321,19 @@ export async function mapJob(request: MapRequest): Promise<MapReport> {
   }
   const detach = request.detach ?? false;
   const { session, job, timings, finish } = await prepareJob({ ...request, args: {}, scriptArgs: [], detach });
-  if (request.dryRun) return mapReport(finish(), job, []);
+  if (request.dryRun) return mapReport(await finish(), job, []);
   const elements = argsList.map((args) => ({ args, state: "SUBMITTING" as const, schedulerId: null, startedAt: null, endedAt: null, reason: null, exitCode: null }));
   job.array = { maxParallel, elements };
   await submitElements(session, job, elements.map((_, index) => index), timings, request.onStep);
-  if (detach) return mapReport(finish(), job, job.array.elements.map((_, index) => outcomeOf(elementRecord(job, index), null)));
+  if (detach) return mapReport(await finish(), job, job.array.elements.map((_, index) => outcomeOf(elementRecord(job, index), null)));
   return runArray(session, job, timings, finish, request);
 }
 
-async function runArray(session: TargetSession, job: JobRecord, timings: Timings, finish: () => RunReport, observers: Observers): Promise<MapReport> {
+async function runArray(session: TargetSession, job: JobRecord, timings: Timings, finish: () => Promise<RunReport>, observers: Observers): Promise<MapReport> {
   const runStart = performance.now();
   const { elements, outputs } = await finishArray(session, job, observers, true, timings, true);
   timings.run = Math.round(performance.now() - runStart) / 1000 - timings.fetch;
-  const report = finish();
+  const report = await finish();
   if (outputs) report.outputs = outputs;
   return mapReport(report, job, elements);
 }
@@ -370,7 +370,8 @@ export async function retryFailed(request: RetryRequest): Promise<MapReport> {
   job.codeDir = prepared.codeDir;
   request.onProgress?.(`retrying element(s) ${failed.join(", ")} of job ${job.id}`);
   await submitElements(session, job, failed, timings, request.onStep);
-  const finish = () => {
+  const finish = async () => {
+    await prepared.background;
     report.remote_commands = session.layout ? session.transport.commandCount : 0;
     timings.total = Math.round(performance.now() - started) / 1000;
     return report;

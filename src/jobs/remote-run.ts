@@ -115,6 +115,8 @@ export interface PreparedRemote {
   codeDir: string;
   /** Code files that would be sent (dry run only). */
   dryRunList: string[] | null;
+  /** What the target goes on doing for this run (the code store's spare tree), awaited before the command ends. */
+  background: Promise<void>;
 }
 
 /** Ships code, env and runtime for a job. Fills report.code, report.env and timings; warnings go to `warn` as they arise. */
@@ -160,7 +162,7 @@ export async function prepareRemote(
   const code = await timed(timings, "code_sync", () => syncCode(transport, { ...codeSyncOptions(session, layout.base, REMOTE_PYTHON, dryRun), probe: codeProbe }));
   reportCode(session, job, report, code, warn);
   onStep({ step: "code_sync", phase: "end", text: `code sync: ${describeUpload(code, dryRun)}` });
-  if (dryRun) return { python: `${parseEnvProbe(probe.stdout).envDir ?? envTarget.envDir}/bin/python`, codeDir: code.treeDir, dryRunList: code.dryRunList ?? [] };
+  if (dryRun) return { python: `${parseEnvProbe(probe.stdout).envDir ?? envTarget.envDir}/bin/python`, codeDir: code.treeDir, dryRunList: code.dryRunList ?? [], background: code.background };
 
   onStep({ step: "env_sync", phase: "start", text: `env sync: ${envTarget.envDir}` });
   const env = await timed(timings, "env_sync", () =>
@@ -184,7 +186,7 @@ export async function prepareRemote(
   }
   await cleanOldJobs(session, job);
   // The exact env generation this job runs with: a later change builds the next one beside it.
-  return { python: `${env.envDir}/bin/python`, codeDir: code.treeDir, dryRunList: null };
+  return { python: `${env.envDir}/bin/python`, codeDir: code.treeDir, dryRunList: null, background: code.background };
 }
 
 /** The interpreter that runs the code store's script on remote targets (before any env exists). */
@@ -205,6 +207,7 @@ function codeSyncOptions(session: TargetSession, baseDir: string, python: string
       fileBytes: config.project.max_file_mb ? config.project.max_file_mb * 1024 * 1024 : undefined,
     },
     dryRun,
+    background: true,
   };
 }
 
@@ -231,13 +234,13 @@ export async function prepareLocal(session: TargetSession, job: JobRecord, repor
   ignoreStateDir(session.config.root);
   const code = await timed(report.timings, "code_sync", () => syncCode(session.transport, codeSyncOptions(session, base, job.python, dryRun)));
   reportCode(session, job, report, code, warn);
-  if (dryRun) return { python: job.python, codeDir: code.treeDir, dryRunList: code.dryRunList ?? [] };
+  if (dryRun) return { python: job.python, codeDir: code.treeDir, dryRunList: code.dryRunList ?? [], background: code.background };
   mkdirSync(job.remoteDir, { recursive: true, mode: 0o700 });
   relink(code.treeDir, join(job.remoteDir, "code"));
   const refs = join(base, "projects", session.config.projectName, "jobs");
   mkdirSync(refs, { recursive: true, mode: 0o700 });
   relink(job.remoteDir, join(refs, job.id));
-  return { python: job.python, codeDir: code.treeDir, dryRunList: null };
+  return { python: job.python, codeDir: code.treeDir, dryRunList: null, background: code.background };
 }
 
 /** A symlink at `path` to `target`, replacing the one a retried job had (like `ln -sfn`). */

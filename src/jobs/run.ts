@@ -228,8 +228,8 @@ export interface PreparedJob {
   job: JobRecord;
   report: RunReport & { dry_run?: string[] };
   timings: Timings;
-  /** The report with its remote command count and total time filled in. */
-  finish(): RunReport & { dry_run?: string[] };
+  /** The report with its remote command count and total time filled in, once the target's background work is done. */
+  finish(): Promise<RunReport & { dry_run?: string[] }>;
 }
 
 /** Checks the request, opens the target, and ships code, env and runtime (remote targets): all but the submission. */
@@ -259,7 +259,9 @@ export async function prepareJob(request: RunRequest): Promise<PreparedJob> {
     request.onWarning?.(warning);
   };
   if (entryWarning) warn(entryWarning);
-  const finish = () => {
+  let background = Promise.resolve();
+  const finish = async () => {
+    await background;
     report.remote_commands = session.layout ? session.transport.commandCount : 0;
     report.timings.total = Math.round(performance.now() - started) / 1000;
     return report;
@@ -267,6 +269,7 @@ export async function prepareJob(request: RunRequest): Promise<PreparedJob> {
   const prepared = session.layout
     ? await prepareRemote(session, job, report, warn, request.dryRun, request.signal, request.onStep)
     : await prepareLocal(session, job, report, warn, request.dryRun);
+  background = prepared.background;
   job.python = prepared.python;
   job.codeDir = prepared.codeDir;
   if (prepared.dryRunList) report.dry_run = prepared.dryRunList;

@@ -1,12 +1,14 @@
 // Code sync behaviour, written once and run over each transport (local, and OpenSSH against the test bed).
 import assert from "node:assert/strict";
-import { chmodSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, mkdirSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { after, describe, type TestContext, test } from "node:test";
 import { sha256 } from "../../../src/codesync/manifest.js";
 import { decodeName, encodeName } from "../../../src/codesync/names.js";
 import { codeProbeSnippet, parseCodeProbe } from "../../../src/codesync/remote.js";
+import { scanDigest } from "../../../src/codesync/scan.js";
+import { selectFiles } from "../../../src/codesync/select.js";
 import { lastCodeId, type SyncOptions, syncCode } from "../../../src/codesync/sync.js";
 import type { Transport } from "../../../src/transport/types.js";
 import { requireTestbed, type TestBed } from "../../helpers/testbed.js";
@@ -211,13 +213,16 @@ export function codesyncSuite(
       assert.deepEqual([resent.files_uploaded, resent.treeDir], [3, first.treeDir]);
       assert.equal(await remoteFile(s.transport, `${resent.treeDir}/b.py`), "b");
 
-      // b.py's object lost, c.py's replaced by a writable impostor: the build asks for both again.
+      // b.py's object lost, c.py's replaced by a writable impostor: new files with those contents (which the
+      // client believes stored) are asked for again. The trees and their spare keep the original inodes.
       const [bKey, cKey] = [sha256("b"), sha256("c")];
       await s.transport.exec(["sh", "-c", 'rm -f "$1/$2" && rm -f "$1/$3" && echo evil > "$1/$3" && chmod 644 "$1/$3"', "sh", store, bKey, cKey]);
-      writeFileSync(join(s.root, "a.py"), "a2");
+      writeFileSync(join(s.root, "b2.py"), "b");
+      writeFileSync(join(s.root, "c2.py"), "c");
       const repaired = await syncCode(s.transport, s.options);
       assert.equal(repaired.remote_commands, 3, "probe, apply, apply of the missing objects");
-      assert.deepEqual(await Promise.all(["a.py", "b.py", "c.py"].map((f) => remoteFile(s.transport, `${repaired.treeDir}/${f}`))), ["a2", "b", "c"]);
+      const files = ["a.py", "b.py", "c.py", "b2.py", "c2.py"];
+      assert.deepEqual(await Promise.all(files.map((f) => remoteFile(s.transport, `${repaired.treeDir}/${f}`))), ["a", "b", "c", "b", "c"]);
     });
 
     test("a store dir that is not private is refused with a clear error", async (t) => {
@@ -225,6 +230,49 @@ export function codesyncSuite(
       if (!s) return;
       await s.transport.exec(["sh", "-c", 'mkdir -p "$1/objects/$(id -u)" && chmod 755 "$1/objects/$(id -u)"', "sh", s.options.baseDir]);
       await assert.rejects(syncCode(s.transport, s.options), /must be a directory of uid \d+ with mode 0700/);
+    });
+
+    test("a change makes the new tree from the spare of the last one, in place; the last tree stays as it was", async (t) => {
+      const s = await setup(t, { "keep/a.py": "a = 1\n", "keep/deep/b.py": "b = 1\n", "edit.py": "e = 1\n", "gone/only.py": "g = 1\n" });
+      if (!s) return;
+      const first = await syncCode(s.transport, s.options);
+      const trees = dirname(first.treeDir);
+      const inode = async (path: string) => (await remoteBytes(s.transport, ["stat", "-c", "%i", "--", path])).toString().trim();
+      const spareKeep = await inode(`${trees}/.spare-${first.id}/keep`);
+      assert.deepEqual(await remoteListing(s.transport, `${trees}/.spare-${first.id}`), await remoteListing(s.transport, first.treeDir));
+
+      writeFileSync(join(s.root, "edit.py"), "e = 2\n");
+      rmSync(join(s.root, "gone"), { recursive: true });
+      writeFileSync(join(s.root, "new.py"), "n = 1\n");
+      const next = await syncCode(s.transport, s.options);
+      assert.equal(await inode(`${next.treeDir}/keep`), spareKeep, "the unchanged dir is the spare's: the tree was not built file by file");
+      assert.deepEqual(await remoteListing(s.transport, next.treeDir), ["edit.py", "keep/a.py", "keep/deep/b.py", "new.py"]);
+      assert.equal(await remoteFile(s.transport, `${next.treeDir}/edit.py`), "e = 2\n");
+      assert.deepEqual(await remoteListing(s.transport, first.treeDir), ["edit.py", "gone/only.py", "keep/a.py", "keep/deep/b.py"]);
+      assert.equal(await remoteFile(s.transport, `${first.treeDir}/edit.py`), "e = 1\n");
+      // The spare was used up, and the new tree has one for the next change.
+      const names = (await remoteBytes(s.transport, ["ls", "-A", "--", trees])).toString().split("\n");
+      assert.deepEqual(names.filter((n) => n.startsWith(".spare-")), [`.spare-${next.id}`]);
+      assert.deepEqual(names.filter((n) => n.startsWith(".build-")), []);
+    });
+
+    test("the scan hint only decides when the apply starts: touched files send nothing, a forged hint hides no change", async (t) => {
+      const s = await setup(t, { "a.py": "a = 1\n", "b.py": "b = 1\n" });
+      if (!s) return;
+      const first = await syncCode(s.transport, s.options);
+      // A touch changes the scan, not the manifest: the apply started early is ended with nothing sent.
+      utimesSync(join(s.root, "a.py"), new Date(), new Date(Date.now() + 5000));
+      const touched = await syncCode(s.transport, s.options);
+      assert.deepEqual([touched.files_uploaded, touched.remote_commands, touched.treeDir], [0, 2, first.treeDir]);
+      // An edit, with the hint forged to say these files were seen already: the change still goes.
+      writeFileSync(join(s.root, "b.py"), "b = 2\n");
+      writeFileSync(join(s.cacheDir, "codesync-seen"), scanDigest(s.root, await selectFiles({ root: s.root, cacheDir: s.cacheDir })));
+      const edited = await syncCode(s.transport, s.options);
+      assert.equal(edited.files_uploaded, 1);
+      assert.equal(await remoteFile(s.transport, `${edited.treeDir}/b.py`), "b = 2\n");
+      writeFileSync(join(s.root, "b.py"), "b = 3\n");
+      writeFileSync(join(s.cacheDir, "codesync-seen"), "\0garbage");
+      assert.equal(await remoteFile(s.transport, `${(await syncCode(s.transport, s.options)).treeDir}/b.py`), "b = 3\n");
     });
 
     test("concurrent syncs of different versions each get their own complete tree", async (t) => {

@@ -1,10 +1,13 @@
 // codestore.py's build_tree, run by the local python3: a tree of real dirs (0500) holding hard links to the
 // store's objects, whatever order directories come back in (a/x, a/b/y, a/z reopens a), with symlinks,
-// executables, missing or untrustworthy objects and unsafe paths handled.
+// executables, missing or untrustworthy objects and unsafe paths handled. And derive_tree: the tree of a
+// new manifest made from the spare of the base's tree by changing only what differs must be exactly the
+// tree a full build makes, use the spare when there is one, and refuse a delta that would link through a
+// symlink, leaving no tree and nothing outside.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, lstatSync, mkdirSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { remoteFile } from "../../../src/remote/index.js";
@@ -23,6 +26,7 @@ after(() => {
 /** Stores content as an object (read-only once "checked", as apply leaves it) and returns its key. */
 function object(content: string, executable = false, mode = executable ? 0o555 : 0o444): string {
   const key = createHash("sha256").update(content).digest("hex") + (executable ? "x" : "");
+  if (existsSync(join(store, key))) return key;
   writeFileSync(join(store, key), content);
   chmodSync(join(store, key), mode);
   return key;
@@ -105,4 +109,119 @@ test("several threads link slices of the paths: every file of every dir is linke
   assert.deepEqual(JSON.parse(build("t5", withGaps, 3)).sort(), gone);
   assert.throws(() => lstatSync(join(trees, "t5")));
   assert.deepEqual(execFileSync("ls", ["-A", trees], { encoding: "utf8" }).split("\n").filter((n) => n.startsWith(".build")), []);
+});
+
+const LINK = "0".repeat(64);
+
+/**
+ * Runs codestore.py: `spare` builds the base's tree and its spare; `derive` makes `id` from the base plus
+ * the delta (changed records, removed paths); `full` builds `id` from its records alone. Prints the result
+ * (missing keys) as JSON, or the refusal's message.
+ */
+function codestore(step: "spare" | "derive" | "full", id: string, baseRecords: Rec[], changed: Rec[] = [], removed: string[] = []): string {
+  const code = `import sys, json
+g = {"__name__": "codestore"}
+exec(open(sys.argv[1]).read(), g)
+def recs(items):
+    out = {}
+    for kind, key, path, target in items:
+        p = path.encode()
+        out[p] = kind.encode() + key[:64].encode() + b" " + p + b"\\0" + ((target.encode() + b"\\0") if target else b"")
+    return out
+step, new_id, base_id = sys.argv[2], sys.argv[3], "b" * 64
+base, changed = recs(json.loads(sys.argv[4])), recs(json.loads(sys.argv[5]))
+removed = [p.encode() for p in json.loads(sys.argv[6])]
+records = dict(base)
+records.update(changed)
+for p in removed:
+    records.pop(p, None)
+try:
+    if step == "spare":
+        print(json.dumps(g["build_tree"]("${store}", "${trees}", ".spare-" + base_id, base)))
+    elif step == "derive":
+        print(json.dumps(g["derive_tree"]("${store}", "${trees}", new_id, records, base_id, base, changed, removed)))
+    else:
+        print(json.dumps(g["build_tree"]("${store}", "${trees}", new_id, records)))
+except ValueError as e:
+    print(json.dumps(str(e)))`;
+  const json = (recs: Rec[]) => JSON.stringify(recs.map(([kind, key, path, target]) => [kind, key, path, target ?? ""]));
+  return execFileSync("python3", ["-c", code, remoteFile("codestore.py"), step, id, json(baseRecords), json(changed), JSON.stringify(removed)], { encoding: "utf8" }).trim();
+}
+
+/** Every entry under a tree: path, kind, mode, and the object's inode or the link's target. */
+function snapshot(dir: string, rel = ""): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(join(dir, rel)).sort()) {
+    const path = rel ? `${rel}/${name}` : name;
+    const st = lstatSync(join(dir, path));
+    if (st.isSymbolicLink()) out.push(`l ${path} -> ${readlinkSync(join(dir, path))}`);
+    else if (st.isDirectory()) out.push(`d ${path} ${(st.mode & 0o777).toString(8)}`, ...snapshot(dir, path));
+    else out.push(`f ${path} ${(st.mode & 0o777).toString(8)} ${st.ino}`);
+  }
+  return out;
+}
+
+const leftovers = () => readdirSync(trees).filter((name) => name.startsWith(".build") || name.startsWith(".spare"));
+
+test("a tree derived from the spare is exactly the full build: changed, added, removed, dir to file, file to dir, links and flags", () => {
+  const [a, b, c, d, x] = ["a", "b", "c", "d", "#!/bin/sh\n"].map((s) => object(s));
+  const baseRecords: Rec[] = [
+    ["f", a!, "keep/a.py"],
+    ["f", b!, "keep/deep/b.py"],
+    ["f", c!, "edit.py"],
+    ["f", a!, "lonely/only.py"],
+    ["f", b!, "becomes_file/x.py"],
+    ["f", c!, "becomes_dir"],
+    ["l", LINK, "link", "keep/a.py"],
+    ["l", LINK, "link_to_dir", "keep"],
+    ["f", x!, "run.sh"],
+  ];
+  assert.equal(codestore("spare", "", baseRecords), "[]");
+  const keptDir = lstatSync(join(trees, `.spare-${"b".repeat(64)}`, "keep")).ino;
+  const changed: Rec[] = [
+    ["f", d!, "edit.py"],
+    ["f", object("new"), "added/deeper/new.py"],
+    ["f", d!, "becomes_file"],
+    ["f", a!, "becomes_dir/inside.py"],
+    ["l", LINK, "link", "edit.py"],
+    ["f", a!, "link_to_dir/now_a_dir.py"],
+    ["x", object("#!/bin/sh\n", true), "run.sh"],
+  ];
+  const removed = ["lonely/only.py", "becomes_file/x.py", "becomes_dir", "link_to_dir"];
+  assert.equal(codestore("derive", "derived", baseRecords, changed, removed), "[]");
+  assert.equal(codestore("full", "built", [...baseRecords.filter(([, , path]) => !removed.includes(path) && !changed.some(([, , p]) => p === path)), ...changed]), "[]");
+  assert.deepEqual(snapshot(join(trees, "derived")), snapshot(join(trees, "built")));
+  assert.equal(lstatSync(join(trees, "derived")).mode & 0o777, 0o500);
+  // Made from the spare (its unchanged dir is the same inode), which is used up.
+  assert.equal(lstatSync(join(trees, "derived", "keep")).ino, keptDir);
+  assert.deepEqual(leftovers(), []);
+});
+
+test("with no spare the tree is built in full", () => {
+  const records: Rec[] = [["f", object("one"), "p/one.py"]];
+  assert.deepEqual(leftovers(), []);
+  assert.equal(codestore("derive", "nospare", records, [["f", object("two"), "p/two.py"]]), "[]");
+  assert.equal(readdirSync(join(trees, "nospare", "p")).sort().join(","), "one.py,two.py");
+});
+
+test("a delta that would link through a symlink of the tree is refused: no tree, no spare left, nothing written outside", () => {
+  const outside = join(base, "outside");
+  mkdirSync(outside, { recursive: true });
+  const baseRecords: Rec[] = [
+    ["l", LINK, "escape", outside],
+    ["f", object("k"), "k.py"],
+  ];
+  assert.equal(codestore("spare", "", baseRecords), "[]");
+  assert.match(codestore("derive", "evil", baseRecords, [["f", object("evil"), "escape/planted.py"]]), /refused the path/);
+  assert.deepEqual(readdirSync(outside), []);
+  assert.ok(!existsSync(join(trees, "evil")));
+  assert.deepEqual(leftovers(), []);
+});
+
+test("an object missing from the store is reported, and the spare is dropped with no tree made", () => {
+  const baseRecords: Rec[] = [["f", object("m"), "m.py"]];
+  assert.equal(codestore("spare", "", baseRecords), "[]");
+  assert.deepEqual(JSON.parse(codestore("derive", "gap", baseRecords, [["f", "e".repeat(64), "gone.py"]])), ["e".repeat(64)]);
+  assert.ok(!existsSync(join(trees, "gap")));
+  assert.deepEqual(leftovers(), []);
 });

@@ -162,7 +162,7 @@ describe("scan stamp", () => {
     assert.equal(p.first, await p.truth());
     for (let i = 0; i < 2; i++) {
       const selection = await selectFiles({ root: p.root, cacheDir: p.cacheDir });
-      scanManifest(p.root, selection, p.cacheDir);
+      assert.equal(scanManifest(p.root, selection, p.cacheDir).id, p.first);
       assert.ok(selection.warnings.some((w) => w.includes("pw.sh: not shipped")));
       assert.equal(existsSync(p.stamp), false);
     }
