@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
 import type { Transport } from "../transport/types.js";
 import { RemoteCommandError } from "../util/errors.js";
-import { writeFileAtomic } from "../util/fs.js";
+import { type StagedFile, stageFile, writeFileAtomic } from "../util/fs.js";
 import { type SizeLimits, sizeWarnings } from "./limits.js";
 import type { Manifest } from "./manifest.js";
 import { type CodeProbe, probeCode } from "./remote.js";
@@ -150,14 +150,17 @@ function startApply(transport: Transport, options: SyncOptions, baseId: string |
   });
   finished.catch(() => {}); // awaited by send or cancel
   return {
-    async send(upload: Upload) {
+    /** Sends the upload; `whileWaiting(id)` runs once it is all handed over, while the target works on it. */
+    async send(upload: Upload, whileWaiting: (id: string) => void) {
       const sent = { id: "", bytes: 0 };
-      uploadStream(options.root, upload, sent)
-        .on("error", (error) => {
-          failed = error;
-          abort.abort();
-        })
-        .pipe(stdin);
+      const source = uploadStream(options.root, upload, sent).on("error", (error) => {
+        failed = error;
+        abort.abort();
+      });
+      const handedOver = new Promise<void>((resolve) => source.once("end", resolve));
+      source.pipe(stdin);
+      await Promise.race([handedOver, finished.catch(() => {})]);
+      if (!failed) whileWaiting(sent.id);
       // "ok" comes once the tree is in place; the command then makes the spare, which nothing here waits for.
       const first = await Promise.race([answer.line, finished.then(() => null)]);
       if (failed) throw failed;
@@ -257,22 +260,36 @@ async function finishSync(transport: Transport, options: SyncOptions, s: Scanned
   let upload: Upload = plan;
   let files = 0;
   let bytes = 0;
-  // A second attempt only when the target lost what the cache and probe vouched for (a base manifest or
-  // objects removed between the probe and the apply): then the whole manifest and what is missing go.
-  for (let attempt = 1; ; attempt++) {
-    const apply = attempt === 1 && s.early ? s.early : startApply(transport, options, upload.full ? null : (base?.id ?? null));
-    const applied = await apply.send(upload);
-    files += upload.objects.length;
-    bytes += applied.bytes;
-    if (applied.outcome.kind === "ok") {
-      writeFileAtomic(stateFile(options.cacheDir, options.targetKey), JSON.stringify({ id: applied.id, entries: local } satisfies SentState));
-      writeFileAtomic(idFile(options.cacheDir, options.targetKey), applied.id);
-      return finish({ files_uploaded: files, bytes_uploaded: bytes, files_deleted: plan.deleted.length, background: applied.background }, applied.id);
+  // The sent state (16 MB of JSON at 100,000 files) is written while the target applies, and put in place
+  // only once it answers ok. Its id is the one sent (a file changed since it was hashed is sent as it is now).
+  let staged: (StagedFile & { id: string }) | undefined;
+  const stage = (sentId: string): StagedFile => {
+    if (staged?.id === sentId) return staged;
+    staged?.discard();
+    staged = { ...stageFile(stateFile(options.cacheDir, options.targetKey), JSON.stringify({ id: sentId, entries: local } satisfies SentState)), id: sentId };
+    return staged;
+  };
+  try {
+    // A second attempt only when the target lost what the cache and probe vouched for (a base manifest or
+    // objects removed between the probe and the apply): then the whole manifest and what is missing go.
+    for (let attempt = 1; ; attempt++) {
+      const apply = attempt === 1 && s.early ? s.early : startApply(transport, options, upload.full ? null : (base?.id ?? null));
+      const applied = await apply.send(upload, stage);
+      files += upload.objects.length;
+      bytes += applied.bytes;
+      if (applied.outcome.kind === "ok") {
+        stage(applied.id).commit();
+        staged = undefined;
+        writeFileAtomic(idFile(options.cacheDir, options.targetKey), applied.id);
+        return finish({ files_uploaded: files, bytes_uploaded: bytes, files_deleted: plan.deleted.length, background: applied.background }, applied.id);
+      }
+      if (attempt === 3) {
+        throw new RemoteCommandError(`Storing code under ${options.baseDir} on ${transport.description}`, "codestore.py apply", 1, `still ${applied.outcome.kind} after ${attempt} attempts`);
+      }
+      const keys = applied.outcome.kind === "missing" ? new Set(applied.outcome.keys) : null;
+      upload = { ...plan, full: true, objects: keys ? local.filter((e) => e.link === undefined && keys.has(objectKey(e))) : plan.objects };
     }
-    if (attempt === 3) {
-      throw new RemoteCommandError(`Storing code under ${options.baseDir} on ${transport.description}`, "codestore.py apply", 1, `still ${applied.outcome.kind} after ${attempt} attempts`);
-    }
-    const keys = applied.outcome.kind === "missing" ? new Set(applied.outcome.keys) : null;
-    upload = { ...plan, full: true, objects: keys ? local.filter((e) => e.link === undefined && keys.has(objectKey(e))) : plan.objects };
+  } finally {
+    staged?.discard();
   }
 }

@@ -1,6 +1,6 @@
 // Code sync behaviour, written once and run over each transport (local, and OpenSSH against the test bed).
 import assert from "node:assert/strict";
-import { chmodSync, mkdirSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { after, describe, type TestContext, test } from "node:test";
@@ -230,6 +230,8 @@ export function codesyncSuite(
       if (!s) return;
       await s.transport.exec(["sh", "-c", 'mkdir -p "$1/objects/$(id -u)" && chmod 755 "$1/objects/$(id -u)"', "sh", s.options.baseDir]);
       await assert.rejects(syncCode(s.transport, s.options), /must be a directory of uid \d+ with mode 0700/);
+      // The sent state written while the target worked is not put in place, nor left behind.
+      assert.deepEqual(existsSync(join(s.cacheDir, "t")) ? readdirSync(join(s.cacheDir, "t")) : [], []);
     });
 
     test("a change makes the new tree from the spare of the last one, in place; the last tree stays as it was", async (t) => {
