@@ -111,6 +111,8 @@ test("several threads link slices of the paths: every file of every dir is linke
   assert.deepEqual(execFileSync("ls", ["-A", trees], { encoding: "utf8" }).split("\n").filter((n) => n.startsWith(".build")), []);
 });
 
+type Rec = [kind: string, key: string, path: string, target?: string];
+
 const LINK = "0".repeat(64);
 
 /**
