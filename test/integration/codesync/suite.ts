@@ -9,7 +9,7 @@ import { decodeName, encodeName } from "../../../src/codesync/names.js";
 import { codeProbeSnippet, parseCodeProbe } from "../../../src/codesync/remote.js";
 import { scanDigest } from "../../../src/codesync/scan.js";
 import { selectFiles } from "../../../src/codesync/select.js";
-import { lastCodeId, type SyncOptions, syncCode } from "../../../src/codesync/sync.js";
+import { lastCodeId, type SyncOptions, type SyncResult, syncCode } from "../../../src/codesync/sync.js";
 import type { Transport } from "../../../src/transport/types.js";
 import { requireTestbed, type TestBed } from "../../helpers/testbed.js";
 import { link, makeTree, writeTree } from "../../unit/codesync/tree.js";
@@ -275,6 +275,38 @@ export function codesyncSuite(
       writeFileSync(join(s.root, "b.py"), "b = 3\n");
       writeFileSync(join(s.cacheDir, "codesync-seen"), "\0garbage");
       assert.equal(await remoteFile(s.transport, `${(await syncCode(s.transport, s.options)).treeDir}/b.py`), "b = 3\n");
+    });
+
+    test("two changes at once from one base (one gets its spare), then from their own: each tree exact, the base never changes", async (t) => {
+      const files: Record<string, string> = {};
+      for (let i = 0; i < 200; i++) files[`d${i % 5}/m${i}.py`] = `v = 0  # ${i}\n`;
+      const s = await setup(t, files);
+      if (!s) return;
+      const other = makeTree(files);
+      const otherCache = makeTree({}, "sr-cs-cache-");
+      locals.push(other, otherCache);
+      const mine = s.options;
+      const theirs = { ...s.options, root: other, cacheDir: otherCache };
+      const base = await syncCode(s.transport, mine);
+      assert.equal((await syncCode(s.transport, theirs)).treeDir, base.treeDir);
+      for (let round = 1; round <= 3; round++) {
+        writeFileSync(join(s.root, "d1/m1.py"), `mine ${round}\n`);
+        rmSync(join(other, `d2/m${round * 5 + 2}.py`));
+        mkdirSync(join(other, "d9"), { recursive: true });
+        writeFileSync(join(other, `d9/new${round}.py`), `theirs ${round}\n`);
+        const [a, b]: SyncResult[] = await Promise.all([syncCode(s.transport, mine), syncCode(s.transport, theirs)]);
+        const listA = await remoteListing(s.transport, a.treeDir);
+        const listB = await remoteListing(s.transport, b.treeDir);
+        assert.equal(await remoteFile(s.transport, `${a.treeDir}/d1/m1.py`), `mine ${round}\n`);
+        assert.equal(await remoteFile(s.transport, `${b.treeDir}/d1/m1.py`), "v = 0  # 1\n");
+        assert.equal(listA.length, 200);
+        assert.ok(!listA.some((p) => p.startsWith("d9/")));
+        assert.deepEqual(listB.filter((p) => p.startsWith("d9/")), Array.from({ length: round }, (_, i) => `d9/new${i + 1}.py`));
+        assert.equal(listB.length, 200); // one removed, one added per round
+        assert.ok(!listB.includes(`d2/m${round * 5 + 2}.py`));
+        // Each side's next base is its own tree; the first tree never changed.
+        assert.equal((await remoteListing(s.transport, base.treeDir)).length, 200);
+      }
     });
 
     test("concurrent syncs of different versions each get their own complete tree", async (t) => {
