@@ -10,7 +10,7 @@
 // Run: npx tsx bench/codesync/run.ts   (needs the test bed: `bash scripts/test-cluster.sh up`)
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { applyArgv } from "../../src/codesync/store.js";
@@ -32,7 +32,10 @@ if (!bed) {
   process.exit(2);
 }
 
-/** `count` files of exactly 100 bytes in 350 directories. */
+/**
+ * `count` files of exactly 100 bytes in 350 directories, dated an hour ago like a project that exists
+ * (a tree made a second ago has racily recent dirs, which the selection cache rightly does not trust).
+ */
 function makeProject(count: number, inGit: boolean): string {
   const files: Record<string, string> = {};
   for (let i = 0; i < count; i++) files[`pkg${i % 50}/sub${i % 7}/m${i}.py`] = `# module ${i}\nVALUE = ${i}\n`.padEnd(99, "#") + "\n";
@@ -41,6 +44,10 @@ function makeProject(count: number, inGit: boolean): string {
     gitInit(root);
     git(root, "add", "-A");
     git(root, "commit", "-qm", "bench");
+  }
+  const hourAgo = Date.now() / 1000 - 3600;
+  for (const path of [...Object.keys(files), ...new Set(Object.keys(files).flatMap((f) => [dirname(f), dirname(dirname(f))]))]) {
+    utimesSync(join(root, path), hourAgo, hourAgo);
   }
   return root;
 }

@@ -7,7 +7,7 @@ import { writeFileAtomic } from "../util/fs.js";
 import { fail, isObject, readCache } from "../util/json-file.js";
 import { isSafeName } from "../util/names.js";
 import { displayName, encodeName } from "./names.js";
-import type { Selection } from "./select.js";
+import type { SelectedFile, Selection } from "./select.js";
 
 export interface ManifestEntry {
   path: string;
@@ -21,6 +21,9 @@ export interface ManifestEntry {
 }
 
 export type Manifest = ManifestEntry[];
+
+/** What a manifest's record holds of an entry (its size and mtime are local facts, not part of it). */
+export type ManifestRecord = Pick<ManifestEntry, "path" | "sha256" | "mode" | "link">;
 
 /**
  * Manifest entries read back (from the local cache or the target's journal), checked: each path a plain
@@ -46,7 +49,7 @@ export function sha256(data: string | Buffer): string {
 }
 
 /** The one order of manifest entries (the hash depends on it). */
-export function byPath(a: ManifestEntry, b: ManifestEntry): number {
+export function byPath(a: ManifestRecord, b: ManifestRecord): number {
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
 
@@ -65,15 +68,31 @@ export function racilyRecent(mtimeMs: number, nowMs: number): boolean {
   return nowMs - mtimeMs <= (mtimeMs % 1000 === 0 ? 1000 : RACY_MS);
 }
 
-function checkHashCache(value: unknown): Record<string, CachedHash> {
+/** The cache's outer shape; each entry is checked where it is used (cachedHash), not 100,000 times up front. */
+function checkHashCache(value: unknown): Record<string, unknown> {
   if (!isObject(value) || value.version !== HASH_CACHE_VERSION || !isObject(value.files)) return fail(`expected {version: ${HASH_CACHE_VERSION}, files}`);
-  const valid = Object.values(value.files).every(
-    (e) => Array.isArray(e) && e.length === 4 && e.slice(0, 3).every((n) => typeof n === "number") && typeof e[3] === "string",
-  );
-  return valid ? (value.files as Record<string, CachedHash>) : fail("files: expected [size, mtime, inode, sha256] entries");
+  return value.files;
 }
 
-function readHashCache(file: string): Record<string, CachedHash> {
+/** The cached entry of a file when it still holds (the same size, mtime and inode), else null. */
+function cachedEntry(entry: unknown, f: SelectedFile): CachedHash | null {
+  const fits = Array.isArray(entry) && entry.length === 4 && entry[0] === f.size && entry[1] === f.mtimeMs && entry[2] === f.ino && typeof entry[3] === "string";
+  return fits ? (entry as CachedHash) : null;
+}
+
+/**
+ * Whether to rewrite the hash cache: rewriting 100,000 entries costs ~0.1 s, so a large project's cache
+ * is rewritten only once the files it misses (read and hashed again on every sync until then) or the
+ * entries it holds for files gone are more than 1% of the project; a small one's whenever it differs.
+ */
+function rewriteCache(learned: number, held: number, kept: number, files: number): boolean {
+  if (files <= SMALL_PROJECT) return learned > 0 || held !== kept;
+  return learned * 100 > files || (held - kept) * 100 > files;
+}
+
+const SMALL_PROJECT = 10_000;
+
+function readHashCache(file: string): Record<string, unknown> {
   return readCache(file, checkHashCache) ?? {};
 }
 
@@ -102,31 +121,28 @@ function readIfPresent(path: string): Buffer | null {
 export function localManifest(root: string, selection: Selection, cacheDir: string): Manifest {
   const cacheFile = join(cacheDir, HASH_CACHE);
   const cache = readHashCache(cacheFile);
-  const next: Record<string, CachedHash> = {};
-  let changed = false;
+  // Hashes read now that may be cached: not a file setting a password, nor one modified within the tick.
+  const learned = new Map<string, CachedHash>();
+  let kept = 0;
   const now = Date.now();
   const withPassword: string[] = [];
   const entries: Manifest = selection.files.flatMap((f) => {
-    const hit = cache[f.path];
-    let hash: string;
+    const hit = cachedEntry(cache[f.path], f);
+    if (hit) {
+      kept++;
+      return [{ path: f.path, size: f.size, mtimeMs: f.mtimeMs, sha256: hit[3], mode: f.mode }];
+    }
+    const data = readIfPresent(join(root, f.path));
+    if (data === null) return []; // gone since it was selected (an editor's temp file): not shipped
     // A file setting a password is shipped only while config `files` lists it: its hash is never
     // cached, so it is checked again once it is no longer listed.
-    let secret = false;
-    if (hit && hit[0] === f.size && hit[1] === f.mtimeMs && hit[2] === f.ino) {
-      hash = hit[3];
-    } else {
-      const data = readIfPresent(join(root, f.path));
-      if (data === null) return []; // gone since it was selected (an editor's temp file): not shipped
-      changed = true;
-      secret = holdsPassword(data);
-      if (secret && !selection.requested?.has(f.path)) {
-        withPassword.push(f.path);
-        return [];
-      }
-      hash = sha256(data);
+    const secret = holdsPassword(data);
+    if (secret && !selection.requested?.has(f.path)) {
+      withPassword.push(f.path);
+      return [];
     }
-    if (!secret && !racilyRecent(f.mtimeMs, now)) next[f.path] = [f.size, f.mtimeMs, f.ino, hash];
-    else changed = true;
+    const hash = sha256(data);
+    if (!secret && !racilyRecent(f.mtimeMs, now)) learned.set(f.path, [f.size, f.mtimeMs, f.ino, hash]);
     return [{ path: f.path, size: f.size, mtimeMs: f.mtimeMs, sha256: hash, mode: f.mode }];
   });
   if (withPassword.length) {
@@ -135,6 +151,13 @@ export function localManifest(root: string, selection: Selection, cacheDir: stri
   for (const l of selection.symlinks) {
     entries.push({ path: l.path, size: 0, mtimeMs: 0, sha256: sha256(l.target), mode: 0o777, link: l.target });
   }
-  if (changed || Object.keys(cache).length !== Object.keys(next).length) writeFileAtomic(cacheFile, JSON.stringify({ version: HASH_CACHE_VERSION, files: next }));
+  if (rewriteCache(learned.size, Object.keys(cache).length, kept, selection.files.length)) {
+    const next: Record<string, CachedHash> = {};
+    for (const f of selection.files) {
+      const entry = learned.get(f.path) ?? cachedEntry(cache[f.path], f);
+      if (entry) next[f.path] = entry;
+    }
+    writeFileAtomic(cacheFile, JSON.stringify({ version: HASH_CACHE_VERSION, files: next }));
+  }
   return entries.sort(byPath);
 }

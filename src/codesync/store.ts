@@ -6,18 +6,18 @@ import { join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { createGzip } from "node:zlib";
 import { remoteFile } from "../remote/index.js";
-import { type ManifestEntry, sha256 } from "./manifest.js";
+import { byPath, type ManifestEntry, type ManifestRecord, sha256 } from "./manifest.js";
 import { InputError } from "../util/errors.js";
 import { displayName, encodeName } from "./names.js";
 
 const NUL = Buffer.from([0]);
 
 /** The object an entry's content is stored as: its sha256, plus "x" when executable (a link shares its mode). */
-export function objectKey(entry: ManifestEntry): string {
+export function objectKey(entry: ManifestRecord): string {
   return entry.mode & 0o100 ? `${entry.sha256}x` : entry.sha256;
 }
 
-function kind(entry: ManifestEntry): string {
+function kind(entry: ManifestRecord): string {
   return entry.link !== undefined ? "l" : entry.mode & 0o100 ? "x" : "f";
 }
 
@@ -28,8 +28,18 @@ function record(entry: ManifestEntry, name = encodeName(entry.path)): Buffer {
   return Buffer.concat(parts);
 }
 
+// A name with no code unit from U+D800 up (no escaped byte, no surrogate pair, nothing in U+E000–U+FFFF) is
+// its plain UTF-8, and comparing such names as JavaScript strings orders them as their bytes do.
+const BEYOND_PLAIN = /[\ud800-\uffff]/;
+
 /** The canonical manifest: records sorted by path bytes (the order codestore.py sorts in). */
 export function manifestBytes(entries: readonly ManifestEntry[]): Buffer {
+  const plain = entries.every((e) => !BEYOND_PLAIN.test(e.path) && (e.link === undefined || !BEYOND_PLAIN.test(e.link)));
+  if (plain) {
+    // One string, encoded once: 100,000 records in a fraction of the general path's time.
+    const text = inPathOrder(entries).map((e) => `${kind(e)}${e.sha256} ${e.path}\0${e.link === undefined ? "" : `${e.link}\0`}`);
+    return Buffer.from(text.join(""), "utf8");
+  }
   // Each name is encoded once, not once per comparison.
   const named = entries.map((entry) => ({ entry, name: encodeName(entry.path) }));
   named.sort((a, b) => Buffer.compare(a.name, b.name));
@@ -57,9 +67,10 @@ export interface Upload {
   objects: ManifestEntry[];
   /** The manifest after the upload; entries of sent objects are re-hashed as read. */
   entries: ManifestEntry[];
-  /** Send the whole manifest; else a delta against `base`. */
+  /** Send the whole manifest; else the delta: `changed` entries (objects is a subset) and `deleted` paths. */
   full: boolean;
-  base: readonly ManifestEntry[];
+  changed: readonly ManifestEntry[];
+  deleted: readonly string[];
   /** manifestId(entries) as computed before the upload; recomputed only if a sent file changed meanwhile. */
   id: string;
 }
@@ -90,23 +101,45 @@ function* frames(root: string, upload: Upload, result: { id: string }): Generato
     yield Buffer.concat([Buffer.from(entry.mode & 0o100 ? "Ox" : "O-"), Buffer.from(entry.sha256, "hex"), length(data.length)]);
     yield data;
   }
-  const body = upload.full ? manifestBytes(upload.entries) : deltaOf(upload.base, upload.entries);
+  // A re-hashed entry is one of `objects`, hence of `changed`: the delta holds it as sent.
+  const body = upload.full ? manifestBytes(upload.entries) : deltaBytes(upload.changed, upload.deleted);
   // Hashing 100,000 records costs ~0.1 s: done again only when the entries changed since upload.id.
   result.id = upload.full ? sha256(body) : rehashed ? manifestId(upload.entries) : upload.id;
   yield Buffer.concat([Buffer.from(upload.full ? "M" : "D"), Buffer.from(result.id, "latin1"), length(body.length), body]);
   yield Buffer.from("E");
 }
 
-/** The delta that turns base into entries. */
-export function deltaOf(base: readonly ManifestEntry[], entries: readonly ManifestEntry[]): Buffer {
-  const before = new Map(base.map((e) => [e.path, e]));
-  const changed = entries.filter((e) => !sameRecord(e, before.get(e.path)));
-  const paths = new Set(entries.map((e) => e.path));
-  return deltaBytes(changed, base.map((e) => e.path).filter((p) => !paths.has(p)));
+/**
+ * What turns base into entries: the entries new or different, and the paths gone. One merge of the two
+ * lists in path order (a manifest is kept sorted by byPath; a list that is not is sorted first), where maps
+ * of 100,000 entries cost a few hundred ms.
+ */
+export function diffManifests(base: readonly ManifestRecord[], entries: readonly ManifestEntry[]): { changed: ManifestEntry[]; deleted: string[] } {
+  const [b, e] = [inPathOrder(base), inPathOrder(entries)];
+  const changed: ManifestEntry[] = [];
+  const deleted: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < b.length || j < e.length) {
+    const order = i === b.length ? 1 : j === e.length ? -1 : byPath(b[i]!, e[j]!);
+    if (order < 0) deleted.push(b[i++]!.path);
+    else if (order > 0) changed.push(e[j++]!);
+    else {
+      if (!sameRecord(e[j]!, b[i]!)) changed.push(e[j]!);
+      i++;
+      j++;
+    }
+  }
+  return { changed, deleted };
+}
+
+function inPathOrder<T extends ManifestRecord>(list: readonly T[]): readonly T[] {
+  for (let i = 1; i < list.length; i++) if (byPath(list[i - 1]!, list[i]!) >= 0) return [...list].sort(byPath);
+  return list;
 }
 
 /** Whether two entries have the same manifest record (content, executable bit, kind). */
-export function sameRecord(a: ManifestEntry, b: ManifestEntry | undefined): boolean {
+export function sameRecord(a: ManifestRecord, b: ManifestRecord | undefined): boolean {
   return b !== undefined && a.sha256 === b.sha256 && kind(a) === kind(b) && a.link === b.link;
 }
 

@@ -9,11 +9,11 @@ import type { Transport } from "../transport/types.js";
 import { RemoteCommandError } from "../util/errors.js";
 import { type StagedFile, stageFile, writeFileAtomic } from "../util/fs.js";
 import { type SizeLimits, sizeWarnings } from "./limits.js";
-import type { Manifest } from "./manifest.js";
+import type { Manifest, ManifestRecord } from "./manifest.js";
 import { type CodeProbe, probeCode } from "./remote.js";
 import { type ScannedManifest, scanManifest } from "./scan.js";
 import { type Selection, selectFiles } from "./select.js";
-import { applyArgv, objectKey, parseApply, sameRecord, treeDir, type Upload, uploadStream } from "./store.js";
+import { applyArgv, diffManifests, objectKey, parseApply, treeDir, type Upload, uploadStream } from "./store.js";
 
 export interface SyncOptions {
   root: string;
@@ -60,7 +60,8 @@ export interface SyncResult {
 /** The manifest last sent to a target, whose tree existed when it was sent. */
 interface SentState {
   id: string;
-  entries: Manifest;
+  /** Only what the records hold: at 100,000 files, a quarter less JSON to write and parse than whole entries. */
+  entries: ManifestRecord[];
 }
 
 function stateFile(cacheDir: string, targetKey: string): string {
@@ -102,19 +103,20 @@ function sentState(cacheDir: string, targetKey: string, id: string): SentState |
 }
 
 /** What to send: objects not in the base's tree (when it still exists), and a delta against it. */
-function planUpload(local: Manifest, id: string, base: SentState | null): Upload & { deleted: string[] } {
+function planUpload(local: Manifest, id: string, base: SentState | null): Upload {
   const baseEntries = base?.entries ?? [];
-  const before = new Map(baseEntries.map((e) => [e.path, e]));
-  const held = new Set(baseEntries.filter((e) => e.link === undefined).map(objectKey));
-  const changed = local.filter((e) => !sameRecord(e, before.get(e.path)));
-  const paths = new Set(local.map((e) => e.path));
+  const { changed, deleted } = diffManifests(baseEntries, local);
+  // The base's tree holds the objects of its files: only the keys of changed files are looked for there.
+  const wanted = new Set(changed.filter((e) => e.link === undefined).map(objectKey));
+  const held = new Set<string>();
+  if (wanted.size) for (const e of baseEntries) if (e.link === undefined && wanted.has(objectKey(e))) held.add(objectKey(e));
   return {
     objects: changed.filter((e) => e.link === undefined && !held.has(objectKey(e))),
     entries: local,
     full: base === null,
-    base: baseEntries,
+    changed,
+    deleted,
     id,
-    deleted: baseEntries.map((e) => e.path).filter((p) => !paths.has(p)),
   };
 }
 
@@ -266,7 +268,7 @@ async function finishSync(transport: Transport, options: SyncOptions, s: Scanned
   const stage = (sentId: string): StagedFile => {
     if (staged?.id === sentId) return staged;
     staged?.discard();
-    staged = { ...stageFile(stateFile(options.cacheDir, options.targetKey), JSON.stringify({ id: sentId, entries: local } satisfies SentState)), id: sentId };
+    staged = { ...stageFile(stateFile(options.cacheDir, options.targetKey), JSON.stringify({ id: sentId, entries: local.map(({ path, sha256, mode, link }) => ({ path, sha256, mode, link })) } satisfies SentState)), id: sentId };
     return staged;
   };
   try {

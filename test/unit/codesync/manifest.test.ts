@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { localManifest } from "../../../src/codesync/manifest.js";
+import { localManifest, sha256 } from "../../../src/codesync/manifest.js";
 import { selectFiles } from "../../../src/codesync/select.js";
 import { makeTree } from "./tree.js";
 
@@ -32,4 +32,34 @@ test("hashes are cached by (size, mtime, inode): an unchanged file is not read a
   utimesSync(join(root, "a.py"), old + 1, old + 1);
   const third = localManifest(root, await selectFiles({ root }), cacheDir);
   assert.equal(third[0]!.sha256, first[0]!.sha256);
+});
+
+test("a large project's hash cache is rewritten only once more than 1% of it is new; the manifest is right either way", async () => {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 10_100; i++) files[`d${i % 20}/f${i}.py`] = `x = ${i}\n`;
+  const root = makeTree(files);
+  const cacheDir = makeTree({});
+  roots.push(root, cacheDir);
+  const old = Date.now() / 1000 - 3600;
+  const edit = (i: number, text: string) => {
+    writeFileSync(join(root, `d${i % 20}/f${i}.py`), text);
+    utimesSync(join(root, `d${i % 20}/f${i}.py`), old + 10, old + 10);
+  };
+  for (let i = 0; i < 10_100; i++) utimesSync(join(root, `d${i % 20}/f${i}.py`), old, old);
+  const cacheFile = join(cacheDir, "codesync-hashes.json");
+  const hashOf = (manifest: ReturnType<typeof localManifest>, i: number) => manifest.find((e) => e.path === `d${i % 20}/f${i}.py`)!.sha256;
+  localManifest(root, await selectFiles({ root }), cacheDir);
+  const written = readFileSync(cacheFile, "utf8");
+
+  edit(7, "x = 'seven'\n");
+  const one = localManifest(root, await selectFiles({ root }), cacheDir);
+  assert.equal(hashOf(one, 7), sha256("x = 'seven'\n"));
+  assert.equal(readFileSync(cacheFile, "utf8"), written, "one file of 10,100: the cache is left as it was");
+
+  for (let i = 100; i < 210; i++) edit(i, `x = 'edited ${i}'\n`);
+  const many = localManifest(root, await selectFiles({ root }), cacheDir);
+  const rewritten = JSON.parse(readFileSync(cacheFile, "utf8")).files;
+  assert.equal(rewritten["d7/f7.py"][3], sha256("x = 'seven'\n"), "111 new hashes of 10,100: rewritten, with every one");
+  assert.equal(rewritten["d3/f103.py"][3], sha256("x = 'edited 103'\n"));
+  assert.equal(hashOf(many, 103), sha256("x = 'edited 103'\n"));
 });
