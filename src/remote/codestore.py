@@ -413,9 +413,24 @@ def derive_tree(store, trees, new_id, records, base_id, base, changed, removed):
     return complete(store, tmp, final, lambda store_fd: patch_tree(store_fd, tmp, base, records, changed, removed))
 
 
+def read_base(trees, base_id):
+    """The records of the base manifest, or None when it is gone or not what its id says."""
+    if len(base_id) != 64 or base_id.strip("0123456789abcdef"):
+        return None
+    try:
+        with open(os.path.join(trees, base_id + ".manifest"), "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return None
+    return parse_records(data)[0] if hashlib.sha256(data).hexdigest() == base_id else None
+
+
 def apply(base, base_id):
     store = private_dir(os.path.join(base, "objects", str(UID)))
     trees = private_dir(os.path.join(base, "trees", str(UID)))
+    # Read before the upload: a sync starts this command while it still builds its manifest, so this
+    # costs the client nothing (and is unused if a whole manifest comes).
+    base_records = read_base(trees, base_id)
     if not sys.stdin.buffer.peek(1):
         print("none")  # started early by a sync that then found nothing to send
         return
@@ -440,22 +455,12 @@ def apply(base, base_id):
         raise ValueError("the upload stream holds no manifest")
     if full is not None:
         records, _ = parse_records(full)
+    elif base_records is None:
+        print("nobase")
+        return
     else:
-        if len(base_id) != 64 or base_id.strip("0123456789abcdef"):
-            print("nobase")
-            return
-        try:
-            with open(os.path.join(trees, base_id + ".manifest"), "rb") as f:
-                base_bytes = f.read()
-        except FileNotFoundError:
-            print("nobase")
-            return
-        if hashlib.sha256(base_bytes).hexdigest() != base_id:
-            print("nobase")
-            return
-        base, _ = parse_records(base_bytes)
         changed, removed = parse_records(delta)
-        records = dict(base)
+        records = dict(base_records)
         records.update(changed)
         for p in removed:
             records.pop(p, None)
@@ -468,7 +473,7 @@ def apply(base, base_id):
     if delta is None:
         missing = build_tree(store, trees, new_id, records)
     else:
-        missing = derive_tree(store, trees, new_id, records, base_id, base, changed, removed)
+        missing = derive_tree(store, trees, new_id, records, base_id, base_records, changed, removed)
     if missing:
         print("missing " + " ".join(missing))
         return
