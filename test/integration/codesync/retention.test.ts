@@ -1,8 +1,8 @@
 // Retention over the local transport: old job dirs go, active and recent ones stay.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { cleanJobDirs, retentionSnippet } from "../../../src/codesync/retention.js";
@@ -81,6 +81,14 @@ test("the store's collection removes day-old trees no job links to and objects n
   execFileSync("sh", ["-c", 'find "$1/trees" "$1/objects" -exec touch -h -d "2 days ago" {} +', "sh", base]);
   const result = await cleanJobDirs(transport, { jobsDir: join(base, "projects", "p", "jobs"), olderThanDays: 7, activeJobIds: [], store: { baseDir: base, python: "python3" } });
   assert.deepEqual([result.treesRemoved, existsSync(old.treeDir), existsSync(kept.treeDir)], [1, false, true]);
-  assert.equal(result.objectsRemoved, 1, "gone.py's object, which only the removed tree held");
+  assert.equal(result.objectsRemoved, 1, "gone.py's object, which only the removed tree and spares held");
   assert.equal(readFileSync(join(kept.treeDir, "both.py"), "utf8"), "shared");
+  const spares = () => readdirSync(dirname(kept.treeDir)).filter((name) => name.startsWith(".spare-"));
+  assert.deepEqual(spares(), [], "day-old spares go with the trees");
+  // A spare younger than a day stays, and the next change derives from it.
+  writeFileSync(join(root, "keep.py"), "kept 2");
+  const next = await sync("a");
+  assert.deepEqual(spares(), [`.spare-${next.id}`]);
+  await cleanJobDirs(transport, { jobsDir: join(base, "projects", "p", "jobs"), olderThanDays: 7, activeJobIds: [], store: { baseDir: base, python: "python3" } });
+  assert.deepEqual(spares(), [`.spare-${next.id}`]);
 });
