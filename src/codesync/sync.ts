@@ -246,8 +246,10 @@ async function finishSync(transport: Transport, options: SyncOptions, s: Scanned
     treeDir: treeDir(options.baseDir, probe.uid, finalId),
   });
   const unchanged = async (id: string) => {
-    await s.early?.cancel();
-    return finish(options.dryRun ? { dryRunList: [] } : {}, id);
+    // The apply started early ends once it sees no upload (after reading its base): awaited like the spare.
+    const ended = s.early?.cancel() ?? Promise.resolve();
+    if (!options.background) await ended;
+    return finish({ ...(options.dryRun ? { dryRunList: [] } : {}), background: ended }, id);
   };
   // After a scan that matched its stamp, the manifest is built only here, and its id computed afresh.
   if (baseId !== null && baseId === scanned.stamped) return unchanged(baseId);
