@@ -4,7 +4,8 @@ Run as `python3 -c <this file> MODE ...` (standard library only, Python 3.6+):
     apply BASE BASE_ID          stdin: a gzip stream of frames (below). Stores the objects it carries,
                                 makes the manifest (full, or BASE_ID's plus a delta) and its tree (from
                                 the spare of BASE_ID's tree when there is one). Prints "ok", "nobase"
-                                (BASE_ID's manifest is gone: send a full one) or "missing KEY..." (objects
+                                (BASE_ID's manifest is gone, or the delta does not make the manifest
+                                it names: send a full one) or "missing KEY..." (objects
                                 to send again); after "ok", makes the spare of the new tree. An empty
                                 stdin: prints "none".
     gc BASE MINUTES             Removes trees no job links to and objects no tree holds, untouched for
@@ -466,6 +467,9 @@ def apply(base, base_id):
             records.pop(p, None)
     data = manifest_bytes(records)
     if hashlib.sha256(data).hexdigest() != new_id:
+        if delta is not None:
+            print("nobase")  # the client's idea of the base was wrong: it sends the whole manifest
+            return
         raise ValueError("the manifest built remotely does not have the id %s" % new_id)
     manifest = os.path.join(trees, new_id + ".manifest")
     if not os.path.exists(manifest):

@@ -1,6 +1,6 @@
 // Code sync behaviour, written once and run over each transport (local, and OpenSSH against the test bed).
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { after, describe, type TestContext, test } from "node:test";
@@ -144,6 +144,23 @@ export function codesyncSuite(
       const rebuilt = await syncCode(s.transport, s.options);
       assert.deepEqual([rebuilt.files_uploaded, rebuilt.remote_commands], [3, 2]);
       assert.equal(await remoteFile(s.transport, `${rebuilt.treeDir}/a.py`), "a2");
+    });
+
+    test("a sent state that lies about the base (valid JSON, right id) costs a resend, never a wrong tree", async (t) => {
+      const s = await setup(t, { "a.py": "a", "b.py": "b", "c.py": "c" });
+      if (!s) return;
+      await syncCode(s.transport, s.options);
+      const stateFile = join(s.cacheDir, "t", "code-state.json");
+      const state = JSON.parse(readFileSync(stateFile, "utf8")) as { entries: { path: string }[] };
+      state.entries = state.entries.filter((e) => e.path !== "b.py");
+      writeFileSync(stateFile, JSON.stringify(state));
+      // b.py deleted: with the state not listing it, the delta cannot remove it; the target sees its id is wrong.
+      rmSync(join(s.root, "b.py"));
+      writeFileSync(join(s.root, "a.py"), "a2");
+      const next = await syncCode(s.transport, s.options);
+      assert.equal(next.remote_commands, 3, "probe, the delta (answered nobase), the whole manifest");
+      assert.deepEqual(await remoteListing(s.transport, next.treeDir), ["a.py", "c.py"]);
+      assert.equal(await remoteFile(s.transport, `${next.treeDir}/a.py`), "a2");
     });
 
     test("names with spaces, quotes, newlines and non-UTF-8 bytes round-trip", async (t) => {
