@@ -9,8 +9,8 @@
 // BENCH_COMPARE=path/to/dist/cli/main.js also times another build's warm run (e.g. the main branch's) on the
 // same project, interleaved round by round, so that a change is measured against the same machine load.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CLI, tempProject } from "../../test/helpers/cli.js";
 import { removeRemote, scratchBaseDir, sshBaseArgs, type TestBed, testbed } from "../../test/helpers/testbed.js";
@@ -107,4 +107,5 @@ try {
 } finally {
   execFileSync("ssh", [...ssh, "-O", "exit", `${bed.user}@${bed.host}`], { stdio: "ignore" });
   removeRemote(bed, [baseDir]);
+  rmSync(dirname(control), { recursive: true, force: true });
 }

@@ -10,7 +10,7 @@
 //      BENCH_ROUNDS rounds of the two arrays, default 3)
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { CLI, tempProject } from "../../test/helpers/cli.js";
 import { removeRemote, scratchBaseDir, sshBaseArgs, testbed } from "../../test/helpers/testbed.js";
 import { testbedToml } from "../../test/helpers/testbed-project.js";
@@ -113,4 +113,5 @@ try {
   execFileSync("ssh", [...ssh, "-O", "exit", `${bed.user}@${bed.host}`], { stdio: "ignore" });
   removeRemote(bed, [base]);
   rmSync(cwd, { recursive: true, force: true });
+  rmSync(dirname(control), { recursive: true, force: true });
 }
