@@ -68,7 +68,7 @@ export function racilyRecent(mtimeMs: number, nowMs: number): boolean {
   return nowMs - mtimeMs <= (mtimeMs % 1000 === 0 ? 1000 : RACY_MS);
 }
 
-/** The cache's outer shape; each entry is checked where it is used (cachedHash), not 100,000 times up front. */
+/** The cache's outer shape; each entry is checked where it is used (cachedEntry), not 100,000 times up front. */
 function checkHashCache(value: unknown): Record<string, unknown> {
   if (!isObject(value) || value.version !== HASH_CACHE_VERSION || !isObject(value.files)) return fail(`expected {version: ${HASH_CACHE_VERSION}, files}`);
   return value.files;
@@ -78,6 +78,10 @@ function checkHashCache(value: unknown): Record<string, unknown> {
 function cachedEntry(entry: unknown, f: SelectedFile): CachedHash | null {
   const fits = Array.isArray(entry) && entry.length === 4 && entry[0] === f.size && entry[1] === f.mtimeMs && entry[2] === f.ino && typeof entry[3] === "string";
   return fits ? (entry as CachedHash) : null;
+}
+
+function entryOf(f: SelectedFile, digest: string): ManifestEntry {
+  return { path: f.path, size: f.size, mtimeMs: f.mtimeMs, sha256: digest, mode: f.mode };
 }
 
 /**
@@ -130,7 +134,7 @@ export function localManifest(root: string, selection: Selection, cacheDir: stri
     const hit = cachedEntry(cache[f.path], f);
     if (hit) {
       kept++;
-      return [{ path: f.path, size: f.size, mtimeMs: f.mtimeMs, sha256: hit[3], mode: f.mode }];
+      return [entryOf(f, hit[3])];
     }
     const data = readIfPresent(join(root, f.path));
     if (data === null) return []; // gone since it was selected (an editor's temp file): not shipped
@@ -143,7 +147,7 @@ export function localManifest(root: string, selection: Selection, cacheDir: stri
     }
     const hash = sha256(data);
     if (!secret && !racilyRecent(f.mtimeMs, now)) learned.set(f.path, [f.size, f.mtimeMs, f.ino, hash]);
-    return [{ path: f.path, size: f.size, mtimeMs: f.mtimeMs, sha256: hash, mode: f.mode }];
+    return [entryOf(f, hash)];
   });
   if (withPassword.length) {
     selection.warnings.push(`${withPassword.map(displayName).join(", ")}: not shipped, as it sets SLURMRAY_PASSWORD (list it in \`files\` to ship it anyway)`);

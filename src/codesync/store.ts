@@ -139,7 +139,7 @@ function inPathOrder<T extends ManifestRecord>(list: readonly T[]): readonly T[]
 }
 
 /** Whether two entries have the same manifest record (content, executable bit, kind). */
-export function sameRecord(a: ManifestRecord, b: ManifestRecord | undefined): boolean {
+function sameRecord(a: ManifestRecord, b: ManifestRecord | undefined): boolean {
   return b !== undefined && a.sha256 === b.sha256 && kind(a) === kind(b) && a.link === b.link;
 }
 

@@ -123,13 +123,16 @@ function planUpload(local: Manifest, id: string, base: SentState | null): Upload
 /** A stdout sink that keeps what arrives and resolves `line` with the first line, while the command goes on. */
 function firstLine(): { sink: Writable; line: Promise<string>; text: () => string } {
   const chunks: Buffer[] = [];
-  let resolve: (line: string) => void = () => {};
-  const line = new Promise<string>((r) => (resolve = r));
+  let settle: ((line: string) => void) | undefined;
+  const line = new Promise<string>((resolve) => (settle = resolve));
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
       chunks.push(chunk);
-      const text = Buffer.concat(chunks).toString("utf8");
-      if (text.includes("\n")) resolve(text.slice(0, text.indexOf("\n")));
+      if (settle && chunk.includes(0x0a)) {
+        const text = Buffer.concat(chunks).toString("utf8");
+        settle(text.slice(0, text.indexOf("\n")));
+        settle = undefined;
+      }
       done();
     },
   });

@@ -19,7 +19,7 @@ import { followState, type StatusFields, statusFields } from "./follow.js";
 import { findJob, saveJob } from "./registry.js";
 import { fetchArrayOutputs, prepareLocal, prepareRemote } from "./remote-run.js";
 import { emptyTimings, type RunReport, type StepObserver, type Timings, timed } from "./report.js";
-import { newReport, prepareJob, type RunRequest, submit } from "./run.js";
+import { finishReport, newReport, prepareJob, type RunRequest, submit } from "./run.js";
 import { openTarget, type TargetSession } from "./session.js";
 
 /** Slurm's default MaxArraySize is 1001 (indices 0–1000). */
@@ -370,11 +370,6 @@ export async function retryFailed(request: RetryRequest): Promise<MapReport> {
   job.codeDir = prepared.codeDir;
   request.onProgress?.(`retrying element(s) ${failed.join(", ")} of job ${job.id}`);
   await submitElements(session, job, failed, timings, request.onStep);
-  const finish = async () => {
-    await prepared.background;
-    report.remote_commands = session.layout ? session.transport.commandCount : 0;
-    timings.total = Math.round(performance.now() - started) / 1000;
-    return report;
-  };
+  const finish = () => finishReport(session, report, started, prepared.background);
   return runArray(session, job, timings, finish, request);
 }

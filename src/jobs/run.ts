@@ -232,6 +232,14 @@ export interface PreparedJob {
   finish(): Promise<RunReport & { dry_run?: string[] }>;
 }
 
+/** The report once the target's background work is done, with its remote command count and total time. */
+export async function finishReport<R extends RunReport>(session: TargetSession, report: R, started: number, background: Promise<void>): Promise<R> {
+  await background;
+  report.remote_commands = session.layout ? session.transport.commandCount : 0;
+  report.timings.total = Math.round(performance.now() - started) / 1000;
+  return report;
+}
+
 /** Checks the request, opens the target, and ships code, env and runtime (remote targets): all but the submission. */
 export async function prepareJob(request: RunRequest): Promise<PreparedJob> {
   const started = performance.now();
@@ -260,12 +268,7 @@ export async function prepareJob(request: RunRequest): Promise<PreparedJob> {
   };
   if (entryWarning) warn(entryWarning);
   let background = Promise.resolve();
-  const finish = async () => {
-    await background;
-    report.remote_commands = session.layout ? session.transport.commandCount : 0;
-    report.timings.total = Math.round(performance.now() - started) / 1000;
-    return report;
-  };
+  const finish = () => finishReport(session, report, started, background);
   const prepared = session.layout
     ? await prepareRemote(session, job, report, warn, request.dryRun, request.signal, request.onStep)
     : await prepareLocal(session, job, report, warn, request.dryRun);

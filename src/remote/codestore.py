@@ -46,15 +46,15 @@ def private_dir(path):
     (objects/, trees/) is private too, unless the base_dir is shared (sticky and open to all, like /tmp):
     then it is made like /tmp (1777), so each user makes their own dir there and nobody can remove or
     replace another's."""
-    parent = os.path.dirname(path)
-    if not os.path.isdir(parent):
-        base = os.path.dirname(parent)
+    holder = os.path.dirname(path)
+    if not os.path.isdir(holder):
+        base = os.path.dirname(holder)
         os.makedirs(base, 0o700, exist_ok=True)
         shared = os.stat(base).st_mode & 0o1777 == 0o1777
         try:
-            os.mkdir(parent, 0o700)
+            os.mkdir(holder, 0o700)
             if shared:
-                os.chmod(parent, 0o1777)
+                os.chmod(holder, 0o1777)
         except FileExistsError:
             pass
     try:
@@ -196,6 +196,19 @@ def leads_outside(path):
     return b"" in parts or b"." in parts or b".." in parts
 
 
+def parent(path):
+    """The dir holding a relative path (b"" for the top)."""
+    return path.rpartition(b"/")[0]
+
+
+def parents(path):
+    """The dirs above a relative path, nearest first."""
+    up = parent(path)
+    while up:
+        yield up
+        up = parent(up)
+
+
 def tree_dirs(paths):
     """The directories holding `paths`, sorted (a parent before its children); refuses a path that could
     lead outside the tree."""
@@ -203,10 +216,10 @@ def tree_dirs(paths):
     for path in paths:
         if leads_outside(path):
             raise ValueError("refused the path %r: it could lead outside the tree" % path)
-        up = path.rpartition(b"/")[0]
-        while up and up not in dirs:
+        for up in parents(path):
+            if up in dirs:
+                break
             dirs.add(up)
-            up = up.rpartition(b"/")[0]
     return sorted(dirs)
 
 
@@ -215,16 +228,16 @@ def link_files(store_fd, tmp, paths, records):
     of objects that are missing or not trustworthy. Sorted paths keep a directory's files together, so the
     directory being filled is held open and each file costs one lstat and one link relative to open dirs."""
     missing = []
-    cur_parent, cur_fd = None, None
+    cur_folder, cur_fd = None, None
     try:
         for path in paths:
-            parent, _, name = path.rpartition(b"/")
-            if parent != cur_parent:
+            folder, _, name = path.rpartition(b"/")
+            if folder != cur_folder:
                 if cur_fd is not None:
                     os.close(cur_fd)
                 cur_fd = None  # not left dangling if the open fails
-                cur_fd = open_dir(os.path.join(tmp, parent) if parent else tmp)
-                cur_parent = parent
+                cur_fd = open_dir(os.path.join(tmp, folder) if folder else tmp)
+                cur_folder = folder
             rec = records[path]
             if rec[:1] == b"l":
                 os.symlink(rec[67 + len(path):-1], name, dir_fd=cur_fd)
@@ -258,17 +271,29 @@ def link_threads(count):
     return max(1, min(MAX_THREADS, cpus, count // FILES_PER_THREAD))
 
 
+def build_dir(trees, name):
+    """The temp dir a tree named `name` is built in, this process's own."""
+    return os.path.join(trees, ".build-%s-%d" % (name, os.getpid())).encode()
+
+
+def present(final):
+    """Whether a tree is already there; touched if so, fresh again for gc."""
+    if not os.path.isdir(final):
+        return False
+    os.utime(final)
+    return True
+
+
 def build_tree(store, trees, name, records):
     """Builds trees/<name>/ in a temp dir, renamed into place whole; returns the missing keys.
     The dirs are made first, then the files are linked by a few threads, each over a contiguous slice of
     the sorted paths."""
     final = os.path.join(trees, name)
-    if os.path.isdir(final):
-        os.utime(final)  # fresh again for gc
+    if present(final):
         return []
     paths = sorted(records)
     dirs = tree_dirs(paths)
-    tmp = os.path.join(trees, ".build-%s-%d" % (name, os.getpid())).encode()
+    tmp = build_dir(trees, name)
     os.mkdir(tmp, 0o700)
 
     def fill(store_fd):
@@ -337,7 +362,7 @@ def claim_spare(trees, base_id, new_id):
     A spare (trees/.spare-<id>) is a private copy of a tree that no job ever links to, so it may be
     changed in place; the rename gives it to one apply alone. Claimed under the lock shared (gc removes
     spares under it exclusive) and touched, so that gc leaves the build alone."""
-    tmp = os.path.join(trees, ".build-%s-%d" % (new_id, os.getpid())).encode()
+    tmp = build_dir(trees, new_id)
     with locked(trees, fcntl.LOCK_SH):
         try:
             os.rename(os.path.join(trees, SPARE + base_id), tmp)
@@ -345,14 +370,6 @@ def claim_spare(trees, base_id, new_id):
             return None
         os.utime(tmp)
     return tmp
-
-
-def parents(path):
-    """The dirs above a relative path, nearest first."""
-    up = path.rpartition(b"/")[0]
-    while up:
-        yield up
-        up = up.rpartition(b"/")[0]
 
 
 def patch_tree(store_fd, tmp, base, records, changed, removed):
@@ -366,11 +383,11 @@ def patch_tree(store_fd, tmp, base, records, changed, removed):
 
     def writable(d):
         if d not in opened:
-            os.chmod(os.path.join(tmp, d) if d else tmp, 0o700)
+            os.chmod(os.path.join(tmp, d), 0o700)  # d == b"": tmp itself
             opened.add(d)
 
     def unlink(path):
-        writable(path.rpartition(b"/")[0])
+        writable(parent(path))
         os.unlink(os.path.join(tmp, path))
 
     for path in removed:
@@ -379,7 +396,7 @@ def patch_tree(store_fd, tmp, base, records, changed, removed):
             for d in parents(path):  # a dir left empty goes too
                 if os.listdir(os.path.join(tmp, d)):
                     break
-                writable(d.rpartition(b"/")[0])
+                writable(parent(d))
                 os.rmdir(os.path.join(tmp, d))
                 opened.discard(d)
     missing, made = [], set()
@@ -390,14 +407,14 @@ def patch_tree(store_fd, tmp, base, records, changed, removed):
             unlink(path)
         for d in reversed(list(parents(path))):
             if d not in made and not os.path.isdir(os.path.join(tmp, d)):
-                writable(d.rpartition(b"/")[0])
+                writable(parent(d))
                 os.mkdir(os.path.join(tmp, d), 0o700)
                 opened.add(d)
             made.add(d)
-        writable(path.rpartition(b"/")[0])
+        writable(parent(path))
         missing += link_files(store_fd, tmp, [path], records)
     for d in sorted(opened, reverse=True):
-        os.chmod(os.path.join(tmp, d) if d else tmp, 0o500)
+        os.chmod(os.path.join(tmp, d), 0o500)
     return missing
 
 
@@ -405,8 +422,7 @@ def derive_tree(store, trees, new_id, records, base_id, base, changed, removed):
     """Builds trees/<new_id>/ from the spare of the base's tree when there is one (O(changes)), else in
     full; returns the missing keys."""
     final = os.path.join(trees, new_id)
-    if os.path.isdir(final):
-        os.utime(final)
+    if present(final):
         return []
     tmp = claim_spare(trees, base_id, new_id)
     if tmp is None:
