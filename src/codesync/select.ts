@@ -2,11 +2,12 @@
 // minus .slurmrayignore, plus config `files`, minus config `exclude`. Never .git, virtualenvs,
 // __pycache__, .slurmray or node_modules. Paths are relative, POSIX, decoded losslessly (names.ts).
 import { execFileSync } from "node:child_process";
-import { existsSync, lstatSync, readdirSync, readlinkSync } from "node:fs";
+import { constants, existsSync, readdirSync, readlinkSync } from "node:fs";
 import { dirname, join, posix, resolve } from "node:path";
 import ignore, { type Ignore } from "ignore";
 import { glob } from "tinyglobby";
 import { IgnoreLayer } from "./ignore-rules.js";
+import { FIELDS, lstatAll } from "./lstat-all.js";
 import { decodeName, displayName, encodeName, nativeName } from "./names.js";
 import { type DirStamp, dirStamp, SelectionCache } from "./select-cache.js";
 
@@ -222,6 +223,12 @@ function walkedPaths(options: SelectOptions, filters: Filters, exclude: readonly
   return { paths, reused: false };
 }
 
+/** The paths sorted, each once: a list that already is (a cached walk, git's listing) is taken as it is. */
+function sortedUnique(paths: string[]): string[] {
+  for (let i = 1; i < paths.length; i++) if (paths[i - 1]! >= paths[i]!) return [...new Set(paths)].sort();
+  return paths;
+}
+
 export async function selectFiles(options: SelectOptions): Promise<Selection> {
   const { root } = options;
   const exclude = options.exclude ?? [];
@@ -238,22 +245,20 @@ export async function selectFiles(options: SelectOptions): Promise<Selection> {
   }
   const selection: Selection = { files: [], symlinks: [], skippedLinks: [], warnings, reused, requested };
   const skipped = new Set(secrets);
-  const paths = [...new Set([...kept.filter((path) => !skipped.has(path)), ...extras])].sort();
-  for (const path of paths) {
-    const full = nativeName(`${root}/${path}`);
-    let stat: ReturnType<typeof lstatSync>;
-    try {
-      stat = lstatSync(full);
-    } catch {
-      continue; // tracked by git but deleted in the working tree
-    }
-    if (stat.isSymbolicLink()) {
-      const target = decodeName(readlinkSync(full, { encoding: "buffer" }));
+  const paths = sortedUnique([...(skipped.size ? kept.filter((path) => !skipped.has(path)) : kept), ...extras]);
+  const natives = paths.map((path) => nativeName(`${root}/${path}`));
+  const stats = await lstatAll(natives);
+  for (let i = 0, at = 0; i < paths.length; i++, at += FIELDS) {
+    const [path, mode] = [paths[i]!, stats[at]!];
+    if (mode < 0) continue; // tracked by git but deleted in the working tree
+    const type = mode & constants.S_IFMT;
+    if (type === constants.S_IFLNK) {
+      const target = decodeName(readlinkSync(natives[i]!, { encoding: "buffer" }));
       if (linkStaysInside(path, target)) selection.symlinks.push({ path, target });
       else selection.skippedLinks.push({ path, target });
-    } else if (stat.isFile()) {
-      selection.files.push({ path, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino, mode: stat.mode & 0o777 });
-    } else if (stat.isDirectory()) {
+    } else if (type === constants.S_IFREG) {
+      selection.files.push({ path, size: stats[at + 1]!, mtimeMs: stats[at + 2]!, ino: stats[at + 3]!, mode: mode & 0o777 });
+    } else if (type === constants.S_IFDIR) {
       warnings.push(`${displayName(path)} is a git submodule: not shipped (add its files to \`files\` to ship them)`);
     }
   }
