@@ -23,10 +23,12 @@ test("hashes are cached by (size, mtime, inode): an unchanged file is not read a
   // Poison the cache: if the file were read again, the real hash would come back.
   const cacheFile = join(cacheDir, "codesync-hashes.json");
   const cache = JSON.parse(readFileSync(cacheFile, "utf8"));
-  cache.files["a.py"][3] = "cached";
+  assert.deepEqual(cache.paths, ["a.py", "b.py"]);
+  cache.sha = "c".repeat(64) + cache.sha.slice(64);
   writeFileSync(cacheFile, JSON.stringify(cache));
   const second = localManifest(root, await selectFiles({ root }), cacheDir);
-  assert.equal(second[0]!.sha256, "cached");
+  assert.equal(second[0]!.sha256, "c".repeat(64));
+  assert.equal(second[1]!.sha256, first[1]!.sha256);
 
   // A changed mtime means a re-read.
   utimesSync(join(root, "a.py"), old + 1, old + 1);
@@ -58,8 +60,39 @@ test("a large project's hash cache is rewritten only once more than 1% of it is 
 
   for (let i = 100; i < 210; i++) edit(i, `x = 'edited ${i}'\n`);
   const many = localManifest(root, await selectFiles({ root }), cacheDir);
-  const rewritten = JSON.parse(readFileSync(cacheFile, "utf8")).files;
-  assert.equal(rewritten["d7/f7.py"][3], sha256("x = 'seven'\n"), "111 new hashes of 10,100: rewritten, with every one");
-  assert.equal(rewritten["d3/f103.py"][3], sha256("x = 'edited 103'\n"));
+  const rewritten = JSON.parse(readFileSync(cacheFile, "utf8")) as { paths: string[]; sha: string };
+  const cachedHash = (path: string) => rewritten.sha.slice(64 * rewritten.paths.indexOf(path), 64 * rewritten.paths.indexOf(path) + 64);
+  assert.equal(cachedHash("d7/f7.py"), sha256("x = 'seven'\n"), "111 new hashes of 10,100: rewritten, with every one");
+  assert.equal(cachedHash("d3/f103.py"), sha256("x = 'edited 103'\n"));
   assert.equal(hashOf(many, 103), sha256("x = 'edited 103'\n"));
+});
+
+test("files added or removed between cached ones leave the others' cache entries found", async () => {
+  const root = makeTree({ "a.py": "a", "c.py": "c", "e.py": "e" });
+  const cacheDir = makeTree({});
+  roots.push(root, cacheDir);
+  const old = Date.now() / 1000 - 3600;
+  const age = (f: string) => utimesSync(join(root, f), old, old);
+  ["a.py", "c.py", "e.py"].forEach(age);
+  localManifest(root, await selectFiles({ root }), cacheDir);
+  // Poison every cached hash: a file found in the cache comes back with the poison, one read with its real hash.
+  const cacheFile = join(cacheDir, "codesync-hashes.json");
+  const cache = JSON.parse(readFileSync(cacheFile, "utf8"));
+  cache.sha = "c".repeat(64 * 3);
+  writeFileSync(cacheFile, JSON.stringify(cache));
+  writeFileSync(join(root, "b.py"), "b");
+  writeFileSync(join(root, "0.py"), "0");
+  age("b.py");
+  age("0.py");
+  rmSync(join(root, "c.py"));
+  const manifest = localManifest(root, await selectFiles({ root }), cacheDir);
+  assert.deepEqual(
+    manifest.map((e) => [e.path, e.sha256]),
+    [
+      ["0.py", sha256("0")],
+      ["a.py", "c".repeat(64)],
+      ["b.py", sha256("b")],
+      ["e.py", "c".repeat(64)],
+    ],
+  );
 });

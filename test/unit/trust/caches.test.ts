@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { localManifest } from "../../../src/codesync/manifest.js";
+import { localManifest, sha256 } from "../../../src/codesync/manifest.js";
 import { SelectionCache } from "../../../src/codesync/select-cache.js";
 import { envCachePath, readEnvCache } from "../../../src/envsync/cache.js";
 import { probeLocalEnvironment } from "../../../src/envsync/local-probe.js";
@@ -60,10 +60,18 @@ test("the hash cache: a corrupt file is rebuilt from the files", () => {
   const root = dir();
   const cache = dir();
   writeFileSync(join(root, "a.py"), "print(1)\n");
-  writeFileSync(join(cache, "codesync-hashes.json"), '{"version":2,"files":{"a.py":"garbage"}}');
   const selection = { files: [{ path: "a.py", size: 9, mtimeMs: 0, ino: 0, mode: 0o644 }], symlinks: [], skippedLinks: [], warnings: [], reused: false };
-  const [entry] = localManifest(root, selection, cache);
-  assert.match(entry!.sha256, /^[0-9a-f]{64}$/);
+  const corrupt = [
+    '{"version":2,"files":{"a.py":"garbage"}}',
+    '{"version":3,"paths":["a.py"],"stats":[9,0],"sha":""}',
+    // The right shape, the stats of the file, and a hash that is not one.
+    JSON.stringify({ version: 3, paths: ["a.py"], stats: [9, 0, 0], sha: `${"z".repeat(63)}\n` }),
+  ];
+  for (const text of corrupt) {
+    writeFileSync(join(cache, "codesync-hashes.json"), text);
+    const [entry] = localManifest(root, selection, cache);
+    assert.equal(entry!.sha256, sha256("print(1)\n"), text);
+  }
 });
 
 test("the selection cache: a path leading outside the project is never returned", () => {
