@@ -5,4 +5,5 @@ export { DEFAULT_LIMITS, type SizeLimits } from "./limits.js";
 export { type CodeProbe, codeProbeSnippet, parseCodeProbe, probeCode } from "./remote.js";
 export { cleanJobDirs, parseRetention, type RetentionOptions, type RetentionResult, retentionSnippet } from "./retention.js";
 export { projectRoot, type Selection, type SelectedFile, selectFiles } from "./select.js";
-export { lastCodeId, type SyncOptions, type SyncResult, syncCode } from "./sync.js";
+export { lastCodeId } from "./sent-state.js";
+export { type SyncOptions, type SyncResult, syncCode } from "./sync.js";

@@ -2,16 +2,15 @@
 // objects it lacks, in at most two remote commands (the probe, unless the caller batched it, and one apply).
 // Nothing is rewritten in place: each manifest has its own immutable tree, so a job pinned to one never
 // sees a later sync, and concurrent syncs only ever add objects and trees (docs/architecture.md).
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
 import type { Transport } from "../transport/types.js";
 import { RemoteCommandError } from "../util/errors.js";
 import { type StagedFile, stageFile, writeFileAtomic } from "../util/fs.js";
 import { type SizeLimits, sizeWarnings } from "./limits.js";
-import type { Manifest, ManifestRecord } from "./manifest.js";
+import type { Manifest } from "./manifest.js";
 import { type CodeProbe, probeCode } from "./remote.js";
 import { type ScannedManifest, scanManifest } from "./scan.js";
+import { idFile, lastCodeId, type SentState, sentState, stateFile, toColumns } from "./sent-state.js";
 import { type Selection, selectFiles } from "./select.js";
 import { applyArgv, diffManifests, objectKey, parseApply, treeDir, type Upload, uploadStream } from "./store.js";
 
@@ -55,51 +54,6 @@ export interface SyncResult {
   treeDir: string;
   /** The apply's work after its answer; already settled unless options.background. Never rejects. */
   background: Promise<void>;
-}
-
-/** The manifest last sent to a target, whose tree existed when it was sent. */
-interface SentState {
-  id: string;
-  /** Only what the records hold: at 100,000 files, a quarter less JSON to write and parse than whole entries. */
-  entries: ManifestRecord[];
-}
-
-function stateFile(cacheDir: string, targetKey: string): string {
-  return join(cacheDir, targetKey, "code-state.json");
-}
-
-function readSent(cacheDir: string, targetKey: string): SentState | null {
-  try {
-    const state = JSON.parse(readFileSync(stateFile(cacheDir, targetKey), "utf8")) as SentState;
-    return typeof state.id === "string" && Array.isArray(state.entries) ? state : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The id alone, beside the state: a sync with nothing changed never parses the entries (16 MB at 100,000 files). */
-function idFile(cacheDir: string, targetKey: string): string {
-  return join(cacheDir, targetKey, "code-id");
-}
-
-/** The id to ask the probe about: the manifest last sent to this target. */
-export function lastCodeId(cacheDir: string, targetKey: string): string | null {
-  try {
-    const id = readFileSync(idFile(cacheDir, targetKey), "utf8");
-    if (/^[0-9a-f]{64}$/.test(id)) return id;
-  } catch {
-    // none yet, or written by a version without it: the state file has the id too
-  }
-  return readSent(cacheDir, targetKey)?.id ?? null;
-}
-
-/**
- * The sent state of manifest `id`, or null when the state file holds another (an interrupted write: the
- * state is written before the id file); then the whole manifest is sent, never a delta against a wrong base.
- */
-function sentState(cacheDir: string, targetKey: string, id: string): SentState | null {
-  const state = readSent(cacheDir, targetKey);
-  return state?.id === id ? state : null;
 }
 
 /** What to send: objects not in the base's tree (when it still exists), and a delta against it. */
@@ -267,13 +221,13 @@ async function finishSync(transport: Transport, options: SyncOptions, s: Scanned
   let upload: Upload = plan;
   let files = 0;
   let bytes = 0;
-  // The sent state (16 MB of JSON at 100,000 files) is written while the target applies, and put in place
+  // The sent state (9 MB of JSON at 100,000 files) is written while the target applies, and put in place
   // only once it answers ok. Its id is the one sent (a file changed since it was hashed is sent as it is now).
   let staged: (StagedFile & { id: string }) | undefined;
   const stage = (sentId: string): StagedFile => {
     if (staged?.id === sentId) return staged;
     staged?.discard();
-    staged = { ...stageFile(stateFile(options.cacheDir, options.targetKey), JSON.stringify({ id: sentId, entries: local.map(({ path, sha256, mode, link }) => ({ path, sha256, mode, link })) } satisfies SentState)), id: sentId };
+    staged = { ...stageFile(stateFile(options.cacheDir, options.targetKey), JSON.stringify(toColumns(sentId, local))), id: sentId };
     return staged;
   };
   try {

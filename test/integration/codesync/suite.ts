@@ -9,7 +9,8 @@ import { decodeName, encodeName } from "../../../src/codesync/names.js";
 import { codeProbeSnippet, parseCodeProbe } from "../../../src/codesync/remote.js";
 import { scanDigest } from "../../../src/codesync/scan.js";
 import { selectFiles } from "../../../src/codesync/select.js";
-import { lastCodeId, type SyncOptions, type SyncResult, syncCode } from "../../../src/codesync/sync.js";
+import { lastCodeId } from "../../../src/codesync/sent-state.js";
+import { type SyncOptions, type SyncResult, syncCode } from "../../../src/codesync/sync.js";
 import type { Transport } from "../../../src/transport/types.js";
 import { requireTestbed, type TestBed } from "../../helpers/testbed.js";
 import { link, makeTree, writeTree } from "../../unit/codesync/tree.js";
@@ -151,9 +152,9 @@ export function codesyncSuite(
       if (!s) return;
       await syncCode(s.transport, s.options);
       const stateFile = join(s.cacheDir, "t", "code-state.json");
-      const state = JSON.parse(readFileSync(stateFile, "utf8")) as { entries: { path: string }[] };
-      state.entries = state.entries.filter((e) => e.path !== "b.py");
-      writeFileSync(stateFile, JSON.stringify(state));
+      const state = JSON.parse(readFileSync(stateFile, "utf8")) as { paths: string[]; sha: string; modes: number[] };
+      assert.deepEqual(state.paths, ["a.py", "b.py", "c.py"]);
+      writeFileSync(stateFile, JSON.stringify({ ...state, paths: ["a.py", "c.py"], sha: state.sha.slice(0, 64) + state.sha.slice(128), modes: [state.modes[0], state.modes[2]] }));
       // b.py deleted: with the state not listing it, the delta cannot remove it; the target sees its id is wrong.
       rmSync(join(s.root, "b.py"));
       writeFileSync(join(s.root, "a.py"), "a2");
