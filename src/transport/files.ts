@@ -3,18 +3,18 @@
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { Transform, Writable } from "node:stream";
+import { collectBounded } from "../util/bounded-text.js";
 import { RemoteCommandError, SlurmrayError } from "../util/errors.js";
 import type { Transport } from "./types.js";
 
 /** Local tar, fed NUL-separated relative paths (so names with newlines survive). */
 function localTar(args: string[]) {
   const child = spawn("tar", args, { stdio: ["pipe", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
+  const stderr = collectBounded(child.stderr);
   const done = new Promise<void>((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code) =>
-      code === 0 ? resolve() : reject(new SlurmrayError(`local tar failed (exit ${code}): ${stderr.trim()}`, 1)),
+      code === 0 ? resolve() : reject(new SlurmrayError(`local tar failed (exit ${code}): ${stderr().trim()}`, 1)),
     );
   });
   return { child, done };

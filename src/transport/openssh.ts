@@ -8,6 +8,7 @@ import { rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { homedir, userInfo } from "node:os";
 import { dirname, join } from "node:path";
+import { collectBounded } from "../util/bounded-text.js";
 import { InputError } from "../util/errors.js";
 import { privateDir } from "../util/private-dir.js";
 import { withoutSecrets } from "../util/secrets.js";
@@ -67,14 +68,13 @@ function runLocal(file: string, args: readonly string[], options: LocalRunOption
     const env = { ...withoutSecrets(), ...options.env };
     const child = spawn(file, args, { env, stdio: ["pipe", "pipe", "pipe"], signal: options.signal });
     let stdout = "";
-    let stderr = "";
+    const stderr = collectBounded(child.stderr);
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
     child.stdin.on("error", () => {});
     child.stdin.end(options.input ?? "");
     child.on("error", reject);
-    if (options.doneOnSuccessfulExit) child.on("exit", (code) => code === 0 && resolve({ code, stdout, stderr }));
-    child.on("close", (code) => resolve({ code: code ?? 255, stdout, stderr }));
+    if (options.doneOnSuccessfulExit) child.on("exit", (code) => code === 0 && resolve({ code, stdout, stderr: stderr() }));
+    child.on("close", (code) => resolve({ code: code ?? 255, stdout, stderr: stderr() }));
   });
 }
 

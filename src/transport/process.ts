@@ -1,6 +1,7 @@
 // A RunningCommand backed by a local child process (the local transport, and ssh mux clients).
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
+import { collectBounded } from "../util/bounded-text.js";
 import type { RunningCommand } from "./running.js";
 
 export interface SpawnOptions {
@@ -26,8 +27,7 @@ export function spawnCommand(file: string, args: readonly string[], options: Spa
     stdio: ["pipe", "pipe", "pipe"],
     detached: true,
   });
-  let stderr = "";
-  if (options.failure) child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+  const stderr = options.failure ? collectBounded(child.stderr) : () => "";
   let killed = false;
   const finished = new Promise<number>((resolve, reject) => {
     child.on("error", reject);
@@ -39,7 +39,7 @@ export function spawnCommand(file: string, args: readonly string[], options: Spa
     });
     child.on("close", async (code, signal) => {
       const exit = exitCode(code, signal);
-      const error = await options.failure?.(exit, stderr);
+      const error = await options.failure?.(exit, stderr());
       if (error) reject(error);
       else resolve(exit);
     });

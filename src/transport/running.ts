@@ -2,6 +2,7 @@
 // and the exec/stream plumbing written once on top of it.
 import { createInterface } from "node:readline";
 import { PassThrough, Readable, type Writable } from "node:stream";
+import { collectBounded } from "../util/bounded-text.js";
 import { ConnectionError } from "../util/errors.js";
 import type { ExecOptions, ExecResult, StreamHandle } from "./types.js";
 
@@ -44,7 +45,7 @@ export async function runCommand(
   feedStdin(running.stdin, options.stdin);
   const stdout = options.stdout ? null : collect(running.stdout);
   if (options.stdout) running.stdout.pipe(options.stdout);
-  const stderr = collect(running.stderr);
+  const stderr = collectBounded(running.stderr);
   if (options.stderr) running.stderr.pipe(options.stderr);
 
   let timedOut = false;

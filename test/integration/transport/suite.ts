@@ -67,6 +67,18 @@ export function transportSuite(name: string, open: (bed: TestBed | null) => Prom
       assert.equal(transport.commandCount, before + 1);
     });
 
+    test("a command printing 40 MB on stderr fails with its start and end kept, in bounded memory", async (t) => {
+      const transport = usable(t);
+      if (!transport) return;
+      const script = 'echo FIRST >&2; head -c 40000000 /dev/zero | tr "\\0" x >&2; echo >&2; echo LAST >&2; exit 3';
+      const r = await transport.exec(["sh", "-c", script]);
+      assert.equal(r.code, 3);
+      assert.ok(r.stderr.length < 1.2e6, `kept ${r.stderr.length} characters`);
+      assert.ok(r.stderr.startsWith("FIRST\n"));
+      assert.ok(r.stderr.endsWith("\nLAST\n"));
+      assert.match(r.stderr, /\[… \d+ bytes of output left out …\]/);
+    });
+
     test("script runs on sh -s with positional arguments", async (t) => {
       const transport = usable(t);
       if (!transport) return;
