@@ -30,7 +30,9 @@ export function stateFile(cacheDir: string, targetKey: string): string {
 
 export function toColumns(id: string, entries: readonly ManifestRecord[]): SentColumns {
   const links: [number, string][] = [];
-  entries.forEach((e, i) => e.link !== undefined && links.push([i, e.link]));
+  entries.forEach((e, i) => {
+    if (e.link !== undefined) links.push([i, e.link]);
+  });
   return { id, paths: entries.map((e) => e.path), sha: entries.map((e) => e.sha256).join(""), modes: entries.map((e) => e.mode), links };
 }
 
