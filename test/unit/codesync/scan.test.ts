@@ -3,7 +3,8 @@ import { chmodSync, existsSync, readFileSync, renameSync, rmSync, statSync, unli
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { localManifest } from "../../../src/codesync/manifest.js";
-import { scanManifest } from "../../../src/codesync/scan.js";
+import { scanDigest, scanManifest } from "../../../src/codesync/scan.js";
+import type { Selection } from "../../../src/codesync/select.js";
 import { selectFiles } from "../../../src/codesync/select.js";
 import { manifestId } from "../../../src/codesync/store.js";
 import { scratchDir } from "../../helpers/scratch.js";
@@ -166,5 +167,30 @@ describe("scan stamp", () => {
       assert.ok(selection.warnings.some((w) => w.includes("pw.sh: not shipped")));
       assert.equal(existsSync(p.stamp), false);
     }
+  });
+});
+
+describe("scan digest", () => {
+  const selection = (paths: string[], size = 1, requested: string[] = []): Selection => ({
+    files: paths.map((path, i) => ({ path, size, mtimeMs: 1000.5, ino: 7 + i, mode: 0o644 })),
+    symlinks: [],
+    skippedLinks: [],
+    warnings: [],
+    reused: false,
+    requested: new Set(requested),
+  });
+  test("names differing only in an escaped byte, or in where a name ends, have different digests", () => {
+    const digests = [
+      scanDigest("/p", selection(["caf\udce9.py"])),
+      scanDigest("/p", selection(["caf\udce8.py"])),
+      scanDigest("/p", selection(["caf\ufffd.py"])),
+      scanDigest("/p", selection(["a", "b"])),
+      scanDigest("/p", selection(["a\u0000b"])),
+      scanDigest("/p", selection(["a", "b"], 2)),
+      scanDigest("/p", selection(["a", "b"], 1, ["a"])),
+      scanDigest("/q", selection(["a", "b"])),
+    ];
+    assert.equal(new Set(digests).size, digests.length);
+    assert.equal(scanDigest("/p", selection(["a", "b"])), digests[3], "the same selection, the same digest");
   });
 });
