@@ -26,10 +26,10 @@ function matcherOf(ig: Ignore): RuleMatcher {
 
 const MODE_IGNORE = "regex";
 
-function parentDirs(relPath: string): string[] {
-  const dirs = [""];
-  for (let i = relPath.indexOf("/"); i >= 0; i = relPath.indexOf("/", i + 1)) dirs.push(relPath.slice(0, i));
-  return dirs;
+/** The directory holding relPath ("" at the top). */
+export function dirOf(relPath: string): string {
+  const slash = relPath.lastIndexOf("/");
+  return slash < 0 ? "" : relPath.slice(0, slash);
 }
 
 /** One layer of rule files with one name, found in any directory under root. */
@@ -37,6 +37,9 @@ export class IgnoreLayer {
   readonly #root: string;
   readonly #fileName: string;
   readonly #rules = new Map<string, RuleMatcher | null>();
+  /** Per directory: the directories from the top down to it that hold a rule file (most hold none). */
+  readonly #ruleDirs = new Map<string, readonly string[]>();
+  /** Per directory: whether it or a directory above it is excluded. */
   readonly #dirVerdicts = new Map<string, boolean>();
   /** The content of every rule file consulted, by relative path: what a cached selection depends on. */
   readonly filesRead = new Map<string, Buffer>();
@@ -67,33 +70,43 @@ export class IgnoreLayer {
     return rules;
   }
 
+  #ruleDirsOf(dir: string): readonly string[] {
+    let dirs = this.#ruleDirs.get(dir);
+    if (dirs === undefined) {
+      const above = dir ? this.#ruleDirsOf(dirOf(dir)) : [];
+      dirs = this.#rulesIn(dir) ? [...above, dir] : above;
+      this.#ruleDirs.set(dir, dirs);
+    }
+    return dirs;
+  }
+
   /** Whether the rules exclude relPath itself (its parents assumed not excluded). */
   excludesItself(relPath: string, isDir: boolean): boolean {
-    const dirs = parentDirs(relPath);
+    const dirs = this.#ruleDirsOf(dirOf(relPath));
     const tested = isDir ? `${relPath}/` : relPath;
     for (let k = dirs.length - 1; k >= 0; k--) {
       const dir = dirs[k]!;
-      const rules = this.#rulesIn(dir);
-      if (!rules) continue;
-      const verdict = rules.test(dir ? tested.slice(dir.length + 1) : tested, MODE_IGNORE);
+      const verdict = this.#rulesIn(dir)!.test(dir ? tested.slice(dir.length + 1) : tested, MODE_IGNORE);
       if (verdict.ignored) return true;
       if (verdict.unignored) return false;
     }
     return false;
   }
 
+  /** Whether relDir or a directory above it is excluded. */
+  #dirExcluded(relDir: string): boolean {
+    let verdict = this.#dirVerdicts.get(relDir);
+    if (verdict === undefined) {
+      const parent = dirOf(relDir);
+      verdict = (parent !== "" && this.#dirExcluded(parent)) || this.excludesItself(relDir, true);
+      this.#dirVerdicts.set(relDir, verdict);
+    }
+    return verdict;
+  }
+
   /** Whether relPath or any directory above it is excluded. */
   excludes(relPath: string, isDir: boolean): boolean {
-    const dirs = parentDirs(relPath);
-    for (let k = 1; k < dirs.length; k++) {
-      const dir = dirs[k]!;
-      let verdict = this.#dirVerdicts.get(dir);
-      if (verdict === undefined) {
-        verdict = this.excludesItself(dir, true);
-        this.#dirVerdicts.set(dir, verdict);
-      }
-      if (verdict) return true;
-    }
-    return this.excludesItself(relPath, isDir);
+    const dir = dirOf(relPath);
+    return (dir !== "" && this.#dirExcluded(dir)) || this.excludesItself(relPath, isDir);
   }
 }
