@@ -176,22 +176,20 @@ export function localManifest(root: string, selection: Selection, cacheDir: stri
     entries.push(entryOf(f, hash));
   });
   if (withPassword.length) {
-    selection.warnings.push(`${withPassword.map(displayName).join(", ")}: not shipped, as it sets SLURMRAY_PASSWORD (list it in \`files\` to ship it)`);
+    selection.warnings.push(`${withPassword.map(displayName).join(", ")}: not shipped, as it sets SLURMRAY_PASSWORD (list it in \`files\` to ship it anyway)`);
   }
   for (const l of selection.symlinks) {
     entries.push({ path: l.path, size: 0, mtimeMs: 0, sha256: sha256(l.target), mode: 0o777, link: l.target });
   }
   if (rewriteCache(learned, cache.paths.length, kept, selection.files.length)) {
-    const next: HashCache = { ...NO_CACHE, paths: [], stats: [] };
-    const shas: string[] = [];
+    const [paths, stats, shas]: [string[], number[], string[]] = [[], [], []];
     selection.files.forEach((f, i) => {
-      const hash = hashes[i];
-      if (hash === undefined) return;
-      next.paths.push(f.path);
-      next.stats.push(f.size, f.mtimeMs, f.ino);
-      shas.push(hash);
+      if (hashes[i] === undefined) return;
+      paths.push(f.path);
+      stats.push(f.size, f.mtimeMs, f.ino);
+      shas.push(hashes[i]);
     });
-    writeFileAtomic(cacheFile, JSON.stringify({ ...next, sha: shas.join("") }));
+    writeFileAtomic(cacheFile, JSON.stringify({ version: HASH_CACHE_VERSION, paths, stats, sha: shas.join("") } satisfies HashCache));
   }
   return entries.sort(byPath);
 }

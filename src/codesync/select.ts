@@ -6,7 +6,7 @@ import { constants, existsSync, readdirSync, readlinkSync } from "node:fs";
 import { dirname, join, posix, resolve } from "node:path";
 import ignore, { type Ignore } from "ignore";
 import { glob } from "tinyglobby";
-import { dirOf, IgnoreLayer } from "./ignore-rules.js";
+import { dirOf, IgnoreLayer, onTheWay } from "./ignore-rules.js";
 import { FIELDS, lstatAll } from "./lstat-all.js";
 import { decodeName, displayName, encodeName, nativeName } from "./names.js";
 import { type DirStamp, dirStamp, SelectionCache } from "./select-cache.js";
@@ -82,6 +82,7 @@ class MarkerIndex {
 /** Decides the never-shipped directories, remembering which directories are virtualenvs. */
 class NeverRules {
   readonly #venvs = new Map<string, boolean>();
+  /** Per directory: whether it or a directory above it is never shipped. */
   readonly #ways = new Map<string, boolean>();
   constructor(readonly markers: MarkerIndex) {}
 
@@ -95,21 +96,12 @@ class NeverRules {
     return venv;
   }
 
-  /** Whether relDir or a directory above it is never shipped. */
-  #onNeverWay(relDir: string): boolean {
-    let verdict = this.#ways.get(relDir);
-    if (verdict === undefined) {
-      const parent = dirOf(relDir);
-      verdict = (parent !== "" && this.#onNeverWay(parent)) || this.isNeverDir(relDir);
-      this.#ways.set(relDir, verdict);
-    }
-    return verdict;
-  }
+  readonly #isNever = (relDir: string): boolean => this.isNeverDir(relDir);
 
   /** Whether any directory on relPath's way (not the path itself) is never shipped. */
   excludes(relPath: string): boolean {
     const dir = dirOf(relPath);
-    return dir !== "" && this.#onNeverWay(dir);
+    return dir !== "" && onTheWay(this.#ways, dir, this.#isNever);
   }
 }
 
