@@ -86,8 +86,14 @@ class NeverRules {
   readonly #ways = new Map<string, boolean>();
   constructor(readonly markers: MarkerIndex) {}
 
+  /** Whether the last part of relPath is a never-shipped name (.git, __pycache__…). */
+  isNeverName(relPath: string): boolean {
+    const slash = relPath.lastIndexOf("/");
+    return NEVER_DIRS.has(slash < 0 ? relPath : relPath.slice(slash + 1));
+  }
+
   isNeverDir(relDir: string): boolean {
-    if (NEVER_DIRS.has(posix.basename(relDir))) return true;
+    if (this.isNeverName(relDir)) return true;
     let venv = this.#venvs.get(relDir);
     if (venv === undefined) {
       venv = this.markers.has(relDir, "pyvenv.cfg");
@@ -133,13 +139,13 @@ function gitCandidates(root: string, warnings: string[]): string[] | null {
   } catch {
     return null;
   }
-  const paths = new Set<string>();
-  for (const path of decodeNames(out)) {
-    // An untracked nested repository is listed as "dir/"; git would not track its files either.
+  // An untracked nested repository is listed as "dir/"; git would not track its files either. A path
+  // listed twice (a conflict's stages) is made one by sortedUnique.
+  const names = decodeNames(out);
+  for (const path of names) {
     if (path.endsWith("/")) warnings.push(`${displayName(path)} is a separate git repository: not shipped (add it to \`files\` to ship it)`);
-    else paths.add(path);
   }
-  return [...paths];
+  return names.filter((path) => !path.endsWith("/"));
 }
 
 interface Walk {
@@ -191,7 +197,7 @@ async function extraCandidates(root: string, patterns: readonly string[], warnin
 
 /** .env, .env.local, .envrc…: where passwords and tokens live. Shipped only when listed in config `files`. */
 function isSecretsFile(path: string): boolean {
-  return posix.basename(path).startsWith(".env");
+  return path.startsWith(".env", path.lastIndexOf("/") + 1); // the base name, without making it
 }
 
 function linkStaysInside(relPath: string, target: string): boolean {
@@ -215,7 +221,7 @@ class Filters {
   }
 
   readonly shipped = (path: string): boolean =>
-    !NEVER_DIRS.has(posix.basename(path)) && !this.never.excludes(path) && !this.#exclude?.ignores(path);
+    !this.never.isNeverName(path) && !this.never.excludes(path) && !this.#exclude?.ignores(path);
 
   readonly kept = (path: string): boolean => !this.slurmrayignore.excludes(path, false) && this.shipped(path);
 }

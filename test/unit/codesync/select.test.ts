@@ -193,6 +193,22 @@ describe("selection rules of slurmray", () => {
     });
   }
 
+  test("a path in a merge conflict (listed by git once per stage) is selected once", async () => {
+    const root = tree({ "a.py": "base\n", "b.py": "b\n" });
+    gitInit(root);
+    git(root, "add", "-A");
+    git(root, "commit", "-qm", "base");
+    git(root, "checkout", "-qb", "other");
+    writeTree(root, { "a.py": "other\n" });
+    git(root, "commit", "-qam", "other");
+    git(root, "checkout", "-q", "-");
+    writeTree(root, { "a.py": "mine\n" });
+    git(root, "commit", "-qam", "mine");
+    assert.throws(() => git(root, "merge", "-q", "other"));
+    assert.match(git(root, "ls-files", "-c").toString(), /^a\.py\na\.py\n/, "git lists the conflicted path per stage");
+    assert.deepEqual(await selected(root), ["a.py", "b.py"]);
+  });
+
   test("weird names are selected with their exact bytes", async () => {
     const latin1 = decodeName(Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x2e, 0x70, 0x79])); // "caf\xe9.py"
     const valid = ["with space.py", "quote'\"s.py", "new\nline.py", "ünï.py", "\uFFFD.py"];
