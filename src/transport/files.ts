@@ -5,6 +5,7 @@ import { mkdirSync } from "node:fs";
 import { Transform, Writable } from "node:stream";
 import { collectBounded } from "../util/bounded-text.js";
 import { RemoteCommandError, SlurmrayError } from "../util/errors.js";
+import { announcedSize, SizedBuffer } from "../util/sized-buffer.js";
 import type { Transport } from "./types.js";
 
 /** Local tar, fed NUL-separated relative paths (so names with newlines survive). */
@@ -69,42 +70,35 @@ export async function downloadFiles(
 
 const MISSING = 44;
 
+/** Longer than any number `wc -c` prints: a first line this long is not a size, and the reply is refused. */
+const SIZE_LINE_MAX = 64;
+
 /**
- * Takes "SIZE\n" then the file's bytes, and fills one buffer of that size as they arrive: a 100 MB file costs
- * 100 MB, not its chunks and then their join. Bytes beyond the size (the file grew meanwhile) are kept too.
+ * Takes "SIZE\n" then the file's bytes, filled into one buffer of that size as they arrive (util/sized-buffer.ts:
+ * the size is checked, and bytes beyond it, when the file grew meanwhile, are kept too).
  */
 class SizedSink extends Writable {
   #head: Buffer = Buffer.alloc(0);
-  #bytes: Buffer | null = null;
-  #filled = 0;
-  readonly #beyond: Buffer[] = [];
+  #file: SizedBuffer | null = null;
+  #refused = false;
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    let rest = chunk;
-    if (this.#bytes === null) {
+    if (this.#file) this.#file.add(chunk);
+    else if (!this.#refused) {
       this.#head = Buffer.concat([this.#head, chunk]);
       const newline = this.#head.indexOf(10);
-      if (newline < 0) {
-        callback();
-        return;
-      }
-      // wc -c prints a number; were it anything else, the buffer would be empty and every byte kept as beyond it.
-      const size = Number(this.#head.subarray(0, newline).toString("latin1").trim());
-      this.#bytes = Buffer.allocUnsafe(Number.isSafeInteger(size) && size >= 0 ? size : 0);
-      rest = this.#head.subarray(newline + 1);
-      this.#head = Buffer.alloc(0);
+      if (newline >= 0 && newline <= SIZE_LINE_MAX) {
+        // wc -c prints a number; were it anything else, the buffer would be empty and every byte kept as beyond it.
+        this.#file = new SizedBuffer(announcedSize(this.#head.subarray(0, newline).toString("latin1")));
+        this.#file.add(this.#head.subarray(newline + 1));
+      } else if (this.#head.length > SIZE_LINE_MAX) this.#refused = true;
     }
-    const copied = rest.copy(this.#bytes, this.#filled);
-    this.#filled += copied;
-    if (copied < rest.length) this.#beyond.push(rest.subarray(copied));
     callback();
   }
 
   /** The file's bytes, or null when no size line came. */
   bytes(): Buffer | null {
-    if (this.#bytes === null) return null;
-    const filled = this.#bytes.subarray(0, this.#filled);
-    return this.#beyond.length === 0 ? filled : Buffer.concat([filled, ...this.#beyond]);
+    return this.#file?.bytes() ?? null;
   }
 }
 

@@ -13,6 +13,7 @@ import { isFinal, type JobRecord } from "../../model/job.js";
 import { remoteFile } from "../../remote/index.js";
 import type { Transport } from "../../transport/types.js";
 import { ConnectionError, InputError, RemoteCommandError } from "../../util/errors.js";
+import { announcedSize, SizedBuffer } from "../../util/sized-buffer.js";
 import type { JobStatus } from "../types.js";
 import { type Frame, FrameReader } from "./frames.js";
 import type { ReconnectPolicy, RunnerStatus, WatchRequest, WatchResult, WatchScheduler } from "./types.js";
@@ -42,7 +43,7 @@ interface Entry {
   polled: JobStatus | null;
   runner: RunnerStatus | null;
   /** result.json and error.json as they arrive: one buffer of the announced size each, filled in place. */
-  files: Map<string, { bytes: Buffer; filled: number }>;
+  files: Map<string, SizedBuffer>;
   resolve(result: WatchResult): void;
   reject(error: unknown): void;
 }
@@ -282,11 +283,8 @@ export class JobWatcher {
     } else if (type === "runner") entry.runner = parseJson<RunnerStatus>(payload.toString("utf8"));
     else if (type === "end") this.#end(entry).catch(entry.reject);
     else if (type.endsWith("-size") && OUTCOME_FILES.includes(type.slice(0, -5))) {
-      entry.files.set(type.slice(0, -5), { bytes: Buffer.allocUnsafe(Number(payload.toString("latin1"))), filled: 0 });
-    } else {
-      const file = entry.files.get(type);
-      if (file) file.filled += payload.copy(file.bytes, file.filled);
-    }
+      entry.files.set(type.slice(0, -5), new SizedBuffer(announcedSize(payload.toString("latin1"))));
+    } else entry.files.get(type)?.add(payload);
   }
 
   async #end(entry: Entry): Promise<void> {
@@ -295,10 +293,7 @@ export class JobWatcher {
     const rest = entry.decoder.decode();
     if (rest) entry.request.onLog?.(rest);
     // The result's bytes are kept as they came (its value stays text), never copied into a string.
-    const bytes = (name: string) => {
-      const file = entry.files.get(name);
-      return file ? file.bytes.subarray(0, file.filled) : null;
-    };
+    const bytes = (name: string) => entry.files.get(name)?.bytes() ?? null;
     const outcome = outcomeOf(job.remoteDir, bytes("result"), bytes("error"));
     entry.files.clear();
     const status = await this.scheduler.finalStatus(job, entry.runner, entry.polled);
