@@ -55,7 +55,9 @@ function checkStamp(value: unknown): Stamp {
 export function scanDigest(root: string, selection: Selection): string {
   const requested = selection.requested ?? new Set<string>();
   const numbers = new Float64Array(selection.files.length * 5);
-  selection.files.forEach((f, i) => numbers.set([f.size, f.mtimeMs, f.ino, f.mode, requested.has(f.path) ? 1 : 0], i * 5));
+  selection.files.forEach((f, i) => {
+    numbers.set([f.size, f.mtimeMs, f.ino, f.mode, requested.has(f.path) ? 1 : 0], i * 5);
+  });
   const links = selection.symlinks.map((l) => [l.path, l.target]);
   return createHash("sha256")
     .update(JSON.stringify([STAMP_VERSION, root, selection.files.length, links]))
