@@ -12,6 +12,8 @@ export interface Frame {
 const HEADER = /^([a-z][a-z-]*) ([A-Za-z0-9_.-]+) (\d{1,12})$/;
 /** A header is short; anything longer is not a watcher talking (a login banner, a broken stream). */
 const MAX_HEADER = 200;
+/** A login banner's line is short; one longer than this before "ready" is refused. */
+const MAX_BANNER_LINE = 64 * 1024;
 /** The watcher sends at most 256 KiB of a file per frame and a poll's output (16 MiB at most). */
 const MAX_PAYLOAD = (1 << 24) + 1;
 
@@ -64,8 +66,12 @@ export class FrameReader extends Writable {
 
   /** Drops one line before the first frame, or starts at the first frame (whose header is a "ready" line). */
   #skipToReady(): boolean {
-    const newline = this.#peek(this.#buffered).indexOf(10);
-    if (newline < 0) return false;
+    const newline = this.#peek(MAX_BANNER_LINE + 1).indexOf(10);
+    if (newline < 0) {
+      // A banner line longer than this is no banner: kept whole, it would grow without end.
+      if (this.#buffered > MAX_BANNER_LINE) throw malformed(`a line of over ${MAX_BANNER_LINE} bytes before the watcher started`);
+      return false;
+    }
     const line = this.#peek(newline).toString("latin1");
     if (/^ready - \d+$/.test(line)) this.#started = true;
     else this.#take(newline + 1);

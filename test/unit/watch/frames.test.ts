@@ -45,3 +45,10 @@ test("after the first frame, anything that is not a frame header is an error, no
   await assert.rejects(feed([ready, Buffer.from("x".repeat(300))]), /malformed watcher output/);
   await assert.rejects(feed([ready, Buffer.from("log job1 99999999999\n")]), /malformed watcher output/);
 });
+
+test("a line before the first frame that never ends is refused, not kept growing", async () => {
+  const endless = Array.from({ length: 40 }, () => Buffer.alloc(4096, "x"));
+  await assert.rejects(feed([Buffer.from("banner\n"), ...endless]), /malformed watcher output: a line of over 65536 bytes/);
+  const long = Buffer.concat([Buffer.alloc(60_000, "b"), Buffer.from("\n"), frame("ready", "-", Buffer.from("1"))]);
+  assert.deepEqual((await feed([long])).map((f) => f.type), ["ready"], "a long banner line under the bound is skipped");
+});
