@@ -3,7 +3,7 @@
 import { createInterface } from "node:readline";
 import { PassThrough, Readable, type Writable } from "node:stream";
 import { collectBounded } from "../util/bounded-text.js";
-import { ConnectionError } from "../util/errors.js";
+import { ConnectionError, RemoteCommandError } from "../util/errors.js";
 import type { ExecOptions, ExecResult, StreamHandle } from "./types.js";
 
 export interface RunningCommand {
@@ -25,9 +25,23 @@ function feedStdin(stdin: Writable, input: ExecOptions["stdin"]): void {
   else stdin.end(input ?? "");
 }
 
-function collect(stream: Readable): () => string {
+/**
+ * More than any reply slurmray reads whole (probes, listings, a store's missing keys): a target printing
+ * without end is stopped here, with a clear error, long before the text could pass V8's longest string.
+ * Large files travel through ExecOptions.stdout sinks instead.
+ */
+export const STDOUT_MAX = 128 * 1024 * 1024;
+
+/** Collects a stream's bytes up to `max`; past it, stops keeping them and calls `overflow` once. */
+function collect(stream: Readable, max: number, overflow: () => void): () => string {
   const chunks: Buffer[] = [];
-  stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+  let kept = 0;
+  stream.on("data", (chunk: Buffer) => {
+    if (kept > max) return;
+    kept += chunk.length;
+    if (kept > max) overflow();
+    else chunks.push(chunk);
+  });
   return () => Buffer.concat(chunks).toString("utf8");
 }
 
@@ -43,7 +57,13 @@ export async function runCommand(
   const running = await start(command);
   onStarted?.(running);
   feedStdin(running.stdin, options.stdin);
-  const stdout = options.stdout ? null : collect(running.stdout);
+  let overflowed = false;
+  const stdout = options.stdout
+    ? null
+    : collect(running.stdout, STDOUT_MAX, () => {
+        overflowed = true;
+        running.kill();
+      });
   if (options.stdout) running.stdout.pipe(options.stdout);
   const stderr = collectBounded(running.stderr);
   if (options.stderr) running.stderr.pipe(options.stderr);
@@ -61,6 +81,9 @@ export async function runCommand(
   try {
     const code = await running.finished;
     signal?.throwIfAborted();
+    if (overflowed) {
+      throw new RemoteCommandError("Reading a remote command's reply", command, code, `it printed more than ${STDOUT_MAX} bytes, more than any reply slurmray reads; it was stopped`);
+    }
     if (timedOut) {
       throw new ConnectionError(`The remote command did not finish within ${timeoutMs} ms: ${command}`);
     }

@@ -9,7 +9,9 @@ import type { TestContext } from "node:test";
 import { after, before, describe, test } from "node:test";
 import { downloadFiles, readRemoteFile, uploadFiles } from "../../../src/transport/files.js";
 import { OpenSshTransport } from "../../../src/transport/openssh.js";
+import { STDOUT_MAX } from "../../../src/transport/running.js";
 import type { Transport } from "../../../src/transport/types.js";
+import { RemoteCommandError } from "../../../src/util/errors.js";
 import { scratchDir } from "../../helpers/scratch.js";
 import { requireTestbed, type TestBed, testbed } from "../../helpers/testbed.js";
 import { awkwardArgs, randomArgvs } from "../../unit/transport/argv.js";
@@ -77,6 +79,18 @@ export function transportSuite(name: string, open: (bed: TestBed | null) => Prom
       assert.ok(r.stderr.startsWith("FIRST\n"));
       assert.ok(r.stderr.endsWith("\nLAST\n"));
       assert.match(r.stderr, /\[… \d+ bytes of output left out …\]/);
+    });
+
+    test("a command printing without end on stdout is stopped past STDOUT_MAX with a clear error", async (t) => {
+      const transport = usable(t);
+      if (!transport) return;
+      const started = Date.now();
+      await assert.rejects(transport.exec(["sh", "-c", "cat /dev/zero; echo unreachable > /dev/null"]), (error: Error) => {
+        assert.ok(error instanceof RemoteCommandError, String(error));
+        assert.match(error.message, new RegExp(`printed more than ${STDOUT_MAX} bytes`));
+        return true;
+      });
+      assert.ok(Date.now() - started < 60_000);
     });
 
     test("script runs on sh -s with positional arguments", async (t) => {
