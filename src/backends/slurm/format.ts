@@ -25,13 +25,17 @@ function splitTopLevel(list: string): string[] {
   return parts.filter((p) => p !== "");
 }
 
-function expandRange(range: string): string[] {
-  const [from, to] = range.split("-");
-  if (to === undefined) return [from!];
-  const width = from!.length;
-  const names: string[] = [];
-  for (let n = Number(from); n <= Number(to); n++) names.push(String(n).padStart(width, "0"));
-  return names;
+/** More nodes than any one range of a real cluster's host list: the scheduler's reply is data, not a loop bound. */
+const MAX_RANGE = 100_000;
+
+/** "08-10" → ["08", "09", "10"]; null for a range that is not two plain numbers in order, or too long to be one. */
+function expandRange(range: string): string[] | null {
+  const match = /^(\d{1,9})(?:-(\d{1,9}))?$/.exec(range);
+  if (!match) return null;
+  const [, from, to = from] = match;
+  const [first, last] = [Number(from), Number(to)];
+  if (last < first || last - first >= MAX_RANGE) return null;
+  return Array.from({ length: last - first + 1 }, (_, i) => String(first + i).padStart(from!.length, "0"));
 }
 
 /** Slurm host list → node names: "n[1-3,7],gpu01" → ["n1", "n2", "n3", "n7", "gpu01"]. "" and "None assigned" → []. */
@@ -42,7 +46,10 @@ export function expandHostlist(list: string): string[] {
     const match = /^([^[]*)\[([^\]]+)\](.*)$/.exec(part);
     if (!match) return [part];
     const [, prefix, ranges, suffix] = match;
-    return ranges!.split(",").flatMap(expandRange).map((n) => `${prefix}${n}${suffix}`);
+    const numbers = ranges!.split(",").map(expandRange);
+    // A range that cannot be expanded leaves its part as the scheduler wrote it.
+    if (numbers.some((n) => n === null)) return [part];
+    return numbers.flatMap((n) => n!).map((n) => `${prefix}${n}${suffix}`);
   });
 }
 

@@ -44,6 +44,12 @@ test("durations, host lists and memory sizes as squeue and sacct print them", ()
   assert.deepEqual(expandHostlist("n1"), ["n1"]);
   assert.deepEqual(expandHostlist("None assigned"), []);
   assert.deepEqual(expandHostlist("(Resources)"), []);
+  // What squeue prints is data: a range that is not one, or one of a billion nodes, stays as it was written.
+  const started = Date.now();
+  assert.deepEqual(expandHostlist("n[1-999999999],m[2]"), ["n[1-999999999]", "m2"]);
+  assert.deepEqual(expandHostlist("n[5-3],x[a-b],y[1-2,zz]"), ["n[5-3]", "x[a-b]", "y[1-2,zz]"]);
+  assert.equal(expandHostlist("big[00001-100000]").length, 100_000);
+  assert.ok(Date.now() - started < 2000);
   assert.equal(parseMemory("1024K"), 1048576);
   assert.equal(parseMemory("1.5G"), 1610612736);
   assert.equal(parseMemory(""), null);
