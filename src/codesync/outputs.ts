@@ -65,6 +65,8 @@ function parentsUnder(dir: string, name: string): void {
   }
 }
 
+const NAME_MAX_BYTES = 4096;
+
 /** Parses the frames of a send stream, writing each file under dir as it arrives (temp name, then rename). */
 class FrameWriter extends Writable {
   #pending: Buffer = Buffer.alloc(0);
@@ -116,6 +118,8 @@ class FrameWriter extends Writable {
         return;
       }
       const nameLength = Number(this.#pending.readBigUInt64BE(1));
+      // A path is at most PATH_MAX bytes: a longer announced name would have every later byte kept waiting for it.
+      if (nameLength > NAME_MAX_BYTES) throw new RemoteCommandError("Bringing the outputs back", "codestore.py send", 1, `malformed stream: a name of ${nameLength} bytes`);
       if (this.#pending.length < 9 + nameLength + 16) return;
       const name = decodeName(this.#pending.subarray(9, 9 + nameLength));
       const size = Number(this.#pending.readBigUInt64BE(9 + nameLength));

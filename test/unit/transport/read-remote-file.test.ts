@@ -3,18 +3,15 @@
 // never a crash. A stand-in transport replays each reply (the real command runs in the transport suites).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Writable } from "node:stream";
 import { readRemoteFile } from "../../../src/transport/files.js";
-import type { ExecOptions, Transport } from "../../../src/transport/types.js";
 import { RemoteCommandError } from "../../../src/util/errors.js";
+import { replayingTransport } from "../../helpers/replaying-transport.js";
 
-function replying(reply: Buffer): Transport {
-  const exec = async (_argv: readonly string[], options: ExecOptions = {}) => {
-    const sink = options.stdout as Writable;
-    for (let i = 0; i < reply.length; i += 7000) sink.write(reply.subarray(i, i + 7000));
-    return { code: 0, stdout: "", stderr: "" };
-  };
-  return { exec } as unknown as Transport;
+/** Replays `reply` in chunks of 7,000 bytes, as a pipe may deliver it. */
+function replying(reply: Buffer) {
+  return replayingTransport((stdout) => {
+    for (let i = 0; i < reply.length; i += 7000) stdout.write(reply.subarray(i, i + 7000));
+  });
 }
 
 test("a reply announcing a terabyte gives the bytes that came, without allocating the terabyte", async () => {
