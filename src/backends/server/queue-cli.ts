@@ -100,8 +100,10 @@ export function parseSubmittedIds(reply: Record<string, unknown>): string[] {
   return ids as string[];
 }
 
+/** A time of the queue's reply as ISO text; null for none, or for one no date can hold (toISOString would throw). */
 export function iso(seconds: number | null): string | null {
-  return seconds === null ? null : new Date(seconds * 1000).toISOString();
+  const date = seconds === null ? null : new Date(seconds * 1000);
+  return date === null || Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
 /** A queue entry as a job status; an entry the queue no longer has keeps the record's last word. */

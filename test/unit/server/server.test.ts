@@ -52,6 +52,13 @@ test("a queue entry becomes the job's status; one the queue lost keeps the recor
   assert.equal(queueStatus(record({ state: "RUNNING" }), undefined).state, "RUNNING");
 });
 
+test("a queue reply with times no date can hold gives no time, not a thrown RangeError", () => {
+  const reply = parseReply("polling", "queue.py poll", 0, JSON.stringify({ jobs: [{ id: "alice.17", user: "alice", state: "COMPLETED", started: 1e300, ended: -1e300 }] }), "");
+  const [entry] = parseJobs(reply);
+  const status = queueStatus(record(), entry);
+  assert.deepEqual([status.state, status.startedAt, status.endedAt], ["COMPLETED", null, null]);
+});
+
 test("the running-now line names each user's grant", () => {
   const started = Date.UTC(2026, 10, 30, 14, 2) / 1000;
   const line = runningNow([
