@@ -5,14 +5,14 @@ import type { JobStatus } from "../types.js";
 import type { RunnerStatus, WatchScheduler } from "../watch/types.js";
 import { type JobWatcher, sharedWatcher } from "../watch/watcher.js";
 import type { ServerBackend } from "./index.js";
-import { parseJobs, parseReply, type QueueJob, queueStatus } from "./queue-cli.js";
+import { iso, parseJobs, parseReply, type QueueJob, queueStatus } from "./queue-cli.js";
 
 /** queue.py reads small files under a lock: cheap, but a few times a second is plenty. */
 const POLL_EVERY_MS = 1000;
 const SEPARATOR = "@@slurmray:queue-list@@";
 
 function clock(seconds: number | null): string {
-  return seconds === null ? "?" : new Date(seconds * 1000).toISOString().slice(11, 16);
+  return iso(seconds)?.slice(11, 16) ?? "?";
 }
 
 /** "alice: 4 CPUs, 16 GB, GPUs 0,1, since 14:02; bob: …" */

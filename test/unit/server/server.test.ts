@@ -57,6 +57,8 @@ test("a queue reply with times no date can hold gives no time, not a thrown Rang
   const [entry] = parseJobs(reply);
   const status = queueStatus(record(), entry);
   assert.deepEqual([status.state, status.startedAt, status.endedAt], ["COMPLETED", null, null]);
+  const other = { id: "bob.1", user: "bob", state: "RUNNING", position: null, reason: "", cpus: 1, mem: 1, gpus: 0, submitted: 1, started: 1e300, ended: null, exitCode: null, gpuIds: [] as number[] } as const;
+  assert.equal(runningNow([other]), "running now: bob: 1 CPUs, 1 GB, since ?");
 });
 
 test("the running-now line names each user's grant", () => {
