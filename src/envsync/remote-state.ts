@@ -9,7 +9,7 @@ import { remoteFile } from "../remote/index.js";
 import type { Transport } from "../transport/types.js";
 import { RemoteCommandError } from "../util/errors.js";
 import { quote } from "../util/shell.js";
-import type { ProbedEnvironment } from "./distributions.js";
+import { isProbedEnvironment, type ProbedEnvironment } from "./distributions.js";
 import type { Pep610DirectUrl } from "./requirements/direct-url.js";
 import { sectionLines, wrapSection } from "../util/sections.js";
 import { RESOLVE_ENV } from "./generations.js";
@@ -184,6 +184,18 @@ function parsePythons(lines: readonly string[]): RemotePython[] {
   return [...found.values()];
 }
 
+/** The env's state as envprobe.py prints it; a line that is not one is named, never a raw SyntaxError. */
+function probedState(text: string): ProbedEnvironment {
+  let value: unknown = null;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // not JSON: refused below
+  }
+  if (!isProbedEnvironment(value)) throw new Error(`the remote env probe's state is not what envprobe.py prints: ${text.slice(0, 200)}`);
+  return value;
+}
+
 /** Parses the "env" section out of a command's output. Throws when the section is absent or garbled. */
 export function parseEnvProbe(output: string): RemoteEnvProbe {
   const lines = sectionLines(output, ENV_SECTION);
@@ -195,7 +207,7 @@ export function parseEnvProbe(output: string): RemoteEnvProbe {
   if (stamp) return { kind: "stamp", uv, envDir, stamp };
   const stateLine = lines.find((line) => line.startsWith("state "));
   if (stateLine) {
-    const state = JSON.parse(stateLine.slice(6)) as ProbedEnvironment;
+    const state = probedState(stateLine.slice(6));
     return { kind: "state", uv, envDir, state, stamp: parseStamp(state.stamp ?? null) };
   }
   return { kind: "missing", uv, envDir, broken: lines.includes("broken"), pythons: parsePythons(lines) };

@@ -53,6 +53,13 @@ test("a missing env lists the Pythons from PATH and from uv, once per path", () 
   assert.equal(broken.kind === "missing" && broken.broken, true);
 });
 
+test("a state that is not envprobe.py's is named, never a raw SyntaxError", () => {
+  const good = { python: "3.11.2", executable: "/x/python", markers: { python_version: "3.11" }, distributions: [{ name: "a", version: "1", requires: [], direct_url: null }], path: [] };
+  assert.equal(parseEnvProbe(section(`state ${JSON.stringify(good)}`)).kind, "state");
+  const bad = ["{truncated", "[]", "null", JSON.stringify({ ...good, distributions: "none" }), JSON.stringify({ ...good, markers: null })];
+  for (const text of bad) assert.throws(() => parseEnvProbe(section(`state ${text}`)), /the remote env probe's state is not what envprobe.py prints/, text);
+});
+
 test("no section is an error that shows the output", () => {
   assert.throws(() => parseEnvProbe("bash: sh: not found"), /printed no "env" section:\nbash: sh: not found/);
 });
