@@ -12,7 +12,7 @@ import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync } f
 import { join } from "node:path";
 import { writeJsonAtomic } from "../util/fs.js";
 import { isObject, readCache } from "../util/json-file.js";
-import { sha256 } from "./manifest.js";
+import { isSha256, sha256 } from "./manifest.js";
 
 /** The answers kept, newest first: enough for a few entries and selections in turn, small to read. */
 const KEEP = 16;
@@ -123,7 +123,7 @@ function isInputs(value: unknown): value is CheckInputs {
     isObject(value) &&
     isObject(value.files) &&
     isObject(value.lookups) &&
-    Object.values(value.files).every((d) => typeof d === "string" && /^[0-9a-f]{64}$/.test(d)) &&
+    Object.values(value.files).every((d) => typeof d === "string" && isSha256(d)) &&
     Object.values(value.lookups).every((b) => typeof b === "boolean")
   );
 }

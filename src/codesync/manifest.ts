@@ -48,6 +48,16 @@ export function sha256(data: string | Buffer): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
+/** Whether text is a sha256 as sha256() writes it: 64 lowercase hex digits. */
+export function isSha256(text: string): boolean {
+  return /^[0-9a-f]{64}$/.test(text);
+}
+
+/** Whether text is `count` such hashes run together, as the cached columns keep them (one test, not one per entry). */
+export function isHashColumn(text: string, count: number): boolean {
+  return text.length === 64 * count && /^[0-9a-f]*$/.test(text);
+}
+
 /** The one order of manifest entries (the hash depends on it). */
 export function byPath(a: ManifestRecord, b: ManifestRecord): number {
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
@@ -78,7 +88,7 @@ interface HashCache {
 
 const NO_CACHE: HashCache = { version: HASH_CACHE_VERSION, paths: [], stats: [], sha: "" };
 
-/** The columns' shape; each entry is checked where it is used (cachedHash), not 100,000 times up front. */
+/** The columns' shape, the hashes checked at once (one test of the column); each entry's path and stats where it is used (cachedHash). */
 function checkHashCache(value: unknown): HashCache {
   const valid =
     isObject(value) &&
@@ -87,17 +97,14 @@ function checkHashCache(value: unknown): HashCache {
     Array.isArray(value.stats) &&
     value.stats.length === value.paths.length * 3 &&
     typeof value.sha === "string" &&
-    value.sha.length === value.paths.length * 64;
+    isHashColumn(value.sha, value.paths.length);
   return valid ? (value as unknown as HashCache) : fail(`expected {version: ${HASH_CACHE_VERSION}, paths, stats, sha}`);
 }
-
-const HEX64 = /^[0-9a-f]{64}$/;
 
 /** Entry i's hash when it still holds for f (the same path, size, mtime and inode), else null. */
 function cachedHash(cache: HashCache, i: number, f: SelectedFile): string | null {
   const fits = cache.paths[i] === f.path && cache.stats[3 * i] === f.size && cache.stats[3 * i + 1] === f.mtimeMs && cache.stats[3 * i + 2] === f.ino;
-  const hash = fits ? cache.sha.slice(64 * i, 64 * i + 64) : "";
-  return HEX64.test(hash) ? hash : null;
+  return fits ? cache.sha.slice(64 * i, 64 * i + 64) : null;
 }
 
 function entryOf(f: SelectedFile, digest: string): ManifestEntry {

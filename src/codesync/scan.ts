@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/fs.js";
 import { fail, isObject, readCache } from "../util/json-file.js";
-import { localManifest, type Manifest, racilyRecent, sha256 } from "./manifest.js";
+import { isSha256, localManifest, type Manifest, racilyRecent, sha256 } from "./manifest.js";
 import type { Selection } from "./select.js";
 import { manifestId } from "./store.js";
 
@@ -28,8 +28,6 @@ interface Stamp {
   check: string;
 }
 
-const HEX64 = /^[0-9a-f]{64}$/;
-
 function checkOf(scan: string, id: string): string {
   return sha256(`slurmray-scan ${STAMP_VERSION} ${scan} ${id}`);
 }
@@ -39,9 +37,9 @@ function checkStamp(value: unknown): Stamp {
     isObject(value) &&
     value.version === STAMP_VERSION &&
     typeof value.scan === "string" &&
-    HEX64.test(value.scan) &&
+    isSha256(value.scan) &&
     typeof value.id === "string" &&
-    HEX64.test(value.id) &&
+    isSha256(value.id) &&
     value.check === checkOf(value.scan, value.id);
   return valid ? (value as unknown as Stamp) : fail("expected a scan stamp");
 }

@@ -3,7 +3,7 @@
 // something changed.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ManifestRecord } from "./manifest.js";
+import { isHashColumn, isSha256, type ManifestRecord } from "./manifest.js";
 
 /** The manifest last sent to a target, whose tree existed when it was sent. */
 export interface SentState {
@@ -44,7 +44,7 @@ function fromColumns(value: Partial<SentColumns>): SentState | null {
     Array.isArray(paths) &&
     paths.every((p) => typeof p === "string") &&
     typeof sha === "string" &&
-    sha.length === 64 * paths.length &&
+    isHashColumn(sha, paths.length) &&
     Array.isArray(modes) &&
     modes.length === paths.length &&
     modes.every((m) => typeof m === "number") &&
@@ -73,7 +73,7 @@ export function idFile(cacheDir: string, targetKey: string): string {
 export function lastCodeId(cacheDir: string, targetKey: string): string | null {
   try {
     const id = readFileSync(idFile(cacheDir, targetKey), "utf8");
-    if (/^[0-9a-f]{64}$/.test(id)) return id;
+    if (isSha256(id)) return id;
   } catch {
     // none yet, or written by a version without it: the state file has the id too
   }

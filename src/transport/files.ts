@@ -91,6 +91,7 @@ class SizedSink extends Writable {
         // wc -c prints a number; were it anything else, the buffer would be empty and every byte kept as beyond it.
         this.#file = new SizedBuffer(announcedSize(this.#head.subarray(0, newline).toString("latin1")));
         this.#file.add(this.#head.subarray(newline + 1));
+        this.#head = Buffer.alloc(0);
       } else if (this.#head.length > SIZE_LINE_MAX) this.#refused = true;
     }
     callback();
