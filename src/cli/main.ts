@@ -4,6 +4,7 @@
 import { CommanderError } from "@commander-js/extra-typings";
 import pc from "picocolors";
 import { EXIT, InterruptedError, SlurmrayError } from "../util/errors.js";
+import { endOnBrokenPipe } from "./broken-pipe.js";
 import { closeOpenedSessions } from "./lazy.js";
 import { info } from "./output.js";
 import { program } from "./program.js";
@@ -35,4 +36,5 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+endOnBrokenPipe(closeOpenedSessions);
 process.exitCode = await main(process.argv);

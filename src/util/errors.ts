@@ -7,6 +7,8 @@ export const EXIT = {
   badInput: 2,
   connection: 3,
   interrupted: 130,
+  /** The reader of stdout went away (`slurmray jobs | head`): 128 + SIGPIPE, as other tools end. */
+  brokenPipe: 141,
 } as const;
 
 export class SlurmrayError extends Error {
