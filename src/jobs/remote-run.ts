@@ -262,7 +262,7 @@ function describeUpload(code: SyncResult, dryRun: boolean): string {
 function describeEnv(env: EnvReport): string {
   const changes = env.installed.length + env.changed.length;
   if (changes === 0 && !env.created) return "in step, nothing installed";
-  const installed = env.installed.length ? `, installed ${env.installed.length}: ${env.installed.slice(0, 5).join(", ")}${env.installed.length > 5 ? ", …" : ""}` : "";
+  const installed = env.installed.length ? `, installed ${env.installed.length} requirement(s): ${env.installed.slice(0, 5).join(", ")}${env.installed.length > 5 ? ", …" : ""}` : "";
   return `${env.created ? "created" : "updated"}${installed}${env.changed.length ? `, ${env.changed.length} changed` : ""}`;
 }
 

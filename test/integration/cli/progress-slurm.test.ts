@@ -75,6 +75,8 @@ describe("progress on the Slurm test bed", () => {
     for (const text of ["installed alpha (1 of 3)", "installed beta (2 of 3)", "installed gamma (3 of 3)"]) {
       assert.match(created.stderr, line(text), created.stderr);
     }
+    // The step's end counts requirements, not the installer's packages, and says so.
+    assert.match(created.stderr, /env sync: created, installed 3 requirement\(s\): alpha, beta, gamma \(/, created.stderr);
     // In order, before the step's end.
     const at = ["(1 of 3)", "(2 of 3)", "(3 of 3)", "env sync: created"].map((text) => created.stderr.indexOf(text));
     assert.deepEqual([...at].sort((a, b) => a - b), at, created.stderr);
