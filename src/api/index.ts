@@ -15,7 +15,7 @@ import { fetchJobOutputs } from "../jobs/remote-run.js";
 import { finishJob, followToEnd, runJob } from "../jobs/run.js";
 import { closeSessions, openTarget } from "../jobs/session.js";
 import { isFinal, type JobRecord, type JobState } from "../model/job.js";
-import { formatRemoteError, printedValue, resultForDisplay } from "../model/outcome.js";
+import { completedResult, formatRemoteError, printedValue, resultForDisplay } from "../model/outcome.js";
 import { InputError, JobFailedError } from "../util/errors.js";
 
 export * from "../util/errors.js";
@@ -132,7 +132,7 @@ export class Job {
       const detail = outcome.error ? formatRemoteError(outcome.error) : (this.record.reason ?? "no error recorded");
       throw new JobFailedError(`job ${this.id} ended ${this.record.state}:\n${detail}`);
     }
-    return resultForDisplay(outcome.result);
+    return resultForDisplay(completedResult(this.id, this.record.remoteDir, outcome));
   }
 
   /**

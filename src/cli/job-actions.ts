@@ -3,7 +3,7 @@
 import type { OutputsResult } from "../codesync/outputs.js";
 import type { LoadedConfig } from "../config/load.js";
 import { isFinal, type JobRecord } from "../model/job.js";
-import { resultToPrint } from "../model/outcome.js";
+import { completedResult, resultToPrint } from "../model/outcome.js";
 import { jobsLayer } from "./lazy.js";
 import { printFailure, printJson } from "./output.js";
 
@@ -46,8 +46,9 @@ export async function attachJob(config: LoadedConfig, job: JobRecord, write: (te
 export async function showOutcome(config: LoadedConfig, job: JobRecord, json: boolean, logShown: boolean, outputs: OutputsResult | null = null): Promise<boolean> {
   const outcome = await (await control()).readJobOutcome(config, job);
   const failed = job.state !== "COMPLETED";
-  if (json) printJson({ job_id: job.id, state: job.state, result: resultToPrint(outcome.result), error: outcome.error, ...(outputs ? { outputs } : {}) });
-  else if (!failed) printJson(resultToPrint(outcome.result));
+  const result = resultToPrint(failed ? outcome.result : completedResult(job.id, job.remoteDir, outcome));
+  if (json) printJson({ job_id: job.id, state: job.state, result, error: outcome.error, ...(outputs ? { outputs } : {}) });
+  else if (!failed) printJson(result);
   if (failed) printFailure(job, outcome.error, logShown || json);
   return failed;
 }

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../config/load.js";
 import { isFinal, type JobRecord, type JobState, type RemoteError } from "../model/job.js";
 import type { OutputsResult } from "../codesync/outputs.js";
-import { type Outcome, readOutcome, resultForDisplay } from "../model/outcome.js";
+import { completedResult, type Outcome, readOutcome, resultForDisplay } from "../model/outcome.js";
 import { InputError, InterruptedError } from "../util/errors.js";
 import { absorbElement, activeElements, arrayState, elementRecord } from "./array-record.js";
 import type { ConnectOptions } from "./connect.js";
@@ -256,7 +256,7 @@ export async function arrayOutcomes(session: TargetSession, job: JobRecord, know
 
 /** An element's outcome; `outcome` null while it has none to read. */
 function outcomeOf(element: JobRecord, outcome: Outcome | null): ElementOutcome {
-  const result = resultForDisplay(outcome?.result ?? null);
+  const result = resultForDisplay(outcome && element.state === "COMPLETED" ? completedResult(element.id, element.remoteDir, outcome) : (outcome?.result ?? null));
   return { index: element.element!, id: element.id, state: element.state, result, error: outcome?.error ?? null, reason: element.reason };
 }
 

@@ -10,7 +10,7 @@ import { InputError, InterruptedError } from "../util/errors.js";
 import type { ConnectOptions } from "./connect.js";
 import { parseEntry, runnerEntry } from "./entry.js";
 import { checkEntryFunction } from "./entry-check.js";
-import { type Outcome, resultToPrint } from "../model/outcome.js";
+import { completedResult, type Outcome, resultToPrint } from "../model/outcome.js";
 import { jobsDir, newJobId, saveJob } from "./registry.js";
 import type { OutputsResult } from "../codesync/outputs.js";
 import { fetchJobOutputs, prepareLocal, prepareRemote } from "./remote-run.js";
@@ -308,7 +308,7 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
   timings.run = Math.round(performance.now() - runStart) / 1000 - queueSeconds;
   report.state = job.state;
   report.reason = job.reason;
-  report.result = resultToPrint(outcome.result);
+  report.result = resultToPrint(job.state === "COMPLETED" ? completedResult(job.id, job.remoteDir, outcome) : outcome.result);
   report.error = outcome.error;
   return finish();
 }

@@ -71,6 +71,18 @@ function parseOutcomeFile<T>(path: string, text: string, valid: (value: unknown)
   return value;
 }
 
+/**
+ * A completed job's result. Its file must be there (a Python None is the text null in it), so a missing one is
+ * never shown as a null result: the job's folder was removed on the target (slurmray clean, retention, a site
+ * purging old files) or changed there.
+ */
+export function completedResult(jobId: string, dir: string, outcome: Outcome): ResultValue {
+  if (outcome.result) return outcome.result;
+  throw new JobFailedError(
+    `job ${jobId} completed, but its result is not in ${dir} on the target: the job's folder was removed there (slurmray clean, retention_days, or the site purging old files) or changed. Run the job again to get its result.`,
+  );
+}
+
 /** The value to return (the API): the JSON value itself, parsed, or the pickle's description. */
 export function resultForDisplay(result: ResultValue | null): unknown {
   return printedValue(resultToPrint(result));

@@ -1,6 +1,6 @@
 // The public library on the local target: Cluster.run / submit / map and Job, as a TypeScript user calls them.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Cluster, InputError, InterruptedError, JobFailedError } from "../../../src/api/index.js";
@@ -28,6 +28,9 @@ def report(name):
     with open(os.path.join("outputs", "tables", name), "w") as f:
         f.write("a,b\\n1,2\\n")
     return name
+
+def nothing():
+    return None
 
 def ticks(n, every=0.3):
     for i in range(n):
@@ -101,6 +104,23 @@ describe("Cluster and Job on the local target", () => {
     assert.equal(fetched.dir, dir);
     assert.equal(readFileSync(join(dir, "tables", "t.csv"), "utf8"), "a,b\n1,2\n");
     assert.equal(await job.status(), "COMPLETED");
+  });
+
+  it("a completed job whose result file is gone rejects, never resolves null; a function's None is null", async () => {
+    const cluster = new Cluster({ cwd });
+    assert.equal(await cluster.run("calc.py:nothing"), null);
+    const job = await cluster.submit("calc.py:square", { args: { x: 3 } });
+    assert.equal(await job.result(), 9);
+    const jobDir = join(cwd, ".slurmray", "jobs", job.id); // the local target's job folder
+    rmSync(join(jobDir, "result.json"));
+    await assert.rejects(job.result(), (error: unknown) => error instanceof JobFailedError && /its result is not in .* the job's folder was removed/.test(error.message));
+
+    const array = await cluster.map("calc.py:square", [{ x: 1 }, { x: 2 }]);
+    assert.deepEqual(array.elements.map((e) => e.result), [1, 4]);
+    rmSync(join(cwd, ".slurmray", "jobs", array.job_id, "1", "result.json"));
+    await assert.rejects(cluster.job(array.job_id).result(), new RegExp(`job ${array.job_id}_1 completed, but its result is not in`));
+    await assert.rejects(cluster.job(`${array.job_id}_1`).result(), /its result is not in/);
+    assert.equal(await cluster.job(`${array.job_id}_0`).result(), 1);
   });
 
   it("cancel() stops a submitted job", async () => {
