@@ -5,6 +5,7 @@ import type { LoadedConfig } from "../config/load.js";
 import { type Outcome, readOutcome } from "../model/outcome.js";
 import { absorbElement, activeElements } from "./array-record.js";
 import { cancelArray } from "./map.js";
+import { JobFilesGoneError } from "../util/errors.js";
 import { saveJob } from "./registry.js";
 import { openTarget } from "./session.js";
 import { isFinal, type JobRecord } from "../model/job.js";
@@ -46,8 +47,13 @@ export async function cancelJob(config: LoadedConfig, job: JobRecord): Promise<J
   return job;
 }
 
+/** The log from a byte offset. An ended job's whole log read as empty while its folder is gone is an error, not an empty log. */
 export async function readJobLog(config: LoadedConfig, job: JobRecord, fromOffset = 0): Promise<{ text: string; offset: number }> {
-  return (await openTarget(config, job.target)).files.readFrom(jobPaths(job.remoteDir).log, fromOffset);
+  const { files } = await openTarget(config, job.target);
+  const paths = jobPaths(job.remoteDir);
+  const log = await files.readFrom(paths.log, fromOffset);
+  if (log.text === "" && fromOffset === 0 && isFinal(job.state) && (await files.read(paths.spec)) === null) throw new JobFilesGoneError(job.id, "its log", job.remoteDir);
+  return log;
 }
 
 export async function readJobOutcome(config: LoadedConfig, job: JobRecord): Promise<Outcome> {

@@ -1,6 +1,6 @@
 // Reads what the runner left in a job dir (result.json / error.json) into one outcome, whatever the target.
 // A result's value stays JSON text (JsonText): the CLI prints it without ever holding it parsed.
-import { JobFailedError } from "../util/errors.js";
+import { JobFailedError, JobFilesGoneError } from "../util/errors.js";
 import { isObject } from "../util/json-file.js";
 import { JsonText } from "../util/json-text.js";
 import type { RemoteError } from "./job.js";
@@ -73,14 +73,11 @@ function parseOutcomeFile<T>(path: string, text: string, valid: (value: unknown)
 
 /**
  * A completed job's result. Its file must be there (a Python None is the text null in it), so a missing one is
- * never shown as a null result: the job's folder was removed on the target (slurmray clean, retention, a site
- * purging old files) or changed there.
+ * never shown as a null result: the job's folder was removed or changed on the target.
  */
 export function completedResult(jobId: string, dir: string, outcome: Outcome): ResultValue {
   if (outcome.result) return outcome.result;
-  throw new JobFailedError(
-    `job ${jobId} completed, but its result is not in ${dir} on the target: the job's folder was removed there (slurmray clean, retention_days, or the site purging old files) or changed. Run the job again to get its result.`,
-  );
+  throw new JobFilesGoneError(jobId, "it completed, but its result", dir);
 }
 
 /** The value to return (the API): the JSON value itself, parsed, or the pickle's description. */

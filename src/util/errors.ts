@@ -67,6 +67,16 @@ export class JobFailedError extends SlurmrayError {
   }
 }
 
+/** A job's files are no longer on the target: its folder was removed or changed there. Exit code 1. */
+export class JobFilesGoneError extends SlurmrayError {
+  constructor(jobId: string, what: string, dir: string) {
+    super(
+      `job ${jobId}: ${what} is not in ${dir} on the target: the job's folder was removed there (slurmray clean, retention_days, or the site purging old files) or changed`,
+      EXIT.jobFailed,
+    );
+  }
+}
+
 /** The run was interrupted (Ctrl-C). Exit code 130. */
 export class InterruptedError extends SlurmrayError {
   constructor(message = "Interrupted") {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { Cluster, InputError, InterruptedError, JobFailedError } from "../../../src/api/index.js";
+import { Cluster, InputError, InterruptedError, JobFailedError, JobFilesGoneError } from "../../../src/api/index.js";
 import { tempProject } from "../../helpers/cli.js";
 import { scratchDir } from "../../helpers/scratch.js";
 
@@ -106,19 +106,21 @@ describe("Cluster and Job on the local target", () => {
     assert.equal(await job.status(), "COMPLETED");
   });
 
-  it("a completed job whose result file is gone rejects, never resolves null; a function's None is null", async () => {
+  it("a completed job whose folder or result file is gone rejects, never resolves null; a function's None is null", async () => {
     const cluster = new Cluster({ cwd });
     assert.equal(await cluster.run("calc.py:nothing"), null);
     const job = await cluster.submit("calc.py:square", { args: { x: 3 } });
     assert.equal(await job.result(), 9);
-    const jobDir = join(cwd, ".slurmray", "jobs", job.id); // the local target's job folder
-    rmSync(join(jobDir, "result.json"));
-    await assert.rejects(job.result(), (error: unknown) => error instanceof JobFailedError && /its result is not in .* the job's folder was removed/.test(error.message));
+    rmSync(join(cwd, ".slurmray", "jobs", job.id), { recursive: true }); // the local target's job folder
+    await assert.rejects(job.result(), (error: unknown) => error instanceof JobFilesGoneError && error.exitCode === 1 && /its result is not in .* the job's folder was removed/.test(error.message));
+    await assert.rejects(async () => {
+      for await (const text of job.logs()) assert.fail(`read a log from a folder that is gone: ${text}`);
+    }, /its log is not in/);
 
     const array = await cluster.map("calc.py:square", [{ x: 1 }, { x: 2 }]);
     assert.deepEqual(array.elements.map((e) => e.result), [1, 4]);
     rmSync(join(cwd, ".slurmray", "jobs", array.job_id, "1", "result.json"));
-    await assert.rejects(cluster.job(array.job_id).result(), new RegExp(`job ${array.job_id}_1 completed, but its result is not in`));
+    await assert.rejects(cluster.job(array.job_id).result(), new RegExp(`job ${array.job_id}_1: it completed, but its result is not in`));
     await assert.rejects(cluster.job(`${array.job_id}_1`).result(), /its result is not in/);
     assert.equal(await cluster.job(`${array.job_id}_0`).result(), 1);
   });

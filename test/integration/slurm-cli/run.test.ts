@@ -124,8 +124,8 @@ describe("slurmray on the Slurm test bed", () => {
     assert.match(logs.stdout, /hello from n1/);
     const result = await runCli(["result", id, "--json"], { cwd });
     assert.equal(JSON.parse(result.stdout).result.node, "n1");
-    // Its folder removed on the target (clean from another clone, a site purging old files): the result is an
-    // error naming what happened, never a null result with exit code 0.
+    // Its folder removed on the target (clean from another clone, a site purging old files): the result and the
+    // log are errors naming what happened, never a null result or an empty log with exit code 0.
     removeRemote(b, [records(cwd).find((job) => job.id === id)!.remoteDir]);
     const lost = await runCli(["result", id], { cwd });
     assert.equal(lost.code, 1, lost.stdout);
@@ -133,6 +133,9 @@ describe("slurmray on the Slurm test bed", () => {
     assert.match(lost.stderr, /completed, but its result is not in .* on the target: the job's folder was removed/);
     const lostJson = await runCli(["result", id, "--json"], { cwd });
     assert.equal(JSON.parse(lostJson.stdout).exit_code, 1);
+    const lostLog = await runCli(["logs", id], { cwd });
+    assert.equal(lostLog.code, 1);
+    assert.match(lostLog.stderr, /its log is not in .* on the target/);
 
     const slow = (await runCli(["run", "work.py:slow", "--args", '{"seconds": 3}', "--detach"], { cwd, timeoutMs: 120_000 })).stdout.trim();
     const followed = await runCli(["logs", slow, "-f"], { cwd, timeoutMs: 120_000 });
