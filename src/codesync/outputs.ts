@@ -7,7 +7,7 @@ import { join, sep } from "node:path";
 import { Writable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import type { Transport } from "../transport/types.js";
-import { InputError, RemoteCommandError } from "../util/errors.js";
+import { InputError, JobFilesGoneError, RemoteCommandError } from "../util/errors.js";
 import { decodeName, displayName, encodeName } from "./names.js";
 import { storeArgv } from "./store.js";
 
@@ -19,6 +19,8 @@ export interface OutputsResult {
 
 /** Files a large output's progress is reported for, and how often. */
 const PROGRESS_BYTES = 16 * 1024 * 1024;
+/** codestore.py send's exit code when the job's folder holding the outputs is not there. */
+const SEND_NO_JOB_FOLDER = 3;
 
 /** The files under dir as "<size> <mtime_ns> <path>\0" records (what codestore.py send skips). */
 function heldRecords(dir: string, rel = ""): Buffer[] {
@@ -169,19 +171,21 @@ export async function fetchOutputs(
     writer.on("finish", resolve).on("error", reject);
     gunzip.on("error", reject);
   });
-  // A refused name or a local write error stops the remote command (else it would block on a full pipe).
+  // A refused name or a local write error stops the remote command (else it would block on a full pipe). A
+  // stream that ended early needs no stop: the remote side has closed it, and its exit code says why.
   const abort = new AbortController();
   let writeError: unknown;
   finished.catch((error: unknown) => {
     writeError = error;
-    abort.abort();
+    if ((error as NodeJS.ErrnoException).code !== "Z_BUF_ERROR") abort.abort();
   });
   for (const sub of subdirs) checkOutputName(sub);
   const stdin = Buffer.concat(subdirs.length ? subdirs.flatMap((sub) => heldRecords(localDir, sub)) : heldRecords(localDir));
   const result = await transport.exec(storeArgv(python, "send", remoteDir, ...subdirs), { stdin, stdout: gunzip, signal: abort.signal }).catch((error: unknown) => {
     throw writeError ?? error;
   });
-  await finished;
+  if (result.code === SEND_NO_JOB_FOLDER) throw new JobFilesGoneError(`the job's folder holding ${remoteDir} is not there`);
   if (result.code !== 0) throw new RemoteCommandError(`Bringing the outputs back from ${remoteDir}`, "codestore.py send", result.code, result.stderr);
+  await finished;
   return { dir: localDir, files: writer.files, bytes: writer.bytes };
 }

@@ -52,7 +52,7 @@ export async function readJobLog(config: LoadedConfig, job: JobRecord, fromOffse
   const { files } = await openTarget(config, job.target);
   const paths = jobPaths(job.remoteDir);
   const log = await files.readFrom(paths.log, fromOffset);
-  if (log.text === "" && fromOffset === 0 && isFinal(job.state) && (await files.read(paths.spec)) === null) throw new JobFilesGoneError(job.id, "its log", job.remoteDir);
+  if (log.text === "" && fromOffset === 0 && isFinal(job.state) && (await files.read(paths.spec)) === null) throw new JobFilesGoneError(`job ${job.id}: its log is not in ${job.remoteDir}`);
   return log;
 }
 

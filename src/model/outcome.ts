@@ -77,7 +77,7 @@ function parseOutcomeFile<T>(path: string, text: string, valid: (value: unknown)
  */
 export function completedResult(jobId: string, dir: string, outcome: Outcome): ResultValue {
   if (outcome.result) return outcome.result;
-  throw new JobFilesGoneError(jobId, "it completed, but its result", dir);
+  throw new JobFilesGoneError(`job ${jobId}: it completed, but its result is not in ${dir}`);
 }
 
 /** The value to return (the API): the JSON value itself, parsed, or the pickle's description. */

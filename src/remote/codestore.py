@@ -14,7 +14,8 @@ Run as `python3 -c <this file> MODE ...` (standard library only, Python 3.6+):
                                 stdout: a gzip stream of the regular files under DIR (or only under
                                 DIR/SUB for each SUB given; paths relative to DIR) that differ, each
                                 b"F" + 8-byte path length + path + 8-byte size + 8-byte mtime_ns + bytes;
-                                b"E" ends it. Symlinks are never followed nor sent.
+                                b"E" ends it. Symlinks are never followed nor sent. Exits 3 when the
+                                folder holding DIR (without SUBs) or DIR/SUB is not there: the job's.
 
 Layout under BASE: objects/<uid>/<key> (key: sha256 hex, plus "x" for an executable; 0444/0555),
 trees/<uid>/<id>.manifest (0400) and trees/<uid>/<id>/ (hard links to objects; dirs 0500), and
@@ -567,9 +568,15 @@ def send(top, subs):
         if item:
             size, mtime, path = item.split(b" ", 2)
             held[path] = (int(size), int(mtime))
-    out = gzip.GzipFile(fileobj=sys.stdout.buffer, mode="wb", compresslevel=6)
     top = os.fsencode(top)
     roots = [os.path.join(top, os.fsencode(sub)) for sub in subs] or [top]
+    # An outputs folder may be missing (the job wrote none); the job's folder holding it may not: then the
+    # job's folder was removed (clean, retention, a site's purge), and "no outputs" would be a wrong answer.
+    for root in roots:
+        if not os.path.isdir(os.path.dirname(root)):
+            sys.stderr.write("no such folder: %r\n" % os.path.dirname(root))
+            sys.exit(3)
+    out = gzip.GzipFile(fileobj=sys.stdout.buffer, mode="wb", compresslevel=6)
     for dirpath, dirnames, filenames in (step for root in roots if os.path.isdir(root) for step in os.walk(root)):
         for name in filenames:
             path = os.path.join(dirpath, name)

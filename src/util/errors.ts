@@ -69,11 +69,9 @@ export class JobFailedError extends SlurmrayError {
 
 /** A job's files are no longer on the target: its folder was removed or changed there. Exit code 1. */
 export class JobFilesGoneError extends SlurmrayError {
-  constructor(jobId: string, what: string, dir: string) {
-    super(
-      `job ${jobId}: ${what} is not in ${dir} on the target: the job's folder was removed there (slurmray clean, retention_days, or the site purging old files) or changed`,
-      EXIT.jobFailed,
-    );
+  /** `missing`: what is not there, as "job J: its log is not in DIR". */
+  constructor(missing: string) {
+    super(`${missing} on the target: the job's folder was removed there (slurmray clean, retention_days, or the site purging old files) or changed`, EXIT.jobFailed);
   }
 }
 

@@ -7,6 +7,7 @@ import { after, test } from "node:test";
 import { checkOutputName, fetchOutputs } from "../../../src/codesync/outputs.js";
 import { storeArgv } from "../../../src/codesync/store.js";
 import { LocalTransport } from "../../../src/transport/local.js";
+import { JobFilesGoneError } from "../../../src/util/errors.js";
 import { makeTree } from "../../unit/codesync/tree.js";
 
 const transport = new LocalTransport();
@@ -67,6 +68,16 @@ test("an array's outputs: only the named element dirs' files travel, in one comm
   writeFileSync(join(remote, "2/outputs/c.txt"), "c2 again");
   const again = await fetchOutputs(transport, "python3", remote, local, undefined, ["0/outputs", "2/outputs"]);
   assert.deepEqual([again.files, readFileSync(join(local, "2/outputs/c.txt"), "utf8")], [1, "c2 again"]);
+});
+
+test("a job that wrote no outputs brings back none; a job's folder that is gone is an error, not 'no outputs'", async () => {
+  const remote = tree({ "job.log": "ran", "0/job.log": "ran" });
+  const local = tree({});
+  assert.equal((await fetchOutputs(transport, "python3", join(remote, "outputs"), local)).files, 0);
+  assert.equal((await fetchOutputs(transport, "python3", remote, local, undefined, ["0/outputs"])).files, 0);
+  const gone = (error: unknown) => error instanceof JobFilesGoneError && error.exitCode === 1 && /the job's folder holding .* is not there on the target: the job's folder was removed/.test(error.message);
+  await assert.rejects(fetchOutputs(transport, "python3", join(remote, "gone", "outputs"), local), gone);
+  await assert.rejects(fetchOutputs(transport, "python3", remote, local, undefined, ["0/outputs", "7/outputs"]), gone);
 });
 
 test("a dir to send that could lead outside is refused, here and by the remote side", async () => {

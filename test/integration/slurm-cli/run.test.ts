@@ -136,6 +136,10 @@ describe("slurmray on the Slurm test bed", () => {
     const lostLog = await runCli(["logs", id], { cwd });
     assert.equal(lostLog.code, 1);
     assert.match(lostLog.stderr, /its log is not in .* on the target/);
+    const lostOutputs = await runCli(["result", id, "--outputs"], { cwd });
+    assert.equal(lostOutputs.code, 1);
+    assert.match(lostOutputs.stderr, /the job's folder holding .* is not there on the target/);
+    assert.doesNotMatch(lostOutputs.stderr, /brought back/);
 
     const slow = (await runCli(["run", "work.py:slow", "--args", '{"seconds": 3}', "--detach"], { cwd, timeoutMs: 120_000 })).stdout.trim();
     const followed = await runCli(["logs", slow, "-f"], { cwd, timeoutMs: 120_000 });
