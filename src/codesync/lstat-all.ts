@@ -9,7 +9,11 @@ export const SPLIT_FROM = 10_000;
 /** The share of the paths this thread keeps: the worker starts later (~20 ms), so it takes fewer. */
 const MAIN_SHARE = 0.55;
 
-/** st_mode, size, mtimeMs, ino per path (statRange writes them); a path that cannot be stat'ed (gone, unreadable) has mode -1. */
+/**
+ * st_mode, size, ctimeMs, ino per path (statRange writes them); a path that cannot be stat'ed (gone, unreadable) has
+ * mode -1. The change time, not the mtime: the kernel sets it on every write, rename or mtime change, and no
+ * program can set it back (`cp -p`, `rsync -a` and `touch -r` set a file's mtime back after changing it).
+ */
 export const FIELDS = 4;
 
 /**
@@ -27,7 +31,7 @@ function statRange(lstat: (path: string | Buffer) => Stats, paths: readonly (str
     }
     out[i * 4] = stat.mode;
     out[i * 4 + 1] = stat.size;
-    out[i * 4 + 2] = stat.mtimeMs;
+    out[i * 4 + 2] = stat.ctimeMs;
     out[i * 4 + 3] = stat.ino;
   }
 }

@@ -1,5 +1,5 @@
 // The manifest: what the code dir holds, one entry per file or symlink. Local hashes are cached by
-// (size, mtime, inode) so that an unchanged file is never read again.
+// (size, ctime, inode) so that an unchanged file is never read again.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,7 +12,6 @@ import type { SelectedFile, Selection } from "./select.js";
 export interface ManifestEntry {
   path: string;
   size: number;
-  mtimeMs: number;
   /** sha256 of the content; for a symlink, of its target. */
   sha256: string;
   mode: number;
@@ -22,7 +21,7 @@ export interface ManifestEntry {
 
 export type Manifest = ManifestEntry[];
 
-/** What a manifest's record holds of an entry (its size and mtime are local facts, not part of it). */
+/** What a manifest's record holds of an entry (its size is a local fact, not part of it). */
 export type ManifestRecord = Pick<ManifestEntry, "path" | "sha256" | "mode" | "link">;
 
 /**
@@ -66,19 +65,20 @@ export function byPath(a: ManifestRecord, b: ManifestRecord): number {
 const HASH_CACHE = "codesync-hashes.json";
 // 2: files are checked for SLURMRAY_PASSWORD when read, so a version 1 cache is read afresh once.
 // 3: columns rather than an object of 100,000 keys: a third of the time to parse and to write.
-const HASH_CACHE_VERSION = 3;
+// 4: keyed by the change time (ctime) rather than the mtime, which `cp -p` or `touch -r` set back.
+const HASH_CACHE_VERSION = 4;
 // A file modified again within the file system clock's tick after being hashed would keep its (size,
-// mtime): like git's "racily clean" check, hashes of files modified this recently are not cached.
-// Linux and macOS stamp mtimes from a clock with a tick of a few milliseconds; 100 ms is ample. File
+// ctime): like git's "racily clean" check, hashes of files changed this recently are not cached.
+// Linux and macOS stamp times from a clock with a tick of a few milliseconds; 100 ms is ample. File
 // systems that keep whole seconds only (ext3, HFS+, some NFS) have a tick of a second.
 const RACY_MS = 100;
 
-/** Whether something stamped mtimeMs could still change, as seen at nowMs, without its mtime changing. */
-export function racilyRecent(mtimeMs: number, nowMs: number): boolean {
-  return nowMs - mtimeMs <= (mtimeMs % 1000 === 0 ? 1000 : RACY_MS);
+/** Whether something stamped with time timeMs could still change, as seen at nowMs, without its time changing. */
+export function racilyRecent(timeMs: number, nowMs: number): boolean {
+  return nowMs - timeMs <= (timeMs % 1000 === 0 ? 1000 : RACY_MS);
 }
 
-/** The hash cache: entry i is paths[i], stats[3i..3i+2] (size, mtime, inode), sha[64i..64i+63]; paths sorted. */
+/** The hash cache: entry i is paths[i], stats[3i..3i+2] (size, ctime, inode), sha[64i..64i+63]; paths sorted. */
 interface HashCache {
   version: typeof HASH_CACHE_VERSION;
   paths: string[];
@@ -101,14 +101,14 @@ function checkHashCache(value: unknown): HashCache {
   return valid ? (value as unknown as HashCache) : fail(`expected {version: ${HASH_CACHE_VERSION}, paths, stats, sha}`);
 }
 
-/** Entry i's hash when it still holds for f (the same path, size, mtime and inode), else null. */
+/** Entry i's hash when it still holds for f (the same path, size, ctime and inode), else null. */
 function cachedHash(cache: HashCache, i: number, f: SelectedFile): string | null {
-  const fits = cache.paths[i] === f.path && cache.stats[3 * i] === f.size && cache.stats[3 * i + 1] === f.mtimeMs && cache.stats[3 * i + 2] === f.ino;
+  const fits = cache.paths[i] === f.path && cache.stats[3 * i] === f.size && cache.stats[3 * i + 1] === f.ctimeMs && cache.stats[3 * i + 2] === f.ino;
   return fits ? cache.sha.slice(64 * i, 64 * i + 64) : null;
 }
 
 function entryOf(f: SelectedFile, digest: string): ManifestEntry {
-  return { path: f.path, size: f.size, mtimeMs: f.mtimeMs, sha256: digest, mode: f.mode };
+  return { path: f.path, size: f.size, sha256: digest, mode: f.mode };
 }
 
 /**
@@ -141,7 +141,7 @@ function readIfPresent(path: string): Buffer | null {
 }
 
 /**
- * The local manifest of a selection, reading only files whose (size, mtime, inode) changed. A file read
+ * The local manifest of a selection, reading only files whose (size, ctime, inode) changed. A file read
  * here that assigns SLURMRAY_PASSWORD is left out (unless config `files` asks for it), with a warning in
  * selection.warnings; its hash is never cached, so it is read, and left out, again next time.
  */
@@ -176,7 +176,7 @@ export function localManifest(root: string, selection: Selection, cacheDir: stri
       return;
     }
     const hash = sha256(data);
-    if (!secret && !racilyRecent(f.mtimeMs, now)) {
+    if (!secret && !racilyRecent(f.ctimeMs, now)) {
       learned++;
       hashes[i] = hash;
     }
@@ -186,14 +186,14 @@ export function localManifest(root: string, selection: Selection, cacheDir: stri
     selection.warnings.push(`${withPassword.map(displayName).join(", ")}: not shipped, as it sets SLURMRAY_PASSWORD (list it in \`files\` to ship it anyway)`);
   }
   for (const l of selection.symlinks) {
-    entries.push({ path: l.path, size: 0, mtimeMs: 0, sha256: sha256(l.target), mode: 0o777, link: l.target });
+    entries.push({ path: l.path, size: 0, sha256: sha256(l.target), mode: 0o777, link: l.target });
   }
   if (rewriteCache(learned, cache.paths.length, kept, selection.files.length)) {
     const [paths, stats, shas]: [string[], number[], string[]] = [[], [], []];
     selection.files.forEach((f, i) => {
       if (hashes[i] === undefined) return;
       paths.push(f.path);
-      stats.push(f.size, f.mtimeMs, f.ino);
+      stats.push(f.size, f.ctimeMs, f.ino);
       shas.push(hashes[i]);
     });
     writeFileAtomic(cacheFile, JSON.stringify({ version: HASH_CACHE_VERSION, paths, stats, sha: shas.join("") } satisfies HashCache));

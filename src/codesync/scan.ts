@@ -1,8 +1,9 @@
-// The scan stamp: when every selected file keeps the (size, mtime, inode) it had when the last local
+// The scan stamp: when every selected file keeps the (size, ctime, inode) it had when the last local
 // manifest was built (the very key the hash cache trusts), that manifest is known without reading the
 // hash cache or hashing 100,000 entries again. One digest of every selected file's stat tuple and every
 // link's target is kept with the manifest's id; a sync whose digest matches takes the id as it is.
-// In-place edits change a file's size, mtime or inode, hence the digest, and the full path runs.
+// Every change to a file changes its ctime (even one whose mtime is then set back), hence the digest, and
+// the full path runs.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,8 +18,8 @@ const STAMP_FILE = "codesync-scan.json";
 // manifest is built), never a reason to send or skip anything.
 const SEEN_FILE = "codesync-seen";
 // Bumped whenever what a manifest holds for the same files changes (as the hash cache's version is), or
-// how the digest is computed (2: paths and numbers hashed as they are, not as JSON).
-const STAMP_VERSION = 2;
+// how the digest is computed (2: paths and numbers hashed as they are, not as JSON; 3: the ctime, not the mtime).
+const STAMP_VERSION = 3;
 
 interface Stamp {
   version: typeof STAMP_VERSION;
@@ -46,7 +47,7 @@ function checkStamp(value: unknown): Stamp {
 
 /**
  * The digest of what the local manifest is built from: the root, each selected file's path, size,
- * mtime, inode, mode and whether config `files` asked for it (a requested file skips the password
+ * ctime, inode, mode and whether config `files` asked for it (a requested file skips the password
  * check), each link's path and target. Paths are joined with NUL, which no name holds, and the numbers
  * hashed as the bytes of doubles: at 100,000 files, formatting them as text took most of the time.
  */
@@ -54,7 +55,7 @@ export function scanDigest(root: string, selection: Selection): string {
   const requested = selection.requested ?? new Set<string>();
   const numbers = new Float64Array(selection.files.length * 5);
   selection.files.forEach((f, i) => {
-    numbers.set([f.size, f.mtimeMs, f.ino, f.mode, requested.has(f.path) ? 1 : 0], i * 5);
+    numbers.set([f.size, f.ctimeMs, f.ino, f.mode, requested.has(f.path) ? 1 : 0], i * 5);
   });
   const links = selection.symlinks.map((l) => [l.path, l.target]);
   return createHash("sha256")
@@ -102,7 +103,7 @@ function seen(cacheDir: string, scan: string): boolean {
  * The local manifest's id, through the stamp when nothing changed. A new stamp is written only for a
  * manifest that is the scan's whole truth: every selected file in it (none gone since it was selected,
  * none left out for a password, whose warning must come again) and none modified within the clock's
- * tick of the scan (a second change in that tick would keep its mtime; see racilyRecent).
+ * tick of the scan (a second change in that tick would keep its ctime; see racilyRecent).
  */
 export function scanManifest(root: string, selection: Selection, cacheDir: string): ScannedManifest {
   const file = join(cacheDir, STAMP_FILE);
@@ -116,7 +117,7 @@ export function scanManifest(root: string, selection: Selection, cacheDir: strin
     const now = Date.now();
     built = build(root, selection, cacheDir);
     const whole = built.entries.length === selection.files.length + selection.symlinks.length;
-    if (stamped === null && whole && !selection.files.some((f) => racilyRecent(f.mtimeMs, now))) {
+    if (stamped === null && whole && !selection.files.some((f) => racilyRecent(f.ctimeMs, now))) {
       writeFileAtomic(file, JSON.stringify({ version: STAMP_VERSION, scan, id: built.id, check: checkOf(scan, built.id) } satisfies Stamp));
     }
     return built;

@@ -1,9 +1,10 @@
 // The selection cache: outside git, choosing files means walking every directory and matching every
 // entry against the ignore rules, which costs far more than the rest of a no-change sync. The result
 // depends only on the walked directories' listings and on the rule files consulted, so it is reused while
-// each walked directory keeps its (mtime, inode) (adding, removing or renaming an entry changes its
-// directory's mtime) and each rule file its content. A file edited in place changes neither, and needs
-// not: it stays selected, and its new size and mtime are read afresh on every sync.
+// each walked directory keeps its (ctime, inode) (adding, removing or renaming an entry changes its
+// directory's ctime, which, unlike the mtime that `rsync -a` sets back, nothing can set back) and each rule
+// file its content. A file edited in place changes neither, and needs not: it stays selected, and its new
+// size and ctime are read afresh on every sync.
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/fs.js";
@@ -13,12 +14,15 @@ import { racilyRecent, sha256 } from "./manifest.js";
 import { encodeName } from "./names.js";
 
 /** A walked directory, as it was when listed. */
-export type DirStamp = [relDir: string, mtimeMs: number, ino: number];
+export type DirStamp = [relDir: string, ctimeMs: number, ino: number];
 /** A consulted rule file (.gitignore, .slurmrayignore) and the sha256 of the content that was applied. */
 type RuleStamp = [relPath: string, sha256: string];
 
+/** 2: directories stamped by ctime (1: by mtime, which `rsync -a` sets back). */
+const VERSION = 2;
+
 interface CacheFile {
-  version: 1;
+  version: typeof VERSION;
   /** What else the selection depends on: the root and the config's `exclude`. */
   key: string;
   dirs: DirStamp[];
@@ -32,7 +36,7 @@ const CACHE_FILE = "codesync-selection.json";
 function checkCacheFile(value: unknown): CacheFile {
   const valid =
     isObject(value) &&
-    value.version === 1 &&
+    value.version === VERSION &&
     typeof value.key === "string" &&
     Array.isArray(value.dirs) &&
     value.dirs.every((d) => Array.isArray(d) && typeof d[0] === "string" && typeof d[1] === "number" && typeof d[2] === "number") &&
@@ -46,14 +50,14 @@ function checkCacheFile(value: unknown): CacheFile {
 /** The stamp of a directory, taken before listing it (a change after the stamp then shows as a miss). */
 export function dirStamp(root: string, relDir: string): DirStamp {
   const stat = statSync(encodeName(join(root, relDir)));
-  return [relDir, stat.mtimeMs, stat.ino];
+  return [relDir, stat.ctimeMs, stat.ino];
 }
 
 function unchanged(root: string, cached: CacheFile): boolean {
   try {
-    for (const [relDir, mtimeMs, ino] of cached.dirs) {
-      const [, nowMtime, nowIno] = dirStamp(root, relDir);
-      if (nowMtime !== mtimeMs || nowIno !== ino) return false;
+    for (const [relDir, ctimeMs, ino] of cached.dirs) {
+      const [, nowCtime, nowIno] = dirStamp(root, relDir);
+      if (nowCtime !== ctimeMs || nowIno !== ino) return false;
     }
     return cached.rules.every(([relPath, hash]) => sha256(readFileSync(encodeName(join(root, relPath)))) === hash);
   } catch {
@@ -83,12 +87,12 @@ export class SelectionCache {
 
   /**
    * Saves a walk's result. Not when a directory was modified within the clock's tick of the walk (as
-   * for file hashes, manifest.ts): a second change in the same tick would keep its mtime.
+   * for file hashes, manifest.ts): a second change in the same tick would keep its ctime.
    */
   write(paths: string[], dirs: DirStamp[], rulesRead: ReadonlyMap<string, Buffer>, walkStartedMs: number): void {
-    if (dirs.some(([, mtimeMs]) => racilyRecent(mtimeMs, walkStartedMs))) return;
+    if (dirs.some(([, ctimeMs]) => racilyRecent(ctimeMs, walkStartedMs))) return;
     const rules: RuleStamp[] = [...rulesRead].map(([relPath, content]) => [relPath, sha256(content)]);
-    const cached: CacheFile = { version: 1, key: this.#key, dirs, rules, paths };
+    const cached: CacheFile = { version: VERSION, key: this.#key, dirs, rules, paths };
     writeFileAtomic(this.#file, JSON.stringify(cached));
   }
 }

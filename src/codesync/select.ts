@@ -14,7 +14,8 @@ import { type DirStamp, dirStamp, SelectionCache } from "./select-cache.js";
 export interface SelectedFile {
   path: string;
   size: number;
-  mtimeMs: number;
+  /** The change time (see lstat-all.ts): what says the file may have changed, with size and inode. */
+  ctimeMs: number;
   ino: number;
   mode: number;
 }
@@ -272,7 +273,7 @@ export async function selectFiles(options: SelectOptions): Promise<Selection> {
       if (linkStaysInside(path, target)) selection.symlinks.push({ path, target });
       else selection.skippedLinks.push({ path, target });
     } else if (type === constants.S_IFREG) {
-      selection.files.push({ path, size: stats[at + 1]!, mtimeMs: stats[at + 2]!, ino: stats[at + 3]!, mode: mode & 0o777 });
+      selection.files.push({ path, size: stats[at + 1]!, ctimeMs: stats[at + 2]!, ino: stats[at + 3]!, mode: mode & 0o777 });
     } else if (type === constants.S_IFDIR) {
       warnings.push(`${displayName(path)} is a git submodule: not shipped (add its files to \`files\` to ship them)`);
     }

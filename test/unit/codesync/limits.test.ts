@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { sizeWarnings } from "../../../src/codesync/limits.js";
 
 const MB = 1024 * 1024;
-const file = (path: string, size: number) => ({ path, size, mtimeMs: 0, ino: 0, mode: 0o644 });
+const file = (path: string, size: number) => ({ path, size, ctimeMs: 0, ino: 0, mode: 0o644 });
 
 test("no warning under the limits", () => {
   assert.deepEqual(sizeWarnings([file("a.py", 10), file("b.py", 19 * MB)]), []);

@@ -16,7 +16,7 @@ function expected(paths: readonly (string | Buffer)[]): number[] {
   return paths.flatMap((p) => {
     try {
       const s = lstatSync(p);
-      return [s.mode, s.size, s.mtimeMs, s.ino];
+      return [s.mode, s.size, s.ctimeMs, s.ino];
     } catch {
       return [-1, 0, 0, 0];
     }

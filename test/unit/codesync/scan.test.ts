@@ -71,6 +71,8 @@ describe("scan stamp", () => {
   for (const [what, content, later] of [
     ["an in-place edit of the same size with a new mtime", "D = 2\n", 1],
     ["an edit that keeps the mtime but changes the size", "D = 22\n", 0],
+    // As `cp -p`, `rsync -a --inplace` or `touch -r` leave it: only the change time (ctime) tells.
+    ["an in-place edit of the same size with its mtime set back", "D = 3\n", 0],
   ] as const) {
     test(`${what} is seen`, async () => {
       const p = await project();
@@ -172,7 +174,7 @@ describe("scan stamp", () => {
 
 describe("scan digest", () => {
   const selection = (paths: string[], size = 1, requested: string[] = []): Selection => ({
-    files: paths.map((path, i) => ({ path, size, mtimeMs: 1000.5, ino: 7 + i, mode: 0o644 })),
+    files: paths.map((path, i) => ({ path, size, ctimeMs: 1000.5, ino: 7 + i, mode: 0o644 })),
     symlinks: [],
     skippedLinks: [],
     warnings: [],

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { renameSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { localManifest } from "../../../src/codesync/manifest.js";
 import { type SelectOptions, selectFiles } from "../../../src/codesync/select.js";
 import { scratchDir } from "../../helpers/scratch.js";
-import { age, gitInit, makeTree } from "./tree.js";
+import { age, gitInit, makeTree, settle } from "./tree.js";
 
 const dirs: string[] = [];
 after(() => {
@@ -45,6 +45,17 @@ describe("selection cache", () => {
       next.files.map((f) => f.path),
       [".gitignore", "a/b/c.py", "a/b/new.py", "a/d.py", "top.py"],
     );
+  });
+
+  test("a new file in a directory whose mtime is then set back (as `rsync -a` leaves it) invalidates it", async () => {
+    const p = await project({});
+    const dir = join(p.root, "a/b");
+    const before = statSync(dir).mtime;
+    writeFileSync(join(dir, "new.py"), "");
+    utimesSync(dir, before, before);
+    const next = await p.select();
+    assert.equal(next.reused, false);
+    assert.ok(next.files.some((f) => f.path === "a/b/new.py"));
   });
 
   test("a deleted file invalidates it", async () => {
@@ -122,15 +133,15 @@ describe("selection cache", () => {
     assert.ok(again.files.some((f) => f.path === "a/new.py"));
   });
 
-  test("is not written when a directory's whole-second mtime is within the last second (a coarse clock)", async () => {
+  test("is not written when a directory changed within the clock's tick of the walk", async () => {
     const p = await project({});
-    // Between 300 and 800 ms past a second: recent for a one-second tick, not for a fine clock's.
-    while (Date.now() % 1000 < 300 || Date.now() % 1000 > 800) await new Promise((r) => setTimeout(r, 20));
-    const second = new Date(Math.floor(Date.now() / 1000) * 1000);
     writeFileSync(join(p.root, "a/new.py"), "");
-    utimesSync(join(p.root, "a"), second, second);
-    assert.equal((await p.select()).reused, false);
-    assert.equal((await p.select()).reused, false);
+    const walked = await p.select(); // at once: a second change in the same tick would keep the ctime
+    assert.equal(walked.reused, false);
+    assert.equal((await p.select()).reused, false, "the walk's result was not kept");
+    settle(join(p.root, "a"));
+    await p.select();
+    assert.equal((await p.select()).reused, true, "once the tick is over, it is");
   });
 
   test("is not used for a git work tree (git's own index decides)", async () => {

@@ -1,8 +1,9 @@
 // Building small project trees on disk for codesync tests.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { racilyRecent } from "../../../src/codesync/manifest.js";
 import { encodeName } from "../../../src/codesync/names.js";
 
 /** Writes files (relative path → content; a path ending in "/" makes an empty dir) under a new temp dir. */
@@ -40,15 +41,25 @@ export function gitInit(root: string): void {
 }
 
 /**
- * Sets every directory's and file's mtime a minute back (whole seconds, which utimes keeps exactly), so
- * that the walk is not racily recent.
+ * Sets every directory's and file's mtime a minute back (whole seconds, which utimes keeps exactly), then
+ * waits until their change times, which nothing sets back, are no longer racily recent (racilyRecent): as
+ * for a project whose files were last changed a while ago.
  */
 export function age(path: string): void {
-  const past = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+  setBack(path, new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000));
+  settle(path);
+}
+
+/** Waits until path's change time is no longer racily recent (racilyRecent): its hash or listing may be cached. */
+export function settle(path: string): void {
+  while (racilyRecent(statSync(path).ctimeMs, Date.now())) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+}
+
+function setBack(path: string, past: Date): void {
   for (const entry of readdirSync(path, { withFileTypes: true })) {
     const full = join(path, entry.name);
-    if (entry.isDirectory()) age(full);
+    if (entry.isDirectory()) setBack(full, past);
     else utimesSync(full, past, past);
   }
-  utimesSync(path, past, past);
+  utimesSync(path, past, past); // last: its change time is the latest of the tree's
 }

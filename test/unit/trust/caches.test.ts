@@ -60,7 +60,7 @@ test("the hash cache: a corrupt file is rebuilt from the files", () => {
   const root = dir();
   const cache = dir();
   writeFileSync(join(root, "a.py"), "print(1)\n");
-  const selection = { files: [{ path: "a.py", size: 9, mtimeMs: 0, ino: 0, mode: 0o644 }], symlinks: [], skippedLinks: [], warnings: [], reused: false };
+  const selection = { files: [{ path: "a.py", size: 9, ctimeMs: 0, ino: 0, mode: 0o644 }], symlinks: [], skippedLinks: [], warnings: [], reused: false };
   const corrupt = [
     '{"version":2,"files":{"a.py":"garbage"}}',
     '{"version":3,"paths":["a.py"],"stats":[9,0],"sha":""}',
