@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../util/fs.js";
 import { fail, isObject, readCache } from "../util/json-file.js";
 import { isSafeName } from "../util/names.js";
+import { racilyRecent } from "../util/racy.js";
 import { displayName, encodeName } from "./names.js";
 import type { SelectedFile, Selection } from "./select.js";
 
@@ -67,16 +68,6 @@ const HASH_CACHE = "codesync-hashes.json";
 // 3: columns rather than an object of 100,000 keys: a third of the time to parse and to write.
 // 4: keyed by the change time (ctime) rather than the mtime, which `cp -p` or `touch -r` set back.
 const HASH_CACHE_VERSION = 4;
-// A file modified again within the file system clock's tick after being hashed would keep its (size,
-// ctime): like git's "racily clean" check, hashes of files changed this recently are not cached.
-// Linux and macOS stamp times from a clock with a tick of a few milliseconds; 100 ms is ample. File
-// systems that keep whole seconds only (ext3, HFS+, some NFS) have a tick of a second.
-const RACY_MS = 100;
-
-/** Whether something stamped with time timeMs could still change, as seen at nowMs, without its time changing. */
-export function racilyRecent(timeMs: number, nowMs: number): boolean {
-  return nowMs - timeMs <= (timeMs % 1000 === 0 ? 1000 : RACY_MS);
-}
 
 /** The hash cache: entry i is paths[i], stats[3i..3i+2] (size, ctime, inode), sha[64i..64i+63]; paths sorted. */
 interface HashCache {

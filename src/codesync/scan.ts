@@ -9,7 +9,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/fs.js";
 import { fail, isObject, readCache } from "../util/json-file.js";
-import { isSha256, localManifest, type Manifest, racilyRecent, sha256 } from "./manifest.js";
+import { racilyRecent } from "../util/racy.js";
+import { isSha256, localManifest, type Manifest, sha256 } from "./manifest.js";
 import type { Selection } from "./select.js";
 import { manifestId } from "./store.js";
 

@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../util/fs.js";
 import { fail, isObject, readCache } from "../util/json-file.js";
 import { isSafeName } from "../util/names.js";
-import { racilyRecent, sha256 } from "./manifest.js";
+import { racilyRecent } from "../util/racy.js";
+import { sha256 } from "./manifest.js";
 import { encodeName } from "./names.js";
 
 /** A walked directory, as it was when listed. */

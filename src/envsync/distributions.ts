@@ -24,6 +24,8 @@ export interface ProbedEnvironment {
   distributions: ProbedDistribution[];
   /** Existing sys.path directories (site-packages and friends). */
   path: string[];
+  /** The user site-packages dir (`pip install --user`), whether it exists or not; null when disabled. */
+  user_site?: string | null;
   /** sys.prefix differs from sys.base_prefix (a venv). */
   virtualenv?: boolean;
   /** sys.prefix holds conda-meta (a conda env). */

@@ -9,6 +9,7 @@ Standard library only, Python 3.8+.
 import json
 import os
 import platform
+import site
 import sys
 from importlib import metadata
 
@@ -72,8 +73,10 @@ def main():
         "executable": sys.executable,
         "markers": markers(),
         "distributions": distributions(),
-        # Where distributions are found; their mtimes key the local snapshot cache.
+        # Where distributions are found; their change times key the local snapshot cache.
         "path": [p for p in sys.path[1:] if os.path.isdir(p)],
+        # Where `pip install --user` would put them: on sys.path once it exists, so its absence counts too.
+        "user_site": site.getusersitepackages() if site.ENABLE_USER_SITE else None,
         # A venv, or a conda env: an environment the user chose, not a system or pyenv Python.
         "virtualenv": sys.prefix != getattr(sys, "base_prefix", sys.prefix),
         "conda": os.path.isdir(os.path.join(sys.prefix, "conda-meta")),

@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import { readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { localManifest, racilyRecent, sha256 } from "../../../src/codesync/manifest.js";
+import { localManifest, sha256 } from "../../../src/codesync/manifest.js";
 import { selectFiles } from "../../../src/codesync/select.js";
-import { age, makeTree, settle } from "./tree.js";
+import { racilyRecent } from "../../../src/util/racy.js";
+import { settle } from "../../helpers/settle.js";
+import { age, makeTree } from "./tree.js";
 
 const roots: string[] = [];
 after(() => {

@@ -5,7 +5,8 @@ import { after, describe, test } from "node:test";
 import { localManifest } from "../../../src/codesync/manifest.js";
 import { type SelectOptions, selectFiles } from "../../../src/codesync/select.js";
 import { scratchDir } from "../../helpers/scratch.js";
-import { age, gitInit, makeTree, settle } from "./tree.js";
+import { settle } from "../../helpers/settle.js";
+import { age, gitInit, makeTree } from "./tree.js";
 
 const dirs: string[] = [];
 after(() => {

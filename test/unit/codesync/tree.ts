@@ -1,10 +1,10 @@
 // Building small project trees on disk for codesync tests.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { racilyRecent } from "../../../src/codesync/manifest.js";
 import { encodeName } from "../../../src/codesync/names.js";
+import { settle } from "../../helpers/settle.js";
 
 /** Writes files (relative path → content; a path ending in "/" makes an empty dir) under a new temp dir. */
 export function makeTree(files: Record<string, string>, prefix = "sr-cs-"): string {
@@ -42,17 +42,12 @@ export function gitInit(root: string): void {
 
 /**
  * Sets every directory's and file's mtime a minute back (whole seconds, which utimes keeps exactly), then
- * waits until their change times, which nothing sets back, are no longer racily recent (racilyRecent): as
+ * waits until their change times, which nothing sets back, are no longer racily recent (settle): as
  * for a project whose files were last changed a while ago.
  */
 export function age(path: string): void {
   setBack(path, new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000));
   settle(path);
-}
-
-/** Waits until path's change time is no longer racily recent (racilyRecent): its hash or listing may be cached. */
-export function settle(path: string): void {
-  while (racilyRecent(statSync(path).ctimeMs, Date.now())) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
 }
 
 function setBack(path: string, past: Date): void {
