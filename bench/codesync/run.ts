@@ -17,6 +17,7 @@ import { applyArgv } from "../../src/codesync/store.js";
 import { syncCode } from "../../src/codesync/sync.js";
 import { remoteFile } from "../../src/remote/index.js";
 import { OpenSshTransport } from "../../src/transport/openssh.js";
+import { settle } from "../../test/helpers/settle.js";
 import { bedTransport, testbed } from "../../test/helpers/testbed.js";
 import { git, gitInit, makeTree } from "../../test/unit/codesync/tree.js";
 
@@ -34,7 +35,8 @@ if (!bed) {
 
 /**
  * `count` files of exactly 100 bytes in 350 directories, dated an hour ago like a project that exists
- * (a tree made a second ago has racily recent dirs, which the selection cache rightly does not trust).
+ * (a tree made a second ago has racily recent dirs, which the selection cache rightly does not trust), and
+ * past the clock's tick of the change times that dating gives them, which nothing can set back.
  */
 function makeProject(count: number, inGit: boolean): string {
   const files: Record<string, string> = {};
@@ -46,9 +48,9 @@ function makeProject(count: number, inGit: boolean): string {
     git(root, "commit", "-qm", "bench");
   }
   const hourAgo = Date.now() / 1000 - 3600;
-  for (const path of [...Object.keys(files), ...new Set(Object.keys(files).flatMap((f) => [dirname(f), dirname(dirname(f))]))]) {
-    utimesSync(join(root, path), hourAgo, hourAgo);
-  }
+  const paths = [...Object.keys(files), ...new Set(Object.keys(files).flatMap((f) => [dirname(f), dirname(dirname(f))]))];
+  for (const path of paths) utimesSync(join(root, path), hourAgo, hourAgo);
+  settle(join(root, paths.at(-1)!)); // the last one changed
   return root;
 }
 
