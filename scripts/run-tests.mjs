@@ -1,7 +1,8 @@
 // Runs the test files with node:test through tsx. Node 20's `--test` takes no globs, so we list files here.
 // Usage: node scripts/run-tests.mjs [unit|integration] [extra node --test args]
 import { spawnSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -17,10 +18,24 @@ function walk(dir) {
   });
 }
 
+/** Makes every dir under path writable (the local target's code trees are read-only), so it can be removed. */
+function writable(path) {
+  chmodSync(path, 0o700);
+  for (const entry of readdirSync(path, { withFileTypes: true })) if (entry.isDirectory()) writable(join(path, entry.name));
+}
+
+// The local target keeps its code store in $XDG_CACHE_HOME/slurmray: the tests' own, removed at the end, not
+// the user's. pip's and uv's caches stay where they were, as deliberate caches.
+const cache = mkdtempSync(join(tmpdir(), "sr-test-cache-"));
+const home = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
+const env = { ...process.env, XDG_CACHE_HOME: cache, PIP_CACHE_DIR: process.env.PIP_CACHE_DIR || join(home, "pip"), UV_CACHE_DIR: process.env.UV_CACHE_DIR || join(home, "uv") };
+
 const files = chosen.flatMap((suite) => walk(join(root, "test", suite))).sort();
 const result = spawnSync(
   process.execPath,
   ["--import", "tsx", "--test", "--test-concurrency=1", ...extra, ...files.map((f) => relative(root, f))],
-  { cwd: root, stdio: "inherit" },
+  { cwd: root, stdio: "inherit", env },
 );
+writable(cache);
+rmSync(cache, { recursive: true, force: true });
 process.exit(result.status ?? 1);
