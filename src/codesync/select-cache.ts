@@ -19,16 +19,50 @@ export type DirStamp = [relDir: string, ctimeMs: number, ino: number];
 /** A consulted rule file (.gitignore, .slurmrayignore) and the sha256 of the content that was applied. */
 type RuleStamp = [relPath: string, sha256: string];
 
-/** 2: directories stamped by ctime (1: by mtime, which `rsync -a` sets back). */
-const VERSION = 2;
+/** 2: directories stamped by ctime (1: by mtime, which `rsync -a` sets back); 3: git's listing too. */
+const VERSION = 3;
+
+/** In a git work tree, what git's listing depends on beyond the tree (git-listing.ts stamps and checks it). */
+export interface GitStamps {
+  /** The config keys that change the listing, as `git config` printed them. */
+  config: string;
+  /** Files outside the tree that git reads (the root's .git, info/exclude, the excludes file): sha256 of the content, null when absent. */
+  files: [path: string, sha256: string | null][];
+  /** The index's [path, ctimeMs, size, ino]. */
+  index: [path: string, ctimeMs: number, size: number, ino: number];
+}
 
 interface CacheFile {
   version: typeof VERSION;
-  /** What else the selection depends on: the root and the config's `exclude`. */
+  /** What else the selection depends on: the root, the config's `exclude`, in git the GIT_* environment. */
   key: string;
   dirs: DirStamp[];
   rules: RuleStamp[];
   paths: string[];
+  git: GitStamps | null;
+  /** What the listing warned about (a nested repository), said again on every sync that reuses it. */
+  warnings: string[];
+}
+
+/** What a hit gives back. */
+export interface CachedSelection {
+  paths: string[];
+  warnings: string[];
+}
+
+const isNumber = (n: unknown): boolean => typeof n === "number";
+
+function isGitStamps(value: unknown): value is GitStamps {
+  return (
+    isObject(value) &&
+    typeof value.config === "string" &&
+    Array.isArray(value.files) &&
+    value.files.every((f) => Array.isArray(f) && f.length === 2 && typeof f[0] === "string" && (f[1] === null || typeof f[1] === "string")) &&
+    Array.isArray(value.index) &&
+    value.index.length === 4 &&
+    typeof value.index[0] === "string" &&
+    value.index.slice(1).every(isNumber)
+  );
 }
 
 const CACHE_FILE = "codesync-selection.json";
@@ -44,7 +78,10 @@ function checkCacheFile(value: unknown): CacheFile {
     Array.isArray(value.rules) &&
     value.rules.every((r) => Array.isArray(r) && typeof r[0] === "string" && isSafeName(r[0]) && typeof r[1] === "string") &&
     Array.isArray(value.paths) &&
-    value.paths.every((p) => typeof p === "string" && isSafeName(p));
+    value.paths.every((p) => typeof p === "string" && isSafeName(p)) &&
+    (value.git === null || isGitStamps(value.git)) &&
+    Array.isArray(value.warnings) &&
+    value.warnings.every((w) => typeof w === "string");
   return valid ? (value as unknown as CacheFile) : fail("expected a selection cache");
 }
 
@@ -70,30 +107,35 @@ export class SelectionCache {
   readonly #file: string;
   readonly #key: string;
 
+  /** `git`: the selection comes from git's listing, which the GIT_* environment changes too. */
   constructor(
     cacheDir: string,
     readonly root: string,
     exclude: readonly string[],
+    git = false,
   ) {
     this.#file = join(cacheDir, CACHE_FILE);
-    this.#key = sha256(JSON.stringify([root, exclude]));
+    const environment = git ? Object.entries(process.env).filter(([name]) => name.startsWith("GIT_") || name === "HOME" || name === "XDG_CONFIG_HOME") : null;
+    this.#key = sha256(JSON.stringify([root, exclude, environment?.sort()]));
   }
 
-  /** The cached paths, when nothing they depend on changed; else null. */
-  read(): string[] | null {
+  /** The cached selection, when nothing it depends on changed (`gitHolds` decides for git's stamps); else null. */
+  read(gitHolds: (stamps: GitStamps) => boolean = () => false): CachedSelection | null {
     const cached = readCache(this.#file, checkCacheFile);
-    if (cached?.key !== this.#key) return null;
-    return unchanged(this.root, cached) ? cached.paths : null;
+    if (cached?.key !== this.#key || !unchanged(this.root, cached)) return null;
+    return cached.git === null || gitHolds(cached.git) ? { paths: cached.paths, warnings: cached.warnings } : null;
   }
 
   /**
-   * Saves a walk's result. Not when a directory was modified within the clock's tick of the walk (as
-   * for file hashes, manifest.ts): a second change in the same tick would keep its ctime.
+   * Saves a walk's result (with git's stamps and warnings, in a work tree). Not when a directory or the index
+   * was modified within the clock's tick of the walk (as for file hashes, manifest.ts): a second change in the
+   * same tick would keep its ctime.
    */
-  write(paths: string[], dirs: DirStamp[], rulesRead: ReadonlyMap<string, Buffer>, walkStartedMs: number): void {
-    if (dirs.some(([, ctimeMs]) => racilyRecent(ctimeMs, walkStartedMs))) return;
+  write(paths: string[], dirs: DirStamp[], rulesRead: ReadonlyMap<string, Buffer>, walkStartedMs: number, git: { stamps: GitStamps; warnings: string[] } | null = null): void {
+    const times = [...dirs.map(([, ctimeMs]) => ctimeMs), ...(git ? [git.stamps.index[1]] : [])];
+    if (times.some((ctimeMs) => racilyRecent(ctimeMs, walkStartedMs))) return;
     const rules: RuleStamp[] = [...rulesRead].map(([relPath, content]) => [relPath, sha256(content)]);
-    const cached: CacheFile = { version: VERSION, key: this.#key, dirs, rules, paths };
+    const cached: CacheFile = { version: VERSION, key: this.#key, dirs, rules, paths, git: git?.stamps ?? null, warnings: git?.warnings ?? [] };
     writeFileAtomic(this.#file, JSON.stringify(cached));
   }
 }

@@ -6,6 +6,7 @@ import { constants, existsSync, readdirSync, readlinkSync } from "node:fs";
 import { dirname, join, posix, resolve } from "node:path";
 import ignore, { type Ignore } from "ignore";
 import { glob } from "tinyglobby";
+import { gitConfig, gitStamps, gitStampsHold, isWorkTreeTop, stampTree } from "./git-listing.js";
 import { dirOf, IgnoreLayer, onTheWay } from "./ignore-rules.js";
 import { FIELDS, lstatAll } from "./lstat-all.js";
 import { decodeName, displayName, encodeName, nativeName } from "./names.js";
@@ -231,12 +232,55 @@ class Filters {
 function walkedPaths(options: SelectOptions, filters: Filters, exclude: readonly string[]): { paths: string[]; reused: boolean } {
   const cache = options.cacheDir === undefined ? null : new SelectionCache(options.cacheDir, options.root, exclude);
   const cached = cache?.read();
-  if (cached) return { paths: cached, reused: true };
+  if (cached) return { paths: cached.paths, reused: true };
   const started = Date.now();
   const walk = walkTree(options.root, filters.never);
   const paths = walk.files.filter(filters.kept);
   cache?.write(paths, walk.dirs, new Map([...walk.gitignore.filesRead, ...filters.slurmrayignore.filesRead]), started);
   return { paths, reused: false };
+}
+
+/**
+ * The kept paths of a git work tree: git's listing, or from the cache while everything it depends on holds
+ * (git-listing.ts): at a work tree's top only, and never from a state the stamps could not vouch for (then
+ * git lists as always). Null outside a work tree.
+ */
+function gitPaths(options: SelectOptions, filters: Filters, exclude: readonly string[], warnings: string[]): { paths: string[]; reused: boolean } | null {
+  const { root } = options;
+  const cache = options.cacheDir !== undefined && isWorkTreeTop(root) ? new SelectionCache(options.cacheDir, root, exclude, true) : null;
+  const config = cache && orNull(() => gitConfig(root));
+  const cached = config === null ? null : cache!.read((stamps) => orNull(() => gitStampsHold(root, stamps, config)) === true);
+  if (cached) {
+    warnings.push(...cached.warnings);
+    return { paths: cached.paths, reused: true };
+  }
+  // Everything git reads is stamped before it lists, so a change while it lists shows as a miss next time.
+  const started = Date.now();
+  // Never-shipped and virtualenv dirs: whatever git lists in them is dropped, so their insides are not stamped.
+  const dropped = (relDir: string, names: ReadonlySet<string>): boolean => {
+    filters.never.markers.record(relDir, new Set([...names].filter((name) => MARKERS.has(name))));
+    return filters.never.isNeverDir(relDir);
+  };
+  const stamped = config === null ? null : orNull(() => ({ stamps: gitStamps(root, config), tree: stampTree(root, dropped) }));
+  const own: string[] = [];
+  const listed = gitCandidates(root, own);
+  warnings.push(...own);
+  if (!listed) return null;
+  const paths = listed.filter(filters.kept);
+  if (stamped) {
+    const rules = new Map([...stamped.tree.gitignores, ...filters.slurmrayignore.filesRead]);
+    cache!.write(paths, stamped.tree.dirs, rules, started, { stamps: stamped.stamps, warnings: own });
+  }
+  return { paths, reused: false };
+}
+
+/** fn's value, or null when it throws: a stamp that cannot be taken or checked means no cache, never an error. */
+function orNull<T>(fn: () => T): T | null {
+  try {
+    return fn();
+  } catch {
+    return null;
+  }
 }
 
 /** The paths sorted, each once: a list that already is (a cached walk, git's listing) is taken as it is. */
@@ -250,8 +294,7 @@ export async function selectFiles(options: SelectOptions): Promise<Selection> {
   const exclude = options.exclude ?? [];
   const warnings: string[] = [];
   const filters = new Filters(root, new NeverRules(new MarkerIndex(root)), exclude);
-  const tracked = insideGit(root) ? gitCandidates(root, warnings) : null;
-  const { paths: kept, reused } = tracked ? { paths: tracked.filter(filters.kept), reused: false } : walkedPaths(options, filters, exclude);
+  const { paths: kept, reused } = (insideGit(root) ? gitPaths(options, filters, exclude, warnings) : null) ?? walkedPaths(options, filters, exclude);
   const extras = (await extraCandidates(root, options.files ?? [], warnings)).filter(filters.shipped);
 
   const requested = new Set(extras);

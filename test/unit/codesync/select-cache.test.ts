@@ -145,12 +145,13 @@ describe("selection cache", () => {
     assert.equal((await p.select()).reused, true, "once the tick is over, it is");
   });
 
-  test("is not used for a git work tree (git's own index decides)", async () => {
-    const root = makeTree({ "a.py": "" });
+  test("is not used for a folder inside a git work tree (rules in the folders above would count too)", async () => {
+    const top = makeTree({ "sub/a.py": "" });
     const cacheDir = scratchDir("sr-cs-cache-");
-    dirs.push(root, cacheDir);
-    gitInit(root);
-    age(root);
+    dirs.push(top, cacheDir);
+    gitInit(top);
+    age(top);
+    const root = join(top, "sub");
     const first = await selectFiles({ root, cacheDir });
     const second = await selectFiles({ root, cacheDir });
     assert.deepEqual([first.reused, second.reused], [false, false]);
