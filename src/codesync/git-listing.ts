@@ -86,28 +86,39 @@ export function gitStampsHold(root: string, stamps: GitStamps, config: string): 
 }
 
 /**
+ * The most directory entries stampTree reads (~0.1 s here): a tree with more, such as one holding a large
+ * ignored dataset, is listed by git on every sync rather than walked in full on every change.
+ */
+export const MAX_STAMPED_ENTRIES = 250_000;
+
+/**
  * Stamps every directory git could list files in, each before its listing is read, and the .gitignore files
  * in them: every directory but `.git`, those `skip` names (never shipped whatever git says), and the inside of
  * a nested repository (git lists it as "dir/"), whose own stamp still shows a .git appearing or going. Ignored
  * directories are walked too: which ones git ignores is git's to say, and a stamp too many only costs a miss.
+ * Null past `maxEntries` entries.
  */
-export function stampTree(root: string, skip: (relDir: string, names: ReadonlySet<string>) => boolean): { dirs: DirStamp[]; gitignores: Map<string, Buffer> } {
+export function stampTree(
+  root: string,
+  skip: (relDir: string, names: ReadonlySet<string>) => boolean,
+  maxEntries = MAX_STAMPED_ENTRIES,
+): { dirs: DirStamp[]; gitignores: Map<string, Buffer> } | null {
   const dirs: DirStamp[] = [];
   const gitignores = new Map<string, Buffer>();
-  const visit = (relDir: string) => {
+  let entriesRead = 0;
+  const visit = (relDir: string): boolean => {
     dirs.push(dirStamp(root, relDir));
     const entries = readdirSync(encodeName(join(root, relDir)), { withFileTypes: true, encoding: "buffer" });
+    entriesRead += entries.length;
+    if (entriesRead > maxEntries) return false;
     const names = entries.map((entry) => decodeName(entry.name));
     const listed = new Set(names);
-    if (relDir && (listed.has(".git") || skip(relDir, listed))) return;
+    if (relDir && (listed.has(".git") || skip(relDir, listed))) return true;
     if (listed.has(".gitignore")) {
       const rel = relDir ? `${relDir}/.gitignore` : ".gitignore";
       gitignores.set(rel, readFileSync(encodeName(join(root, rel))));
     }
-    entries.forEach((entry, i) => {
-      if (entry.isDirectory() && names[i] !== ".git") visit(relDir ? `${relDir}/${names[i]}` : names[i]!);
-    });
+    return entries.every((entry, i) => !entry.isDirectory() || names[i] === ".git" || visit(relDir ? `${relDir}/${names[i]}` : names[i]!));
   };
-  visit("");
-  return { dirs, gitignores };
+  return visit("") ? { dirs, gitignores } : null;
 }

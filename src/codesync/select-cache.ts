@@ -42,7 +42,12 @@ interface CacheFile {
   git: GitStamps | null;
   /** What the listing warned about (a nested repository), said again on every sync that reuses it. */
   warnings: string[];
+  /** When a git work tree was found too large to stamp (git-listing.ts), null otherwise: nothing else is kept. */
+  tooLargeAt: number | null;
 }
+
+/** How long a tree found too large to stamp is listed by git alone before it is tried again. */
+const TOO_LARGE_FOR_MS = 24 * 3600_000;
 
 /** What a hit gives back. */
 export interface CachedSelection {
@@ -81,7 +86,8 @@ function checkCacheFile(value: unknown): CacheFile {
     value.paths.every((p) => typeof p === "string" && isSafeName(p)) &&
     (value.git === null || isGitStamps(value.git)) &&
     Array.isArray(value.warnings) &&
-    value.warnings.every((w) => typeof w === "string");
+    value.warnings.every((w) => typeof w === "string") &&
+    (value.tooLargeAt === null || typeof value.tooLargeAt === "number");
   return valid ? (value as unknown as CacheFile) : fail("expected a selection cache");
 }
 
@@ -122,7 +128,7 @@ export class SelectionCache {
   /** The cached selection, when nothing it depends on changed (`gitHolds` decides for git's stamps); else null. */
   read(gitHolds: (stamps: GitStamps) => boolean = () => false): CachedSelection | null {
     const cached = readCache(this.#file, checkCacheFile);
-    if (cached?.key !== this.#key || !unchanged(this.root, cached)) return null;
+    if (cached?.key !== this.#key || cached.tooLargeAt !== null || !unchanged(this.root, cached)) return null;
     return cached.git === null || gitHolds(cached.git) ? { paths: cached.paths, warnings: cached.warnings } : null;
   }
 
@@ -135,7 +141,19 @@ export class SelectionCache {
     const times = [...dirs.map(([, ctimeMs]) => ctimeMs), ...(git ? [git.stamps.index[1]] : [])];
     if (times.some((ctimeMs) => racilyRecent(ctimeMs, walkStartedMs))) return;
     const rules: RuleStamp[] = [...rulesRead].map(([relPath, content]) => [relPath, sha256(content)]);
-    const cached: CacheFile = { version: VERSION, key: this.#key, dirs, rules, paths, git: git?.stamps ?? null, warnings: git?.warnings ?? [] };
+    const cached: CacheFile = { version: VERSION, key: this.#key, dirs, rules, paths, git: git?.stamps ?? null, warnings: git?.warnings ?? [], tooLargeAt: null };
+    writeFileAtomic(this.#file, JSON.stringify(cached));
+  }
+
+  /** Whether the tree was found too large to stamp within the last day (then git lists it alone). */
+  tooLarge(now = Date.now()): boolean {
+    const cached = readCache(this.#file, checkCacheFile);
+    return cached?.key === this.#key && cached.tooLargeAt !== null && now - cached.tooLargeAt < TOO_LARGE_FOR_MS;
+  }
+
+  /** Records that the tree is too large to stamp. */
+  markTooLarge(now = Date.now()): void {
+    const cached: CacheFile = { version: VERSION, key: this.#key, dirs: [], rules: [], paths: [], git: null, warnings: [], tooLargeAt: now };
     writeFileAtomic(this.#file, JSON.stringify(cached));
   }
 }

@@ -248,7 +248,7 @@ function walkedPaths(options: SelectOptions, filters: Filters, exclude: readonly
 function gitPaths(options: SelectOptions, filters: Filters, exclude: readonly string[], warnings: string[]): { paths: string[]; reused: boolean } | null {
   const { root } = options;
   const cache = options.cacheDir !== undefined && isWorkTreeTop(root) ? new SelectionCache(options.cacheDir, root, exclude, true) : null;
-  const config = cache && orNull(() => gitConfig(root));
+  const config = cache && !cache.tooLarge() ? orNull(() => gitConfig(root)) : null;
   const cached = config === null ? null : cache!.read((stamps) => orNull(() => gitStampsHold(root, stamps, config)) === true);
   if (cached) {
     warnings.push(...cached.warnings);
@@ -267,9 +267,11 @@ function gitPaths(options: SelectOptions, filters: Filters, exclude: readonly st
   warnings.push(...own);
   if (!listed) return null;
   const paths = listed.filter(filters.kept);
-  if (stamped) {
+  if (stamped?.tree) {
     const rules = new Map([...stamped.tree.gitignores, ...filters.slurmrayignore.filesRead]);
     cache!.write(paths, stamped.tree.dirs, rules, started, { stamps: stamped.stamps, warnings: own });
+  } else if (stamped) {
+    cache!.markTooLarge();
   }
   return { paths, reused: false };
 }

@@ -4,7 +4,9 @@ import assert from "node:assert/strict";
 import { appendFileSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { stampTree } from "../../../src/codesync/git-listing.js";
 import { selectFiles } from "../../../src/codesync/select.js";
+import { SelectionCache } from "../../../src/codesync/select-cache.js";
 import { scratchDir } from "../../helpers/scratch.js";
 import { settle } from "../../helpers/settle.js";
 import { age, git, gitInit, makeTree } from "./tree.js";
@@ -173,4 +175,19 @@ test("a cache whose git part is corrupt is listed afresh", async () => {
   cache.git.index = ["/x", "not a number", 0, 0];
   writeFileSync(file, JSON.stringify(cache));
   assert.equal((await r.select()).reused, false);
+});
+
+test("a tree with more entries than the walk may read is not stamped, and is listed by git alone for a day", async () => {
+  const r = await repo();
+  const skipNone = () => false;
+  assert.ok(stampTree(r.root, skipNone), "within the budget: stamped");
+  assert.equal(stampTree(r.root, skipNone, 3), null);
+  const cache = new SelectionCache(r.cacheDir, r.root, [], true);
+  cache.markTooLarge();
+  assert.equal(cache.tooLarge(), true);
+  assert.equal(cache.tooLarge(Date.now() + 25 * 3600_000), false, "tried again after a day");
+  const listed = await r.select();
+  assert.equal(listed.reused, false);
+  assert.deepEqual(listed.paths, await r.truth());
+  assert.equal(cache.tooLarge(), true, "the mark is kept while it holds");
 });

@@ -81,7 +81,7 @@ test("the selection cache: a path leading outside the project is never returned"
   cache.write(["a.py"], [], new Map(), Date.now() + 10_000);
   const file = join(cacheDir, "codesync-selection.json");
   const saved = JSON.parse(readFileSync(file, "utf8")) as { paths: string[] };
-  assert.deepEqual(new SelectionCache(cacheDir, root, []).read(), ["a.py"]);
+  assert.deepEqual(new SelectionCache(cacheDir, root, []).read()?.paths, ["a.py"]);
   writeFileSync(file, JSON.stringify({ ...saved, paths: ["../../etc/passwd"] }));
   assert.equal(new SelectionCache(cacheDir, root, []).read(), null);
 });
