@@ -75,7 +75,7 @@ def main():
         "distributions": distributions(),
         # Where distributions are found; their change times key the local snapshot cache.
         "path": [p for p in sys.path[1:] if os.path.isdir(p)],
-        # Where `pip install --user` would put them: on sys.path once it exists, so its absence counts too.
+        # Where installs with --user go: on sys.path once it exists, so its absence counts too.
         "user_site": site.getusersitepackages() if site.ENABLE_USER_SITE else None,
         # A venv, or a conda env: an environment the user chose, not a system or pyenv Python.
         "virtualenv": sys.prefix != getattr(sys, "base_prefix", sys.prefix),
