@@ -26,17 +26,17 @@ export function isWorkTreeTop(root: string): boolean {
 }
 
 function git(root: string, args: string[]): string {
-  try {
-    return execFileSync("git", ["-C", root, ...args], { stdio: ["ignore", "pipe", "ignore"], encoding: "utf8" });
-  } catch (error) {
-    if ((error as { status?: number }).status === 1) return ""; // `git config --get-regexp`: nothing set
-    throw error;
-  }
+  return execFileSync("git", ["-C", root, ...args], { stdio: ["ignore", "pipe", "ignore"], encoding: "utf8" });
 }
 
 /** The config keys that change the listing, as git prints them: asked on every sync (a few ms). */
 export function gitConfig(root: string): string {
-  return git(root, ["config", "-z", "--type=path", "--get-regexp", CONFIG_KEYS]);
+  try {
+    return git(root, ["config", "-z", "--type=path", "--get-regexp", CONFIG_KEYS]);
+  } catch (error) {
+    if ((error as { status?: number }).status === 1) return ""; // none of them is set
+    throw error;
+  }
 }
 
 function fileStamp(path: string): FileStamp {
