@@ -78,11 +78,8 @@ export function gitStamps(root: string, config: string): GitStamps {
 /** Whether the stamps still hold, `config` being what git prints now. */
 export function gitStampsHold(root: string, stamps: GitStamps, config: string): boolean {
   if (stamps.config !== config) return false;
-  const [, ...files] = stamps.files;
-  if (dotGitStamp(root)[1] !== stamps.files[0]?.[1]) return false;
-  if (files.some(([path, digest]) => fileStamp(path)[1] !== digest)) return false;
-  const now = indexStamp(stamps.index[0]);
-  return now.every((value, i) => value === stamps.index[i]);
+  const files = [dotGitStamp(root), ...stamps.files.slice(1).map(([path]) => fileStamp(path))]; // as gitStamps took them
+  return files.every(([, digest], i) => digest === stamps.files[i]?.[1]) && indexStamp(stamps.index[0]).every((value, i) => value === stamps.index[i]);
 }
 
 /**

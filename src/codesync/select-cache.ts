@@ -112,6 +112,8 @@ function unchanged(root: string, cached: CacheFile): boolean {
 export class SelectionCache {
   readonly #file: string;
   readonly #key: string;
+  /** The file as read once, when it is this key's (tooLarge and read both look at it). */
+  #loaded: CacheFile | null | undefined;
 
   /** `git`: the selection comes from git's listing, which the GIT_* environment changes too. */
   constructor(
@@ -127,8 +129,8 @@ export class SelectionCache {
 
   /** The cached selection, when nothing it depends on changed (`gitHolds` decides for git's stamps); else null. */
   read(gitHolds: (stamps: GitStamps) => boolean = () => false): CachedSelection | null {
-    const cached = readCache(this.#file, checkCacheFile);
-    if (cached?.key !== this.#key || cached.tooLargeAt !== null || !unchanged(this.root, cached)) return null;
+    const cached = this.#load();
+    if (cached === null || cached.tooLargeAt !== null || !unchanged(this.root, cached)) return null;
     return cached.git === null || gitHolds(cached.git) ? { paths: cached.paths, warnings: cached.warnings } : null;
   }
 
@@ -141,19 +143,31 @@ export class SelectionCache {
     const times = [...dirs.map(([, ctimeMs]) => ctimeMs), ...(git ? [git.stamps.index[1]] : [])];
     if (times.some((ctimeMs) => racilyRecent(ctimeMs, walkStartedMs))) return;
     const rules: RuleStamp[] = [...rulesRead].map(([relPath, content]) => [relPath, sha256(content)]);
-    const cached: CacheFile = { version: VERSION, key: this.#key, dirs, rules, paths, git: git?.stamps ?? null, warnings: git?.warnings ?? [], tooLargeAt: null };
-    writeFileAtomic(this.#file, JSON.stringify(cached));
+    this.#save({ dirs, rules, paths, git: git?.stamps ?? null, warnings: git?.warnings ?? [], tooLargeAt: null });
   }
 
   /** Whether the tree was found too large to stamp within the last day (then git lists it alone). */
   tooLarge(now = Date.now()): boolean {
-    const cached = readCache(this.#file, checkCacheFile);
-    return cached?.key === this.#key && cached.tooLargeAt !== null && now - cached.tooLargeAt < TOO_LARGE_FOR_MS;
+    const tooLargeAt = this.#load()?.tooLargeAt ?? null;
+    return tooLargeAt !== null && now - tooLargeAt < TOO_LARGE_FOR_MS;
   }
 
   /** Records that the tree is too large to stamp. */
   markTooLarge(now = Date.now()): void {
-    const cached: CacheFile = { version: VERSION, key: this.#key, dirs: [], rules: [], paths: [], git: null, warnings: [], tooLargeAt: now };
+    this.#save({ dirs: [], rules: [], paths: [], git: null, warnings: [], tooLargeAt: now });
+  }
+
+  #load(): CacheFile | null {
+    if (this.#loaded === undefined) {
+      const cached = readCache(this.#file, checkCacheFile);
+      this.#loaded = cached?.key === this.#key ? cached : null;
+    }
+    return this.#loaded;
+  }
+
+  #save(fields: Omit<CacheFile, "version" | "key">): void {
+    const cached: CacheFile = { version: VERSION, key: this.#key, ...fields };
     writeFileAtomic(this.#file, JSON.stringify(cached));
+    this.#loaded = cached;
   }
 }
