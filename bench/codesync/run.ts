@@ -10,7 +10,7 @@
 // Run: npx tsx bench/codesync/run.ts   (needs the test bed: `bash scripts/test-cluster.sh up`)
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { applyArgv } from "../../src/codesync/store.js";
@@ -33,6 +33,9 @@ if (!bed) {
   process.exit(2);
 }
 
+/** Where module i of a bench project lives. */
+const modulePath = (i: number): string => `pkg${i % 50}/sub${i % 7}/m${i}.py`;
+
 /**
  * `count` files of exactly 100 bytes in 350 directories, dated an hour ago like a project that exists
  * (a tree made a second ago has racily recent dirs, which the selection cache rightly does not trust), and
@@ -40,7 +43,7 @@ if (!bed) {
  */
 function makeProject(count: number, inGit: boolean): string {
   const files: Record<string, string> = {};
-  for (let i = 0; i < count; i++) files[`pkg${i % 50}/sub${i % 7}/m${i}.py`] = `# module ${i}\nVALUE = ${i}\n`.padEnd(99, "#") + "\n";
+  for (let i = 0; i < count; i++) files[modulePath(i)] = `# module ${i}\nVALUE = ${i}\n`.padEnd(99, "#") + "\n";
   const root = makeTree(files, "sr-bench-");
   if (inGit) {
     gitInit(root);
@@ -127,7 +130,10 @@ async function runCase(transport: OpenSshTransport, sshConfig: string, files: nu
     };
     await step("first");
     await step("none");
-    writeFileSync(join(root, "pkg3/sub3/m1003.py"), `VALUE = ${round}-${Date.now()}\n`.padEnd(99, "#") + "\n");
+    // An existing file edited in place, in every round (a file added changes its directory: the selection is made again).
+    const edited = join(root, modulePath(1003));
+    if (!existsSync(edited)) throw new Error(`${edited} is not in the project`);
+    writeFileSync(edited, `VALUE = ${round}-${Date.now()}\n`.padEnd(99, "#") + "\n");
     await step("one");
     oneFileUploads = ourFiles;
     treeBuilds.push(await treeBuildMs(transport, baseDir, lastId));
