@@ -15,6 +15,7 @@ import { fetchJobOutputs } from "../jobs/remote-run.js";
 import { finishJob, followToEnd, runJob } from "../jobs/run.js";
 import { closeSessions, openTarget } from "../jobs/session.js";
 import { isFinal, type JobRecord, type JobState } from "../model/job.js";
+import { argsFromValues } from "../model/job-args.js";
 import { completedResult, formatRemoteError, printedValue, resultForDisplay } from "../model/outcome.js";
 import { InputError, JobFailedError } from "../util/errors.js";
 
@@ -169,7 +170,7 @@ export class Cluster {
     return {
       cwd: this.cwd,
       entry,
-      args: options.args ?? {},
+      args: argsFromValues(options.args ?? {}),
       scriptArgs: options.scriptArgs ?? [],
       target: this.target,
       resources: options.resources ?? {},
@@ -205,7 +206,9 @@ export class Cluster {
    */
   async map(entry: string, argsList: Record<string, unknown>[], options: MapOptions = {}): Promise<MapReport> {
     const { args: _args, scriptArgs: _scriptArgs, detach: _detach, onLog: _onLog, ...request } = this.request(entry, options, false);
-    return mapJob({ ...request, argsList, maxParallel: options.maxParallel });
+    if (!Array.isArray(argsList)) throw new InputError("map: argsList must be an array of keyword-argument objects such as [{ seed: 1 }]");
+    const texts = argsList.map((args, index) => argsFromValues(args, `argsList[${index}]`));
+    return mapJob({ ...request, argsList: texts, maxParallel: options.maxParallel });
   }
 
   /** Submits again the elements of array `jobId` that did not complete, and resolves with all its outcomes. */

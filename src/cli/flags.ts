@@ -1,6 +1,7 @@
 // Flag value parsers. A bad value is an InputError naming the flag and what is allowed (exit code 2).
 import type { Command, OptionValues } from "@commander-js/extra-typings";
 import { readFileSync } from "node:fs";
+import { type ArgsJson, argsText, NO_ARGS } from "../model/job-args.js";
 import { InputError } from "../util/errors.js";
 
 export function wholeNumber(flag: string, min: number, max: number) {
@@ -48,26 +49,11 @@ export function readArgsFile(file: string): string {
   }
 }
 
-/** --args JSON / --args-file FILE: must be a JSON object, passed as keyword arguments. */
-export function parseArgs(json: string | undefined, file: string | undefined): Record<string, unknown> {
+/** --args JSON / --args-file FILE: a JSON object, passed as keyword arguments, its text kept as given. */
+export function parseArgs(json: string | undefined, file: string | undefined): ArgsJson {
   if (json !== undefined && file !== undefined) throw new InputError("--args and --args-file: give one or the other, not both");
-  let text = json;
-  let source = "--args";
-  if (file !== undefined) {
-    source = `--args-file ${file}`;
-    text = readArgsFile(file);
-  }
-  if (text === undefined) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(`${source}: not valid JSON (${(error as Error).message}); example: --args '{"n": 20}'`);
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new InputError(`${source}: expected a JSON object of keyword arguments such as '{"n": 20}', got ${Array.isArray(value) ? "a list" : JSON.stringify(value)}`);
-  }
-  return value as Record<string, unknown>;
+  if (file !== undefined) return argsText(readArgsFile(file), `--args-file ${file}`);
+  return json === undefined ? NO_ARGS : argsText(json, "--args", `--args '{"n": 20}'`);
 }
 
 export function poolKind(value: string): "ray" {

@@ -9,6 +9,7 @@ import { setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../config/load.js";
 import { isFinal, type JobRecord, type JobState, type RemoteError } from "../model/job.js";
+import { type ArgsJson, NO_ARGS } from "../model/job-args.js";
 import type { OutputsResult } from "../codesync/outputs.js";
 import { completedResult, type Outcome, readOutcome, resultForDisplay } from "../model/outcome.js";
 import { InputError, InterruptedError } from "../util/errors.js";
@@ -33,8 +34,8 @@ const SAVE_DELAY_MS = 50;
 const PROGRESS_EVERY_MS = 1000;
 
 export interface MapRequest extends Omit<RunRequest, "args" | "scriptArgs" | "detach" | "onLog"> {
-  /** One object of keyword arguments per element, in order. */
-  argsList: Record<string, unknown>[];
+  /** One object of keyword arguments per element, in order, each as JSON text (model/job-args.ts). */
+  argsList: ArgsJson[];
   /** At most this many elements run at once (default: all). */
   maxParallel?: number;
   detach?: boolean;
@@ -68,15 +69,10 @@ const unwatched = (): Watched => ({ outcomes: new Map(), outputs: new Map() });
 /** Who is told what while an array is submitted and watched. */
 type Observers = Pick<RunRequest, "signal" | "onProgress" | "onStep">;
 
-export function checkArgsList(argsList: unknown, source: string): Record<string, unknown>[] {
-  if (!Array.isArray(argsList) || argsList.length === 0) throw new InputError(`${source}: expected at least one element (one JSON object of keyword arguments per line)`);
+/** The number of argument sets, checked (each set was checked where it was read: argsText, argsFromValues). */
+export function checkArgsCount(argsList: readonly ArgsJson[], source: string): void {
+  if (argsList.length === 0) throw new InputError(`${source}: expected at least one element (one JSON object of keyword arguments per line)`);
   if (argsList.length > MAX_ELEMENTS) throw new InputError(`${source}: ${argsList.length} elements; an array holds at most ${MAX_ELEMENTS}: split it in several maps`);
-  argsList.forEach((args, index) => {
-    if (args === null || typeof args !== "object" || Array.isArray(args)) {
-      throw new InputError(`${source}: element ${index} is ${JSON.stringify(args)}; each element is a JSON object of keyword arguments such as {"seed": 1}`);
-    }
-  });
-  return argsList as Record<string, unknown>[];
 }
 
 export function checkMaxParallel(value: number | undefined, size: number): number {
@@ -313,14 +309,15 @@ function mapReport(report: RunReport, job: JobRecord, elements: ElementOutcome[]
 
 /** `slurmray map` and Cluster.map: the array prepared like a run, submitted once, watched to its end. */
 export async function mapJob(request: MapRequest): Promise<MapReport> {
-  const argsList = checkArgsList(request.argsList, "the argument list");
+  const argsList = request.argsList;
+  checkArgsCount(argsList, "the argument list");
   const maxParallel = checkMaxParallel(request.maxParallel, argsList.length);
   const config = loadConfig(request.cwd);
   if (parseEntry(request.entry, request.cwd, config.root).kind === "script") {
     throw new InputError(`map: ${request.entry} is a script; map runs a function (path/to/file.py:function) once per argument set`);
   }
   const detach = request.detach ?? false;
-  const { session, job, timings, finish } = await prepareJob({ ...request, args: {}, scriptArgs: [], detach });
+  const { session, job, timings, finish } = await prepareJob({ ...request, args: NO_ARGS, scriptArgs: [], detach });
   if (request.dryRun) return mapReport(await finish(), job, []);
   const elements = argsList.map((args) => ({ args, state: "SUBMITTING" as const, schedulerId: null, startedAt: null, endedAt: null, reason: null, exitCode: null }));
   job.array = { maxParallel, elements };

@@ -8,6 +8,7 @@ import { InputError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
 import { readJsonChecked } from "../util/json-file.js";
 import { ACTIVE_STATES, FINAL_STATES, isFinal, type JobRecord, TARGET_KINDS } from "../model/job.js";
+import { type ArgsJson, asArgsJson } from "../model/job-args.js";
 import { absorbElement, elementRecord, parseElementId } from "./array-record.js";
 
 export const STATE_DIR = ".slurmray";
@@ -30,10 +31,17 @@ const oneOf = (values: readonly string[]): Check => (v) => (typeof v === "string
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const objectOf = (check: Check): Check => (v) => (isPlainObject(v) ? (Object.values(v).map(check).find((e) => e !== null) ?? null) : "expected an object");
 const arrayOf = (check: Check): Check => (v) => (Array.isArray(v) ? (v.map(check).find((e) => e !== null) ?? null) : "expected a list");
+/** Keyword arguments are kept as the JSON text of an object (model/job-args.ts); a record from before that holds the object. */
+const argsJson: Check = (v) => ((typeof v === "string" && asArgsJson(v) !== null) || isPlainObject(v) ? null : "expected the JSON text of an object");
+
+/** A record written before arguments were kept as text holds them as an object: its text, as it was sent then. */
+function argsAsText(args: unknown): ArgsJson {
+  return (typeof args === "string" ? args : JSON.stringify(args)) as ArgsJson;
+}
 const absolutePath = matching(/^\/[^\0]*$/, "an absolute path");
 
 const RESOURCES: Record<string, Check> = { nodes: num, cpus: num, mem: num, gpus: num, time: num, partition: nullable(str) };
-const SPEC: Record<string, Check> = { entry: nonEmpty, args: objectOf(() => null), scriptArgs: arrayOf(str), env: objectOf(str), ray: bool };
+const SPEC: Record<string, Check> = { entry: nonEmpty, args: argsJson, scriptArgs: arrayOf(str), env: objectOf(str), ray: bool };
 const RECORD: Record<string, Check> = {
   id: matching(JOB_ID, "a job id such as 20261124-135501-3fa2c1"),
   target: nonEmpty,
@@ -62,7 +70,7 @@ function fieldsProblem(value: unknown, fields: Record<string, Check>, path: stri
 }
 
 const ELEMENT: Record<string, Check> = {
-  args: objectOf(() => null),
+  args: argsJson,
   state: RECORD.state!,
   schedulerId: RECORD.schedulerId!,
   startedAt: nullable(str),
@@ -96,6 +104,8 @@ function checkRecord(file: string): (value: unknown) => JobRecord {
     const problem = recordProblem(value);
     if (problem) throw new Error(problem);
     const record = value as JobRecord;
+    record.spec.args = argsAsText(record.spec.args);
+    for (const element of record.array?.elements ?? []) element.args = argsAsText(element.args);
     if (`${record.id}.json` !== file) throw new Error(`its id ${record.id} does not match the file name`);
     return record;
   };

@@ -17,11 +17,13 @@ import { fetchJobOutputs, prepareLocal, prepareRemote } from "./remote-run.js";
 import { emptyTimings, type RunReport, type StepObserver, type Timings, timed } from "./report.js";
 import { cacheDir, checkJob, openTarget, type TargetSession, type WatchRequest } from "./session.js";
 import type { JobRecord, JobSpec } from "../model/job.js";
+import { type ArgsJson, hasArgs } from "../model/job-args.js";
 
 export interface RunRequest {
   cwd: string;
   entry: string;
-  args: Record<string, unknown>;
+  /** Keyword arguments: the JSON text of an object (model/job-args.ts). */
+  args: ArgsJson;
   scriptArgs: string[];
   target?: string;
   resources: ResourceFlags;
@@ -188,7 +190,7 @@ export async function submit<T = string>(session: TargetSession, job: JobRecord,
 
 function checkEntryForm(request: RunRequest, config: LoadedConfig): string {
   const entry = parseEntry(request.entry, request.cwd, config.root);
-  if (entry.kind === "script" && Object.keys(request.args).length > 0) {
+  if (entry.kind === "script" && hasArgs(request.args)) {
     throw new InputError(`--args: ${request.entry} is a script; pass its arguments after -- instead`);
   }
   if (entry.kind !== "script" && request.scriptArgs.length > 0) {

@@ -1,5 +1,6 @@
 // The job record: one run of an entry on a target. Stored as .slurmray/jobs/<id>.json locally
 // (written atomically), mirrored by job.json in the remote job dir.
+import type { ArgsJson } from "./job-args.js";
 
 export const TARGET_KINDS = ["slurm", "server", "local"] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
@@ -34,8 +35,8 @@ export interface Resources {
 export interface JobSpec {
   /** As given: path/to/file.py:fn, pkg.mod:fn, or path/to/script.py */
   entry: string;
-  /** Keyword arguments for the function. */
-  args: Record<string, unknown>;
+  /** Keyword arguments for the function: the JSON text of an object, as given (model/job-args.ts). */
+  args: ArgsJson;
   /** argv for script mode (after --). */
   scriptArgs: string[];
   /** Extra environment variables for the job. */
@@ -77,7 +78,7 @@ export interface JobRecord {
 
 /** One element of a job array, as its array's record keeps it. */
 export interface ArrayElement {
-  args: Record<string, unknown>;
+  args: ArgsJson;
   state: JobState;
   /** The element's scheduler handle (Slurm: "<array id>_<index>"); null until submitted. */
   schedulerId: string | null;

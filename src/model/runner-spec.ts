@@ -1,10 +1,11 @@
 // job.json, the runner's input (DESIGN.md, "Job protocol"). One function builds it for every backend.
+import { withArgsText } from "./job-args.js";
 import type { JobRecord } from "./job.js";
 
-export interface RunnerSpec {
+/** job.json's fields, but for `args`: the arguments' own JSON text goes in as it is (model/job-args.ts). */
+interface RunnerFields {
   id: string;
   entry: string;
-  args: Record<string, unknown>;
   script_args: string[];
   env: Record<string, string>;
   code_dir: string;
@@ -14,11 +15,11 @@ export interface RunnerSpec {
   outputs?: string;
 }
 
-export function runnerSpec(job: JobRecord, ray: RunnerSpec["ray"] = null): RunnerSpec {
-  return {
+/** The text of the job's job.json, one line. */
+export function runnerSpecJson(job: JobRecord, ray: RunnerFields["ray"] = null): string {
+  const fields: RunnerFields = {
     id: job.id,
     entry: job.spec.entry,
-    args: job.spec.args,
     script_args: job.spec.scriptArgs,
     env: job.spec.env,
     code_dir: job.codeDir,
@@ -26,4 +27,5 @@ export function runnerSpec(job: JobRecord, ray: RunnerSpec["ray"] = null): Runne
     pool: job.spec.pool ?? null,
     ...(job.spec.outputs ? { outputs: job.spec.outputs } : {}),
   };
+  return withArgsText(job.spec.args, fields);
 }

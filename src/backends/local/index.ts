@@ -6,11 +6,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { TargetConfig } from "../../config/schema.js";
 import type { JobRecord, JobSpec, JobState } from "../../model/job.js";
 import type { ListedJobs } from "../../model/listed-job.js";
-import { runnerSpec } from "../../model/runner-spec.js";
+import { runnerSpecJson } from "../../model/runner-spec.js";
 import { remoteFile } from "../../remote/index.js";
 import type { Transport } from "../../transport/types.js";
 import { InputError } from "../../util/errors.js";
-import { writeJsonAtomic } from "../../util/fs.js";
+import { writeFileAtomic } from "../../util/fs.js";
 import { withoutSecrets } from "../../util/secrets.js";
 import { localFiles } from "../job-files.js";
 import { type ArraySubmission, type Backend, type BackendContext, type JobStatus, jobPaths, neverRetry, type WatchRequest, type WatchResult } from "../types.js";
@@ -72,6 +72,11 @@ async function cancelElement(job: JobRecord): Promise<void> {
 /** The grace period between SIGTERM and SIGKILL when cancelling. */
 const CANCEL_GRACE_MS = 5000;
 
+/** job.json of a local job: Ray, when asked for, is a local one the runner starts. */
+function writeSpec(path: string, job: JobRecord): void {
+  writeFileAtomic(path, `${runnerSpecJson(job, job.spec.ray ? { address: "local" } : null)}\n`);
+}
+
 export class LocalBackend implements Backend {
   readonly kind = "local" as const;
   readonly files = localFiles;
@@ -81,7 +86,7 @@ export class LocalBackend implements Backend {
 
   async submit(job: JobRecord): Promise<string> {
     const paths = jobPaths(job.remoteDir);
-    writeJsonAtomic(paths.spec, runnerSpec(job, job.spec.ray ? { address: "local" } : null));
+    writeSpec(paths.spec, job);
     const log = openSync(paths.log, "a", 0o600);
     try {
       return await this.spawnGroup(job, ["-u", remoteFile("runner.py"), job.remoteDir], log, job.python);
@@ -116,7 +121,7 @@ export class LocalBackend implements Backend {
       const paths = jobPaths(element.remoteDir);
       mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
       for (const stale of [paths.resultJson, paths.resultPkl, paths.error, paths.status, `${paths.dir}/${CANCELLED_MARK}`]) rmSync(stale, { force: true });
-      writeJsonAtomic(paths.spec, runnerSpec(element, element.spec.ray ? { address: "local" } : null));
+      writeSpec(paths.spec, element);
     }
     const indices = elements.map((element) => String(element.element));
     const handle = await this.spawnGroup(array, ["-c", POOL, "sh", String(maxParallel), array.python, remoteFile("runner.py"), array.remoteDir, ...indices], "ignore");

@@ -4,7 +4,7 @@
 import type { ServerTargetConfig, TargetConfig } from "../../config/schema.js";
 import type { JobRecord, JobSpec } from "../../model/job.js";
 import type { ListedJobs } from "../../model/listed-job.js";
-import { runnerSpec } from "../../model/runner-spec.js";
+import { runnerSpecJson } from "../../model/runner-spec.js";
 import type { Transport } from "../../transport/types.js";
 import { InputError, RemoteCommandError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
@@ -95,7 +95,7 @@ export class ServerBackend implements Backend {
       ...codeLinkLines(top.dir, job.codeDir),
       `printf '%s' ${quote(renderServerScript(job, this.runtimeDir))} > ${quote(`${top.dir}/job.sh`)} || exit 1`,
       ...elementDirCommands(top.dir, paths.map((p) => p.dir)).map((c) => `${c} || exit 1`),
-      ...dirs.map((element, i) => `printf '%s' ${quote(`${JSON.stringify(runnerSpec(element))}\n`)} > ${quote(paths[i]!.spec)} || exit 1`),
+      ...dirs.map((element, i) => `printf '%s' ${quote(`${runnerSpecJson(element)}\n`)} > ${quote(paths[i]!.spec)} || exit 1`),
     ];
     // ONE queue.py call for every dir (at most MAX_ELEMENTS, ~100 KB of arguments): it checks them all, and
     // queues all or none. Its reply: {"id": first, "ids": [one per --job-dir, in order]}.

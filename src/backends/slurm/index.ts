@@ -5,7 +5,7 @@ import type { JobRecord, JobSpec, JobState } from "../../model/job.js";
 import type { ListedJobs } from "../../model/listed-job.js";
 import type { Transport } from "../../transport/types.js";
 import { type JobFiles, remoteFiles } from "../job-files.js";
-import { runnerSpec } from "../../model/runner-spec.js";
+import { runnerSpecJson } from "../../model/runner-spec.js";
 import type { ArraySubmission, Backend, BackendContext, JobStatus, LimitsCheck, RetryDecision, WatchRequest, WatchResult } from "../types.js";
 import { cancelScript, checkCancelResult } from "./cancel.js";
 import { listJobs, liveJobsCommand } from "./jobs-list.js";
@@ -70,7 +70,7 @@ export class SlurmBackend implements Backend {
 
   /** A Slurm job array: one sbatch.sh in the array's dir, each element's job.json in <dir>/<index>/. */
   async submitArray(array: JobRecord, elements: readonly JobRecord[], maxParallel: number): Promise<ArraySubmission> {
-    const dirs = elements.map((element) => ({ dir: element.remoteDir, spec: runnerSpec(element) }));
+    const dirs = elements.map((element) => ({ dir: element.remoteDir, spec: runnerSpecJson(element) }));
     const indices = elements.map((element) => element.element!);
     const snippet = submitDirsSnippet(array.remoteDir, array.codeDir, dirs, this.render(array), [`--array=${arraySpec(indices, maxParallel)}`]);
     const id = parseSubmitOutput((await this.transport.script(snippet)).stdout);

@@ -3,7 +3,7 @@
 // job.json and sbatch.sh, clear the outcome files of an earlier attempt (a retry reuses the dir; job.log
 // is appended to), `sbatch --parsable`.
 // The snippet can be batched with other layers' work; its output is the slurm-submit section.
-import { type RunnerSpec, runnerSpec } from "../../model/runner-spec.js";
+import { runnerSpecJson } from "../../model/runner-spec.js";
 import type { JobRecord } from "../../model/job.js";
 import { EXIT, RemoteCommandError, SlurmrayError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
@@ -19,12 +19,13 @@ const SETUP_FAILED = 90;
 /** A job dir to write before sbatch: the job's own, or one per array element. */
 export interface SubmitDir {
   dir: string;
-  spec: RunnerSpec;
+  /** job.json's text. */
+  spec: string;
 }
 
 /** POSIX sh that writes the job dir and submits it; prints `sbatch-exit|<code>` and sbatch's output. */
 export function submitSnippet(job: JobRecord, sbatchScript: string): string {
-  return submitDirsSnippet(job.remoteDir, job.codeDir, [{ dir: job.remoteDir, spec: runnerSpec(job) }], sbatchScript, []);
+  return submitDirsSnippet(job.remoteDir, job.codeDir, [{ dir: job.remoteDir, spec: runnerSpecJson(job) }], sbatchScript, []);
 }
 
 /**
@@ -35,7 +36,7 @@ export function submitDirsSnippet(dir: string, codeDir: string, dirs: readonly S
   const writes = [
     ...elementDirCommands(dir, dirs.map((d) => d.dir)).map((c) => `    ${c} &&`),
     // printf is a shell builtin: no process per element.
-    ...dirs.map(({ dir: d, spec }) => `    printf '%s' ${quote(`${JSON.stringify(spec)}\n`)} > ${quote(jobPaths(d).spec)} &&`),
+    ...dirs.map(({ dir: d, spec }) => `    printf '%s' ${quote(`${spec}\n`)} > ${quote(jobPaths(d).spec)} &&`),
   ];
   return wrapSection(
     SUBMIT_SECTION,

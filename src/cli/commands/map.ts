@@ -2,6 +2,7 @@
 // on stdout (or one JSON object with `elements`), in input order; exit 1 when any element did not complete.
 import { Command } from "@commander-js/extra-typings";
 import type { ElementOutcome, MapReport } from "../../jobs/map.js";
+import { type ArgsJson, argsText } from "../../model/job-args.js";
 import { EXIT, InputError } from "../../util/errors.js";
 import { readArgsFile, resourceOptions, targetName, wholeNumber } from "../flags.js";
 import { interruptSignal } from "../interrupt.js";
@@ -10,19 +11,10 @@ import { info, printFailure, printJson } from "../output.js";
 import { passwordProvider } from "../password.js";
 import { progressFor } from "../progress.js";
 
-/** JSON lines: one object of keyword arguments per non-empty line. */
-export function readArgsLines(file: string): unknown[] {
-  const text = readArgsFile(file);
-  const elements: unknown[] = [];
-  text.split("\n").forEach((line, i) => {
-    if (line.trim() === "") return;
-    try {
-      elements.push(JSON.parse(line));
-    } catch (error) {
-      throw new InputError(`--args-file ${file}, line ${i + 1}: not valid JSON (${(error as Error).message}); each line is one object such as {"seed": 1}`);
-    }
-  });
-  return elements;
+/** JSON lines: one object of keyword arguments per non-empty line, each line's text kept as given. */
+export function readArgsLines(file: string): ArgsJson[] {
+  const lines = readArgsFile(file).split("\n");
+  return lines.flatMap((line, i) => (line.trim() === "" ? [] : [argsText(line, `--args-file ${file}, line ${i + 1}`, '{"seed": 1}')]));
 }
 
 function oneLine(value: unknown): string {
@@ -75,8 +67,8 @@ export function mapCommand() {
       }
       const argsList = options.argsFile === undefined ? [] : readArgsLines(options.argsFile);
       const signal = interruptSignal("stopping: the array is cancelled if it was submitted");
-      const [{ loadConfig }, { checkArgsList, mapJob, retryFailed }] = await jobsLayer(() => Promise.all([import("../../config/load.js"), import("../../jobs/map.js")]));
-      if (options.argsFile !== undefined) checkArgsList(argsList, `--args-file ${options.argsFile}`);
+      const [{ loadConfig }, { checkArgsCount, mapJob, retryFailed }] = await jobsLayer(() => Promise.all([import("../../config/load.js"), import("../../jobs/map.js")]));
+      if (options.argsFile !== undefined) checkArgsCount(argsList, `--args-file ${options.argsFile}`);
       const config = loadConfig(process.cwd());
       const progress = await progressFor();
       const common = {
@@ -92,7 +84,7 @@ export function mapCommand() {
         : mapJob({
             ...common,
             entry: entry!,
-            argsList: argsList as Record<string, unknown>[],
+            argsList,
             maxParallel: options.maxParallel,
             target: options.target,
             resources: { cpus: options.cpus, mem: options.mem, gpus: options.gpus, time: options.time, partition: options.partition },

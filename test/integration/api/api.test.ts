@@ -32,6 +32,9 @@ def report(name):
 def nothing():
     return None
 
+def kinds(**kw):
+    return {k: [type(v).__name__, repr(v)] for k, v in kw.items()}
+
 def ticks(n, every=0.3):
     for i in range(n):
         print('tick', i, flush=True)
@@ -67,6 +70,28 @@ describe("Cluster and Job on the local target", () => {
       assert.match(error.message, /calc\.py", line 8, in boom/);
       return true;
     });
+  });
+
+  it("arguments reach Python as given: a bigint keeps every digit; what JSON would change without a word is refused", async () => {
+    const cluster = new Cluster({ cwd });
+    const sent = { big: 2n ** 64n + 1n, half: 0.5, list: [1, "a", null], nested: { ok: true } };
+    assert.deepEqual(await cluster.run("calc.py:kinds", { args: sent }), {
+      big: ["int", "18446744073709551617"],
+      half: ["float", "0.5"],
+      list: ["list", "[1, 'a', None]"],
+      nested: ["dict", "{'ok': True}"],
+    });
+    const refused: [Record<string, unknown>, RegExp][] = [
+      [{ x: Number.NaN }, /args\.x: NaN has no JSON form/],
+      [{ x: { y: Number.POSITIVE_INFINITY } }, /args\.x\.y: Infinity has no JSON form/],
+      [{ x: undefined }, /args\.x: undefined cannot be passed to Python/],
+      [{ when: new Date(0) }, /args\.when: a Date cannot be passed to Python/],
+      [{ xs: new Array(3).fill(1, 0, 1) }, /args\.xs\[1\]: undefined cannot be passed/], // a hole
+    ];
+    for (const [args, message] of refused) {
+      await assert.rejects(cluster.run("calc.py:kinds", { args }), (error: unknown) => error instanceof InputError && error.exitCode === 2 && message.test(error.message));
+    }
+    await assert.rejects(cluster.map("calc.py:kinds", [{ a: 1 }, { b: () => 1 }]), /argsList\[1\]\.b: function cannot be passed to Python/);
   });
 
   it("bad input is an InputError with exit code 2, before anything runs", async () => {

@@ -15,6 +15,9 @@ def sq(x, pause=0.4):
         raise ValueError(f"element {x} fails on purpose")
     print("squared", x, flush=True)
     return x * x
+
+def kinds(**kw):
+    return {k: [type(v).__name__, repr(v)] for k, v in kw.items()}
 `;
 
 function project(failing: number): string {
@@ -112,13 +115,25 @@ describe("slurmray map on the local target", () => {
     assert.equal(r.stderr.match(/was cancelled/g)?.length, 1, r.stderr);
   });
 
+  it("each element's arguments reach it as its line wrote them (1.0 a float, 2**64 + 1 exact)", async () => {
+    const cwd = project(-1);
+    writeFileSync(join(cwd, "kinds.jsonl"), '{"f": 1.0}\n{"big": 18446744073709551617}\n');
+    const r = await runCli(["map", "work.py:kinds", "--args-file", "kinds.jsonl", "--json"], { cwd });
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as { elements: { result: unknown }[] };
+    assert.deepEqual(
+      report.elements.map((e) => e.result),
+      [{ f: ["float", "1.0"] }, { big: ["int", "18446744073709551617"] }],
+    );
+  });
+
   it("refuses bad input with exit code 2 before anything runs", async () => {
     const cwd = project(-1);
     writeFileSync(join(cwd, "bad.jsonl"), '{"x": 1}\n[1, 2]\n');
     writeFileSync(join(cwd, "broken.jsonl"), '{"x": 1}\n{"x":\n');
     writeFileSync(join(cwd, "empty.jsonl"), "\n");
     const cases: [string[], RegExp][] = [
-      [["map", "work.py:sq", "--args-file", "bad.jsonl"], /element 1 is \[1,2\]; each element is a JSON object/],
+      [["map", "work.py:sq", "--args-file", "bad.jsonl"], /--args-file bad.jsonl, line 2: expected a JSON object of keyword arguments such as \{"seed": 1\}, got a list/],
       [["map", "work.py:sq", "--args-file", "broken.jsonl"], /line 2: not valid JSON/],
       [["map", "work.py:sq", "--args-file", "empty.jsonl"], /at least one element/],
       [["map", "work.py:sq", "--args-file", "missing.jsonl"], /cannot read the file \(no such file\)/],

@@ -11,6 +11,7 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../../../src/config/load.js";
 import { mapJob } from "../../../src/jobs/map.js";
+import { argsFromValues } from "../../../src/model/job-args.js";
 import { findJob } from "../../../src/jobs/registry.js";
 import { closeSessions } from "../../../src/jobs/session.js";
 import { runCli, startCli, tempProject } from "../../helpers/cli.js";
@@ -194,7 +195,7 @@ describe("slurmray map on the Slurm test bed", () => {
       const report = await mapJob({
         cwd,
         entry: "work.py:nap",
-        argsList: Array.from({ length: 4 }, () => ({ seconds })),
+        argsList: Array.from({ length: 4 }, () => argsFromValues({ seconds })),
         resources: {},
         dryRun: false,
         onStep: ({ step, phase }) => {

@@ -1,6 +1,6 @@
 // The CLI on the local default target, spawned as a user would run it.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -30,6 +30,9 @@ def sleepy(seconds=60):
     print("sleeping", flush=True)
     time.sleep(seconds)
     return "woke"
+
+def kinds(**kw):
+    return {k: [type(v).__name__, repr(v)] for k, v in kw.items()}
 `,
   "tool.py": `
 import sys, json
@@ -177,6 +180,27 @@ describe("slurmray CLI on the local target", () => {
     assert.equal(r.code, 130, r.stderr);
     assert.equal(processGroupAlive(pgidOf(job)), false);
     assert.equal(jobRecords(cwd)[0]!.state, "CANCELLED");
+  });
+
+  it("arguments reach the function as written: 1.0 stays a float, integers past 2**53 keep every digit, 1e400 is inf", async () => {
+    const cwd = tempProject(PROJECT);
+    const text = '{"f": 1.0, "big": 18446744073709551617, "inf": 1e400, "neg": -0.0, "nested": {"f": 2.0}}';
+    writeFileSync(join(cwd, "args.json"), text);
+    const expected = {
+      f: ["float", "1.0"],
+      big: ["int", "18446744073709551617"],
+      inf: ["float", "inf"],
+      neg: ["float", "-0.0"],
+      nested: ["dict", "{'f': 2.0}"],
+    };
+    for (const given of [["--args", text], ["--args-file", "args.json"]]) {
+      const r = await runCli(["run", "work.py:kinds", ...given, "--json"], { cwd });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout).result, expected, given[0]);
+    }
+    // The record keeps the text as given, so a rerun from it (map --retry-failed) passes the same values.
+    const [record] = jobRecords(cwd);
+    assert.equal(record!.spec.args, text);
   });
 
   it("refuses bad input with exit code 2 and creates no job", async () => {

@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { SlurmBackend } from "../../../src/backends/slurm/index.js";
 import { RUNTIME_FILES } from "../../../src/jobs/session.js";
 import type { JobRecord, JobSpec } from "../../../src/model/job.js";
+import { argsFromValues } from "../../../src/model/job-args.js";
 import { remoteFile } from "../../../src/remote/index.js";
 import type { OpenSshTransport } from "../../../src/transport/openssh.js";
 import { quote } from "../../../src/util/shell.js";
@@ -105,7 +106,8 @@ export interface SlurmBed {
   base: string;
   codeDir: string;
   runtimeDir: string;
-  job(name: string, spec?: Partial<JobSpec>, python?: string): JobRecord;
+  /** A record of the job `name`; its args are given as values (argsFromValues writes their text). */
+  job(name: string, spec?: Omit<Partial<JobSpec>, "args"> & { args?: Record<string, unknown> }, python?: string): JobRecord;
   /** Removes the scratch dir and closes the connection. */
   dispose(): Promise<void>;
 }
@@ -144,7 +146,7 @@ export async function slurmBed(tb: TestBed, user: string = tb.user): Promise<Slu
         target: "tb",
         kind: "slurm",
         project: name,
-        spec: { entry: "funcs.py:add", args: {}, scriptArgs: [], env: {}, ray: false, resources: { nodes: 1, cpus: 1, mem: 0.25, gpus: 0, time: 5, partition: null }, ...spec },
+        spec: { entry: "funcs.py:add", scriptArgs: [], env: {}, ray: false, resources: { nodes: 1, cpus: 1, mem: 0.25, gpus: 0, time: 5, partition: null }, ...spec, args: argsFromValues(spec.args ?? {}) },
         state: "SUBMITTING",
         schedulerId: null,
         remoteDir: `${base}/jobs/${id}`,

@@ -9,12 +9,13 @@ import { renderSbatch } from "../../../src/backends/slurm/render.js";
 import { absorbElement, activeElements, arrayState, elementRecord, parseElementId } from "../../../src/jobs/array-record.js";
 import { findJob, readJobs, saveJob } from "../../../src/jobs/registry.js";
 import type { ArrayElement, JobRecord, JobState } from "../../../src/model/job.js";
+import { argsFromValues } from "../../../src/model/job-args.js";
 import { InputError } from "../../../src/util/errors.js";
 import { scratchDir } from "../../helpers/scratch.js";
 import { slurmJob } from "../slurm/job.js";
 
 function element(state: JobState, args: Record<string, unknown> = {}): ArrayElement {
-  return { args, state, schedulerId: null, startedAt: null, endedAt: null, reason: null, exitCode: null };
+  return { args: argsFromValues(args), state, schedulerId: null, startedAt: null, endedAt: null, reason: null, exitCode: null };
 }
 
 function arrayJob(states: JobState[]): JobRecord {
@@ -49,7 +50,7 @@ describe("element records", () => {
     const record = elementRecord(array, 1);
     assert.equal(record.id, `${array.id}_1`);
     assert.equal(record.remoteDir, `${array.remoteDir}/1`);
-    assert.deepEqual(record.spec.args, { i: 1 });
+    assert.deepEqual(JSON.parse(record.spec.args), { i: 1 });
     assert.equal(record.state, "RUNNING");
     assert.equal(record.element, 1);
     assert.equal(record.array, undefined);
@@ -70,7 +71,7 @@ describe("element records", () => {
     absorbElement(array, record);
     assert.equal(array.state, "FAILED");
     assert.equal(array.array!.elements[1]!.reason, "boom");
-    assert.deepEqual(array.array!.elements[1]!.args, { i: 1 });
+    assert.deepEqual(JSON.parse(array.array!.elements[1]!.args), { i: 1 });
     assert.equal(array.endedAt, "2026-11-30T12:00:05");
   });
 });

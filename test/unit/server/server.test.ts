@@ -7,11 +7,12 @@ import { parseJobs, parseReply, parseSubmittedIds, queueCommand, queueStatus } f
 import { renderServerScript } from "../../../src/backends/server/script.js";
 import { runningNow } from "../../../src/backends/server/watch.js";
 import type { JobRecord, JobSpec, Resources } from "../../../src/model/job.js";
+import { NO_ARGS } from "../../../src/model/job-args.js";
 
 const TARGET = { kind: "server" as const, host: "box", limits: { cpus: 8, mem: 32, gpus: [0, 1] } };
 
 function spec(resources: Partial<Resources> = {}, extra: Partial<JobSpec> = {}): JobSpec {
-  return { entry: "m.py:f", args: {}, scriptArgs: [], env: {}, ray: false, resources: { nodes: 1, cpus: 1, mem: 1, gpus: 0, time: 60, partition: null, ...resources }, ...extra };
+  return { entry: "m.py:f", args: NO_ARGS, scriptArgs: [], env: {}, ray: false, resources: { nodes: 1, cpus: 1, mem: 1, gpus: 0, time: 60, partition: null, ...resources }, ...extra };
 }
 
 function record(fields: Partial<JobRecord> = {}): JobRecord {

@@ -1,5 +1,6 @@
 // A JobRecord for Slurm tests, with overrides.
 import type { JobRecord, JobSpec } from "../../../src/model/job.js";
+import type { ArgsJson } from "../../../src/model/job-args.js";
 
 export function slurmJob(overrides: Partial<JobRecord> = {}, spec: Partial<JobSpec> = {}): JobRecord {
   return {
@@ -9,7 +10,7 @@ export function slurmJob(overrides: Partial<JobRecord> = {}, spec: Partial<JobSp
     project: "demo",
     spec: {
       entry: "train.py:main",
-      args: { lr: 0.1 },
+      args: '{"lr": 0.1}' as ArgsJson,
       scriptArgs: [],
       env: {},
       ray: false,

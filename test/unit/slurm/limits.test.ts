@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { checkLimits, gpusInGres, parseLimits } from "../../../src/backends/slurm/limits.js";
 import type { JobSpec, Resources } from "../../../src/model/job.js";
+import { NO_ARGS } from "../../../src/model/job-args.js";
 
 const SINFO = [
   "debug*|n1|(null)|2|4000|infinite",
@@ -13,7 +14,7 @@ const SINFO = [
 ];
 
 function spec(resources: Partial<Resources>): JobSpec {
-  return { entry: "m.py:f", args: {}, scriptArgs: [], env: {}, ray: false, resources: { nodes: 1, cpus: 1, mem: 1, gpus: 0, time: 60, partition: null, ...resources } };
+  return { entry: "m.py:f", args: NO_ARGS, scriptArgs: [], env: {}, ray: false, resources: { nodes: 1, cpus: 1, mem: 1, gpus: 0, time: 60, partition: null, ...resources } };
 }
 
 test("gres strings count GPUs of any type, and nothing else", () => {

@@ -4,7 +4,6 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseSubmitOutput, submitDirsSnippet } from "../../../src/backends/slurm/submit.js";
-import type { RunnerSpec } from "../../../src/model/runner-spec.js";
 import { scratchDir } from "../../helpers/scratch.js";
 
 test("an array's submit writes every element's dir and job.json with a few processes, whatever its size", () => {
@@ -18,7 +17,7 @@ test("an array's submit writes every element's dir and job.json with a few proce
   chmodSync(join(bin, "sbatch"), 0o755);
   const array = join(root, "jobs", "J");
   const n = 600; // more than one chunk of arguments per command
-  const dirs = Array.from({ length: n }, (_, i) => ({ dir: `${array}/${i}`, spec: { id: `J_${i}`, args: { x: i } } as unknown as RunnerSpec }));
+  const dirs = Array.from({ length: n }, (_, i) => ({ dir: `${array}/${i}`, spec: JSON.stringify({ id: `J_${i}`, args: { x: i } }) }));
   // A retried element: its old outcome must go, its log stays.
   mkdirSync(`${array}/7`, { recursive: true, mode: 0o755 });
   writeFileSync(`${array}/7/result.json`, "old");
