@@ -9,7 +9,7 @@ import { loadConfig } from "../config/load.js";
 import type { ResourceFlags } from "../config/target.js";
 import type { ConnectOptions } from "../jobs/connect.js";
 import { cancelJob, readJobLog, readJobOutcome, refreshJobs } from "../jobs/control.js";
-import { finishArray, type MapReport, mapJob, retryFailed } from "../jobs/map.js";
+import { type ElementOutcome as JobsElementOutcome, type MapReport as JobsMapReport, finishArray, mapJob, retryFailed } from "../jobs/map.js";
 import { findJob, listJobs } from "../jobs/registry.js";
 import { fetchJobOutputs } from "../jobs/remote-run.js";
 import { finishJob, followToEnd, runJob } from "../jobs/run.js";
@@ -22,7 +22,18 @@ import { InputError, JobFailedError } from "../util/errors.js";
 export * from "../util/errors.js";
 export type { JobRecord, JobState, RemoteError } from "../model/job.js";
 export type { RunReport } from "../jobs/report.js";
-export type { ElementOutcome, MapReport } from "../jobs/map.js";
+
+/** An element's outcome as the API gives it: its result's value parsed (an integer past 2**53 is a bigint). */
+export type ElementOutcome = Omit<JobsElementOutcome, "result"> & { result: unknown };
+export type MapReport = Omit<JobsMapReport, "elements"> & { elements: ElementOutcome[] };
+
+function parsedElements(elements: readonly JobsElementOutcome[]): ElementOutcome[] {
+  return elements.map((element) => ({ ...element, result: printedValue(element.result) }));
+}
+
+function parsedReport(report: JobsMapReport): MapReport {
+  return { ...report, elements: parsedElements(report.elements) };
+}
 
 export interface SubmitOptions {
   args?: Record<string, unknown>;
@@ -124,7 +135,7 @@ export class Job {
   async result(options: { onLog?: (text: string) => void; signal?: AbortSignal } = {}): Promise<unknown> {
     const config = loadConfig(this.cwd);
     if (this.record.array) {
-      return (await finishArray(await openTarget(config, this.record.target), this.record, { signal: options.signal }, false)).elements;
+      return parsedElements((await finishArray(await openTarget(config, this.record.target), this.record, { signal: options.signal }, false)).elements);
     }
     // As attach waits (a job the cluster ended goes back in, up to max_retries), its outputs left for outputs().
     if (!isFinal(this.record.state)) await followToEnd(await openTarget(config, this.record.target), this.record, options, false, undefined, false);
@@ -208,12 +219,12 @@ export class Cluster {
     const { args: _args, scriptArgs: _scriptArgs, detach: _detach, onLog: _onLog, ...request } = this.request(entry, options, false);
     if (!Array.isArray(argsList)) throw new InputError("map: argsList must be an array of keyword-argument objects such as [{ seed: 1 }]");
     const texts = argsList.map((args, index) => argsFromValues(args, `argsList[${index}]`));
-    return mapJob({ ...request, argsList: texts, maxParallel: options.maxParallel });
+    return parsedReport(await mapJob({ ...request, argsList: texts, maxParallel: options.maxParallel }));
   }
 
   /** Submits again the elements of array `jobId` that did not complete, and resolves with all its outcomes. */
   async retryFailed(jobId: string, options: { signal?: AbortSignal } = {}): Promise<MapReport> {
-    return retryFailed({ cwd: this.cwd, job: jobId, connect: this.connect, signal: options.signal });
+    return parsedReport(await retryFailed({ cwd: this.cwd, job: jobId, connect: this.connect, signal: options.signal }));
   }
 
   /** A job of this project by id ("J_N" for element N of array J), or a unique prefix of one. */

@@ -11,7 +11,7 @@ import { loadConfig } from "../config/load.js";
 import { isFinal, type JobRecord, type JobState, type RemoteError } from "../model/job.js";
 import { type ArgsJson, NO_ARGS } from "../model/job-args.js";
 import type { OutputsResult } from "../codesync/outputs.js";
-import { completedResult, type Outcome, readOutcome, resultForDisplay } from "../model/outcome.js";
+import { completedResult, type Outcome, type PrintableResult, readOutcome, resultToPrint } from "../model/outcome.js";
 import { InputError, InterruptedError } from "../util/errors.js";
 import { absorbElement, activeElements, arrayState, elementRecord } from "./array-record.js";
 import type { ConnectOptions } from "./connect.js";
@@ -46,7 +46,8 @@ export interface ElementOutcome {
   /** "<job id>_<index>": how status, logs, result and cancel address it. */
   id: string;
   state: JobState;
-  result: unknown;
+  /** The value's JSON text as Python wrote it (printed as it is; the API parses it), or the pickle's description. */
+  result: PrintableResult;
   error: RemoteError | null;
   /** Why it ended so, when the scheduler or the runner said (a killed element has no error.json). */
   reason: string | null;
@@ -252,7 +253,7 @@ export async function arrayOutcomes(session: TargetSession, job: JobRecord, know
 
 /** An element's outcome; `outcome` null while it has none to read. */
 function outcomeOf(element: JobRecord, outcome: Outcome | null): ElementOutcome {
-  const result = resultForDisplay(outcome && element.state === "COMPLETED" ? completedResult(element.id, element.remoteDir, outcome) : (outcome?.result ?? null));
+  const result = resultToPrint(outcome && element.state === "COMPLETED" ? completedResult(element.id, element.remoteDir, outcome) : (outcome?.result ?? null));
   return { index: element.element!, id: element.id, state: element.state, result, error: outcome?.error ?? null, reason: element.reason };
 }
 

@@ -182,9 +182,13 @@ export class JsonText {
     return new JsonText(Buffer.from(JSON.stringify(value) ?? "null"));
   }
 
-  /** The value itself: this costs what JSON.parse costs. */
+  /**
+   * The value itself, as JSON.parse makes it (at its cost), but for an integer past 2**53, which a number
+   * would round without a word: that one is a bigint with every digit.
+   */
   parse(): unknown {
-    return JSON.parse(this.bytes.toString("utf8"));
+    const text = this.bytes.toString("utf8");
+    return LONG_INTEGER.test(text) ? parseExact(text) : JSON.parse(text);
   }
 
   /** Writes the value as JSON.stringify(value, null, 2) lays it out, its nested lines `depth` levels deeper. */
@@ -193,6 +197,52 @@ export class JsonText {
     walk(this.bytes, output, depth);
     output.flush();
   }
+}
+
+/** 16 digits or more in a row, inside a string or not: the text may hold an integer a number cannot. */
+const LONG_INTEGER = /\d{16}/;
+
+/**
+ * JSON.parse's value with every integer that is not a safe number as a bigint. The text is a valid JSON value
+ * (JsonText.from checked it). One loop and a stack of open containers, like walk: nesting costs no recursion.
+ */
+function parseExact(text: string): unknown {
+  const bytes = Buffer.from(text);
+  type Open = { container: Record<string, unknown> | unknown[]; key: string | null };
+  const open: Open[] = [];
+  let root: unknown;
+  const place = (value: unknown): void => {
+    const top = open.at(-1);
+    if (!top) root = value;
+    else if (Array.isArray(top.container)) top.container.push(value);
+    else {
+      Object.defineProperty(top.container, top.key!, { value, enumerable: true, writable: true, configurable: true }); // "__proto__" too
+      top.key = null;
+    }
+  };
+  let i = 0;
+  while (i < bytes.length) {
+    const c = bytes[i]!;
+    if (isSpace(c) || c === COMMA || c === COLON) {
+      i++;
+    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      const container = c === OPEN_OBJECT ? {} : [];
+      place(container);
+      open.push({ container, key: null });
+      i++;
+    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+      open.pop();
+      i++;
+    } else {
+      const end = scalarEnd(bytes, i);
+      const token = bytes.toString("utf8", i, end);
+      const top = open.at(-1);
+      if (c === QUOTE && top && !Array.isArray(top.container) && top.key === null) top.key = JSON.parse(token) as string;
+      else place(c !== QUOTE && /^-?\d+$/.test(token) && !Number.isSafeInteger(Number(token)) ? BigInt(token) : JSON.parse(token));
+      i = end;
+    }
+  }
+  return root;
 }
 
 /**

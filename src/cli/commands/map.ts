@@ -3,7 +3,9 @@
 import { Command } from "@commander-js/extra-typings";
 import type { ElementOutcome, MapReport } from "../../jobs/map.js";
 import { type ArgsJson, argsText } from "../../model/job-args.js";
+import type { PrintableResult } from "../../model/outcome.js";
 import { EXIT, InputError } from "../../util/errors.js";
+import { JsonText } from "../../util/json-text.js";
 import { readArgsFile, resourceOptions, targetName, wholeNumber } from "../flags.js";
 import { interruptSignal } from "../interrupt.js";
 import { jobsLayer } from "../lazy.js";
@@ -17,8 +19,9 @@ export function readArgsLines(file: string): ArgsJson[] {
   return lines.flatMap((line, i) => (line.trim() === "" ? [] : [argsText(line, `--args-file ${file}, line ${i + 1}`, '{"seed": 1}')]));
 }
 
-function oneLine(value: unknown): string {
-  return JSON.stringify(value) ?? "null";
+/** A result on one line: the value's text as Python wrote it (json.dumps writes no newline), or the pickle's description. */
+function oneLine(result: PrintableResult): string {
+  return result instanceof JsonText ? result.bytes.toString("utf8") : JSON.stringify(result);
 }
 
 /** One line per element on stdout; each failure once on stderr with its index and traceback. Exit 1 if any failed. */

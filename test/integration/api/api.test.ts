@@ -32,6 +32,9 @@ def report(name):
 def nothing():
     return None
 
+def same(v):
+    return v
+
 def kinds(**kw):
     return {k: [type(v).__name__, repr(v)] for k, v in kw.items()}
 
@@ -92,6 +95,16 @@ describe("Cluster and Job on the local target", () => {
       await assert.rejects(cluster.run("calc.py:kinds", { args }), (error: unknown) => error instanceof InputError && error.exitCode === 2 && message.test(error.message));
     }
     await assert.rejects(cluster.map("calc.py:kinds", [{ a: 1 }, { b: () => 1 }]), /argsList\[1\]\.b: function cannot be passed to Python/);
+  });
+
+  it("an integer result past 2**53 comes back as a bigint with every digit, from run, map and Job.result", async () => {
+    const cluster = new Cluster({ cwd });
+    const big = 2n ** 64n + 1n;
+    assert.deepEqual(await cluster.run("calc.py:same", { args: { v: { n: big, small: 3 } } }), { n: big, small: 3 });
+    const report = await cluster.map("calc.py:same", [{ v: big }, { v: -big }]);
+    assert.deepEqual(report.elements.map((e) => e.result), [big, -big]);
+    assert.deepEqual(((await cluster.job(report.job_id).result()) as { result: unknown }[]).map((e) => e.result), [big, -big]);
+    assert.equal(await cluster.job(`${report.job_id}_1`).result(), -big);
   });
 
   it("bad input is an InputError with exit code 2, before anything runs", async () => {

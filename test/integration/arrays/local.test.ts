@@ -18,6 +18,9 @@ def sq(x, pause=0.4):
 
 def kinds(**kw):
     return {k: [type(v).__name__, repr(v)] for k, v in kw.items()}
+
+def same(v):
+    return v
 `;
 
 function project(failing: number): string {
@@ -125,6 +128,17 @@ describe("slurmray map on the local target", () => {
       report.elements.map((e) => e.result),
       [{ f: ["float", "1.0"] }, { big: ["int", "18446744073709551617"] }],
     );
+    // Results are printed with the text Python wrote, on a line and in --json alike.
+    writeFileSync(join(cwd, "same.jsonl"), '{"v": 1.0}\n{"v": 18446744073709551617}\n{"v": {"k": [2.50, -0.0]}}\n');
+    const lines = await runCli(["map", "work.py:same", "--args-file", "same.jsonl"], { cwd });
+    assert.equal(lines.code, 0, lines.stderr);
+    assert.deepEqual(lines.stdout.trimEnd().split("\n").map((line) => line.split("\t").slice(1)), [
+      ["COMPLETED", "1.0"],
+      ["COMPLETED", "18446744073709551617"],
+      ["COMPLETED", '{"k": [2.5, -0.0]}'],
+    ]);
+    const json = await runCli(["map", "work.py:same", "--args-file", "same.jsonl", "--json"], { cwd });
+    assert.match(json.stdout, /"result": 1\.0,\n[\s\S]*"result": 18446744073709551617,\n[\s\S]*"k": \[\n\s+2\.5,\n\s+-0\.0\n/);
   });
 
   it("refuses bad input with exit code 2 before anything runs", async () => {

@@ -97,6 +97,33 @@ test("deep nesting costs no recursion", () => {
   assert.equal(printed(`${"{\"a\":".repeat(2000)}{}${"}".repeat(2000)}`), expected(`${"{\"a\":".repeat(2000)}{}${"}".repeat(2000)}`));
 });
 
+test("parse gives what JSON.parse gives, but for an integer past 2**53: a bigint with every digit", () => {
+  const next = random(11);
+  for (let i = 0; i < 1000; i++) {
+    const compact = JSON.stringify(generate(next, 0));
+    // With a long integer beside it, the value goes through the exact parse.
+    const [value, big] = JsonText.from(Buffer.from(`[${compact}, 12345678901234567890]`))!.parse() as [unknown, bigint];
+    assert.deepStrictEqual(value, JSON.parse(compact), compact);
+    assert.equal(big, 12345678901234567890n);
+  }
+  const exact = (text: string) => JsonText.from(Buffer.from(text))!.parse();
+  assert.deepStrictEqual(exact('{"a": -9007199254740993, "b": 9007199254740991, "c": "12345678901234567890", "d": 1.5e300, "e": 10000000000000000}'), {
+    a: -9007199254740993n,
+    b: 9007199254740991,
+    c: "12345678901234567890",
+    d: 1.5e300,
+    e: 10000000000000000n,
+  });
+  assert.equal(exact("18446744073709551617"), 18446744073709551617n);
+  const own = exact('{"__proto__": 18446744073709551617, "x": 1, "x": 2}') as Record<string, unknown>;
+  assert.deepEqual(Object.keys(own), ["__proto__", "x"]);
+  assert.equal(Object.getPrototypeOf(own), Object.prototype);
+  assert.equal(own["x"], 2);
+  let deep: unknown = exact(`${"[".repeat(3000)}18446744073709551617${"]".repeat(3000)}`);
+  for (let depth = 0; depth < 3000; depth++) deep = (deep as unknown[])[0];
+  assert.equal(deep, 18446744073709551617n);
+});
+
 test("numbers keep Python's text, members keep their order, strings keep their escapes", () => {
   assert.equal(printed("[1.0, 1e5, 1E+5, -0.0, 12345678901234567890, 1e-07]"), "[\n  1.0,\n  1e5,\n  1E+5,\n  -0.0,\n  12345678901234567890,\n  1e-07\n]");
   assert.equal(printed('{"b": 1, "1": 2}'), '{\n  "b": 1,\n  "1": 2\n}');
