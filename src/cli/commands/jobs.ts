@@ -10,6 +10,7 @@ import { findJob, listJobs, readJobs } from "../../jobs/registry.js";
 import { isFinal, type JobRecord } from "../../model/job.js";
 import type { ListedJob } from "../../model/listed-job.js";
 import { EXIT, InputError } from "../../util/errors.js";
+import { JsonText } from "../../util/json-text.js";
 import { targetName } from "../flags.js";
 import { interruptSignal } from "../interrupt.js";
 import { jobsLayer } from "../lazy.js";
@@ -21,6 +22,13 @@ import { colorState, info, JOB_HEADERS, jobRow, printJson, table, warn } from ".
 const WATCH_REPRINT_MS = 15_000;
 /** How often `jobs --watch` re-reads the registry and checks local jobs (no remote command). */
 const WATCH_TICK_MS = 1000;
+
+/** A record for --json: its arguments, kept as text (model/job-args.ts), shown as the object they are. */
+function recordJson(job: JobRecord): Record<string, unknown> {
+  const args = (text: string) => JsonText.from(Buffer.from(text)) ?? text;
+  const array = job.array && { ...job.array, elements: job.array.elements.map((element) => ({ ...element, args: args(element.args) })) };
+  return { ...job, spec: { ...job.spec, args: args(job.spec.args) }, ...(array ? { array } : {}) };
+}
 
 /** --outputs DIR: a directory, or a path to create; never an existing file. */
 function outputsDir(dir: string): string {
@@ -101,7 +109,7 @@ function selectJobs(config: LoadedConfig, target: string | undefined): JobRecord
 async function printJobs(config: LoadedConfig, selected: JobRecord[], target: string | undefined, json: boolean): Promise<void> {
   const cluster = target ? await (await control()).clusterDetails(config, target, selected) : null;
   const details = cluster?.details ?? null;
-  if (json) printJson({ jobs: selected.map((job) => (details ? { ...job, cluster: details.get(job.id) ?? null } : job)), ...(cluster?.queue ? { queue: cluster.queue } : {}) });
+  if (json) printJson({ jobs: selected.map((job) => (details ? { ...recordJson(job), cluster: details.get(job.id) ?? null } : recordJson(job))), ...(cluster?.queue ? { queue: cluster.queue } : {}) });
   else if (details) {
     printClusterTable(selected, details);
     if (cluster?.queue) printQueue(target!, cluster.queue);
@@ -148,7 +156,7 @@ export function jobCommands() {
     .option("--json", "print one JSON object")
     .action(async (id, options) => {
       const { job } = await currentJob(id);
-      if (options.json) printJson(job);
+      if (options.json) printJson(recordJson(job));
       else printTable([job, ...elementsOf(job)]);
     });
 

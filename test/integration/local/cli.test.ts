@@ -201,6 +201,12 @@ describe("slurmray CLI on the local target", () => {
     // The record keeps the text as given, so a rerun from it (map --retry-failed) passes the same values.
     const [record] = jobRecords(cwd);
     assert.equal(record!.spec.args, text);
+    // status --json and jobs --json show them as the object they are, with the same text.
+    for (const command of [["status", record!.id], ["jobs"]]) {
+      const shown = await runCli([...command, "--json"], { cwd });
+      assert.equal(shown.code, 0, shown.stderr);
+      assert.match(shown.stdout, /"args": \{\n\s+"f": 1\.0,\n\s+"big": 18446744073709551617,\n\s+"inf": 1e400,/, command[0]);
+    }
   });
 
   it("refuses bad input with exit code 2 and creates no job", async () => {
