@@ -18,6 +18,7 @@ import { emptyTimings, type RunReport, type StepObserver, type Timings, timed } 
 import { cacheDir, checkJob, openTarget, type TargetSession, type WatchRequest } from "./session.js";
 import type { JobRecord, JobSpec } from "../model/job.js";
 import { type ArgsJson, hasArgs } from "../model/job-args.js";
+import { checkJobEnv } from "../model/job-env.js";
 
 export interface RunRequest {
   cwd: string;
@@ -253,7 +254,7 @@ export async function prepareJob(request: RunRequest): Promise<PreparedJob> {
     entry: checkEntryForm(request, config),
     args: request.args,
     scriptArgs: request.scriptArgs,
-    env: request.env ?? {},
+    env: checkJobEnv(request.env ?? {}),
     ray: wantsRay(request, config, resources.nodes),
     pool: request.pool ?? config.project.pool ?? null,
     resources,

@@ -3,10 +3,9 @@
 // runner; with Ray, one Ray node sized to the grant (the queue sets SLURMRAY_CPUS, SLURMRAY_GPUS and
 // SLURMRAY_MEM_GB, and CUDA_VISIBLE_DEVICES), private to the job by its token, then the runner.
 import type { JobRecord } from "../../model/job.js";
+import { ENV_NAME, ENV_NAME_RULE } from "../../model/job-env.js";
 import { InputError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
-
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const RUN_PLAIN = ['exec "$python" -u "$runtime_dir/runner.py" "$job_dir"'];
 
@@ -37,7 +36,7 @@ exit "$status"`.split("\n");
 
 export function renderServerScript(job: JobRecord, runtimeDir: string): string {
   const env = Object.entries(job.spec.env).map(([name, value]) => {
-    if (!ENV_NAME.test(name)) throw new InputError(`environment variable ${JSON.stringify(name)}: names are letters, digits and '_', not starting with a digit`);
+    if (!ENV_NAME.test(name)) throw new InputError(`environment variable ${JSON.stringify(name)}: ${ENV_NAME_RULE}`);
     return `export ${name}=${quote(value)}`;
   });
   const lines = [

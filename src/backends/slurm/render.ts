@@ -4,6 +4,7 @@
 // runtime dir next to runner.py), waits until all are alive, runs the runner, then stops only its own
 // Ray processes. The runner's exit code becomes the job's.
 import type { JobRecord, Resources } from "../../model/job.js";
+import { ENV_NAME, ENV_NAME_RULE } from "../../model/job-env.js";
 import { InputError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
 import { jobPaths } from "../types.js";
@@ -35,7 +36,6 @@ export interface RenderInput {
 
 /** Paths that appear in #SBATCH lines: no whitespace, quotes or Slurm's %-patterns. */
 const HEADER_PATH = /^\/[A-Za-z0-9_@+=:,./-]*$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const JOB_NAME_PART = /^[A-Za-z0-9._-]+$/;
 
 function requirePattern(what: string, value: string, pattern: RegExp, fix: string): string {
@@ -105,7 +105,7 @@ function environment(job: JobRecord): string[] {
   const lines = ["export PYTHONUNBUFFERED=1 SLURMRAY_JOB_DIR=\"$job_dir\""];
   // The job's env is set here too, not only by the runner: Ray tasks inherit their raylet's environment.
   for (const [name, value] of Object.entries(job.spec.env)) {
-    requirePattern("environment variable", name, ENV_NAME, "names are letters, digits and '_', not starting with a digit");
+    requirePattern("environment variable", name, ENV_NAME, ENV_NAME_RULE);
     lines.push(`export ${name}=${quote(value)}`);
   }
   return lines;

@@ -32,6 +32,10 @@ def report(name):
 def nothing():
     return None
 
+def env_of(name):
+    import os
+    return os.environ.get(name)
+
 def same(v):
     return v
 
@@ -95,6 +99,23 @@ describe("Cluster and Job on the local target", () => {
       await assert.rejects(cluster.run("calc.py:kinds", { args }), (error: unknown) => error instanceof InputError && error.exitCode === 2 && message.test(error.message));
     }
     await assert.rejects(cluster.map("calc.py:kinds", [{ a: 1 }, { b: () => 1 }]), /argsList\[1\]\.b: function cannot be passed to Python/);
+  });
+
+  it("env is checked before anything runs: names a shell takes, string values; no job is made", async () => {
+    const cluster = new Cluster({ cwd });
+    const before = cluster.jobs().length;
+    const refused: [unknown, RegExp][] = [
+      [{ OMP_NUM_THREADS: 4 }, /environment variable OMP_NUM_THREADS: expected a string, got number \(write "4"\)/],
+      [{ "1BAD": "x" }, /environment variable "1BAD": names are letters, digits and '_'/],
+      [{ "A;rm": "x" }, /environment variable "A;rm"/],
+      [{ A: "a\0b" }, /environment variable A: a value cannot hold a NUL/],
+      [["A=1"], /env: expected an object/],
+    ];
+    for (const [env, message] of refused) {
+      await assert.rejects(cluster.run("calc.py:square", { args: { x: 1 }, env: env as Record<string, string> }), (error: unknown) => error instanceof InputError && message.test(error.message));
+    }
+    assert.equal(cluster.jobs().length, before);
+    assert.equal(await cluster.run("calc.py:env_of", { args: { name: "SR_T" }, env: { SR_T: "a b $HOME" } }), "a b $HOME");
   });
 
   it("an integer result past 2**53 comes back as a bigint with every digit, from run, map and Job.result", async () => {
