@@ -18,6 +18,7 @@ import { isFinal, type JobRecord, type JobState } from "../model/job.js";
 import { argsFromValues } from "../model/job-args.js";
 import { completedResult, formatRemoteError, printedValue, resultForDisplay } from "../model/outcome.js";
 import { InputError, JobFailedError } from "../util/errors.js";
+import { checkBoolean, checkOptionNames, checkResources, checkScriptArgs } from "./options.js";
 
 export * from "../util/errors.js";
 export type { JobRecord, JobState, RemoteError } from "../model/job.js";
@@ -34,6 +35,10 @@ function parsedElements(elements: readonly JobsElementOutcome[]): ElementOutcome
 function parsedReport(report: JobsMapReport): MapReport {
   return { ...report, elements: parsedElements(report.elements) };
 }
+
+const SUBMIT_OPTIONS = ["args", "scriptArgs", "resources", "ray", "env", "signal"] as const;
+const RUN_OPTIONS = [...SUBMIT_OPTIONS, "onLog"] as const;
+const MAP_OPTIONS = ["resources", "ray", "env", "signal", "maxParallel"] as const;
 
 export interface SubmitOptions {
   args?: Record<string, unknown>;
@@ -177,15 +182,17 @@ export class Cluster {
     this.connect = { acceptNewHostKey: options.acceptNewHostKey };
   }
 
-  private request(entry: string, options: RunOptions, detach: boolean) {
+  /** The request for jobs/ from `options`, checked; `call` names the method in errors, `valid` its options. */
+  private request(entry: string, options: RunOptions, detach: boolean, call: string, valid: readonly string[]) {
+    checkOptionNames(options, valid, call);
     return {
       cwd: this.cwd,
       entry,
       args: argsFromValues(options.args ?? {}),
-      scriptArgs: options.scriptArgs ?? [],
+      scriptArgs: checkScriptArgs(options.scriptArgs),
       target: this.target,
-      resources: options.resources ?? {},
-      ray: options.ray,
+      resources: checkResources(options.resources),
+      ray: checkBoolean(options.ray, "ray"),
       env: options.env,
       detach,
       dryRun: false,
@@ -197,13 +204,13 @@ export class Cluster {
 
   /** Starts a job and returns it at once. */
   async submit(entry: string, options: SubmitOptions = {}): Promise<Job> {
-    const report = await runJob(this.request(entry, options, true));
+    const report = await runJob(this.request(entry, options, true, "submit", SUBMIT_OPTIONS));
     return this.job(report.job_id);
   }
 
   /** Runs a job to the end and returns its result; rejects with a JobFailedError when it fails. Aborting cancels it. */
   async run(entry: string, options: RunOptions = {}): Promise<unknown> {
-    const report = await runJob(this.request(entry, options, false));
+    const report = await runJob(this.request(entry, options, false, "run", RUN_OPTIONS));
     if (report.state !== "COMPLETED") {
       const detail = report.error ? formatRemoteError(report.error) : report.state;
       throw new JobFailedError(`job ${report.job_id} ended ${report.state}:\n${detail}`);
@@ -216,7 +223,7 @@ export class Cluster {
    * have ended, with every element's outcome in input order. A failed element is an outcome, not a rejection.
    */
   async map(entry: string, argsList: Record<string, unknown>[], options: MapOptions = {}): Promise<MapReport> {
-    const { args: _args, scriptArgs: _scriptArgs, detach: _detach, onLog: _onLog, ...request } = this.request(entry, options, false);
+    const { args: _args, scriptArgs: _scriptArgs, detach: _detach, onLog: _onLog, ...request } = this.request(entry, options, false, "map", MAP_OPTIONS);
     if (!Array.isArray(argsList)) throw new InputError("map: argsList must be an array of keyword-argument objects such as [{ seed: 1 }]");
     const texts = argsList.map((args, index) => argsFromValues(args, `argsList[${index}]`));
     return parsedReport(await mapJob({ ...request, argsList: texts, maxParallel: options.maxParallel }));

@@ -128,6 +128,26 @@ describe("Cluster and Job on the local target", () => {
     assert.equal(await cluster.job(`${report.job_id}_1`).result(), -big);
   });
 
+  it("options are checked as the CLI's flags are: unknown ones, resources, scriptArgs and ray; no job is made", async () => {
+    const cluster = new Cluster({ cwd });
+    const before = cluster.jobs().length;
+    const refused: [() => Promise<unknown>, RegExp][] = [
+      [() => cluster.run("calc.py:square", { arg: { x: 1 } } as never), /run: unknown option "arg"; the options are args, scriptArgs, resources, ray, env, signal, onLog/],
+      [() => cluster.submit("calc.py:square", { args: { x: 1 }, onLog: () => {} } as never), /submit: unknown option "onLog"/],
+      [() => cluster.map("calc.py:square", [{ x: 1 }], { max_parallel: 2 } as never), /map: unknown option "max_parallel"; the options are resources, ray, env, signal, maxParallel/],
+      [() => cluster.run("calc.py:square", { args: { x: 1 }, resources: { mem: -1 } }), /resources\.mem: must be at least 0 \(exclusive\), got -1; the resources are nodes \(1-1024\), cpus/],
+      [() => cluster.run("calc.py:square", { args: { x: 1 }, resources: { cpus: "4" } as never }), /resources\.cpus: expected a number, got "4"/],
+      [() => cluster.run("calc.py:square", { args: { x: 1 }, resources: { bogus: 1 } as never }), /resources: unknown key "bogus"; the resources are nodes/],
+      [() => cluster.run("calc.py:square", { args: { x: 1 }, resources: { partition: "a;b" } }), /resources\.partition: must be a partition name/],
+      [() => cluster.run("calc.py:square", { scriptArgs: [1] as never }), /scriptArgs: expected an array of strings/],
+      [() => cluster.run("calc.py:square", { args: { x: 1 }, ray: "yes" as never }), /ray: expected true or false, got "yes"/],
+    ];
+    for (const [call, message] of refused) {
+      await assert.rejects(call(), (error: unknown) => error instanceof InputError && error.exitCode === 2 && message.test(error.message), String(message));
+    }
+    assert.equal(cluster.jobs().length, before);
+  });
+
   it("bad input is an InputError with exit code 2, before anything runs", async () => {
     await assert.rejects(new Cluster({ cwd }).map("calc.py:square", []), (error: unknown) => error instanceof InputError && error.exitCode === 2);
     await assert.rejects(new Cluster({ cwd, target: "nowhere" }).run("calc.py:square"), (error: unknown) => error instanceof InputError);
