@@ -177,6 +177,7 @@ export class Cluster {
 
   /** `target`: a target of the project's slurmray.toml (default: its default target). `cwd`: the project. */
   constructor(options: { cwd?: string; target?: string; acceptNewHostKey?: boolean } = {}) {
+    checkOptionNames(options, ["cwd", "target", "acceptNewHostKey"], "new Cluster");
     this.cwd = options.cwd ?? process.cwd();
     this.target = options.target;
     this.connect = { acceptNewHostKey: options.acceptNewHostKey };

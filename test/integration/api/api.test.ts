@@ -146,6 +146,8 @@ describe("Cluster and Job on the local target", () => {
       await assert.rejects(call(), (error: unknown) => error instanceof InputError && error.exitCode === 2 && message.test(error.message), String(message));
     }
     assert.equal(cluster.jobs().length, before);
+    // A misspelt target would run on this machine instead.
+    assert.throws(() => new Cluster({ cwd, targt: "cluster" } as never), /new Cluster: unknown option "targt"; the options are cwd, target, acceptNewHostKey/);
   });
 
   it("bad input is an InputError with exit code 2, before anything runs", async () => {
