@@ -12,6 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../../../src/config/load.js";
 import { mapJob } from "../../../src/jobs/map.js";
 import { argsFromValues } from "../../../src/model/job-args.js";
+import { printedValue } from "../../../src/model/outcome.js";
 import { findJob } from "../../../src/jobs/registry.js";
 import { closeSessions } from "../../../src/jobs/session.js";
 import { runCli, startCli, tempProject } from "../../helpers/cli.js";
@@ -202,7 +203,7 @@ describe("slurmray map on the Slurm test bed", () => {
           if (step === "run" && phase === "end") noticedAt = Date.now();
         },
       });
-      assert.deepEqual(report.elements.map((e) => [e.state, e.result]), Array.from({ length: 4 }, () => ["COMPLETED", seconds]));
+      assert.deepEqual(report.elements.map((e) => [e.state, printedValue(e.result)]), Array.from({ length: 4 }, () => ["COMPLETED", seconds]));
       return { report, noticedAt };
     };
     try {
