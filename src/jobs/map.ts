@@ -6,18 +6,20 @@
 // back in one more command, only when some element wrote any. A failed element is reported with its index and
 // traceback and affects no other; `retryFailed` submits the failed ones again.
 import { setMaxListeners } from "node:events";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { loadConfig } from "../config/load.js";
+import { type LoadedConfig, loadConfig } from "../config/load.js";
 import { isFinal, type JobRecord, type JobState, type RemoteError } from "../model/job.js";
 import { type ArgsJson, NO_ARGS } from "../model/job-args.js";
 import type { OutputsResult } from "../codesync/outputs.js";
 import { completedResult, type Outcome, type PrintableResult, readOutcome, resultToPrint } from "../model/outcome.js";
 import { InputError, InterruptedError } from "../util/errors.js";
+import { takePidLock } from "../util/pid-lock.js";
 import { absorbElement, activeElements, arrayState, elementRecord } from "./array-record.js";
 import type { ConnectOptions } from "./connect.js";
 import { parseEntry } from "./entry.js";
 import { followState, type StatusFields, statusFields } from "./follow.js";
-import { findJob, saveJob } from "./registry.js";
+import { findJob, jobsDir, saveJob } from "./registry.js";
 import { fetchArrayOutputs, prepareLocal, prepareRemote } from "./remote-run.js";
 import { emptyTimings, type RunReport, type StepObserver, type Timings, timed } from "./report.js";
 import { finishReport, newReport, prepareJob, type RunRequest, submit } from "./run.js";
@@ -348,11 +350,22 @@ export interface RetryRequest extends Observers {
 export async function retryFailed(request: RetryRequest): Promise<MapReport> {
   const started = performance.now();
   const config = loadConfig(request.cwd);
-  const job = findJob(config.root, request.job);
-  if (!job.array) throw new InputError(`job ${job.id} is not an array (slurmray map); run it again with slurmray run`);
+  const { id, array } = findJob(config.root, request.job);
+  if (!array) throw new InputError(`job ${id} is not an array (slurmray map); run it again with slurmray run`);
+  // Two retries of one array at once would submit its failed elements twice, each record keeping one set of ids.
+  const release = takePidLock(join(jobsDir(config.root), `${id}.retrying`), `a retry of job ${id}`);
+  try {
+    // Read again under the lock: a retry that just ended has written the ids of what it submitted.
+    return await retryElements(request, config, findJob(config.root, id), started);
+  } finally {
+    release();
+  }
+}
+
+async function retryElements(request: RetryRequest, config: LoadedConfig, job: JobRecord, started: number): Promise<MapReport> {
   const session = await openTarget(config, job.target, request.connect);
   await watchArray(session, job, { signal: request.signal });
-  const failed = job.array.elements.flatMap((element, index) => (element.state === "COMPLETED" ? [] : [index]));
+  const failed = job.array!.elements.flatMap((element, index) => (element.state === "COMPLETED" ? [] : [index]));
   if (failed.length === 0) throw new InputError(`every element of job ${job.id} completed; there is nothing to retry`);
   const timings = emptyTimings();
   const report = newReport(session, job, timings);

@@ -1,9 +1,11 @@
 // `slurmray map` on the local target through the CLI: a pool of N processes, results in input order, a failed
 // element alone, elements addressed as J_N, --retry-failed, and input checked before anything runs.
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { runCli, startCli, tempProject } from "../../helpers/cli.js";
 import { maxOverlap } from "./overlap.js";
 
@@ -75,9 +77,20 @@ describe("slurmray map on the local target", () => {
 
     // Fixed, then only element 5 runs again.
     const before = runTimes(cwd, id, 8);
-    writeFileSync(join(cwd, "work.py"), `FAILING = -1\n${WORK}`);
-    const retry = await runCli(["map", "--retry-failed", id, "--json"], { cwd });
+    writeFileSync(join(cwd, "work.py"), `FAILING = -1\nimport time; time.sleep(1.5)\n${WORK}`);
+    const first = startCli(["map", "--retry-failed", id, "--json"], { cwd });
+    // A second retry while the first runs is refused: it would submit element 5 again beside it.
+    const lock = join(cwd, ".slurmray", "jobs", `${id}.retrying`);
+    for (let waited = 0; !existsSync(lock); waited += 20) {
+      assert.ok(waited < 20_000, "the first retry took its lock");
+      await sleep(20);
+    }
+    const second = await runCli(["map", "--retry-failed", id], { cwd });
+    assert.equal(second.code, 2, second.stderr);
+    assert.match(second.stderr, new RegExp(`a retry of job ${id} is under way in another slurmray \\(pid \\d+\\)`));
+    const retry = await first.done;
     assert.equal(retry.code, 0, retry.stderr);
+    assert.equal(existsSync(lock), false, "the lock is released");
     const report = JSON.parse(retry.stdout);
     assert.equal(report.job_id, id);
     assert.deepEqual(
@@ -87,9 +100,13 @@ describe("slurmray map on the local target", () => {
     const after = runTimes(cwd, id, 8);
     assert.deepEqual(after.filter((_, i) => i !== 5), before.filter((_, i) => i !== 5), "the completed elements did not run again");
     assert.ok(after[5]!.start > before[5]!.end);
+    // A lock left by a retry that was killed (its pid gone) is taken over.
+    const gone = spawnSync("true").pid;
+    writeFileSync(lock, `${gone}\n`);
     const again = await runCli(["map", "--retry-failed", id], { cwd });
     assert.equal(again.code, 2);
     assert.match(again.stderr, /nothing to retry/);
+    assert.equal(existsSync(lock), false);
   });
 
   it("cancel J_N stops one element and leaves the others; cancel J stops the rest", async () => {
