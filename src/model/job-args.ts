@@ -43,10 +43,11 @@ export function argsText(text: string, source: string, example = `'{"n": 20}'`):
  */
 export function argsFromValues(values: Record<string, unknown>, source = "args"): ArgsJson {
   if (!isPlainObject(values)) throw new InputError(`${source}: expected an object of keyword arguments such as { n: 20 }`);
-  return jsonOf(values, source) as ArgsJson;
+  return jsonOf(values, source, new Set()) as ArgsJson;
 }
 
-function jsonOf(value: unknown, path: string): string {
+/** `inside`: the objects and arrays that hold this value, to refuse a cycle rather than recurse forever. */
+function jsonOf(value: unknown, path: string, inside: Set<object>): string {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -58,11 +59,16 @@ function jsonOf(value: unknown, path: string): string {
       throw new InputError(`${path}: ${value} has no JSON form; pass a string, or compute it in the function`);
     case "object": {
       if (value === null) return "null";
-      if (Array.isArray(value)) return `[${Array.from(value, (item, i) => jsonOf(item, `${path}[${i}]`)).join(",")}]`; // a hole is undefined
+      if (inside.has(value)) throw new InputError(`${path}: refers to an object that holds it (a cycle), which JSON cannot hold`);
       const prototype = Object.getPrototypeOf(value);
-      if (prototype === Object.prototype || prototype === null) {
-        const fields = Object.entries(value).map(([key, item]) => `${JSON.stringify(key)}:${jsonOf(item, `${path}.${key}`)}`);
-        return `{${fields.join(",")}}`;
+      inside.add(value);
+      try {
+        if (Array.isArray(value)) return `[${Array.from(value, (item, i) => jsonOf(item, `${path}[${i}]`, inside)).join(",")}]`; // a hole is undefined
+        if (prototype === Object.prototype || prototype === null) {
+          return `{${Object.entries(value).map(([key, item]) => `${JSON.stringify(key)}:${jsonOf(item, `${path}.${key}`, inside)}`).join(",")}}`;
+        }
+      } finally {
+        inside.delete(value);
       }
       throw new InputError(`${path}: a ${prototype?.constructor?.name ?? "object"} cannot be passed to Python; pass plain objects, arrays, strings, numbers, booleans or null`);
     }

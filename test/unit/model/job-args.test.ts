@@ -41,6 +41,8 @@ describe("job arguments as JSON text", () => {
   });
 
   it("values from the API: exact bigints, and nothing JSON would change without a word", () => {
+    const shared = { s: 1 }; // the same object twice, side by side, is no cycle
+    assert.equal(argsFromValues({ a: shared, b: [shared] }), '{"a":{"s":1},"b":[{"s":1}]}');
     const args = argsFromValues({ big: -(2n ** 70n), f: 0.1, t: [true, null, "x"], o: Object.assign(Object.create(null), { k: 1 }) });
     assert.deepEqual(pythonSees(`{"args":${args}}`), {
       big: ["int", "-1180591620717411303424"],
@@ -55,6 +57,11 @@ describe("job arguments as JSON text", () => {
       [{ a: new Map() }, /^args\.a: a Map cannot be passed/],
       [[1], /^args: expected an object/],
       [null, /^args: expected an object/],
+      [(() => {
+        const loop: Record<string, unknown> = { k: 1 };
+        loop["self"] = { back: loop };
+        return { a: loop };
+      })(), /^args\.a\.self\.back: refers to an object that holds it \(a cycle\)/],
     ];
     for (const [values, message] of refused) {
       assert.throws(() => argsFromValues(values as Record<string, unknown>), (e: unknown) => e instanceof InputError && message.test(e.message), String(message));
