@@ -4,9 +4,10 @@ import { jobPaths } from "../backends/types.js";
 import type { LoadedConfig } from "../config/load.js";
 import { type Outcome, readOutcome } from "../model/outcome.js";
 import { absorbElement, activeElements } from "./array-record.js";
+import { statusFields } from "./follow.js";
 import { cancelArray } from "./map.js";
 import { JobFilesGoneError } from "../util/errors.js";
-import { saveJob } from "./registry.js";
+import { recordStatus, saveJob } from "./registry.js";
 import { openTarget } from "./session.js";
 import { isFinal, type JobRecord } from "../model/job.js";
 import type { ListedJob } from "../model/listed-job.js";
@@ -24,11 +25,12 @@ export async function refreshJobs(config: LoadedConfig, jobs: JobRecord[]): Prom
     for (const job of polled) {
       const status = statuses.get(job.id);
       if (!status || status.state === job.state) continue;
-      Object.assign(job, { state: status.state, exitCode: status.exitCode, reason: status.reason });
-      if (isFinal(status.state)) job.endedAt = status.endedAt ?? new Date().toISOString();
+      // Written into the record as it is on disk now, not this copy read before the poll.
+      const written = recordStatus(config.root, job.id, statusFields(status));
+      if (!written) continue;
+      Object.assign(job, written);
       const array = job.element === undefined ? null : group.find((a) => job.id.startsWith(`${a.id}_`));
       if (array) absorbElement(array, job);
-      saveJob(config.root, array ?? job);
     }
   }
   return jobs;

@@ -10,7 +10,7 @@ import { isFinal, type JobRecord } from "../model/job.js";
 import { activeElements } from "./array-record.js";
 import { refreshJobs } from "./control.js";
 import { followState, type StatusFields } from "./follow.js";
-import { findJob, saveJob } from "./registry.js";
+import { recordStatus } from "./registry.js";
 import { openTarget } from "./session.js";
 
 /** After a watch failed, the job is followed again only this much later (the view shows the error meanwhile). */
@@ -137,16 +137,7 @@ export class LiveJobs {
    * (a cancel from this view, a `run` or `attach` in another shell) is left as it is.
    */
   #record(id: string, fields: Partial<StatusFields>): void {
-    let current: JobRecord;
-    try {
-      current = findJob(this.config.root, id);
-    } catch {
-      return; // the record was removed (slurmray clean): nothing to show
-    }
-    if (isFinal(current.state) || current.state === fields.state) return;
-    if (current.startedAt !== null) delete fields.startedAt;
-    Object.assign(current, fields);
-    saveJob(this.config.root, current);
-    this.observer.onChange(current);
+    const current = recordStatus(this.config.root, id, fields);
+    if (current) this.observer.onChange(current);
   }
 }

@@ -138,6 +138,26 @@ export function ignoreStateDir(root: string): void {
   }
 }
 
+/**
+ * Writes a state the scheduler reported into job `id`'s record as it is on disk now (an array element's into
+ * its array's), so that nothing another command wrote meanwhile (a map's submission ids, a cancel) is lost.
+ * The first end recorded wins: a record already final (a `run` or `attach` in another shell) is left as it
+ * is. Returns the record as written, or null when nothing was (gone, already final, or in that state).
+ */
+export function recordStatus(root: string, id: string, fields: Partial<Pick<JobRecord, "state" | "exitCode" | "endedAt" | "reason" | "startedAt">>): JobRecord | null {
+  let current: JobRecord;
+  try {
+    current = findJob(root, id);
+  } catch {
+    return null; // the record was removed (slurmray clean)
+  }
+  if (isFinal(current.state) || current.state === fields.state) return null;
+  const { startedAt, ...rest } = fields;
+  Object.assign(current, rest, current.startedAt === null && startedAt !== undefined ? { startedAt } : {});
+  saveJob(root, current);
+  return current;
+}
+
 /** Saves a record; an array element's is written into its array's record. */
 export function saveJob(root: string, job: JobRecord): void {
   ignoreStateDir(root);

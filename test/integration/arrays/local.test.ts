@@ -6,6 +6,9 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { loadConfig } from "../../../src/config/load.js";
+import { refreshJobs } from "../../../src/jobs/control.js";
+import { findJob, saveJob } from "../../../src/jobs/registry.js";
 import { runCli, startCli, tempProject } from "../../helpers/cli.js";
 import { maxOverlap } from "./overlap.js";
 
@@ -123,6 +126,29 @@ describe("slurmray map on the local target", () => {
     const all = JSON.parse((await runCli(["status", id, "--json"], { cwd })).stdout);
     assert.equal(all.state, "CANCELLED");
     assert.deepEqual(all.array.elements.map((e: { state: string }) => e.state), ["CANCELLED", "CANCELLED", "CANCELLED"]);
+  });
+
+  it("a status refresh writes an element's new state into the record on disk, not over what another command wrote since it read", async () => {
+    const cwd = project(-1);
+    writeFileSync(join(cwd, "list.jsonl"), `${[0.2, 30, 30].map((pause, x) => JSON.stringify({ x, pause })).join("\n")}\n`);
+    const submitted = await runCli(["map", "work.py:sq", "--args-file", "list.jsonl", "--detach"], { cwd });
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const id = submitted.stdout.trim();
+    const status0 = join(jobDir(cwd, id), "0", "status.json");
+    for (let waited = 0; !readFileSync(status0, { encoding: "utf8", flag: "a+" }).includes("COMPLETED"); waited += 50) {
+      assert.ok(waited < 20_000, "element 0 ended");
+      await sleep(50);
+    }
+    const config = loadConfig(cwd);
+    const stale = findJob(config.root, id); // read, as `slurmray status` does, before its poll
+    const meanwhile = findJob(config.root, id);
+    meanwhile.array!.elements[2]!.startedAt = "2000-01-01T00:00:00.000Z"; // a field no poll rewrites once set
+    saveJob(config.root, meanwhile);
+    await refreshJobs(config, [stale]);
+    const after = findJob(config.root, id);
+    assert.equal(after.array!.elements[0]!.state, "COMPLETED");
+    assert.equal(after.array!.elements[2]!.startedAt, "2000-01-01T00:00:00.000Z");
+    assert.equal((await runCli(["cancel", id], { cwd })).code, 0);
   });
 
   it("Ctrl-C during map cancels the array", async () => {

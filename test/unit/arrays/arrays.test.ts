@@ -7,7 +7,7 @@ import { parseReadMany } from "../../../src/backends/job-files.js";
 import { arraySpec } from "../../../src/backends/slurm/array.js";
 import { renderSbatch } from "../../../src/backends/slurm/render.js";
 import { absorbElement, activeElements, arrayState, elementRecord, parseElementId } from "../../../src/jobs/array-record.js";
-import { findJob, readJobs, saveJob } from "../../../src/jobs/registry.js";
+import { findJob, readJobs, recordStatus, saveJob } from "../../../src/jobs/registry.js";
 import type { ArrayElement, JobRecord, JobState } from "../../../src/model/job.js";
 import { argsFromValues } from "../../../src/model/job-args.js";
 import { InputError } from "../../../src/util/errors.js";
@@ -92,6 +92,35 @@ describe("the registry and elements", () => {
       saved.array!.elements[0]!.schedulerId = "1; rm -rf ~";
       saveJob(root, saved);
       assert.match(readJobs(root).invalid[0]!.error.message, /array\.elements\.0\.schedulerId/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("a polled state goes into the record as it is on disk: what another command wrote meanwhile stays, the first end wins", () => {
+    const root = scratchDir("srarr-");
+    try {
+      const array = arrayJob(["SUBMITTING", "SUBMITTING", "RUNNING"]);
+      saveJob(root, array);
+      const stale = findJob(root, array.id); // as `slurmray jobs` read it, before its poll
+      // Meanwhile `map` in another shell records what it submitted.
+      const fresh = findJob(root, array.id);
+      fresh.array!.elements.forEach((element, i) => Object.assign(element, { schedulerId: `77_${i}`, state: i === 2 ? "RUNNING" : "PENDING" }));
+      saveJob(root, fresh);
+      // The poll's answer for element 2 is written without the stale copy's view of elements 0 and 1.
+      const written = recordStatus(root, `${stale.id}_2`, { state: "COMPLETED", exitCode: 0, endedAt: "2026-12-01T00:00:00Z", startedAt: "2026-12-01T00:00:09Z" });
+      assert.equal(written?.state, "COMPLETED");
+      const after = findJob(root, array.id);
+      assert.deepEqual(after.array!.elements.map((e) => [e.schedulerId, e.state]), [["77_0", "PENDING"], ["77_1", "PENDING"], ["77_2", "COMPLETED"]]);
+      // An end already recorded stands; the same state is no write; a removed record is none.
+      assert.equal(recordStatus(root, `${array.id}_2`, { state: "FAILED" }), null);
+      assert.equal(findJob(root, `${array.id}_2`).state, "COMPLETED");
+      assert.equal(recordStatus(root, `${array.id}_0`, { state: "PENDING" }), null);
+      assert.equal(recordStatus(root, "20261130-120000-000000", { state: "RUNNING" }), null);
+      // A start already recorded is kept.
+      recordStatus(root, `${array.id}_1`, { state: "RUNNING", startedAt: "2026-12-01T00:00:01Z" });
+      recordStatus(root, `${array.id}_1`, { state: "COMPLETED", startedAt: "2026-12-01T00:00:05Z" });
+      assert.equal(findJob(root, `${array.id}_1`).startedAt, "2026-12-01T00:00:01Z");
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
