@@ -105,7 +105,7 @@ describe("the registry and elements", () => {
       const stale = findJob(root, array.id); // as `slurmray jobs` read it, before its poll
       // Meanwhile `map` in another shell records what it submitted.
       const fresh = findJob(root, array.id);
-      fresh.array!.elements.forEach((element, i) => Object.assign(element, { schedulerId: `77_${i}`, state: i === 2 ? "RUNNING" : "PENDING" }));
+      for (const [i, element] of fresh.array!.elements.entries()) Object.assign(element, { schedulerId: `77_${i}`, state: i === 2 ? "RUNNING" : "PENDING" });
       saveJob(root, fresh);
       // The poll's answer for element 2 is written without the stale copy's view of elements 0 and 1.
       const written = recordStatus(root, `${stale.id}_2`, { state: "COMPLETED", exitCode: 0, endedAt: "2026-12-01T00:00:00Z", startedAt: "2026-12-01T00:00:09Z" });
