@@ -27,13 +27,16 @@ for (const kind of SSH_KINDS) {
   transportSuite(kind, async (bed) => makeSsh(kind, bedOptions(bed!)), true);
 }
 
-/** Reads every file under dir (recursively) that this process can read. */
+/**
+ * Reads every file under dir (recursively) that this process can read. An entry gone between the listing and
+ * its stat is skipped: the master's control socket goes away while the master exits, after dispose().
+ */
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    const stat = statSync(path);
-    if (stat.isDirectory()) return filesUnder(path);
-    return stat.isFile() ? [readFileSync(path, "latin1")] : [];
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (stat?.isDirectory()) return filesUnder(path);
+    return stat?.isFile() ? [readFileSync(path, "latin1")] : [];
   });
 }
 
