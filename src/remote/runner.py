@@ -49,6 +49,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
 # The other imports come after that fix on purpose.
+import contextlib
 import datetime
 import importlib
 import importlib.util
@@ -125,11 +126,27 @@ def type_name(cls):
     return "%s.%s" % (cls.__module__, cls.__qualname__)
 
 
+@contextlib.contextmanager
+def any_int_digits():
+    """Integers of any length while reading the job's arguments and writing its result: since 3.11 (and
+    3.10.7, 3.9.14, 3.8.14) Python refuses to convert more than 4,300 digits, a guard for untrusted text,
+    and these are the user's own. The user's code runs under whatever limit it has."""
+    if not hasattr(sys, "set_int_max_str_digits"):
+        yield
+        return
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        yield
+    finally:
+        sys.set_int_max_str_digits(before)
+
+
 def read_job(job_dir):
     """Loads job.json, checks its fields and fills defaults. Raises InvalidJob."""
     path = os.path.join(job_dir, "job.json")
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8") as f, any_int_digits():
             job = json.load(f)
     except (OSError, ValueError) as exc:
         raise InvalidJob("cannot read %s: %s" % (path, exc)) from None
@@ -284,7 +301,8 @@ def use_ray_pool():
 def store_result(job_dir, value, limit):
     """result.json holding the value, or result.pkl + result.json describing it."""
     try:
-        text = json.dumps({"value": value}, allow_nan=False, ensure_ascii=False)
+        with any_int_digits():
+            text = json.dumps({"value": value}, allow_nan=False, ensure_ascii=False)
     except (TypeError, ValueError, RecursionError):
         pass  # sets, custom objects, NaN, cycles: keep the exact value in a pickle instead
     else:

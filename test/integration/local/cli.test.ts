@@ -33,6 +33,9 @@ def sleepy(seconds=60):
 
 def kinds(**kw):
     return {k: [type(v).__name__, repr(v)] for k, v in kw.items()}
+
+def huge(n):
+    return [n.bit_length(), n + 1]
 `,
   "tool.py": `
 import sys, json
@@ -198,8 +201,13 @@ describe("slurmray CLI on the local target", () => {
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(JSON.parse(r.stdout).result, expected, given[0]);
     }
+    // Past Python's 4,300-digit guard for text: the user's own argument and result, read and written whole.
+    const digits = "9".repeat(5000);
+    const huge = await runCli(["run", "work.py:huge", "--args", `{"n": ${digits}}`], { cwd });
+    assert.equal(huge.code, 0, huge.stderr.slice(-500));
+    assert.equal(huge.stdout.replace(/\s/g, ""), `[16610,1${"0".repeat(5000)}]`);
     // The record keeps the text as given, so a rerun from it (map --retry-failed) passes the same values.
-    const [record] = jobRecords(cwd);
+    const record = jobRecords(cwd).find((job) => job.spec.entry === "work.py:kinds");
     assert.equal(record!.spec.args, text);
     // status --json and jobs --json show them as the object they are, with the same text.
     for (const command of [["status", record!.id], ["jobs"]]) {
