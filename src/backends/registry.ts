@@ -1,6 +1,6 @@
 // The one place that knows which kinds exist. Adding a kind: its folder, and one line here.
 import type { TargetConfig } from "../config/schema.js";
-import type { JobSpec, TargetKind } from "../model/job.js";
+import type { JobSpec, Resources, TargetKind } from "../model/job.js";
 import type { KindDoctor } from "./doctor.js";
 import { checkLocalJob, createLocalBackend } from "./local/index.js";
 import { serverDoctor } from "./server/doctor.js";
@@ -18,10 +18,12 @@ export interface KindInfo {
   check(target: TargetConfig, spec: JobSpec, name: string): void;
   /** The kind's own checks in `slurmray doctor`; absent when the kind has none beyond the common ones. */
   doctor?: KindDoctor;
+  /** Resources this kind does not apply to a job: asking for one gets a warning, not a silent nothing. */
+  unapplied?: readonly (keyof Resources)[];
 }
 
 const KINDS: Record<TargetKind, KindInfo> = {
-  local: { create: createLocalBackend, check: checkLocalJob },
+  local: { create: createLocalBackend, check: checkLocalJob, unapplied: ["cpus", "mem", "gpus", "time"] },
   slurm: { create: createSlurmBackend, check: checkSlurmJob, doctor: slurmDoctor },
   server: { create: createServerBackend, check: checkServerJob, doctor: serverDoctor },
 };

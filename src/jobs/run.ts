@@ -15,7 +15,7 @@ import { jobsDir, newJobId, saveJob } from "./registry.js";
 import type { OutputsResult } from "../codesync/outputs.js";
 import { fetchJobOutputs, prepareLocal, prepareRemote } from "./remote-run.js";
 import { emptyTimings, type RunReport, type StepObserver, type Timings, timed } from "./report.js";
-import { cacheDir, checkJob, openTarget, type TargetSession, type WatchRequest } from "./session.js";
+import { cacheDir, checkJob, openTarget, unappliedResources, type TargetSession, type WatchRequest } from "./session.js";
 import type { JobRecord, JobSpec } from "../model/job.js";
 import { type ArgsJson, hasArgs } from "../model/job-args.js";
 import { checkJobEnv } from "../model/job-env.js";
@@ -270,6 +270,8 @@ export async function prepareJob(request: RunRequest): Promise<PreparedJob> {
     request.onWarning?.(warning);
   };
   if (entryWarning) warn(entryWarning);
+  const resourceWarning = unappliedResources(target, request.resources);
+  if (resourceWarning) warn(resourceWarning);
   let background = Promise.resolve();
   const finish = () => finishReport(session, report, started, background);
   const prepared = session.layout

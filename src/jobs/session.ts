@@ -5,7 +5,7 @@ import type { JobFiles } from "../backends/job-files.js";
 import { kindInfo } from "../backends/registry.js";
 import type { Backend, WatchRequest, WatchResult } from "../backends/types.js";
 import type { LoadedConfig } from "../config/load.js";
-import { isRemoteTarget, type ResolvedTarget, resolveTarget } from "../config/target.js";
+import { isRemoteTarget, type ResolvedTarget, type ResourceFlags, resolveTarget } from "../config/target.js";
 import type { JobRecord, JobSpec } from "../model/job.js";
 import { runtimeHash } from "../remote/index.js";
 import type { Transport } from "../transport/types.js";
@@ -67,6 +67,14 @@ function newSession(config: LoadedConfig, target: ResolvedTarget, transport: Tra
 /** Refuses a job the target could never run, before any connection (exit 2). */
 export function checkJob(target: ResolvedTarget, spec: JobSpec): void {
   kindInfo(target.config.kind).check(target.config, spec, target.name);
+}
+
+/** A warning when resources were asked for that this target does not apply (the local target's --mem), or null. */
+export function unappliedResources(target: ResolvedTarget, asked: ResourceFlags): string | null {
+  const unapplied = (kindInfo(target.config.kind).unapplied ?? []).filter((key) => asked[key] !== undefined);
+  if (unapplied.length === 0) return null;
+  const flags = unapplied.map((key) => `--${key}`).join(", ");
+  return `target ${target.name} runs jobs on this machine without limits: ${flags} ${unapplied.length > 1 ? "are" : "is"} not applied (a slurm or server target applies them)`;
 }
 
 /**

@@ -217,6 +217,17 @@ describe("slurmray CLI on the local target", () => {
     }
   });
 
+  it("resources this machine does not apply are named in a warning, not ignored without a word", async () => {
+    const cwd = tempProject(PROJECT);
+    const asked = await runCli(["run", "work.py:add", "--args", '{"a": 1, "b": 2}', "--mem", "64", "--time", "1", "--json"], { cwd });
+    assert.equal(asked.code, 0, asked.stderr);
+    const warning = "target local runs jobs on this machine without limits: --mem, --time are not applied (a slurm or server target applies them)";
+    assert.deepEqual(JSON.parse(asked.stdout).warnings, [warning]);
+    assert.match(asked.stderr, /--mem, --time are not applied/);
+    const plain = await runCli(["run", "work.py:add", "--args", '{"a": 1, "b": 2}', "--json"], { cwd });
+    assert.deepEqual(JSON.parse(plain.stdout).warnings, []);
+  });
+
   it("refuses bad input with exit code 2 and creates no job", async () => {
     const cwd = tempProject({ ...PROJECT, "slurmray.toml": "" });
     const cases: [string[], RegExp][] = [
