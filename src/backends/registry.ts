@@ -18,14 +18,14 @@ export interface KindInfo {
   check(target: TargetConfig, spec: JobSpec, name: string): void;
   /** The kind's own checks in `slurmray doctor`; absent when the kind has none beyond the common ones. */
   doctor?: KindDoctor;
-  /** Resources this kind does not apply to a job: asking for one gets a warning, not a silent nothing. */
-  unapplied?: readonly (keyof Resources)[];
+  /** Resources this kind does not apply to a job, and why: asking for one gets a warning, not a silent nothing. */
+  unapplied?: { resources: readonly (keyof Resources)[]; because: string };
 }
 
 const KINDS: Record<TargetKind, KindInfo> = {
-  local: { create: createLocalBackend, check: checkLocalJob, unapplied: ["cpus", "mem", "gpus", "time"] },
+  local: { create: createLocalBackend, check: checkLocalJob, unapplied: { resources: ["cpus", "mem", "gpus", "time", "partition"], because: "it runs jobs on this machine without limits" } },
   slurm: { create: createSlurmBackend, check: checkSlurmJob, doctor: slurmDoctor },
-  server: { create: createServerBackend, check: checkServerJob, doctor: serverDoctor },
+  server: { create: createServerBackend, check: checkServerJob, doctor: serverDoctor, unapplied: { resources: ["partition"], because: "a shared server has no partitions" } },
 };
 
 export function kindInfo(kind: TargetKind): KindInfo {

@@ -71,10 +71,10 @@ export function checkJob(target: ResolvedTarget, spec: JobSpec): void {
 
 /** A warning when resources were asked for that this target does not apply (the local target's --mem), or null. */
 export function unappliedResources(target: ResolvedTarget, asked: ResourceFlags): string | null {
-  const unapplied = (kindInfo(target.config.kind).unapplied ?? []).filter((key) => asked[key] !== undefined);
-  if (unapplied.length === 0) return null;
-  const flags = unapplied.map((key) => `--${key}`).join(", ");
-  return `target ${target.name} runs jobs on this machine without limits: ${flags} ${unapplied.length > 1 ? "are" : "is"} not applied (a slurm or server target applies them)`;
+  const unapplied = kindInfo(target.config.kind).unapplied;
+  const flags = (unapplied?.resources ?? []).filter((key) => asked[key] !== undefined).map((key) => `--${key}`);
+  if (!unapplied || flags.length === 0) return null;
+  return `${flags.join(", ")}: not applied on target ${target.name} (${unapplied.because})`;
 }
 
 /**

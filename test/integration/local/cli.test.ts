@@ -221,9 +221,9 @@ describe("slurmray CLI on the local target", () => {
     const cwd = tempProject(PROJECT);
     const asked = await runCli(["run", "work.py:add", "--args", '{"a": 1, "b": 2}', "--mem", "64", "--time", "1", "--json"], { cwd });
     assert.equal(asked.code, 0, asked.stderr);
-    const warning = "target local runs jobs on this machine without limits: --mem, --time are not applied (a slurm or server target applies them)";
+    const warning = "--mem, --time: not applied on target local (it runs jobs on this machine without limits)";
     assert.deepEqual(JSON.parse(asked.stdout).warnings, [warning]);
-    assert.match(asked.stderr, /--mem, --time are not applied/);
+    assert.match(asked.stderr, /--mem, --time: not applied on target local/);
     const plain = await runCli(["run", "work.py:add", "--args", '{"a": 1, "b": 2}', "--json"], { cwd });
     assert.deepEqual(JSON.parse(plain.stdout).warnings, []);
   });
