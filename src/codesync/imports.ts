@@ -40,18 +40,39 @@ export function checkImports(options: CheckImportsOptions): ImportWarning[] {
 
 const FUNCTION_STATES = ["defined", "missing", "star", "unparsable"];
 
+/** How a function takes keyword arguments, as its `def` says. */
+export interface Parameters {
+  /** The names a keyword argument can give. */
+  names: string[];
+  /** Those without a default. */
+  required: string[];
+  /** Required ones only a position can give (before `/`): keyword arguments never can. */
+  positional_only: string[];
+  /** Whether it has **kwargs. */
+  any: boolean;
+}
+
 export interface FunctionStatus {
   /** "star": not bound by name, but a star import might bind it. */
   function: "defined" | "missing" | "star" | "unparsable";
   /** For "missing": the public names the file binds; for "unparsable": the syntax error. */
   detail: string;
+  /** For "defined" by one undecorated `def` and nothing else: its parameters; else null (not checked). */
+  parameters: Parameters | null;
 }
 
-/** Whether `name` is bound at the top level of `file` (relative to root), read by AST without running it. */
+const isNames = (v: unknown): v is string[] => Array.isArray(v) && v.every((name) => typeof name === "string");
+
+function isParameters(v: unknown): v is Parameters | null {
+  return v === null || (isObject(v) && isNames(v["names"]) && isNames(v["required"]) && isNames(v["positional_only"]) && typeof v["any"] === "boolean");
+}
+
+/** Whether `name` is bound at the top level of `file` (relative to root), and how it takes arguments: read by AST without running it. */
 export function functionStatus(python: string, root: string, file: string, name: string, cacheDir?: string): FunctionStatus {
-  const valid = (answer: Record<string, unknown>) => FUNCTION_STATES.includes(answer["function"] as string) && typeof answer["detail"] === "string";
-  const { function: status, detail } = runImportCheck<FunctionStatus>("entry check", python, ["--function", name, root, file], Buffer.alloc(0), cacheDir, valid);
-  return { function: status, detail };
+  const valid = (answer: Record<string, unknown>) =>
+    FUNCTION_STATES.includes(answer["function"] as string) && typeof answer["detail"] === "string" && isParameters(answer["parameters"] ?? null);
+  const answer = runImportCheck<FunctionStatus>("entry check", python, ["--function", name, root, file], Buffer.alloc(0), cacheDir, valid);
+  return { function: answer.function, detail: answer.detail, parameters: answer.parameters ?? null };
 }
 
 /** importcheck.py's answer for these arguments and stdin: from the cache while its inputs hold, else run. */

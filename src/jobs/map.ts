@@ -320,7 +320,7 @@ export async function mapJob(request: MapRequest): Promise<MapReport> {
     throw new InputError(`map: ${request.entry} is a script; map runs a function (path/to/file.py:function) once per argument set`);
   }
   const detach = request.detach ?? false;
-  const { session, job, timings, finish } = await prepareJob({ ...request, args: NO_ARGS, scriptArgs: [], detach });
+  const { session, job, timings, finish } = await prepareJob({ ...request, args: NO_ARGS, argSets: argsList, scriptArgs: [], detach });
   if (request.dryRun) return mapReport(await finish(), job, []);
   const elements = argsList.map((args) => ({ args, state: "SUBMITTING" as const, schedulerId: null, startedAt: null, endedAt: null, reason: null, exitCode: null }));
   job.array = { maxParallel, elements };

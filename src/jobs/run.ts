@@ -25,6 +25,8 @@ export interface RunRequest {
   entry: string;
   /** Keyword arguments: the JSON text of an object (model/job-args.ts). */
   args: ArgsJson;
+  /** The argument sets the entry check holds the function to (map: every element's); default [args]. */
+  argSets?: readonly ArgsJson[];
   scriptArgs: string[];
   target?: string;
   resources: ResourceFlags;
@@ -261,7 +263,8 @@ export async function prepareJob(request: RunRequest): Promise<PreparedJob> {
     ...(config.project.outputs ? { outputs: config.project.outputs.replace(/\/$/, "") } : {}),
   };
   checkJob(target, spec);
-  const entryWarning = checkEntryFunction(projectInterpreter(config.root, config.env, config.project.interpreter), config.root, spec.entry, cacheDir(config));
+  const argSets = request.argSets ?? [request.args];
+  const entryWarning = checkEntryFunction(projectInterpreter(config.root, config.env, config.project.interpreter), config.root, spec.entry, argSets, cacheDir(config));
   const session = await openTarget(config, target.name, request.connect);
   const job = newJob(session, spec);
   const report: RunReport & { dry_run?: string[] } = newReport(session, job, timings);

@@ -243,6 +243,30 @@ def star_exports(root, importer, node, seen):
     return None
 
 
+def parameters(tree, name):
+    """How `def name` takes keyword arguments, when the module binds name by one undecorated def at its top
+    level and nothing after it rebinds name (a decorator or a later binding may change what is called: then
+    None, nothing checked).
+    {"names": those a keyword can give, "required": those without a default, "positional_only": required ones
+    no keyword can give, "any": whether **kwargs takes any other}."""
+    defs = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name]
+    if len(defs) != 1 or defs[0].decorator_list:
+        return None
+    later, star = bound_names(tree.body[tree.body.index(defs[0]) + 1:])
+    if name in later or star:
+        return None
+    a = defs[0].args
+    positional = list(getattr(a, "posonlyargs", [])) + list(a.args)
+    required = positional[:len(positional) - len(a.defaults)]
+    kwonly_required = [p for p, default in zip(a.kwonlyargs, a.kw_defaults) if default is None]
+    return {
+        "names": [p.arg for p in a.args + a.kwonlyargs],
+        "required": [p.arg for p in a.args if p in required] + [p.arg for p in kwonly_required],
+        "positional_only": [p.arg for p in getattr(a, "posonlyargs", []) if p in required],
+        "any": a.kwarg is not None,
+    }
+
+
 def function_status(root, path, name):
     try:
         tree = ast.parse(INPUTS.read(path), filename=path)
@@ -252,7 +276,7 @@ def function_status(root, path, name):
         return {"function": "unparsable", "detail": str(error)}
     names, star = bound_names(tree.body, lambda node: star_exports(root, path, node, {path}))
     if name in names:
-        return {"function": "defined", "detail": ""}
+        return {"function": "defined", "detail": "", "parameters": parameters(tree, name)}
     return {"function": "star" if star else "missing", "detail": ", ".join(sorted(n for n in names if not n.startswith("_")))}
 
 

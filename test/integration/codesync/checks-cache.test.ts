@@ -38,14 +38,16 @@ const project = {
   "pkg/util.py": "def f():\n    return 1\n",
   "pkg/tools.py": "def helper():\n    return 2\n",
 };
+/** The entry check's answer for main.py's `def main():`. */
+const DEFINED = { function: "defined", detail: "", parameters: { names: [], required: [], positional_only: [], any: false } };
 const all = ["main.py", "pkg/__init__.py", "pkg/util.py", "pkg/tools.py"];
 
 test("a second identical check starts no Python and gives the same answer", () => {
   const p = setup(project);
-  assert.deepEqual(p.entry(), { function: "defined", detail: "" });
+  assert.deepEqual(p.entry(), DEFINED);
   assert.deepEqual(p.imports(all), []);
   assert.equal(p.starts(), 2);
-  assert.deepEqual(p.entry(), { function: "defined", detail: "" });
+  assert.deepEqual(p.entry(), DEFINED);
   assert.deepEqual(p.imports(all), []);
   assert.equal(p.starts(), 2);
 });
@@ -54,7 +56,7 @@ test("an edit of the entry file invalidates the entry check", () => {
   const p = setup(project);
   assert.equal(p.entry().function, "defined");
   writeFileSync(join(p.root, "main.py"), "def mian():\n    return 1\n");
-  assert.deepEqual(p.entry(), { function: "missing", detail: "mian" });
+  assert.deepEqual(p.entry(), { function: "missing", detail: "mian", parameters: null });
   assert.equal(p.starts(), 2);
 });
 
@@ -147,8 +149,8 @@ test("an interpreter named without a path, a script interpreter, or no cache dir
 test("a cache dir that cannot be written leaves the answers right, uncached", () => {
   const p = setup(project);
   const blocked = join(p.root, "main.py", "cache");
-  assert.deepEqual(functionStatus(python, p.root, "main.py", "main", blocked), { function: "defined", detail: "" });
-  assert.deepEqual(functionStatus(python, p.root, "main.py", "main", blocked), { function: "defined", detail: "" });
+  assert.deepEqual(functionStatus(python, p.root, "main.py", "main", blocked), DEFINED);
+  assert.deepEqual(functionStatus(python, p.root, "main.py", "main", blocked), DEFINED);
   assert.equal(p.starts(), 2);
 });
 
@@ -166,8 +168,8 @@ test("a tampered cache is not trusted: a wrong answer shape is recomputed", () =
   const entries = JSON.parse(readFileSync(file, "utf8")) as { answer: Record<string, unknown> }[];
   entries[0]!.answer = { function: "sure" };
   writeFileSync(file, JSON.stringify(entries));
-  assert.deepEqual(p.entry(), { function: "defined", detail: "" });
+  assert.deepEqual(p.entry(), DEFINED);
   writeFileSync(file, "not json");
-  assert.deepEqual(p.entry(), { function: "defined", detail: "" });
+  assert.deepEqual(p.entry(), DEFINED);
   assert.equal(p.starts(), 3);
 });

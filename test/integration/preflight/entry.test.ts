@@ -34,6 +34,26 @@ shout = lambda text: text.upper()
   "strict.py": "from helpers import *\n\ndef own():\n    return 'own'\n",
   "pkg/__init__.py": "def in_package():\n    return 'package'\n",
   "broken.py": "def f(:\n",
+  "fit.py": `import functools
+
+def fit(lr, epochs=3, *, seed):
+    return [lr, epochs, seed]
+
+def loose(lr, **options):
+    return sorted(options)
+
+def only(x, /):
+    return x
+
+@functools.lru_cache
+def cached(lr):
+    return lr
+
+def rebound(a):
+    return a
+
+rebound = functools.partial(rebound, a=1)
+`,
 };
 
 function recordedJobs(root: string): string[] {
@@ -79,6 +99,34 @@ describe("entry check before submission (local target)", () => {
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stderr, /main\.py does not define not_anywhere by name; it may come from a star import \(not checked\)/);
     assert.equal(run.stderr.match(/star import/g)?.length, 1, "the warning is printed once");
+  });
+
+  it("keyword arguments the function would refuse are exit 2 before anything is sent, for run and each of map's elements", async () => {
+    const root = tempProject(PROJECT);
+    writeFileSync(join(root, "list.jsonl"), '{"lr": 1, "seed": 1}\n{"lr": 1, "seeed": 2}\n');
+    const refused: [string[], RegExp][] = [
+      [["run", "fit.py:fit", "--args", '{"lr": 0.1, "epochs": 2, "sed": 1}'], /entry fit\.py:fit: fit\(\) has no parameter "sed" \(given in the arguments\); it takes lr, epochs, seed: check the spelling/],
+      [["run", "fit.py:fit", "--args", '{"epochs": 2}'], /fit\(\) needs "lr", "seed", not given in the arguments/],
+      [["run", "fit.py:only", "--args", '{"x": 1}'], /only\(\) takes "x" by position only, which keyword arguments cannot give/],
+      [["map", "fit.py:fit", "--args-file", "list.jsonl"], /fit\(\) has no parameter "seeed" \(given in element 1\)/],
+    ];
+    for (const [args, message] of refused) {
+      const run = await runCli(args, { cwd: root });
+      assert.equal(run.code, 2, `${args.join(" ")}: ${run.stderr}`);
+      assert.match(run.stderr, message);
+    }
+    assert.deepEqual(recordedJobs(root), []);
+    // What the function takes runs: defaults left out, anything through **options; a decorated or rebound one is not checked.
+    for (const [entry, args, expected] of [
+      ["fit.py:fit", '{"lr": 0.5, "seed": 7}', "[\n  0.5,\n  3,\n  7\n]"],
+      ["fit.py:loose", '{"lr": 1, "beta": 2}', '[\n  "beta"\n]'],
+      ["fit.py:cached", '{"lr": 2}', "2"],
+      ["fit.py:rebound", "{}", "1"],
+    ]) {
+      const run = await runCli(["run", entry!, "--args", args!], { cwd: root });
+      assert.equal(run.code, 0, `${entry}: ${run.stderr}`);
+      assert.equal(run.stdout.trim(), expected);
+    }
   });
 
   it("an entry file with a syntax error is exit 2 with the line", async () => {
