@@ -199,6 +199,7 @@ async function main(): Promise<void> {
 
   /** `slurmray env sync` as a user runs it, in a project whose requirements file names the index. */
   const cliCases = async (label: string, versions: [string[], string[]], findLinks: string[], runs: number): Promise<void> => {
+    if (runs === 0) return;
     const baseDir = `${base}/cli-${label}`;
     const header = [`--index-url ${index.url}`, ...findLinks.map((dir) => `--find-links ${dir}`)];
     const root = mkdtempSync(join(tmpdir(), `sr-bench-cli-${label}-`));
