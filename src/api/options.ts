@@ -6,6 +6,7 @@ import { formatIssues } from "../config/errors.js";
 import { resourceDefaultsSchema } from "../config/schema.js";
 import type { ResourceFlags } from "../config/target.js";
 import { InputError } from "../util/errors.js";
+import { isObject } from "../util/json-file.js";
 
 const resourcesSchema = resourceDefaultsSchema.extend({
   partition: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "a partition name (letters, digits, '.', '_', '-')").optional(),
@@ -15,8 +16,8 @@ const RESOURCE_KEYS = "nodes (1-1024), cpus (1-4096), mem (GB, up to 65536), gpu
 
 /** `options` holds only `valid` keys (an undefined value counts as absent). */
 export function checkOptionNames(options: unknown, valid: readonly string[], call: string): void {
-  if (options === null || typeof options !== "object" || Array.isArray(options)) throw new InputError(`${call}: options must be an object such as { ${valid[0]}: … }`);
-  const unknown = Object.keys(options).filter((key) => !valid.includes(key) && (options as Record<string, unknown>)[key] !== undefined);
+  if (!isObject(options)) throw new InputError(`${call}: options must be an object such as { ${valid[0]}: … }`);
+  const unknown = Object.keys(options).filter((key) => !valid.includes(key) && options[key] !== undefined);
   if (unknown.length > 0) throw new InputError(`${call}: unknown option ${unknown.map((key) => JSON.stringify(key)).join(", ")}; the options are ${valid.join(", ")}`);
 }
 

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:
 import { join } from "node:path";
 import { InputError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
-import { readJsonChecked } from "../util/json-file.js";
+import { isObject, readJsonChecked } from "../util/json-file.js";
 import { ACTIVE_STATES, FINAL_STATES, isFinal, type JobRecord, TARGET_KINDS } from "../model/job.js";
 import { type ArgsJson, asArgsJson } from "../model/job-args.js";
 import { absorbElement, elementRecord, parseElementId } from "./array-record.js";
@@ -28,11 +28,10 @@ const bool: Check = (v) => (typeof v === "boolean" ? null : "expected true or fa
 const nullable = (check: Check): Check => (v) => (v === null ? null : check(v));
 const matching = (pattern: RegExp, what: string): Check => (v) => (typeof v === "string" && pattern.test(v) ? null : `expected ${what}`);
 const oneOf = (values: readonly string[]): Check => (v) => (typeof v === "string" && values.includes(v) ? null : `expected one of ${values.join(", ")}`);
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const objectOf = (check: Check): Check => (v) => (isPlainObject(v) ? (Object.values(v).map(check).find((e) => e !== null) ?? null) : "expected an object");
+const objectOf = (check: Check): Check => (v) => (isObject(v) ? (Object.values(v).map(check).find((e) => e !== null) ?? null) : "expected an object");
 const arrayOf = (check: Check): Check => (v) => (Array.isArray(v) ? (v.map(check).find((e) => e !== null) ?? null) : "expected a list");
 /** Keyword arguments are kept as the JSON text of an object (model/job-args.ts); a record from before that holds the object. */
-const argsJson: Check = (v) => ((typeof v === "string" && asArgsJson(v) !== null) || isPlainObject(v) ? null : "expected the JSON text of an object");
+const argsJson: Check = (v) => ((typeof v === "string" && asArgsJson(v) !== null) || isObject(v) ? null : "expected the JSON text of an object");
 
 /** A record written before arguments were kept as text holds them as an object: its text, as it was sent then. */
 function argsAsText(args: unknown): ArgsJson {
@@ -61,7 +60,7 @@ const RECORD: Record<string, Check> = {
 
 /** The first problem with an object's fields, as "path: what was expected", or null. */
 function fieldsProblem(value: unknown, fields: Record<string, Check>, path: string): string | null {
-  if (!isPlainObject(value)) return `${path || "record"}: expected an object`;
+  if (!isObject(value)) return `${path || "record"}: expected an object`;
   for (const [key, check] of Object.entries(fields)) {
     const problem = check(value[key]);
     if (problem) return `${path}${key}: ${problem}`;
@@ -82,19 +81,19 @@ const ELEMENT: Record<string, Check> = {
 /** A job array's part of the record (its element handles go into commands too). */
 function arrayProblem(value: unknown): string | null {
   if (value === undefined) return null;
-  if (!isPlainObject(value) || num(value["maxParallel"]) !== null || !Array.isArray(value["elements"])) {
+  if (!isObject(value) || num(value["maxParallel"]) !== null || !Array.isArray(value["elements"])) {
     return "array: expected {maxParallel, elements}";
   }
   return value["elements"].map((element, i) => fieldsProblem(element, ELEMENT, `array.elements.${i}.`)).find((p) => p !== null) ?? null;
 }
 
 function recordProblem(value: unknown): string | null {
-  const spec = isPlainObject(value) ? value["spec"] : undefined;
+  const spec = isObject(value) ? value["spec"] : undefined;
   return (
     fieldsProblem(value, RECORD, "") ??
     fieldsProblem(spec, SPEC, "spec.") ??
-    fieldsProblem(isPlainObject(spec) ? spec["resources"] : undefined, RESOURCES, "spec.resources.") ??
-    arrayProblem(isPlainObject(value) ? value["array"] : undefined)
+    fieldsProblem(isObject(spec) ? spec["resources"] : undefined, RESOURCES, "spec.resources.") ??
+    arrayProblem(isObject(value) ? value["array"] : undefined)
   );
 }
 

@@ -3,20 +3,17 @@
 // function would get an int, not a float) and rounds integers past 2**53, and JSON.stringify turns 1e400
 // into null. The text is checked to be one JSON object; job.json and the job's record hold it as given.
 import { InputError } from "../util/errors.js";
+import { isObject } from "../util/json-file.js";
 
 /** The JSON text of an object of keyword arguments, as given (see argsText and argsFromValues). */
 export type ArgsJson = string & { readonly __argsJson: true };
 
 export const NO_ARGS = "{}" as ArgsJson;
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /** `text` when it is the JSON text of an object, else null (not JSON, or another kind of value). */
 export function asArgsJson(text: string): ArgsJson | null {
   try {
-    return isPlainObject(JSON.parse(text)) ? (text.trim() as ArgsJson) : null;
+    return isObject(JSON.parse(text)) ? (text.trim() as ArgsJson) : null;
   } catch {
     return null;
   }
@@ -30,7 +27,7 @@ export function argsText(text: string, source: string, example = `'{"n": 20}'`):
   } catch (error) {
     throw new InputError(`${source}: not valid JSON (${(error as Error).message}); example: ${example}`);
   }
-  if (!isPlainObject(value)) {
+  if (!isObject(value)) {
     throw new InputError(`${source}: expected a JSON object of keyword arguments such as ${example}, got ${Array.isArray(value) ? "a list" : JSON.stringify(value)}`);
   }
   return text.trim() as ArgsJson;
@@ -42,7 +39,7 @@ export function argsText(text: string, source: string, example = `'{"n": 20}'`):
  * (a Date, a Map). A bigint is written as its exact digits, so an integer past 2**53 can be passed.
  */
 export function argsFromValues(values: Record<string, unknown>, source = "args"): ArgsJson {
-  if (!isPlainObject(values)) throw new InputError(`${source}: expected an object of keyword arguments such as { n: 20 }`);
+  if (!isObject(values)) throw new InputError(`${source}: expected an object of keyword arguments such as { n: 20 }`);
   return jsonOf(values, source, new Set()) as ArgsJson;
 }
 

@@ -1,6 +1,7 @@
 // A job's extra environment variables (the API's `env`): checked before anything is sent, on every target
 // alike, and again by the backends that write them into a shell script.
 import { InputError } from "../util/errors.js";
+import { isObject } from "../util/json-file.js";
 
 /** What a shell's `export NAME=…` takes as a name. */
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -9,7 +10,7 @@ export const ENV_NAME_RULE = "names are letters, digits and '_', not starting wi
 
 /** `env` when it maps variable names to strings an environment can hold; else an InputError saying which is wrong. */
 export function checkJobEnv(env: unknown): Record<string, string> {
-  if (typeof env !== "object" || env === null || Array.isArray(env)) throw new InputError("env: expected an object of variable names and string values such as { OMP_NUM_THREADS: \"4\" }");
+  if (!isObject(env)) throw new InputError("env: expected an object of variable names and string values such as { OMP_NUM_THREADS: \"4\" }");
   for (const [name, value] of Object.entries(env)) {
     if (!ENV_NAME.test(name)) throw new InputError(`environment variable ${JSON.stringify(name)}: ${ENV_NAME_RULE}`);
     if (typeof value !== "string") throw new InputError(`environment variable ${name}: expected a string, got ${typeof value} (write ${JSON.stringify(String(value))})`);

@@ -188,7 +188,7 @@ export class JsonText {
    */
   parse(): unknown {
     const text = this.bytes.toString("utf8");
-    return LONG_INTEGER.test(text) ? parseExact(text) : JSON.parse(text);
+    return LONG_INTEGER.test(text) ? parseExact(this.bytes) : JSON.parse(text);
   }
 
   /** Writes the value as JSON.stringify(value, null, 2) lays it out, its nested lines `depth` levels deeper. */
@@ -203,11 +203,10 @@ export class JsonText {
 const LONG_INTEGER = /\d{16}/;
 
 /**
- * JSON.parse's value with every integer that is not a safe number as a bigint. The text is a valid JSON value
+ * JSON.parse's value with every integer that is not a safe number as a bigint. The bytes are a valid JSON value
  * (JsonText.from checked it). One loop and a stack of open containers, like walk: nesting costs no recursion.
  */
-function parseExact(text: string): unknown {
-  const bytes = Buffer.from(text);
+function parseExact(bytes: Buffer): unknown {
   type Open = { container: Record<string, unknown> | unknown[]; key: string | null };
   const open: Open[] = [];
   let root: unknown;
