@@ -6,13 +6,12 @@ import { formatIssues } from "../config/errors.js";
 import { resourceDefaultsSchema } from "../config/schema.js";
 import type { ResourceFlags } from "../config/target.js";
 import { InputError } from "../util/errors.js";
+import { describeResourceLimits, PARTITION_NAME, PARTITION_RULE } from "../model/resource-limits.js";
 import { isObject } from "../util/json-file.js";
 
 const resourcesSchema = resourceDefaultsSchema.extend({
-  partition: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "a partition name (letters, digits, '.', '_', '-')").optional(),
+  partition: z.string().regex(PARTITION_NAME, PARTITION_RULE).optional(),
 });
-
-const RESOURCE_KEYS = "nodes (1-1024), cpus (1-4096), mem (GB, up to 65536), gpus (0-64), time (minutes, 1-525600), partition";
 
 /** `options` holds only `valid` keys (an undefined value counts as absent). */
 export function checkOptionNames(options: unknown, valid: readonly string[], call: string): void {
@@ -27,7 +26,7 @@ export function checkResources(resources: unknown): ResourceFlags {
   const problems = parsed.error.issues.map((issue) =>
     issue.code === "unrecognized_keys" ? `resources: unknown key ${issue.keys.map((key) => JSON.stringify(key)).join(", ")}` : `resources.${formatIssues([issue], resources)[0]}`,
   );
-  throw new InputError(`${problems.join("; ")}; the resources are ${RESOURCE_KEYS}`);
+  throw new InputError(`${problems.join("; ")}; the resources are ${describeResourceLimits()}`);
 }
 
 export function checkScriptArgs(scriptArgs: unknown): string[] {

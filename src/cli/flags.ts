@@ -2,9 +2,10 @@
 import type { Command, OptionValues } from "@commander-js/extra-typings";
 import { readFileSync } from "node:fs";
 import { type ArgsJson, argsText, NO_ARGS } from "../model/job-args.js";
+import { MEM_MAX_GB, PARTITION_NAME, PARTITION_RULE, WHOLE_LIMITS } from "../model/resource-limits.js";
 import { InputError } from "../util/errors.js";
 
-export function wholeNumber(flag: string, min: number, max: number) {
+export function wholeNumber(flag: string, { min, max }: { min: number; max: number }) {
   return (value: string): number => {
     if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
       throw new InputError(`${flag}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
@@ -24,8 +25,8 @@ export function positiveNumber(flag: string, max: number) {
 }
 
 export function partitionName(value: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(value)) {
-    throw new InputError(`--partition: expected a partition name (letters, digits, '.', '_', '-'), got ${JSON.stringify(value)}`);
+  if (!PARTITION_NAME.test(value)) {
+    throw new InputError(`--partition: expected ${PARTITION_RULE}, got ${JSON.stringify(value)}`);
   }
   return value;
 }
@@ -64,9 +65,9 @@ export function poolKind(value: string): "ray" {
 /** The per-node resource flags `run` and `map` share. */
 export function resourceOptions<Args extends unknown[], Opts extends OptionValues, Globals extends OptionValues>(command: Command<Args, Opts, Globals>) {
   return command
-    .option("--cpus <n>", "CPUs per node", wholeNumber("--cpus", 1, 4096))
-    .option("--mem <gb>", "memory per node in GB", positiveNumber("--mem", 65536))
-    .option("--gpus <n>", "GPUs per node", wholeNumber("--gpus", 0, 64))
-    .option("--time <minutes>", "time limit in minutes", wholeNumber("--time", 1, 525600))
+    .option("--cpus <n>", "CPUs per node", wholeNumber("--cpus", WHOLE_LIMITS.cpus))
+    .option("--mem <gb>", "memory per node in GB", positiveNumber("--mem", MEM_MAX_GB))
+    .option("--gpus <n>", "GPUs per node", wholeNumber("--gpus", WHOLE_LIMITS.gpus))
+    .option("--time <minutes>", "time limit in minutes", wholeNumber("--time", WHOLE_LIMITS.time))
     .option("--partition <name>", "Slurm partition", partitionName);
 }

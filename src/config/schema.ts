@@ -1,18 +1,19 @@
 // The slurmray.toml schema. Every key is optional; unknown keys are refused (strict objects) so a typo
 // is caught before anything runs. Messages are produced by ./errors.ts from zod's issues.
 import { z } from "zod";
+import { MEM_MAX_GB, WHOLE_LIMITS } from "../model/resource-limits.js";
 
-const posInt = (max: number) => z.number().int().min(1).max(max);
+const whole = ({ min, max }: { min: number; max: number }) => z.number().int().min(min).max(max);
 const safeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' or '-', starting with a letter or digit");
 const pythonVersion = z.string().regex(/^3\.\d{1,2}$/, 'a Python major.minor such as "3.11"');
 const relPath = z.string().min(1).refine((p) => !p.includes("\0"), "no NUL bytes");
 
 export const resourceDefaultsSchema = z.strictObject({
-  nodes: posInt(1024).optional(),
-  cpus: posInt(4096).optional(),
-  mem: z.number().positive().max(65536).optional(),
-  gpus: z.number().int().min(0).max(64).optional(),
-  time: posInt(525600).optional(),
+  nodes: whole(WHOLE_LIMITS.nodes).optional(),
+  cpus: whole(WHOLE_LIMITS.cpus).optional(),
+  mem: z.number().positive().max(MEM_MAX_GB).optional(),
+  gpus: whole(WHOLE_LIMITS.gpus).optional(),
+  time: whole(WHOLE_LIMITS.time).optional(),
 });
 
 const sshTargetKeys = {
@@ -46,10 +47,10 @@ export const slurmTargetSchema = z.strictObject({
 export const serverTargetSchema = z.strictObject({
   kind: z.literal("server"),
   ...sshTargetKeys,
-  queue_dir: z.string().regex(/^\/[A-Za-z0-9_@+=:,.\/-]*$/, "an absolute path without spaces or shell characters").optional(),
+  queue_dir: z.string().regex(/^\/[A-Za-z0-9_@+=:,./-]*$/, "an absolute path without spaces or shell characters").optional(),
   limits: z
     .strictObject({
-      cpus: posInt(4096).optional(),
+      cpus: whole(WHOLE_LIMITS.cpus).optional(),
       mem: z.number().positive().optional(),
       gpus: z.array(z.number().int().min(0)).optional(),
     })

@@ -3,6 +3,7 @@
 // up in #SBATCH lines, which sbatch parses itself (no shell), so each is held to a strict character set.
 import { BUILTIN_RESOURCES } from "../../config/target.js";
 import type { Resources } from "../../model/job.js";
+import { MEM_MAX_GB, WHOLE_LIMITS } from "../../model/resource-limits.js";
 import { InputError } from "../../util/errors.js";
 
 /** A job's resources (nodes, cpus, mem GB per node, gpus per node, time minutes, partition) and Slurm's own. */
@@ -18,7 +19,7 @@ interface ParamSpec {
   check(value: unknown): boolean;
 }
 
-const wholeNumber = (min: number, max: number): ParamSpec => ({
+const wholeNumber = ({ min, max }: { min: number; max: number }): ParamSpec => ({
   allowed: `a whole number from ${min} to ${max}`,
   check: (v) => typeof v === "number" && Number.isInteger(v) && v >= min && v <= max,
 });
@@ -30,14 +31,14 @@ const nameLike = (what: string, pattern: RegExp): ParamSpec => ({
 });
 
 const SPECS: Record<keyof SlurmParams, ParamSpec> = {
-  nodes: wholeNumber(1, 1024),
-  cpus: wholeNumber(1, 4096),
+  nodes: wholeNumber(WHOLE_LIMITS.nodes),
+  cpus: wholeNumber(WHOLE_LIMITS.cpus),
   mem: {
-    allowed: "a number of GB per node, greater than 0 and at most 1048576",
-    check: (v) => typeof v === "number" && Number.isFinite(v) && v > 0 && v <= 1048576,
+    allowed: `a number of GB per node, greater than 0 and at most ${MEM_MAX_GB}`,
+    check: (v) => typeof v === "number" && Number.isFinite(v) && v > 0 && v <= MEM_MAX_GB,
   },
-  gpus: wholeNumber(0, 64),
-  time: wholeNumber(1, 525600),
+  gpus: wholeNumber(WHOLE_LIMITS.gpus),
+  time: wholeNumber(WHOLE_LIMITS.time),
   partition: nameLike(
     "a partition name (letters, digits, '.', '_', '-'), or several separated by commas",
     /^[A-Za-z0-9][A-Za-z0-9._-]*(,[A-Za-z0-9][A-Za-z0-9._-]*)*$/,

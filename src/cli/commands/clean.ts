@@ -14,7 +14,7 @@ export function cleanCommand() {
   return new Command("clean")
     .description("remove job folders older than retention_days (default 7) and envs no job uses from a target; running jobs are kept")
     .option("--target <name>", "target from slurmray.toml", targetName)
-    .option("--older-than <days>", "age in days instead of retention_days", wholeNumber("--older-than", 0, 3650))
+    .option("--older-than <days>", "age in days instead of retention_days", wholeNumber("--older-than", { min: 0, max: 3650 }))
     .option("--accept-new-host-key", "record the host key of a host seen for the first time")
     .option("--json", "print one JSON object")
     .action(async (options) => {

@@ -54,7 +54,7 @@ export function mapCommand() {
       .description("run a function once per line of a JSON-lines file, as one job array; results in input order")
       .argument("[entry]", "path/to/file.py:function or package.module:function")
       .option("--args-file <file>", "JSON lines: one object of keyword arguments per element")
-      .option("--max-parallel <n>", "at most this many elements run at once (default: all)", wholeNumber("--max-parallel", 1, 1000))
+      .option("--max-parallel <n>", "at most this many elements run at once (default: all)", wholeNumber("--max-parallel", { min: 1, max: 1000 }))
       .option("--retry-failed <job>", "submit again the elements of this array that did not complete")
       .option("--target <name>", "target from slurmray.toml (default: project.default_target, else local)", targetName),
   )

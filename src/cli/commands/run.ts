@@ -5,6 +5,7 @@ import { EXIT, InputError } from "../../util/errors.js";
 import { dashboardEnv } from "../../jobs/dashboard.js";
 import { dashboardWhileRunning } from "./dashboard.js";
 import { parseArgs, poolKind, resourceOptions, targetName, wholeNumber } from "../flags.js";
+import { WHOLE_LIMITS } from "../../model/resource-limits.js";
 import { interruptSignal } from "../interrupt.js";
 import { jobsLayer } from "../lazy.js";
 import { info, printFailure, printJson } from "../output.js";
@@ -28,7 +29,7 @@ export function runCommand() {
       .option("--args <json>", "keyword arguments as a JSON object")
       .option("--args-file <file>", "keyword arguments from a JSON file")
       .option("--target <name>", "target from slurmray.toml (default: project.default_target, else local)", targetName)
-      .option("--nodes <n>", "number of nodes", wholeNumber("--nodes", 1, 1024)),
+      .option("--nodes <n>", "number of nodes", wholeNumber("--nodes", WHOLE_LIMITS.nodes)),
   )
     .option("--ray", "start Ray across the allocated nodes (default when --nodes > 1)")
     .option("--no-ray", "do not start Ray")

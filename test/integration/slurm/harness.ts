@@ -161,7 +161,7 @@ export async function slurmBed(tb: TestBed, user: string = tb.user): Promise<Slu
     },
     async dispose() {
       // The scratch dir, then its parent .srit when no other test's dir is left in it.
-      await transport.exec(["sh", "-c", 'rm -rf "$1"; rmdir "${1%/*}" 2>/dev/null; true', "sh", base]).catch(() => {});
+      await transport.exec(["sh", "-c", 'rm -rf "$1"; rmdir "$(dirname "$1")" 2>/dev/null; true', "sh", base]).catch(() => {});
       await transport.shutdown();
     },
   };
