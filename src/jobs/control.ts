@@ -7,7 +7,7 @@ import { absorbElement, activeElements } from "./array-record.js";
 import { statusFields } from "./follow.js";
 import { cancelArray } from "./map.js";
 import { JobFilesGoneError } from "../util/errors.js";
-import { recordStatus, saveJob } from "./registry.js";
+import { findJob, recordStatus } from "./registry.js";
 import { openTarget } from "./session.js";
 import { isFinal, type JobRecord } from "../model/job.js";
 import type { ListedJob } from "../model/listed-job.js";
@@ -44,9 +44,9 @@ export async function cancelJob(config: LoadedConfig, job: JobRecord): Promise<J
     return job;
   }
   await session.backend.cancel(job);
-  Object.assign(job, { state: "CANCELLED", endedAt: new Date().toISOString(), reason: "cancelled by the user" });
-  saveJob(config.root, job);
-  return job;
+  // An end recorded meanwhile (the job finished as the cancel went out, a watcher saw it) is the one kept.
+  const written = recordStatus(config.root, job.id, { state: "CANCELLED", endedAt: new Date().toISOString(), reason: "cancelled by the user" });
+  return written ?? findJob(config.root, job.id);
 }
 
 /** The log from a byte offset. An ended job's whole log read as empty while its folder is gone is an error, not an empty log. */

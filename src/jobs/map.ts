@@ -15,11 +15,11 @@ import type { OutputsResult } from "../codesync/outputs.js";
 import { completedResult, type Outcome, type PrintableResult, readOutcome, resultToPrint } from "../model/outcome.js";
 import { InputError, InterruptedError } from "../util/errors.js";
 import { takePidLock } from "../util/pid-lock.js";
-import { absorbElement, activeElements, arrayState, elementRecord } from "./array-record.js";
+import { absorbElement, activeElements, elementRecord } from "./array-record.js";
 import type { ConnectOptions } from "./connect.js";
 import { parseEntry } from "./entry.js";
 import { followState, type StatusFields, statusFields } from "./follow.js";
-import { findJob, jobsDir, saveJob } from "./registry.js";
+import { findJob, jobsDir, saveArray, saveJob } from "./registry.js";
 import { fetchArrayOutputs, prepareLocal, prepareRemote } from "./remote-run.js";
 import { emptyTimings, type RunReport, type StepObserver, type Timings, timed } from "./report.js";
 import { finishReport, newReport, prepareJob, type RunRequest, submit } from "./run.js";
@@ -145,7 +145,7 @@ class ArrayProgress {
   }
 
   #save(): void {
-    if (this.#dirty) saveJob(this.session.config.root, this.job);
+    if (this.#dirty) saveArray(this.session.config.root, this.job);
     this.#dirty = false;
   }
 
@@ -297,12 +297,13 @@ export async function finishArray(
 /** Cancels every element still active (one scheduler call for the whole array) and records them CANCELLED. */
 export async function cancelArray(session: TargetSession, job: JobRecord, reason: string): Promise<void> {
   await session.backend.cancel(job);
-  for (const element of activeElements(job)) {
-    Object.assign(element, { state: "CANCELLED", endedAt: new Date().toISOString(), reason });
-    absorbElement(job, element);
-  }
-  job.state = arrayState(job.array!.elements);
-  saveJob(session.config.root, job);
+  // What ended meanwhile on disk (an element's end another command recorded) keeps its end.
+  saveArray(session.config.root, job, () => {
+    for (const element of activeElements(job)) {
+      Object.assign(element, { state: "CANCELLED", endedAt: new Date().toISOString(), reason });
+      absorbElement(job, element);
+    }
+  });
 }
 
 function mapReport(report: RunReport, job: JobRecord, elements: ElementOutcome[]): MapReport {

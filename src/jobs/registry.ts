@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { InputError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
 import { isObject, readJsonChecked } from "../util/json-file.js";
+import { waitPidLock } from "../util/pid-lock.js";
 import { ACTIVE_STATES, FINAL_STATES, isFinal, type JobRecord, TARGET_KINDS } from "../model/job.js";
 import { type ArgsJson, asArgsJson } from "../model/job-args.js";
 import { absorbElement, elementRecord, parseElementId } from "./array-record.js";
@@ -137,36 +138,97 @@ export function ignoreStateDir(root: string): void {
   }
 }
 
-/**
- * Writes a state the scheduler reported into job `id`'s record as it is on disk now (an array element's into
- * its array's), so that nothing another command wrote meanwhile (a map's submission ids, a cancel) is lost.
- * The first end recorded wins: a record already final (a `run` or `attach` in another shell) is left as it
- * is. Returns the record as written, or null when nothing was (gone, already final, or in that state).
- */
-export function recordStatus(root: string, id: string, fields: Partial<Pick<JobRecord, "state" | "exitCode" | "endedAt" | "reason" | "startedAt">>): JobRecord | null {
-  let current: JobRecord;
-  try {
-    current = findJob(root, id);
-  } catch {
-    return null; // the record was removed (slurmray clean)
-  }
-  if (isFinal(current.state) || current.state === fields.state) return null;
-  const { startedAt, ...rest } = fields;
-  Object.assign(current, rest, current.startedAt === null && startedAt !== undefined ? { startedAt } : {});
-  saveJob(root, current);
-  return current;
+function recordPath(root: string, id: string): string {
+  return join(jobsDir(root), `${id}.json`);
 }
 
-/** Saves a record; an array element's is written into its array's record. */
-export function saveJob(root: string, job: JobRecord): void {
+/**
+ * Changes record `id` as it is on disk, under its lock (`<id>.lock`, held for the read, the change and the
+ * write): two commands changing one record at the same instant (a map saving its elements, a `cancel J_3` from
+ * another shell) both keep their change. `change` may read the record (null when there is none; one that fails
+ * its check is an error, as in findJob) and returns what to write, or null to leave it.
+ */
+function changeRecord(root: string, id: string, change: (current: () => JobRecord | null) => JobRecord | null): JobRecord | null {
   ignoreStateDir(root);
-  if (job.element !== undefined) {
-    const array = findJob(root, parseElementId(job.id)!.arrayId);
-    absorbElement(array, job);
-    writeJsonAtomic(join(jobsDir(root), `${array.id}.json`), array);
+  mkdirSync(jobsDir(root), { recursive: true, mode: 0o700 });
+  const release = waitPidLock(join(jobsDir(root), `${id}.lock`), `the record of job ${id}`);
+  try {
+    const path = recordPath(root, id);
+    const next = change(() => {
+      if (!existsSync(path)) return null;
+      const read = readJsonChecked(path, checkRecord(`${id}.json`));
+      if ("problem" in read) throw invalidRecord(path, read.problem);
+      return read.value;
+    });
+    if (next) writeJsonAtomic(path, next);
+    return next;
+  } finally {
+    release();
+  }
+}
+
+/**
+ * Writes a state the scheduler reported (or a cancel) into job `id`'s record as it is on disk now (an array
+ * element's into its array's), so that nothing another command wrote meanwhile (a map's submission ids, a
+ * cancel) is lost. The first end recorded wins: a record already final (a `run` or `attach` in another shell)
+ * is left as it is. Returns the record as written, or null when nothing was (gone, already final, or in that state).
+ */
+export function recordStatus(root: string, id: string, fields: Partial<Pick<JobRecord, "state" | "exitCode" | "endedAt" | "reason" | "startedAt">>): JobRecord | null {
+  const element = parseElementId(id);
+  let written: JobRecord | null = null;
+  try {
+    changeRecord(root, element?.arrayId ?? id, (read) => {
+      const record = read();
+      const current = record && element ? elementRecord(record, element.index) : record;
+      if (!current || isFinal(current.state) || current.state === fields.state) return null;
+      const { startedAt, ...rest } = fields;
+      written = Object.assign(current, rest, current.startedAt === null && startedAt !== undefined ? { startedAt } : {});
+      if (record !== current) absorbElement(record!, current);
+      return record;
+    });
+  } catch (error) {
+    if (error instanceof InputError) return null; // an invalid record (shown by status itself), or its lock held too long: the next poll tells again
+    throw error;
+  }
+  return written;
+}
+
+/** Saves a record as it is; an array element's is written into its array's record. */
+export function saveJob(root: string, job: JobRecord): void {
+  if (job.element === undefined) {
+    changeRecord(root, job.id, () => job);
     return;
   }
-  writeJsonAtomic(join(jobsDir(root), `${job.id}.json`), job);
+  const { arrayId } = parseElementId(job.id)!;
+  changeRecord(root, arrayId, (read) => {
+    const array = read();
+    if (!array) throw new InputError(`no job ${arrayId} in ${jobsDir(root)} (see: slurmray jobs)`);
+    absorbElement(array, job);
+    return array;
+  });
+}
+
+/**
+ * Saves the record of an array this process holds in memory (a map watching it): each element as this copy
+ * has it, except one whose end another command recorded first (a `cancel J_3` from another shell, a `status`
+ * that polled it): that end is kept, and this copy takes it, so that the watch leaves that element be. Where
+ * the two ends differ (the element had completed when the cancel came), this copy's, which is what the
+ * scheduler and the runner reported, is the one kept. `change` then runs on the merged copy (a cancel of what
+ * is still active), before the write.
+ */
+export function saveArray(root: string, job: JobRecord, change?: (job: JobRecord) => void): void {
+  changeRecord(root, job.id, (read) => {
+    const onDisk = read();
+    const elements = job.array!.elements;
+    if (onDisk?.array?.elements.length === elements.length) {
+      onDisk.array.elements.forEach((element, index) => {
+        const mine = elements[index]!.state;
+        if (isFinal(element.state) && (!isFinal(mine) || mine === element.state)) absorbElement(job, elementRecord(onDisk, index));
+      });
+    }
+    change?.(job);
+    return job;
+  });
 }
 
 /** A record file that failed its check: the error to show for it. */

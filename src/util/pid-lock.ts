@@ -1,8 +1,9 @@
 // A lock between slurmray processes of one user on one machine: a file made with O_EXCL holding the
 // holder's pid. A holder that died without removing it (SIGKILL, a crash) leaves a file whose pid is gone:
-// the next taker removes it and takes the lock. (Two takers finding the same dead holder at the same instant
-// could both get it: that needs a crash first, then two starts within a millisecond.)
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+// the next taker removes it and takes the lock. A file without a pid yet is a taker between making the file
+// and writing its pid: held, not dead. (Two takers finding the same dead holder at the same instant could
+// both get it: that needs a crash first, then two takers within a millisecond.)
+import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { InputError } from "./errors.js";
 
 function alive(pid: number): boolean {
@@ -14,13 +15,43 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The holder's pid, or null when the file is gone or does not hold one. */
-function holder(path: string): number | null {
+/** Who holds the lock: a live pid, a dead one, a taker still writing its pid (or one that died doing so), or nobody. */
+function holder(path: string): { pid: number } | "dead" | "taking" | "gone" {
+  let text: string;
   try {
-    const pid = Number(readFileSync(path, "utf8").trim());
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return "gone";
+    throw error;
+  }
+  const pid = Number(text.trim());
+  if (text.endsWith("\n") && Number.isSafeInteger(pid) && pid > 0) return alive(pid) ? { pid } : "dead";
+  // A taker writes its pid just after making the file: a file without one is being taken, unless it is old.
+  try {
+    return Date.now() - statSync(path).mtimeMs < TAKING_MS ? "taking" : "dead";
   } catch {
-    return null;
+    return "gone";
+  }
+}
+
+const TAKING_MS = 2000;
+
+/** The lock's release, or who holds it (pid null: a taker that is writing its pid). A dead holder's file is removed first. */
+function tryTake(path: string, what: string): (() => void) | { pid: number | null } {
+  for (let removed = false; ; ) {
+    try {
+      writeFileSync(path, `${process.pid}\n`, { flag: "wx", mode: 0o600 });
+      return () => rmSync(path, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    const found = holder(path);
+    if (found === "gone") continue; // released between the two steps: try again
+    if (found === "taking") return { pid: null };
+    if (found !== "dead") return found;
+    if (removed) throw new InputError(`${what}: the lock ${path} keeps coming back; try again`);
+    rmSync(path, { force: true }); // its holder is gone
+    removed = true;
   }
 }
 
@@ -29,18 +60,32 @@ function holder(path: string): number | null {
  * `what` is under way in that process (and where the lock is, should that pid now be another program).
  */
 export function takePidLock(path: string, what: string): () => void {
-  for (let attempt = 0; ; attempt++) {
+  const taken = tryTake(path, what);
+  if (typeof taken === "function") return taken;
+  const who = taken.pid === null ? "another slurmray, starting now" : `another slurmray (pid ${taken.pid})`;
+  throw new InputError(`${what} is under way in ${who}; wait for it to end (if that is not slurmray, remove ${path})`);
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Takes a lock that is held only for moments (a file's read, change and write), waiting for its holder up to
+ * `waitMs`. Synchronous, so that the change it guards is too.
+ */
+export function waitPidLock(path: string, what: string, waitMs = 5000): () => void {
+  const deadline = performance.now() + waitMs;
+  for (;;) {
+    let taken: (() => void) | { pid: number | null };
     try {
-      writeFileSync(path, `${process.pid}\n`, { flag: "wx", mode: 0o600 });
-      return () => rmSync(path, { force: true });
+      taken = tryTake(path, what);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      if (!(error instanceof InputError)) throw error;
+      taken = { pid: null }; // another taker cleared the same dead holder at this instant: try again
     }
-    const pid = holder(path);
-    if (pid !== null && alive(pid)) {
-      throw new InputError(`${what} is under way in another slurmray (pid ${pid}); wait for it to end (if pid ${pid} is not slurmray, remove ${path})`);
+    if (typeof taken === "function") return taken;
+    if (performance.now() > deadline) {
+      throw new InputError(`${what}: the lock ${path} has been held${taken.pid === null ? "" : ` by pid ${taken.pid}`} for over ${waitMs / 1000} s; if no slurmray holds it, remove ${path}`);
     }
-    if (attempt > 0) throw new InputError(`${what}: the lock ${path} keeps coming back; try again`);
-    rmSync(path, { force: true }); // its holder is gone
+    Atomics.wait(pause, 0, 0, 2);
   }
 }

@@ -128,6 +128,30 @@ describe("slurmray map on the local target", () => {
     assert.deepEqual(all.array.elements.map((e: { state: string }) => e.state), ["CANCELLED", "CANCELLED", "CANCELLED"]);
   });
 
+  it("cancel J_1 from another shell while map watches: the map's record and report keep that cancel, the others complete", async () => {
+    const cwd = project(-1);
+    writeFileSync(join(cwd, "list.jsonl"), `${[3, 60, 3].map((pause, x) => JSON.stringify({ x, pause })).join("\n")}\n`);
+    const { child, done } = startCli(["map", "work.py:sq", "--args-file", "list.jsonl", "--json"], { cwd });
+    let id = "";
+    for (let waited = 0; id === ""; waited += 50) {
+      assert.ok(waited < 20_000 && child.exitCode === null, "the map submitted its array");
+      await sleep(50);
+      id = existsSync(join(cwd, ".slurmray", "jobs")) ? (spawnSync("ls", [join(cwd, ".slurmray", "jobs")], { encoding: "utf8" }).stdout.match(/^(\S+)\.json$/m)?.[1] ?? "") : "";
+    }
+    for (let waited = 0; findJob(cwd, id).array!.elements[1]!.state !== "RUNNING"; waited += 50) {
+      assert.ok(waited < 20_000, "element 1 runs");
+      await sleep(50);
+    }
+    assert.equal((await runCli(["cancel", `${id}_1`], { cwd })).code, 0);
+    const r = await done;
+    assert.equal(r.code, 1, r.stderr);
+    const report = JSON.parse(r.stdout) as { elements: { state: string; error: string | null }[] };
+    assert.deepEqual(report.elements.map((e) => e.state), ["COMPLETED", "CANCELLED", "COMPLETED"]);
+    const element = findJob(cwd, `${id}_1`);
+    assert.equal(element.state, "CANCELLED");
+    assert.equal(element.reason, "cancelled by the user");
+  });
+
   it("a status refresh writes an element's new state into the record on disk, not over what another command wrote since it read", async () => {
     const cwd = project(-1);
     writeFileSync(join(cwd, "list.jsonl"), `${[0.2, 30, 30].map((pause, x) => JSON.stringify({ x, pause })).join("\n")}\n`);

@@ -1,13 +1,15 @@
 // The pure parts of job arrays: sbatch's --array value, element records and the array's state, the batched
 // read of many files, and how the registry finds "J_N".
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parseReadMany } from "../../../src/backends/job-files.js";
 import { arraySpec } from "../../../src/backends/slurm/array.js";
 import { renderSbatch } from "../../../src/backends/slurm/render.js";
 import { absorbElement, activeElements, arrayState, elementRecord, parseElementId } from "../../../src/jobs/array-record.js";
-import { findJob, readJobs, recordStatus, saveJob } from "../../../src/jobs/registry.js";
+import { findJob, jobsDir, readJobs, recordStatus, saveArray, saveJob } from "../../../src/jobs/registry.js";
 import type { ArrayElement, JobRecord, JobState } from "../../../src/model/job.js";
 import { argsFromValues } from "../../../src/model/job-args.js";
 import { InputError } from "../../../src/util/errors.js";
@@ -121,6 +123,91 @@ describe("the registry and elements", () => {
       recordStatus(root, `${array.id}_1`, { state: "RUNNING", startedAt: "2026-12-01T00:00:01Z" });
       recordStatus(root, `${array.id}_1`, { state: "COMPLETED", startedAt: "2026-12-01T00:00:05Z" });
       assert.equal(findJob(root, `${array.id}_1`).startedAt, "2026-12-01T00:00:01Z");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("an array record written by two commands at once", () => {
+  it("a map saving its copy keeps an end another shell recorded meanwhile (cancel J_1), and learns it", () => {
+    const root = scratchDir("srarr-");
+    try {
+      const watched = arrayJob(["RUNNING", "RUNNING", "PENDING"]);
+      saveJob(root, watched);
+      // `slurmray cancel J_1` in another shell, while the map holds its copy.
+      recordStatus(root, `${watched.id}_1`, { state: "CANCELLED", endedAt: "2026-12-01T00:00:02Z", reason: "cancelled by the user" });
+      // The map's own news: element 0 completed, element 2 started.
+      Object.assign(watched.array!.elements[0]!, { state: "COMPLETED", exitCode: 0, endedAt: "2026-12-01T00:00:03Z" });
+      Object.assign(watched.array!.elements[2]!, { state: "RUNNING" });
+      saveArray(root, watched);
+      const saved = findJob(root, watched.id);
+      assert.deepEqual(saved.array!.elements.map((e) => e.state), ["COMPLETED", "CANCELLED", "RUNNING"]);
+      assert.equal(saved.array!.elements[1]!.reason, "cancelled by the user");
+      assert.equal(watched.array!.elements[1]!.state, "CANCELLED", "the map's copy took the cancel, so its watch leaves element 1 be");
+      assert.equal(saved.state, "RUNNING");
+      // Both ended: the same end keeps the one recorded first (its reason); a different one keeps what the map saw.
+      recordStatus(root, `${watched.id}_2`, { state: "CANCELLED", reason: "cancelled by the user" });
+      Object.assign(watched.array!.elements[2]!, { state: "CANCELLED", reason: null });
+      saveArray(root, watched);
+      assert.equal(findJob(root, `${watched.id}_2`).reason, "cancelled by the user");
+      const racing = arrayJob(["RUNNING"]);
+      saveJob(root, racing);
+      recordStatus(root, `${racing.id}_0`, { state: "CANCELLED", reason: "cancelled by the user" });
+      Object.assign(racing.array!.elements[0]!, { state: "COMPLETED", exitCode: 0 });
+      saveArray(root, racing);
+      assert.equal(findJob(root, `${racing.id}_0`).state, "COMPLETED");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("a cancel of the array cancels what is active on disk, not an element that ended while the cancel went out", () => {
+    const root = scratchDir("srarr-");
+    try {
+      const array = arrayJob(["RUNNING", "RUNNING"]);
+      saveJob(root, array);
+      const cancelling = findJob(root, array.id); // read by `cancel J` before its scheduler call
+      recordStatus(root, `${array.id}_0`, { state: "COMPLETED", exitCode: 0, endedAt: "2026-12-01T00:00:01Z" });
+      saveArray(root, cancelling, () => {
+        for (const element of activeElements(cancelling)) absorbElement(cancelling, Object.assign(element, { state: "CANCELLED", reason: "cancelled by the user" }));
+      });
+      assert.deepEqual(findJob(root, array.id).array!.elements.map((e) => e.state), ["COMPLETED", "CANCELLED"]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("four processes recording 40 elements each at the same instant lose none of them, and leave no lock", async () => {
+    const root = scratchDir("srarr-");
+    try {
+      const array = arrayJob(Array.from({ length: 160 }, () => "RUNNING" as JobState));
+      saveJob(root, array);
+      const registry = new URL("../../../src/jobs/registry.ts", import.meta.url).href;
+      const writer = (first: number) =>
+        new Promise<number | null>((resolve) => {
+          const code = `const { recordStatus } = await import(${JSON.stringify(registry)});
+            for (let i = ${first}; i < ${first + 40}; i++) recordStatus(${JSON.stringify(root)}, "${array.id}_" + i, { state: "COMPLETED", exitCode: 0 });`;
+          spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { stdio: "inherit" }).on("exit", resolve);
+        });
+      assert.deepEqual(await Promise.all([0, 40, 80, 120].map(writer)), [0, 0, 0, 0]);
+      const states = findJob(root, array.id).array!.elements.map((e) => e.state);
+      assert.equal(states.filter((s) => s === "COMPLETED").length, 160, `lost: ${states.flatMap((s, i) => (s === "COMPLETED" ? [] : [i])).join(",")}`);
+      assert.deepEqual(readdirSync(jobsDir(root)).filter((name) => name.endsWith(".lock")), []);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("a lock left by a process that died is taken over", () => {
+    const root = scratchDir("srarr-");
+    try {
+      const array = arrayJob(["RUNNING"]);
+      saveJob(root, array);
+      const lock = join(jobsDir(root), `${array.id}.lock`);
+      writeFileSync(lock, "2147483646\n"); // no such pid
+      assert.equal(recordStatus(root, `${array.id}_0`, { state: "COMPLETED" })?.state, "COMPLETED");
+      assert.equal(existsSync(lock), false);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
