@@ -25,7 +25,7 @@ import {
 } from "./remote-state.js";
 import { sectionLines, wrapSection } from "../util/sections.js";
 import type { IndexOptions } from "./snapshot.js";
-import { buildBeside, isOneOf, lockFamily, movedSince, parseRetired, RESOLVE_ENV, retireStale, switchCurrent } from "./generations.js";
+import { buildBeside, type EnvsInUse, isOneOf, lockFamily, movedSince, parseRetired, RESOLVE_ENV, retireStale, switchCurrent } from "./generations.js";
 import { STAMP_FILE, type Stamp, stampLine } from "./stamp.js";
 
 /** How to create the env when it is missing: with this interpreter, or first `uv python install <version>`. */
@@ -53,14 +53,14 @@ export interface ApplyInput {
   constraints: string[];
   indexOptions: IndexOptions;
   /**
-   * The env dirs pending or running jobs use. When the current env is one of them, a change is made in a new
-   * generation beside it; generations that are neither current nor listed are removed. Absent: not known,
-   * so the env is changed in place and nothing is removed.
+   * The envs jobs use. When the current env is one of them (or another run holds a claim), a change is made
+   * in a new generation beside it; generations that are neither current nor in use are removed (none while
+   * a claim is held). Absent: not known, so the env is changed in place and nothing is removed.
    */
-  keep?: readonly string[];
-  /** With `keep`: the stamp id the caller's probe saw ("" for none); see generations.ts, movedSince. */
+  inUse?: EnvsInUse;
+  /** With `inUse`: the stamp id the caller's probe saw ("" for none); see generations.ts, movedSince. */
   seenStampId?: string;
-  /** With `keep`: what a new env gets (the whole snapshot) when one is made anew beside the current one. */
+  /** With `inUse`: what a new env gets (the whole snapshot) when one is made anew beside the current one. */
   fresh?: Pick<ApplyInput, "install" | "constraints">;
 }
 
@@ -147,7 +147,7 @@ function applySteps(input: ApplySteps, create: string): string[] {
     // Another sync may have made a new generation current while this one waited.
     RESOLVE_ENV,
     "sr_cur=$sr_env",
-    input.keep ? movedSince(input.seenStampId ?? "") : "",
+    input.inUse ? movedSince(input.seenStampId ?? "") : "",
     // A rebuild asked for is done even when the env already satisfies the snapshot.
     // The stamp vouches for the env only while its distributions are as it records (SITE_SUM).
     `if ${input.recreate || input.ignoreStamp ? "false" : "true"} && ${stampMatches({ matchHash: input.stamp.hash })}; then`,
@@ -155,8 +155,8 @@ function applySteps(input: ApplySteps, create: string): string[] {
     "else",
     // Beside a used env: a fresh env with uv (or for a rebuild), else a clone plus the delta (generations.ts).
     "sr_fresh=",
-    input.keep
-      ? `  if { ${isOneOf(input.keep)} || [ -n "$sr_moved" ]; } && [ -e "$sr_env/bin/python" ]; then\n` +
+    input.inUse
+      ? `  if { ${input.inUse.claimed ? "true" : isOneOf(input.inUse.dirs)} || [ -n "$sr_moved" ]; } && [ -e "$sr_env/bin/python" ]; then\n` +
         `    if ${input.recreate ? "true" : "false"} || [ -n "$sr_uv" ]; then sr_fresh=1; fi\n${buildBeside(failAt("beside"))}\n  fi`
       : "",
     `  rm -f ${stamp} || ${failAt("stamp")}`,
@@ -170,7 +170,7 @@ function applySteps(input: ApplySteps, create: string): string[] {
     `  [ "$sr_env" = "$sr_cur" ] || { ${switchCurrent(failAt("switch"))}; }`,
     `  ${step("done")}`,
     "fi",
-    wrapSection(DIST_SECTION, [input.keep ? retireStale(input.keep, true) : "", `printf 'envdir %s\\n' "$sr_env"`, DIST_INFO_SNIPPET].filter(Boolean).join("\n")),
+    wrapSection(DIST_SECTION, [input.inUse && !input.inUse.claimed ? retireStale(input.inUse.dirs, true) : "", `printf 'envdir %s\\n' "$sr_env"`, DIST_INFO_SNIPPET].filter(Boolean).join("\n")),
   ];
 }
 

@@ -14,6 +14,16 @@
 import { quote, quoteArgv } from "../util/shell.js";
 import { STAMP_FILE } from "./stamp.js";
 
+export interface EnvsInUse {
+  /** The env dirs pending or running jobs use. */
+  dirs: string[];
+  /**
+   * Another run of the project is between its env sync and its job's record (it holds a claim): the env it
+   * synced is not known here, so the current env is kept as it is and no generation is removed.
+   */
+  claimed: boolean;
+}
+
 /** The pointer file naming the current generation. */
 export const CURRENT_SUFFIX = ".current";
 /** The lock every apply script and removal takes (outside the env dirs, which come and go). */

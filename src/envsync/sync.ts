@@ -18,6 +18,7 @@ import { normalizeName } from "./requirements/names.js";
 import { parseRequirement } from "./requirements/requirement.js";
 import type { IndexOptions, Snapshot } from "./snapshot.js";
 import { newStamp, type Stamp } from "./stamp.js";
+import type { EnvsInUse } from "./generations.js";
 import { EnvSyncError } from "./errors.js";
 import { type Pin, pinsOf, stillPinned, topLevelWarning, unavailablePins, unavailableReason, withoutUnavailable } from "./unavailable.js";
 
@@ -37,11 +38,11 @@ export interface SyncOptions extends EnvTarget {
   /** The output of a batched command that included envProbeFor(...) (the "env" section). */
   probe?: string;
   /**
-   * The env dirs of this family that pending or running jobs use, asked only when the env must change: a
-   * used env is never changed (the next one is built beside it), and unused old ones are removed. Absent:
-   * the env is changed in place and nothing is removed.
+   * Which envs of this family jobs use, asked only when the env must change: a used env is never changed
+   * (the next one is built beside it), and unused old ones are removed. Absent: the env is changed in place
+   * and nothing is removed.
    */
-  envsInUse?: () => Promise<string[]>;
+  envsInUse?: () => Promise<EnvsInUse>;
   signal?: AbortSignal;
   /** What the installer is doing, as it goes ("installed scipy (3 of 7)"), for the progress display only. */
   onInstallProgress?: (text: string) => void;
@@ -310,7 +311,7 @@ async function syncRound(transport: Transport, options: SyncOptions, unavailable
     uninstall: plan ? [...uninstallArgs(plan), ...reinstallNames(plan)] : [],
     install: plan ? installArgs(plan) : installable.requirements,
     constraints: (planned?.parity ?? parityFor(installable, null)).constraints,
-    ...(options.envsInUse ? { keep: await options.envsInUse(), seenStampId: stampBefore?.id ?? "", fresh: applyParts(installOptions) } : {}),
+    ...(options.envsInUse ? { inUse: await options.envsInUse(), seenStampId: stampBefore?.id ?? "", fresh: applyParts(installOptions) } : {}),
   };
   const skipped = planned?.parity.skipped ?? null;
   return applied(await run(applyScript(input), input.install), input, { state: view.state, stamp: stampBefore, plan, skipped });

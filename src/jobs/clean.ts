@@ -39,10 +39,14 @@ export async function cleanTarget(
   return { ...result, envsRemoved, target };
 }
 
-/** Removes the project's env generations that are not current and that no pending or running job uses. */
+/**
+ * Removes the project's env generations that are not current and that no pending or running job uses; none
+ * while another run holds a claim (it may be about to submit a job with one of them).
+ */
 async function retireEnvs(session: TargetSession, layout: RemoteLayout): Promise<string[]> {
-  const keep = await envsInUse(session, null);
-  const script = retireEnvsScript(envsDirOf(layout), session.config.projectName, keep);
+  const inUse = await envsInUse(session, null);
+  if (inUse.claimed) return [];
+  const script = retireEnvsScript(envsDirOf(layout), session.config.projectName, inUse.dirs);
   const { code, stdout, stderr } = await session.transport.script(script);
   if (code !== 0) throw new RemoteCommandError("Removing envs no job uses", "sh -s (env retirement)", code, stderr);
   return parseRetired(stdout);

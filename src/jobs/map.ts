@@ -19,8 +19,8 @@ import { absorbElement, activeElements, elementRecord } from "./array-record.js"
 import type { ConnectOptions } from "./connect.js";
 import { parseEntry } from "./entry.js";
 import { followState, type StatusFields, statusFields } from "./follow.js";
-import { findJob, jobsDir, saveArray, saveJob } from "./registry.js";
-import { fetchArrayOutputs, prepareLocal, prepareRemote } from "./remote-run.js";
+import { claimEnv, findJob, jobsDir, saveArray, saveJob } from "./registry.js";
+import { fetchArrayOutputs, type PreparedRemote, prepareLocal, prepareRemote } from "./remote-run.js";
 import { emptyTimings, type RunReport, type StepObserver, type Timings, timed } from "./report.js";
 import { finishReport, newReport, prepareJob, type RunRequest, submit } from "./run.js";
 import { openTarget, type TargetSession } from "./session.js";
@@ -321,11 +321,15 @@ export async function mapJob(request: MapRequest): Promise<MapReport> {
     throw new InputError(`map: ${request.entry} is a script; map runs a function (path/to/file.py:function) once per argument set`);
   }
   const detach = request.detach ?? false;
-  const { session, job, timings, finish } = await prepareJob({ ...request, args: NO_ARGS, argSets: argsList, scriptArgs: [], detach });
+  const { session, job, timings, finish, releaseClaim } = await prepareJob({ ...request, args: NO_ARGS, argSets: argsList, scriptArgs: [], detach });
   if (request.dryRun) return mapReport(await finish(), job, []);
   const elements = argsList.map((args) => ({ args, state: "SUBMITTING" as const, schedulerId: null, startedAt: null, endedAt: null, reason: null, exitCode: null }));
   job.array = { maxParallel, elements };
-  await submitElements(session, job, elements.map((_, index) => index), timings, request.onStep);
+  try {
+    await submitElements(session, job, elements.map((_, index) => index), timings, request.onStep);
+  } finally {
+    releaseClaim();
+  }
   if (detach) return mapReport(await finish(), job, job.array.elements.map((_, index) => outcomeOf(elementRecord(job, index), null)));
   return runArray(session, job, timings, finish, request);
 }
@@ -375,13 +379,19 @@ async function retryElements(request: RetryRequest, config: LoadedConfig, job: J
     request.onWarning?.(warning);
   };
   // The fix is shipped: code and env are synced again, and the retried elements run from the new code tree.
-  const prepared = session.layout
-    ? await prepareRemote(session, job, report, warn, false, request.signal, request.onStep)
-    : await prepareLocal(session, job, report, warn, false);
-  job.python = prepared.python;
-  job.codeDir = prepared.codeDir;
-  request.onProgress?.(`retrying element(s) ${failed.join(", ")} of job ${job.id}`);
-  await submitElements(session, job, failed, timings, request.onStep);
+  const releaseClaim = session.layout ? claimEnv(config.root, job.id) : () => {};
+  let prepared: PreparedRemote;
+  try {
+    prepared = session.layout
+      ? await prepareRemote(session, job, report, warn, false, request.signal, request.onStep)
+      : await prepareLocal(session, job, report, warn, false);
+    job.python = prepared.python;
+    job.codeDir = prepared.codeDir;
+    request.onProgress?.(`retrying element(s) ${failed.join(", ")} of job ${job.id}`);
+    await submitElements(session, job, failed, timings, request.onStep);
+  } finally {
+    releaseClaim();
+  }
   const finish = () => finishReport(session, report, started, prepared.background);
   return runArray(session, job, timings, finish, request);
 }

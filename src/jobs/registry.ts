@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { InputError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
 import { isObject, readJsonChecked } from "../util/json-file.js";
-import { waitPidLock } from "../util/pid-lock.js";
+import { heldByLiveProcess, waitPidLock } from "../util/pid-lock.js";
 import { ACTIVE_STATES, FINAL_STATES, isFinal, type JobRecord, TARGET_KINDS } from "../model/job.js";
 import { type ArgsJson, asArgsJson } from "../model/job-args.js";
 import { absorbElement, elementRecord, parseElementId } from "./array-record.js";
@@ -229,6 +229,37 @@ export function saveArray(root: string, job: JobRecord, change?: (job: JobRecord
     change?.(job);
     return job;
   });
+}
+
+const CLAIM = ".claim";
+
+/**
+ * A run's claim on the project's remote env (`.slurmray/jobs/<id>.claim`, holding its pid), taken before its
+ * env sync and released once its job's record names the scheduler's id (or the run failed). While another
+ * run holds one, a sync of this project neither changes the current env in place nor removes a generation:
+ * that run may have synced an env and be about to submit a job with it, and no record says so yet. A claim
+ * whose process is gone counts for nothing. Returns its release.
+ */
+export function claimEnv(root: string, id: string): () => void {
+  ignoreStateDir(root);
+  mkdirSync(jobsDir(root), { recursive: true, mode: 0o700 });
+  const path = join(jobsDir(root), `${id}${CLAIM}`);
+  writeFileSync(path, `${process.pid}\n`, { mode: 0o600 });
+  return () => rmSync(path, { force: true });
+}
+
+/** Whether a run other than `ownId` holds a claim (see claimEnv). Claims of processes that are gone are removed. */
+export function envClaimed(root: string, ownId?: string): boolean {
+  const dir = jobsDir(root);
+  if (!existsSync(dir)) return false;
+  let claimed = false;
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith(CLAIM) || name === `${ownId}${CLAIM}`) continue;
+    const path = join(dir, name);
+    if (heldByLiveProcess(path)) claimed = true;
+    else rmSync(path, { force: true });
+  }
+  return claimed;
 }
 
 /** A record file that failed its check: the error to show for it. */

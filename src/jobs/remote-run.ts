@@ -173,7 +173,7 @@ export async function prepareRemote(
       exact: false,
       forceReinstall: false,
       probe: probe.stdout,
-      envsInUse: () => envsInUse(session, envTarget.envDir),
+      envsInUse: () => envsInUse(session, envTarget.envDir, job.id),
       signal,
       onInstallProgress: (text) => onStep({ step: "env_sync", phase: "update", text: `env sync: ${text}` }),
     }),

@@ -11,7 +11,7 @@ import type { ConnectOptions } from "./connect.js";
 import { parseEntry, runnerEntry } from "./entry.js";
 import { checkEntryFunction } from "./entry-check.js";
 import { completedResult, type Outcome, resultToPrint } from "../model/outcome.js";
-import { jobsDir, newJobId, saveJob } from "./registry.js";
+import { claimEnv, jobsDir, newJobId, saveJob } from "./registry.js";
 import type { OutputsResult } from "../codesync/outputs.js";
 import { fetchJobOutputs, prepareLocal, prepareRemote } from "./remote-run.js";
 import { emptyTimings, type RunReport, type StepObserver, type Timings, timed } from "./report.js";
@@ -235,6 +235,8 @@ export interface PreparedJob {
   timings: Timings;
   /** The report with its remote command count and total time filled in, once the target's background work is done. */
   finish(): Promise<RunReport & { dry_run?: string[] }>;
+  /** Ends the job's claim on the env (registry.ts, claimEnv): call it once the record names the scheduler's id, or the submission failed. */
+  releaseClaim(): void;
 }
 
 /** The report once the target's background work is done, with its remote command count and total time. */
@@ -277,32 +279,42 @@ export async function prepareJob(request: RunRequest): Promise<PreparedJob> {
   if (resourceWarning) warn(resourceWarning);
   let background = Promise.resolve();
   const finish = () => finishReport(session, report, started, background);
-  const prepared = session.layout
-    ? await prepareRemote(session, job, report, warn, request.dryRun, request.signal, request.onStep)
-    : await prepareLocal(session, job, report, warn, request.dryRun);
-  background = prepared.background;
-  job.python = prepared.python;
-  job.codeDir = prepared.codeDir;
-  if (prepared.dryRunList) report.dry_run = prepared.dryRunList;
-  if (!request.dryRun && request.signal?.aborted) throw new InterruptedError("Interrupted before the job was submitted; nothing is running");
-  return { session, job, report, timings, finish };
+  const releaseClaim = session.layout && !request.dryRun ? claimEnv(config.root, job.id) : () => {};
+  try {
+    const prepared = session.layout
+      ? await prepareRemote(session, job, report, warn, request.dryRun, request.signal, request.onStep)
+      : await prepareLocal(session, job, report, warn, request.dryRun);
+    background = prepared.background;
+    job.python = prepared.python;
+    job.codeDir = prepared.codeDir;
+    if (prepared.dryRunList) report.dry_run = prepared.dryRunList;
+    if (!request.dryRun && request.signal?.aborted) throw new InterruptedError("Interrupted before the job was submitted; nothing is running");
+  } catch (error) {
+    releaseClaim();
+    throw error;
+  }
+  return { session, job, report, timings, finish, releaseClaim };
 }
 
 export async function runJob(request: RunRequest): Promise<RunReport & { dry_run?: string[] }> {
-  const { session, job, report, timings, finish } = await prepareJob(request);
+  const { session, job, report, timings, finish, releaseClaim } = await prepareJob(request);
   const { config } = session;
   if (request.dryRun) return finish();
 
   if (!session.layout) mkdirSync(job.remoteDir, { recursive: true, mode: 0o700 });
   request.onStep?.({ step: "submit", phase: "start", text: `submitting to ${session.target.name}` });
-  job.schedulerId = await submit(session, job, timings);
+  try {
+    job.schedulerId = await submit(session, job, timings);
+    Object.assign(job, { state: session.layout ? "PENDING" : "RUNNING", startedAt: session.layout ? null : new Date().toISOString() });
+    saveJob(config.root, job);
+  } finally {
+    releaseClaim();
+  }
   request.onStep?.(
     session.layout
       ? { step: "queue_wait", phase: "start", text: `job ${job.id}: submitted to ${session.target.name} as job ${job.schedulerId}, waiting to start` }
       : { step: "run", phase: "start", text: `job ${job.id}: running` },
   );
-  Object.assign(job, { state: session.layout ? "PENDING" : "RUNNING", startedAt: session.layout ? null : new Date().toISOString() });
-  saveJob(config.root, job);
   request.onSubmitted?.(job);
   if (request.detach) {
     report.state = job.state;

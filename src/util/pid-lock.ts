@@ -55,6 +55,12 @@ function tryTake(path: string, what: string): (() => void) | { pid: number | nul
   }
 }
 
+/** Whether a live process holds the pid file at `path` (or is writing it now). */
+export function heldByLiveProcess(path: string): boolean {
+  const found = holder(path);
+  return found === "taking" || typeof found === "object";
+}
+
 /**
  * Takes the lock at `path` and returns its release. When a live process holds it, an InputError says that
  * `what` is under way in that process (and where the lock is, should that pid now be another program).

@@ -3,9 +3,9 @@
 // version, B sees the new one, and the old env is removed by `clean` once A has ended.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { after, describe, it, type TestContext } from "node:test";
 import { runCli, tempProject } from "../../helpers/cli.js";
 import { removeRemote, requireTestbed, sshArgs, type TestBed } from "../../helpers/testbed.js";
 import { testbedToml } from "../../helpers/testbed-project.js";
@@ -36,20 +36,26 @@ def now():
     return [alpha.__version__, sys.prefix]
 `;
 
+/** A project on the bed whose requirements pin alpha 1.0 from the test index (its remote base_dir removed after). */
+async function alphaProject(t: TestContext, tb: TestBed, name: string): Promise<{ cwd: string; baseDir: string; pins: (version: string) => string }> {
+  const { url } = await wheelIndex();
+  const baseDir = `/tmp/${name}-${process.pid}-${Date.now()}`;
+  t.after(() => removeRemote(tb, [baseDir]));
+  const pins = (version: string): string => `--index-url ${url}\nalpha==${version}\n`;
+  const cwd = tempProject({
+    "slurmray.toml": testbedToml(tb, { baseDir }).replace("[targets.tb]", 'requirements = "requirements.txt"\n\n[targets.tb]'),
+    "requirements.txt": pins("1.0"),
+    "use.py": USE,
+  });
+  return { cwd, baseDir, pins };
+}
+
 describe("env generations through the CLI on the Slurm bed", () => {
   it("job A keeps its env while job B gets the changed package; clean removes A's env once A has ended", async (t) => {
     const tb = requireTestbed(t);
     if (!tb) return;
-    const { url } = await wheelIndex();
-    const baseDir = `/tmp/sr-envgen-cli-${process.pid}-${Date.now()}`;
+    const { cwd, baseDir, pins } = await alphaProject(t, tb, "sr-envgen-cli");
     const flag = `${baseDir}/go`;
-    t.after(() => removeRemote(tb, [baseDir]));
-    const pins = (version: string): string => `--index-url ${url}\nalpha==${version}\n`;
-    const cwd = tempProject({
-      "slurmray.toml": testbedToml(tb, { baseDir }).replace("[targets.tb]", 'requirements = "requirements.txt"\n\n[targets.tb]'),
-      "requirements.txt": pins("1.0"),
-      "use.py": USE,
-    });
     const record = (id: string): { python: string } => JSON.parse(readFileSync(join(cwd, ".slurmray", "jobs", `${id}.json`), "utf8"));
 
     const a = await json(cwd, ["run", "use.py:later", "--args", JSON.stringify({ flag }), "--detach"]);
@@ -75,5 +81,35 @@ describe("env generations through the CLI on the Slurm bed", () => {
     assert.deepEqual(clean.envs_removed, [envA]);
     assert.equal(ssh(tb, `test -e '${envA}'`), 1, "the old env is gone");
     assert.equal(ssh(tb, `test -x '${envB}/bin/python'`), 0, "the current env stays");
+  });
+
+  it("while another run holds a claim (synced, not yet recorded), a change is made beside the current env and nothing is removed", async (t) => {
+    const tb = requireTestbed(t);
+    if (!tb) return;
+    const { cwd, pins } = await alphaProject(t, tb, "sr-envclaim-cli");
+    const first = await json(cwd, ["env", "sync"]);
+    // Another run of this project (this test's process stands for it) has synced that env and not yet
+    // recorded its job: its claim is the only sign of it.
+    mkdirSync(join(cwd, ".slurmray", "jobs"), { recursive: true });
+    const claim = join(cwd, ".slurmray", "jobs", "20261201-120000-c1a1a1.claim");
+    writeFileSync(claim, `${process.pid}\n`);
+    writeFileSync(join(cwd, "requirements.txt"), pins("1.1"));
+    const beside = await json(cwd, ["env", "sync"]);
+    assert.equal(beside.env_dir, `${first.env_dir}-1`, "built beside the env the claiming run may submit with");
+    assert.equal(ssh(tb, `grep -q 'Version: 1.0' '${first.env_dir}'/lib/python3*/site-packages/alpha-1.0.dist-info/METADATA`), 0, "that env still holds alpha 1.0");
+    assert.deepEqual((await json(cwd, ["clean"])).envs_removed, [], "nothing removed while the claim is held");
+    // The claiming process is gone (its claim is left behind): the claim counts for nothing and is removed.
+    writeFileSync(claim, "2147483646\n");
+    assert.deepEqual((await json(cwd, ["clean"])).envs_removed, [first.env_dir]);
+    assert.equal(existsSync(claim), false);
+    const warm = await json(cwd, ["run", "use.py:now"]);
+    assert.deepEqual(warm.result, ["1.1", beside.env_dir]);
+    const claims = (): string[] => readdirSync(join(cwd, ".slurmray", "jobs")).filter((name) => name.endsWith(".claim"));
+    assert.deepEqual(claims(), [], "the run's own claim is gone once its job is recorded");
+    writeFileSync(join(cwd, "requirements.txt"), "--index-url http://127.0.0.1:1/simple/\nalpha==1.0\n");
+    const failed = await runCli(["run", "use.py:now"], { cwd, timeoutMs: 180_000 });
+    assert.match(failed.stderr, /index|connect/i, "nothing serves the index on port 1");
+    assert.notEqual(failed.code, 0);
+    assert.deepEqual(claims(), [], "a run whose env sync failed leaves no claim");
   });
 });

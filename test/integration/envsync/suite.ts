@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { EnvSyncError } from "../../../src/envsync/errors.js";
-import { parseRetired, retireEnvsScript } from "../../../src/envsync/generations.js";
+import { type EnvsInUse, parseRetired, retireEnvsScript } from "../../../src/envsync/generations.js";
 import { probeRemoteEnv } from "../../../src/envsync/remote-state.js";
 import { type Snapshot, snapshotHash, takeSnapshot } from "../../../src/envsync/snapshot.js";
 import { diffEnv, envProbeFor, type SyncOptions, syncEnv } from "../../../src/envsync/sync.js";
@@ -49,6 +49,11 @@ const WINONLY_SKIPPED = {
 };
 
 /** Records every command sent, so a test can assert that no package command ran. */
+/** The envs jobs use, as the jobs layer would say: these dirs, no other run holding a claim. */
+function usedBy(...dirs: string[]): () => Promise<EnvsInUse> {
+  return async () => ({ dirs, claimed: false });
+}
+
 function recording(inner: Transport): { transport: Transport; sent: string[] } {
   const sent: string[] = [];
   const record = (script: string): string => {
@@ -496,7 +501,7 @@ export function envSyncSuite(name: string, open: (bed: TestBed | null) => Promis
       if (!tr) return;
       freshEnv();
       const opts = options(snapshotOf(["alpha==1.0", "delta==1.0"]));
-      const first = await syncEnv(tr, { ...opts, envsInUse: async () => [] });
+      const first = await syncEnv(tr, { ...opts, envsInUse: usedBy() });
       assert.equal(first.envDir, opts.envDir);
       // Job A: started from the env, it imports alpha only once the flag exists (after the change).
       const flag = `${base}/go${counter}`;
@@ -506,9 +511,9 @@ export function envSyncSuite(name: string, open: (bed: TestBed | null) => Promis
         `import os, time\nwhile not os.path.exists(${JSON.stringify(flag)}): time.sleep(0.05)\nimport alpha, importlib.metadata as m\nprint(alpha.__version__, m.version("alpha"))`,
       ]);
       let asked = 0;
-      const inUse = async (): Promise<string[]> => {
+      const inUse = async (): Promise<EnvsInUse> => {
         asked++;
-        return [opts.envDir];
+        return { dirs: [opts.envDir], claimed: false };
       };
       const changed = { ...opts, snapshot: snapshotOf(["alpha==1.1", "delta==1.0"]), envsInUse: inUse };
       const beside = await syncEnv(tr, changed);
@@ -527,7 +532,7 @@ export function envSyncSuite(name: string, open: (bed: TestBed | null) => Promis
       assert.deepEqual([warm.reused, warm.remote_commands, warm.envDir, asked], [true, 1, beside.envDir, 1]);
 
       // Job A has ended: the next change is made in place (no job uses the env) and removes the old env.
-      const next = await syncEnv(tr, { ...opts, snapshot: snapshotOf(["alpha==2.0", "delta==1.0"]), envsInUse: async () => [] });
+      const next = await syncEnv(tr, { ...opts, snapshot: snapshotOf(["alpha==2.0", "delta==1.0"]), envsInUse: usedBy() });
       assert.deepEqual([next.envDir, next.retired], [beside.envDir, [opts.envDir]]);
       assert.equal(await exists(tr, opts.envDir), false);
       assert.equal(await remoteVersion(tr, beside.envDir, "alpha"), "2.0");
@@ -541,7 +546,7 @@ export function envSyncSuite(name: string, open: (bed: TestBed | null) => Promis
       freshEnv();
       const opts = options(snapshotOf(["alpha==1.0"]));
       const e0 = (await syncEnv(tr, opts)).envDir;
-      const inUse = async (): Promise<string[]> => [e0];
+      const inUse = usedBy(e0);
       const [one, two] = await Promise.all([
         syncEnv(tr, { ...opts, snapshot: snapshotOf(["alpha==1.1"]), envsInUse: inUse }),
         syncEnv(tr, { ...opts, snapshot: snapshotOf(["alpha==2.0"]), envsInUse: inUse, cacheDir: join(cacheDir, "other") }),
@@ -561,8 +566,8 @@ export function envSyncSuite(name: string, open: (bed: TestBed | null) => Promis
       const pipOnly = withoutUv(tr);
       const opts = options(snapshotOf(["alpha==1.0"]));
       const e0 = (await syncEnv(pipOnly, opts)).envDir;
-      const e1 = (await syncEnv(pipOnly, { ...opts, snapshot: snapshotOf(["alpha==1.1"]), envsInUse: async () => [e0] })).envDir;
-      const e2 = (await syncEnv(pipOnly, { ...opts, snapshot: snapshotOf(["alpha==2.0"]), envsInUse: async () => [e0, e1] })).envDir;
+      const e1 = (await syncEnv(pipOnly, { ...opts, snapshot: snapshotOf(["alpha==1.1"]), envsInUse: usedBy(e0) })).envDir;
+      const e2 = (await syncEnv(pipOnly, { ...opts, snapshot: snapshotOf(["alpha==2.0"]), envsInUse: usedBy(e0, e1) })).envDir;
       assert.deepEqual([e1, e2], [`${opts.envDir}-1`, `${opts.envDir}-2`]);
       assert.deepEqual(
         [await remoteVersion(tr, e0, "alpha"), await remoteVersion(tr, e1, "alpha"), await remoteVersion(tr, e2, "alpha")],
