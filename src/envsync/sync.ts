@@ -20,7 +20,7 @@ import type { IndexOptions, Snapshot } from "./snapshot.js";
 import { newStamp, type Stamp } from "./stamp.js";
 import type { EnvsInUse } from "./generations.js";
 import { EnvSyncError } from "./errors.js";
-import { type Pin, pinsOf, stillPinned, topLevelWarning, unavailablePins, unavailableReason, withoutUnavailable } from "./unavailable.js";
+import { type Pin, pinsOf, stillPinned, topLevelUnavailable, topLevelWarning, unavailablePins, unavailableReason, withoutUnavailable } from "./unavailable.js";
 
 export interface EnvTarget extends EnvCacheKey {
   /** Absolute remote path: <base>/envs/<project>-py<major.minor>. */
@@ -301,6 +301,12 @@ async function syncRound(transport: Transport, options: SyncOptions, unavailable
   // and every constraint, which it applies to what it installs.
   const planned = fresh ? null : planFor(installOptions, view.state!);
   const plan = planned?.plan ?? null;
+  // A top-level distribution left out as unavailable is not left in the env at another version either: the
+  // job would import that one where the warning says it cannot import any.
+  const installed = new Set(view.state?.distributions.map((d) => normalizeName(d.name)));
+  const leftBehind = topLevelUnavailable(snapshot, unavailable)
+    .map((pin) => pin.name)
+    .filter((name) => installed.has(name));
   const input: ApplyInput = {
     ...applyParts(installOptions),
     uv: view.uv,
@@ -308,7 +314,7 @@ async function syncRound(transport: Transport, options: SyncOptions, unavailable
     recreate,
     ignoreStamp: options.exact,
     create: createWith(view, options),
-    uninstall: plan ? [...uninstallArgs(plan), ...reinstallNames(plan)] : [],
+    uninstall: plan ? [...new Set([...uninstallArgs(plan), ...reinstallNames(plan), ...leftBehind])] : [],
     install: plan ? installArgs(plan) : installable.requirements,
     constraints: (planned?.parity ?? parityFor(installable, null)).constraints,
     ...(options.envsInUse ? { inUse: await options.envsInUse(), seenStampId: stampBefore?.id ?? "", fresh: applyParts(installOptions) } : {}),

@@ -126,13 +126,18 @@ export function unavailableReason(markers: Record<string, string> | null): strin
   return `no wheel or sdist for the remote platform${platformOf(markers)} in the target's package index`;
 }
 
+/** The unavailable pins among the snapshot's top-level requirements: the env is made without them. */
+export function topLevelUnavailable(snapshot: Snapshot, unavailable: readonly Pin[]): Pin[] {
+  const top = new Set(snapshot.requirements.map((line) => normalizeName(parseRequirement(line).name)));
+  return unavailable.filter((pin) => top.has(pin.name));
+}
+
 /** The warning for unavailable distributions the user asked for at the top level: the job cannot import them there. */
 export function topLevelWarning(snapshot: Snapshot, unavailable: readonly Pin[]): string | null {
-  const top = new Set(snapshot.requirements.map((line) => normalizeName(parseRequirement(line).name)));
-  const named = unavailable.filter((pin) => top.has(pin.name)).map((pin) => `${pin.name} ${pin.version}`);
+  const named = topLevelUnavailable(snapshot, unavailable).map((pin) => `${pin.name} ${pin.version}`);
   if (named.length === 0) return null;
   return (
-    `${named.join(", ")} (installed at the top level locally) cannot be installed on the target: the package index has no wheel or sdist ` +
+    `${named.join(", ")} (a top-level requirement) cannot be installed on the target: the package index has no wheel or sdist ` +
     `for its platform. The env is made without ${named.length === 1 ? "it" : "them"}; a job that imports ${named.length === 1 ? "it" : "one"} there fails with ImportError. ` +
     `If the job needs ${named.length === 1 ? "it" : "them"}, provide a build for the target's platform; else leave ${named.length === 1 ? "it" : "them"} out with [project] exclude to silence this.`
   );

@@ -80,7 +80,7 @@ describe("env diff, env sync --exact and run --json env.skipped on the test bed"
     const run = JSON.parse(r.stdout);
     assert.deepEqual(run.result, ["1.0", true], "alpha is there, maconly is not");
     assert.deepEqual(run.env.skipped, skipped);
-    assert.match(r.stderr, /maconly 1\.0 \(installed at the top level locally\) cannot be installed on the target/);
+    assert.match(r.stderr, /maconly 1\.0 \(a top-level requirement\) cannot be installed on the target/);
 
     const diff = await json(cwd, ["env", "diff"]);
     assert.deepEqual([diff.skipped, diff.plan.map((e: Entry) => [e.name, e.action])], [skipped, [["alpha", "keep"]]]);

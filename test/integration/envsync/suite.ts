@@ -283,7 +283,7 @@ export function envSyncSuite(name: string, open: (bed: TestBed | null) => Promis
         const opts = options(snapshot);
         const report = await syncEnv(on, opts);
         assert.deepEqual(report.skipped, [MACONLY]);
-        assert.match(report.warnings?.join("\n") ?? "", /maconly 1\.0 \(installed at the top level locally\) cannot be installed on the target.*ImportError/);
+        assert.match(report.warnings?.join("\n") ?? "", /maconly 1\.0 \(a top-level requirement\) cannot be installed on the target.*ImportError/);
         assert.equal(report.remote_commands, 3, "the failed first contact, the state, the install without maconly");
         for (const [module, version] of [["alpha", "1.0"], ["delta", "1.0"], ["epsilon", "1.0"], ["maconly", "absent"]]) {
           assert.equal(await remoteVersion(tr, report.envDir, module!), version, module);
@@ -313,6 +313,19 @@ export function envSyncSuite(name: string, open: (bed: TestBed | null) => Promis
       const report = await syncEnv(tr, opts);
       assert.deepEqual(report.skipped.map((s) => [s.name, s.version]).sort(), [["maconly", "1.0"], ["nothere", "2.0"]]);
       assert.equal(await remoteVersion(tr, report.envDir, "alpha"), "1.0");
+    });
+
+    test("a top-level local version the index lacks is left out, and the version the env held before goes too", async (t) => {
+      const tr = usable(t);
+      if (!tr) return;
+      freshEnv();
+      const before = await syncEnv(tr, options(snapshotOf(["alpha==1.0", "delta==1.0"])));
+      assert.equal(await remoteVersion(tr, before.envDir, "alpha"), "1.0");
+      const report = await syncEnv(tr, options(snapshotOf(["alpha==9.9", "delta==1.0"])));
+      assert.deepEqual(report.skipped.map((s) => [s.name, s.version]), [["alpha", "9.9"]]);
+      assert.match(report.warnings?.join("\n") ?? "", /alpha 9\.9 .* a job that imports it there fails with ImportError/);
+      assert.equal(await remoteVersion(tr, report.envDir, "alpha"), "absent", "alpha 1.0 is not left for the job to import");
+      assert.equal(await remoteVersion(tr, report.envDir, "delta"), "1.0");
     });
 
     test("an unreachable index is a network error and leaves no stamp", async (t) => {

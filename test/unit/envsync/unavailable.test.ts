@@ -163,7 +163,7 @@ test("the reason names the remote platform; a top-level one gets a warning", () 
   const markers = { sys_platform: "linux", platform_machine: "x86_64", python_version: "3.11", implementation_name: "cpython" };
   assert.equal(platformOf(markers), " (linux x86_64, cp311)");
   assert.equal(platformOf(null), "");
-  assert.match(topLevelWarning(SNAPSHOT, pkgx) ?? "", /^pkgx 1\.0 \(installed at the top level locally\) cannot be installed on the target.*ImportError/);
+  assert.match(topLevelWarning(SNAPSHOT, pkgx) ?? "", /^pkgx 1\.0 \(a top-level requirement\) cannot be installed on the target.*ImportError/);
   assert.equal(topLevelWarning(SNAPSHOT, [{ name: "winonly", version: "1.0" }]), null, "a dependency: listed in env.skipped, no warning");
 });
 
