@@ -19,7 +19,7 @@ import { absorbElement, activeElements, elementRecord } from "./array-record.js"
 import type { ConnectOptions } from "./connect.js";
 import { parseEntry } from "./entry.js";
 import { followState, type StatusFields, statusFields } from "./follow.js";
-import { claimEnv, findJob, jobsDir, saveArray, saveJob } from "./registry.js";
+import { claimEnv, findJob, jobsDir, saveArray } from "./registry.js";
 import { fetchArrayOutputs, type PreparedRemote, prepareLocal, prepareRemote } from "./remote-run.js";
 import { emptyTimings, type RunReport, type StepObserver, type Timings, timed } from "./report.js";
 import { finishReport, newReport, prepareJob, type RunRequest, submit } from "./run.js";
@@ -101,8 +101,12 @@ async function submitElements(session: TargetSession, job: JobRecord, indices: r
     throw error;
   } finally {
     for (const element of elements) absorbElement(job, element);
-    saveJob(config.root, job);
+    saveArray(config.root, job);
   }
+  // Elements cancelled from another shell while they were being submitted (no handle to cancel then) are
+  // cancelled now: the whole array in one call when all of them were.
+  const cancelled = indices.map((index) => elementRecord(job, index)).filter((element) => element.state === "CANCELLED" && element.schedulerId !== null);
+  for (const record of cancelled.length === indices.length && job.schedulerId !== null ? [job] : cancelled) await backend.cancel(record);
   onStep?.({ step: "queue_wait", phase: "start", text: `job ${job.id}: ${indices.length} element(s) submitted as ${backend.kind} job ${job.schedulerId}` });
 }
 

@@ -209,6 +209,23 @@ export function saveJob(root: string, job: JobRecord): void {
 }
 
 /**
+ * Saves a job just submitted, with its scheduler id. A cancel that reached its record while it was being
+ * submitted (`slurmray cancel` from another shell; there was no id to cancel yet) stands: the record stays
+ * CANCELLED and gains the id, this copy takes that end, and true says the caller must cancel the job now.
+ */
+export function saveSubmitted(root: string, job: JobRecord): boolean {
+  let cancelled = false;
+  changeRecord(root, job.id, (read) => {
+    const current = read();
+    if (current?.state !== "CANCELLED") return job;
+    cancelled = true;
+    const { state, endedAt, reason } = current;
+    return Object.assign(job, { state, endedAt, reason });
+  });
+  return cancelled;
+}
+
+/**
  * Saves the record of an array this process holds in memory (a map watching it): each element as this copy
  * has it, except one whose end another command recorded first (a `cancel J_3` from another shell, a `status`
  * that polled it): that end is kept, and this copy takes it, so that the watch leaves that element be. Where
@@ -222,8 +239,10 @@ export function saveArray(root: string, job: JobRecord, change?: (job: JobRecord
     const elements = job.array!.elements;
     if (onDisk?.array?.elements.length === elements.length) {
       onDisk.array.elements.forEach((element, index) => {
-        const mine = elements[index]!.state;
-        if (isFinal(element.state) && (!isFinal(mine) || mine === element.state)) absorbElement(job, elementRecord(onDisk, index));
+        const { state: mine, schedulerId } = elements[index]!;
+        if (!isFinal(element.state) || (isFinal(mine) && mine !== element.state)) return;
+        // An element cancelled while it was being submitted had no handle then: it keeps the one it got since.
+        absorbElement(job, { ...elementRecord(onDisk, index), schedulerId: element.schedulerId ?? schedulerId });
       });
     }
     change?.(job);

@@ -11,7 +11,7 @@ import type { ConnectOptions } from "./connect.js";
 import { parseEntry, runnerEntry } from "./entry.js";
 import { checkEntryFunction } from "./entry-check.js";
 import { completedResult, type Outcome, resultToPrint } from "../model/outcome.js";
-import { claimEnv, jobsDir, newJobId, saveJob } from "./registry.js";
+import { claimEnv, jobsDir, newJobId, saveJob, saveSubmitted } from "./registry.js";
 import type { OutputsResult } from "../codesync/outputs.js";
 import { fetchJobOutputs, prepareLocal, prepareRemote } from "./remote-run.js";
 import { emptyTimings, type RunReport, type StepObserver, type Timings, timed } from "./report.js";
@@ -306,7 +306,7 @@ export async function runJob(request: RunRequest): Promise<RunReport & { dry_run
   try {
     job.schedulerId = await submit(session, job, timings);
     Object.assign(job, { state: session.layout ? "PENDING" : "RUNNING", startedAt: session.layout ? null : new Date().toISOString() });
-    saveJob(config.root, job);
+    if (saveSubmitted(config.root, job)) await session.backend.cancel(job);
   } finally {
     releaseClaim();
   }

@@ -9,7 +9,7 @@ import { parseReadMany } from "../../../src/backends/job-files.js";
 import { arraySpec } from "../../../src/backends/slurm/array.js";
 import { renderSbatch } from "../../../src/backends/slurm/render.js";
 import { absorbElement, activeElements, arrayState, elementRecord, parseElementId } from "../../../src/jobs/array-record.js";
-import { findJob, jobsDir, readJobs, recordStatus, saveArray, saveJob } from "../../../src/jobs/registry.js";
+import { findJob, jobsDir, readJobs, recordStatus, saveArray, saveJob, saveSubmitted } from "../../../src/jobs/registry.js";
 import type { ArrayElement, JobRecord, JobState } from "../../../src/model/job.js";
 import { argsFromValues } from "../../../src/model/job-args.js";
 import { InputError } from "../../../src/util/errors.js";
@@ -173,6 +173,36 @@ describe("an array record written by two commands at once", () => {
         for (const element of activeElements(cancelling)) absorbElement(cancelling, Object.assign(element, { state: "CANCELLED", reason: "cancelled by the user" }));
       });
       assert.deepEqual(findJob(root, array.id).array!.elements.map((e) => e.state), ["COMPLETED", "CANCELLED"]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("a cancel that came while the job was being submitted stands: the record keeps CANCELLED and gains the handle to cancel", () => {
+    const root = scratchDir("srarr-");
+    try {
+      const job = { ...slurmJob({ id: "20261201-120000-5b5b5b" }), state: "SUBMITTING" as const, schedulerId: null };
+      saveJob(root, job);
+      const plain = { ...job, id: "20261201-120000-5c5c5c" };
+      saveJob(root, plain);
+      // `slurmray cancel J` in another shell: no scheduler id to cancel yet.
+      recordStatus(root, job.id, { state: "CANCELLED", endedAt: "2026-12-01T00:00:01Z", reason: "cancelled by the user" });
+      const submitted = { ...job, schedulerId: "812", state: "PENDING" as const };
+      assert.equal(saveSubmitted(root, submitted), true, "the caller must cancel job 812 now");
+      assert.deepEqual([submitted.state, submitted.reason], ["CANCELLED", "cancelled by the user"]);
+      const saved = findJob(root, job.id);
+      assert.deepEqual([saved.state, saved.schedulerId, saved.reason], ["CANCELLED", "812", "cancelled by the user"]);
+      // Without a cancel, the submission is saved as it is.
+      assert.equal(saveSubmitted(root, { ...plain, schedulerId: "813", state: "PENDING" }), false);
+      assert.deepEqual([findJob(root, plain.id).state, findJob(root, plain.id).schedulerId], ["PENDING", "813"]);
+
+      // An array's elements cancelled while they were being submitted keep the handles they got since.
+      const array = arrayJob(["SUBMITTING", "SUBMITTING"]);
+      saveJob(root, array);
+      recordStatus(root, `${array.id}_1`, { state: "CANCELLED", reason: "cancelled by the user" });
+      array.array!.elements.forEach((element, i) => Object.assign(element, { state: "PENDING", schedulerId: `90_${i}` }));
+      saveArray(root, array);
+      assert.deepEqual(findJob(root, array.id).array!.elements.map((e) => [e.state, e.schedulerId]), [["PENDING", "90_0"], ["CANCELLED", "90_1"]]);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
