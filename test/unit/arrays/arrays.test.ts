@@ -200,7 +200,7 @@ describe("an array record written by two commands at once", () => {
       const array = arrayJob(["SUBMITTING", "SUBMITTING"]);
       saveJob(root, array);
       recordStatus(root, `${array.id}_1`, { state: "CANCELLED", reason: "cancelled by the user" });
-      array.array!.elements.forEach((element, i) => Object.assign(element, { state: "PENDING", schedulerId: `90_${i}` }));
+      for (const [i, element] of array.array!.elements.entries()) Object.assign(element, { state: "PENDING", schedulerId: `90_${i}` });
       saveArray(root, array);
       assert.deepEqual(findJob(root, array.id).array!.elements.map((e) => [e.state, e.schedulerId]), [["PENDING", "90_0"], ["CANCELLED", "90_1"]]);
     } finally {
