@@ -202,6 +202,29 @@ function isSecretsFile(path: string): boolean {
   return path.startsWith(".env", path.lastIndexOf("/") + 1); // the base name, without making it
 }
 
+/**
+ * The paths a job can open in its tree: the shipped files, and the same files reached through a shipped
+ * symlink (`alias -> realdir` makes `alias/m.py` of `realdir/m.py`), for the import check. Links to links are
+ * followed a few levels deep.
+ */
+export function reachablePaths(selection: Pick<Selection, "files" | "symlinks">): string[] {
+  const files = selection.files.map((file) => file.path);
+  if (selection.symlinks.length === 0) return files;
+  const reachable = new Set(files);
+  for (let depth = 0; depth < 4; depth++) {
+    const before = reachable.size;
+    for (const link of selection.symlinks) {
+      const target = posix.normalize(posix.join(posix.dirname(link.path), link.target));
+      for (const path of [...reachable]) {
+        if (path === target) reachable.add(link.path);
+        else if (path.startsWith(`${target}/`)) reachable.add(`${link.path}${path.slice(target.length)}`);
+      }
+    }
+    if (reachable.size === before) break;
+  }
+  return [...reachable];
+}
+
 function linkStaysInside(relPath: string, target: string): boolean {
   if (posix.isAbsolute(target)) return false;
   const resolved = posix.normalize(posix.join(posix.dirname(relPath), target));

@@ -11,7 +11,7 @@ import type { Manifest } from "./manifest.js";
 import { type CodeProbe, probeCode } from "./remote.js";
 import { type ScannedManifest, scanManifest } from "./scan.js";
 import { idFile, lastCodeId, type SentState, sentState, stateFile, toColumns } from "./sent-state.js";
-import { type Selection, selectFiles } from "./select.js";
+import { reachablePaths, type Selection, selectFiles } from "./select.js";
 import { applyArgv, diffManifests, objectKey, parseApply, treeDir, type Upload, uploadStream } from "./store.js";
 
 export interface SyncOptions {
@@ -198,7 +198,7 @@ async function finishSync(transport: Transport, options: SyncOptions, s: Scanned
     ...fields,
     seconds: (performance.now() - s.started) / 1000,
     remote_commands: transport.commandCount - s.commandsBefore,
-    selected: selection.files.map((file) => file.path),
+    selected: reachablePaths(selection),
     id: finalId,
     treeDir: treeDir(options.baseDir, probe.uid, finalId),
   });

@@ -1,9 +1,10 @@
 // The import check, run by a real Python over a small package.
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
+import { rmSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
 import { after, test } from "node:test";
 import { checkImports, formatImportWarning } from "../../../src/codesync/imports.js";
-import { selectFiles } from "../../../src/codesync/select.js";
+import { reachablePaths, selectFiles } from "../../../src/codesync/select.js";
 import { makeTree } from "../../unit/codesync/tree.js";
 
 const root = makeTree({
@@ -41,4 +42,19 @@ test("with every module selected there is nothing missing", () => {
 
 test("a missing interpreter is a clear input error", () => {
   assert.throws(() => checkImports({ python: "/nonexistent/python", root, entryFile: "main.py", selected: [] }), /import check could not run with \/nonexistent\/python/);
+});
+
+test("a module reached through a shipped symlink to a project dir is not reported missing", async () => {
+  const linked = makeTree({ "main.py": "from alias import m\nfrom realdir import n\n", "realdir/m.py": "X = 1\n", "realdir/n.py": "" });
+  try {
+    symlinkSync("realdir", join(linked, "alias"));
+    const selection = await selectFiles({ root: linked });
+    assert.deepEqual(selection.files.map((f) => f.path).sort(), ["main.py", "realdir/m.py", "realdir/n.py"]);
+    assert.deepEqual(reachablePaths(selection).sort(), ["alias/m.py", "alias/n.py", "main.py", "realdir/m.py", "realdir/n.py"]);
+    const warnings = checkImports({ python: "python3", root: linked, entryFile: "main.py", selected: reachablePaths(selection) });
+    assert.deepEqual(warnings, []);
+    assert.equal(checkImports({ python: "python3", root: linked, entryFile: "main.py", selected: selection.files.map((f) => f.path) }).length, 1, "the files alone miss alias/m.py");
+  } finally {
+    rmSync(linked, { recursive: true, force: true });
+  }
 });
