@@ -6,7 +6,11 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { projectId } from "../../../src/config/load.js";
+import { recordStatus } from "../../../src/jobs/registry.js";
+import { runJob } from "../../../src/jobs/run.js";
+import { closeSessions } from "../../../src/jobs/session.js";
 import type { JobRecord } from "../../../src/model/job.js";
+import { NO_ARGS } from "../../../src/model/job-args.js";
 import { runCli, startCli, tempProject } from "../../helpers/cli.js";
 import { removeRemote, scratchBaseDir, sshArgs, type TestBed, testbed } from "../../helpers/testbed.js";
 import { testbedToml } from "../../helpers/testbed-project.js";
@@ -176,6 +180,29 @@ describe("slurmray on the Slurm test bed", () => {
     assert.equal(c.code, 0, c.stderr);
     assert.equal(remote(b, `squeue -h -j ${job.schedulerId} -t PD,R,CG -o %T`).trim(), "");
     assert.equal(JSON.parse((await runCli(["status", id, "--json"], { cwd })).stdout).state, "CANCELLED");
+  });
+
+  it("a cancel that reaches the record while the job is being submitted stands: the job is cancelled once it has its id", async (t) => {
+    const b = bed(t);
+    if (!b) return;
+    const cwd = project(b);
+    // `slurmray cancel` from another shell, in the moment between the record's SUBMITTING and sbatch's answer.
+    let seen = "";
+    const onStep = (step: { step: string; phase: string }): void => {
+      if (step.step !== "submit" || step.phase !== "start") return;
+      setTimeout(() => {
+        const job = records(cwd).find((r) => r.state === "SUBMITTING")!;
+        seen = job.state;
+        recordStatus(cwd, job.id, { state: "CANCELLED", endedAt: new Date().toISOString(), reason: "cancelled by the user" });
+      }, 5);
+    };
+    const report = await runJob({ cwd, entry: "work.py:slow", args: NO_ARGS, scriptArgs: [], resources: {}, detach: true, dryRun: false, onStep });
+    await closeSessions();
+    assert.equal(seen, "SUBMITTING");
+    const job = records(cwd).find((r) => r.id === report.job_id)!;
+    assert.deepEqual([report.state, job.state, job.reason], ["CANCELLED", "CANCELLED", "cancelled by the user"]);
+    assert.match(job.schedulerId ?? "", /^\d+$/, "the record gained the id it was cancelled by");
+    assert.equal(remote(b, `squeue -h -j ${job.schedulerId} -t PD,R,CG -o %T`).trim(), "", "nothing of it is left in the queue");
   });
 
   it("two concurrent jobs of one project each get their own result", async (t) => {
