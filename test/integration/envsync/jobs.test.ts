@@ -6,7 +6,11 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it, type TestContext } from "node:test";
-import { runCli, tempProject } from "../../helpers/cli.js";
+import { runJob } from "../../../src/jobs/run.js";
+import { closeSessions } from "../../../src/jobs/session.js";
+import { NO_ARGS } from "../../../src/model/job-args.js";
+import type { JsonText } from "../../../src/util/json-text.js";
+import { CLI, runCli, tempProject } from "../../helpers/cli.js";
 import { removeRemote, requireTestbed, sshArgs, type TestBed } from "../../helpers/testbed.js";
 import { testbedToml } from "../../helpers/testbed-project.js";
 import { wheelIndex } from "../../helpers/wheel-index.js";
@@ -111,5 +115,27 @@ describe("env generations through the CLI on the Slurm bed", () => {
     assert.match(failed.stderr, /index|connect/i, "nothing serves the index on port 1");
     assert.notEqual(failed.code, 0);
     assert.deepEqual(claims(), [], "a run whose env sync failed leaves no claim");
+  });
+
+  it("a second sync in the moment between a run's env sync and its submission leaves that run's env as it synced it", async (t) => {
+    const tb = requireTestbed(t);
+    if (!tb) return;
+    const { cwd, pins } = await alphaProject(t, tb, "sr-envrace-cli");
+    let second: { env_dir: string } | null = null;
+    // Run A has synced alpha 1.0 and not yet submitted: B, in another shell, syncs alpha 1.1 then (A's event
+    // loop waits for it, so that B falls exactly in that moment).
+    const onStep = (step: { step: string; phase: string }): void => {
+      if (step.step !== "env_sync" || step.phase !== "end" || second) return;
+      writeFileSync(join(cwd, "requirements.txt"), pins("1.1"));
+      const b = spawnSync(process.execPath, [CLI, "env", "sync", "--json"], { cwd, encoding: "utf8", timeout: 180_000 });
+      assert.equal(b.status, 0, b.stderr);
+      second = JSON.parse(b.stdout);
+    };
+    const a = await runJob({ cwd, entry: "use.py:now", args: NO_ARGS, scriptArgs: [], resources: {}, dryRun: false, detach: false, onStep });
+    await closeSessions();
+    const result = (a.result as JsonText).parse() as string[];
+    const envA = result[1]!;
+    assert.deepEqual(result, ["1.0", envA], "A's job imported the alpha A synced");
+    assert.equal(second!.env_dir, `${envA}-1`, "B's change was built beside A's env");
   });
 });
