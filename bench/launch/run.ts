@@ -57,6 +57,7 @@ async function slurmBaseline(): Promise<number> {
   while (remote(`squeue -h -j ${id} -o %i 2>/dev/null`).trim() !== "") await sleep(50);
   const out = remote(`cat ${dir}/out.txt`);
   const ms = performance.now() - start;
+  remote(`rm -rf ${dir}`); // after the clock: a careful user's script would leave it to the end too
   if (out.trim() !== "42") throw new Error(`slurm baseline printed ${out}`);
   return ms;
 }
@@ -71,6 +72,7 @@ async function serverBaseline(): Promise<number> {
     await sleep(50);
   }
   const ms = performance.now() - start;
+  remote(`rm -rf ${dir}`);
   if (out.trim() !== "42") throw new Error(`server baseline printed ${out}`);
   return ms;
 }
