@@ -25,10 +25,11 @@ export async function refreshJobs(config: LoadedConfig, jobs: JobRecord[]): Prom
     for (const job of polled) {
       const status = statuses.get(job.id);
       if (!status || status.state === job.state) continue;
-      // Written into the record as it is on disk now, not this copy read before the poll.
-      const written = recordStatus(config.root, job.id, statusFields(status));
-      if (!written) continue;
-      Object.assign(job, written);
+      // Written into the record as it is on disk now, not this copy read before the poll; when another command
+      // recorded an end first, this copy takes that one.
+      const current = recordStatus(config.root, job.id, statusFields(status)) ?? recordOnDisk(config.root, job.id);
+      if (!current) continue;
+      Object.assign(job, current);
       const array = job.element === undefined ? null : group.find((a) => job.id.startsWith(`${a.id}_`));
       if (array) absorbElement(array, job);
     }
@@ -45,8 +46,17 @@ export async function cancelJob(config: LoadedConfig, job: JobRecord): Promise<J
   }
   await session.backend.cancel(job);
   // An end recorded meanwhile (the job finished as the cancel went out, a watcher saw it) is the one kept.
-  const written = recordStatus(config.root, job.id, { state: "CANCELLED", endedAt: new Date().toISOString(), reason: "cancelled by the user" });
-  return written ?? findJob(config.root, job.id);
+  const current = recordStatus(config.root, job.id, { state: "CANCELLED", endedAt: new Date().toISOString(), reason: "cancelled by the user" }) ?? recordOnDisk(config.root, job.id);
+  return current ? Object.assign(job, current) : job;
+}
+
+/** Job `id`'s record as it is on disk, or null when it is gone or cannot be read (its listing says why). */
+function recordOnDisk(root: string, id: string): JobRecord | null {
+  try {
+    return findJob(root, id);
+  } catch {
+    return null;
+  }
 }
 
 /** The log from a byte offset. An ended job's whole log read as empty while its folder is gone is an error, not an empty log. */

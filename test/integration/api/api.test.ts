@@ -4,7 +4,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Cluster, InputError, InterruptedError, JobFailedError, JobFilesGoneError } from "../../../src/api/index.js";
-import { tempProject } from "../../helpers/cli.js";
+import { runCli, tempProject } from "../../helpers/cli.js";
 import { scratchDir } from "../../helpers/scratch.js";
 
 const cwd = tempProject({
@@ -211,5 +211,14 @@ describe("Cluster and Job on the local target", () => {
     await job.cancel();
     assert.equal(await job.status(), "CANCELLED");
     await assert.rejects(job.result(), /CANCELLED/);
+  });
+
+  it("status() tells the end another process recorded (slurmray cancel in a shell), not this Job's old state", async () => {
+    const job = await new Cluster({ cwd }).submit("calc.py:ticks", { args: { n: 100 } });
+    assert.equal(await job.status(), "RUNNING");
+    const cancel = await runCli(["cancel", job.id], { cwd });
+    assert.equal(cancel.code, 0, cancel.stderr);
+    assert.equal(await job.status(), "CANCELLED");
+    assert.equal(job.record.reason, "cancelled by the user");
   });
 });
