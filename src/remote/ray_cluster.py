@@ -241,10 +241,13 @@ def run_node(job_dir, index, head_address):
     ip = node_ip()
     stopping = []
 
+    # TMPDIR too: what Ray's own processes make in the temp dir (multiprocessing's pymp-* dirs, left by the
+    # dashboard's when they are stopped) goes with the node's temp dir, removed below.
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             ray_command(index, head_address, ports, temp_dir, ip),
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=dict(os.environ, TMPDIR=temp_dir),
         )
 
     def stop(*_):

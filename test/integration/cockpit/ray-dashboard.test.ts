@@ -52,6 +52,8 @@ it("run --dashboard forwards the job's real Ray dashboard, with its token, while
   const made = remote(tb, `set -e\nuv venv -q --python /usr/bin/python${python} ${env}\nSSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt VIRTUAL_ENV=${env} uv pip install -q '${RAY}'\n`);
   assert.equal(made.code, 0, made.stderr);
 
+  const pympDirs = (): string[] => remote(tb, "ls -d /tmp/pymp-* 2>/dev/null; true").stdout.split("\n").filter(Boolean);
+  const pympBefore = new Set(pympDirs());
   const { done, child } = startCli(["run", "work.py:until_released", "--dashboard"], { cwd, timeoutMs: 600_000 });
   let stderr = "";
   child.stderr!.on("data", (d: string) => (stderr += d));
@@ -97,4 +99,6 @@ it("run --dashboard forwards the job's real Ray dashboard, with its token, while
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.stdout.trim(), '"released"');
   assert.equal(stderr.match(/Ray dashboard of job/g)?.length, 1, "the URL is printed once");
+  // What Ray's processes made in the temp dir (multiprocessing's pymp-* dirs) goes with the node's own temp dir.
+  await waitFor("no pymp-* dir of the job's Ray left in /tmp", () => (pympDirs().every((dir) => pympBefore.has(dir)) ? "none" : null), 30);
 });
