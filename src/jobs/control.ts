@@ -7,7 +7,7 @@ import { absorbElement, activeElements } from "./array-record.js";
 import { statusFields } from "./follow.js";
 import { cancelArray } from "./map.js";
 import { JobFilesGoneError } from "../util/errors.js";
-import { findJob, recordStatus } from "./registry.js";
+import { recordOnDisk, recordStatus } from "./registry.js";
 import { openTarget } from "./session.js";
 import { isFinal, type JobRecord } from "../model/job.js";
 import type { ListedJob } from "../model/listed-job.js";
@@ -48,15 +48,6 @@ export async function cancelJob(config: LoadedConfig, job: JobRecord): Promise<J
   // An end recorded meanwhile (the job finished as the cancel went out, a watcher saw it) is the one kept.
   const current = recordStatus(config.root, job.id, { state: "CANCELLED", endedAt: new Date().toISOString(), reason: "cancelled by the user" }) ?? recordOnDisk(config.root, job.id);
   return current ? Object.assign(job, current) : job;
-}
-
-/** Job `id`'s record as it is on disk, or null when it is gone or cannot be read (its listing says why). */
-function recordOnDisk(root: string, id: string): JobRecord | null {
-  try {
-    return findJob(root, id);
-  } catch {
-    return null;
-  }
 }
 
 /** The log from a byte offset. An ended job's whole log read as empty while its folder is gone is an error, not an empty log. */

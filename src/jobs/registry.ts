@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { InputError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
 import { isObject, readJsonChecked } from "../util/json-file.js";
-import { heldByLiveProcess, waitPidLock } from "../util/pid-lock.js";
+import { heldByLiveProcess, waitPidLock, writeOwnPid } from "../util/pid-lock.js";
 import { ACTIVE_STATES, FINAL_STATES, isFinal, type JobRecord, TARGET_KINDS } from "../model/job.js";
 import { type ArgsJson, asArgsJson } from "../model/job-args.js";
 import { absorbElement, elementRecord, parseElementId } from "./array-record.js";
@@ -123,7 +123,7 @@ export function newJobId(now = new Date()): string {
 
 /** Removes a job's record; an id that is not a job id (from a garbled or forged reply) removes nothing. */
 export function removeJob(root: string, id: string): void {
-  if (JOB_ID.test(id)) rmSync(join(jobsDir(root), `${id}.json`), { force: true });
+  if (JOB_ID.test(id)) rmSync(recordPath(root, id), { force: true });
 }
 
 /** Keeps .slurmray/ (job records, caches) out of git and out of what is shipped: a `*` .gitignore inside it. */
@@ -142,6 +142,33 @@ function recordPath(root: string, id: string): string {
   return join(jobsDir(root), `${id}.json`);
 }
 
+/** The jobs dir, made (0700, with the state dir's .gitignore) when missing. */
+function madeJobsDir(root: string): string {
+  ignoreStateDir(root);
+  mkdirSync(jobsDir(root), { recursive: true, mode: 0o700 });
+  return jobsDir(root);
+}
+
+/** Job `id`'s own record file (not a prefix, not every record), or null when there is none; one that fails its check is an error. */
+function readRecord(root: string, id: string): JobRecord | null {
+  const path = recordPath(root, id);
+  if (!existsSync(path)) return null;
+  const read = readJsonChecked(path, checkRecord(`${id}.json`));
+  if ("problem" in read) throw invalidRecord(path, read.problem);
+  return read.value;
+}
+
+/** Job `id`'s record as it is on disk ("J_N": element N of array J), or null when it is gone or invalid (its listing says why). */
+export function recordOnDisk(root: string, id: string): JobRecord | null {
+  const element = parseElementId(id);
+  try {
+    const record = readRecord(root, element?.arrayId ?? id);
+    return record && element ? elementRecord(record, element.index) : record;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Changes record `id` as it is on disk, under its lock (`<id>.lock`, held for the read, the change and the
  * write): two commands changing one record at the same instant (a map saving its elements, a `cancel J_3` from
@@ -149,18 +176,10 @@ function recordPath(root: string, id: string): string {
  * its check is an error, as in findJob) and returns what to write, or null to leave it.
  */
 function changeRecord(root: string, id: string, change: (current: () => JobRecord | null) => JobRecord | null): JobRecord | null {
-  ignoreStateDir(root);
-  mkdirSync(jobsDir(root), { recursive: true, mode: 0o700 });
-  const release = waitPidLock(join(jobsDir(root), `${id}.lock`), `the record of job ${id}`);
+  const release = waitPidLock(join(madeJobsDir(root), `${id}.lock`), `the record of job ${id}`);
   try {
-    const path = recordPath(root, id);
-    const next = change(() => {
-      if (!existsSync(path)) return null;
-      const read = readJsonChecked(path, checkRecord(`${id}.json`));
-      if ("problem" in read) throw invalidRecord(path, read.problem);
-      return read.value;
-    });
-    if (next) writeJsonAtomic(path, next);
+    const next = change(() => readRecord(root, id));
+    if (next) writeJsonAtomic(recordPath(root, id), next);
     return next;
   } finally {
     release();
@@ -260,10 +279,8 @@ const CLAIM = ".claim";
  * whose process is gone counts for nothing. Returns its release.
  */
 export function claimEnv(root: string, id: string): () => void {
-  ignoreStateDir(root);
-  mkdirSync(jobsDir(root), { recursive: true, mode: 0o700 });
-  const path = join(jobsDir(root), `${id}${CLAIM}`);
-  writeFileSync(path, `${process.pid}\n`, { mode: 0o600 });
+  const path = join(madeJobsDir(root), `${id}${CLAIM}`);
+  writeOwnPid(path);
   return () => rmSync(path, { force: true });
 }
 

@@ -36,11 +36,16 @@ function holder(path: string): { pid: number } | "dead" | "taking" | "gone" {
 
 const TAKING_MS = 2000;
 
+/** Writes this process's pid into `path` as the lock files hold it; `exclusive`: only when the file does not exist (EEXIST). */
+export function writeOwnPid(path: string, exclusive = false): void {
+  writeFileSync(path, `${process.pid}\n`, { flag: exclusive ? "wx" : "w", mode: 0o600 });
+}
+
 /** The lock's release, or who holds it (pid null: a taker that is writing its pid). A dead holder's file is removed first. */
 function tryTake(path: string, what: string): (() => void) | { pid: number | null } {
   for (let removed = false; ; ) {
     try {
-      writeFileSync(path, `${process.pid}\n`, { flag: "wx", mode: 0o600 });
+      writeOwnPid(path, true);
       return () => rmSync(path, { force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
