@@ -35,7 +35,7 @@ describe("slurmray run for a tcsh user", () => {
       const report = JSON.parse(r.stdout);
       assert.equal(report.state, "COMPLETED");
       assert.deepEqual(report.result, { greeting: `hello ${name}!`, shell: "/usr/bin/tcsh" });
-      assert.match(r.stderr, /hello from n1/);
+      assert.match(r.stderr, /hello from n[1-3]\n/, "the job's output is streamed");
     });
   }
 });
