@@ -11,7 +11,8 @@ import { RemoteCommandError } from "../util/errors.js";
 import { envsInUse } from "./env-use.js";
 import { activeJobIds, jobsDir, removeJob } from "./registry.js";
 import { envsDirOf, type RemoteLayout } from "./remote-paths.js";
-import { localStoreDir, REMOTE_PYTHON } from "./remote-run.js";
+import { REMOTE_PYTHON } from "./remote-paths.js";
+import { localStoreDir } from "./remote-run.js";
 import { openTarget, type TargetSession } from "./session.js";
 
 export async function cleanTarget(

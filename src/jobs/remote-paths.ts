@@ -5,6 +5,9 @@ import { ConfigError } from "../util/errors.js";
 
 export const DEFAULT_BASE_DIR = "~/.slurmray";
 
+/** The interpreter that runs slurmray's own scripts on remote targets (before any env exists). */
+export const REMOTE_PYTHON = "python3";
+
 export function remoteBaseDir(target: TargetConfig): string {
   return target.base_dir ?? DEFAULT_BASE_DIR;
 }

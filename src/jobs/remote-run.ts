@@ -30,7 +30,7 @@ import { entrySourceFile } from "./entry-check.js";
 import { envsInUse } from "./env-use.js";
 import { limitsStep } from "./limits-cache.js";
 import { activeJobIds, ignoreStateDir, jobsDir } from "./registry.js";
-import { absoluteBaseDir, envDirFor, type RemoteLayout } from "./remote-paths.js";
+import { absoluteBaseDir, envDirFor, REMOTE_PYTHON, type RemoteLayout } from "./remote-paths.js";
 import { type RunReport, type StepObserver, timed } from "./report.js";
 import { cacheDir, RUNTIME_FILES, type TargetSession } from "./session.js";
 
@@ -189,9 +189,6 @@ export async function prepareRemote(
   // The exact env generation this job runs with: a later change builds the next one beside it.
   return { python: `${env.envDir}/bin/python`, codeDir: code.treeDir, dryRunList: null, background: code.background };
 }
-
-/** The interpreter that runs the code store's script on remote targets (before any env exists). */
-export const REMOTE_PYTHON = "python3";
 
 function codeSyncOptions(session: TargetSession, baseDir: string, python: string, dryRun: boolean): SyncOptions {
   const { config, target } = session;

@@ -9,6 +9,9 @@ interface RunnerFields {
   script_args: string[];
   env: Record<string, string>;
   code_dir: string;
+  /** The interpreter the job was submitted with: the runner ignores it; an env sync from another clone of a
+   * deliberately shared project reads it to know which env a live job uses (jobs/env-use.ts). */
+  python: string;
   ray: null | { address: string };
   pool: "ray" | null;
   /** The outputs folder's name in the job's working dir (absent: "outputs"). */
@@ -23,6 +26,7 @@ export function runnerSpecJson(job: JobRecord, ray: RunnerFields["ray"] = null):
     script_args: job.spec.scriptArgs,
     env: job.spec.env,
     code_dir: job.codeDir,
+    python: job.python,
     ray,
     pool: job.spec.pool ?? null,
     ...(job.spec.outputs ? { outputs: job.spec.outputs } : {}),

@@ -1,6 +1,7 @@
 // Envs never change under a job, through the CLI on the real Slurm bed: job A waits in the queue or runs,
 // the snapshot changes, job B is submitted; A imports the package after the change and still sees its
-// version, B sees the new one, and the old env is removed by `clean` once A has ended.
+// version, B sees the new one, and the old env is removed by `clean` once A has ended. The same holds when
+// B comes from another clone sharing the project's `name`.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -40,18 +41,31 @@ def now():
     return [alpha.__version__, sys.prefix]
 `;
 
-/** A project on the bed whose requirements pin alpha 1.0 from the test index (its remote base_dir removed after). */
-async function alphaProject(t: TestContext, tb: TestBed, name: string): Promise<{ cwd: string; baseDir: string; pins: (version: string) => string }> {
+interface AlphaProject {
+  cwd: string;
+  baseDir: string;
+  pins: (version: string) => string;
+  /** Another clone of the project (in a folder of its own) with the same config: a shared `name` shares its remote state. */
+  clone: () => string;
+}
+
+/**
+ * A project on the bed whose requirements pin alpha 1.0 from the test index (its remote base_dir removed
+ * after); `sharedName` sets the config's `name`.
+ */
+async function alphaProject(t: TestContext, tb: TestBed, name: string, sharedName?: string): Promise<AlphaProject> {
   const { url } = await wheelIndex();
   const baseDir = `/tmp/${name}-${process.pid}-${Date.now()}`;
   t.after(() => removeRemote(tb, [baseDir]));
   const pins = (version: string): string => `--index-url ${url}\nalpha==${version}\n`;
-  const cwd = tempProject({
-    "slurmray.toml": testbedToml(tb, { baseDir }).replace("[targets.tb]", 'requirements = "requirements.txt"\n\n[targets.tb]'),
-    "requirements.txt": pins("1.0"),
-    "use.py": USE,
-  });
-  return { cwd, baseDir, pins };
+  const project = `${sharedName ? `name = "${sharedName}"\n` : ""}requirements = "requirements.txt"\n\n`;
+  const clone = (): string =>
+    tempProject({
+      "slurmray.toml": testbedToml(tb, { baseDir }).replace("[targets.tb]", `${project}[targets.tb]`),
+      "requirements.txt": pins("1.0"),
+      "use.py": USE,
+    });
+  return { cwd: clone(), baseDir, pins, clone };
 }
 
 describe("env generations through the CLI on the Slurm bed", () => {
@@ -115,6 +129,25 @@ describe("env generations through the CLI on the Slurm bed", () => {
     assert.match(failed.stderr, /index|connect/i, "nothing serves the index on port 1");
     assert.notEqual(failed.code, 0);
     assert.deepEqual(claims(), [], "a run whose env sync failed leaves no claim");
+  });
+
+  it("a clone sharing the project's name keeps the env of another clone's running job: change beside it, no removal", async (t) => {
+    const tb = requireTestbed(t);
+    if (!tb) return;
+    const shared = `sr-shared-${process.pid}`;
+    const { cwd, baseDir, pins, clone } = await alphaProject(t, tb, "sr-envshare-cli", shared);
+    const other = clone();
+    const flag = `${baseDir}/go`;
+    const a = await json(cwd, ["run", "use.py:later", "--args", JSON.stringify({ flag }), "--detach"]);
+    const envA = (JSON.parse(readFileSync(join(cwd, ".slurmray", "jobs", `${a.job_id}.json`), "utf8")) as { python: string }).python.replace(/\/bin\/python$/, "");
+    // The other clone has no record of A: only the target knows A is alive and which env it runs.
+    writeFileSync(join(other, "requirements.txt"), pins("1.1"));
+    const synced = await json(other, ["env", "sync"]);
+    assert.equal(synced.env_dir, `${envA}-1`, "the other clone's change is built beside A's env");
+    assert.deepEqual((await json(other, ["clean"])).envs_removed, [], "the other clone's clean keeps A's env while A runs");
+    assert.equal(ssh(tb, `touch '${flag}'`), 0);
+    assert.deepEqual((await json(cwd, ["attach", a.job_id])).result, ["1.0", envA], "A imported the alpha it was submitted with");
+    assert.deepEqual((await json(other, ["clean"])).envs_removed, [envA], "once A has ended, the old env goes");
   });
 
   it("a second sync in the moment between a run's env sync and its submission leaves that run's env as it synced it", async (t) => {
