@@ -240,12 +240,15 @@ export function runApplyScript(
 }
 
 /** Reads the script's result; throws an EnvSyncError saying what failed and how to fix it. */
-export function parseApplyOutput(result: ExecResult, input: Pick<ApplyInput, "envDir" | "install" | "uninstall">): ApplyOutcome {
+export function parseApplyOutput(
+  result: ExecResult,
+  input: Pick<ApplyInput, "envDir" | "install" | "uninstall"> & { requirementsFile?: string | undefined },
+): ApplyOutcome {
   const failed = /@@slurmray:apply:fail:([a-z]+)@@/.exec(result.stdout)?.[1];
   const finished = result.stdout.includes(STEP("done")) || result.stdout.includes(STEP("already"));
   if (failed === "install" || failed === "uninstall") {
     const names = input.install.map((line) => parseRequirement(line).name);
-    throw installFailure(result.stderr, [...names, ...input.uninstall], input.envDir);
+    throw installFailure(result.stderr, [...names, ...input.uninstall], input.envDir, input.requirementsFile);
   }
   if (failed || !finished || result.code !== 0) {
     const what = failed ? `step "${failed}"` : `exit code ${result.code}`;

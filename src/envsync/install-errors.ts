@@ -31,8 +31,11 @@ function tail(stderr: string): string {
   return stderr.trim().split("\n").slice(-15).join("\n");
 }
 
-/** The error for a failed install of `planned` (PEP 503 names) into `envDir`. */
-export function installFailure(stderr: string, planned: readonly string[], envDir: string): EnvSyncError {
+/**
+ * The error for a failed install of `planned` (PEP 503 names) into `envDir`; `requirementsFile` is the file
+ * the snapshot was read from (config `requirements`), when it was.
+ */
+export function installFailure(stderr: string, planned: readonly string[], envDir: string, requirementsFile?: string): EnvSyncError {
   if (DISK.test(stderr)) {
     return new EnvSyncError(
       "disk",
@@ -66,13 +69,15 @@ export function installFailure(stderr: string, planned: readonly string[], envDi
     return new EnvSyncError("other", `Installing packages into ${envDir} failed:\n${tail(stderr)}`, stderr);
   }
   const list = blamed.map((name) => `"${name}"`).join(", ");
+  const them = blamed.length === 1 ? "it" : "them";
+  const instead = requirementsFile
+    ? `remove ${them} from ${requirementsFile}, or leave ${them} out in slurmray.toml`
+    : `leave ${them} out in slurmray.toml, or list what the job needs in a requirements file (requirements = "requirements.txt" under [project])`;
   return new EnvSyncError(
     "package",
     `${blamed.length === 1 ? "Package" : "Packages"} ${list} could not be installed on the remote ` +
-      `(into ${envDir}). If the job does not need ${blamed.length === 1 ? "it" : "them"} there (for example a ` +
-      `package for another platform, or one conda installed that the package index lacks), leave ` +
-      `${blamed.length === 1 ? "it" : "them"} out in slurmray.toml, or list what the job needs in a requirements file ` +
-      `(requirements = "requirements.txt" under [project]):\n` +
+      `(into ${envDir}). If the job does not need ${them} there (for example a package for another platform, ` +
+      `or one conda installed that the package index lacks), ${instead}:\n` +
       `  [project]\n  exclude = [${list}]\n\nInstaller output:\n${tail(stderr)}`,
     stderr,
     blamed,

@@ -67,6 +67,8 @@ export interface Snapshot {
   editablesOutside: string[];
   /** "requirements file <path>" or "distributions of <python>". */
   source: string;
+  /** The requirements file (or pyproject.toml) the requirements were read from, when they were. */
+  file?: string;
   /** Index options a requirements file gave (--index-url, --extra-index-url, --find-links). */
   indexOptions?: IndexOptions;
 }
@@ -275,6 +277,7 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<Snapshot> 
     pythonVersion,
     editablesOutside: [...new Set(selection.editablesOutside)].sort(),
     source: file ? `${pyproject ? "[project].dependencies of" : "requirements file"} ${file}` : `distributions of ${probe.executable}`,
+    ...(file ? { file } : {}),
     ...(selection.indexOptions && Object.keys(selection.indexOptions).length > 0 ? { indexOptions: selection.indexOptions } : {}),
   };
 }

@@ -238,7 +238,7 @@ async function syncRound(transport: Transport, options: SyncOptions, unavailable
   const run = (script: string, install: readonly string[]): Promise<ExecResult> =>
     runApplyScript(transport, script, { install, signal: options.signal, onProgress: options.onInstallProgress });
   const applied = (result: ExecResult, input: ApplyInput | FirstContactInput, before: Before): EnvReport => {
-    const outcome = parseApplyOutput(result, { uninstall: [], ...input });
+    const outcome = parseApplyOutput(result, { uninstall: [], ...input, requirementsFile: snapshot.file });
     const where = { envDir: outcome.envDir ?? options.envDir, retired: outcome.retired };
     if (outcome.already) {
       writeEnvCache(options, null); // The other sync's stamp id is not known here.

@@ -61,3 +61,11 @@ test("a TLS failure names the setting that fixes it and where to put it", () => 
   const refused = installFailure("Caused by: Connection refused (os error 111)", ["alpha"], "/e");
   assert.match(refused.message, /proxy = http:\/\/host:port/);
 });
+
+test("with the snapshot read from a requirements file, the hint says to remove the package there", () => {
+  const error = installFailure(UV_NO_WHEEL, ["alpha", "maconly"], "/e", "/p/requirements.txt");
+  assert.match(error.message, /remove it from \/p\/requirements\.txt, or leave it out in slurmray\.toml/);
+  assert.doesNotMatch(error.message, /list what the job needs in a requirements file/, "the project already has one");
+  assert.match(error.message, /exclude = \["maconly"\]/);
+  assert.match(installFailure(UV_NO_WHEEL, ["maconly"], "/e").message, /list what the job needs in a requirements file/);
+});
