@@ -176,7 +176,7 @@ async function main(): Promise<void> {
       state++;
       const held = envDir;
       const beside = await time(async () => {
-        envDir = (await sync({ ...options(t, at(state).snapshot, family, findLinks), envsInUse: async () => ({ dirs: [held], claimed: false }) })).envDir;
+        envDir = (await sync({ ...options(t, at(state).snapshot, family, findLinks), envsInUse: async () => ({ dirs: [held], claimed: false, shared: false }) })).envDir;
       });
       if (envDir === held) throw new Error("the env held by a job was changed in place");
       d.slurmray.push(beside);

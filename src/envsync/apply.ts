@@ -156,7 +156,7 @@ function applySteps(input: ApplySteps, create: string): string[] {
     // Beside a used env: a fresh env with uv (or for a rebuild), else a clone plus the delta (generations.ts).
     "sr_fresh=",
     input.inUse
-      ? `  if { ${input.inUse.claimed ? "true" : isOneOf(input.inUse.dirs)} || [ -n "$sr_moved" ]; } && [ -e "$sr_env/bin/python" ]; then\n` +
+      ? `  if { ${input.inUse.claimed || input.inUse.shared ? "true" : isOneOf(input.inUse.dirs)} || [ -n "$sr_moved" ]; } && [ -e "$sr_env/bin/python" ]; then\n` +
         `    if ${input.recreate ? "true" : "false"} || [ -n "$sr_uv" ]; then sr_fresh=1; fi\n${buildBeside(failAt("beside"))}\n  fi`
       : "",
     `  rm -f ${stamp} || ${failAt("stamp")}`,
@@ -170,7 +170,7 @@ function applySteps(input: ApplySteps, create: string): string[] {
     `  [ "$sr_env" = "$sr_cur" ] || { ${switchCurrent(failAt("switch"))}; }`,
     `  ${step("done")}`,
     "fi",
-    wrapSection(DIST_SECTION, [input.inUse && !input.inUse.claimed ? retireStale(input.inUse.dirs, true) : "", `printf 'envdir %s\\n' "$sr_env"`, DIST_INFO_SNIPPET].filter(Boolean).join("\n")),
+    wrapSection(DIST_SECTION, [input.inUse && !input.inUse.claimed ? retireStale(input.inUse.dirs, true, input.inUse.shared) : "", `printf 'envdir %s\\n' "$sr_env"`, DIST_INFO_SNIPPET].filter(Boolean).join("\n")),
   ];
 }
 

@@ -10,7 +10,8 @@
 // pip replaces a file by unlinking it first, and Python writes its bytecode by rename, so the old env's
 // files are never written through the shared links.
 // A generation that is not current and that no pending or running job uses is removed, under the family's
-// lock (`<base>.lock`), by the next apply script and by `slurmray clean`.
+// lock (`<base>.lock`), by the next apply script and by `slurmray clean`. In a project shared by name, an env
+// that exists is never changed in place, and generations wait SHARED_SETTLE_MINUTES after a switch.
 import { quote, quoteArgv } from "../util/shell.js";
 import { STAMP_FILE } from "./stamp.js";
 
@@ -22,7 +23,21 @@ export interface EnvsInUse {
    * synced is not known here, so the current env is kept as it is and no generation is removed.
    */
   claimed: boolean;
+  /**
+   * The project's config sets `name`, so other clones may share its envs: a run of another clone may have
+   * probed the current env and not yet submitted the job that will name it, which only that clone knows.
+   * So an env that exists is never changed in place (a change is always built beside it), and no generation
+   * is removed until SHARED_SETTLE_MINUTES after the last switch of the current one.
+   */
+  shared: boolean;
 }
+
+/**
+ * How long, in a project shared by name, a generation that stopped being current is kept whatever the jobs
+ * say: longer than any run takes from its probe to its submission. Should a run take longer, its job fails
+ * for a missing interpreter; it never runs with a changed env.
+ */
+export const SHARED_SETTLE_MINUTES = 10;
 
 /** The pointer file naming the current generation. */
 export const CURRENT_SUFFIX = ".current";
@@ -118,26 +133,29 @@ export function isOneOf(dirs: readonly string[]): string {
  * `<dir>.trash` (gone from its name at once) and removed after the script has returned: removing a large
  * env's thousands of files would otherwise be most of the time a change takes.
  */
-export function retireStale(keep: readonly string[], background: boolean): string {
+export function retireStale(keep: readonly string[], background: boolean, shared: boolean): string {
   const kept = keep.length === 0 ? "" : `  case "$sr_d" in ${keep.map(quote).join("|")}) continue ;; esac\n`;
   // The removal lets go of the lock (fd 9) and of the command's output.
   const remove = background
     ? `{ case $sr_d in *.trash) sr_t=$sr_d ;; *) sr_t=$sr_d.trash; mv "$sr_d" "$sr_t" || continue ;; esac; rm -rf "$sr_t" </dev/null >/dev/null 2>&1 9>&- & }`
     : `rm -rf "$sr_d"`;
   // <base>.trash first: a word, not a glob, so it must be looked at before <base> is renamed to it.
-  return `for sr_d in "$sr_base".trash "$sr_base" "$sr_base"-*; do
+  const loop = `for sr_d in "$sr_base".trash "$sr_base" "$sr_base"-*; do
   [ -e "$sr_d" ] && [ "$sr_d" != "$sr_env" ] && [ "$sr_d" != "$sr_moved" ] || continue
   sr_s=\${sr_d#"$sr_base"}; sr_s=\${sr_s#-}; sr_s=\${sr_s%.trash}; sr_s=\${sr_s%.tmp}
   case $sr_s in *[!0-9]*) continue ;; esac
 ${kept}  ${remove} && printf 'retired %s\\n' "$sr_d"
 done`;
+  // Shared: nothing while the pointer (rewritten by every switch) is younger than the settling time.
+  return shared ? `if [ -z "$(find "$sr_base${CURRENT_SUFFIX}" -mmin -${SHARED_SETTLE_MINUTES} 2>/dev/null)" ]; then\n${loop}\nfi` : loop;
 }
 
 /**
  * `slurmray clean`: for every env family of the project under `envsDir` (found by its lock file), under its
- * lock, removes the generations no pending or running job uses. Prints "retired <dir>" lines.
+ * lock, removes the generations no pending or running job uses (`shared`: see EnvsInUse). Prints
+ * "retired <dir>" lines.
  */
-export function retireEnvsScript(envsDir: string, project: string, keep: readonly string[]): string {
+export function retireEnvsScript(envsDir: string, project: string, keep: readonly string[], shared: boolean): string {
   return `for sr_l in ${quote(`${envsDir}/${project}-py`)}*${LOCK_SUFFIX}; do
   [ -f "$sr_l" ] || continue
   sr_base=\${sr_l%${LOCK_SUFFIX}}
@@ -145,7 +163,7 @@ export function retireEnvsScript(envsDir: string, project: string, keep: readonl
   (
 ${lockFamily("exit 1")}
 ${RESOLVE_ENV}
-${retireStale(keep, false)}
+${retireStale(keep, false, shared)}
   )
 done
 :

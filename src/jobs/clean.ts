@@ -47,7 +47,7 @@ export async function cleanTarget(
 async function retireEnvs(session: TargetSession, layout: RemoteLayout): Promise<string[]> {
   const inUse = await envsInUse(session, null);
   if (inUse.claimed) return [];
-  const script = retireEnvsScript(envsDirOf(layout), session.config.projectName, inUse.dirs);
+  const script = retireEnvsScript(envsDirOf(layout), session.config.projectName, inUse.dirs, inUse.shared);
   const { code, stdout, stderr } = await session.transport.script(script);
   if (code !== 0) throw new RemoteCommandError("Removing envs no job uses", "sh -s (env retirement)", code, stderr);
   return parseRetired(stdout);

@@ -36,13 +36,13 @@ export async function envsInUse(session: TargetSession, base: string | null, own
     (job) => job.target === session.target.name && !isFinal(job.state) && job.schedulerId !== null && (base === null || inFamily(envOfJob(job), base)),
   );
   const shared = session.config.project.name !== undefined && session.layout !== null;
-  if (candidates.length === 0 && !shared) return { dirs: [], claimed };
+  if (candidates.length === 0 && !shared) return { dirs: [], claimed, shared };
   const live = await liveJobs(session, candidates);
   const dirs = [
     ...candidates.filter((job) => live.has(job.id)).map(envOfJob),
     ...[...live.values()].filter((dir): dir is string => dir !== null && (base === null || inFamily(dir, base))),
   ];
-  return { dirs: [...new Set(dirs)], claimed };
+  return { dirs: [...new Set(dirs)], claimed, shared };
 }
 
 /**

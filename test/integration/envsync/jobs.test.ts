@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it, type TestContext } from "node:test";
+import { SHARED_SETTLE_MINUTES } from "../../../src/envsync/generations.js";
 import { runJob } from "../../../src/jobs/run.js";
 import { closeSessions } from "../../../src/jobs/session.js";
 import { NO_ARGS } from "../../../src/model/job-args.js";
@@ -131,7 +132,7 @@ describe("env generations through the CLI on the Slurm bed", () => {
     assert.deepEqual(claims(), [], "a run whose env sync failed leaves no claim");
   });
 
-  it("a clone sharing the project's name keeps the env of another clone's running job: change beside it, no removal", async (t) => {
+  it("clones sharing the project's name: a change is always built beside, and an env goes only when no job uses it and the switch has settled", async (t) => {
     const tb = requireTestbed(t);
     if (!tb) return;
     const shared = `sr-shared-${process.pid}`;
@@ -147,7 +148,14 @@ describe("env generations through the CLI on the Slurm bed", () => {
     assert.deepEqual((await json(other, ["clean"])).envs_removed, [], "the other clone's clean keeps A's env while A runs");
     assert.equal(ssh(tb, `touch '${flag}'`), 0);
     assert.deepEqual((await json(cwd, ["attach", a.job_id])).result, ["1.0", envA], "A imported the alpha it was submitted with");
-    assert.deepEqual((await json(other, ["clean"])).envs_removed, [envA], "once A has ended, the old env goes");
+    // No job runs now, yet a change is still built beside: a run of a clone may have probed the current env
+    // and not yet submitted its job, which only that clone knows.
+    writeFileSync(join(other, "requirements.txt"), pins("2.0"));
+    assert.equal((await json(other, ["env", "sync"])).env_dir, `${envA}-2`, "never changed in place");
+    assert.deepEqual((await json(other, ["clean"])).envs_removed, [], "nothing removed right after a switch");
+    // The settling time has passed since that switch (the pointer's mtime says when it was).
+    assert.equal(ssh(tb, `touch -d '${SHARED_SETTLE_MINUTES + 1} minutes ago' '${envA}.current'`), 0);
+    assert.deepEqual((await json(other, ["clean"])).envs_removed.sort(), [envA, `${envA}-1`], "then the envs no job uses go");
   });
 
   it("a second sync in the moment between a run's env sync and its submission leaves that run's env as it synced it", async (t) => {

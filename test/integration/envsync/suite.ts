@@ -51,7 +51,7 @@ const WINONLY_SKIPPED = {
 /** Records every command sent, so a test can assert that no package command ran. */
 /** The envs jobs use, as the jobs layer would say: these dirs, no other run holding a claim. */
 function usedBy(...dirs: string[]): () => Promise<EnvsInUse> {
-  return async () => ({ dirs, claimed: false });
+  return async () => ({ dirs, claimed: false, shared: false });
 }
 
 function recording(inner: Transport): { transport: Transport; sent: string[] } {
@@ -526,7 +526,7 @@ export function envSyncSuite(name: string, open: (bed: TestBed | null) => Promis
       let asked = 0;
       const inUse = async (): Promise<EnvsInUse> => {
         asked++;
-        return { dirs: [opts.envDir], claimed: false };
+        return { dirs: [opts.envDir], claimed: false, shared: false };
       };
       const changed = { ...opts, snapshot: snapshotOf(["alpha==1.1", "delta==1.0"]), envsInUse: inUse };
       const beside = await syncEnv(tr, changed);
@@ -589,7 +589,7 @@ export function envSyncSuite(name: string, open: (bed: TestBed | null) => Promis
       await assertRelocated(tr, e2, e1);
 
       const retire = async (keep: string[]): Promise<string[]> => {
-        const result = await tr.script(retireEnvsScript(`${base}/envs`, `proj${counter}`, keep));
+        const result = await tr.script(retireEnvsScript(`${base}/envs`, `proj${counter}`, keep, false));
         assert.equal(result.code, 0, result.stderr);
         return parseRetired(result.stdout);
       };
