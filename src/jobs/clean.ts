@@ -10,8 +10,7 @@ import { parseRetired, retireEnvsScript } from "../envsync/generations.js";
 import { RemoteCommandError } from "../util/errors.js";
 import { envsInUse } from "./env-use.js";
 import { activeJobIds, jobsDir, removeJob } from "./registry.js";
-import { envsDirOf, type RemoteLayout } from "./remote-paths.js";
-import { REMOTE_PYTHON } from "./remote-paths.js";
+import { envsDirOf, REMOTE_PYTHON, type RemoteLayout } from "./remote-paths.js";
 import { localStoreDir } from "./remote-run.js";
 import { openTarget, type TargetSession } from "./session.js";
 
