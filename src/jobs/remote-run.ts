@@ -165,6 +165,10 @@ export async function prepareRemote(
   onStep({ step: "code_sync", phase: "end", text: `code sync: ${describeUpload(code, dryRun)}` });
   if (dryRun) return { python: `${parseEnvProbe(probe.stdout).envDir ?? envTarget.envDir}/bin/python`, codeDir: code.treeDir, dryRunList: code.dryRunList ?? [], background: code.background };
 
+  // Before the env: a change asks the backend's live-jobs command, which on a server runs the runtime's queue.py.
+  if (!runtimePresent(probe.stdout, layout.runtimeDir)) {
+    await timed(timings, "code_sync", () => uploadFiles(transport, dirname(remoteFile("runner.py")), RUNTIME_FILES, layout.runtimeDir));
+  }
   onStep({ step: "env_sync", phase: "start", text: `env sync: ${envTarget.envDir}` });
   const env = await timed(timings, "env_sync", () =>
     syncEnv(transport, {
@@ -181,10 +185,6 @@ export async function prepareRemote(
   report.env = envReportJson(env);
   (env.warnings ?? []).forEach(warn);
   onStep({ step: "env_sync", phase: "end", text: `env sync: ${describeEnv(env)}` });
-
-  if (!runtimePresent(probe.stdout, layout.runtimeDir)) {
-    await timed(timings, "code_sync", () => uploadFiles(transport, dirname(remoteFile("runner.py")), RUNTIME_FILES, layout.runtimeDir));
-  }
   await cleanOldJobs(session, job);
   // The exact env generation this job runs with: a later change builds the next one beside it.
   return { python: `${env.envDir}/bin/python`, codeDir: code.treeDir, dryRunList: null, background: code.background };

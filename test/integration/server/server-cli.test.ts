@@ -8,7 +8,9 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ServerBackend } from "../../../src/backends/server/index.js";
-import { RUNTIME_FILES } from "../../../src/jobs/session.js";
+import { loadConfig } from "../../../src/config/load.js";
+import { envsInUse } from "../../../src/jobs/env-use.js";
+import { closeSessions, openTarget, RUNTIME_FILES } from "../../../src/jobs/session.js";
 import type { JobRecord } from "../../../src/model/job.js";
 import { runtimeHash } from "../../../src/remote/index.js";
 import { OpenSshTransport } from "../../../src/transport/openssh.js";
@@ -120,6 +122,30 @@ describe("the server kind on the bed", () => {
     const attached = await runCli(["attach", id], { cwd, timeoutMs: 120_000 });
     assert.equal(attached.code, 0, attached.stderr);
     assert.equal(JSON.parse(attached.stdout), "held");
+  });
+
+  it("a project shared by name: another clone, with no record of a running job, learns its env from the target", async (t) => {
+    const b = bed(t);
+    if (!b) return;
+    const shared = (cwd: string): string => {
+      const toml = readFileSync(join(cwd, "slurmray.toml"), "utf8").replace("[project]\n", `[project]\nname = "srshared-${process.pid}"\n`);
+      writeFileSync(join(cwd, "slurmray.toml"), toml);
+      return cwd;
+    };
+    const cwd = shared(project(b, b.user, base1));
+    const other = shared(project(b, b.user, base1));
+    const detached = await runCli(["run", "work.py:hold", "--args", '{"seconds": 60}', "--detach"], { cwd, timeoutMs: 120_000 });
+    assert.equal(detached.code, 0, detached.stderr);
+    const id = detached.stdout.trim();
+    t.after(() => runCli(["cancel", id], { cwd, timeoutMs: 60_000 }));
+    const record = JSON.parse(readFileSync(join(cwd, ".slurmray", "jobs", `${id}.json`), "utf8")) as { python: string };
+    const session = await openTarget(loadConfig(other));
+    try {
+      const inUse = await envsInUse(session, null);
+      assert.deepEqual(inUse, { dirs: [record.python.replace(/\/bin\/python$/, "")], claimed: false, shared: true });
+    } finally {
+      await closeSessions();
+    }
   });
 
   it("a job over its --mem is stopped by the watchdog and ends OUT_OF_MEMORY", async (t) => {
