@@ -6,6 +6,7 @@ import { cleanJobDirs, type RetentionResult } from "../codesync/retention.js";
 import { projectInterpreter } from "../config/interpreter.js";
 import type { LoadedConfig } from "../config/load.js";
 import type { ConnectOptions } from "./connect.js";
+import { withRuntime } from "../backends/runtime.js";
 import { parseRetired, retireEnvsScript } from "../envsync/generations.js";
 import { RemoteCommandError } from "../util/errors.js";
 import { envsInUse } from "./env-use.js";
@@ -27,13 +28,16 @@ export async function cleanTarget(
   const store = session.layout
     ? { baseDir: session.layout.base, python: REMOTE_PYTHON }
     : { baseDir: localStoreDir(session), python: projectInterpreter(config.root, config.env, config.project.interpreter) };
-  const result = await cleanJobDirs(session.transport, {
-    jobsDir: dir,
-    olderThanDays: olderThanDays ?? config.project.retention_days ?? 7,
-    activeJobIds: activeJobIds(config.root),
-    liveJobsCommand: session.backend.liveJobsCommand(config.projectName) ?? undefined,
-    store,
-  });
+  const clean = () =>
+    cleanJobDirs(session.transport, {
+      jobsDir: dir,
+      olderThanDays: olderThanDays ?? config.project.retention_days ?? 7,
+      activeJobIds: activeJobIds(config.root),
+      liveJobsCommand: session.backend.liveJobsCommand(config.projectName) ?? undefined,
+      store,
+    });
+  // Nothing is removed when the live-jobs command fails, so a missing runtime is uploaded and it runs again.
+  const result = session.layout ? await withRuntime(session.transport, session.layout.runtimeDir, clean) : await clean();
   for (const id of result.removed) removeJob(config.root, id);
   const envsRemoved = session.layout ? await retireEnvs(session, session.layout) : [];
   return { ...result, envsRemoved, target };

@@ -10,6 +10,7 @@ import type { JobRecord } from "../model/job.js";
 import { isFinal } from "../model/job.js";
 import { RemoteCommandError } from "../util/errors.js";
 import { quote } from "../util/shell.js";
+import { withRuntime } from "../backends/runtime.js";
 import type { EnvsInUse } from "../envsync/generations.js";
 import { envClaimed, listJobs } from "./registry.js";
 import { REMOTE_PYTHON } from "./remote-paths.js";
@@ -86,10 +87,13 @@ async function liveJobs(session: TargetSession, candidates: readonly JobRecord[]
     const statuses = await session.backend.poll(candidates);
     return new Map(candidates.filter((job) => !isFinal(statuses.get(job.id)?.state ?? "FAILED")).map((job) => [job.id, null]));
   }
-  const script = `sr_live=$(${command}) || exit 1\nprintf '%s\\n' "$sr_live" | ${REMOTE_PYTHON} -c ${quote(JOB_PYTHONS)} ${quote(session.layout.jobsDir)}`;
-  const { code, stdout, stderr } = await session.transport.exec(["sh", "-c", script]);
-  if (code !== 0) throw new RemoteCommandError("Asking the scheduler which jobs are alive", "the backend's live-jobs command", code, stderr);
-  return parseLiveJobs(stdout);
+  const { runtimeDir, jobsDir } = session.layout;
+  const script = `sr_live=$(${command}) || exit 1\nprintf '%s\\n' "$sr_live" | ${REMOTE_PYTHON} -c ${quote(JOB_PYTHONS)} ${quote(jobsDir)}`;
+  return withRuntime(session.transport, runtimeDir, async () => {
+    const { code, stdout, stderr } = await session.transport.exec(["sh", "-c", script]);
+    if (code !== 0) throw new RemoteCommandError("Asking the scheduler which jobs are alive", "the backend's live-jobs command", code, stderr);
+    return parseLiveJobs(stdout);
+  });
 }
 
 /** JOB_PYTHONS' output: each live id with the env its python names, if that is an env's interpreter. */

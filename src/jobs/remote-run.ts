@@ -2,7 +2,7 @@
 // files only where something changed. A warm run (nothing changed) costs: probe, submit, watch.
 import { mkdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { checkImports, formatImportWarning } from "../codesync/imports.js";
 import { sha256 } from "../codesync/manifest.js";
 import { fetchOutputs, type OutputsResult } from "../codesync/outputs.js";
@@ -15,9 +15,9 @@ import { isRemoteTarget } from "../config/target.js";
 import { parseEnvProbe } from "../envsync/remote-state.js";
 import { type Snapshot, takeSnapshot } from "../envsync/snapshot.js";
 import { type EnvReport, type EnvTarget, envProbeFor, syncEnv } from "../envsync/sync.js";
+import { RUNTIME_FILES, runtimePaths, uploadRuntime } from "../backends/runtime.js";
 import type { JobRecord } from "../model/job.js";
 import { remoteFile } from "../remote/index.js";
-import { uploadFiles } from "../transport/files.js";
 import { RemoteCommandError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
 import { fail, isObject, readCache } from "../util/json-file.js";
@@ -32,7 +32,7 @@ import { limitsStep } from "./limits-cache.js";
 import { activeJobIds, ignoreStateDir, jobsDir } from "./registry.js";
 import { absoluteBaseDir, envDirFor, REMOTE_PYTHON, type RemoteLayout } from "./remote-paths.js";
 import { type RunReport, type StepObserver, timed } from "./report.js";
-import { cacheDir, RUNTIME_FILES, type TargetSession } from "./session.js";
+import { cacheDir, type TargetSession } from "./session.js";
 
 const RUNTIME_SECTION = "runtime";
 /** Retention runs at most this often per target (it is one extra remote command). */
@@ -52,8 +52,7 @@ function runtimePresent(output: string, runtimeDir: string): boolean {
 /** Every path of the layout a job uses, checked to be the user's alone before any is used. */
 function layoutPaths(layout: RemoteLayout, envDir: string): string[] {
   const { base } = layout;
-  const runtime = [`${base}/runtime`, layout.runtimeDir, ...RUNTIME_FILES.map((f) => `${layout.runtimeDir}/${f}`)];
-  return [...runtime, `${base}/projects`, layout.projectDir, layout.jobsDir, `${base}/envs`, envDir];
+  return [...runtimePaths(layout.runtimeDir), `${base}/projects`, layout.projectDir, layout.jobsDir, `${base}/envs`, envDir];
 }
 
 function envReportJson(env: EnvReport): RunReport["env"] {
@@ -167,7 +166,7 @@ export async function prepareRemote(
 
   // Before the env: a change asks the backend's live-jobs command, which on a server runs the runtime's queue.py.
   if (!runtimePresent(probe.stdout, layout.runtimeDir)) {
-    await timed(timings, "code_sync", () => uploadFiles(transport, dirname(remoteFile("runner.py")), RUNTIME_FILES, layout.runtimeDir));
+    await timed(timings, "code_sync", () => uploadRuntime(transport, layout.runtimeDir, true));
   }
   onStep({ step: "env_sync", phase: "start", text: `env sync: ${envTarget.envDir}` });
   const env = await timed(timings, "env_sync", () =>

@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import type { JobFiles } from "../backends/job-files.js";
 import { kindInfo } from "../backends/registry.js";
+import { RUNTIME_FILES } from "../backends/runtime.js";
 import type { Backend, WatchRequest, WatchResult } from "../backends/types.js";
 import type { LoadedConfig } from "../config/load.js";
 import { isRemoteTarget, type ResolvedTarget, type ResourceFlags, resolveTarget } from "../config/target.js";
@@ -17,9 +18,6 @@ import { STATE_DIR } from "./registry.js";
 import { absoluteBaseDir, remoteBaseDir, remoteLayout, type RemoteLayout } from "./remote-paths.js";
 
 export type { WatchRequest, WatchResult } from "../backends/types.js";
-
-/** The files shipped into <base_dir>/runtime/<hash>/ on remote targets. */
-export const RUNTIME_FILES = ["runner.py", "ray_cluster.py", "queue.py"] as const;
 
 export interface TargetSession {
   config: LoadedConfig;

@@ -11,6 +11,7 @@ import { quote } from "../../util/shell.js";
 import { elementDirCommands } from "../batched.js";
 import { codeLinkLines } from "../code-link.js";
 import { type JobFiles, remoteFiles } from "../job-files.js";
+import { requireRuntime, withRuntime } from "../runtime.js";
 import { type ArraySubmission, type Backend, type BackendContext, type JobStatus, jobPaths, neverRetry, type WatchRequest, type WatchResult } from "../types.js";
 import type { JobWatcher } from "../watch/watcher.js";
 import { DEFAULT_QUEUE_DIR, iso, parseJobs, parseReply, parseSubmittedIds, QUEUE_ID, type QueueJob, queueCommand, queueStatus, type ServerLimits } from "./queue-cli.js";
@@ -60,12 +61,16 @@ export class ServerBackend implements Backend {
 
   /** queue.py OP ARGS… as one quoted shell command (python: the job env's, or python3 for read-only ops). */
   command(op: string, args: readonly string[] = [], python = "python3"): string {
-    return queueCommand(python, this.runtimeDir, this.queueDir, serverLimits(this.name, this.target), op, args);
+    const queue = queueCommand(python, this.runtimeDir, this.queueDir, serverLimits(this.name, this.target), op, args);
+    return `${requireRuntime(this.runtimeDir, "queue.py")}; ${queue}`;
   }
 
-  async #run(what: string, command: string): Promise<Record<string, unknown>> {
-    const { code, stdout, stderr } = await this.transport.exec(["sh", "-c", command]);
-    return parseReply(what, command, code, stdout, stderr);
+  /** One queue.py command; a missing runtime is uploaded first (backends/runtime.ts). */
+  #run(what: string, command: string): Promise<Record<string, unknown>> {
+    return withRuntime(this.transport, this.runtimeDir, async () => {
+      const { code, stdout, stderr } = await this.transport.exec(["sh", "-c", command]);
+      return parseReply(what, command, code, stdout, stderr);
+    });
   }
 
   async submit(job: JobRecord): Promise<string> {

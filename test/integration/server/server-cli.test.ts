@@ -7,15 +7,16 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { RUNTIME_FILES } from "../../../src/backends/runtime.js";
 import { ServerBackend } from "../../../src/backends/server/index.js";
 import { loadConfig } from "../../../src/config/load.js";
 import { envsInUse } from "../../../src/jobs/env-use.js";
-import { closeSessions, openTarget, RUNTIME_FILES } from "../../../src/jobs/session.js";
+import { closeSessions, openTarget } from "../../../src/jobs/session.js";
 import type { JobRecord } from "../../../src/model/job.js";
 import { runtimeHash } from "../../../src/remote/index.js";
 import { OpenSshTransport } from "../../../src/transport/openssh.js";
 import { runCli, startCli, tempProject } from "../../helpers/cli.js";
-import { keyOf, removeRemote, scratchBaseDir, type TestBed, testbed } from "../../helpers/testbed.js";
+import { keyOf, removeRemote, scratchBaseDir, sshArgs, type TestBed, testbed } from "../../helpers/testbed.js";
 import { serverToml } from "../../helpers/testbed-project.js";
 
 const FILES = {
@@ -53,6 +54,10 @@ def hold(seconds=5):
     return "held"
 `,
 };
+
+function ssh(tb: TestBed, command: string): void {
+  execFileSync("ssh", [...sshArgs(tb), command]);
+}
 
 function project(tb: TestBed, user: string, baseDir: string): string {
   const cwd = tempProject({ ...FILES, "slurmray.toml": serverToml(tb, { user, baseDir, gpus: [0, 1] }) });
@@ -146,6 +151,36 @@ describe("the server kind on the bed", () => {
     } finally {
       await closeSessions();
     }
+  });
+
+  it("with the runtime gone (a new version's hash, a purge), status, jobs, clean and cancel upload it again; never into a dir that is not the user's alone", async (t) => {
+    const b = bed(t);
+    if (!b) return;
+    const base = scratchBaseDir(b, b.user);
+    t.after(() => removeRemote(b, [base], b.user));
+    const cwd = tempProject({ ...FILES, "slurmray.toml": serverToml(b, { baseDir: base, gpus: [0] }) });
+    execFileSync("python3", ["-m", "venv", "--without-pip", join(cwd, ".venv")]);
+    const detached = await runCli(["run", "work.py:hold", "--args", '{"seconds": 60}', "--detach"], { cwd, timeoutMs: 120_000 });
+    assert.equal(detached.code, 0, detached.stderr);
+    const id = detached.stdout.trim();
+    const runtime = `${base}/runtime`;
+    // Gone, and a symlink to an empty dir where it was (another user's, say): the upload refuses it, and so the
+    // command fails, naming it, and writes nothing there.
+    ssh(b, `rm -rf '${runtime}' && mkdir '${base}/elsewhere' && ln -s '${base}/elsewhere' '${runtime}'`);
+    const refused = await runCli(["status", id], { cwd, timeoutMs: 60_000 });
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /will not use what another user could change[\s\S]*\/runtime is a symlink/);
+    assert.equal(execFileSync("ssh", [...sshArgs(b), `ls -A '${base}/elsewhere'`], { encoding: "utf8" }), "", "nothing was written there");
+    ssh(b, `rm -f '${runtime}' && rm -rf '${base}/elsewhere'`);
+    for (const args of [["status", id, "--json"], ["jobs", "--target", "box", "--json"], ["clean", "--json"]]) {
+      const r = await runCli(args, { cwd, timeoutMs: 60_000 });
+      assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+      if (args[0] === "status") assert.equal(JSON.parse(r.stdout).state, "RUNNING");
+      ssh(b, `rm -rf '${runtime}'`);
+    }
+    const cancelled = await runCli(["cancel", id], { cwd, timeoutMs: 60_000 });
+    assert.equal(cancelled.code, 0, cancelled.stderr);
+    assert.equal(JSON.parse((await runCli(["status", id, "--json"], { cwd })).stdout).state, "CANCELLED");
   });
 
   it("a job over its --mem is stopped by the watchdog and ends OUT_OF_MEMORY", async (t) => {

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { SlurmBackend } from "../../../src/backends/slurm/index.js";
-import { RUNTIME_FILES } from "../../../src/jobs/session.js";
+import { RUNTIME_FILES } from "../../../src/backends/runtime.js";
 import type { JobRecord, JobSpec } from "../../../src/model/job.js";
 import { argsFromValues } from "../../../src/model/job-args.js";
 import { remoteFile } from "../../../src/remote/index.js";

@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { after, test } from "node:test";
-import { RUNTIME_FILES } from "../../../src/jobs/session.js";
+import { RUNTIME_FILES } from "../../../src/backends/runtime.js";
 import { runtimeHash } from "../../../src/remote/index.js";
 import { runCli, tempProject } from "../../helpers/cli.js";
 import { scratchDir } from "../../helpers/scratch.js";
