@@ -153,7 +153,7 @@ describe("the server kind on the bed", () => {
     }
   });
 
-  it("with the runtime gone (a new version's hash, a purge), status, jobs, clean and cancel upload it again; never into a dir that is not the user's alone", async (t) => {
+  it("with the runtime gone (a new version's hash, a purge), status, jobs, clean and cancel upload it again, and attach still follows its job to the end; never into a dir that is not the user's alone", async (t) => {
     const b = bed(t);
     if (!b) return;
     const base = scratchBaseDir(b, b.user);
@@ -181,6 +181,17 @@ describe("the server kind on the bed", () => {
     const cancelled = await runCli(["cancel", id], { cwd, timeoutMs: 60_000 });
     assert.equal(cancelled.code, 0, cancelled.stderr);
     assert.equal(JSON.parse((await runCli(["status", id, "--json"], { cwd })).stdout).state, "CANCELLED");
+    // Gone while attach watches a job (its polls run in the remote watcher): it still follows it to its end.
+    const short = await runCli(["run", "work.py:hold", "--args", '{"seconds": 4}', "--detach"], { cwd, timeoutMs: 120_000 });
+    assert.equal(short.code, 0, short.stderr);
+    const attach = startCli(["attach", short.stdout.trim()], { cwd, timeoutMs: 120_000 });
+    let seen = "";
+    attach.child.stderr!.on("data", (d: Buffer) => (seen += d.toString()));
+    for (let i = 0; i < 300 && !seen.includes("holding"); i++) await sleep(100);
+    ssh(b, `rm -rf '${runtime}'`);
+    const attached = await attach.done;
+    assert.equal(attached.code, 0, attached.stderr);
+    assert.equal(JSON.parse(attached.stdout), "held");
   });
 
   it("a job over its --mem is stopped by the watchdog and ends OUT_OF_MEMORY", async (t) => {
