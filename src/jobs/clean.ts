@@ -2,11 +2,11 @@
 // code trees and objects no job uses any more, in one remote command, never touching live jobs (the
 // registry's, and those the scheduler still holds); the local records of removed jobs go with them. Then the
 // project's env generations that no pending or running job uses (one more command).
+import { withRuntime } from "../backends/runtime.js";
 import { cleanJobDirs, type RetentionResult } from "../codesync/retention.js";
 import { projectInterpreter } from "../config/interpreter.js";
 import type { LoadedConfig } from "../config/load.js";
 import type { ConnectOptions } from "./connect.js";
-import { withRuntime } from "../backends/runtime.js";
 import { parseRetired, retireEnvsScript } from "../envsync/generations.js";
 import { RemoteCommandError } from "../util/errors.js";
 import { envsInUse } from "./env-use.js";

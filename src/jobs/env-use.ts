@@ -6,11 +6,11 @@
 // of: for it the same command is always asked, and it also reads, from each live job's remote dir, the
 // python its job.json names.
 import { dirname } from "node:path";
+import { withRuntime } from "../backends/runtime.js";
 import type { JobRecord } from "../model/job.js";
 import { isFinal } from "../model/job.js";
 import { RemoteCommandError } from "../util/errors.js";
 import { quote } from "../util/shell.js";
-import { withRuntime } from "../backends/runtime.js";
 import type { EnvsInUse } from "../envsync/generations.js";
 import { envClaimed, listJobs } from "./registry.js";
 import { REMOTE_PYTHON } from "./remote-paths.js";

@@ -177,6 +177,13 @@ export function scratchBaseDir(tb: TestBed, user: string = tb.user): string {
   return `${home}/.srit-${process.pid}-${randomBytes(4).toString("hex")}`;
 }
 
+/** Runs `command` (sh) on the bed as `user`; its stdout. Throws when it fails. */
+export function runOnBed(tb: TestBed, command: string, user: string = tb.user): string {
+  const r = spawnSync("ssh", [...sshArgs(tb, user), command], { encoding: "utf8", timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`on the test bed, ${command} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
 /** Removes `paths` on the bed as `user` (rm -rf); throws when that fails. */
 export function removeRemote(tb: TestBed, paths: readonly string[], user: string = tb.user): void {
   // Code trees and objects are read-only (0500 dirs, 0444 files): made writable first, then removed.

@@ -16,7 +16,7 @@ import type { JobRecord } from "../../../src/model/job.js";
 import { runtimeHash } from "../../../src/remote/index.js";
 import { OpenSshTransport } from "../../../src/transport/openssh.js";
 import { runCli, startCli, tempProject } from "../../helpers/cli.js";
-import { keyOf, removeRemote, scratchBaseDir, sshArgs, type TestBed, testbed } from "../../helpers/testbed.js";
+import { keyOf, removeRemote, runOnBed, scratchBaseDir, type TestBed, testbed } from "../../helpers/testbed.js";
 import { serverToml } from "../../helpers/testbed-project.js";
 
 const FILES = {
@@ -54,10 +54,6 @@ def hold(seconds=5):
     return "held"
 `,
 };
-
-function ssh(tb: TestBed, command: string): void {
-  execFileSync("ssh", [...sshArgs(tb), command]);
-}
 
 function project(tb: TestBed, user: string, baseDir: string): string {
   const cwd = tempProject({ ...FILES, "slurmray.toml": serverToml(tb, { user, baseDir, gpus: [0, 1] }) });
@@ -166,17 +162,17 @@ describe("the server kind on the bed", () => {
     const runtime = `${base}/runtime`;
     // Gone, and a symlink to an empty dir where it was (another user's, say): the upload refuses it, and so the
     // command fails, naming it, and writes nothing there.
-    ssh(b, `rm -rf '${runtime}' && mkdir '${base}/elsewhere' && ln -s '${base}/elsewhere' '${runtime}'`);
+    runOnBed(b, `rm -rf '${runtime}' && mkdir '${base}/elsewhere' && ln -s '${base}/elsewhere' '${runtime}'`);
     const refused = await runCli(["status", id], { cwd, timeoutMs: 60_000 });
     assert.equal(refused.code, 2, refused.stderr);
     assert.match(refused.stderr, /will not use what another user could change[\s\S]*\/runtime is a symlink/);
-    assert.equal(execFileSync("ssh", [...sshArgs(b), `ls -A '${base}/elsewhere'`], { encoding: "utf8" }), "", "nothing was written there");
-    ssh(b, `rm -f '${runtime}' && rm -rf '${base}/elsewhere'`);
+    assert.equal(runOnBed(b, `ls -A '${base}/elsewhere'`), "", "nothing was written there");
+    runOnBed(b, `rm -f '${runtime}' && rm -rf '${base}/elsewhere'`);
     for (const args of [["status", id, "--json"], ["jobs", "--target", "box", "--json"], ["clean", "--json"]]) {
       const r = await runCli(args, { cwd, timeoutMs: 60_000 });
       assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
       if (args[0] === "status") assert.equal(JSON.parse(r.stdout).state, "RUNNING");
-      ssh(b, `rm -rf '${runtime}'`);
+      runOnBed(b, `rm -rf '${runtime}'`);
     }
     const cancelled = await runCli(["cancel", id], { cwd, timeoutMs: 60_000 });
     assert.equal(cancelled.code, 0, cancelled.stderr);
@@ -188,7 +184,7 @@ describe("the server kind on the bed", () => {
     let seen = "";
     attach.child.stderr!.on("data", (d: Buffer) => (seen += d.toString()));
     for (let i = 0; i < 300 && !seen.includes("holding"); i++) await sleep(100);
-    ssh(b, `rm -rf '${runtime}'`);
+    runOnBed(b, `rm -rf '${runtime}'`);
     const attached = await attach.done;
     assert.equal(attached.code, 0, attached.stderr);
     assert.equal(JSON.parse(attached.stdout), "held");
