@@ -39,6 +39,8 @@ SLURMRAY_RAY_DASHBOARD=1 (start the dashboard on the head; needs ray[default]).
 import os
 import sys
 
+import slurmray_root_writes  # noqa: E402 (from this file's dir, which leaves sys.path below)
+
 # Python puts this file's directory first on sys.path. It also holds queue.py (the server kind's scheduler),
 # which would shadow the standard library's `queue` for Ray.
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -241,6 +243,9 @@ def run_node(job_dir, index, head_address):
     ip = node_ip()
     stopping = []
 
+    not_dropped = slurmray_root_writes.drop_override()  # Ray's workers run the job's code too
+    if not_dropped:
+        say("warning: Ray node %d runs as root and keeps root's power to write through file modes (%s)" % (index, not_dropped))
     # TMPDIR too: what Ray's own processes make in the temp dir (multiprocessing's pymp-* dirs, left by the
     # dashboard's when they are stopped) goes with the node's temp dir, removed below.
     with open(log_path, "ab") as log:

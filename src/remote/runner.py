@@ -43,6 +43,8 @@ import sys
 if __name__ == "__main__" and not sys.flags.utf8_mode and sys.getfilesystemencoding() != "utf-8":
     os.execv(sys.executable, [sys.executable, "-X", "utf8"] + sys.argv)
 
+import slurmray_root_writes  # noqa: E402 (from this file's dir, which leaves sys.path below)
+
 # Python puts this file's directory first on sys.path. It also holds queue.py (the server
 # scheduler), which would shadow the standard library's `queue` for the user's code and Ray.
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -51,6 +53,7 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 # The other imports come after that fix on purpose.
 import contextlib
 import datetime
+import errno
 import importlib
 import importlib.util
 import io
@@ -237,15 +240,20 @@ def make_workdir(job_dir, code_dir, outputs_name):
 
 
 def explain_read_only(exc, code_dir):
-    """A clearer message when the job tried to write a shipped (read-only) file."""
+    """A clearer message when the job tried to write a shipped (read-only) file, or, running as root, a file
+    whose modes let only its owner write (slurmray_root_writes.py)."""
     if not isinstance(exc, PermissionError) or not exc.filename or not code_dir:
         return None
     path = os.path.realpath(exc.filename if isinstance(exc.filename, str) else os.fsdecode(exc.filename))
     tree = os.path.realpath(code_dir)
-    if path != tree and not path.startswith(tree + os.sep):
-        return None
-    return ("%s: shipped files are read-only (each job runs from its own snapshot of the project); "
-            "write new files, e.g. under the outputs folder, instead" % exc)
+    if path == tree or path.startswith(tree + os.sep):
+        return ("%s: shipped files are read-only (each job runs from its own snapshot of the project); "
+                "write new files, e.g. under the outputs folder, instead" % exc)
+    if os.geteuid() == 0 and exc.errno == errno.EACCES:
+        return ("%s: a job running as root writes only where file modes allow it (slurmray keeps shipped "
+                "files read-only for root too); write under the outputs folder, or make that path writable "
+                "for root by its modes" % exc)
+    return None
 
 
 def run_entry(job):
@@ -373,6 +381,10 @@ def main(argv):
         sys.stderr.write("slurmray runner: cannot write to job dir %s: %s\n" % (job_dir, exc))
         return 2
     _set_signal_handlers(_on_signal)
+    not_dropped = slurmray_root_writes.drop_override()
+    if not_dropped:
+        sys.stderr.write("slurmray runner: warning: this job runs as root and keeps root's power to write "
+                         "through file modes (%s): it could change shipped files for other jobs\n" % not_dropped)
     job = None
     try:
         job = read_job(job_dir)

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, describe, it, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type CliResult, runCli, startCli, tempProject } from "../../helpers/cli.js";
@@ -37,8 +37,25 @@ def write(name, n=3):
 def rewrite():
     with open("helper.py", "w") as f:
         f.write("V = 'corrupted'\\n")
+
+def pollute():
+    import subprocess
+    tries = {}
+    for name, mode in (("data/new.csv", "w"), ("data/table.csv", "a")):
+        try:
+            open(name, mode).write("x\\n")
+            tries[name] = "written"
+        except PermissionError:
+            tries[name] = "refused"
+    code = subprocess.run("echo x >> data/table.csv", shell=True, stderr=subprocess.DEVNULL).returncode
+    tries["sh"] = "refused" if code else "written"
+    return tries
+
+def shipped_data():
+    return sorted(os.listdir("data")), open("data/table.csv").read()
 `,
   "helper.py": "V = 'old'\n",
+  "data/table.csv": "a,1\n",
 };
 
 /** Removes dirs holding code trees (their dirs are read-only). */
@@ -82,7 +99,10 @@ function slurmTarget(tb: TestBed): Target {
 function newProject(folder: string | undefined, toml: string): string {
   const cwd = folder ? join(scratchDir("sr-clone-"), folder) : tempProject({});
   mkdirSync(cwd, { recursive: true });
-  for (const [name, content] of Object.entries({ ...FILES, "slurmray.toml": toml })) writeFileSync(join(cwd, name), content);
+  for (const [name, content] of Object.entries({ ...FILES, "slurmray.toml": toml })) {
+    mkdirSync(dirname(join(cwd, name)), { recursive: true });
+    writeFileSync(join(cwd, name), content);
+  }
   execFileSync("python3", ["-m", "venv", "--without-pip", join(cwd, ".venv")]);
   cleanups.push(() => rmSync(cwd, { recursive: true, force: true }));
   return cwd;
@@ -226,16 +246,33 @@ faithfulSuite("the Slurm test bed", (t) => {
 });
 faithfulSuite("the local target", () => localTarget());
 
-describe("a shipped file is read-only for the job", () => {
-  it("a job that rewrites one gets a clear error and the next job still reads the original", async (t) => {
-    const tb = requireTestbed(t); // the local target runs as whoever runs the tests: root bypasses modes
-    if (!tb) return;
-    const tg = slurmTarget(tb);
-    const cwd = tg.project();
-    const r = await run(tg, cwd, ["work.py:rewrite"]);
-    assert.notEqual(r.code, 0);
-    const report = JSON.parse(r.stdout);
-    assert.match(report.error.message, /Permission denied.*helper\.py.*shipped files are read-only/);
-    assert.equal(parse(await run(tg, cwd, ["work.py:value"])).result, "old");
+// On the local target the job runs as whoever runs the tests: root in CI, whose power to write through file
+// modes the runner drops (src/remote/slurmray_root_writes.py); on the bed, a plain user.
+function readOnlySuite(name: string, open: (t: TestContext) => Target | undefined): void {
+  describe(`shipped files are read-only for the job, on ${name}`, () => {
+    it("a job that rewrites one gets a clear error and the next job still reads the original", async (t) => {
+      const tg = open(t);
+      if (!tg) return;
+      const cwd = tg.project();
+      const r = await run(tg, cwd, ["work.py:rewrite"]);
+      assert.notEqual(r.code, 0);
+      const report = JSON.parse(r.stdout);
+      assert.match(report.error.message, /Permission denied.*helper\.py.*shipped files are read-only/);
+      assert.equal(parse(await run(tg, cwd, ["work.py:value"])).result, "old");
+    });
+
+    it("neither a new file in a shipped folder nor a program the job starts changes the tree the next job of that code gets", async (t) => {
+      const tg = open(t);
+      if (!tg) return;
+      const cwd = tg.project();
+      assert.deepEqual(parse(await run(tg, cwd, ["work.py:pollute"])).result, { "data/new.csv": "refused", "data/table.csv": "refused", sh: "refused" });
+      assert.deepEqual(parse(await run(tg, cwd, ["work.py:shipped_data"])).result, [["table.csv"], "a,1\n"]);
+    });
   });
+}
+
+readOnlySuite("the Slurm test bed", (t) => {
+  const tb = requireTestbed(t);
+  return tb ? slurmTarget(tb) : undefined;
 });
+readOnlySuite("the local target", () => localTarget());

@@ -55,14 +55,18 @@ describe("runner entries", () => {
     assert.equal(bad.code, 2);
   });
 
-  test("a write refused on a shipped file says why; other permission errors are left as they are", async () => {
+  test("a write refused on a shipped file says why, and one refused to root elsewhere; other permission errors are left as they are", async () => {
     const code = scratchDir("sr-tree-");
-    writeFileSync(join(code, "w.py"), "import os\nraise PermissionError(13, 'Permission denied', os.environ['TARGET'])\n");
+    writeFileSync(join(code, "w.py"), "import os\nraise PermissionError(int(os.environ.get('ERRNO', 13)), 'Permission denied', os.environ['TARGET'])\n");
     try {
       const shipped = await runRunner(job("w.py", { code_dir: code, env: { TARGET: "w.py" } }));
       assert.match(String(shipped.json("error.json").message), /Permission denied: 'w\.py': shipped files are read-only .*under the outputs folder/);
-      const other = await runRunner(job("w.py", { code_dir: code, env: { TARGET: "/etc/shadow" } }));
-      assert.equal(other.json("error.json").message, "[Errno 13] Permission denied: '/etc/shadow'");
+      const other = await runRunner(job("w.py", { code_dir: code, env: { TARGET: "/etc/shadow", ERRNO: "1" } }));
+      assert.equal(other.json("error.json").message, "[Errno 1] Permission denied: '/etc/shadow'");
+      // Refused outside the tree: as root, the runner says why root was refused (slurmray_root_writes.py).
+      const outside = String((await runRunner(job("w.py", { code_dir: code, env: { TARGET: "/etc/shadow" } }))).json("error.json").message);
+      if (process.getuid?.() === 0) assert.match(outside, /^\[Errno 13\] Permission denied: '\/etc\/shadow': a job running as root writes only where file modes allow it/);
+      else assert.equal(outside, "[Errno 13] Permission denied: '/etc/shadow'");
     } finally {
       rmSync(code, { recursive: true, force: true });
     }

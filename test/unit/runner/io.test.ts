@@ -1,7 +1,7 @@
 // runner.py: script mode, output into job.log, cancellation, status.json, environment, locale, Ray wiring.
 import assert from "node:assert/strict";
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, describe, test } from "node:test";
 import { scratchDir } from "../../helpers/scratch.js";
 import {
@@ -190,10 +190,26 @@ describe("runner Python environment", () => {
     assert.equal(started.json("error.json").type, "Cancelled");
   });
 
+  test("a job run as root loses root's power to write through file modes, and so does a program it starts", async () => {
+    const run = await runRunner(job("funcs.py:capabilities"));
+    assert.equal(run.code, 0, run.log());
+    const { uid, self, child } = run.json("result.json").value as { uid: number; self: Record<string, number>; child: Record<string, number> };
+    const override = 1 << 1; // CAP_DAC_OVERRIDE
+    const readAll = 1 << 2; // CAP_DAC_READ_SEARCH: kept
+    assert.equal(uid, process.getuid?.());
+    for (const sets of [self, child]) {
+      assert.equal(sets.CapEff & override, 0, JSON.stringify(sets));
+      if (uid !== 0) continue; // a plain user holds none of these: nothing to drop
+      assert.equal(sets.CapBnd & override, 0, JSON.stringify(sets));
+      assert.equal(sets.CapEff & readAll, readAll, JSON.stringify(sets));
+    }
+    assert.doesNotMatch(run.log(), /warning/);
+  });
+
   test("queue.py next to runner.py does not shadow the standard library's queue", async () => {
     const runtime = scratchDir("srruntime-");
     try {
-      copyFileSync(runnerPath, join(runtime, "runner.py"));
+      for (const file of ["runner.py", "slurmray_root_writes.py"]) copyFileSync(join(dirname(runnerPath), file), join(runtime, file));
       writeFileSync(join(runtime, "queue.py"), "raise RuntimeError('the runtime queue.py was imported')\n");
       const run = await runRunner(job("funcs.py:queue_file"), { runner: join(runtime, "runner.py") });
       assert.equal(run.code, 0, run.log());
