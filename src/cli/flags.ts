@@ -2,6 +2,7 @@
 import type { Command, OptionValues } from "@commander-js/extra-typings";
 import { readFileSync } from "node:fs";
 import { type ArgsJson, argsText, NO_ARGS } from "../model/job-args.js";
+import { ENV_NAME, ENV_NAME_RULE } from "../model/job-env.js";
 import { MEM_MAX_GB, PARTITION_NAME, PARTITION_RULE, WHOLE_LIMITS } from "../model/resource-limits.js";
 import { InputError } from "../util/errors.js";
 
@@ -36,6 +37,15 @@ export function targetName(value: string): string {
     throw new InputError(`--target: expected a target name from slurmray.toml, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+/** --env NAME=VALUE, repeatable: the job's own environment variables (a name given twice keeps its last value). */
+export function envVariable(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const at = value.indexOf("=");
+  if (at < 1 || !ENV_NAME.test(value.slice(0, at))) {
+    throw new InputError(`--env: expected NAME=VALUE such as OMP_NUM_THREADS=4 (${ENV_NAME_RULE}), got ${JSON.stringify(value)}`);
+  }
+  return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
 }
 
 const UNREADABLE: Record<string, string> = { ENOENT: "no such file", EISDIR: "it is a directory", EACCES: "permission denied" };

@@ -3,6 +3,7 @@
 // uses the current env, builds the next generation beside it), removes the stamp, installs only the plan
 // (uv when present, else pip), writes the new stamp atomically, makes the env current, removes generations
 // no job uses, and lists the env's distributions for the cache.
+import { PYTHON_IMPORT_VARIABLES } from "../model/job-env.js";
 import type { ExecResult, Transport } from "../transport/types.js";
 import { quote, quoteArgv } from "../util/shell.js";
 import { EnvSyncError } from "./errors.js";
@@ -140,6 +141,9 @@ type ApplySteps = Omit<ApplyInput, "uv" | "create">;
 function applySteps(input: ApplySteps, create: string): string[] {
   const stamp = `"$sr_env/${STAMP_FILE}"`;
   return [
+    // The env is for jobs, which run without what the login environment sets of these: pip would take a
+    // package it finds through a PYTHONPATH there for installed, and never install it.
+    `unset ${PYTHON_IMPORT_VARIABLES.join(" ")}`,
     input.installUv ? installUvCommands(input.envDir) : "",
     siteInstallerFunction(),
     `(umask 077 && mkdir -p "$sr_env") || ${failAt("mkdir")}`,

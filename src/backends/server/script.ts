@@ -3,9 +3,8 @@
 // runner; with Ray, one Ray node sized to the grant (the queue sets SLURMRAY_CPUS, SLURMRAY_GPUS and
 // SLURMRAY_MEM_GB, and CUDA_VISIBLE_DEVICES), private to the job by its token, then the runner.
 import type { JobRecord } from "../../model/job.js";
-import { ENV_NAME, ENV_NAME_RULE } from "../../model/job-env.js";
-import { InputError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
+import { jobEnvironmentLines } from "../job-environment.js";
 
 const RUN_PLAIN = ['exec "$python" -u "$runtime_dir/runner.py" "$job_dir"'];
 
@@ -35,10 +34,6 @@ stop_ray
 exit "$status"`.split("\n");
 
 export function renderServerScript(job: JobRecord, runtimeDir: string): string {
-  const env = Object.entries(job.spec.env).map(([name, value]) => {
-    if (!ENV_NAME.test(name)) throw new InputError(`environment variable ${JSON.stringify(name)}: ${ENV_NAME_RULE}`);
-    return `export ${name}=${quote(value)}`;
-  });
   const lines = [
     "#!/bin/sh",
     `# Written by slurmray: runs job ${job.id} (job.json in this dir) under its grant from the server's queue.`,
@@ -47,8 +42,7 @@ export function renderServerScript(job: JobRecord, runtimeDir: string): string {
     'job_dir=$1',
     `runtime_dir=${quote(runtimeDir)}`,
     `python=${quote(job.python)}`,
-    'export PYTHONUNBUFFERED=1 SLURMRAY_JOB_DIR="$job_dir"',
-    ...env,
+    ...jobEnvironmentLines(job),
     ...(job.spec.ray ? RUN_WITH_RAY : RUN_PLAIN),
   ];
   return `${lines.join("\n")}\n`;

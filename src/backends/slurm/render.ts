@@ -4,9 +4,9 @@
 // runtime dir next to runner.py), waits until all are alive, runs the runner, then stops only its own
 // Ray processes. The runner's exit code becomes the job's.
 import type { JobRecord, Resources } from "../../model/job.js";
-import { ENV_NAME, ENV_NAME_RULE } from "../../model/job-env.js";
 import { InputError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
+import { jobEnvironmentLines } from "../job-environment.js";
 import { jobPaths } from "../types.js";
 import { type SlurmParams, validateSlurmParams } from "./params.js";
 
@@ -101,16 +101,6 @@ function header(job: JobRecord, params: SlurmParams, target: SlurmTargetOptions)
   return [...lines.map((l) => `#SBATCH ${l}`), ...(target.extraSbatch ?? []).map(extraSbatchLine)];
 }
 
-function environment(job: JobRecord): string[] {
-  const lines = ["export PYTHONUNBUFFERED=1 SLURMRAY_JOB_DIR=\"$job_dir\""];
-  // The job's env is set here too, not only by the runner: Ray tasks inherit their raylet's environment.
-  for (const [name, value] of Object.entries(job.spec.env)) {
-    requirePattern("environment variable", name, ENV_NAME, ENV_NAME_RULE);
-    lines.push(`export ${name}=${quote(value)}`);
-  }
-  return lines;
-}
-
 function modulesAndSetup(target: SlurmTargetOptions): string[] {
   const modules = target.modules ?? [];
   const lines: string[] = [];
@@ -173,7 +163,7 @@ export function renderSbatch({ job, target, runtimeDir, python }: RenderInput): 
     job.array ? `job_dir=${quote(job.remoteDir)}/"$SLURM_ARRAY_TASK_ID"` : `job_dir=${quote(job.remoteDir)}`,
     `runtime_dir=${quote(runtimeDir)}`,
     `python=${quote(python)}`,
-    ...environment(job),
+    ...jobEnvironmentLines(job),
     ...modulesAndSetup(target),
     ...(job.spec.ray ? [`export SLURMRAY_RAY_GPUS=${params.gpus}`, ...RUN_WITH_RAY] : RUN_PLAIN),
   ];

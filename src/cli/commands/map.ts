@@ -6,7 +6,7 @@ import { type ArgsJson, argsText } from "../../model/job-args.js";
 import type { PrintableResult } from "../../model/outcome.js";
 import { EXIT, InputError } from "../../util/errors.js";
 import { JsonText } from "../../util/json-text.js";
-import { readArgsFile, resourceOptions, targetName, wholeNumber } from "../flags.js";
+import { envVariable, readArgsFile, resourceOptions, targetName, wholeNumber } from "../flags.js";
 import { interruptSignal } from "../interrupt.js";
 import { jobsLayer } from "../lazy.js";
 import { info, printFailure, printJson } from "../output.js";
@@ -56,14 +56,15 @@ export function mapCommand() {
       .option("--args-file <file>", "JSON lines: one object of keyword arguments per element")
       .option("--max-parallel <n>", "at most this many elements run at once (default: all)", wholeNumber("--max-parallel", { min: 1, max: 1000 }))
       .option("--retry-failed <job>", "submit again the elements of this array that did not complete")
-      .option("--target <name>", "target from slurmray.toml (default: project.default_target, else local)", targetName),
+      .option("--target <name>", "target from slurmray.toml (default: project.default_target, else local)", targetName)
+      .option("--env <name=value>", "an environment variable for every element (repeat for more)", envVariable),
   )
     .option("--detach", "print the job id and return once the array is submitted")
     .option("--accept-new-host-key", "record the host key of a host seen for the first time (like ssh's accept-new)")
     .option("--json", "print one JSON object with an `elements` list on stdout")
     .action(async (entry, options) => {
-      if (options.retryFailed !== undefined && (entry !== undefined || options.argsFile !== undefined)) {
-        throw new InputError("map --retry-failed JOB reruns that array's failed elements with their own arguments: give no ENTRY or --args-file with it");
+      if (options.retryFailed !== undefined && (entry !== undefined || options.argsFile !== undefined || options.env !== undefined)) {
+        throw new InputError("map --retry-failed JOB reruns that array's failed elements with their own arguments and environment: give no ENTRY, --args-file or --env with it");
       }
       if (options.retryFailed === undefined && (entry === undefined || options.argsFile === undefined)) {
         throw new InputError("map: give ENTRY and --args-file list.jsonl (one JSON object per line), or --retry-failed JOB");
@@ -91,6 +92,7 @@ export function mapCommand() {
             maxParallel: options.maxParallel,
             target: options.target,
             resources: { cpus: options.cpus, mem: options.mem, gpus: options.gpus, time: options.time, partition: options.partition },
+            env: options.env,
             detach: options.detach ?? false,
             dryRun: false,
           })

@@ -4,7 +4,7 @@ import type { RunReport } from "../../jobs/report.js";
 import { EXIT, InputError } from "../../util/errors.js";
 import { dashboardEnv } from "../../jobs/dashboard.js";
 import { dashboardWhileRunning } from "./dashboard.js";
-import { parseArgs, poolKind, resourceOptions, targetName, wholeNumber } from "../flags.js";
+import { envVariable, parseArgs, poolKind, resourceOptions, targetName, wholeNumber } from "../flags.js";
 import { WHOLE_LIMITS } from "../../model/resource-limits.js";
 import { interruptSignal } from "../interrupt.js";
 import { jobsLayer } from "../lazy.js";
@@ -31,6 +31,7 @@ export function runCommand() {
       .option("--target <name>", "target from slurmray.toml (default: project.default_target, else local)", targetName)
       .option("--nodes <n>", "number of nodes", wholeNumber("--nodes", WHOLE_LIMITS.nodes)),
   )
+    .option("--env <name=value>", "an environment variable for the job (repeat for more)", envVariable)
     .option("--ray", "start Ray across the allocated nodes (default when --nodes > 1)")
     .option("--no-ray", "do not start Ray")
     .option("--dashboard", "start Ray with its dashboard (adds ray[default]) and forward it here while the job runs")
@@ -55,7 +56,7 @@ export function runCommand() {
         target: options.target,
         resources: { nodes: options.nodes, cpus: options.cpus, mem: options.mem, gpus: options.gpus, time: options.time, partition: options.partition },
         ray: options.dashboard ? true : options.ray,
-        env: options.dashboard ? dashboardEnv() : undefined,
+        env: { ...options.env, ...(options.dashboard ? dashboardEnv() : {}) },
         pool: options.pool,
         detach: options.detach ?? false,
         dryRun: options.dryRun ?? false,

@@ -221,7 +221,11 @@ describe("slurmray map on the local target", () => {
       [["run", "work.py:sq", "--args-file", "."], /--args-file \.: cannot read the file \(it is a directory\)/],
       [["map", "work.py:sq"], /give ENTRY and --args-file/],
       [["map", "work.py:sq", "--args-file", "list.jsonl", "--max-parallel", "0"], /--max-parallel: expected a whole number from 1/],
-      [["map", "work.py:sq", "--retry-failed", "x"], /give no ENTRY or --args-file/],
+      [["map", "work.py:sq", "--retry-failed", "x"], /give no ENTRY, --args-file or --env/],
+      [["map", "--retry-failed", "x", "--env", "A=1"], /give no ENTRY, --args-file or --env/],
+      [["map", "work.py:sq", "--args-file", "list.jsonl", "--env", "1A=2"], /--env: expected NAME=VALUE such as OMP_NUM_THREADS=4 .*got "1A=2"/],
+      [["run", "work.py:sq", "--env", "NO_VALUE"], /--env: expected NAME=VALUE .*got "NO_VALUE"/],
+      [["run", "work.py:sq", "--env", "=x"], /--env: expected NAME=VALUE .*got "=x"/],
       [["map", "work.py", "--args-file", "list.jsonl"], /is a script; map runs a function/],
     ];
     for (const [args, message] of cases) {

@@ -354,6 +354,20 @@ export function envSyncSuite(name: string, open: (bed: TestBed | null) => Promis
       assert.deepEqual(changed.changed, [{ name: "alpha", from: "1.1", to: "2.0" }]);
     });
 
+    test("pip installs what a PYTHONPATH of the login environment already holds: the job runs without it", async (t) => {
+      const tr = usable(t);
+      if (!tr) return;
+      freshEnv();
+      const stale = `${base}/stale${counter}`;
+      await tr.exec(["mkdir", "-p", `${stale}/alpha-1.1.dist-info`]);
+      await tr.exec(["sh", "-c", `printf 'Metadata-Version: 2.1\\nName: alpha\\nVersion: 1.1\\n' > ${stale}/alpha-1.1.dist-info/METADATA`]);
+      const login = intercept(withoutUv(tr), (script) => `PYTHONPATH=${stale}; export PYTHONPATH\n${script}`);
+      const opts = options(snapshotOf(["alpha==1.1"]));
+      const report = await syncEnv(login, opts);
+      assert.deepEqual(report.installed, ["alpha"]);
+      assert.equal(await remoteVersion(tr, opts.envDir, "alpha"), "1.1");
+    });
+
     test("parity: a new env gets the local alpha 1.0 under beta, not the newest", async (t) => {
       const tr = usable(t);
       if (!tr) return;

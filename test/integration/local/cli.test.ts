@@ -36,6 +36,9 @@ def kinds(**kw):
 
 def huge(n):
     return [n.bit_length(), n + 1]
+
+def environment(names):
+    return {name: os.environ.get(name) for name in names}
 `,
   "tool.py": `
 import sys, json
@@ -74,6 +77,15 @@ describe("slurmray CLI on the local target", () => {
     assert.match(r.stderr, /adding 2 40/);
     const [job] = jobRecords(cwd);
     assert.equal(job?.state, "COMPLETED");
+  });
+
+  it("--env NAME=VALUE sets the job's environment variables; a name given twice keeps its last value", async () => {
+    const cwd = tempProject(PROJECT);
+    const args = JSON.stringify({ names: ["OMP_NUM_THREADS", "NOTE"] });
+    const r = await runCli(["run", "work.py:environment", "--env", "OMP_NUM_THREADS=1", "--env", "NOTE=a=b c", "--env", "OMP_NUM_THREADS=4", "--args", args], { cwd });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { OMP_NUM_THREADS: "4", NOTE: "a=b c" });
+    assert.deepEqual(jobRecords(cwd)[0]?.spec.env, { OMP_NUM_THREADS: "4", NOTE: "a=b c" });
   });
 
   it("--json prints exactly one JSON object with the contract's fields", async () => {
