@@ -28,3 +28,11 @@ export function jobEnvironmentLines(job: JobRecord): string[] {
   });
   return [...clear, 'export PYTHONUNBUFFERED=1 SLURMRAY_JOB_DIR="$job_dir"', ...own];
 }
+
+/**
+ * POSIX sh, the last line before Python starts: the env's bin dir first on PATH (`$python` is the env's
+ * interpreter), as an activated venv has it, so that a job's `subprocess.run(["python", …])` or a console
+ * script of its packages (torchrun, accelerate) is the env's and not the target's own python3. After a Slurm
+ * target's `modules` and `setup`, which may put another Python first.
+ */
+export const ENV_FIRST_ON_PATH = 'export PATH="${python%/*}:$PATH"';

@@ -4,7 +4,7 @@
 // SLURMRAY_MEM_GB, and CUDA_VISIBLE_DEVICES), private to the job by its token, then the runner.
 import type { JobRecord } from "../../model/job.js";
 import { quote } from "../../util/shell.js";
-import { jobEnvironmentLines } from "../job-environment.js";
+import { ENV_FIRST_ON_PATH, jobEnvironmentLines } from "../job-environment.js";
 
 const RUN_PLAIN = ['exec "$python" -u "$runtime_dir/runner.py" "$job_dir"'];
 
@@ -43,6 +43,7 @@ export function renderServerScript(job: JobRecord, runtimeDir: string): string {
     `runtime_dir=${quote(runtimeDir)}`,
     `python=${quote(job.python)}`,
     ...jobEnvironmentLines(job),
+    ENV_FIRST_ON_PATH,
     ...(job.spec.ray ? RUN_WITH_RAY : RUN_PLAIN),
   ];
   return `${lines.join("\n")}\n`;

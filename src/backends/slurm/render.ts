@@ -6,7 +6,7 @@
 import type { JobRecord, Resources } from "../../model/job.js";
 import { InputError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
-import { jobEnvironmentLines } from "../job-environment.js";
+import { ENV_FIRST_ON_PATH, jobEnvironmentLines } from "../job-environment.js";
 import { jobPaths } from "../types.js";
 import { type SlurmParams, validateSlurmParams } from "./params.js";
 
@@ -165,6 +165,7 @@ export function renderSbatch({ job, target, runtimeDir, python }: RenderInput): 
     `python=${quote(python)}`,
     ...jobEnvironmentLines(job),
     ...modulesAndSetup(target),
+    ENV_FIRST_ON_PATH,
     ...(job.spec.ray ? [`export SLURMRAY_RAY_GPUS=${params.gpus}`, ...RUN_WITH_RAY] : RUN_PLAIN),
   ];
   return `${lines.join("\n")}\n`;

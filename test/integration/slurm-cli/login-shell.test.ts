@@ -16,12 +16,15 @@ def hello(name):
     return {"greeting": f"hello {name}!", "shell": os.environ.get("SHELL")}
 
 def imports():
+    import shutil, subprocess
     try:
         import stale
         found = stale.WHERE
     except ImportError:
         found = None
-    return {"PYTHONPATH": os.environ.get("PYTHONPATH"), "stale": found, "on_path": [p for p in sys.path if "stale" in p]}
+    # What a job's subprocess.run(["python", ...]) starts: the env's interpreter, as in an activated venv.
+    child = subprocess.run(["python", "-c", "import sys; print(sys.prefix)"], capture_output=True, text=True).stdout.strip()
+    return {"PYTHONPATH": os.environ.get("PYTHONPATH"), "stale": found, "on_path": [p for p in sys.path if "stale" in p], "python": child == sys.prefix}
 `;
 
 const bed = testbed();
@@ -62,7 +65,7 @@ describe("the target's login environment and the job's imports", () => {
     server: (tb: TestBed) => serverToml(tb, { user: tb.tcshUser, baseDir: base, gpus: [] }),
   };
   for (const [kind, toml] of Object.entries(kinds)) {
-    it(`${kind}: a PYTHONPATH from ~/.tcshrc does not reach the job, and its log says so; one given with --env does`, async (t) => {
+    it(`${kind}: a PYTHONPATH from ~/.tcshrc does not reach the job, and its log says so; one given with --env does; "python" is the env's`, async (t) => {
       const tb = requireTestbed(t);
       if (!tb) return;
       const stale = `${base}/stale`;
@@ -71,11 +74,11 @@ describe("the target's login environment and the job's imports", () => {
         const cwd = project(toml(tb));
         const r = await runCli(["run", "work.py:imports", "--json"], { cwd, timeoutMs: 180_000 });
         assert.equal(r.code, 0, r.stderr);
-        assert.deepEqual(JSON.parse(r.stdout).result, { PYTHONPATH: null, stale: null, on_path: [] });
+        assert.deepEqual(JSON.parse(r.stdout).result, { PYTHONPATH: null, stale: null, on_path: [], python: true });
         assert.ok(r.stderr.includes(`slurmray: PYTHONPATH=${stale} from the target's login environment is not passed to the job`), r.stderr);
         const given = await runCli(["run", "work.py:imports", "--env", `PYTHONPATH=${stale}`, "--json"], { cwd, timeoutMs: 180_000 });
         assert.equal(given.code, 0, given.stderr);
-        assert.deepEqual(JSON.parse(given.stdout).result, { PYTHONPATH: stale, stale: "login PYTHONPATH", on_path: [stale] });
+        assert.deepEqual(JSON.parse(given.stdout).result, { PYTHONPATH: stale, stale: "login PYTHONPATH", on_path: [stale], python: true });
       } finally {
         runOnBed(tb, "rm -f ~/.tcshrc", tb.tcshUser);
       }
