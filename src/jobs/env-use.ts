@@ -5,21 +5,15 @@
 // A project whose config sets `name` may be shared with other clones, whose jobs this clone has no record
 // of: for it the same command is always asked, and it also reads, from each live job's remote dir, the
 // python its job.json names.
-import { dirname } from "node:path";
 import { withRuntime } from "../backends/runtime.js";
 import type { JobRecord } from "../model/job.js";
-import { isFinal } from "../model/job.js";
+import { envOfJob, isFinal } from "../model/job.js";
 import { RemoteCommandError } from "../util/errors.js";
 import { quote } from "../util/shell.js";
 import type { EnvsInUse } from "../envsync/generations.js";
 import { envClaimed, listJobs } from "./registry.js";
 import { REMOTE_PYTHON } from "./remote-paths.js";
 import type { TargetSession } from "./session.js";
-
-/** The env dir of a job: `<env>/bin/python` → `<env>`. */
-export function envOfJob(job: Pick<JobRecord, "python">): string {
-  return dirname(dirname(job.python));
-}
 
 /** Whether `envDir` is a generation of the family `base` (`<base>` or `<base>-<n>`). */
 function inFamily(envDir: string, base: string): boolean {

@@ -20,7 +20,7 @@ import type { ConnectOptions } from "./connect.js";
 import { parseEntry } from "./entry.js";
 import { followState, type StatusFields, statusFields } from "./follow.js";
 import { claimEnv, findJob, jobsDir, saveArray } from "./registry.js";
-import { fetchArrayOutputs, type PreparedRemote, prepareLocal, prepareRemote } from "./remote-run.js";
+import { fetchArrayOutputs, type PreparedRemote, pinPrepared, prepareLocal, prepareRemote } from "./remote-run.js";
 import { emptyTimings, type RunReport, type StepObserver, type Timings, timed } from "./report.js";
 import { finishReport, newReport, prepareJob, type RunRequest, submit } from "./run.js";
 import { openTarget, type TargetSession } from "./session.js";
@@ -389,8 +389,7 @@ async function retryElements(request: RetryRequest, config: LoadedConfig, job: J
     prepared = session.layout
       ? await prepareRemote(session, job, report, warn, false, request.signal, request.onStep)
       : await prepareLocal(session, job, report, warn, false);
-    job.python = prepared.python;
-    job.codeDir = prepared.codeDir;
+    pinPrepared(job, prepared);
     request.onProgress?.(`retrying element(s) ${failed.join(", ")} of job ${job.id}`);
     await submitElements(session, job, failed, timings, request.onStep);
   } finally {

@@ -52,6 +52,7 @@ const RECORD: Record<string, Check> = {
   remoteDir: absolutePath,
   codeDir: absolutePath,
   python: nonEmpty,
+  envHash: (v) => (v === undefined ? null : matching(/^[0-9a-f]{32}$/, "a snapshot hash (32 hex digits)")(v)),
   createdAt: str,
   startedAt: nullable(str),
   endedAt: nullable(str),

@@ -113,6 +113,8 @@ export interface PreparedRemote {
   python: string;
   /** The job's code tree on the target (what the job pins). */
   codeDir: string;
+  /** The snapshot hash its env was synced for (remote targets; not on a dry run). */
+  envHash?: string;
   /** Code files that would be sent (dry run only). */
   dryRunList: string[] | null;
   /** What the target goes on doing for this run (the code store's spare tree), awaited before the command ends. */
@@ -186,7 +188,15 @@ export async function prepareRemote(
   onStep({ step: "env_sync", phase: "end", text: `env sync: ${describeEnv(env)}` });
   await cleanOldJobs(session, job);
   // The exact env generation this job runs with: a later change builds the next one beside it.
-  return { python: `${env.envDir}/bin/python`, codeDir: code.treeDir, dryRunList: null, background: code.background };
+  return { python: `${env.envDir}/bin/python`, codeDir: code.treeDir, envHash: snapshot.hash, dryRunList: null, background: code.background };
+}
+
+/** What a job pins from its preparation: its env (its python and the snapshot it holds) and its code tree. */
+export function pinPrepared(job: JobRecord, prepared: PreparedRemote): void {
+  job.python = prepared.python;
+  job.codeDir = prepared.codeDir;
+  if (prepared.envHash) job.envHash = prepared.envHash;
+  else delete job.envHash;
 }
 
 function codeSyncOptions(session: TargetSession, baseDir: string, python: string, dryRun: boolean): SyncOptions {

@@ -13,7 +13,7 @@ import { checkEntryFunction } from "./entry-check.js";
 import { completedResult, type Outcome, resultToPrint } from "../model/outcome.js";
 import { claimEnv, jobsDir, newJobId, saveJob, saveSubmitted } from "./registry.js";
 import type { OutputsResult } from "../codesync/outputs.js";
-import { fetchJobOutputs, prepareLocal, prepareRemote } from "./remote-run.js";
+import { fetchJobOutputs, pinPrepared, prepareLocal, prepareRemote } from "./remote-run.js";
 import { emptyTimings, type RunReport, type StepObserver, type Timings, timed } from "./report.js";
 import { cacheDir, checkJob, openTarget, unappliedResources, type TargetSession, type WatchRequest } from "./session.js";
 import type { JobRecord, JobSpec } from "../model/job.js";
@@ -285,8 +285,7 @@ export async function prepareJob(request: RunRequest): Promise<PreparedJob> {
       ? await prepareRemote(session, job, report, warn, request.dryRun, request.signal, request.onStep)
       : await prepareLocal(session, job, report, warn, request.dryRun);
     background = prepared.background;
-    job.python = prepared.python;
-    job.codeDir = prepared.codeDir;
+    pinPrepared(job, prepared);
     if (prepared.dryRunList) report.dry_run = prepared.dryRunList;
     if (!request.dryRun && request.signal?.aborted) throw new InterruptedError("Interrupted before the job was submitted; nothing is running");
   } catch (error) {

@@ -64,6 +64,11 @@ export interface JobRecord {
   codeDir: string;
   /** The python interpreter the job runs with (absolute, on the target). */
   python: string;
+  /**
+   * On a remote target, the snapshot hash of the env the job was submitted with (its stamp's): every
+   * submission, a retry's too, first checks that the env still holds it (backends/code-link.ts).
+   */
+  envHash?: string;
   createdAt: string;
   startedAt: string | null;
   endedAt: string | null;
@@ -74,6 +79,11 @@ export interface JobRecord {
   array?: ArrayInfo;
   /** Set on the record of one element of an array (derived from its array's record, never stored). */
   element?: number;
+}
+
+/** The env dir of a job on its target: `<env>/bin/python` → `<env>`. */
+export function envOfJob(job: Pick<JobRecord, "python">): string {
+  return job.python.slice(0, job.python.lastIndexOf("/", job.python.lastIndexOf("/") - 1));
 }
 
 /** One element of a job array, as its array's record keeps it. */

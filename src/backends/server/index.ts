@@ -9,7 +9,7 @@ import type { Transport } from "../../transport/types.js";
 import { InputError, RemoteCommandError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
 import { elementDirCommands } from "../batched.js";
-import { codeLinkLines } from "../code-link.js";
+import { envChangedError, pinLines } from "../code-link.js";
 import { type JobFiles, remoteFiles } from "../job-files.js";
 import { requireRuntime, withRuntime } from "../runtime.js";
 import { type ArraySubmission, type Backend, type BackendContext, type JobStatus, jobPaths, neverRetry, type WatchRequest, type WatchResult } from "../types.js";
@@ -97,7 +97,7 @@ export class ServerBackend implements Backend {
     const lines = [
       "umask 077",
       `mkdir -p ${quote(top.dir)} && chmod 700 ${quote(top.dir)} || exit 1`,
-      ...codeLinkLines(top.dir, job.codeDir),
+      ...pinLines(top.dir, job),
       `printf '%s' ${quote(renderServerScript(job, this.runtimeDir))} > ${quote(`${top.dir}/job.sh`)} || exit 1`,
       ...elementDirCommands(top.dir, paths.map((p) => p.dir)).map((c) => `${c} || exit 1`),
       ...dirs.map((element, i) => `printf '%s' ${quote(`${runnerSpecJson(element)}\n`)} > ${quote(paths[i]!.spec)} || exit 1`),
@@ -107,6 +107,8 @@ export class ServerBackend implements Backend {
     const args = [...paths.flatMap((p) => ["--job-dir", p.dir]), ...request, "--", "/bin/sh", `${top.dir}/job.sh`];
     lines.push(`sr_out=$(${this.command("submit", args, job.python)}) || { printf '%s\n' "$sr_out"; exit 1; }`, `printf '%s\n' "$sr_out"`);
     const { code, stdout, stderr } = await this.transport.script(lines.join("\n"));
+    const envChanged = envChangedError(code, stdout);
+    if (envChanged) throw envChanged;
     const queued = parseSubmittedIds(parseReply("Queueing the job on the server", "queue.py submit", code, stdout, stderr));
     if (queued.length !== dirs.length) throw new RemoteCommandError("Queueing the job on the server", "queue.py submit", 1, stdout || stderr);
     return new Map(dirs.map((element, i) => [element.id, queued[i]!]));

@@ -72,7 +72,7 @@ export class SlurmBackend implements Backend {
   async submitArray(array: JobRecord, elements: readonly JobRecord[], maxParallel: number): Promise<ArraySubmission> {
     const dirs = elements.map((element) => ({ dir: element.remoteDir, spec: runnerSpecJson(element) }));
     const indices = elements.map((element) => element.element!);
-    const snippet = submitDirsSnippet(array.remoteDir, array.codeDir, dirs, this.render(array), [`--array=${arraySpec(indices, maxParallel)}`]);
+    const snippet = submitDirsSnippet(array.remoteDir, array, dirs, this.render(array), [`--array=${arraySpec(indices, maxParallel)}`]);
     const id = parseSubmitOutput((await this.transport.script(snippet)).stdout);
     return { schedulerId: id, elements: new Map(indices.map((index) => [index, `${id}_${index}`])) };
   }

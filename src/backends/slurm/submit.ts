@@ -1,5 +1,6 @@
 // Submission in one remote command: create the job dir (0700), pin the job's code tree (its `code` link,
-// made under the store's shared lock so that a concurrent `clean` cannot remove the tree meanwhile), write
+// made under the store's shared lock so that a concurrent `clean` cannot remove the tree meanwhile) and check
+// its env still holds what it was synced for (code-link.ts), write
 // job.json and sbatch.sh, clear the outcome files of an earlier attempt (a retry reuses the dir; job.log
 // is appended to), `sbatch --parsable`.
 // The snippet can be batched with other layers' work; its output is the slurm-submit section.
@@ -8,7 +9,7 @@ import type { JobRecord } from "../../model/job.js";
 import { EXIT, RemoteCommandError, SlurmrayError } from "../../util/errors.js";
 import { quote } from "../../util/shell.js";
 import { elementDirCommands } from "../batched.js";
-import { codeLinkLines } from "../code-link.js";
+import { envChangedError, pinLines } from "../code-link.js";
 import { jobPaths } from "../types.js";
 import { sectionLines, wrapSection } from "../../util/sections.js";
 
@@ -25,14 +26,15 @@ export interface SubmitDir {
 
 /** POSIX sh that writes the job dir and submits it; prints `sbatch-exit|<code>` and sbatch's output. */
 export function submitSnippet(job: JobRecord, sbatchScript: string): string {
-  return submitDirsSnippet(job.remoteDir, job.codeDir, [{ dir: job.remoteDir, spec: runnerSpecJson(job) }], sbatchScript, []);
+  return submitDirsSnippet(job.remoteDir, job, [{ dir: job.remoteDir, spec: runnerSpecJson(job) }], sbatchScript, []);
 }
 
 /**
- * The same for any job dirs: `dir` holds sbatch.sh and the link to the code tree `codeDir` the job pins; each
- * of `dirs` gets its job.json (an array has one dir per element below `dir`). `sbatchArgs` are validated options such as `--array=0-19%5`.
+ * The same for any job dirs: `dir` holds sbatch.sh and the link to the code tree the job pins (`pin`'s, whose
+ * env is checked too: code-link.ts); each of `dirs` gets its job.json (an array has one dir per element below
+ * `dir`). `sbatchArgs` are validated options such as `--array=0-19%5`.
  */
-export function submitDirsSnippet(dir: string, codeDir: string, dirs: readonly SubmitDir[], sbatchScript: string, sbatchArgs: readonly string[]): string {
+export function submitDirsSnippet(dir: string, pin: Pick<JobRecord, "codeDir" | "python" | "envHash">, dirs: readonly SubmitDir[], sbatchScript: string, sbatchArgs: readonly string[]): string {
   const writes = [
     ...elementDirCommands(dir, dirs.map((d) => d.dir)).map((c) => `    ${c} &&`),
     // printf is a shell builtin: no process per element.
@@ -49,7 +51,7 @@ export function submitDirsSnippet(dir: string, codeDir: string, dirs: readonly S
       ...writes,
       `    printf '%s' ${quote(sbatchScript)} > ${quote(`${dir}/sbatch.sh`)}`,
       `  } 2>&1 || exit ${SETUP_FAILED}`,
-      ...codeLinkLines(dir, codeDir),
+      ...pinLines(dir, pin),
       `  cd ${quote(dir)} && ${["sbatch", "--parsable", ...sbatchArgs].map(quote).join(" ")} sbatch.sh 2>&1`,
       ")",
       'echo "sbatch-exit|$?"',
@@ -66,6 +68,8 @@ export function parseSubmitOutput(stdout: string): string {
   if (exit === "sbatch-exit|0" && id) return id;
   const code = exit ? Number(exit.split("|")[1]) : 1;
   const text = (exit ? output : [stdout]).join("\n");
+  const envChanged = envChangedError(code, text);
+  if (envChanged) throw envChanged;
   if (code === SETUP_FAILED) {
     throw new SlurmrayError(`Could not write the job dir on the target, so nothing was submitted:\n${text.trim()}\nCheck that base_dir and its jobs dir are yours and writable.`, EXIT.jobFailed);
   }

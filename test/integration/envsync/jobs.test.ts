@@ -3,17 +3,18 @@
 // version, B sees the new one, and the old env is removed by `clean` once A has ended. The same holds when
 // B comes from another clone sharing the project's `name`.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it, type TestContext } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { SHARED_SETTLE_MINUTES } from "../../../src/envsync/generations.js";
 import { runJob } from "../../../src/jobs/run.js";
 import { closeSessions } from "../../../src/jobs/session.js";
 import { NO_ARGS } from "../../../src/model/job-args.js";
 import type { JsonText } from "../../../src/util/json-text.js";
-import { CLI, runCli, tempProject } from "../../helpers/cli.js";
-import { removeRemote, requireTestbed, sshArgs, type TestBed } from "../../helpers/testbed.js";
+import { CLI, runCli, startCli, tempProject } from "../../helpers/cli.js";
+import { removeRemote, requireTestbed, runOnBed, sshArgs, type TestBed } from "../../helpers/testbed.js";
 import { testbedToml } from "../../helpers/testbed-project.js";
 import { wheelIndex } from "../../helpers/wheel-index.js";
 
@@ -54,7 +55,7 @@ interface AlphaProject {
  * A project on the bed whose requirements pin alpha 1.0 from the test index (its remote base_dir removed
  * after); `sharedName` sets the config's `name`.
  */
-async function alphaProject(t: TestContext, tb: TestBed, name: string, sharedName?: string): Promise<AlphaProject> {
+async function alphaProject(t: TestContext, tb: TestBed, name: string, sharedName?: string, target = ""): Promise<AlphaProject> {
   const { url } = await wheelIndex();
   const baseDir = `/tmp/${name}-${process.pid}-${Date.now()}`;
   t.after(() => removeRemote(tb, [baseDir]));
@@ -62,7 +63,7 @@ async function alphaProject(t: TestContext, tb: TestBed, name: string, sharedNam
   const project = `${sharedName ? `name = "${sharedName}"\n` : ""}requirements = "requirements.txt"\n\n`;
   const clone = (): string =>
     tempProject({
-      "slurmray.toml": testbedToml(tb, { baseDir }).replace("[targets.tb]", `${project}[targets.tb]`),
+      "slurmray.toml": testbedToml(tb, { baseDir, extra: target }).replace("[targets.tb]", `${project}[targets.tb]`),
       "requirements.txt": pins("1.0"),
       "use.py": USE,
     });
@@ -100,6 +101,54 @@ describe("env generations through the CLI on the Slurm bed", () => {
     assert.deepEqual(clean.envs_removed, [envA]);
     assert.equal(ssh(tb, `test -e '${envA}'`), 1, "the old env is gone");
     assert.equal(ssh(tb, `test -x '${envB}/bin/python'`), 0, "the current env stays");
+  });
+
+  it("a job a node failure ended is not submitted again with an env another run changed in the meantime: run says so, nothing runs", async (t) => {
+    const tb = requireTestbed(t);
+    if (!tb) return;
+    // --exclusive: no other test's job shares the node this test sets DOWN.
+    const { cwd, baseDir, pins } = await alphaProject(t, tb, "sr-envretry-cli", undefined, 'sbatch = ["--no-requeue", "--exclusive"]\nmax_retries = 1\n');
+    const flag = `${baseDir}/go`;
+    const a = startCli(["run", "use.py:later", "--args", JSON.stringify({ flag }), "--json"], { cwd, timeoutMs: 180_000 });
+    const recordA = (): { python: string; schedulerId: string | null; state: string; reason: string | null } => {
+      const dir = join(cwd, ".slurmray", "jobs");
+      const file = existsSync(dir) ? readdirSync(dir).find((name) => name.endsWith(".json")) : undefined;
+      return file ? JSON.parse(readFileSync(join(dir, file), "utf8")) : { python: "", schedulerId: null, state: "", reason: null };
+    };
+    let node = "";
+    for (let i = 0; i < 600 && !node; i++) {
+      const id = recordA().schedulerId;
+      node = id ? runOnBed(tb, `squeue -h -t R -j ${id} -o %N`).trim() : "";
+      if (!node) await sleep(100);
+    }
+    assert.ok(node, "job A started");
+    const scontrol = (state: string) =>
+      execFileSync("scontrol", ["update", `NodeName=${node}`, `State=${state}`, ...(state === "DOWN" ? ["Reason=slurmray-env-retry-test"] : [])], {
+        env: { ...process.env, SLURM_CONF: tb.slurmConf },
+      });
+    try {
+      // A's run is held still while its node fails and another run changes the env: the moment between the
+      // job leaving the queue and its run submitting it again, made long.
+      a.child.kill("SIGSTOP");
+      scontrol("DOWN");
+      for (let i = 0; i < 300 && runOnBed(tb, `squeue -h -j ${recordA().schedulerId}`).trim(); i++) await sleep(100);
+      writeFileSync(join(cwd, "requirements.txt"), pins("1.1"));
+      const sync = await json(cwd, ["env", "sync"]);
+      const envA = recordA().python.replace(/\/bin\/python$/, "");
+      assert.equal(sync.env_dir, envA, "changed in place: no live job used it");
+      runOnBed(tb, `touch '${flag}'`);
+      a.child.kill("SIGCONT");
+      const r = await a.done;
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /the job ended because a node failed; submitting it again/i);
+      assert.match(r.stderr, new RegExp(`the env ${envA} no longer holds the packages this job was submitted with \\(another run changed them since\\): nothing was submitted`));
+      assert.equal(recordA().state, "FAILED");
+      assert.match(recordA().reason ?? "", /no longer holds the packages this job was submitted with/);
+    } finally {
+      a.child.kill("SIGCONT");
+      // The bed's ReturnToService=2 may already have brought the node back, which makes RESUME an error.
+      if (/down/i.test(runOnBed(tb, `sinfo -h -n ${node} -o %T`))) scontrol("RESUME");
+    }
   });
 
   it("while another run holds a claim (synced, not yet recorded), a change is made beside the current env and nothing is removed", async (t) => {

@@ -72,6 +72,18 @@ test("a record whose schedulerId is a shell command is refused, naming the file 
   assert.equal(findJob(root).id, "20261124-135600-ffffff");
 });
 
+test("a record whose envHash is not a snapshot hash is refused; one without it (written before envHash) still reads", () => {
+  const root = project();
+  const bad = slurmJob({ id: "20261124-135501-aaaaaa", schedulerId: "12", envHash: `x" ${HOSTILE_ID}` });
+  writeFileSync(join(jobsDir(root), `${bad.id}.json`), JSON.stringify(bad));
+  assert.throws(() => findJob(root, bad.id), /envHash: expected a snapshot hash \(32 hex digits\)/);
+  const old = slurmJob({ id: "20261124-135502-bbbbbb", schedulerId: "13" });
+  saveJob(root, old);
+  assert.equal(findJob(root, old.id).envHash, undefined);
+  saveJob(root, { ...old, id: "20261124-135503-cccccc", envHash: "0123456789abcdef0123456789abcdef" });
+  assert.equal(findJob(root, "20261124-135503-cccccc").envHash, "0123456789abcdef0123456789abcdef");
+});
+
 test("a record renamed to another job's id is refused", () => {
   const root = project();
   const job = slurmJob({ id: "20261124-135501-aaaaaa", schedulerId: "12" });
