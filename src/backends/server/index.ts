@@ -95,6 +95,9 @@ export class ServerBackend implements Backend {
     const request = ["--cpus", String(r.cpus), "--mem", String(r.mem), "--gpus", String(r.gpus), ...(r.time ? ["--time", String(r.time)] : []), ...group, "--pass-job-dir"];
     const paths = dirs.map((element) => jobPaths(element.remoteDir));
     const lines = [
+      // The job runs with the user's own umask (its supervisor, forked by queue.py submit, hands it on); the
+      // job dir is private.
+      "sr_umask=$(umask)",
       "umask 077",
       `mkdir -p ${quote(top.dir)} && chmod 700 ${quote(top.dir)} || exit 1`,
       ...pinLines(top.dir, job),
@@ -105,7 +108,7 @@ export class ServerBackend implements Backend {
     // ONE queue.py call for every dir (at most MAX_ELEMENTS, ~100 KB of arguments): it checks them all, and
     // queues all or none. Its reply: {"id": first, "ids": [one per --job-dir, in order]}.
     const args = [...paths.flatMap((p) => ["--job-dir", p.dir]), ...request, "--", "/bin/sh", `${top.dir}/job.sh`];
-    lines.push(`sr_out=$(${this.command("submit", args, job.python)}) || { printf '%s\n' "$sr_out"; exit 1; }`, `printf '%s\n' "$sr_out"`);
+    lines.push(`sr_out=$(umask "$sr_umask" && ${this.command("submit", args, job.python)}) || { printf '%s\n' "$sr_out"; exit 1; }`, `printf '%s\n' "$sr_out"`);
     const { code, stdout, stderr } = await this.transport.script(lines.join("\n"));
     const envChanged = envChangedError(code, stdout);
     if (envChanged) throw envChanged;

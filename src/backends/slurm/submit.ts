@@ -44,6 +44,8 @@ export function submitDirsSnippet(dir: string, pin: Pick<JobRecord, "codeDir" | 
     SUBMIT_SECTION,
     [
       "(",
+      // The job runs with the user's own umask (sbatch hands its own to the job); the job dir is private.
+      "  sr_umask=$(umask)",
       "  umask 077",
       // Writing the job dir fails with its own message (a read-only or foreign jobs dir), in the section.
       "  {",
@@ -52,7 +54,7 @@ export function submitDirsSnippet(dir: string, pin: Pick<JobRecord, "codeDir" | 
       `    printf '%s' ${quote(sbatchScript)} > ${quote(`${dir}/sbatch.sh`)}`,
       `  } 2>&1 || exit ${SETUP_FAILED}`,
       ...pinLines(dir, pin),
-      `  cd ${quote(dir)} && ${["sbatch", "--parsable", ...sbatchArgs].map(quote).join(" ")} sbatch.sh 2>&1`,
+      `  cd ${quote(dir)} && umask "$sr_umask" && ${["sbatch", "--parsable", ...sbatchArgs].map(quote).join(" ")} sbatch.sh 2>&1`,
       ")",
       'echo "sbatch-exit|$?"',
     ].join("\n"),

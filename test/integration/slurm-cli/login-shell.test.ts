@@ -24,7 +24,8 @@ def imports():
         found = None
     # What a job's subprocess.run(["python", ...]) starts: the env's interpreter, as in an activated venv.
     child = subprocess.run(["python", "-c", "import sys; print(sys.prefix)"], capture_output=True, text=True).stdout.strip()
-    return {"PYTHONPATH": os.environ.get("PYTHONPATH"), "stale": found, "on_path": [p for p in sys.path if "stale" in p], "python": child == sys.prefix}
+    umask = os.umask(0o22)
+    return {"PYTHONPATH": os.environ.get("PYTHONPATH"), "stale": found, "on_path": [p for p in sys.path if "stale" in p], "python": child == sys.prefix, "umask": oct(umask)}
 `;
 
 const bed = testbed();
@@ -65,20 +66,20 @@ describe("the target's login environment and the job's imports", () => {
     server: (tb: TestBed) => serverToml(tb, { user: tb.tcshUser, baseDir: base, gpus: [] }),
   };
   for (const [kind, toml] of Object.entries(kinds)) {
-    it(`${kind}: a PYTHONPATH from ~/.tcshrc does not reach the job, and its log says so; one given with --env does; "python" is the env's`, async (t) => {
+    it(`${kind}: a PYTHONPATH from ~/.tcshrc does not reach the job, and its log says so; one given with --env does; "python" is the env's; the umask is the user's`, async (t) => {
       const tb = requireTestbed(t);
       if (!tb) return;
       const stale = `${base}/stale`;
-      runOnBed(tb, `mkdir -p ${stale} && echo "WHERE = 'login PYTHONPATH'" > ${stale}/stale.py && echo 'setenv PYTHONPATH ${stale}' > ~/.tcshrc`, tb.tcshUser);
+      runOnBed(tb, `mkdir -p ${stale} && echo "WHERE = 'login PYTHONPATH'" > ${stale}/stale.py && printf 'setenv PYTHONPATH ${stale}\\numask 002\\n' > ~/.tcshrc`, tb.tcshUser);
       try {
         const cwd = project(toml(tb));
         const r = await runCli(["run", "work.py:imports", "--json"], { cwd, timeoutMs: 180_000 });
         assert.equal(r.code, 0, r.stderr);
-        assert.deepEqual(JSON.parse(r.stdout).result, { PYTHONPATH: null, stale: null, on_path: [], python: true });
+        assert.deepEqual(JSON.parse(r.stdout).result, { PYTHONPATH: null, stale: null, on_path: [], python: true, umask: "0o2" });
         assert.ok(r.stderr.includes(`slurmray: PYTHONPATH=${stale} from the target's login environment is not passed to the job`), r.stderr);
         const given = await runCli(["run", "work.py:imports", "--env", `PYTHONPATH=${stale}`, "--json"], { cwd, timeoutMs: 180_000 });
         assert.equal(given.code, 0, given.stderr);
-        assert.deepEqual(JSON.parse(given.stdout).result, { PYTHONPATH: stale, stale: "login PYTHONPATH", on_path: [stale], python: true });
+        assert.deepEqual(JSON.parse(given.stdout).result, { PYTHONPATH: stale, stale: "login PYTHONPATH", on_path: [stale], python: true, umask: "0o2" });
       } finally {
         runOnBed(tb, "rm -f ~/.tcshrc", tb.tcshUser);
       }

@@ -7,14 +7,14 @@ import { parseSubmitOutput, submitDirsSnippet } from "../../../src/backends/slur
 import { SlurmrayError } from "../../../src/util/errors.js";
 import { scratchDir } from "../../helpers/scratch.js";
 
-test("an array's submit writes every element's dir and job.json with a few processes, whatever its size", () => {
+test("an array's submit writes every element's dir and job.json with a few processes, whatever its size; sbatch gets the user's umask", () => {
   const root = scratchDir("/tmp/sr-submit-");
   const bin = join(root, "bin");
   const store = join(root, "trees");
   mkdirSync(bin);
   mkdirSync(join(store, "t1"), { recursive: true });
   // A fake sbatch that records where it ran and with what.
-  writeFileSync(join(bin, "sbatch"), `#!/bin/sh\npwd > ${root}/sbatch.cwd\necho "$@" > ${root}/sbatch.args\necho 4242\n`);
+  writeFileSync(join(bin, "sbatch"), `#!/bin/sh\npwd > ${root}/sbatch.cwd\necho "$@" > ${root}/sbatch.args\numask > ${root}/sbatch.umask\necho 4242\n`);
   chmodSync(join(bin, "sbatch"), 0o755);
   const array = join(root, "jobs", "J");
   const n = 600; // more than one chunk of arguments per command
@@ -28,9 +28,10 @@ test("an array's submit writes every element's dir and job.json with a few proce
   // Chunks of 256 arguments: mkdir and chmod of 600 dirs, rm of 3,000 stale paths, and the array's own dir
   // (it was three processes per element: 1,800).
   assert.ok(processes <= 19, `${processes} mkdir/chmod/rm lines for ${n} elements`);
-  const run = spawnSync("sh", ["-s"], { input: snippet, encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env["PATH"]}` } });
+  const run = spawnSync("sh", ["-s"], { input: `umask 002\n${snippet}`, encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env["PATH"]}` } });
   assert.equal(run.status, 0, run.stderr);
   assert.equal(parseSubmitOutput(run.stdout), "4242");
+  assert.equal(readFileSync(join(root, "sbatch.umask"), "utf8").trim(), "0002", "Slurm hands sbatch's umask to the job");
   for (const i of [0, 7, 255, 256, 599]) {
     assert.deepEqual(JSON.parse(readFileSync(`${array}/${i}/job.json`, "utf8")), { id: `J_${i}`, args: { x: i } });
     assert.equal(statSync(`${array}/${i}`).mode & 0o777, 0o700);
