@@ -39,7 +39,12 @@ SLURMRAY_RAY_DASHBOARD=1 (start the dashboard on the head; needs ray[default]).
 import os
 import sys
 
-import slurmray_root_writes  # noqa: E402 (from this file's dir, which leaves sys.path below)
+# From this file's dir, which leaves sys.path below; no __pycache__ is written into the runtime dir, which
+# stays as uploaded (and private: the job's umask is the user's). The user's code keeps the bytecode cache.
+_write_bytecode = sys.dont_write_bytecode
+sys.dont_write_bytecode = True
+import slurmray_root_writes  # noqa: E402
+sys.dont_write_bytecode = _write_bytecode
 
 # Python puts this file's directory first on sys.path. It also holds queue.py (the server kind's scheduler),
 # which would shadow the standard library's `queue` for Ray.

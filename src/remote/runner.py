@@ -43,7 +43,12 @@ import sys
 if __name__ == "__main__" and not sys.flags.utf8_mode and sys.getfilesystemencoding() != "utf-8":
     os.execv(sys.executable, [sys.executable, "-X", "utf8"] + sys.argv)
 
-import slurmray_root_writes  # noqa: E402 (from this file's dir, which leaves sys.path below)
+# From this file's dir, which leaves sys.path below; no __pycache__ is written into the runtime dir, which
+# stays as uploaded (and private: the job's umask is the user's). The user's code keeps the bytecode cache.
+_write_bytecode = sys.dont_write_bytecode
+sys.dont_write_bytecode = True
+import slurmray_root_writes  # noqa: E402
+sys.dont_write_bytecode = _write_bytecode
 
 # Python puts this file's directory first on sys.path. It also holds queue.py (the server
 # scheduler), which would shadow the standard library's `queue` for the user's code and Ray.

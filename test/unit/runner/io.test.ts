@@ -1,6 +1,6 @@
 // runner.py: script mode, output into job.log, cancellation, status.json, environment, locale, Ray wiring.
 import assert from "node:assert/strict";
-import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, describe, test } from "node:test";
 import { scratchDir } from "../../helpers/scratch.js";
@@ -204,6 +204,24 @@ describe("runner Python environment", () => {
       assert.equal(sets.CapEff & readAll, readAll, JSON.stringify(sets));
     }
     assert.doesNotMatch(run.log(), /warning/);
+  });
+
+  test("the runner writes no __pycache__ into its own dir (the runtime stays as uploaded); the job's modules keep theirs", async () => {
+    const runtime = scratchDir("srruntime-");
+    const code = scratchDir("srcode-");
+    try {
+      for (const file of ["runner.py", "slurmray_root_writes.py"]) copyFileSync(join(dirname(runnerPath), file), join(runtime, file));
+      writeFileSync(join(code, "entry.py"), "import helper\n\ndef f():\n    return helper.V\n");
+      writeFileSync(join(code, "helper.py"), "V = 7\n");
+      const run = await runRunner(job("entry.py:f", { code_dir: code }), { runner: join(runtime, "runner.py"), env: { PYTHONDONTWRITEBYTECODE: "" } });
+      assert.equal(run.code, 0, run.log());
+      assert.deepEqual(run.json("result.json"), { value: 7 });
+      assert.equal(existsSync(join(runtime, "__pycache__")), false);
+      assert.ok(readdirSync(join(code, "__pycache__")).some((name) => name.startsWith("helper.")), "the job's own imports are cached as usual");
+    } finally {
+      rmSync(runtime, { recursive: true, force: true });
+      rmSync(code, { recursive: true, force: true });
+    }
   });
 
   test("queue.py next to runner.py does not shadow the standard library's queue", async () => {
