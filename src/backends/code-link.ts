@@ -2,9 +2,8 @@
 // Its code tree: its dir's `code` link names the tree, made under the code store's shared lock (`clean` takes it
 // exclusively), so the store's collection never removes a tree a job uses. Its env: the env dir its python is
 // in must still hold the snapshot the job was synced for (the stamp's hash). On a first submission that env was
-// synced a moment before; a retry after a node failure may come hours later, when the job was no longer alive
-// to keep its env from being changed in place by another run: it is then refused rather than run with other
-// packages.
+// synced a moment before; a retry after a node failure comes once the job has left the queue, when nothing kept
+// another run from changing its env in place: it is then refused rather than run with other packages.
 import { envOfJob, type JobRecord } from "../model/job.js";
 import { STAMP_FILE } from "../envsync/stamp.js";
 import { EXIT, SlurmrayError } from "../util/errors.js";
