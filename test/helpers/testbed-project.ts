@@ -26,8 +26,11 @@ ${options.baseDir ? `base_dir = "${options.baseDir}"\n` : ""}${options.extra ?? 
 `;
 }
 
-/** A slurmray.toml whose default target "box" is a shared server: the bed's sshd and its root-owned queue dir. */
-export function serverToml(tb: TestBed, options: { user?: string; baseDir: string; gpus: number[] }): string {
+/**
+ * A slurmray.toml whose default target "box" is a shared server: the bed's sshd and its root-owned queue dir
+ * (or `queueDir`, one of the test's own, so that its jobs hold no core another test's job expects).
+ */
+export function serverToml(tb: TestBed, options: { user?: string; baseDir: string; gpus: number[]; queueDir?: string }): string {
   const user = options.user ?? tb.user;
   return `[project]
 default_target = "box"
@@ -40,7 +43,7 @@ user = "${user}"
 identity_file = "${keyOf(tb, user)}"
 known_hosts = "${tb.knownHosts}"
 base_dir = "${options.baseDir}"
-queue_dir = "${tb.queueDir}"
+queue_dir = "${options.queueDir ?? tb.queueDir}"
 limits = { cpus = 2, mem = 2, gpus = [${options.gpus.join(", ")}] }
 `;
 }

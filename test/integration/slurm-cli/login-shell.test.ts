@@ -3,8 +3,10 @@
 // start-up file sets must not change what the job imports.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { runCli, tempProject } from "../../helpers/cli.js";
 import { removeRemote, requireTestbed, runOnBed, scratchBaseDir, type TestBed, testbed } from "../../helpers/testbed.js";
 import { serverToml, testbedToml } from "../../helpers/testbed-project.js";
@@ -61,9 +63,17 @@ describe("slurmray run for a tcsh user", () => {
 // through the ssh session that submits it, on both remote kinds; it must not, where it would come before the
 // env's packages.
 describe("the target's login environment and the job's imports", () => {
+  // The server's jobs go through a queue dir of this test's own (root-owned and sticky, as an admin makes it;
+  // the tests run as root): in the bed's, they would hold cores other tests' jobs expect to get.
+  let queueDir = "";
+  before(() => {
+    queueDir = mkdtempSync(join(tmpdir(), "sr-queue-"));
+    chmodSync(queueDir, 0o1777);
+  });
+  after(() => rmSync(queueDir, { recursive: true, force: true }));
   const kinds = {
     slurm: (tb: TestBed) => testbedToml(tb, { user: tb.tcshUser, baseDir: base }),
-    server: (tb: TestBed) => serverToml(tb, { user: tb.tcshUser, baseDir: base, gpus: [] }),
+    server: (tb: TestBed) => serverToml(tb, { user: tb.tcshUser, baseDir: base, gpus: [], queueDir }),
   };
   for (const [kind, toml] of Object.entries(kinds)) {
     it(`${kind}: a PYTHONPATH from ~/.tcshrc does not reach the job, and its log says so; one given with --env does; "python" is the env's; the umask is the user's`, async (t) => {
