@@ -39,13 +39,6 @@ SLURMRAY_RAY_DASHBOARD=1 (start the dashboard on the head; needs ray[default]).
 import os
 import sys
 
-# From this file's dir, which leaves sys.path below; no __pycache__ is written into the runtime dir, which
-# stays as uploaded (and private: the job's umask is the user's). The user's code keeps the bytecode cache.
-_write_bytecode = sys.dont_write_bytecode
-sys.dont_write_bytecode = True
-import slurmray_root_writes  # noqa: E402
-sys.dont_write_bytecode = _write_bytecode
-
 # Python puts this file's directory first on sys.path. It also holds queue.py (the server kind's scheduler),
 # which would shadow the standard library's `queue` for Ray.
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -54,6 +47,7 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 import importlib.util  # noqa: E402
 import json  # noqa: E402
 import re  # noqa: E402
+import runpy  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
@@ -61,6 +55,10 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
+
+# The root capability drop, run from its path beside this file: no module of that name, and no __pycache__
+# written into the runtime dir, which stays as uploaded.
+drop_override = runpy.run_path(os.path.join(_HERE, "slurmray_root_writes.py"))["drop_override"]
 
 # Ports: blocks of BLOCK ports in [LOW, LOW + BLOCKS * BLOCK), below Linux's ephemeral range (32768+)
 # so that outgoing connections do not take them between the check and Ray's bind.
@@ -248,7 +246,7 @@ def run_node(job_dir, index, head_address):
     ip = node_ip()
     stopping = []
 
-    not_dropped = slurmray_root_writes.drop_override()  # Ray's workers run the job's code too
+    not_dropped = drop_override()  # Ray's workers run the job's code too
     if not_dropped:
         say("warning: Ray node %d runs as root and keeps root's power to write through file modes (%s)" % (index, not_dropped))
     # TMPDIR too: what Ray's own processes make in the temp dir (multiprocessing's pymp-* dirs, left by the

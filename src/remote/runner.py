@@ -43,13 +43,6 @@ import sys
 if __name__ == "__main__" and not sys.flags.utf8_mode and sys.getfilesystemencoding() != "utf-8":
     os.execv(sys.executable, [sys.executable, "-X", "utf8"] + sys.argv)
 
-# From this file's dir, which leaves sys.path below; no __pycache__ is written into the runtime dir, which
-# stays as uploaded (and private: the job's umask is the user's). The user's code keeps the bytecode cache.
-_write_bytecode = sys.dont_write_bytecode
-sys.dont_write_bytecode = True
-import slurmray_root_writes  # noqa: E402
-sys.dont_write_bytecode = _write_bytecode
-
 # Python puts this file's directory first on sys.path. It also holds queue.py (the server
 # scheduler), which would shadow the standard library's `queue` for the user's code and Ray.
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -67,6 +60,10 @@ import pickle
 import runpy
 import signal
 import traceback
+
+# The root capability drop, run from its path beside this file: no module of that name, and no __pycache__
+# written into the runtime dir, which stays as uploaded.
+drop_override = runpy.run_path(os.path.join(_HERE, "slurmray_root_writes.py"))["drop_override"]
 
 DEFAULT_REPR_LIMIT = 2000
 OUTPUTS = "outputs"
@@ -386,7 +383,7 @@ def main(argv):
         sys.stderr.write("slurmray runner: cannot write to job dir %s: %s\n" % (job_dir, exc))
         return 2
     _set_signal_handlers(_on_signal)
-    not_dropped = slurmray_root_writes.drop_override()
+    not_dropped = drop_override()
     if not_dropped:
         sys.stderr.write("slurmray runner: warning: this job runs as root and keeps root's power to write "
                          "through file modes (%s): it could change shipped files for other jobs\n" % not_dropped)

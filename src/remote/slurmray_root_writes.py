@@ -1,8 +1,7 @@
 """A job running as root writes only where file modes let it, like any other user.
 
-Standard library only, Python 3.8+, Linux. runner.py and ray_cluster.py import it from their own dir
-(before they take that dir off sys.path; the prefixed name shadows no module of the job) and call
-`drop_override()` before the researcher's code or Ray starts.
+Standard library only, Python 3.8+, Linux. runner.py and ray_cluster.py run it from its path beside them
+(runpy.run_path) and call `drop_override()` before the researcher's code or Ray starts.
 
 Why: a job's code tree is hard links to the user's store objects, shared by every job (and array element)
 of the same code, and it stays unchanged only because its files are 0444 and its dirs 0500. Root's
