@@ -208,10 +208,11 @@ async function finishSync(transport: Transport, options: SyncOptions, s: Scanned
     if (!options.background) await ended;
     return finish({ ...(options.dryRun ? { dryRunList: [] } : {}), background: ended }, id);
   };
-  // After a scan that matched its stamp, the manifest is built only here, and its id computed afresh.
-  if (baseId !== null && baseId === scanned.stamped) return unchanged(baseId);
+  // After a scan that matched its stamp, the manifest is built only here, and its id computed afresh. A tainted
+  // tree is not unchanged: the apply (an empty delta) repairs it.
+  if (baseId !== null && baseId === scanned.stamped && !probe.tainted) return unchanged(baseId);
   const { entries: local, id } = scanned.manifest();
-  if (baseId === id) return unchanged(baseId);
+  if (baseId === id && !probe.tainted) return unchanged(baseId);
 
   const base = baseId === null ? null : sentState(options.cacheDir, options.targetKey, baseId);
   const plan = planUpload(local, id, base);

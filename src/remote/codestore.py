@@ -21,7 +21,14 @@ Layout under BASE: objects/<uid>/<key> (key: sha256 hex, plus "x" for an executa
 trees/<uid>/<id>.manifest (0400) and trees/<uid>/<id>/ (hard links to objects; dirs 0500), and
 trees/<uid>/.spare-<id>/ (a copy of a tree that no job links to, changed in place into the next one).
 Both <uid> dirs are 0700 and owned by the user: nobody else can plant an entry in them, so an object
-is checked for its hash once, when it arrives, and afterwards for owner, type and mode only.
+is checked for its hash when it arrives, and afterwards for owner, type, mode and tag, its bytes read again
+only when those are not as stored.
+Tag: the nanoseconds of an object's mtime, set from its hash when it is stored (its seconds stay the time
+it arrived). The owner can still chmod a shipped file and write it (an editor's :w! does): that write
+changes the mtime, so a stat that is not as stored sends the check to the bytes (intact), and a changed
+object is never linked into a new tree. The runner checks each file of its tree that the job imports
+(TreeGuard); when one has changed it writes trees/<uid>/<id>.tainted, and the next apply naming that tree
+rebuilds it from fresh objects (repair).
 
 Frames: b"O" + flag (b"x" executable, b"-" not) + 32-byte sha256 + 8-byte length + bytes;
         b"M" or b"D" + the manifest's id (64 hex) + 8-byte length + a full manifest or a delta;
@@ -76,9 +83,9 @@ def read_exact(stream, n):
     return data
 
 
-def trusted(path):
+def trusted(path, key):
     try:
-        return object_ok(os.lstat(path))
+        return intact(path, key)
     except FileNotFoundError:
         return False
 
@@ -90,7 +97,7 @@ def receive_object(stream, store, flag, digest, count):
     size = int.from_bytes(read_exact(stream, 8), "big")
     key = digest.hex() + ("x" if flag == b"x" else "")
     final = os.path.join(store, key)
-    if trusted(final):  # already stored: the trees holding it go on sharing its inode
+    if trusted(final, key):  # already stored: the trees holding it go on sharing its inode
         while size:
             size -= len(read_exact(stream, min(size, 1 << 20)))
         return
@@ -115,6 +122,8 @@ def receive_object(stream, store, flag, digest, count):
             os.unlink(path)
             raise ValueError("object %s arrived with other content (hash %s)" % (key, h.hexdigest()))
         f.flush()
+        mtime = int(time.time()) * NS + tag(key)
+        os.utime(f.fileno(), ns=(mtime, mtime))
         os.fchmod(f.fileno(), 0o555 if flag == b"x" else 0o444)
     if path != final:
         os.rename(path, final)
@@ -150,8 +159,45 @@ def write_private(path, data, mode):
     os.rename(tmp, path)
 
 
-def object_ok(st):
-    return stat.S_ISREG(st.st_mode) and st.st_uid == UID and not st.st_mode & 0o222
+NS = 1000000000
+
+
+def tag(key):
+    """The nanoseconds of the mtime of the object `key` (hex, str or bytes): from its hash, and odd, so that no
+    later write, whose time the kernel takes at a clock tick (a whole microsecond or more), gives it again."""
+    return int(key[:8], 16) % (NS // 2) * 2 + 1
+
+
+def object_ok(st, key):
+    """Whether a stat is of the object `key` as it was stored: the user's own regular file, read-only, its mtime
+    tagged. A file system that keeps whole seconds only (nanoseconds 0) cannot hold the tag: mode alone there."""
+    return (stat.S_ISREG(st.st_mode) and st.st_uid == UID and not st.st_mode & 0o222
+            and st.st_mtime_ns % NS in (tag(key), 0))
+
+
+def intact(name, key, dir_fd=None):
+    """Whether the file `name` is the object `key`: object_ok, or else the user's own regular file whose bytes
+    hash to key, whose mode and tag are then put back (touched, or made writable and not written, or stored
+    before tags). One lstat, and a read only when that stat is not as stored. Key: str or bytes."""
+    st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    if object_ok(st, key):
+        return True
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != UID:
+        return False
+    key = key.decode() if isinstance(key, bytes) else key
+    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=dir_fd)
+    try:
+        h = hashlib.sha256()
+        for chunk in iter(lambda: os.read(fd, 1 << 20), b""):
+            h.update(chunk)
+        if h.hexdigest() != key[:64]:
+            return False
+        mtime = st.st_mtime_ns // NS * NS + tag(key)
+        os.utime(fd, ns=(st.st_atime_ns, mtime))
+        os.fchmod(fd, 0o555 if key.endswith("x") else 0o444)
+        return True
+    finally:
+        os.close(fd)
 
 
 def make_writable(top):
@@ -179,12 +225,27 @@ def link_object(store_fd, key, dir_fd, name):
         # An object linked more often than the file system allows: copied, with its mode.
         import shutil
 
-        mode = os.stat(key, dir_fd=store_fd, follow_symlinks=False).st_mode & 0o777
+        st = os.stat(key, dir_fd=store_fd, follow_symlinks=False)
         src = os.open(key, os.O_RDONLY, dir_fd=store_fd)
         dest = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, dir_fd=dir_fd)
         with os.fdopen(src, "rb") as fin, os.fdopen(dest, "wb") as fout:
             shutil.copyfileobj(fin, fout)
-            os.fchmod(fout.fileno(), mode)
+            fout.flush()
+            os.utime(fout.fileno(), ns=(st.st_atime_ns, st.st_mtime_ns))
+            os.fchmod(fout.fileno(), st.st_mode & 0o777)
+
+
+def record_key(rec):
+    """The object key of a file record (b"f" or b"x")."""
+    return rec[1:65] + (b"x" if rec[:1] == b"x" else b"")
+
+
+def link_stored(store_fd, key, dir_fd, name):
+    """Links the stored object `key` as `name`; FileNotFoundError when it was never sent, was removed by gc
+    meanwhile, or is not trustworthy (a partial 0600 leftover, a changed object)."""
+    if not intact(key, key, store_fd):
+        raise FileNotFoundError(key)
+    link_object(store_fd, key, dir_fd, name)
 
 
 def open_dir(path):
@@ -243,12 +304,9 @@ def link_files(store_fd, tmp, paths, records):
             if rec[:1] == b"l":
                 os.symlink(rec[67 + len(path):-1], name, dir_fd=cur_fd)
                 continue
-            key = rec[1:65] + (b"x" if rec[:1] == b"x" else b"")
+            key = record_key(rec)
             try:
-                # never sent, removed by gc meanwhile, or not trustworthy (e.g. a partial 0600 leftover)
-                if not object_ok(os.stat(key, dir_fd=store_fd, follow_symlinks=False)):
-                    raise FileNotFoundError(key)
-                link_object(store_fd, key, cur_fd, name)
+                link_stored(store_fd, key, cur_fd, name)
             except FileNotFoundError:
                 missing.append(key.decode())
     finally:
@@ -277,25 +335,95 @@ def build_dir(trees, name):
     return os.path.join(trees, ".build-%s-%d" % (name, os.getpid())).encode()
 
 
-def present(final):
-    """Whether a tree is already there; touched if so, fresh again for gc."""
-    if not os.path.isdir(final):
+TAINTED = ".tainted"
+
+
+def manifest_keys(data):
+    """{path: object key} of a manifest's files (bytes; its symlinks left out)."""
+    keys, parts, i = {}, data.split(b"\0"), 0
+    while i < len(parts) - 1:
+        rec = parts[i]
+        if rec[:1] == b"l":
+            i += 2  # its target is the next part
+            continue
+        keys[rec[66:]] = record_key(rec)
+        i += 1
+    return keys
+
+
+class TreeGuard:
+    """For the runner: checks a file of the job's code tree (an imported module, the entry) before it is used.
+    A file whose bytes are no longer its object's (written after it was stored) is listed in `changed`, and
+    the tree is marked tainted, for the next apply naming it to repair. A tree without its manifest (not one
+    of the store's) is not checked."""
+
+    def __init__(self, tree):
+        self.prefix = os.path.abspath(tree) + os.sep
+        self.changed = []
+        self.keys = None
+        try:
+            with open(self.prefix[:-1] + ".manifest", "rb") as f:
+                self.keys = manifest_keys(f.read())
+        except FileNotFoundError:
+            pass
+
+    def check(self, path):
+        """Whether the file at `path` (absolute) may be used: outside the tree, not a shipped file, or as stored."""
+        if self.keys is None or not path.startswith(self.prefix):
+            return True
+        rel = os.fsencode(path[len(self.prefix):])
+        key = self.keys.get(rel)
+        if key is None:
+            return True
+        try:
+            if intact(path, key):
+                return True
+        except OSError:
+            pass
+        if os.fsdecode(rel) not in self.changed:
+            self.changed.append(os.fsdecode(rel))
+        open(self.prefix[:-1] + TAINTED, "ab").close()
         return False
-    os.utime(final)
-    return True
 
 
-def build_tree(store, trees, name, records):
-    """Builds trees/<name>/ in a temp dir, renamed into place whole; returns the missing keys.
-    The dirs are made first, then the files are linked by a few threads, each over a contiguous slice of
-    the sorted paths."""
+def repair(store, trees, name, records):
+    """Rebuilds trees/<name>/, which a job found changed (trees/<name>.tainted), from the stored objects and swaps
+    it in for the changed one (two renames: a job running from it finds the old files or the new ones). A
+    changed object is not trusted, so it is reported missing, to be sent again first. The tree's spare holds
+    the same inodes: it goes. Under the store's lock exclusive, so that two applies never repair one tree at
+    once. Returns the missing keys."""
     final = os.path.join(trees, name)
-    if present(final):
-        return []
+    with locked(trees, fcntl.LOCK_EX):
+        if not os.path.exists(final + TAINTED):
+            return []
+        spare = os.path.join(trees, SPARE + name)
+        if os.path.isdir(spare):
+            remove_tree(spare)
+        tmp = build_dir(trees, name)
+        fill = whole_tree(tmp, records)
+        os.mkdir(tmp, 0o700)
+        missing = complete(store, tmp, final, fill, swap_in)
+        if not missing:
+            os.unlink(final + TAINTED)
+        return missing
+
+
+def present(store, trees, name, records):
+    """None when trees/<name>/ is not there; else it is touched (fresh again for gc), repaired when a job
+    found it changed, and the missing keys of the repair are returned."""
+    final = os.path.join(trees, name)
+    if not os.path.isdir(final):
+        return None
+    os.utime(final)
+    return repair(store, trees, name, records) if os.path.exists(final + TAINTED) else []
+
+
+def whole_tree(tmp, records):
+    """The fill (see complete) making a tree of `records` in the empty dir tmp: the dirs first, then the files
+    linked by a few threads, each over a contiguous slice of the sorted paths. Refuses a path that could lead
+    outside the tree before anything is made."""
     paths = sorted(records)
     dirs = tree_dirs(paths)
-    tmp = build_dir(trees, name)
-    os.mkdir(tmp, 0o700)
 
     def fill(store_fd):
         for d in dirs:
@@ -314,19 +442,30 @@ def build_tree(store, trees, name, records):
             os.chmod(os.path.join(tmp, d), 0o500)
         return missing
 
-    return complete(store, tmp, final, fill)
+    return fill
 
 
-def complete(store, tmp, final, fill):
-    """Runs fill(store_fd) in the temp dir tmp, then publishes it as final; returns the missing keys that
-    fill reports (then, as on any error, tmp is removed)."""
+def build_tree(store, trees, name, records):
+    """Builds trees/<name>/ in a temp dir, renamed into place whole; returns the missing keys."""
+    reused = present(store, trees, name, records)
+    if reused is not None:
+        return reused
+    tmp = build_dir(trees, name)
+    fill = whole_tree(tmp, records)
+    os.mkdir(tmp, 0o700)
+    return complete(store, tmp, os.path.join(trees, name), fill)
+
+
+def complete(store, tmp, final, fill, put=None):
+    """Runs fill(store_fd) in the temp dir tmp, then puts it in place as final (publish, or `put`); returns the
+    missing keys that fill reports (then, as on any error, tmp is removed)."""
     store_fd = open_dir(store)
     try:
         missing = fill(store_fd)
         if missing:
             remove_tree(tmp)
             return missing
-        publish(tmp, final)
+        (put or publish)(tmp, final)
         return []
     except BaseException:
         remove_tree(tmp)
@@ -347,6 +486,15 @@ def publish(tmp, final):
     os.chmod(final, 0o500)
 
 
+def swap_in(tmp, final):
+    """Puts the tree tmp in the place of the tree final, which is then removed."""
+    old = os.path.join(os.path.dirname(final), ".old-%s-%d" % (os.path.basename(final), os.getpid()))
+    os.rename(final, old)
+    os.rename(tmp, final)
+    os.chmod(final, 0o500)
+    remove_tree(old)
+
+
 SPARE = ".spare-"
 
 
@@ -362,9 +510,12 @@ def claim_spare(trees, base_id, new_id):
     """The spare of the base's tree, renamed to a build dir for new_id, or None when there is none.
     A spare (trees/.spare-<id>) is a private copy of a tree that no job ever links to, so it may be
     changed in place; the rename gives it to one apply alone. Claimed under the lock shared (gc removes
-    spares under it exclusive) and touched, so that gc leaves the build alone."""
+    spares under it exclusive) and touched, so that gc leaves the build alone. Not the spare of a tree a job
+    found changed: it holds the same inodes until the tree is repaired."""
     tmp = build_dir(trees, new_id)
     with locked(trees, fcntl.LOCK_SH):
+        if os.path.exists(os.path.join(trees, base_id + TAINTED)):
+            return None
         try:
             os.rename(os.path.join(trees, SPARE + base_id), tmp)
         except OSError:
@@ -422,9 +573,10 @@ def patch_tree(store_fd, tmp, base, records, changed, removed):
 def derive_tree(store, trees, new_id, records, base_id, base, changed, removed):
     """Builds trees/<new_id>/ from the spare of the base's tree when there is one (O(changes)), else in
     full; returns the missing keys."""
+    reused = present(store, trees, new_id, records)
+    if reused is not None:
+        return reused
     final = os.path.join(trees, new_id)
-    if present(final):
-        return []
     tmp = claim_spare(trees, base_id, new_id)
     if tmp is None:
         return build_tree(store, trees, new_id, records)
@@ -536,8 +688,12 @@ def gc(base, minutes):
     removed_trees = removed_objects = freed = 0
     with locked(private_dir(trees), fcntl.LOCK_EX):
         refs = referenced_trees(base)
+        marks = []
         for name in os.listdir(trees):
             path = os.path.join(trees, name)
+            if name.endswith(TAINTED):
+                marks.append(path)  # a tree's mark goes with it, below
+                continue
             tree_id = name[:-len(".manifest")] if name.endswith(".manifest") else name
             if name == ".lock" or tree_id in refs or os.lstat(path).st_mtime > cutoff:
                 continue
@@ -545,6 +701,9 @@ def gc(base, minutes):
                 remove_tree(path)
                 removed_trees += not name.startswith(".")
             else:
+                os.unlink(path)
+        for path in marks:
+            if not os.path.isdir(path.rpartition(".")[0]):
                 os.unlink(path)
         for name in listing(store):
             path = os.path.join(store, name)

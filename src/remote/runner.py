@@ -53,6 +53,7 @@ import contextlib
 import datetime
 import errno
 import importlib
+import importlib.machinery
 import importlib.util
 import io
 import json
@@ -77,6 +78,10 @@ class InvalidJob(Exception):
 
 class EntryError(Exception):
     """The entry cannot be found or called: a mistake in the entry, not inside the user's code."""
+
+
+class ChangedCode(Exception):
+    """A file of the job's code tree changed on the target after it was shipped: nothing of the job ran."""
 
 
 class ResultError(Exception):
@@ -190,13 +195,14 @@ def read_job(job_dir):
     return job
 
 
-def load_function(entry, code_dir):
+def load_function(entry, code_dir, guard):
     """Resolves `path/to/file.py:fn` or `pkg.mod:fn` (fn may be dotted: `mod:Class.method`)."""
     target, _, attr = entry.rpartition(":")
     if target.endswith(".py") or "/" in target:
         path = os.path.join(code_dir, target)
         if not os.path.isfile(path):
             raise EntryError("entry file %s not found (looked for %s)" % (target, path))
+        require_unchanged(guard, os.path.abspath(path))
         # The file's own directory goes on sys.path so `import sibling` works as under `python file.py`.
         sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
         stem = os.path.splitext(os.path.basename(path))[0]
@@ -258,8 +264,50 @@ def explain_read_only(exc, code_dir):
     return None
 
 
+def guard_code(code_dir):
+    """Checks every file of the job's code tree that the job imports, before Python uses it (codestore.py:
+    TreeGuard): the tree's files are shared with every job that ships the same content, and their owner can
+    still chmod and write one (a job, or an editor's :w! on the cluster). The check sits just before the path
+    finder, so builtin and frozen modules keep theirs. Returns the guard."""
+    guard = runpy.run_path(os.path.join(_HERE, "codestore.py"))["TreeGuard"](code_dir)
+    if guard.keys is None:
+        return guard
+
+    class GuardedPathFinder:
+        @staticmethod
+        def find_spec(name, path=None, target=None):
+            spec = importlib.machinery.PathFinder.find_spec(name, path, target)
+            if spec is not None and spec.has_location:
+                require_unchanged(guard, spec.origin)
+            return spec
+
+    finder = importlib.machinery.PathFinder
+    sys.meta_path.insert(sys.meta_path.index(finder) if finder in sys.meta_path else len(sys.meta_path), GuardedPathFinder)
+    return guard
+
+
+def require_unchanged(guard, path=None):
+    """Raises ChangedCode when the guard finds `path` (when given), or found any file before, changed since it
+    was shipped."""
+    if (path is None or guard.check(path)) and not guard.changed:
+        return
+    shown = ", ".join(guard.changed[:5]) + (" and %d more" % (len(guard.changed) - 5) if len(guard.changed) > 5 else "")
+    raise ChangedCode("the project's files on the target were changed after they were shipped: %s (shipped files "
+                      "are shared by every job that ships the same content; edit them locally, not on the cluster). "
+                      "Run the job again: slurmray puts the shipped files back first." % shown)
+
+
 def run_entry(job):
-    """Imports and calls the entry; returns its value (None for a script)."""
+    """Imports and calls the entry; returns its value (None for a script). Fails, whatever the code did, when a
+    file it imported from the code tree had changed since it was shipped."""
+    guard = guard_code(job["code_dir"])
+    try:
+        return call_entry(job, guard)
+    finally:
+        require_unchanged(guard)  # also when the code caught ChangedCode, failed or exited
+
+
+def call_entry(job, guard):
     code_dir, entry = job["code_dir"], job["entry"]
     is_script = ":" not in entry
     if is_script and not entry.endswith(".py"):
@@ -280,11 +328,12 @@ def run_entry(job):
         path = os.path.join(code_dir, entry)
         if not os.path.isfile(path):
             raise EntryError("script %s not found (looked for %s)" % (entry, path))
+        require_unchanged(guard, os.path.abspath(path))
         sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
         sys.argv = [path] + job["script_args"]
         runpy.run_path(path, run_name="__main__")
         return None
-    fn = load_function(entry, code_dir)
+    fn = load_function(entry, code_dir, guard)
     sys.argv = [entry]
     return fn(**job["args"])
 

@@ -38,6 +38,20 @@ def rewrite():
     with open("helper.py", "w") as f:
         f.write("V = 'corrupted'\\n")
 
+def force_rewrite():
+    # What an editor's :w! does to a read-only file its user owns: the tree's file, through the job's link.
+    os.chmod("helper.py", 0o644)
+    with open("helper.py", "w") as f:
+        f.write("V = 'corrupted'\\n")
+    os.chmod("helper.py", 0o444)
+
+def value_caught():
+    try:
+        import helper
+        return helper.V
+    except Exception as e:
+        return "caught: %s" % type(e).__name__
+
 def pollute():
     import subprocess
     tries = {}
@@ -259,6 +273,18 @@ function readOnlySuite(name: string, open: (t: TestContext) => Target | undefine
       const report = JSON.parse(r.stdout);
       assert.match(report.error.message, /Permission denied.*helper\.py.*shipped files are read-only/);
       assert.equal(parse(await run(tg, cwd, ["work.py:value"])).result, "old");
+    });
+
+    it("a job that makes a shipped file writable and rewrites it corrupts no later job: the next fails saying so, even when its code catches that, and the one after runs the shipped file", async (t) => {
+      const tg = open(t);
+      if (!tg) return;
+      const cwd = tg.project();
+      assert.equal((await run(tg, cwd, ["work.py:force_rewrite"])).code, 0);
+      const r = await run(tg, cwd, ["work.py:value_caught"]);
+      assert.notEqual(r.code, 0, r.stdout);
+      assert.match(JSON.parse(r.stdout).error.message, /changed after they were shipped: helper\.py/);
+      assert.equal(parse(await run(tg, cwd, ["work.py:value"])).result, "old");
+      assert.equal(parse(await run(tg, cwd, ["work.py:value_caught"])).result, "old");
     });
 
     it("neither a new file in a shipped folder nor a program the job starts changes the tree the next job of that code gets", async (t) => {

@@ -23,11 +23,20 @@ after(() => {
   rmSync(base, { recursive: true, force: true });
 });
 
-/** Stores content as an object (read-only once "checked", as apply leaves it) and returns its key. */
+/** The nanoseconds codestore.py gives a stored object's mtime: a tag of its hash, odd. */
+const tagOf = (key: string): number => (Number.parseInt(key.slice(0, 8), 16) % 500_000_000) * 2 + 1;
+
+/** Sets a file's mtime to this second plus `ns` nanoseconds (GNU touch keeps all nine digits). */
+function setMtimeNs(path: string, ns: number): void {
+  execFileSync("touch", ["-m", "-d", `@${Math.floor(Date.now() / 1000)}.${String(ns).padStart(9, "0")}`, path]);
+}
+
+/** Stores content as an object (read-only and tagged once "checked", as apply leaves it) and returns its key. */
 function object(content: string, executable = false, mode = executable ? 0o555 : 0o444): string {
   const key = createHash("sha256").update(content).digest("hex") + (executable ? "x" : "");
   if (existsSync(join(store, key))) return key;
   writeFileSync(join(store, key), content);
+  setMtimeNs(join(store, key), tagOf(key));
   chmodSync(join(store, key), mode);
   return key;
 }
@@ -77,9 +86,10 @@ test("a tree holds real dirs (0500) of hard links to the objects, in any directo
   }
 });
 
-test("a missing or writable object is reported missing and leaves no tree", () => {
+test("a missing or partial object is reported missing and leaves no tree", () => {
   const good = object("good");
   const writable = object("partial", false, 0o600);
+  writeFileSync(join(store, writable), "part"); // a write cut short: its bytes are not its hash's
   const out = build("t2", [
     ["f", good, "ok.py"],
     ["f", writable, "sub/partial.py"],
@@ -226,4 +236,93 @@ test("an object missing from the store is reported, and the spare is dropped wit
   assert.deepEqual(JSON.parse(codestore("derive", "gap", baseRecords, [["f", "e".repeat(64), "gone.py"]])), ["e".repeat(64)]);
   assert.ok(!existsSync(join(trees, "gap")));
   assert.deepEqual(leftovers(), []);
+});
+
+/** Runs codestore.py's TreeGuard on trees/<id> over `paths` (relative): what check said of each, and its list of changed files. */
+function guard(id: string, paths: string[]): { ok: boolean[]; changed: string[] } {
+  const code = `import sys, json, os
+g = {"__name__": "codestore"}
+exec(open(sys.argv[1]).read(), g)
+guard = g["TreeGuard"](sys.argv[2])
+ok = [guard.check(os.path.join(sys.argv[2], p)) for p in json.loads(sys.argv[3])]
+print(json.dumps({"ok": ok, "changed": guard.changed}))`;
+  return JSON.parse(execFileSync("python3", ["-c", code, remoteFile("codestore.py"), join(trees, id), JSON.stringify(paths)], { encoding: "utf8" }));
+}
+
+/** Writes a manifest for trees/<id> as apply does: the records sorted by path, each kind + key + " " + path + NUL (+ target + NUL). */
+function manifest(id: string, records: Rec[]): void {
+  const sorted = [...records].sort((a, b) => Buffer.compare(Buffer.from(a[2]), Buffer.from(b[2])));
+  writeFileSync(join(trees, `${id}.manifest`), sorted.map(([kind, key, path, target]) => `${kind}${key.slice(0, 64)} ${path}\0${target === undefined ? "" : `${target}\0`}`).join(""));
+}
+
+/** What an editor's :w! does to a read-only file its user owns: made writable, written, made read-only again. */
+function editInPlace(path: string, content: string): void {
+  chmodSync(path, 0o644);
+  writeFileSync(path, content);
+  chmodSync(path, 0o444);
+}
+
+test("a stored object written since is not linked; one only touched or made writable, its bytes the same, is linked and made as stored again; whole seconds (a coarse file system) are trusted", () => {
+  const edited = object("edited later");
+  editInPlace(join(store, edited), "edited LATER");
+  const touched = object("touched");
+  setMtimeNs(join(store, touched), 123_000_000);
+  const writable = object("left writable", false, 0o644);
+  const coarse = object("coarse");
+  execFileSync("touch", ["-m", "-d", `@${Math.floor(Date.now() / 1000)}`, join(store, coarse)]);
+  assert.deepEqual(JSON.parse(build("t6", [["f", edited, "a.py"], ["f", touched, "b.py"], ["f", writable, "c.py"], ["f", coarse, "d.py"]])), [edited]);
+  assert.equal(build("t7", [["f", touched, "b.py"], ["f", writable, "c.py"], ["f", coarse, "d.py"]]), "[]");
+  for (const key of [touched, writable]) {
+    const st = statSync(join(store, key), { bigint: true });
+    assert.equal(Number(st.mtimeNs % 1_000_000_000n), tagOf(key), key);
+    assert.equal(Number(st.mode) & 0o777, 0o444, key);
+  }
+});
+
+test("the guard finds a file written after it was stored and marks the tree tainted; the next build of that tree repairs it", () => {
+  const [keep, helper] = [object("keep = 1\n"), object("VALUE = 1\n")];
+  const records: Rec[] = [["f", keep, "keep.py"], ["f", helper, "lib/helper.py"], ["l", LINK, "link", "keep.py"]];
+  assert.equal(codestore("spare", "", records), "[]");
+  const id = "b".repeat(64);
+  assert.equal(codestore("full", id, records), "[]");
+  manifest(id, records);
+  const paths = ["keep.py", "lib/helper.py", "link", "not-shipped.py"];
+  assert.deepEqual(guard(id, paths), { ok: [true, true, true, true], changed: [] });
+  assert.ok(!existsSync(join(trees, `${id}.tainted`)));
+
+  editInPlace(join(trees, id, "lib", "helper.py"), "VALUE = 2\n"); // the shared object itself changes
+  assert.deepEqual(guard(id, paths), { ok: [true, false, true, true], changed: ["lib/helper.py"] });
+  assert.ok(existsSync(join(trees, `${id}.tainted`)));
+  // The spare of a tree found changed holds the same inodes: no tree is derived from it, and a full build
+  // asks for the changed object again.
+  assert.deepEqual(JSON.parse(codestore("derive", "from-tainted", records, [["f", object("other"), "other.py"]])), [helper]);
+  assert.ok(existsSync(join(trees, `.spare-${id}`)), "the spare was not claimed");
+  // The next apply naming the tree repairs it; the changed object is not trusted, so it is asked for again...
+  assert.deepEqual(JSON.parse(codestore("full", id, records)), [helper]);
+  assert.ok(existsSync(join(trees, `${id}.tainted`)));
+  // ...and once it has arrived anew, it takes the changed file's place; the spare (same inodes) is gone.
+  chmodSync(join(store, helper), 0o600);
+  rmSync(join(store, helper));
+  assert.equal(object("VALUE = 1\n"), helper);
+  assert.equal(codestore("full", id, records), "[]");
+  assert.equal(execFileSync("cat", [join(trees, id, "lib", "helper.py")], { encoding: "utf8" }), "VALUE = 1\n");
+  assert.equal(statSync(join(trees, id, "lib", "helper.py")).ino, statSync(join(store, helper)).ino);
+  assert.equal(lstatSync(join(trees, id, "lib")).mode & 0o777, 0o500);
+  assert.equal(lstatSync(join(trees, id)).mode & 0o777, 0o500);
+  assert.ok(!existsSync(join(trees, `${id}.tainted`)));
+  assert.ok(!existsSync(join(trees, `.spare-${id}`)));
+  assert.deepEqual(guard(id, paths), { ok: [true, true, true, true], changed: [] });
+  assert.deepEqual(readdirSync(join(trees, id, "lib")), ["helper.py"]);
+  assert.deepEqual(readdirSync(trees).filter((name) => name.startsWith(".old") || name.startsWith(".build")), []);
+});
+
+test("files of a tree only touched (a scratch purge's touch: the mtime changed, not the bytes) are no change to the guard, which tags them again", () => {
+  const records: Rec[] = [["f", object("touched = 1\n"), "t.py"]];
+  const id = "c".repeat(64);
+  assert.equal(codestore("full", id, records), "[]");
+  manifest(id, records);
+  execFileSync("touch", ["-m", join(trees, id, "t.py")]);
+  assert.deepEqual(guard(id, ["t.py"]), { ok: [true], changed: [] });
+  assert.ok(!existsSync(join(trees, `${id}.tainted`)));
+  assert.equal(Number(statSync(join(trees, id, "t.py"), { bigint: true }).mtimeNs % 1_000_000_000n), tagOf(records[0]![1]));
 });

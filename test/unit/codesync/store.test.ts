@@ -54,8 +54,9 @@ test("the diff of two manifests in one merge: new, changed (content, flag, kind,
 test("the code probe section parses to the uid and whether the last tree exists", () => {
   assert.match(codeProbeSnippet("/home/u/.slurmray x", "f".repeat(64)), /'\/home\/u\/\.slurmray x\/trees\/'"\$sr_uid"\/f{64}/);
   assert.match(codeProbeSnippet("/b", null), /if false;/);
-  assert.deepEqual(parseCodeProbe("noise\n@@slurmray:code:begin@@\nuid 1001\ntree present\n@@slurmray:code:end@@\n"), { uid: "1001", present: true });
-  assert.deepEqual(parseCodeProbe("@@slurmray:code:begin@@\nuid 0\ntree missing\n@@slurmray:code:end@@\n"), { uid: "0", present: false });
+  assert.deepEqual(parseCodeProbe("noise\n@@slurmray:code:begin@@\nuid 1001\ntree present\n@@slurmray:code:end@@\n"), { uid: "1001", present: true, tainted: false });
+  assert.deepEqual(parseCodeProbe("@@slurmray:code:begin@@\nuid 1001\ntree present\ntree tainted\n@@slurmray:code:end@@\n"), { uid: "1001", present: true, tainted: true });
+  assert.deepEqual(parseCodeProbe("@@slurmray:code:begin@@\nuid 0\ntree missing\n@@slurmray:code:end@@\n"), { uid: "0", present: false, tainted: false });
   assert.equal(parseCodeProbe("@@slurmray:code:begin@@\ngarbage\n@@slurmray:code:end@@\n"), undefined);
   assert.equal(parseCodeProbe("@@slurmray:env:begin@@\n@@slurmray:env:end@@\n"), undefined);
 });

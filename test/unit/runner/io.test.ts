@@ -4,6 +4,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileS
 import { dirname, join } from "node:path";
 import { after, describe, test } from "node:test";
 import { scratchDir } from "../../helpers/scratch.js";
+import { RUNTIME_FILES } from "../../../src/backends/runtime.js";
 import {
   asciiLocale,
   fakeRayDir,
@@ -210,7 +211,7 @@ describe("runner Python environment", () => {
     const runtime = scratchDir("srruntime-");
     const code = scratchDir("srcode-");
     try {
-      for (const file of ["runner.py", "slurmray_root_writes.py"]) copyFileSync(join(dirname(runnerPath), file), join(runtime, file));
+      for (const file of RUNTIME_FILES) copyFileSync(join(dirname(runnerPath), file), join(runtime, file));
       writeFileSync(join(code, "entry.py"), "import helper\n\ndef f():\n    return helper.V\n");
       writeFileSync(join(code, "helper.py"), "V = 7\n");
       const run = await runRunner(job("entry.py:f", { code_dir: code }), { runner: join(runtime, "runner.py"), env: { PYTHONDONTWRITEBYTECODE: "" } });
@@ -227,7 +228,7 @@ describe("runner Python environment", () => {
   test("queue.py next to runner.py does not shadow the standard library's queue", async () => {
     const runtime = scratchDir("srruntime-");
     try {
-      for (const file of ["runner.py", "slurmray_root_writes.py"]) copyFileSync(join(dirname(runnerPath), file), join(runtime, file));
+      for (const file of RUNTIME_FILES) copyFileSync(join(dirname(runnerPath), file), join(runtime, file));
       writeFileSync(join(runtime, "queue.py"), "raise RuntimeError('the runtime queue.py was imported')\n");
       const run = await runRunner(job("funcs.py:queue_file"), { runner: join(runtime, "runner.py") });
       assert.equal(run.code, 0, run.log());
