@@ -1,5 +1,5 @@
-// The runtime (runner.py, ray_cluster.py, queue.py, slurmray_root_writes.py, and codestore.py, whose check of a
-// code tree the runner runs) lives on a target under
+// The runtime (runner.py, ray_cluster.py, queue.py, slurmray_root_writes.py, and store_objects.py, whose check
+// of a code tree the runner runs) lives on a target under
 // <base_dir>/runtime/<hash>, named by its content. `run` uploads it once its probe has checked the paths are the
 // user's alone. A command that needs it and finds it missing (the first `status` or `cancel` after an upgrade of
 // slurmray gave it a new hash, or a site purged it) says so with NO_RUNTIME; `withRuntime` then uploads it the
@@ -12,7 +12,7 @@ import { RemoteCommandError } from "../util/errors.js";
 import { checkPrivatePaths, privatePathsSnippet } from "../util/remote-private.js";
 import { quote } from "../util/shell.js";
 
-export const RUNTIME_FILES = ["runner.py", "ray_cluster.py", "queue.py", "slurmray_root_writes.py", "codestore.py"] as const;
+export const RUNTIME_FILES = ["runner.py", "ray_cluster.py", "queue.py", "slurmray_root_writes.py", "store_objects.py"] as const;
 
 /** What a command that needs the runtime prints on stderr when it is not there. */
 const NO_RUNTIME = "@@slurmray:no-runtime@@";

@@ -179,9 +179,14 @@ export function uploadStream(root: string, upload: Upload, result: { id: string;
   return counted;
 }
 
+/** The code store's script: store_objects.py (shared with the runner), then codestore.py. */
+export function storeScript(): string {
+  return ["store_objects.py", "codestore.py"].map((name) => readFileSync(remoteFile(name), "utf8")).join("\n");
+}
+
 /** argv running codestore.py on the target (python: 3.6+; -I -S: no user site or site imports, a faster start). */
 export function storeArgv(python: string, ...args: string[]): string[] {
-  return [python, "-I", "-S", "-c", readFileSync(remoteFile("codestore.py"), "utf8"), ...args];
+  return [python, "-I", "-S", "-c", storeScript(), ...args];
 }
 
 /** argv of the apply command; its stdin is uploadStream(). */

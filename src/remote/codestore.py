@@ -1,6 +1,8 @@
 """slurmray code store: per-user content-addressed objects and immutable code trees (docs/architecture.md).
 
-Run as `python3 -c <this file> MODE ...` (standard library only, Python 3.6+):
+Run as `python3 -c <store_objects.py, then this file> MODE ...` (storeScript in src/codesync/store.ts; standard
+library only, Python 3.6+), with UID, TAINTED, tag, object_ok, intact, record_key and manifest_keys from
+store_objects.py:
     apply BASE BASE_ID          stdin: a gzip stream of frames (below). Stores the objects it carries,
                                 makes the manifest (full, or BASE_ID's plus a delta) and its tree (from
                                 the spare of BASE_ID's tree when there is one). Prints "ok", "nobase"
@@ -23,12 +25,8 @@ trees/<uid>/.spare-<id>/ (a copy of a tree that no job links to, changed in plac
 Both <uid> dirs are 0700 and owned by the user: nobody else can plant an entry in them, so an object
 is checked for its hash when it arrives, and afterwards for owner, type, mode and tag, its bytes read again
 only when those are not as stored.
-Tag: the nanoseconds of an object's mtime, set from its hash when it is stored (its seconds stay the time
-it arrived). The owner can still chmod a shipped file and write it (an editor's :w! does): that write
-changes the mtime, so a stat that is not as stored sends the check to the bytes (intact), and a changed
-object is never linked into a new tree. The runner checks each file of its tree that the job imports
-(TreeGuard); when one has changed it writes trees/<uid>/<id>.tainted, and the next apply naming that tree
-rebuilds it from fresh objects (repair).
+A changed object (store_objects.py: tags) is never linked into a new tree, and a tree a job found changed
+(trees/<uid>/<id>.tainted) is rebuilt by the next apply naming it (repair).
 
 Frames: b"O" + flag (b"x" executable, b"-" not) + 32-byte sha256 + 8-byte length + bytes;
         b"M" or b"D" + the manifest's id (64 hex) + 8-byte length + a full manifest or a delta;
@@ -45,9 +43,6 @@ import os
 import stat
 import sys
 import time
-
-UID = os.getuid()
-
 
 def private_dir(path):
     """Creates path (0700) when missing; refuses one that is not the user's own private dir. Its parent
@@ -159,47 +154,6 @@ def write_private(path, data, mode):
     os.rename(tmp, path)
 
 
-NS = 1000000000
-
-
-def tag(key):
-    """The nanoseconds of the mtime of the object `key` (hex, str or bytes): from its hash, and odd, so that no
-    later write, whose time the kernel takes at a clock tick (a whole microsecond or more), gives it again."""
-    return int(key[:8], 16) % (NS // 2) * 2 + 1
-
-
-def object_ok(st, key):
-    """Whether a stat is of the object `key` as it was stored: the user's own regular file, read-only, its mtime
-    tagged. A file system that keeps whole seconds only (nanoseconds 0) cannot hold the tag: mode alone there."""
-    return (stat.S_ISREG(st.st_mode) and st.st_uid == UID and not st.st_mode & 0o222
-            and st.st_mtime_ns % NS in (tag(key), 0))
-
-
-def intact(name, key, dir_fd=None):
-    """Whether the file `name` is the object `key`: object_ok, or else the user's own regular file whose bytes
-    hash to key, whose mode and tag are then put back (touched, or made writable and not written, or stored
-    before tags). One lstat, and a read only when that stat is not as stored. Key: str or bytes."""
-    st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    if object_ok(st, key):
-        return True
-    if not stat.S_ISREG(st.st_mode) or st.st_uid != UID:
-        return False
-    key = key.decode() if isinstance(key, bytes) else key
-    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=dir_fd)
-    try:
-        h = hashlib.sha256()
-        for chunk in iter(lambda: os.read(fd, 1 << 20), b""):
-            h.update(chunk)
-        if h.hexdigest() != key[:64]:
-            return False
-        mtime = st.st_mtime_ns // NS * NS + tag(key)
-        os.utime(fd, ns=(st.st_atime_ns, mtime))
-        os.fchmod(fd, 0o555 if key.endswith("x") else 0o444)
-        return True
-    finally:
-        os.close(fd)
-
-
 def make_writable(top):
     for dirpath, dirnames, _ in os.walk(top):
         os.chmod(dirpath, 0o700)
@@ -233,11 +187,6 @@ def link_object(store_fd, key, dir_fd, name):
             fout.flush()
             os.utime(fout.fileno(), ns=(st.st_atime_ns, st.st_mtime_ns))
             os.fchmod(fout.fileno(), st.st_mode & 0o777)
-
-
-def record_key(rec):
-    """The object key of a file record (b"f" or b"x")."""
-    return rec[1:65] + (b"x" if rec[:1] == b"x" else b"")
 
 
 def link_stored(store_fd, key, dir_fd, name):
@@ -333,57 +282,6 @@ def link_threads(count):
 def build_dir(trees, name):
     """The temp dir a tree named `name` is built in, this process's own."""
     return os.path.join(trees, ".build-%s-%d" % (name, os.getpid())).encode()
-
-
-TAINTED = ".tainted"
-
-
-def manifest_keys(data):
-    """{path: object key} of a manifest's files (bytes; its symlinks left out)."""
-    keys, parts, i = {}, data.split(b"\0"), 0
-    while i < len(parts) - 1:
-        rec = parts[i]
-        if rec[:1] == b"l":
-            i += 2  # its target is the next part
-            continue
-        keys[rec[66:]] = record_key(rec)
-        i += 1
-    return keys
-
-
-class TreeGuard:
-    """For the runner: checks a file of the job's code tree (an imported module, the entry) before it is used.
-    A file whose bytes are no longer its object's (written after it was stored) is listed in `changed`, and
-    the tree is marked tainted, for the next apply naming it to repair. A tree without its manifest (not one
-    of the store's) is not checked."""
-
-    def __init__(self, tree):
-        self.prefix = os.path.abspath(tree) + os.sep
-        self.changed = []
-        self.keys = None
-        try:
-            with open(self.prefix[:-1] + ".manifest", "rb") as f:
-                self.keys = manifest_keys(f.read())
-        except FileNotFoundError:
-            pass
-
-    def check(self, path):
-        """Whether the file at `path` (absolute) may be used: outside the tree, not a shipped file, or as stored."""
-        if self.keys is None or not path.startswith(self.prefix):
-            return True
-        rel = os.fsencode(path[len(self.prefix):])
-        key = self.keys.get(rel)
-        if key is None:
-            return True
-        try:
-            if intact(path, key):
-                return True
-        except OSError:
-            pass
-        if os.fsdecode(rel) not in self.changed:
-            self.changed.append(os.fsdecode(rel))
-        open(self.prefix[:-1] + TAINTED, "ab").close()
-        return False
 
 
 def repair(store, trees, name, records):

@@ -265,11 +265,11 @@ def explain_read_only(exc, code_dir):
 
 
 def guard_code(code_dir):
-    """Checks every file of the job's code tree that the job imports, before Python uses it (codestore.py:
+    """Checks every file of the job's code tree that the job imports, before Python uses it (store_objects.py:
     TreeGuard): the tree's files are shared with every job that ships the same content, and their owner can
     still chmod and write one (a job, or an editor's :w! on the cluster). The check sits just before the path
     finder, so builtin and frozen modules keep theirs. Returns the guard."""
-    guard = runpy.run_path(os.path.join(_HERE, "codestore.py"))["TreeGuard"](code_dir)
+    guard = runpy.run_path(os.path.join(_HERE, "store_objects.py"))["TreeGuard"](code_dir)
     if guard.keys is None:
         return guard
 

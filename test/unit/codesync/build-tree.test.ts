@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { remoteFile } from "../../../src/remote/index.js";
+import { storeScript } from "../../../src/codesync/store.js";
 import { scratchDir } from "../../helpers/scratch.js";
 
 const base = scratchDir("sr-bt-");
@@ -23,7 +23,7 @@ after(() => {
   rmSync(base, { recursive: true, force: true });
 });
 
-/** The nanoseconds codestore.py gives a stored object's mtime: a tag of its hash, odd. */
+/** The nanoseconds store_objects.py gives a stored object's mtime: a tag of its hash, odd. */
 const tagOf = (key: string): number => (Number.parseInt(key.slice(0, 8), 16) % 500_000_000) * 2 + 1;
 
 /** Sets a file's mtime to this second plus `ns` nanoseconds (GNU touch keeps all nine digits). */
@@ -48,7 +48,7 @@ function object(content: string, executable = false, mode = executable ? 0o555 :
 function build(id: string, records: [string, string, string, string?][], threads?: number): string {
   const code = `import sys, json
 g = {"__name__": "codestore"}
-exec(open(sys.argv[1]).read(), g)
+exec(sys.argv[1], g)
 if sys.argv[4]:
     g["link_threads"] = lambda count: int(sys.argv[4])
 records = {}
@@ -59,7 +59,7 @@ try:
     print(json.dumps(g["build_tree"]("${store}", "${trees}", sys.argv[2], records)))
 except ValueError as e:
     print(json.dumps(str(e)))`;
-  return execFileSync("python3", ["-c", code, remoteFile("codestore.py"), id, JSON.stringify(records.map(([kind, key, path, target]) => [kind, key, path, target ?? ""])), String(threads ?? "")], { encoding: "utf8" }).trim();
+  return execFileSync("python3", ["-c", code, storeScript(), id, JSON.stringify(records.map(([kind, key, path, target]) => [kind, key, path, target ?? ""])), String(threads ?? "")], { encoding: "utf8" }).trim();
 }
 
 test("a tree holds real dirs (0500) of hard links to the objects, in any directory order, with links and executables", () => {
@@ -133,7 +133,7 @@ const LINK = "0".repeat(64);
 function codestore(step: "spare" | "derive" | "full", id: string, baseRecords: Rec[], changed: Rec[] = [], removed: string[] = []): string {
   const code = `import sys, json
 g = {"__name__": "codestore"}
-exec(open(sys.argv[1]).read(), g)
+exec(sys.argv[1], g)
 def recs(items):
     out = {}
     for kind, key, path, target in items:
@@ -157,7 +157,7 @@ try:
 except ValueError as e:
     print(json.dumps(str(e)))`;
   const json = (recs: Rec[]) => JSON.stringify(recs.map(([kind, key, path, target]) => [kind, key, path, target ?? ""]));
-  return execFileSync("python3", ["-c", code, remoteFile("codestore.py"), step, id, json(baseRecords), json(changed), JSON.stringify(removed)], { encoding: "utf8" }).trim();
+  return execFileSync("python3", ["-c", code, storeScript(), step, id, json(baseRecords), json(changed), JSON.stringify(removed)], { encoding: "utf8" }).trim();
 }
 
 /** Every entry under a tree: path, kind, mode, and the object's inode or the link's target. */
@@ -238,15 +238,15 @@ test("an object missing from the store is reported, and the spare is dropped wit
   assert.deepEqual(leftovers(), []);
 });
 
-/** Runs codestore.py's TreeGuard on trees/<id> over `paths` (relative): what check said of each, and its list of changed files. */
+/** Runs store_objects.py's TreeGuard on trees/<id> over `paths` (relative): what check said of each, and its list of changed files. */
 function guard(id: string, paths: string[]): { ok: boolean[]; changed: string[] } {
   const code = `import sys, json, os
 g = {"__name__": "codestore"}
-exec(open(sys.argv[1]).read(), g)
+exec(sys.argv[1], g)
 guard = g["TreeGuard"](sys.argv[2])
 ok = [guard.check(os.path.join(sys.argv[2], p)) for p in json.loads(sys.argv[3])]
 print(json.dumps({"ok": ok, "changed": guard.changed}))`;
-  return JSON.parse(execFileSync("python3", ["-c", code, remoteFile("codestore.py"), join(trees, id), JSON.stringify(paths)], { encoding: "utf8" }));
+  return JSON.parse(execFileSync("python3", ["-c", code, storeScript(), join(trees, id), JSON.stringify(paths)], { encoding: "utf8" }));
 }
 
 /** Writes a manifest for trees/<id> as apply does: the records sorted by path, each kind + key + " " + path + NUL (+ target + NUL). */

@@ -1,4 +1,4 @@
-// runner.py's guard of the code tree (codestore.py: TreeGuard): a shipped file written after it was stored (its
+// runner.py's guard of the code tree (store_objects.py: TreeGuard): a shipped file written after it was stored (its
 // mtime's tag lost, as after an editor's :w! or a job's chmod and write) fails the job before or whatever its code
 // does, and marks the tree for repair; an unchanged or only touched tree runs as before, with builtin, frozen and
 // installed modules found as without the guard.
@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { remoteFile } from "../../../src/remote/index.js";
+import { storeScript } from "../../../src/codesync/store.js";
 import { scratchDir } from "../../helpers/scratch.js";
 import { job, removeJobDirs, runRunner } from "./harness.js";
 
@@ -44,7 +44,7 @@ function tree(): string {
   const dir = join(trees, `t${++count}`);
   const code = `import sys, json, os, hashlib, time
 g = {"__name__": "codestore"}
-exec(open(sys.argv[1]).read(), g)
+exec(sys.argv[1], g)
 tree, records = sys.argv[2], {}
 for rel, text in json.loads(sys.argv[3]).items():
     data = text.encode()
@@ -59,7 +59,7 @@ for rel, text in json.loads(sys.argv[3]).items():
     records[rel.encode()] = b"f" + key.encode() + b" " + rel.encode() + b"\\0"
 with open(tree + ".manifest", "wb") as f:
     f.write(g["manifest_bytes"](records))`;
-  execFileSync("python3", ["-c", code, remoteFile("codestore.py"), dir, JSON.stringify(FILES)]);
+  execFileSync("python3", ["-c", code, storeScript(), dir, JSON.stringify(FILES)]);
   return dir;
 }
 
