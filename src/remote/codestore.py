@@ -286,7 +286,8 @@ def build_dir(trees, name):
 
 def repair(store, trees, name, records):
     """Rebuilds trees/<name>/, which a job found changed (trees/<name>.tainted), from the stored objects and swaps
-    it in for the changed one (two renames: a job running from it finds the old files or the new ones). A
+    it in for the changed one (two renames: a job running from it finds the old files or the new ones, or, for
+    the instant between the renames, none). A
     changed object is not trusted, so it is reported missing, to be sent again first. The tree's spare holds
     the same inodes: it goes. Under the store's lock exclusive, so that two applies never repair one tree at
     once. Returns the missing keys."""

@@ -23,7 +23,9 @@ JOB_DIR/job.json (a JSON object; unknown keys are ignored):
 The job runs in JOB_DIR/work, a working directory of its own: a symlink to each top-level entry of
 code_dir, and `outputs` (or job.json's name for it), a link to JOB_DIR/outputs where the job's files to
 bring back go. Whatever
-else the job creates there is its own too; shipped files are read-only.
+else the job creates there is its own too; shipped files are read-only. Each file of code_dir the job
+imports, and the entry, is checked against the tree's manifest before Python uses it (store_objects.py:
+TreeGuard); a changed one fails the job (ChangedCode).
 
 Files written into JOB_DIR, each atomically (temp file + rename):
     status.json  {"state": "RUNNING", "pid", "started_at"} at start, then
@@ -81,7 +83,8 @@ class EntryError(Exception):
 
 
 class ChangedCode(Exception):
-    """A file of the job's code tree changed on the target after it was shipped: nothing of the job ran."""
+    """A file of the job's code tree that it used changed on the target after it was shipped: whatever the job
+    did, its outcome is not the submitted code's."""
 
 
 class ResultError(Exception):
