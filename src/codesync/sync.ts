@@ -44,7 +44,7 @@ export interface SyncResult {
   files_deleted: number;
   seconds: number;
   warnings: string[];
-  /** With dryRun: the paths that would be sent, then "delete <path>" for each removal. */
+  /** With dryRun: the paths that would be sent, then "delete <path>" for each removal, then "repair <tree>" when a job found that tree changed. */
   dryRunList?: string[];
   remote_commands: number;
   /** The selected paths (relative to root), for the import check. */
@@ -217,7 +217,8 @@ async function finishSync(transport: Transport, options: SyncOptions, s: Scanned
   const base = baseId === null ? null : sentState(options.cacheDir, options.targetKey, baseId);
   const plan = planUpload(local, id, base);
   if (options.dryRun) {
-    return finish({ dryRunList: [...plan.objects.map((e) => e.path), ...plan.deleted.map((p) => `delete ${p}`)] }, id);
+    const repair = probe.tainted && baseId === id ? [`repair ${treeDir(options.baseDir, probe.uid, id)}`] : [];
+    return finish({ dryRunList: [...plan.objects.map((e) => e.path), ...plan.deleted.map((p) => `delete ${p}`), ...repair] }, id);
   }
   let upload: Upload = plan;
   let files = 0;

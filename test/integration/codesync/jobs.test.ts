@@ -283,6 +283,8 @@ function readOnlySuite(name: string, open: (t: TestContext) => Target | undefine
       const r = await run(tg, cwd, ["work.py:value_caught"]);
       assert.notEqual(r.code, 0, r.stdout);
       assert.match(JSON.parse(r.stdout).error.message, /changed after they were shipped: helper\.py/);
+      const dry = JSON.parse((await runCli(["run", "work.py:value", "--dry-run", "--json"], { cwd, env: tg.env })).stdout);
+      assert.deepEqual(dry.dry_run.map((line: string) => line.replace(/ .*/, "")), ["repair"], "--dry-run says the next run repairs the tree");
       assert.equal(parse(await run(tg, cwd, ["work.py:value"])).result, "old");
       assert.equal(parse(await run(tg, cwd, ["work.py:value_caught"])).result, "old");
     });
