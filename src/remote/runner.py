@@ -24,8 +24,8 @@ The job runs in JOB_DIR/work, a working directory of its own: a symlink to each 
 code_dir, and `outputs` (or job.json's name for it), a link to JOB_DIR/outputs where the job's files to
 bring back go. Whatever
 else the job creates there is its own too; shipped files are read-only. Each file of code_dir the job
-imports, and the entry, is checked against the tree's manifest before Python uses it (store_objects.py:
-TreeGuard); a changed one fails the job (ChangedCode).
+imports or opens, and the entry, is checked against the tree's manifest before Python uses it
+(store_objects.py: TreeGuard); a changed one fails the job (ChangedCode).
 
 Files written into JOB_DIR, each atomically (temp file + rename):
     status.json  {"state": "RUNNING", "pid", "started_at"} at start, then
@@ -267,12 +267,16 @@ def explain_read_only(exc, code_dir):
     return None
 
 
-def guard_code(code_dir):
-    """Checks every file of the job's code tree that the job imports, before Python uses it (store_objects.py:
-    TreeGuard): the tree's files are shared with every job that ships the same content, and their owner can
-    still chmod and write one (a job, or an editor's :w! on the cluster). The check sits just before the path
-    finder, so builtin and frozen modules keep theirs. Returns the guard."""
-    guard = runpy.run_path(os.path.join(_HERE, "store_objects.py"))["TreeGuard"](code_dir)
+def guard_code(job):
+    """Checks every file of the job's code tree that the job imports or opens, before Python uses it
+    (store_objects.py: TreeGuard): the tree's files are shared with every job that ships the same content, and
+    their owner can still chmod and write one (a job, or an editor's :w! on the cluster). Imports: a finder
+    just before the path finder, so builtin and frozen modules keep theirs. Opens: an audit hook on "open"
+    (Python's own opens; a C library opening a file itself is not seen), for a path into the tree or through
+    the working dir's links to it. Both act only while `guard.live` (the job's code runs), so that recording
+    the outcome (a traceback reads source files) never trips them. Returns the guard."""
+    guard = runpy.run_path(os.path.join(_HERE, "store_objects.py"))["TreeGuard"](job["code_dir"])
+    guard.live = False
     if guard.keys is None:
         return guard
 
@@ -280,19 +284,41 @@ def guard_code(code_dir):
         @staticmethod
         def find_spec(name, path=None, target=None):
             spec = importlib.machinery.PathFinder.find_spec(name, path, target)
-            if spec is not None and spec.has_location:
+            if guard.live and spec is not None and spec.has_location:
                 require_unchanged(guard, spec.origin)
             return spec
 
     finder = importlib.machinery.PathFinder
     sys.meta_path.insert(sys.meta_path.index(finder) if finder in sys.meta_path else len(sys.meta_path), GuardedPathFinder)
+
+    work = os.path.join(job["job_dir"], "work", "")
+    own = work + job["outputs"] + os.sep  # the job's own outputs, not the tree's
+
+    def on_open(event, args):
+        if event != "open" or not guard.live:
+            return
+        path = os.fsdecode(args[0]) if isinstance(args[0], bytes) else args[0]
+        if not isinstance(path, str):
+            return  # a file descriptor
+        path = os.path.normpath(path if os.path.isabs(path) else os.path.join(os.getcwd(), path))
+        if path.startswith(work) and not (path + os.sep).startswith(own):
+            path = guard.prefix + path[len(work):]
+        if path.startswith(guard.prefix):
+            require_unchanged(guard, path)
+
+    sys.addaudithook(on_open)
     return guard
 
 
 def require_unchanged(guard, path=None):
     """Raises ChangedCode when the guard finds `path` (when given), or found any file before, changed since it
-    was shipped."""
-    if (path is None or guard.check(path)) and not guard.changed:
+    was shipped. The check's own opens (it may hash the file) are not the job's: the hooks rest meanwhile."""
+    live, guard.live = guard.live, False
+    try:
+        unchanged = path is None or guard.check(path)
+    finally:
+        guard.live = live
+    if unchanged and not guard.changed:
         return
     shown = ", ".join(guard.changed[:5]) + (" and %d more" % (len(guard.changed) - 5) if len(guard.changed) > 5 else "")
     raise ChangedCode("the project's files on the target were changed after they were shipped: %s (shipped files "
@@ -303,10 +329,12 @@ def require_unchanged(guard, path=None):
 def run_entry(job):
     """Imports and calls the entry; returns its value (None for a script). Fails, whatever the code did, when a
     file it imported from the code tree had changed since it was shipped."""
-    guard = guard_code(job["code_dir"])
+    guard = guard_code(job)
+    guard.live = True
     try:
         return call_entry(job, guard)
     finally:
+        guard.live = False
         require_unchanged(guard)  # also when the code caught ChangedCode, failed or exited
 
 

@@ -7,7 +7,7 @@ Standard library only, Python 3.6+.
 Tag: the nanoseconds of an object's mtime, set from its hash when it is stored (its seconds stay the time it
 arrived). The owner can still chmod a shipped file and write it (an editor's :w! does): that write changes
 the mtime, so a stat that is not as stored sends the check to the bytes (intact). The runner checks each file
-of its tree that the job imports (TreeGuard); when one has changed it marks the tree tainted
+of its tree that the job imports or opens (TreeGuard); when one has changed it marks the tree tainted
 (trees/<uid>/<id>.tainted), and the next apply naming that tree rebuilds it from fresh objects.
 """
 import hashlib
@@ -80,10 +80,10 @@ def manifest_keys(data):
 
 
 class TreeGuard:
-    """For the runner: checks a file of the job's code tree (an imported module, the entry) before it is used.
-    A file whose bytes are no longer its object's (written after it was stored) is listed in `changed`, and
-    the tree is marked tainted, for the next apply naming it to repair. A tree without its manifest (not one
-    of the store's) is not checked."""
+    """For the runner: checks a file of the job's code tree (a module it imports, a file it opens, the entry)
+    before it is used. A file whose bytes are no longer its object's (written after it was stored) is listed
+    in `changed`, and the tree is marked tainted, for the next apply naming it to repair. A tree without its
+    manifest (not one of the store's) is not checked."""
 
     def __init__(self, tree):
         self.prefix = os.path.abspath(tree) + os.sep

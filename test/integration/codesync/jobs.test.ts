@@ -38,12 +38,11 @@ def rewrite():
     with open("helper.py", "w") as f:
         f.write("V = 'corrupted'\\n")
 
-def force_rewrite():
-    # What an editor's :w! does to a read-only file its user owns: the tree's file, through the job's link.
-    os.chmod("helper.py", 0o644)
-    with open("helper.py", "w") as f:
-        f.write("V = 'corrupted'\\n")
-    os.chmod("helper.py", 0o444)
+def force_rewrite(path="helper.py"):
+    # What an editor's :w! does to a read-only file its user owns (the tree's file, through the job's link), from
+    # a program of its own, as an editor is: the job's own Python opens of shipped files are checked first.
+    import subprocess
+    subprocess.run(["sh", "-c", 'chmod u+w "$1" && echo "V = 1" > "$1" && chmod a-w "$1"', "sh", path], check=True)
 
 def value_caught():
     try:
@@ -287,6 +286,17 @@ function readOnlySuite(name: string, open: (t: TestContext) => Target | undefine
       assert.deepEqual(dry.dry_run.map((line: string) => line.replace(/ .*/, "")), ["repair"], "--dry-run says the next run repairs the tree");
       assert.equal(parse(await run(tg, cwd, ["work.py:value"])).result, "old");
       assert.equal(parse(await run(tg, cwd, ["work.py:value_caught"])).result, "old");
+    });
+
+    it("so does one that rewrites a shipped data file: the next job that reads it fails saying so", async (t) => {
+      const tg = open(t);
+      if (!tg) return;
+      const cwd = tg.project();
+      assert.equal((await run(tg, cwd, ["work.py:force_rewrite", "--args", '{"path": "data/table.csv"}'])).code, 0);
+      const r = await run(tg, cwd, ["work.py:shipped_data"]);
+      assert.notEqual(r.code, 0, r.stdout);
+      assert.match(JSON.parse(r.stdout).error.message, /changed after they were shipped: data\/table\.csv/);
+      assert.deepEqual(parse(await run(tg, cwd, ["work.py:shipped_data"])).result, [["table.csv"], "a,1\n"]);
     });
 
     it("neither a new file in a shipped folder nor a program the job starts changes the tree the next job of that code gets", async (t) => {

@@ -1,10 +1,10 @@
 // runner.py's guard of the code tree (store_objects.py: TreeGuard): a shipped file written after it was stored (its
-// mtime's tag lost, as after an editor's :w! or a job's chmod and write) fails the job before or whatever its code
-// does, and marks the tree for repair; an unchanged or only touched tree runs as before, with builtin, frozen and
-// installed modules found as without the guard.
+// mtime's tag lost, as after an editor's :w! or a job's chmod and write), imported or opened, fails the job whatever
+// its code does, and marks the tree for repair; an unchanged or only touched tree runs as before, with builtin,
+// frozen and installed modules found as without the guard, and the job's own files are not checked.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { storeScript } from "../../../src/codesync/store.js";
@@ -33,8 +33,28 @@ def caught():
         return helper.V
     except Exception as e:
         return "caught " + type(e).__name__
+
+def read_relative():
+    return open("data/t.csv").read()
+
+def read_absolute():
+    try:
+        return open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "t.csv")).read()
+    except Exception as e:
+        return "caught " + type(e).__name__
+
+def force_write():
+    os.chmod("helper.py", 0o644)
+    with open("helper.py", "w") as f:
+        f.write("V = 2\\n")
+
+def own_files():
+    with open("outputs/o.txt", "w") as f:
+        f.write("mine")
+    return [open("outputs/o.txt").read(), open("/etc/hostname").read() != ""]
 `,
   "helper.py": "V = 1\n",
+  "data/t.csv": "a,1\n",
 };
 
 let count = 0;
@@ -89,6 +109,35 @@ describe("runner guard of the code tree", () => {
     assert.equal(error.type, "ChangedCode");
     assert.match(error.message, /changed after they were shipped: helper\.py .*Run the job again/);
     assert.ok(existsSync(`${code}.tainted`));
+  });
+
+  test("a changed data file is refused when the job opens it, through its working dir or into the tree, even when its code catches that", async () => {
+    const code = tree();
+    editInPlace(join(code, "data", "t.csv"), "a,2\n");
+    for (const entry of ["entry.py:read_relative", "entry.py:read_absolute"]) {
+      const run = await runRunner(job(entry, { code_dir: code }));
+      assert.equal(run.code, 1, run.log());
+      const error = run.json("error.json") as { type: string; message: string };
+      assert.equal(error.type, "ChangedCode", entry);
+      assert.match(error.message, /changed after they were shipped: data\/t\.csv /, entry);
+    }
+  });
+
+  test("a job that makes a shipped file writable and opens it to write is refused: the open's check makes it read-only again", async () => {
+    const code = tree();
+    const run = await runRunner(job("entry.py:force_write", { code_dir: code }));
+    assert.equal(run.code, 1, run.log());
+    assert.match((run.json("error.json") as { message: string }).message, /Permission denied.*shipped files are read-only/);
+    assert.equal(readFileSync(join(code, "helper.py"), "utf8"), "V = 1\n");
+  });
+
+  test("the job's own outputs and files outside the tree are not checked; unchanged shipped data reads", async () => {
+    const code = tree();
+    const own = await runRunner(job("entry.py:own_files", { code_dir: code }));
+    assert.equal(own.code, 0, own.log());
+    assert.deepEqual(own.json("result.json"), { value: ["mine", true] });
+    const data = await runRunner(job("entry.py:read_relative", { code_dir: code }));
+    assert.deepEqual(data.json("result.json"), { value: "a,1\n" });
   });
 
   test("a changed entry file fails the job before any of it runs", async () => {
