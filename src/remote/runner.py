@@ -297,7 +297,8 @@ def guard_code(job):
     def on_open(event, args):
         if event != "open" or not guard.live:
             return
-        path = os.fsdecode(args[0]) if isinstance(args[0], bytes) else args[0]
+        path = os.fspath(args[0]) if isinstance(args[0], os.PathLike) else args[0]
+        path = os.fsdecode(path) if isinstance(path, bytes) else path
         if not isinstance(path, str):
             return  # a file descriptor
         path = os.path.normpath(path if os.path.isabs(path) else os.path.join(os.getcwd(), path))
@@ -328,7 +329,7 @@ def require_unchanged(guard, path=None):
 
 def run_entry(job):
     """Imports and calls the entry; returns its value (None for a script). Fails, whatever the code did, when a
-    file it imported from the code tree had changed since it was shipped."""
+    file it imported or opened from the code tree had changed since it was shipped."""
     guard = guard_code(job)
     guard.live = True
     try:

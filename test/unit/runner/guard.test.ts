@@ -37,6 +37,10 @@ def caught():
 def read_relative():
     return open("data/t.csv").read()
 
+def read_path():
+    import pathlib
+    return pathlib.Path("data/t.csv").read_text()
+
 def read_absolute():
     try:
         return open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "t.csv")).read()
@@ -114,7 +118,7 @@ describe("runner guard of the code tree", () => {
   test("a changed data file is refused when the job opens it, through its working dir or into the tree, even when its code catches that", async () => {
     const code = tree();
     editInPlace(join(code, "data", "t.csv"), "a,2\n");
-    for (const entry of ["entry.py:read_relative", "entry.py:read_absolute"]) {
+    for (const entry of ["entry.py:read_relative", "entry.py:read_absolute", "entry.py:read_path"]) {
       const run = await runRunner(job(entry, { code_dir: code }));
       assert.equal(run.code, 1, run.log());
       const error = run.json("error.json") as { type: string; message: string };
