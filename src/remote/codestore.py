@@ -287,10 +287,10 @@ def build_dir(trees, name):
 def repair(store, trees, name, records):
     """Rebuilds trees/<name>/, which a job found changed (trees/<name>.tainted), from the stored objects and swaps
     it in for the changed one (two renames: a job running from it finds the old files or the new ones, or, for
-    the instant between the renames, none). A
-    changed object is not trusted, so it is reported missing, to be sent again first. The tree's spare holds
-    the same inodes: it goes. Under the store's lock exclusive, so that two applies never repair one tree at
-    once. Returns the missing keys."""
+    the instant between the renames, none). A changed object is not trusted, so it is reported missing, to be
+    sent again first. The tree's spare holds the same inodes: it goes. Its manifest, which the runner's check
+    reads, is written again from the records (a damaged one would find changes in every later job). Under the
+    store's lock exclusive, so that two applies never repair one tree at once. Returns the missing keys."""
     final = os.path.join(trees, name)
     with locked(trees, fcntl.LOCK_EX):
         if not os.path.exists(final + TAINTED):
@@ -303,6 +303,7 @@ def repair(store, trees, name, records):
         os.mkdir(tmp, 0o700)
         missing = complete(store, tmp, final, fill, swap_in)
         if not missing:
+            write_private(final + ".manifest", manifest_bytes(records), 0o400)
             os.unlink(final + TAINTED)
         return missing
 

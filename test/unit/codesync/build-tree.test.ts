@@ -5,7 +5,8 @@
 // tree a full build makes, use the spare when there is one, and refuse a delta that would link through a
 // symlink, leaving no tree and nothing outside.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
 import { createHash } from "node:crypto";
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -130,7 +131,7 @@ const LINK = "0".repeat(64);
  * the delta (changed records, removed paths); `full` builds `id` from its records alone. Prints the result
  * (missing keys) as JSON, or the refusal's message.
  */
-function codestore(step: "spare" | "derive" | "full", id: string, baseRecords: Rec[], changed: Rec[] = [], removed: string[] = []): string {
+function codestoreArgv(step: "spare" | "derive" | "full", id: string, baseRecords: Rec[], changed: Rec[] = [], removed: string[] = []): string[] {
   const code = `import sys, json
 g = {"__name__": "codestore"}
 exec(sys.argv[1], g)
@@ -157,7 +158,16 @@ try:
 except ValueError as e:
     print(json.dumps(str(e)))`;
   const json = (recs: Rec[]) => JSON.stringify(recs.map(([kind, key, path, target]) => [kind, key, path, target ?? ""]));
-  return execFileSync("python3", ["-c", code, storeScript(), step, id, json(baseRecords), json(changed), JSON.stringify(removed)], { encoding: "utf8" }).trim();
+  return ["-c", code, storeScript(), step, id, json(baseRecords), json(changed), JSON.stringify(removed)];
+}
+
+function codestore(...args: Parameters<typeof codestoreArgv>): string {
+  return execFileSync("python3", codestoreArgv(...args), { encoding: "utf8" }).trim();
+}
+
+/** codestore(), as a process of its own that runs while others do. */
+async function codestoreAsync(...args: Parameters<typeof codestoreArgv>): Promise<string> {
+  return (await promisify(execFile)("python3", codestoreArgv(...args), { encoding: "utf8" })).stdout.trim();
 }
 
 /** Every entry under a tree: path, kind, mode, and the object's inode or the link's target. */
@@ -313,6 +323,31 @@ test("the guard finds a file written after it was stored and marks the tree tain
   assert.ok(!existsSync(join(trees, `.spare-${id}`)));
   assert.deepEqual(guard(id, paths), { ok: [true, true, true, true], changed: [] });
   assert.deepEqual(readdirSync(join(trees, id, "lib")), ["helper.py"]);
+  assert.deepEqual(readdirSync(trees).filter((name) => name.startsWith(".old") || name.startsWith(".build")), []);
+});
+
+test("a damaged manifest beside a tree, which makes the guard find a change, is written again by the repair", () => {
+  const records: Rec[] = [["f", object("kept = 1\n"), "k.py"]];
+  const id = "d".repeat(64);
+  assert.equal(codestore("full", id, records), "[]");
+  manifest(id, [["f", object("something else"), "k.py"]]);
+  assert.deepEqual(guard(id, ["k.py"]), { ok: [false], changed: ["k.py"] });
+  assert.equal(codestore("full", id, records), "[]");
+  assert.ok(!existsSync(join(trees, `${id}.tainted`)));
+  assert.equal((statSync(join(trees, `${id}.manifest`)).mode & 0o777).toString(8), "400");
+  assert.deepEqual(guard(id, ["k.py"]), { ok: [true], changed: [] });
+});
+
+test("two applies repairing one tree at the same instant: one rebuilds it, the other finds it repaired; no leftovers", async () => {
+  const records: Rec[] = [["f", object("twice = 1\n"), "t.py"], ["f", object("other = 1\n"), "sub/o.py"]];
+  const id = "e".repeat(64);
+  assert.equal(codestore("full", id, records), "[]");
+  manifest(id, records);
+  writeFileSync(join(trees, `${id}.tainted`), "");
+  const both = await Promise.all([0, 1].map(() => codestoreAsync("full", id, records)));
+  assert.deepEqual(both, ["[]", "[]"]);
+  assert.ok(!existsSync(join(trees, `${id}.tainted`)));
+  assert.deepEqual(guard(id, ["t.py", "sub/o.py"]), { ok: [true, true], changed: [] });
   assert.deepEqual(readdirSync(trees).filter((name) => name.startsWith(".old") || name.startsWith(".build")), []);
 });
 

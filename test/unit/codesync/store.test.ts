@@ -57,6 +57,8 @@ test("the code probe section parses to the uid and whether the last tree exists"
   assert.deepEqual(parseCodeProbe("noise\n@@slurmray:code:begin@@\nuid 1001\ntree present\n@@slurmray:code:end@@\n"), { uid: "1001", present: true, tainted: false });
   assert.deepEqual(parseCodeProbe("@@slurmray:code:begin@@\nuid 1001\ntree present\ntree tainted\n@@slurmray:code:end@@\n"), { uid: "1001", present: true, tainted: true });
   assert.deepEqual(parseCodeProbe("@@slurmray:code:begin@@\nuid 0\ntree missing\n@@slurmray:code:end@@\n"), { uid: "0", present: false, tainted: false });
+  // A forged or garbled reply cannot have a missing tree repaired: tainted only with present.
+  assert.deepEqual(parseCodeProbe("@@slurmray:code:begin@@\nuid 0\ntree missing\ntree tainted\n@@slurmray:code:end@@\n"), { uid: "0", present: false, tainted: false });
   assert.equal(parseCodeProbe("@@slurmray:code:begin@@\ngarbage\n@@slurmray:code:end@@\n"), undefined);
   assert.equal(parseCodeProbe("@@slurmray:env:begin@@\n@@slurmray:env:end@@\n"), undefined);
 });
