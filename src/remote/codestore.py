@@ -1,8 +1,7 @@
 """slurmray code store: per-user content-addressed objects and immutable code trees (docs/architecture.md).
 
 Run as `python3 -c <store_objects.py, then this file> MODE ...` (storeScript in src/codesync/store.ts; standard
-library only, Python 3.6+), with UID, TAINTED, tag, object_ok, intact, record_key and manifest_keys from
-store_objects.py:
+library only, Python 3.6+), with UID, TAINTED, seal, intact and record_key from store_objects.py:
     apply BASE BASE_ID          stdin: a gzip stream of frames (below). Stores the objects it carries,
                                 makes the manifest (full, or BASE_ID's plus a delta) and its tree (from
                                 the spare of BASE_ID's tree when there is one). Prints "ok", "nobase"
@@ -117,9 +116,7 @@ def receive_object(stream, store, flag, digest, count):
             os.unlink(path)
             raise ValueError("object %s arrived with other content (hash %s)" % (key, h.hexdigest()))
         f.flush()
-        mtime = int(time.time()) * NS + tag(key)
-        os.utime(f.fileno(), ns=(mtime, mtime))
-        os.fchmod(f.fileno(), 0o555 if flag == b"x" else 0o444)
+        seal(f.fileno(), key, int(time.time()))
     if path != final:
         os.rename(path, final)
 

@@ -21,9 +21,18 @@ NS = 1000000000
 
 
 def tag(key):
-    """The nanoseconds of the mtime of the object `key` (hex, str or bytes): from its hash, and odd, so that no
-    later write, whose time the kernel takes at a clock tick (a whole microsecond or more), gives it again."""
+    """The nanoseconds of the mtime of the object `key` (hex, str or bytes), from its hash: a later write gives
+    the same nanoseconds by a one-in-a-billion chance, and a copy keeping another object's mtime does not give
+    them at all. Odd, so never the 0 that a file system keeping whole seconds reads back."""
     return int(key[:8], 16) % (NS // 2) * 2 + 1
+
+
+def seal(fd, key, seconds):
+    """Makes the open file the stored object `key` (str): its mtime `seconds`, tagged, and read-only (0555 for
+    an executable's key)."""
+    mtime = seconds * NS + tag(key)
+    os.utime(fd, ns=(mtime, mtime))
+    os.fchmod(fd, 0o555 if key.endswith("x") else 0o444)
 
 
 def object_ok(st, key):
@@ -50,9 +59,7 @@ def intact(name, key, dir_fd=None):
             h.update(chunk)
         if h.hexdigest() != key[:64]:
             return False
-        mtime = st.st_mtime_ns // NS * NS + tag(key)
-        os.utime(fd, ns=(st.st_atime_ns, mtime))
-        os.fchmod(fd, 0o555 if key.endswith("x") else 0o444)
+        seal(fd, key, st.st_mtime_ns // NS)
         return True
     finally:
         os.close(fd)
