@@ -36,17 +36,6 @@ def count(n, delay):
     return n
 
 
-def ray_nodes(tasks):
-    import ray
-
-    @ray.remote(num_cpus=1)
-    def where():
-        time.sleep(0.3)
-        return os.environ.get("SLURMD_NODENAME")
-
-    return sorted(set(ray.get([where.options(scheduling_strategy="SPREAD").remote() for _ in range(tasks)])))
-
-
 def pool_where(_):
     time.sleep(0.5)
     return os.environ.get("SLURMD_NODENAME")
@@ -75,14 +64,31 @@ def ray_as_researchers_write_it(tasks):
 
     ray.init(address="auto")
 
+    # Each task holds its CPU until all of them run at once, so with one CPU per node they must be on
+    # as many nodes as there are tasks (spreading alone is best effort: two nodes may serve them all).
+    @ray.remote(num_cpus=0)
+    class Gate:
+        def __init__(self):
+            self.arrived = 0
+
+        def arrive(self):
+            self.arrived += 1
+
+        def count(self):
+            return self.arrived
+
     @ray.remote(num_cpus=1)
-    def where():
-        time.sleep(0.3)
+    def where(gate):
+        ray.get(gate.arrive.remote())
+        deadline = time.time() + 120
+        while ray.get(gate.count.remote()) < tasks and time.time() < deadline:
+            time.sleep(0.05)
         return os.environ.get("SLURMD_NODENAME")
 
-    nodes = sorted(set(ray.get([where.options(scheduling_strategy="SPREAD").remote() for _ in range(tasks)])))
+    gate = Gate.remote()
+    nodes = sorted(set(ray.get([where.remote(gate) for _ in range(tasks)])))
     resources = ray.cluster_resources()
-    pool_nodes = sorted(set(Pool().map(pool_where, range(4 * tasks))))
+    pool_nodes = sorted(set(Pool().map(pool_where, range(8 * tasks))))
     address = os.environ["RAY_ADDRESS"]
     token = os.environ.get("RAY_AUTH_TOKEN_PATH")
     return {

@@ -17,7 +17,7 @@ test("a 3-node job: ray.init(address=\"auto\") joins it, tasks and Ray's Pool re
   const python = await rayPython(bed);
   const spec = {
     entry: "funcs.py:ray_as_researchers_write_it",
-    args: { tasks: 6 },
+    args: { tasks: 3 },
     ray: true,
     pool: "ray" as const,
     env: { SLURMRAY_RAY_OBJECT_STORE_MB: "80" },
